@@ -1,0 +1,359 @@
+"""The event catalogue: the single source every other contract artefact is generated from."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Final
+
+from pydantic import BaseModel
+
+from .errors import ContractError
+from .events import (
+    CaseClosed,
+    CaseOpened,
+    ConsentChanged,
+    DiplomaIssued,
+    FamilyRegistered,
+    MemberAdded,
+    NotificationDelivered,
+    NotificationFailed,
+    QuestionnaireSubmitted,
+    ScreeningCompleted,
+    TaskAccepted,
+    TaskAssigned,
+    TaskCompleted,
+    TaskDeclined,
+    TaskOverdue,
+)
+
+SERVICES: Final = ("intake", "screening", "network", "notifications", "reporting")
+
+TOPIC_PATTERN: Final = re.compile(
+    r"^vrac\.(public|internal)\.[a-z]+(-[a-z]+)*\.[a-z]+(-[a-z]+)*\.v[1-9][0-9]*$"
+)
+TYPE_PATTERN: Final = re.compile(r"^org\.vrac\.[a-z]+(-[a-z]+)*\.[a-z]+(-[a-z]+)*\.v[1-9][0-9]*$")
+PUBLIC_TOPIC_PREFIX: Final = "vrac.public."
+
+
+class Audience(StrEnum):
+    PUBLIC = "public"
+    INTERNAL = "internal"
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """One event type: where it is published, what its data looks like, who reads it."""
+
+    service: str
+    event: str
+    major: int
+    audience: Audience
+    model: type[BaseModel]
+    description: str
+    example: dict[str, Any] = field(repr=False)
+    consumers: tuple[str, ...]
+    key_field: str = "case_id"
+
+    @property
+    def topic(self) -> str:
+        return f"vrac.{self.audience}.{self.service}.{self.event}.v{self.major}"
+
+    @property
+    def ce_type(self) -> str:
+        return f"org.vrac.{self.service}.{self.event}.v{self.major}"
+
+    @property
+    def dlq_topic(self) -> str:
+        return f"{self.topic}.dlq"
+
+    @property
+    def source(self) -> str:
+        return f"/vrac/{self.service}"
+
+    @property
+    def schema_file(self) -> str:
+        """Path of the JSON Schema, relative to the contracts folder."""
+        return f"schemas/{self.ce_type}.json"
+
+    def group_for(self, consumer: str) -> str:
+        """The consumer group id ``consumer`` reads this event with."""
+        if consumer not in self.consumers:
+            raise ContractError("consumer", f"{consumer} does not consume {self.ce_type}")
+        return consumer_group(consumer, CONSUMER_ROLES.get((consumer, self.ce_type)))
+
+
+def consumer_group(service: str, role: str | None = None) -> str:
+    """Kafka consumer group id: ``vrac.<service>`` or ``vrac.<service>.<role>``."""
+    if service not in SERVICES:
+        raise ContractError("service", "not a VRAC service")
+    if role is None:
+        return f"vrac.{service}"
+    if not re.fullmatch(r"[a-z]+(-[a-z]+)*", role):
+        raise ContractError("role", "must be kebab-case letters")
+    return f"vrac.{service}.{role}"
+
+
+_PUBLIC, _INTERNAL = Audience.PUBLIC, Audience.INTERNAL
+_CASE = "case_7Hq2mX9aK3pL0sVd"
+_T = "2025-03-14T09:30:00Z"
+_BASE: Final[dict[str, Any]] = {"case_id": _CASE, "pilot": "leiden", "occurred_at": _T}
+
+# every public event also goes to reporting; listed here are the other consumers
+_INTAKE_READERS = ("screening", "network", "notifications")
+
+CATALOGUE: Final[tuple[EventSpec, ...]] = (
+    EventSpec(
+        "intake", "case-opened", 1, _PUBLIC, CaseOpened,
+        "A child and family entered a programme of a pilot.",
+        {**_BASE, "programme": "pit", "opened_at": "2025-03-14T09:00:00+01:00"},
+        (*_INTAKE_READERS, "reporting"),
+    ),
+    EventSpec(
+        "intake", "case-closed", 1, _PUBLIC, CaseClosed,
+        "A case was closed, with a coded reason.",
+        {**_BASE, "reason": "completed"},
+        (*_INTAKE_READERS, "reporting"),
+    ),
+    EventSpec(
+        "intake", "consent-changed", 1, _PUBLIC, ConsentChanged,
+        "The parents granted or withdrew consent for one purpose (and, for sharing with an "
+        "agency, one agency).",
+        {
+            **_BASE,
+            "purpose": "share-with-agency",
+            "granted": True,
+            "agency_id": "agy_youthteam0001",
+            "changed_by": "guardian",
+            "changed_at": _T,
+        },
+        (*_INTAKE_READERS, "reporting"),
+    ),
+    EventSpec(
+        "intake", "family-registered", 1, _INTERNAL, FamilyRegistered,
+        "The family's details: the child's first name and birth year, language, school and "
+        "guardians with their contact channels. Personal data; never for partners.",
+        {
+            **_BASE,
+            "child_first_name": "Sam",
+            "birth_year": 2016,
+            "language": "nl",
+            "school_name": "De Regenboog",
+            "programme": "pit",
+            "guardians": [
+                {
+                    "guardian_id": "gdn_a1b2c3d4e5f6",
+                    "name": "Fatima",
+                    "email": "fatima@example.org",
+                    "phone": "+31612345678",
+                    "preferred_channel": "sms",
+                    "language": "nl",
+                }
+            ],
+        },
+        ("screening", "notifications"),
+    ),
+    EventSpec(
+        "screening", "screening-completed", 1, _PUBLIC, ScreeningCompleted,
+        "A screening of the child's talents and skills was completed: strengths, growth "
+        "areas and coded advice for school, parents and child.",
+        {
+            **_BASE,
+            "screening_id": "scr_9f8e7d6c5b4a",
+            "language": "nl",
+            "strengths": ["working-memory", "moral-reasoning"],
+            "growth_areas": ["reading", "emotion-regulation"],
+            "advice": [
+                {"code": "memory-for-reading", "audience": "school"},
+                {"code": "quiet-place-in-class", "audience": "school"},
+                {"code": "name-the-feeling", "audience": "parents"},
+                {"code": "show-your-strength", "audience": "child"},
+            ],
+        },
+        ("screening", "notifications", "reporting"),
+    ),
+    EventSpec(
+        "screening", "diploma-issued", 1, _PUBLIC, DiplomaIssued,
+        "A diploma naming the child's strengths was made in the family's language.",
+        {
+            **_BASE,
+            "diploma_id": "dip_0c1d2e3f4a5b6c7d",
+            "screening_id": "scr_9f8e7d6c5b4a",
+            "language": "nl",
+            "strengths": ["working-memory", "moral-reasoning"],
+        },
+        ("notifications", "reporting"),
+    ),
+    EventSpec(
+        "screening", "questionnaire-submitted", 1, _PUBLIC, QuestionnaireSubmitted,
+        "A wellbeing questionnaire was filled in; only its instrument and band are shared.",
+        {
+            **_BASE,
+            "questionnaire_id": "qnr_5e6f7a8b9c0d",
+            "instrument": "kidscreen-10",
+            "wellbeing_band": "moderate",
+            "respondent": "child",
+        },
+        ("reporting",),
+    ),
+    EventSpec(
+        "network", "member-added", 1, _INTERNAL, MemberAdded,
+        "Someone joined the child's support network, with how to reach them. Personal data; "
+        "never for partners.",
+        {
+            **_BASE,
+            "member_id": "mbr_4d5e6f7a8b9c",
+            "kind": "family",
+            "role": "supporter",
+            "display_name": "Oma Ria",
+            "relationship": "grandmother",
+            "email": "ria@example.org",
+            "phone": None,
+            "webhook_url": None,
+            "agency_id": None,
+            "channel": "email",
+            "language": "nl",
+        },
+        ("notifications",),
+    ),
+    EventSpec(
+        "network", "task-assigned", 1, _PUBLIC, TaskAssigned,
+        "A task of the care plan was given to a member of the network.",
+        {
+            **_BASE,
+            "task_id": "task_1a2b3c4d5e6f",
+            "assignee_id": "mbr_4d5e6f7a8b9c",
+            "assignee_kind": "family",
+            "category": "homework-support",
+            "due_date": "2025-03-28",
+        },
+        ("notifications", "reporting"),
+    ),
+    EventSpec(
+        "network", "task-accepted", 1, _PUBLIC, TaskAccepted,
+        "The assignee accepted a task.",
+        {
+            **_BASE,
+            "task_id": "task_1a2b3c4d5e6f",
+            "assignee_id": "mbr_4d5e6f7a8b9c",
+            "assignee_kind": "family",
+        },
+        ("reporting",),
+    ),
+    EventSpec(
+        "network", "task-declined", 1, _PUBLIC, TaskDeclined,
+        "The assignee declined a task; the team finds someone else.",
+        {
+            **_BASE,
+            "task_id": "task_1a2b3c4d5e6f",
+            "assignee_id": "mbr_4d5e6f7a8b9c",
+            "assignee_kind": "family",
+            "decline_reason": "no-time",
+        },
+        ("reporting",),
+    ),
+    EventSpec(
+        "network", "task-completed", 1, _PUBLIC, TaskCompleted,
+        "The assignee did the task.",
+        {
+            **_BASE,
+            "task_id": "task_1a2b3c4d5e6f",
+            "assignee_id": "mbr_4d5e6f7a8b9c",
+            "assignee_kind": "family",
+        },
+        ("reporting",),
+    ),
+    EventSpec(
+        "network", "task-overdue", 1, _PUBLIC, TaskOverdue,
+        "A task passed its due date without being completed.",
+        {
+            **_BASE,
+            "task_id": "task_1a2b3c4d5e6f",
+            "assignee_id": "mbr_4d5e6f7a8b9c",
+            "assignee_kind": "professional",
+            "due_date": "2025-03-28",
+        },
+        ("notifications", "reporting"),
+    ),
+    EventSpec(
+        "notifications", "notification-delivered", 1, _INTERNAL, NotificationDelivered,
+        "A notification reached its recipient's channel.",
+        {
+            **_BASE,
+            "notification_id": "ntf_7b8c9d0e1f2a",
+            "recipient_id": "gdn_a1b2c3d4e5f6",
+            "channel": "sms",
+            "trigger_event_id": "2f1c9a4e-8d3b-4f6a-9e2d-7c5b1a0f3e8d",
+            "attempts": 1,
+        },
+        (),
+    ),
+    EventSpec(
+        "notifications", "notification-failed", 1, _INTERNAL, NotificationFailed,
+        "A notification could not be delivered.",
+        {
+            **_BASE,
+            "notification_id": "ntf_7b8c9d0e1f2a",
+            "recipient_id": "agy_youthteam0001",
+            "channel": "webhook",
+            "trigger_event_id": "2f1c9a4e-8d3b-4f6a-9e2d-7c5b1a0f3e8d",
+            "attempts": 5,
+            "error_code": "http-error",
+            "final": True,
+        },
+        (),
+    ),
+)
+
+# consumers that read an event in a group of their own rather than the service's main group
+CONSUMER_ROLES: Final[dict[tuple[str, str], str]] = {
+    ("screening", "org.vrac.screening.screening-completed.v1"): "diploma-maker",
+}
+
+_BY_TYPE: Final = {s.ce_type: s for s in CATALOGUE}
+_BY_TOPIC: Final = {s.topic: s for s in CATALOGUE}
+_BY_MODEL: Final = {s.model: s for s in CATALOGUE}
+
+
+def by_type(ce_type: str) -> EventSpec:
+    """The spec of CloudEvents type ``ce_type``; ContractError when unknown."""
+    try:
+        return _BY_TYPE[ce_type]
+    except (KeyError, TypeError):
+        raise ContractError("ce_type", "not a known VRAC event type") from None
+
+
+def by_topic(topic: str) -> EventSpec:
+    """The spec of the event published on ``topic``; ContractError when unknown."""
+    try:
+        return _BY_TOPIC[topic]
+    except (KeyError, TypeError):
+        raise ContractError("topic", "not a known VRAC topic") from None
+
+
+def spec_for(model: type[BaseModel]) -> EventSpec:
+    """The spec whose data model is ``model``; ContractError when it is not an event model."""
+    try:
+        return _BY_MODEL[model]
+    except (KeyError, TypeError):
+        name = getattr(model, "__name__", "model")
+        raise ContractError("model", f"{name} is not an event model") from None
+
+
+def public() -> tuple[EventSpec, ...]:
+    return tuple(s for s in CATALOGUE if s.audience is Audience.PUBLIC)
+
+
+def produced_by(service: str) -> tuple[EventSpec, ...]:
+    return tuple(s for s in CATALOGUE if s.service == service)
+
+
+def consumed_by(service: str) -> tuple[EventSpec, ...]:
+    return tuple(s for s in CATALOGUE if service in s.consumers)
+
+
+def consumer_groups(service: str) -> tuple[str, ...]:
+    """Every consumer group id ``service`` uses, e.g. for ACLs."""
+    groups = {s.group_for(service) for s in consumed_by(service)}
+    return tuple(sorted(groups))

@@ -1,0 +1,78 @@
+"""Events published by the intake service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from ..fields import described, personal
+from ..ids import AgencyId, GuardianId
+from ..values import ActorRole, Channel, CloseReason, ConsentPurpose, Language
+from .base import EventData
+
+ProgrammeSlug = Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=60)]
+
+
+class CaseOpened(EventData):
+    """A child and family entered a programme of a pilot."""
+
+    programme: ProgrammeSlug = described(
+        "Slug of the pilot's programme the case is in, e.g. `pit` (kebab-case, at most 60)."
+    )
+    opened_at: AwareDatetime = described("When the case was opened.")
+
+
+class CaseClosed(EventData):
+    """The case was closed; no further work happens on it."""
+
+    reason: CloseReason = described("Why the case was closed.")
+
+
+class ConsentChanged(EventData):
+    """The parents granted or withdrew consent for one purpose."""
+
+    purpose: ConsentPurpose = described("The purpose the consent is for.")
+    granted: bool = described("True when consent is now given, false when withdrawn.")
+    agency_id: AgencyId | None = described(
+        "The agency the consent is about; only for `share-with-agency`.", default=None
+    )
+    changed_by: ActorRole = described("Role of whoever recorded the change.")
+    changed_at: AwareDatetime = described("When the consent decision was made.")
+
+
+class Guardian(BaseModel):
+    """A parent or carer of the child and how to reach them."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    guardian_id: GuardianId = described("Pseudonymous id of the guardian.")
+    name: str = personal("Name as the guardian wants to be addressed.", max_length=120)
+    email: str | None = personal(
+        "E-mail address.",
+        default=None,
+        max_length=254,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+    )
+    phone: str | None = personal(
+        "Phone number in E.164 form, e.g. +31612345678.",
+        default=None,
+        pattern=r"^\+[1-9][0-9]{6,14}$",
+    )
+    preferred_channel: Channel = described("The channel the guardian wants to hear from us on.")
+    language: Language = described("The language the guardian wants to be addressed in.")
+
+
+class FamilyRegistered(EventData):
+    """Intake registered the family's details (internal: holds personal data)."""
+
+    child_first_name: str = personal("The child's first name.", max_length=80)
+    birth_year: int = personal("The child's year of birth.", ge=2000, le=2100)
+    language: Language = described("The family's language: diplomas and advice use it.")
+    school_name: str | None = personal(
+        "Name of the child's school.", default=None, max_length=160
+    )
+    programme: ProgrammeSlug = described("Slug of the programme the case is in.")
+    guardians: list[Guardian] = described(
+        "The child's guardians and their contact channels.", min_length=1, max_length=6
+    )

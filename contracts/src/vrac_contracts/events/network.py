@@ -1,0 +1,79 @@
+"""Events published by the network service."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ..fields import described, personal
+from ..ids import AgencyId, MemberId, TaskId
+from ..values import Channel, DeclineReason, Language, MemberKind, NetworkRole, TaskCategory
+from .base import EventData
+
+
+class MemberAdded(EventData):
+    """Someone joined the child's support network (internal: holds personal data)."""
+
+    member_id: MemberId = described("Pseudonymous id of the network member.")
+    kind: MemberKind = described("Family, informal, professional or agency.")
+    role: NetworkRole = described("The part the member plays in the network.")
+    display_name: str = personal("Name to address the member by.", max_length=120)
+    relationship: str | None = personal(
+        "Relationship to the child in the family's words, e.g. grandmother.",
+        default=None,
+        max_length=80,
+    )
+    email: str | None = personal(
+        "E-mail address.",
+        default=None,
+        max_length=254,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+    )
+    phone: str | None = personal(
+        "Phone number in E.164 form.", default=None, pattern=r"^\+[1-9][0-9]{6,14}$"
+    )
+    webhook_url: str | None = described(
+        "HTTPS endpoint of an agency that takes notifications by webhook.",
+        default=None,
+        max_length=2000,
+        pattern=r"^https://[^\s]+$",
+    )
+    agency_id: AgencyId | None = described(
+        "The agency this member belongs to or is, if any.", default=None
+    )
+    channel: Channel = described("The channel the member wants to be notified on.")
+    language: Language = described("The language the member wants to be addressed in.")
+
+
+class _TaskEvent(EventData):
+    task_id: TaskId = described("Id of the task in the care plan.")
+    assignee_id: MemberId = described("The network member the task is assigned to.")
+    assignee_kind: MemberKind = described("What kind of member the assignee is.")
+
+
+class TaskAssigned(_TaskEvent):
+    """A task of the care plan was given to a member of the network."""
+
+    category: TaskCategory = described("What kind of help the task asks for.")
+    due_date: dt.date | None = described("Date the task should be done by, if any.", default=None)
+
+
+class TaskAccepted(_TaskEvent):
+    """The assignee accepted the task."""
+
+
+class TaskDeclined(_TaskEvent):
+    """The assignee declined the task; the team will find someone else."""
+
+    decline_reason: DeclineReason | None = described(
+        "Why the task was declined, when given.", default=None
+    )
+
+
+class TaskCompleted(_TaskEvent):
+    """The assignee did the task."""
+
+
+class TaskOverdue(_TaskEvent):
+    """The task passed its due date without being completed."""
+
+    due_date: dt.date = described("The date the task was due.")

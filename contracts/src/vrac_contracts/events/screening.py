@@ -1,0 +1,60 @@
+"""Events published by the screening service (and its diploma maker)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from ..advice import AdviceCode
+from ..fields import described
+from ..ids import DiplomaId, QuestionnaireId, ScreeningId
+from ..values import AdviceAudience, Domain, Instrument, Language, Respondent, WellbeingBand
+from .base import EventData
+
+
+class AdviceItem(BaseModel):
+    """One piece of advice, as a code from the advice library."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    code: AdviceCode = described("Advice library code; the text is in `vrac_contracts.advice`.")
+    audience: AdviceAudience = described("Who the advice is for.")
+
+
+class ScreeningCompleted(EventData):
+    """A screening of the child's talents and skills was completed and advice chosen."""
+
+    screening_id: ScreeningId = described("Id of the screening.")
+    language: Language = described("The family's language, for the diploma and advice.")
+    strengths: list[Domain] = described(
+        "Domains where the child scored well: its talents.", max_length=len(Domain)
+    )
+    growth_areas: list[Domain] = described(
+        "Domains where the child needs support.", max_length=len(Domain)
+    )
+    advice: list[AdviceItem] = described(
+        "Advice for school, parents and child.", max_length=len(AdviceCode)
+    )
+
+
+class DiplomaIssued(EventData):
+    """A diploma naming the child's strengths was made from a screening."""
+
+    diploma_id: DiplomaId = described(
+        "Id of the diploma; derived from the screening id, so it is the same on a re-run."
+    )
+    screening_id: ScreeningId = described("The screening the diploma was made from.")
+    language: Language = described("The language the diploma is written in.")
+    strengths: list[Domain] = described(
+        "The strengths the diploma celebrates.", min_length=1, max_length=len(Domain)
+    )
+
+
+class QuestionnaireSubmitted(EventData):
+    """A wellbeing questionnaire was filled in."""
+
+    questionnaire_id: QuestionnaireId = described("Id of the filled-in questionnaire.")
+    instrument: Instrument = described("Which questionnaire instrument was used.")
+    wellbeing_band: WellbeingBand = described("The band the total score falls into.")
+    respondent: Respondent | None = described(
+        "Who filled in the questionnaire, when known.", default=None
+    )

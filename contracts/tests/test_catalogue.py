@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import pytest
+from vrac_contracts import CATALOGUE, SERVICES, ContractError, by_topic, by_type, spec_for
+from vrac_contracts.catalogue import (
+    Audience,
+    consumed_by,
+    consumer_group,
+    consumer_groups,
+)
+from vrac_contracts.events import CaseOpened, ScreeningCompleted
+
+
+def test_lookup_by_type_topic_and_model() -> None:
+    spec = by_type("org.vrac.screening.screening-completed.v1")
+    assert spec.model is ScreeningCompleted
+    assert by_topic("vrac.public.screening.screening-completed.v1") is spec
+    assert spec_for(ScreeningCompleted) is spec
+    assert spec.dlq_topic == "vrac.public.screening.screening-completed.v1.dlq"
+    assert spec.source == "/vrac/screening"
+    assert spec.key_field == "case_id"
+
+
+@pytest.mark.parametrize("lookup", [by_type, by_topic])
+def test_unknown_names_raise_contract_error(lookup) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ContractError):
+        lookup("org.vrac.intake.case-lost.v1")
+
+
+def test_every_issue_event_is_catalogued_with_its_audience() -> None:
+    audiences = {(s.service, s.event): s.audience for s in CATALOGUE}
+    internal = {
+        ("intake", "family-registered"),
+        ("network", "member-added"),
+        ("notifications", "notification-delivered"),
+        ("notifications", "notification-failed"),
+    }
+    public = {
+        ("intake", "case-opened"),
+        ("intake", "case-closed"),
+        ("intake", "consent-changed"),
+        ("screening", "screening-completed"),
+        ("screening", "diploma-issued"),
+        ("screening", "questionnaire-submitted"),
+        ("network", "task-assigned"),
+        ("network", "task-accepted"),
+        ("network", "task-declined"),
+        ("network", "task-completed"),
+        ("network", "task-overdue"),
+    }
+    assert audiences == {
+        **{k: Audience.INTERNAL for k in internal},
+        **{k: Audience.PUBLIC for k in public},
+    }
+
+
+def test_consumers() -> None:
+    def events(service: str) -> set[str]:
+        return {s.event for s in consumed_by(service)}
+
+    assert events("screening") == {
+        "case-opened", "case-closed", "consent-changed", "family-registered",
+        "screening-completed",
+    }
+    assert events("network") == {"case-opened", "case-closed", "consent-changed"}
+    assert events("notifications") == {
+        "family-registered", "member-added", "consent-changed", "case-closed", "case-opened",
+        "task-assigned", "task-overdue", "diploma-issued", "screening-completed",
+    }
+    assert events("reporting") == {s.event for s in CATALOGUE if s.audience == "public"}
+    assert events("intake") == set()
+    for spec in CATALOGUE:
+        assert set(spec.consumers) <= set(SERVICES)
+        assert spec.service not in spec.consumers or spec.event == "screening-completed"
+
+
+def test_consumer_groups() -> None:
+    assert consumer_group("screening") == "vrac.screening"
+    assert consumer_group("screening", "diploma-maker") == "vrac.screening.diploma-maker"
+    assert by_type("org.vrac.screening.screening-completed.v1").group_for("screening") == (
+        "vrac.screening.diploma-maker"
+    )
+    assert spec_for(CaseOpened).group_for("screening") == "vrac.screening"
+    assert consumer_groups("screening") == ("vrac.screening", "vrac.screening.diploma-maker")
+    with pytest.raises(ContractError):
+        consumer_group("billing")
+    with pytest.raises(ContractError):
+        consumer_group("screening", "Diploma Maker")
+    with pytest.raises(ContractError):
+        spec_for(CaseOpened).group_for("intake")
