@@ -1,0 +1,487 @@
+#!/usr/bin/env python3
+"""The local stack: Apache Kafka (KRaft, one node) and FerretDB (SQLite), as plain processes.
+
+    python3 deploy/local/stack.py up|down|status
+
+Standard library only, so it runs before any virtual environment exists. Everything listens
+on 127.0.0.1. Data, logs and pid files live in the state folder (``VRAC_STATE_DIR``, default
+``.state/`` in the repository); the Kafka classpath and the FerretDB binary are cached in
+``VRAC_CACHE_DIR`` (default ``~/.cache/vrac``) so later runs, and other clones, reuse them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
+FERRETDB_VERSION = "v1.24.2"
+
+
+class StackError(Exception):
+    """A problem the operator can fix; printed as one line."""
+
+
+@dataclass(frozen=True)
+class Config:
+    state: Path
+    cache: Path
+    kafka_port: int
+    controller_port: int
+    mongo_port: int
+    timeout: float
+    kafka_heap: str
+
+    @classmethod
+    def from_env(cls) -> Config:
+        env = os.environ
+        cache_home = Path(env.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+        kafka_port = _port(env, "VRAC_KAFKA_PORT", 9092)
+        return cls(
+            state=Path(env.get("VRAC_STATE_DIR", REPO / ".state")).resolve(),
+            cache=Path(env.get("VRAC_CACHE_DIR", cache_home / "vrac")).resolve(),
+            kafka_port=kafka_port,
+            controller_port=_port(env, "VRAC_KAFKA_CONTROLLER_PORT", kafka_port + 1),
+            mongo_port=_port(env, "VRAC_MONGO_PORT", 27017),
+            timeout=float(env.get("VRAC_STACK_TIMEOUT", "120")),
+            kafka_heap=env.get("VRAC_KAFKA_HEAP", "512m"),
+        )
+
+    @property
+    def logs(self) -> Path:
+        return self.state / "logs"
+
+    @property
+    def run(self) -> Path:
+        return self.state / "run"
+
+
+def _port(env: os._Environ[str], name: str, default: int) -> int:
+    raw = env.get(name, str(default))
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise StackError(f"{name}={raw!r} is not a TCP port number")
+    return int(raw)
+
+
+# --- tools -------------------------------------------------------------------------------
+
+
+def require_tool(name: str, what: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise StackError(f"'{name}' was not found on PATH: install {what}")
+    return path
+
+
+def require_java() -> str:
+    java = require_tool("java", "a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)")
+    out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
+    try:
+        major = int(out.split('"')[1].split(".")[0])
+    except (IndexError, ValueError):
+        major = 0
+    if major < 17:
+        raise StackError(f"Kafka 4 needs Java 17 or newer; '{java}' is {out.splitlines()[0:1]}")
+    return java
+
+
+# --- building blocks, cached ---------------------------------------------------------------
+
+
+def kafka_classpath(cfg: Config) -> str:
+    """The broker's classpath, resolved by Maven once per pom and cached."""
+    pom = HERE / "pom.xml"
+    digest = hashlib.sha256(pom.read_bytes()).hexdigest()[:16]
+    cached = cfg.cache / f"kafka-classpath-{digest}.txt"
+    if cached.exists():
+        classpath = cached.read_text().strip()
+        if all(Path(jar).exists() for jar in classpath.split(os.pathsep)):
+            return classpath
+    mvn = require_tool("mvn", "Apache Maven 3 (Debian: apt-get install maven)")
+    cfg.cache.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_suffix(".tmp")
+    log = cfg.logs / "maven.log"
+    with log.open("w") as out:
+        done = subprocess.run(
+            [mvn, "-B", "-q", "-f", str(pom), "dependency:build-classpath",
+             f"-Dmdep.outputFile={tmp}"],
+            stdout=out, stderr=subprocess.STDOUT,
+        )
+    if done.returncode != 0 or not tmp.exists():
+        raise StackError(f"Maven could not resolve the Kafka jars; see {log}")
+    tmp.replace(cached)
+    return cached.read_text().strip()
+
+
+def ferretdb_binary(cfg: Config) -> Path:
+    """FerretDB built from its Go module at the pinned version, once, then reused."""
+    binary = cfg.cache / "ferretdb" / FERRETDB_VERSION / "ferretdb"
+    if binary.exists():
+        return binary
+    go = require_tool("go", "Go 1.22 or newer (https://go.dev/doc/install or Debian: golang)")
+    log = cfg.logs / "ferretdb-build.log"
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out, tempfile.TemporaryDirectory() as work:
+        found = subprocess.run(
+            [go, "mod", "download", "-json", f"{FERRETDB_MODULE}@{FERRETDB_VERSION}"],
+            capture_output=True, text=True, cwd=work,
+        )
+        out.write(found.stdout + found.stderr)
+        source_dir = _json_field(found.stdout, "Dir")
+        if found.returncode != 0 or not source_dir:
+            raise StackError(f"Go could not download FerretDB {FERRETDB_VERSION}; see {log}")
+        source = Path(work) / "ferretdb"
+        shutil.copytree(source_dir, source)
+        for path in source.rglob("*"):
+            path.chmod(path.stat().st_mode | 0o200)
+        # The version package embeds this file; a module download does not contain it.
+        (source / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
+        built = subprocess.run(
+            [go, "build", "-trimpath", "-o", str(binary.with_suffix(".tmp")), "./cmd/ferretdb"],
+            cwd=source, stdout=out, stderr=subprocess.STDOUT,
+        )
+    if built.returncode != 0:
+        raise StackError(f"building FerretDB {FERRETDB_VERSION} failed; see {log}")
+    binary.with_suffix(".tmp").replace(binary)
+    return binary
+
+
+def _json_field(text: str, field: str) -> str:
+    import json
+
+    try:
+        value = json.loads(text).get(field, "")
+    except ValueError:
+        return ""
+    return value if isinstance(value, str) else ""
+
+
+# --- processes -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    port: int
+
+    def pidfile(self, cfg: Config) -> Path:
+        return cfg.run / f"{self.name}.pid"
+
+    def pid(self, cfg: Config) -> int | None:
+        """The pid of our own running process, or None (a stale file is removed)."""
+        path = self.pidfile(cfg)
+        try:
+            pid = int(path.read_text())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            path.unlink(missing_ok=True)
+            return None
+        # A pid can be reused: only a process that names our state folder is ours.
+        if str(cfg.state).encode() not in cmdline:
+            path.unlink(missing_ok=True)
+            return None
+        return pid
+
+
+def kafka(cfg: Config) -> Component:
+    return Component("kafka", cfg.kafka_port)
+
+
+def ferretdb(cfg: Config) -> Component:
+    return Component("ferretdb", cfg.mongo_port)
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def spawn(cfg: Config, comp: Component, argv: list[str], log: Path) -> int:
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, cwd=cfg.state,
+        )
+    comp.pidfile(cfg).write_text(str(proc.pid))
+    return proc.pid
+
+
+def stop(cfg: Config, comp: Component) -> bool:
+    pid = comp.pid(cfg)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.2)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    comp.pidfile(cfg).unlink(missing_ok=True)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+# --- readiness probes: real protocol requests, not sleeps -------------------------------------
+
+
+def kafka_metadata_answers(port: int) -> bool:
+    """Send a Kafka Metadata request (v4) and check that at least one broker is listed."""
+    client = b"vrac-stack"
+    header = struct.pack(">hhih", 3, 4, 7, len(client)) + client
+    body = struct.pack(">ib", -1, 0)  # all topics, no auto-creation
+    request = header + body
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+            sock.sendall(struct.pack(">i", len(request)) + request)
+            size = struct.unpack(">i", _recv(sock, 4))[0]
+            reply = _recv(sock, size)
+    except (OSError, struct.error):
+        return False
+    correlation, _throttle, brokers = struct.unpack(">iii", reply[:12])
+    return correlation == 7 and brokers >= 1
+
+
+def mongo_ping_answers(port: int) -> bool:
+    """Send a MongoDB OP_MSG ``ping`` and check for ``ok: 1``."""
+    doc = _bson({"ping": 1, "$db": "admin"})
+    message = struct.pack("<I", 0) + b"\x00" + doc
+    header = struct.pack("<iiii", 16 + len(message), 1, 0, 2013)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+            sock.sendall(header + message)
+            size = struct.unpack("<i", _recv(sock, 4))[0]
+            reply = _recv(sock, size - 4)
+    except (OSError, struct.error):
+        return False
+    ok_double = b"\x01ok\x00" + struct.pack("<d", 1.0)
+    return ok_double in reply
+
+
+def _bson(doc: dict[str, int | str]) -> bytes:
+    body = b""
+    for key, value in doc.items():
+        name = key.encode() + b"\x00"
+        if isinstance(value, int):
+            body += b"\x10" + name + struct.pack("<i", value)
+        else:
+            raw = value.encode() + b"\x00"
+            body += b"\x02" + name + struct.pack("<i", len(raw)) + raw
+    return struct.pack("<i", len(body) + 5) + body + b"\x00"
+
+
+def _recv(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise OSError("connection closed")
+        data += chunk
+    return data
+
+
+PROBES = {"kafka": kafka_metadata_answers, "ferretdb": mongo_ping_answers}
+
+
+def wait_ready(cfg: Config, comp: Component, log: Path) -> None:
+    deadline = time.monotonic() + cfg.timeout
+    while time.monotonic() < deadline:
+        if PROBES[comp.name](comp.port):
+            return
+        pid = comp.pid(cfg)
+        if pid is None or not _alive(pid):
+            raise StackError(f"{comp.name} exited during start-up; see {log}")
+        time.sleep(0.3)
+    raise StackError(f"{comp.name} did not become ready within {cfg.timeout:.0f} s; see {log}")
+
+
+# --- starting each component ----------------------------------------------------------------
+
+
+def kafka_properties(cfg: Config) -> Path:
+    data = cfg.state / "kafka"
+    props = cfg.state / "kafka.properties"
+    props.write_text(
+        "\n".join(
+            [
+                "process.roles=broker,controller",
+                "node.id=1",
+                f"controller.quorum.bootstrap.servers=127.0.0.1:{cfg.controller_port}",
+                f"listeners=PLAINTEXT://127.0.0.1:{cfg.kafka_port},"
+                f"CONTROLLER://127.0.0.1:{cfg.controller_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{cfg.kafka_port}",
+                "controller.listener.names=CONTROLLER",
+                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                "inter.broker.listener.name=PLAINTEXT",
+                f"log.dirs={data}",
+                "num.partitions=3",
+                "offsets.topic.replication.factor=1",
+                "offsets.topic.num.partitions=10",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "share.coordinator.state.topic.replication.factor=1",
+                "share.coordinator.state.topic.min.isr=1",
+                "group.initial.rebalance.delay.ms=0",
+                "auto.create.topics.enable=true",
+                "delete.topic.enable=true",
+                "",
+            ]
+        )
+    )
+    return props
+
+
+def start_kafka(cfg: Config, java: str, classpath: str) -> None:
+    comp = kafka(cfg)
+    props = kafka_properties(cfg)
+    log = cfg.logs / "kafka.log"
+    jvm = [
+        java, f"-Xms{cfg.kafka_heap}", f"-Xmx{cfg.kafka_heap}", "-XX:+UseG1GC",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={HERE / 'log4j2.properties'}",
+        f"-Dvrac.kafka.log={log}", f"-Dvrac.state={cfg.state}", "-cp", classpath,
+    ]
+    if not (cfg.state / "kafka" / "meta.properties").exists():
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        with (cfg.logs / "kafka-format.log").open("w") as out:
+            formatted = subprocess.run(
+                [*jvm, "kafka.tools.StorageTool", "format", "--standalone",
+                 "-t", cluster_id, "-c", str(props)],
+                stdout=out, stderr=subprocess.STDOUT,
+            )
+        if formatted.returncode != 0:
+            raise StackError(f"formatting Kafka storage failed; see {cfg.logs / 'kafka-format.log'}")
+    spawn(cfg, comp, [*jvm, "kafka.Kafka", str(props)], cfg.logs / "kafka.out")
+    wait_ready(cfg, comp, log)
+
+
+def start_ferretdb(cfg: Config, binary: Path) -> None:
+    comp = ferretdb(cfg)
+    data = cfg.state / "ferretdb"
+    data.mkdir(exist_ok=True)
+    log = cfg.logs / "ferretdb.log"
+    spawn(
+        cfg, comp,
+        [str(binary), "--handler=sqlite", f"--sqlite-url=file:{data}/",
+         f"--listen-addr=127.0.0.1:{cfg.mongo_port}", f"--state-dir={data}",
+         "--debug-addr=-", "--telemetry=disable", "--log-level=warn"],
+        log,
+    )
+    wait_ready(cfg, comp, log)
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def describe(cfg: Config) -> list[str]:
+    lines = []
+    for comp, url in (
+        (kafka(cfg), f"KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:{cfg.kafka_port}"),
+        (ferretdb(cfg), f"MONGODB_URL=mongodb://127.0.0.1:{cfg.mongo_port}"),
+    ):
+        pid = comp.pid(cfg)
+        state = f"running (pid {pid})" if pid else "stopped"
+        lines.append(f"{comp.name:9} {state:22} {url}")
+    return lines
+
+
+def up(cfg: Config) -> int:
+    for folder in (cfg.state, cfg.logs, cfg.run, cfg.cache):
+        folder.mkdir(parents=True, exist_ok=True)
+    running = [c for c in (kafka(cfg), ferretdb(cfg)) if c.pid(cfg)]
+    if len(running) == 2:
+        print("stack already running; nothing started")
+        print("\n".join(describe(cfg)))
+        return 0
+    # The store first: it starts in a second, so a broken one fails before Kafka is up.
+    todo = [c for c in (ferretdb(cfg), kafka(cfg)) if c not in running]
+    # Everything that can fail slowly or for want of a tool happens before anything starts.
+    starters = {}
+    if kafka(cfg) in todo:
+        java = require_java()
+        classpath = kafka_classpath(cfg)
+        starters["kafka"] = lambda: start_kafka(cfg, java, classpath)
+    if ferretdb(cfg) in todo:
+        binary = ferretdb_binary(cfg)
+        starters["ferretdb"] = lambda: start_ferretdb(cfg, binary)
+    ports = {
+        "ferretdb": [(cfg.mongo_port, "VRAC_MONGO_PORT")],
+        "kafka": [(cfg.kafka_port, "VRAC_KAFKA_PORT"),
+                  (cfg.controller_port, "VRAC_KAFKA_CONTROLLER_PORT")],
+    }
+    for comp in todo:
+        for port, variable in ports[comp.name]:
+            if not port_is_free(port):
+                raise StackError(
+                    f"port {port} on 127.0.0.1 is taken by another process; "
+                    f"stop it or choose another port for {comp.name} ({variable})"
+                )
+    started: list[Component] = []
+    try:
+        for comp in todo:
+            started.append(comp)
+            starters[comp.name]()
+    except BaseException:
+        # Leave nothing half-started: stop what this call started.
+        for comp in started:
+            stop(cfg, comp)
+        raise
+    print("stack is up")
+    print("\n".join(describe(cfg)))
+    return 0
+
+
+def down(cfg: Config) -> int:
+    for comp in (ferretdb(cfg), kafka(cfg)):
+        print(f"{comp.name:9} {'stopped' if stop(cfg, comp) else 'was not running'}")
+    return 0
+
+
+def status(cfg: Config) -> int:
+    print("\n".join(describe(cfg)))
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    commands = {"up": up, "down": down, "status": status}
+    if len(argv) != 2 or argv[1] not in commands:
+        print(f"usage: {Path(argv[0]).name} up|down|status", file=sys.stderr)
+        return 2
+    try:
+        return commands[argv[1]](Config.from_env())
+    except StackError as err:
+        print(f"stack: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

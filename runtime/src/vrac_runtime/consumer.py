@@ -1,0 +1,190 @@
+"""Idempotent-friendly event consumption: decode, retry with backoff, dead-letter, commit.
+
+One FastStream subscriber per consumer group covers all the topics the group reads. For each
+record it decodes the CloudEvent with the contracts codec, dispatches on ``ce_type`` to the
+handler registered for it and, only when the effect is durable (the handler returned), lets
+FastStream commit the offset. A record that cannot be decoded, or whose handler keeps
+failing, goes to ``<topic>.dlq`` with the error in its headers, and the partition moves on.
+If even the dead-letter publish fails the record is not committed: it is read again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from aiokafka.structs import ConsumerRecord
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import BaseModel
+from vrac_contracts.catalogue import EventSpec, spec_for
+from vrac_contracts.envelope import ContractError, Envelope, decode
+
+from vrac_runtime.kafka import AUTO_OFFSET_RESET, CONSUMER_ACK_POLICY
+from vrac_runtime.logging import bound_event, get_logger
+from vrac_runtime.settings import ServiceSettings
+
+Handler = Callable[[Envelope[Any]], Awaitable[None]]
+log = get_logger(__name__)
+
+DLQ_ERROR = "vrac_dlq_error"
+DLQ_REASON = "vrac_dlq_reason"
+
+
+class PermanentError(Exception):
+    """A handler failure that retrying cannot fix: the event goes straight to the DLQ."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Failure:
+    reason: str  # "undecodable" | "permanent" | "exhausted"
+    error: str
+    attempts: int
+
+
+class EventConsumer:
+    """The events one consumer group handles, and the subscriber that delivers them."""
+
+    def __init__(self, broker: KafkaBroker, settings: ServiceSettings, group: str) -> None:
+        self._broker = broker
+        self._settings = settings
+        self._group = group
+        self._handlers: dict[str, tuple[EventSpec, Handler]] = {}
+
+    @property
+    def group_id(self) -> str:
+        return self._settings.group(self._group)
+
+    def on(self, event: type[BaseModel] | EventSpec, handler: Handler) -> None:
+        spec = event if isinstance(event, EventSpec) else spec_for(event)
+        self._handlers[spec.ce_type] = (spec, handler)
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted({self._settings.topic(spec.topic) for spec, _ in self._handlers.values()})
+
+    @property
+    def dlq_topics(self) -> list[str]:
+        return [f"{topic}.dlq" for topic in self.topics]
+
+    def register(self) -> None:
+        """Attach the subscriber to the broker (before the broker starts)."""
+        if not self._handlers:
+            raise ValueError(f"consumer group {self._group} has no handlers")
+
+        async def consume(message: KafkaMessage) -> None:
+            await self.process(message.raw_message)
+
+        subscriber = self._broker.subscriber(
+            *self.topics,
+            group_id=self.group_id,
+            ack_policy=CONSUMER_ACK_POLICY,
+            auto_offset_reset=AUTO_OFFSET_RESET,
+            max_poll_interval_ms=self._settings.max_poll_interval_ms,
+            max_poll_records=1,
+            parser=_tolerant_parser,
+            decoder=_raw_body,
+            title=self._group,
+        )
+        subscriber(consume)
+
+    async def process(self, record: ConsumerRecord[Any, Any]) -> None:
+        """Handle one record; returns when it is safe to commit its offset."""
+        try:
+            envelope = decode(record.headers, record.value or b"")
+            spec, handler = self._route(envelope)
+        except ContractError as err:
+            await self._dead_letter(record, Failure("undecodable", str(err), 0))
+            return
+        with bound_event(envelope.id, envelope.subject, envelope.type):
+            failure = await self._run(handler, envelope)
+            if failure is None:
+                log.info("event handled", group=self._group, topic=spec.topic)
+                return
+            await self._dead_letter(record, failure)
+
+    def _route(self, envelope: Envelope[Any]) -> tuple[EventSpec, Handler]:
+        try:
+            return self._handlers[envelope.type]
+        except KeyError:
+            raise ContractError("ce_type", f"{envelope.type} is not handled here") from None
+
+    async def _run(self, handler: Handler, envelope: Envelope[Any]) -> Failure | None:
+        attempts = self._settings.handler_max_attempts
+        delay = self._settings.handler_backoff_seconds
+        for attempt in range(1, attempts + 1):
+            try:
+                async with asyncio.timeout(self._settings.handler_timeout_seconds):
+                    await handler(envelope)
+                return None
+            except PermanentError as err:
+                return Failure("permanent", _describe(err), attempt)
+            except (Exception, TimeoutError) as err:  # noqa: BLE001 - any failure is retried
+                log.warning("handler failed", attempt=attempt, error_type=type(err).__name__)
+                if attempt == attempts:
+                    return Failure("exhausted", _describe(err), attempt)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        return None  # pragma: no cover - the loop always returns
+
+    async def _dead_letter(self, record: ConsumerRecord[Any, Any], failure: Failure) -> None:
+        headers = {
+            key: value.decode("utf-8", "replace") for key, value in record.headers or ()
+        }
+        headers |= {
+            DLQ_REASON: failure.reason,
+            DLQ_ERROR: failure.error,
+            "vrac_dlq_topic": record.topic,
+            "vrac_dlq_partition": str(record.partition),
+            "vrac_dlq_offset": str(record.offset),
+            "vrac_dlq_group": self.group_id,
+            "vrac_dlq_attempts": str(failure.attempts),
+        }
+        # Raises when Kafka refuses: the record is then not committed and is read again.
+        await self._broker.publish(
+            record.value or b"", topic=f"{record.topic}.dlq", key=record.key, headers=headers
+        )
+        log.error(
+            "event dead-lettered",
+            reason=failure.reason,
+            error=failure.error,
+            topic=record.topic,
+            offset=record.offset,
+        )
+
+
+def _describe(err: BaseException) -> str:
+    """Type and message of an error, one line, bounded: never a payload dump."""
+    text = " ".join(str(err).split())[:300]
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+async def _raw_body(message: Any, _original: Any = None) -> Any:
+    # The codec decodes; FastStream's JSON decoding would fail on bad data before we see it.
+    return message.body
+
+
+async def _tolerant_parser(record: Any, original: Callable[[Any], Awaitable[Any]]) -> Any:
+    """FastStream's parser, but a header that is not UTF-8 cannot make a poison record."""
+    try:
+        return await original(record)
+    except UnicodeDecodeError:
+        cleaned = dataclasses.replace(
+            record,
+            headers=[
+                (key, value.decode("utf-8", "replace").encode()) for key, value in record.headers
+            ],
+        )
+        if hasattr(record, "consumer"):
+            cleaned.consumer = record.consumer
+        return await original(cleaned)
+
+
+def consumer_topics(consumers: Sequence[EventConsumer]) -> list[str]:
+    """Every topic a service's consumers read, with their dead-letter topics."""
+    names: set[str] = set()
+    for consumer in consumers:
+        names.update(consumer.topics, consumer.dlq_topics)
+    return sorted(names)

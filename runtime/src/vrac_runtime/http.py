@@ -1,0 +1,85 @@
+"""The HTTP side every service shares: error mapping and health endpoints.
+
+Bad input gets 422 naming the field, an unknown id 404, a domain rule 409 or 422; nothing a
+client sends turns into a 500. Validation errors never echo the submitted values back, as
+they may be personal data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+
+from fastapi import APIRouter, FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+Check = Callable[[], Awaitable[None]]
+
+
+class NotFound(Exception):
+    """The named resource does not exist (or is not visible to the caller)."""
+
+
+class Conflict(Exception):
+    """The request contradicts the current state of the resource."""
+
+
+class Invalid(Exception):
+    """A domain rule rejects the request; the message names the field or rule."""
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": _field(tuple(err.get("loc", ()))), "problem": err.get("msg", "invalid")}
+            for err in exc.errors()
+        ]
+        summary = "; ".join(f"{e['field']}: {e['problem']}" for e in errors)
+        return JSONResponse(
+            status_code=422,
+            content={"detail": summary, "errors": errors},
+        )
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": str(exc) or "not found"})
+
+    @app.exception_handler(Conflict)
+    async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
+        return JSONResponse(status_code=409, content={"detail": str(exc)})
+
+    @app.exception_handler(Invalid)
+    async def _rule(_: Request, exc: Invalid) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": str(exc)})
+
+
+def health_router(checks: Mapping[str, Check]) -> APIRouter:
+    """``/health/live`` answers while the process runs; ``/health/ready`` runs each check."""
+    router = APIRouter(tags=["health"])
+
+    @router.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @router.get("/health/ready")
+    async def ready() -> JSONResponse:
+        results: dict[str, str] = {}
+        for name, check in checks.items():
+            try:
+                await check()
+                results[name] = "ok"
+            except Exception as err:  # noqa: BLE001 - any failure means not ready
+                results[name] = f"failing: {type(err).__name__}"
+        ok = all(value == "ok" for value in results.values())
+        return JSONResponse(
+            status_code=200 if ok else 503,
+            content={"status": "ready" if ok else "not ready", "checks": results},
+        )
+
+    return router

@@ -1,0 +1,60 @@
+"""Structured JSON logs. The event id and the pseudonymous case id are bound to every line
+while an event is handled; payloads are never logged, as they may hold personal data."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import structlog
+
+# Keys that may never reach a log line, whatever a caller passes.
+_FORBIDDEN = frozenset(
+    {"name", "first_name", "email", "phone", "address", "birth_year", "data", "payload", "body"}
+)
+
+
+def _drop_personal_data(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    for key in _FORBIDDEN.intersection(event):
+        event[key] = "[redacted]"
+    return event
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    """JSON lines on stdout, for this process; safe to call more than once."""
+    logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level.upper(), force=True)
+    for noisy in ("aiokafka", "kafka", "pymongo", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _drop_personal_data,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+    structlog.contextvars.bind_contextvars(service=service)
+
+
+def get_logger(name: str) -> Any:
+    return structlog.get_logger(name)
+
+
+@contextmanager
+def bound_event(event_id: str, case_id: str | None, event_type: str | None = None) -> Iterator[None]:
+    """Bind the event's id and case to every log line written inside the block."""
+    tokens = structlog.contextvars.bind_contextvars(
+        event_id=event_id, case_id=case_id, event_type=event_type
+    )
+    try:
+        yield
+    finally:
+        structlog.contextvars.reset_contextvars(**tokens)

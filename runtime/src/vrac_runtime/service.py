@@ -1,0 +1,155 @@
+"""The service process: one FastAPI app whose lifespan runs the Kafka side as well.
+
+Start-up order: topics exist, the relay's producer connects, the subscribers start, the
+relay and periodic jobs run. Shutdown reverses it; the broker waits up to the grace period
+for running handlers, and a handler cancelled by shutdown is not committed (its event is read
+again by the next consumer), because only a handler that returned lets the offset move.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, FastAPI
+from faststream.kafka import KafkaBroker
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from vrac_contracts.catalogue import CATALOGUE
+
+from vrac_runtime.consumer import EventConsumer, consumer_topics
+from vrac_runtime.http import health_router, install_error_handlers
+from vrac_runtime.kafka import ensure_topics, make_broker, make_producer
+from vrac_runtime.logging import configure_logging, get_logger
+from vrac_runtime.outbox import OutboxRelay
+from vrac_runtime.settings import ServiceSettings
+
+Job = Callable[[], Awaitable[None]]
+log = get_logger(__name__)
+
+
+@dataclass
+class ServiceRuntime:
+    """The clients of one service process. Built without I/O; connected by the app's lifespan."""
+
+    settings: ServiceSettings
+    mongo: AsyncMongoClient[Any]
+    broker: KafkaBroker
+    producer: AIOKafkaProducer
+    relay: OutboxRelay | None = None
+    consumers: list[EventConsumer] = field(default_factory=list)
+    jobs: list[tuple[str, float, Job]] = field(default_factory=list)
+
+    @property
+    def db(self) -> AsyncDatabase[Any]:
+        return self.mongo[self.settings.database]
+
+    def consumer(self, group: str) -> EventConsumer:
+        consumer = EventConsumer(self.broker, self.settings, group)
+        self.consumers.append(consumer)
+        return consumer
+
+    def with_outbox(self, collections: Sequence[str]) -> OutboxRelay:
+        self.relay = OutboxRelay(self.db, collections, self.producer, self.settings)
+        return self.relay
+
+    def every(self, name: str, seconds: float, job: Job) -> None:
+        """Run ``job`` periodically while the service runs (e.g. the overdue sweep)."""
+        self.jobs.append((name, seconds, job))
+
+    def published_topics(self) -> list[str]:
+        name = self.settings.service_name
+        return [self.settings.topic(s.topic) for s in CATALOGUE if s.service == name]
+
+
+def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
+    return ServiceRuntime(
+        settings=settings,
+        mongo=AsyncMongoClient(settings.mongodb_url, tz_aware=True, connect=False),
+        broker=make_broker(settings),
+        producer=make_producer(settings),
+    )
+
+
+async def _periodic(name: str, seconds: float, job: Job) -> None:
+    while True:
+        try:
+            await job()
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # noqa: BLE001 - a failed round is retried next tick
+            log.warning("periodic job failed", job=name, error_type=type(err).__name__)
+        await asyncio.sleep(seconds)
+
+
+def create_app(
+    runtime: ServiceRuntime,
+    routers: Sequence[APIRouter],
+    *,
+    title: str,
+    description: str = "",
+    on_startup: Sequence[Job] = (),
+) -> FastAPI:
+    settings = runtime.settings
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.service_name, settings.log_level)
+        for step in on_startup:
+            await step()
+        for consumer in runtime.consumers:
+            consumer.register()
+        if settings.create_topics:
+            await ensure_topics(
+                settings, [*runtime.published_topics(), *consumer_topics(runtime.consumers)]
+            )
+        await runtime.producer.start()
+        await runtime.broker.start()
+        tasks = [asyncio.create_task(_periodic(n, s, j)) for n, s, j in runtime.jobs]
+        if runtime.relay is not None:
+            tasks.append(asyncio.create_task(runtime.relay.run()))
+        log.info("service started", port=settings.http_port)
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await runtime.broker.stop()
+            await runtime.producer.stop()
+            await runtime.mongo.close()
+            log.info("service stopped")
+
+    app = FastAPI(title=title, description=description, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.runtime = runtime
+    install_error_handlers(app)
+
+    async def mongo_ready() -> None:
+        await runtime.db.command("ping")
+
+    async def kafka_ready() -> None:
+        if not await runtime.producer.client.force_metadata_update():
+            raise ConnectionError("no Kafka metadata")
+
+    app.include_router(health_router({"mongodb": mongo_ready, "kafka": kafka_ready}))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    """Run the service until SIGTERM or SIGINT, then shut down gracefully."""
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+    )

@@ -1,0 +1,1 @@
+"""The pytest harness every test of the platform uses (``pytest_plugins``)."""

@@ -1,0 +1,84 @@
+"""Pytest fixtures: real Kafka and MongoDB, and a unique prefix per test.
+
+Every test gets its own topic prefix, consumer-group prefix and database names, so tests never
+see each other's data and run in any order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from vrac_runtime.settings import ServiceSettings
+from vrac_runtime.testing.infrastructure import Infrastructure, provide
+
+
+@pytest.fixture(scope="session")
+def infrastructure() -> Iterator[Infrastructure]:
+    infra = provide()
+    try:
+        yield infra
+    finally:
+        infra.close()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(infrastructure: Infrastructure) -> str:
+    return infrastructure.kafka_bootstrap
+
+
+@pytest.fixture(scope="session")
+def mongodb_url(infrastructure: Infrastructure) -> str:
+    return infrastructure.mongodb_url
+
+
+@pytest.fixture
+def test_prefix() -> str:
+    """A prefix unique to this test, valid in topic, group and database names."""
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def topic(test_prefix: str) -> Callable[[str], str]:
+    """``topic("orders")`` is this test's own physical name for a topic."""
+    return lambda name: f"{test_prefix}.{name}"
+
+
+@pytest.fixture
+def make_settings(
+    kafka_bootstrap: str, mongodb_url: str, test_prefix: str
+) -> Callable[..., ServiceSettings]:
+    """Settings of a service wired to this test's Kafka, store and prefix."""
+
+    def factory(service: str, **overrides: Any) -> ServiceSettings:
+        values: dict[str, Any] = {
+            "service_name": service,
+            "kafka_bootstrap_servers": kafka_bootstrap,
+            "mongodb_url": mongodb_url,
+            "mongodb_database": f"{test_prefix}_vrac_{service}",
+            "topic_prefix": f"{test_prefix}.",
+            "handler_backoff_seconds": 0.05,
+            "relay_interval_seconds": 0.1,
+            "topic_partitions": 1,
+        }
+        values.update(overrides)
+        return ServiceSettings(**values)
+
+    return factory
+
+
+@pytest.fixture
+async def mongo_db(mongodb_url: str, test_prefix: str) -> AsyncIterator[AsyncDatabase[Any]]:
+    """A database of this test's own, dropped afterwards."""
+    client: AsyncMongoClient[Any] = AsyncMongoClient(mongodb_url, tz_aware=True)
+    name = f"{test_prefix}_db"
+    try:
+        yield client[name]
+    finally:
+        await client.drop_database(name)
+        await client.close()

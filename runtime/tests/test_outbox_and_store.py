@@ -1,0 +1,107 @@
+"""The outbox relay and idempotency helpers against the real FerretDB and Kafka."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+from vrac_contracts.catalogue import by_type
+from vrac_contracts.envelope import decode, new_envelope
+from vrac_runtime.idempotency import insert_once, mark_applied, merge_updates, not_yet_applied
+from vrac_runtime.kafka import ensure_topics, make_producer
+from vrac_runtime.outbox import OutboxRelay, outbox_entries, push_outbox
+from vrac_runtime.testing.kafka import read_all
+
+pytestmark = pytest.mark.integration
+OPENED = by_type("org.vrac.intake.case-opened.v1")
+
+
+def opened(case_id: str) -> Any:
+    return new_envelope(OPENED.model.model_validate({**OPENED.example, "case_id": case_id}))
+
+
+async def test_async_mongo_client_writes_and_reads_back(mongodb_url: str, mongo_db) -> None:
+    await mongo_db.cases.insert_one({"_id": "case_a", "pilot": "leiden", "version": 1})
+    client: AsyncMongoClient[Any] = AsyncMongoClient(mongodb_url)
+    try:
+        found = await client[mongo_db.name].cases.find_one({"_id": "case_a"})
+    finally:
+        await client.close()
+    assert found == {"_id": "case_a", "pilot": "leiden", "version": 1}
+
+
+async def test_the_relay_publishes_the_outbox_and_then_empties_it(make_settings) -> None:
+    settings = make_settings("intake")
+    client: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongodb_url)
+    db = client[settings.database]
+    first, second = opened("case_outbox000001"), opened("case_outbox000002")
+    await db.cases.insert_one({"_id": "case_outbox000001", "outbox": outbox_entries([first])})
+    await db.cases.insert_one({"_id": "case_outbox000002", "state": "open"})
+    await db.cases.update_one({"_id": "case_outbox000002"}, push_outbox([second]))
+    await ensure_topics(settings, [settings.topic(OPENED.topic)])
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        relay = OutboxRelay(db, ["cases"], producer, settings)
+        assert await relay.flush() == 2
+        assert await relay.flush() == 0
+        records = await read_all(settings.kafka_bootstrap_servers,
+                                 settings.topic(OPENED.topic), expect=2)
+        remaining = [doc.get("outbox") async for doc in db.cases.find({})]
+    finally:
+        await producer.stop()
+        await client.drop_database(settings.database)
+        await client.close()
+    assert sorted(decode(r.headers, r.value).id for r in records) == sorted([first.id, second.id])
+    assert {r.key for r in records} == {b"case_outbox000001", b"case_outbox000002"}
+    assert remaining == [[], []]
+
+
+async def test_a_crash_before_removal_republishes_with_the_same_event_id(make_settings) -> None:
+    settings = make_settings("intake")
+    client: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongodb_url)
+    db = client[settings.database]
+    event = opened("case_crash0000001")
+    entries = outbox_entries([event])
+    await db.cases.insert_one({"_id": "case_crash0000001", "outbox": entries})
+    await ensure_topics(settings, [settings.topic(OPENED.topic)])
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        relay = OutboxRelay(db, ["cases"], producer, settings)
+        await relay.flush()
+        # The process died after publishing, before the removal was written.
+        await db.cases.update_one({"_id": "case_crash0000001"}, {"$set": {"outbox": entries}})
+        await relay.flush()
+        records = await read_all(settings.kafka_bootstrap_servers,
+                                 settings.topic(OPENED.topic), expect=2)
+    finally:
+        await producer.stop()
+        await client.drop_database(settings.database)
+        await client.close()
+    assert [decode(r.headers, r.value).id for r in records] == [event.id, event.id]
+
+
+async def test_a_conditional_update_applies_an_event_once(mongo_db) -> None:
+    await mongo_db.tallies.insert_one({"_id": "leiden", "opened": 0})
+    for _ in range(2):
+        await mongo_db.tallies.update_one(
+            {"_id": "leiden", **not_yet_applied("evt-1")},
+            merge_updates({"$inc": {"opened": 1}}, mark_applied("evt-1")),
+        )
+    doc = await mongo_db.tallies.find_one({"_id": "leiden"})
+    assert doc is not None
+    assert doc["opened"] == 1
+    assert doc["applied_events"] == ["evt-1"]
+
+
+async def test_an_effect_keyed_by_the_event_is_inserted_once(mongo_db) -> None:
+    assert await insert_once(mongo_db.diplomas, {"_id": "dip_for_scr_1", "n": 1}) is True
+    assert await insert_once(mongo_db.diplomas, {"_id": "dip_for_scr_1", "n": 2}) is False
+    assert await mongo_db.diplomas.count_documents({}) == 1
+
+
+def test_two_updates_that_set_the_same_field_are_refused() -> None:
+    with pytest.raises(ValueError, match="outbox"):
+        merge_updates({"$push": {"outbox": 1}}, {"$push": {"outbox": 2}})

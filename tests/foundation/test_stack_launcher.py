@@ -1,0 +1,142 @@
+"""The local stack launcher's promises: clear one-line errors, nothing half-started."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from vrac_runtime.testing.infrastructure import repo_root
+
+STACK = repo_root() / "deploy" / "local" / "stack.py"
+REAL_CACHE = Path(
+    os.environ.get("VRAC_CACHE_DIR", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "vrac")
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def run_stack(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the launcher against a state folder, cache and ports of this test only."""
+    kafka_port, mongo_port = free_port(), free_port()
+    base_env = {
+        **os.environ,
+        "VRAC_STATE_DIR": str(tmp_path / "state"),
+        "VRAC_CACHE_DIR": str(tmp_path / "cache"),
+        "VRAC_KAFKA_PORT": str(kafka_port),
+        "VRAC_KAFKA_CONTROLLER_PORT": str(free_port()),
+        "VRAC_MONGO_PORT": str(mongo_port),
+    }
+
+    def run(command: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(STACK), command],
+            env={**base_env, **env}, capture_output=True, text=True, timeout=300,
+        )
+
+    run.env = base_env  # type: ignore[attr-defined]
+    yield run
+    run("down")
+
+
+def reuse_kafka_classpath(cache: Path) -> None:
+    """Seed the test's cache with the resolved classpath so Maven need not run again."""
+    cache.mkdir(parents=True, exist_ok=True)
+    for cached in REAL_CACHE.glob("kafka-classpath-*.txt"):
+        shutil.copy(cached, cache / cached.name)
+
+
+def test_missing_java_is_named_with_what_to_install(run_stack, tmp_path: Path) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    done = run_stack("up", PATH=str(empty))
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "'java' was not found" in lines[0] and "install" in lines[0]
+    assert not list((tmp_path / "state" / "run").glob("*.pid"))
+
+
+def test_missing_go_is_named_when_ferretdb_must_be_built(run_stack, tmp_path: Path) -> None:
+    reuse_kafka_classpath(tmp_path / "cache")
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for tool in ("java",):
+        (tools / tool).symlink_to(shutil.which(tool) or "/nonexistent")
+    done = run_stack("up", PATH=str(tools))
+    assert done.returncode != 0
+    assert "'go' was not found" in done.stderr
+    assert "stack is up" not in done.stdout
+    assert not list((tmp_path / "state" / "run").glob("*.pid"))
+
+
+def test_busy_port_is_reported_and_nothing_starts(run_stack, tmp_path: Path) -> None:
+    reuse_kafka_classpath(tmp_path / "cache")
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        done = run_stack("up", VRAC_KAFKA_PORT=str(port), VRAC_CACHE_DIR=str(REAL_CACHE))
+    assert done.returncode != 0
+    assert f"port {port} on 127.0.0.1 is taken" in done.stderr
+    assert "VRAC_KAFKA_PORT" in done.stderr
+    assert not list((tmp_path / "state" / "run").glob("*.pid"))
+
+
+def test_not_a_port_number_is_rejected(run_stack) -> None:
+    done = run_stack("status", VRAC_MONGO_PORT="mongo")
+    assert done.returncode != 0
+    assert "VRAC_MONGO_PORT='mongo' is not a TCP port number" in done.stderr
+
+
+def test_a_store_that_never_gets_ready_fails_within_the_bound(run_stack, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    reuse_kafka_classpath(cache)
+    fake = cache / "ferretdb" / "v1.24.2" / "ferretdb"
+    fake.parent.mkdir(parents=True)
+    # Alive but deaf; it keeps its own command line, which names the state folder.
+    fake.write_text("#!/bin/sh\ntrap 'kill $!; exit 0' TERM\nsleep 120 &\nwait\n")
+    fake.chmod(0o755)
+    done = run_stack("up", VRAC_STACK_TIMEOUT="3")
+    assert done.returncode != 0, done.stdout
+    assert "ferretdb did not become ready within 3 s; see" in done.stderr
+    assert "ferretdb.log" in done.stderr
+    assert not list((tmp_path / "state" / "run").glob("*.pid"))
+
+
+@pytest.mark.integration
+def test_a_failed_up_stops_what_it_started(run_stack, tmp_path: Path) -> None:
+    """The store starts, then the broker fails: the store is stopped again."""
+    cache = tmp_path / "cache"
+    reuse_kafka_classpath(cache)
+    binary = cache / "ferretdb" / "v1.24.2" / "ferretdb"
+    binary.parent.mkdir(parents=True)
+    binary.symlink_to(REAL_CACHE / "ferretdb" / "v1.24.2" / "ferretdb")
+    # Storage that claims to be formatted but is not: the broker exits at start-up.
+    storage = tmp_path / "state" / "kafka"
+    storage.mkdir(parents=True)
+    (storage / "meta.properties").write_text("version=1\n")
+    done = run_stack("up")
+    assert done.returncode != 0, done.stdout
+    assert "kafka exited during start-up; see" in done.stderr
+    assert not list((tmp_path / "state" / "run").glob("*.pid"))
+    mongo_port = int(run_stack.env["VRAC_MONGO_PORT"])  # type: ignore[attr-defined]
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", mongo_port)) != 0, "FerretDB was left running"
+
+
+def test_status_of_a_stopped_stack(run_stack) -> None:
+    done = run_stack("status")
+    assert done.returncode == 0
+    assert "kafka     stopped" in done.stdout
+    assert "ferretdb  stopped" in done.stdout
