@@ -57,6 +57,7 @@ class Guardian(BaseModel):
     phone: str | None = personal(
         "Phone number in E.164 form, e.g. +31612345678.",
         default=None,
+        max_length=16,
         pattern=r"^\+[1-9][0-9]{6,14}$",
     )
     preferred_channel: Channel = described("The channel the guardian wants to hear from us on.")

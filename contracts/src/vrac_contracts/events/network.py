@@ -29,7 +29,10 @@ class MemberAdded(EventData):
         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
     )
     phone: str | None = personal(
-        "Phone number in E.164 form.", default=None, pattern=r"^\+[1-9][0-9]{6,14}$"
+        "Phone number in E.164 form.",
+        default=None,
+        max_length=16,
+        pattern=r"^\+[1-9][0-9]{6,14}$",
     )
     webhook_url: str | None = described(
         "HTTPS endpoint of an agency that takes notifications by webhook.",
