@@ -158,3 +158,12 @@ def test_new_envelope_refuses_data_that_is_not_an_event() -> None:
     with pytest.raises(ContractError) as caught:
         new_envelope(object())  # type: ignore[type-var]
     assert caught.value.attribute == "model"
+
+
+def test_decoding_is_as_strict_as_the_json_schema() -> None:
+    spec = next(s for s in CATALOGUE if s.event == "consent-changed")
+    record = encode(new_envelope(spec.model.model_validate(spec.example)))
+    data = json.loads(record.value) | {"granted": "yes"}
+    with pytest.raises(ContractError) as caught:
+        decode(record.headers, json.dumps(data).encode())
+    assert caught.value.attribute == "data.granted"

@@ -181,7 +181,8 @@ def decode(headers: Headers | None, value: bytes | str | None) -> Envelope[Any]:
         raise ContractError("data", "empty message value")
 
     try:
-        data = spec.model.model_validate_json(value)
+        # strict: accept exactly what the JSON Schema accepts ("1" is not a number)
+        data = spec.model.model_validate_json(value, strict=True)
     except ValidationError as exc:
         raise _validation_error(exc) from None
 
