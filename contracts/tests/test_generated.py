@@ -99,3 +99,8 @@ def test_readme_lists_every_public_topic_and_no_internal_one(contracts_dir: Path
 
 def test_generation_is_deterministic(contracts_dir: Path) -> None:
     assert artefacts(contracts_dir) == artefacts(contracts_dir)
+
+
+def test_asyncapi_uses_no_yaml_anchors(contracts_dir: Path) -> None:
+    text = (contracts_dir / "asyncapi.yaml").read_text(encoding="utf-8")
+    assert "&id0" not in text and "*id0" not in text

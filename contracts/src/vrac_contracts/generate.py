@@ -51,7 +51,13 @@ def _dump_json(data: Any) -> str:
 def _dump_yaml(data: Any) -> str:
     import yaml  # only the generator needs it
 
-    return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100))
+    class _NoAliases(yaml.SafeDumper):
+        # shared $ref dicts would otherwise become YAML anchors, which some tools reject
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    text = yaml.dump(data, Dumper=_NoAliases, sort_keys=False, allow_unicode=True, width=100)
+    return str(text)
 
 
 def _message_id(spec: EventSpec) -> str:
