@@ -1,0 +1,121 @@
+"""Run the five services as separate processes on this machine, as an operator would.
+
+Used by the end-to-end tests, ``make demo`` and ``make bench``: each service gets its own
+port, database and log file, and the same Kafka, store and topic prefix. ``start`` returns
+when every service answers ``/health/ready``; ``stop`` sends SIGTERM (graceful shutdown) and
+waits.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+SERVICES = ("intake", "screening", "network", "notifications", "reporting")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class Platform:
+    """The five services of one deployment (one topic prefix, one set of databases)."""
+
+    kafka_bootstrap: str
+    mongodb_url: str
+    prefix: str
+    logs: Path
+    jwt_secret: str = "local-development-secret-change-me-in-production"
+    extra_env: dict[str, str] = field(default_factory=dict)
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        for name in SERVICES:
+            self.services[name] = ServiceProcess(name, free_port(), self.logs / f"{name}.log")
+
+    def url(self, name: str) -> str:
+        return self.services[name].url
+
+    def env(self, name: str) -> dict[str, str]:
+        db_prefix = self.prefix.rstrip(".").replace(".", "_")
+        values = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+            "MONGODB_URL": self.mongodb_url,
+            "VRAC_TOPIC_PREFIX": self.prefix,
+            "VRAC_MONGODB_DATABASE": f"{db_prefix}_vrac_{name}" if db_prefix else f"vrac_{name}",
+            "VRAC_HTTP_PORT": str(self.services[name].port),
+            "VRAC_JWT_SECRET": self.jwt_secret,
+            "VRAC_SCREENING_PUBLIC_URL": self.url("screening"),
+            "VRAC_TOPIC_PARTITIONS": "3",
+            "PYTHONUNBUFFERED": "1",
+        }
+        values.update(self.extra_env)
+        return values
+
+    def start(self, names: tuple[str, ...] = SERVICES, timeout: float = 90.0) -> None:
+        for name in names:
+            service = self.services[name]
+            with service.log.open("ab") as out:
+                service.process = subprocess.Popen(
+                    [sys.executable, "-m", f"vrac_{name}"], env=self.env(name),
+                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                )
+        try:
+            for name in names:
+                self._wait_ready(self.services[name], timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_ready(self, service: ServiceProcess, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if service.process is not None and service.process.poll() is not None:
+                raise RuntimeError(f"{service.name} exited at start-up; see {service.log}")
+            try:
+                if httpx.get(f"{service.url}/health/ready", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"{service.name} not ready within {timeout:.0f} s; see {service.log}")
+
+    def stop(self, names: tuple[str, ...] = SERVICES) -> None:
+        running = [self.services[n] for n in names if self.services[n].process is not None]
+        for service in running:
+            assert service.process is not None
+            if service.process.poll() is None:
+                service.process.send_signal(signal.SIGTERM)
+        for service in running:
+            assert service.process is not None
+            try:
+                service.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                service.process.kill()
+                service.process.wait()
+            service.process = None
