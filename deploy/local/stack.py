@@ -12,6 +12,7 @@ on 127.0.0.1. Data, logs and pid files live in the state folder (``VRAC_STATE_DI
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import shutil
@@ -88,7 +89,9 @@ def require_tool(name: str, what: str) -> str:
 
 
 def require_java() -> str:
-    java = require_tool("java", "a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)")
+    java = require_tool(
+        "java", "a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)"
+    )
     out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
     try:
         major = int(out.split('"')[1].split(".")[0])
@@ -117,9 +120,17 @@ def kafka_classpath(cfg: Config) -> str:
     log = cfg.logs / "maven.log"
     with log.open("w") as out:
         done = subprocess.run(
-            [mvn, "-B", "-q", "-f", str(pom), "dependency:build-classpath",
-             f"-Dmdep.outputFile={tmp}"],
-            stdout=out, stderr=subprocess.STDOUT,
+            [
+                mvn,
+                "-B",
+                "-q",
+                "-f",
+                str(pom),
+                "dependency:build-classpath",
+                f"-Dmdep.outputFile={tmp}",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     if done.returncode != 0 or not tmp.exists():
         raise StackError(f"Maven could not resolve the Kafka jars; see {log}")
@@ -138,7 +149,9 @@ def ferretdb_binary(cfg: Config) -> Path:
     with log.open("w") as out, tempfile.TemporaryDirectory() as work:
         found = subprocess.run(
             [go, "mod", "download", "-json", f"{FERRETDB_MODULE}@{FERRETDB_VERSION}"],
-            capture_output=True, text=True, cwd=work,
+            capture_output=True,
+            text=True,
+            cwd=work,
         )
         out.write(found.stdout + found.stderr)
         source_dir = _json_field(found.stdout, "Dir")
@@ -152,7 +165,9 @@ def ferretdb_binary(cfg: Config) -> Path:
         (source / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
         built = subprocess.run(
             [go, "build", "-trimpath", "-o", str(binary.with_suffix(".tmp")), "./cmd/ferretdb"],
-            cwd=source, stdout=out, stderr=subprocess.STDOUT,
+            cwd=source,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     if built.returncode != 0:
         raise StackError(f"building FerretDB {FERRETDB_VERSION} failed; see {log}")
@@ -218,8 +233,12 @@ def port_is_free(port: int) -> bool:
 def spawn(cfg: Config, comp: Component, argv: list[str], log: Path) -> int:
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, cwd=cfg.state,
+            argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=cfg.state,
         )
     comp.pidfile(cfg).write_text(str(proc.pid))
     return proc.pid
@@ -240,10 +259,8 @@ def stop(cfg: Config, comp: Component) -> bool:
 
 
 def _alive(pid: int) -> bool:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
     try:
         state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
     except OSError:
@@ -365,21 +382,37 @@ def start_kafka(cfg: Config, java: str, classpath: str) -> None:
     props = kafka_properties(cfg)
     log = cfg.logs / "kafka.log"
     jvm = [
-        java, f"-Xms{cfg.kafka_heap}", f"-Xmx{cfg.kafka_heap}", "-XX:+UseG1GC",
+        java,
+        f"-Xms{cfg.kafka_heap}",
+        f"-Xmx{cfg.kafka_heap}",
+        "-XX:+UseG1GC",
         "-Djava.awt.headless=true",
         f"-Dlog4j2.configurationFile={HERE / 'log4j2.properties'}",
-        f"-Dvrac.kafka.log={log}", f"-Dvrac.state={cfg.state}", "-cp", classpath,
+        f"-Dvrac.kafka.log={log}",
+        f"-Dvrac.state={cfg.state}",
+        "-cp",
+        classpath,
     ]
     if not (cfg.state / "kafka" / "meta.properties").exists():
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         with (cfg.logs / "kafka-format.log").open("w") as out:
             formatted = subprocess.run(
-                [*jvm, "kafka.tools.StorageTool", "format", "--standalone",
-                 "-t", cluster_id, "-c", str(props)],
-                stdout=out, stderr=subprocess.STDOUT,
+                [
+                    *jvm,
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "--standalone",
+                    "-t",
+                    cluster_id,
+                    "-c",
+                    str(props),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         if formatted.returncode != 0:
-            raise StackError(f"formatting Kafka storage failed; see {cfg.logs / 'kafka-format.log'}")
+            format_log = cfg.logs / "kafka-format.log"
+            raise StackError(f"formatting Kafka storage failed; see {format_log}")
     spawn(cfg, comp, [*jvm, "kafka.Kafka", str(props)], cfg.logs / "kafka.out")
     wait_ready(cfg, comp, log)
 
@@ -390,10 +423,18 @@ def start_ferretdb(cfg: Config, binary: Path) -> None:
     data.mkdir(exist_ok=True)
     log = cfg.logs / "ferretdb.log"
     spawn(
-        cfg, comp,
-        [str(binary), "--handler=sqlite", f"--sqlite-url=file:{data}/",
-         f"--listen-addr=127.0.0.1:{cfg.mongo_port}", f"--state-dir={data}",
-         "--debug-addr=-", "--telemetry=disable", "--log-level=warn"],
+        cfg,
+        comp,
+        [
+            str(binary),
+            "--handler=sqlite",
+            f"--sqlite-url=file:{data}/",
+            f"--listen-addr=127.0.0.1:{cfg.mongo_port}",
+            f"--state-dir={data}",
+            "--debug-addr=-",
+            "--telemetry=disable",
+            "--log-level=warn",
+        ],
         log,
     )
     wait_ready(cfg, comp, log)
@@ -435,8 +476,10 @@ def up(cfg: Config) -> int:
         starters["ferretdb"] = lambda: start_ferretdb(cfg, binary)
     ports = {
         "ferretdb": [(cfg.mongo_port, "VRAC_MONGO_PORT")],
-        "kafka": [(cfg.kafka_port, "VRAC_KAFKA_PORT"),
-                  (cfg.controller_port, "VRAC_KAFKA_CONTROLLER_PORT")],
+        "kafka": [
+            (cfg.kafka_port, "VRAC_KAFKA_PORT"),
+            (cfg.controller_port, "VRAC_KAFKA_CONTROLLER_PORT"),
+        ],
     }
     for comp in todo:
         for port, variable in ports[comp.name]:

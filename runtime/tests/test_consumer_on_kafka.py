@@ -13,7 +13,6 @@ from vrac_contracts.events.intake import CaseOpened
 from vrac_runtime.consumer import DLQ_ERROR, DLQ_REASON, EventConsumer
 from vrac_runtime.kafka import ensure_topics, make_broker
 from vrac_runtime.settings import ServiceSettings
-
 from vrac_runtime.testing.kafka import read_all, send_raw, wait_until
 
 pytestmark = pytest.mark.integration
@@ -28,8 +27,11 @@ def case_opened(case_id: str) -> Envelope[Any]:
 async def publish(settings: ServiceSettings, envelope: Envelope[Any]) -> None:
     record = encode(envelope)
     await send_raw(
-        settings.kafka_bootstrap_servers, settings.topic(record.topic), record.value,
-        record.key, record.headers,
+        settings.kafka_bootstrap_servers,
+        settings.topic(record.topic),
+        record.value,
+        record.key,
+        record.headers,
     )
 
 
@@ -68,8 +70,12 @@ async def test_a_handler_that_fails_once_is_retried_and_nothing_is_lost(make_set
         await wait_until(lambda: len(calls) >= 2, what="the retry")
         await asyncio.sleep(0.5)
     assert calls == [sent.id, sent.id]
-    assert await read_all(settings.kafka_bootstrap_servers, settings.topic(OPENED.dlq_topic),
-                          expect=0, timeout=1) == []
+    assert (
+        await read_all(
+            settings.kafka_bootstrap_servers, settings.topic(OPENED.dlq_topic), expect=0, timeout=1
+        )
+        == []
+    )
 
 
 async def test_a_handled_event_is_not_redelivered_after_a_restart(make_settings) -> None:
@@ -102,12 +108,11 @@ async def test_a_malformed_message_is_dead_lettered_and_the_next_one_handled(
     bad_headers = [(k, b"2.0" if k == "ce_specversion" else v) for k, v in good.headers]
     topic = settings.topic(OPENED.topic)
     async with Consuming(settings, record):
-        await send_raw(settings.kafka_bootstrap_servers, topic, b"{not json", good.key,
-                       good.headers)
-        await send_raw(settings.kafka_bootstrap_servers, topic, good.value, good.key,
-                       bad_headers)
-        await send_raw(settings.kafka_bootstrap_servers, topic, good.value, good.key,
-                       good.headers)
+        await send_raw(
+            settings.kafka_bootstrap_servers, topic, b"{not json", good.key, good.headers
+        )
+        await send_raw(settings.kafka_bootstrap_servers, topic, good.value, good.key, bad_headers)
+        await send_raw(settings.kafka_bootstrap_servers, topic, good.value, good.key, good.headers)
         await wait_until(lambda: seen == ["case_afterbad00001"], what="the good event")
     dead = await read_all(settings.kafka_bootstrap_servers, f"{topic}.dlq", expect=2)
     assert len(dead) == 2
@@ -129,8 +134,9 @@ async def test_a_handler_that_keeps_failing_goes_to_the_dead_letter_topic(make_s
     sent = case_opened("case_alwaysfails01")
     async with Consuming(settings, broken):
         await publish(settings, sent)
-        dead = await read_all(settings.kafka_bootstrap_servers,
-                              settings.topic(OPENED.dlq_topic), expect=1)
+        dead = await read_all(
+            settings.kafka_bootstrap_servers, settings.topic(OPENED.dlq_topic), expect=1
+        )
     assert len(attempts) == 3
     headers = dict(dead[0].headers)
     assert headers[DLQ_REASON] == b"exhausted"

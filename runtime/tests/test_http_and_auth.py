@@ -58,7 +58,8 @@ async def test_no_token_is_401(client: httpx.AsyncClient) -> None:
 
 
 async def test_a_token_signed_with_another_secret_is_401(client: httpx.AsyncClient) -> None:
-    reply = await client.get("/cases/leiden/case_known", headers=token(secret="another-secret-that-is-long-enough-for-hs256"))
+    forged = token(secret="another-secret-that-is-long-enough-for-hs256")
+    reply = await client.get("/cases/leiden/case_known", headers=forged)
     assert reply.status_code == 401
 
 

@@ -46,8 +46,9 @@ async def test_the_relay_publishes_the_outbox_and_then_empties_it(make_settings)
         relay = OutboxRelay(db, ["cases"], producer, settings)
         assert await relay.flush() == 2
         assert await relay.flush() == 0
-        records = await read_all(settings.kafka_bootstrap_servers,
-                                 settings.topic(OPENED.topic), expect=2)
+        records = await read_all(
+            settings.kafka_bootstrap_servers, settings.topic(OPENED.topic), expect=2
+        )
         remaining = [doc.get("outbox") async for doc in db.cases.find({})]
     finally:
         await producer.stop()
@@ -74,8 +75,9 @@ async def test_a_crash_before_removal_republishes_with_the_same_event_id(make_se
         # The process died after publishing, before the removal was written.
         await db.cases.update_one({"_id": "case_crash0000001"}, {"$set": {"outbox": entries}})
         await relay.flush()
-        records = await read_all(settings.kafka_bootstrap_servers,
-                                 settings.topic(OPENED.topic), expect=2)
+        records = await read_all(
+            settings.kafka_bootstrap_servers, settings.topic(OPENED.topic), expect=2
+        )
     finally:
         await producer.stop()
         await client.drop_database(settings.database)

@@ -21,6 +21,8 @@ async def test_the_same_topic_name_in_two_tests_does_not_share_messages(
 
 
 @pytest.mark.parametrize("run", ["first", "second"])
-async def test_the_same_collection_in_two_tests_does_not_share_documents(run: str, mongo_db) -> None:
+async def test_the_same_collection_in_two_tests_does_not_share_documents(
+    run: str, mongo_db
+) -> None:
     await mongo_db.things.insert_one({"run": run})
     assert [doc["run"] async for doc in mongo_db.things.find({}, {"_id": 0})] == [run]

@@ -19,11 +19,13 @@ async def test_an_event_goes_through_kafka_and_decodes_to_the_same_event(make_se
     producer = make_producer(settings)
     await producer.start()
     try:
-        await producer.send_and_wait(settings.topic(record.topic), value=record.value,
-                                     key=record.key, headers=record.headers)
+        await producer.send_and_wait(
+            settings.topic(record.topic), value=record.value, key=record.key, headers=record.headers
+        )
     finally:
         await producer.stop()
-    [received] = await read_all(settings.kafka_bootstrap_servers, settings.topic(record.topic),
-                                expect=1)
+    [received] = await read_all(
+        settings.kafka_bootstrap_servers, settings.topic(record.topic), expect=1
+    )
     assert received.key == sent.data.case_id.encode()
     assert decode(received.headers, received.value) == sent

@@ -14,9 +14,8 @@ import pytest
 from vrac_runtime.testing.infrastructure import repo_root
 
 STACK = repo_root() / "deploy" / "local" / "stack.py"
-REAL_CACHE = Path(
-    os.environ.get("VRAC_CACHE_DIR", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "vrac")
-)
+CACHE_HOME = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+REAL_CACHE = Path(os.environ.get("VRAC_CACHE_DIR", CACHE_HOME / "vrac"))
 
 
 def free_port() -> int:
@@ -41,7 +40,10 @@ def run_stack(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]
     def run(command: str, **env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, str(STACK), command],
-            env={**base_env, **env}, capture_output=True, text=True, timeout=300,
+            env={**base_env, **env},
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
 
     run.env = base_env  # type: ignore[attr-defined]

@@ -39,20 +39,30 @@ def issue_token(
     secret: str, *, subject: str, role: str, pilot: str, issuer: str = "vrac", ttl: int = 3600
 ) -> str:
     now = int(time.time())
-    claims = {"sub": subject, "role": role, "pilot": pilot, "iss": issuer, "iat": now,
-              "exp": now + ttl}
+    claims = {
+        "sub": subject,
+        "role": role,
+        "pilot": pilot,
+        "iss": issuer,
+        "iat": now,
+        "exp": now + ttl,
+    }
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
 def verify_token(secret: str, token: str, issuer: str = "vrac") -> Principal:
     try:
         claims = jwt.decode(
-            token, secret, algorithms=["HS256"], issuer=issuer,
+            token,
+            secret,
+            algorithms=["HS256"],
+            issuer=issuer,
             options={"require": ["sub", "exp", "iss"]},
         )
     except jwt.PyJWTError as err:
         raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, f"invalid bearer token: {err}",
+            status.HTTP_401_UNAUTHORIZED,
+            f"invalid bearer token: {err}",
             headers={"WWW-Authenticate": "Bearer"},
         ) from None
     role, pilot = claims.get("role"), claims.get("pilot")
@@ -70,7 +80,8 @@ def requires(*roles: str) -> Callable[..., Principal]:
     ) -> Principal:
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED, "a bearer token is required",
+                status.HTTP_401_UNAUTHORIZED,
+                "a bearer token is required",
                 headers={"WWW-Authenticate": "Bearer"},
             )
         settings = request.app.state.settings
@@ -95,8 +106,16 @@ def main() -> None:
     parser.add_argument("--ttl", type=int, default=3600)
     args = parser.parse_args()
     settings = ServiceSettings()
-    print(issue_token(settings.jwt_secret.get_secret_value(), subject=args.subject,
-                      role=args.role, pilot=args.pilot, issuer=settings.jwt_issuer, ttl=args.ttl))
+    print(
+        issue_token(
+            settings.jwt_secret.get_secret_value(),
+            subject=args.subject,
+            role=args.role,
+            pilot=args.pilot,
+            issuer=settings.jwt_issuer,
+            ttl=args.ttl,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -121,7 +121,7 @@ class EventConsumer:
                 return None
             except PermanentError as err:
                 return Failure("permanent", _describe(err), attempt)
-            except (Exception, TimeoutError) as err:  # noqa: BLE001 - any failure is retried
+            except (Exception, TimeoutError) as err:
                 log.warning("handler failed", attempt=attempt, error_type=type(err).__name__)
                 if attempt == attempts:
                     return Failure("exhausted", _describe(err), attempt)
@@ -130,9 +130,7 @@ class EventConsumer:
         return None  # pragma: no cover - the loop always returns
 
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], failure: Failure) -> None:
-        headers = {
-            key: value.decode("utf-8", "replace") for key, value in record.headers or ()
-        }
+        headers = {key: value.decode("utf-8", "replace") for key, value in record.headers or ()}
         headers |= {
             DLQ_REASON: failure.reason,
             DLQ_ERROR: failure.error,

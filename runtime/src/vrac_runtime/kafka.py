@@ -8,7 +8,9 @@ never FastStream's Kafka default, which commits before the handler runs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
+from typing import Final, Literal
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -20,7 +22,7 @@ from vrac_runtime.settings import ServiceSettings
 
 # Consumer settings that go with every subscriber.
 CONSUMER_ACK_POLICY = AckPolicy.NACK_ON_ERROR
-AUTO_OFFSET_RESET = "earliest"
+AUTO_OFFSET_RESET: Final[Literal["earliest"]] = "earliest"
 
 
 def make_broker(settings: ServiceSettings) -> KafkaBroker:
@@ -63,10 +65,9 @@ async def ensure_topics(
             if name not in existing
         ]
         if missing:
-            try:
+            # Created concurrently by another service: fine.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # created concurrently by another service: fine
         # Creation is asynchronous in the cluster: wait until every topic is listed.
         deadline = asyncio.get_running_loop().time() + 30
         while not set(wanted) <= set(await admin.list_topics()):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,7 +17,9 @@ _FORBIDDEN = frozenset(
 )
 
 
-def _drop_personal_data(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _drop_personal_data(
+    _: Any, __: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     for key in _FORBIDDEN.intersection(event):
         event[key] = "[redacted]"
     return event
@@ -49,7 +51,9 @@ def get_logger(name: str) -> Any:
 
 
 @contextmanager
-def bound_event(event_id: str, case_id: str | None, event_type: str | None = None) -> Iterator[None]:
+def bound_event(
+    event_id: str, case_id: str | None, event_type: str | None = None
+) -> Iterator[None]:
     """Bind the event's id and case to every log line written inside the block."""
     tokens = structlog.contextvars.bind_contextvars(
         event_id=event_id, case_id=case_id, event_type=event_type

@@ -78,7 +78,7 @@ class OutboxRelay:
                     pass
             except asyncio.CancelledError:
                 raise
-            except Exception as err:  # noqa: BLE001 - keep relaying; entries stay pending
+            except Exception as err:
                 log.warning("outbox relay round failed", error_type=type(err).__name__)
             try:
                 async with asyncio.timeout(self._settings.relay_interval_seconds):

@@ -82,7 +82,7 @@ async def _periodic(name: str, seconds: float, job: Job) -> None:
             await job()
         except asyncio.CancelledError:
             raise
-        except Exception as err:  # noqa: BLE001 - a failed round is retried next tick
+        except Exception as err:
             log.warning("periodic job failed", job=name, error_type=type(err).__name__)
         await asyncio.sleep(seconds)
 

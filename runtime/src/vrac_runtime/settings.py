@@ -35,7 +35,8 @@ class ServiceSettings(BaseSettings):
     http_host: str = Field("127.0.0.1", description="HTTP listen address.")
     http_port: int = Field(8000, ge=0, le=65535, description="HTTP listen port.")
     jwt_secret: SecretStr = Field(
-        SecretStr("local-development-secret-change-me-in-production"), description="HMAC secret that signs bearer tokens."
+        SecretStr("local-development-secret-change-me-in-production"),
+        description="HMAC secret that signs bearer tokens.",
     )
     jwt_issuer: str = Field("vrac", description="Expected `iss` claim of bearer tokens.")
     log_level: str = Field("INFO", description="Log level.")

@@ -25,8 +25,11 @@ async def read_all(
 ) -> list[ConsumerRecord[Any, Any]]:
     """Read a topic from the start until ``expect`` records arrived or the time is up."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-        enable_auto_commit=False, group_id=None,
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
     )
     await consumer.start()
     records: list[ConsumerRecord[Any, Any]] = []

@@ -82,8 +82,11 @@ class Platform:
             service = self.services[name]
             with service.log.open("ab") as out:
                 service.process = subprocess.Popen(
-                    [sys.executable, "-m", f"vrac_{name}"], env=self.env(name),
-                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    [sys.executable, "-m", f"vrac_{name}"],
+                    env=self.env(name),
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
                 )
         try:
             for name in names:
