@@ -205,11 +205,19 @@ class Component:
         except (OSError, ValueError):
             path.unlink(missing_ok=True)
             return None
-        # A pid can be reused: only a process that names our state folder is ours.
-        if str(cfg.state).encode() not in cmdline:
+        # A pid can be reused: only our own child (which may not have exec'd yet) or a
+        # process that names our state folder is ours.
+        if _parent(pid) != os.getpid() and str(cfg.state).encode() not in cmdline:
             path.unlink(missing_ok=True)
             return None
         return pid
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1
 
 
 def kafka(cfg: Config) -> Component:
