@@ -1,0 +1,291 @@
+"""The Mongo side: case and task documents, each carrying its own outbox.
+
+Every write that records an event is one single-document update (state and outbox
+together), conditional on what the domain decided from: a case still open, a task still at
+the version that was read, a task not yet flagged overdue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any, Final
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+from vrac_contracts.envelope import new_envelope
+from vrac_contracts.events.base import EventData
+from vrac_contracts.values import (
+    Channel,
+    CloseReason,
+    DeclineReason,
+    Language,
+    MemberKind,
+    NetworkRole,
+    Pilot,
+    TaskCategory,
+)
+from vrac_runtime.idempotency import merge_updates
+from vrac_runtime.outbox import outbox_entries, push_outbox
+
+from vrac_network.domain.case import Case, Consent, Member
+from vrac_network.domain.task import OPEN_STATUSES, Task, TaskStatus
+
+CASES: Final = "cases"
+TASKS: Final = "tasks"
+COLLECTIONS: Final = (CASES, TASKS)
+_OPEN = [str(s) for s in OPEN_STATUSES]
+
+
+def _envelopes(events: Sequence[EventData]) -> list[Any]:
+    return [new_envelope(event) for event in events]
+
+
+def _new_case(pilot: Pilot) -> dict[str, Any]:
+    """Fields a case document starts with, whichever intake event created it."""
+    return {"pilot": str(pilot), "opened": False, "closed": False, "members": [], "consents": {}}
+
+
+class NetworkStore:
+    """Cases (with their members) and tasks of the network service."""
+
+    def __init__(self, db: AsyncDatabase[Any], on_events: Callable[[], None] = lambda: None):
+        self._cases = db[CASES]
+        self._tasks = db[TASKS]
+        # told after a write that queued events, so the relay sends them right away
+        self._on_events = on_events
+
+    async def create_indexes(self) -> None:
+        await self._tasks.create_index([("case_id", ASCENDING)])
+        await self._tasks.create_index([("overdue", ASCENDING), ("due_date", ASCENDING)])
+
+    # -- cases, from intake's events (each update is safe to apply twice) --
+
+    async def record_case_opened(
+        self, case_id: str, pilot: Pilot, programme: str, opened_at: dt.datetime
+    ) -> None:
+        fields = _new_case(pilot)
+        fields.pop("opened")
+        fields.pop("pilot")
+        await self._upsert(
+            case_id,
+            {
+                "$set": {
+                    "pilot": str(pilot),
+                    "opened": True,
+                    "programme": programme,
+                    "opened_at": opened_at,
+                },
+                "$setOnInsert": fields,
+            },
+        )
+
+    async def record_case_closed(
+        self, case_id: str, pilot: Pilot, reason: CloseReason, closed_at: dt.datetime
+    ) -> None:
+        fields = _new_case(pilot)
+        fields.pop("closed")
+        await self._upsert(
+            case_id,
+            {
+                "$set": {"closed": True, "close_reason": str(reason), "closed_at": closed_at},
+                "$setOnInsert": fields,
+            },
+        )
+        # the overdue sweep leaves a closed case's tasks alone
+        await self._tasks.update_many({"case_id": case_id}, {"$set": {"case_closed": True}})
+
+    async def record_consent(self, case_id: str, pilot: Pilot, key: str, consent: Consent) -> None:
+        """Keep the newest decision per key: an older one arriving late changes nothing."""
+        await self._upsert(case_id, {"$setOnInsert": _new_case(pilot)})
+        path = f"consents.{key}"
+        await self._cases.update_one(
+            {
+                "_id": case_id,
+                "$or": [
+                    {path: {"$exists": False}},
+                    {f"{path}.changed_at": {"$lt": consent.changed_at}},
+                ],
+            },
+            {"$set": {path: {"granted": consent.granted, "changed_at": consent.changed_at}}},
+        )
+
+    async def _upsert(self, case_id: str, update: dict[str, Any]) -> None:
+        try:
+            await self._cases.update_one({"_id": case_id}, update, upsert=True)
+        except DuplicateKeyError:
+            # two first events of one case raced to insert: the document exists now
+            await self._cases.update_one({"_id": case_id}, update)
+
+    async def get_case(self, case_id: str) -> Case | None:
+        doc = await self._cases.find_one({"_id": case_id}, {"outbox": 0})
+        return None if doc is None else _case(doc)
+
+    async def add_member(self, case: Case, member: Member, event: EventData) -> bool:
+        """Append the member and its event, if the case is still open; False otherwise."""
+        result = await self._cases.update_one(
+            {"_id": case.case_id, "opened": True, "closed": False},
+            merge_updates(
+                {"$push": {"members": _member_doc(member)}}, push_outbox(_envelopes([event]))
+            ),
+        )
+        self._written(result.modified_count)
+        return result.modified_count == 1
+
+    # -- tasks --
+
+    async def insert_task(self, task: Task, event: EventData) -> None:
+        outbox = outbox_entries(_envelopes([event]))
+        doc = {**_task_doc(task), "case_closed": False, "outbox": outbox}
+        await self._tasks.insert_one(doc)
+        self._written(1)
+
+    async def get_task(self, task_id: str) -> Task | None:
+        doc = await self._tasks.find_one({"_id": task_id}, {"outbox": 0})
+        return None if doc is None else _task(doc)
+
+    async def tasks_of_case(self, case_id: str) -> list[Task]:
+        cursor = self._tasks.find({"case_id": case_id}, {"outbox": 0}).sort("created_at", 1)
+        return [_task(doc) async for doc in cursor]
+
+    async def save_task(self, task: Task, read_version: int, event: EventData) -> bool:
+        """Write the task's new status and its event, unless someone changed it meanwhile."""
+        changes = {
+            "status": str(task.status),
+            "decline_reason": _opt(task.decline_reason),
+            "updated_at": task.updated_at,
+            "version": read_version + 1,
+        }
+        result = await self._tasks.update_one(
+            {"_id": task.task_id, "version": read_version},
+            merge_updates({"$set": changes}, push_outbox(_envelopes([event]))),
+        )
+        if result.modified_count == 1:
+            task.version = read_version + 1
+        self._written(result.modified_count)
+        return result.modified_count == 1
+
+    async def overdue_candidates(
+        self, as_of: dt.date, pilot: str | None = None, limit: int = 500
+    ) -> list[Task]:
+        """Open tasks of open cases, due before ``as_of``, not yet reported overdue."""
+        query: dict[str, Any] = {
+            "overdue": False,
+            "case_closed": False,
+            "status": {"$in": _OPEN},
+            "due_date": {"$type": "string", "$lt": as_of.isoformat()},
+        }
+        if pilot is not None:
+            query["pilot"] = pilot
+        cursor = self._tasks.find(query, {"outbox": 0}).sort("due_date", 1).limit(limit)
+        return [_task(doc) async for doc in cursor]
+
+    async def flag_overdue(self, task: Task, event: EventData) -> bool:
+        """Flip the overdue flag and queue the event in one write; only one sweep wins."""
+        result = await self._tasks.update_one(
+            {"_id": task.task_id, "overdue": False, "status": {"$in": _OPEN}},
+            merge_updates(
+                {"$set": {"overdue": True, "overdue_at": event.occurred_at}},
+                push_outbox(_envelopes([event])),
+            ),
+        )
+        self._written(result.modified_count)
+        return result.modified_count == 1
+
+    def _written(self, count: int) -> None:
+        if count:
+            self._on_events()
+
+
+def _opt(value: object | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _member_doc(member: Member) -> dict[str, Any]:
+    return {
+        "member_id": member.member_id,
+        "kind": str(member.kind),
+        "role": str(member.role),
+        "display_name": member.display_name,
+        "relationship": member.relationship,
+        "email": member.email,
+        "phone": member.phone,
+        "webhook_url": member.webhook_url,
+        "agency_id": member.agency_id,
+        "channel": str(member.channel),
+        "language": str(member.language),
+        "added_at": member.added_at,
+    }
+
+
+def _member(doc: dict[str, Any]) -> Member:
+    return Member(
+        member_id=doc["member_id"],
+        kind=MemberKind(doc["kind"]),
+        role=NetworkRole(doc["role"]),
+        display_name=doc["display_name"],
+        channel=Channel(doc["channel"]),
+        language=Language(doc["language"]),
+        added_at=doc["added_at"],
+        relationship=doc.get("relationship"),
+        email=doc.get("email"),
+        phone=doc.get("phone"),
+        webhook_url=doc.get("webhook_url"),
+        agency_id=doc.get("agency_id"),
+    )
+
+
+def _case(doc: dict[str, Any]) -> Case:
+    return Case(
+        case_id=doc["_id"],
+        pilot=Pilot(doc["pilot"]),
+        opened=bool(doc.get("opened")),
+        closed=bool(doc.get("closed")),
+        members=[_member(m) for m in doc.get("members", [])],
+        consents={
+            key: Consent(granted=value["granted"], changed_at=value["changed_at"])
+            for key, value in (doc.get("consents") or {}).items()
+        },
+    )
+
+
+def _task_doc(task: Task) -> dict[str, Any]:
+    return {
+        "_id": task.task_id,
+        "case_id": task.case_id,
+        "pilot": str(task.pilot),
+        "assignee_id": task.assignee_id,
+        "assignee_kind": str(task.assignee_kind),
+        "category": str(task.category),
+        "status": str(task.status),
+        # ISO text: compares in date order, and FerretDB has no date-only type
+        "due_date": task.due_date.isoformat() if task.due_date else None,
+        "description": task.description,
+        "decline_reason": _opt(task.decline_reason),
+        "overdue": task.overdue,
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+        "version": task.version,
+    }
+
+
+def _task(doc: dict[str, Any]) -> Task:
+    due = doc.get("due_date")
+    reason = doc.get("decline_reason")
+    return Task(
+        task_id=doc["_id"],
+        case_id=doc["case_id"],
+        pilot=Pilot(doc["pilot"]),
+        assignee_id=doc["assignee_id"],
+        assignee_kind=MemberKind(doc["assignee_kind"]),
+        category=TaskCategory(doc["category"]),
+        status=TaskStatus(doc["status"]),
+        created_at=doc["created_at"],
+        updated_at=doc["updated_at"],
+        due_date=dt.date.fromisoformat(due) if due else None,
+        description=doc.get("description"),
+        decline_reason=DeclineReason(reason) if reason else None,
+        overdue=bool(doc.get("overdue")),
+        version=int(doc.get("version", 1)),
+    )

@@ -1,0 +1,1 @@
+"""The network domain: a case's support network, its care plan and tasks. Pure: no I/O."""

@@ -1,0 +1,142 @@
+"""A task of the care plan: who does what, by when, and how far it got.
+
+Status moves assigned -> accepted -> completed, or to declined from assigned or accepted; a
+task may be completed without an explicit accept (a grandmother who just did it). Completed
+and declined are final. Being overdue is a separate, one-time fact: the first sweep after
+the due date records it, whatever the status does later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+from vrac_contracts.events.network import (
+    TaskAccepted,
+    TaskAssigned,
+    TaskCompleted,
+    TaskDeclined,
+    TaskOverdue,
+)
+from vrac_contracts.ids import new_id
+from vrac_contracts.values import DeclineReason, MemberKind, Pilot, TaskCategory
+
+from .case import Case
+from .errors import InvalidTransition, RuleBroken
+
+DESCRIPTION_MAX: Final = 500
+
+
+class TaskStatus(StrEnum):
+    ASSIGNED = "assigned"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    COMPLETED = "completed"
+
+
+# statuses in which the task is still expected to be done
+OPEN_STATUSES: Final = (TaskStatus.ASSIGNED, TaskStatus.ACCEPTED)
+
+
+@dataclass(frozen=True)
+class NewTask:
+    """What a coach asks: a category, an assignee, optionally a due date and a note."""
+
+    category: TaskCategory
+    assignee_id: str
+    due_date: dt.date | None = None
+    description: str | None = None
+
+
+@dataclass
+class Task:
+    task_id: str
+    case_id: str
+    pilot: Pilot
+    assignee_id: str
+    assignee_kind: MemberKind
+    category: TaskCategory
+    status: TaskStatus
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    due_date: dt.date | None = None
+    # internal note for the team; never put on an event
+    description: str | None = None
+    decline_reason: DeclineReason | None = None
+    overdue: bool = False
+    version: int = 1
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def _ids(self, now: dt.datetime) -> dict[str, object]:
+        return {
+            "case_id": self.case_id,
+            "pilot": self.pilot,
+            "occurred_at": now,
+            "task_id": self.task_id,
+            "assignee_id": self.assignee_id,
+            "assignee_kind": self.assignee_kind,
+        }
+
+    def _move(self, action: str, allowed_from: tuple[TaskStatus, ...], to: TaskStatus,
+              now: dt.datetime) -> None:
+        if self.status not in allowed_from:
+            raise InvalidTransition(f"cannot {action} a task that is {self.status}")
+        self.status = to
+        self.updated_at = now
+
+    def accept(self, now: dt.datetime) -> TaskAccepted:
+        self._move("accept", (TaskStatus.ASSIGNED,), TaskStatus.ACCEPTED, now)
+        return TaskAccepted.model_validate(self._ids(now))
+
+    def decline(self, reason: DeclineReason, now: dt.datetime) -> TaskDeclined:
+        self._move("decline", OPEN_STATUSES, TaskStatus.DECLINED, now)
+        self.decline_reason = reason
+        return TaskDeclined.model_validate({**self._ids(now), "decline_reason": reason})
+
+    def complete(self, now: dt.datetime) -> TaskCompleted:
+        self._move("complete", OPEN_STATUSES, TaskStatus.COMPLETED, now)
+        return TaskCompleted.model_validate(self._ids(now))
+
+    def is_overdue(self, as_of: dt.date) -> bool:
+        """Past its due date (the due day itself still counts as in time) and not done."""
+        return self.is_open and self.due_date is not None and self.due_date < as_of
+
+    def mark_overdue(self, as_of: dt.date, now: dt.datetime) -> TaskOverdue | None:
+        """The overdue event, the first time the task is found overdue; else None."""
+        if self.overdue or not self.is_overdue(as_of):
+            return None
+        self.overdue = True
+        return TaskOverdue.model_validate({**self._ids(now), "due_date": self.due_date})
+
+
+def assign_task(case: Case, request: NewTask, now: dt.datetime) -> tuple[Task, TaskAssigned]:
+    """A new task for a member of the case's network, and the event that records it."""
+    case.ensure_open()
+    assignee = case.member(request.assignee_id)
+    if assignee is None:
+        raise RuleBroken("assignee_id", "not a member of this case's network")
+    description = (request.description or "").strip() or None
+    if description is not None and len(description) > DESCRIPTION_MAX:
+        raise RuleBroken("description", f"at most {DESCRIPTION_MAX} characters")
+    task = Task(
+        task_id=new_id("task"),
+        case_id=case.case_id,
+        pilot=case.pilot,
+        assignee_id=assignee.member_id,
+        assignee_kind=assignee.kind,
+        category=request.category,
+        status=TaskStatus.ASSIGNED,
+        created_at=now,
+        updated_at=now,
+        due_date=request.due_date,
+        description=description,
+    )
+    event = TaskAssigned.model_validate(
+        {**task._ids(now), "category": task.category, "due_date": task.due_date}
+    )
+    return task, event

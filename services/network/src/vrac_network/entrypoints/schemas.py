@@ -1,0 +1,158 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+from vrac_contracts.ids import AgencyId, MemberId
+from vrac_contracts.values import (
+    Channel,
+    DeclineReason,
+    Language,
+    MemberKind,
+    NetworkRole,
+    Pilot,
+    TaskCategory,
+)
+
+from vrac_network.domain.case import Member, NewMember
+from vrac_network.domain.plan import CarePlan
+from vrac_network.domain.task import DESCRIPTION_MAX, NewTask, Task, TaskStatus
+
+# the same formats the member-added contract accepts, checked at the door
+Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Phone = Annotated[str, Field(max_length=16, pattern=r"^\+[1-9][0-9]{6,14}$")]
+HttpsUrl = Annotated[str, Field(max_length=2000, pattern=r"^https://[^\s]+$")]
+
+
+class _In(BaseModel):
+    # a misspelt field is an error that names it, not silently dropped
+    model_config = ConfigDict(extra="forbid")
+
+
+class MemberIn(_In):
+    kind: MemberKind = Field(description="family, informal, professional or agency.")
+    role: NetworkRole = Field(description="The part the member plays, e.g. spider-in-the-web.")
+    display_name: str = Field(min_length=1, max_length=120, description="Name to address them.")
+    relationship: str | None = Field(
+        None, max_length=80, description="Relationship to the child, e.g. grandmother."
+    )
+    email: Email | None = Field(None, description="E-mail address; required for channel email.")
+    phone: Phone | None = Field(None, description="E.164 phone number; required for channel sms.")
+    webhook_url: HttpsUrl | None = Field(None, description="An agency's HTTPS endpoint, if any.")
+    agency_id: AgencyId | None = Field(
+        None, description="The agency (agy_...); required for kind agency and channel webhook."
+    )
+    channel: Channel = Field(description="How the member wants to be notified.")
+    language: Language | None = Field(
+        None, description="nl, fr or en; defaults to the pilot's language."
+    )
+
+    def to_domain(self) -> NewMember:
+        return NewMember(**self.model_dump())
+
+
+class TaskIn(_In):
+    category: TaskCategory = Field(description="What kind of help the task asks for.")
+    assignee_id: MemberId = Field(description="A member of this case's network (mbr_...).")
+    due_date: dt.date | None = Field(None, description="Date the task should be done by.")
+    description: str | None = Field(
+        None,
+        max_length=DESCRIPTION_MAX,
+        description="A short note for the team; stored here, never published.",
+    )
+
+    def to_domain(self) -> NewTask:
+        return NewTask(**self.model_dump())
+
+
+class DeclineIn(_In):
+    reason: DeclineReason = Field(description="Why the task is declined.")
+
+
+class SweepIn(_In):
+    as_of: dt.date | None = Field(
+        None, description="Report tasks due before this date; defaults to today (UTC)."
+    )
+
+
+class MemberOut(BaseModel):
+    member_id: str
+    kind: MemberKind
+    role: NetworkRole
+    display_name: str
+    relationship: str | None
+    email: str | None
+    phone: str | None
+    webhook_url: str | None
+    agency_id: str | None
+    channel: Channel
+    language: Language
+    added_at: dt.datetime
+
+    @classmethod
+    def of(cls, member: Member) -> MemberOut:
+        return cls(**{name: getattr(member, name) for name in cls.model_fields})
+
+
+class TaskOut(BaseModel):
+    task_id: str
+    case_id: str
+    pilot: Pilot
+    assignee_id: str
+    assignee_kind: MemberKind
+    category: TaskCategory
+    status: TaskStatus
+    due_date: dt.date | None
+    description: str | None
+    decline_reason: DeclineReason | None
+    overdue: bool = Field(description="True once the overdue sweep reported the task.")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def of(cls, task: Task) -> TaskOut:
+        return cls(**{name: getattr(task, name) for name in cls.model_fields})
+
+
+class MemberPlanOut(MemberOut):
+    agency_consent: bool | None = Field(
+        description="For members with an agency id: whether the parents consent to sharing "
+        "with that agency (null when never asked)."
+    )
+    tasks: list[TaskOut]
+
+
+class PlanOut(BaseModel):
+    case_id: str
+    pilot: Pilot
+    status: str = Field(description="open or closed.")
+    members: list[MemberPlanOut]
+    task_counts: dict[TaskStatus, int]
+    overdue: int = Field(description="Open tasks the overdue sweep reported.")
+
+    @classmethod
+    def of(cls, plan: CarePlan) -> PlanOut:
+        members = [
+            MemberPlanOut(
+                **MemberOut.of(entry.member).model_dump(),
+                agency_consent=entry.agency_consent,
+                tasks=[TaskOut.of(task) for task in entry.tasks],
+            )
+            for entry in plan.members
+        ]
+        return cls(
+            case_id=plan.case.case_id,
+            pilot=plan.case.pilot,
+            status="closed" if plan.case.closed else "open",
+            members=members,
+            task_counts=plan.counts,
+            overdue=plan.overdue,
+        )
+
+
+class SweepOut(BaseModel):
+    as_of: dt.date
+    reported: list[str] = Field(description="Ids of the tasks this sweep reported overdue.")

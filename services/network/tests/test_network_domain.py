@@ -1,0 +1,247 @@
+"""The network domain on its own: members, task transitions, overdue, the care plan."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from vrac_contracts.catalogue import spec_for
+from vrac_contracts.fields import is_personal
+from vrac_contracts.values import (
+    Channel,
+    ConsentPurpose,
+    DeclineReason,
+    Language,
+    MemberKind,
+    NetworkRole,
+    Pilot,
+    TaskCategory,
+)
+from vrac_network.domain.case import Case, Consent, NewMember, consent_key
+from vrac_network.domain.errors import CaseIsClosed, InvalidTransition, RuleBroken, UnknownCase
+from vrac_network.domain.plan import care_plan
+from vrac_network.domain.task import NewTask, Task, TaskStatus, assign_task
+
+NOW = dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC)
+GRANDMOTHER = NewMember(
+    kind=MemberKind.FAMILY,
+    role=NetworkRole.SUPPORTER,
+    display_name="Oma Ria",
+    relationship="grandmother",
+    email="ria@example.org",
+    channel=Channel.EMAIL,
+)
+YOUTH_TEAM = NewMember(
+    kind=MemberKind.AGENCY,
+    role=NetworkRole.SPIDER_IN_THE_WEB,
+    display_name="Jeugdteam Leiden",
+    agency_id="agy_youthteam0001",
+    channel=Channel.WEBHOOK,
+    language=Language.NL,
+)
+
+
+def open_case(pilot: Pilot = Pilot.LEIDEN) -> Case:
+    return Case(case_id="case_domain000001", pilot=pilot, opened=True)
+
+
+def task_for(case: Case, member_id: str, due: dt.date | None = dt.date(2025, 3, 28)) -> Task:
+    task, _ = assign_task(case, NewTask(TaskCategory.HOMEWORK_SUPPORT, member_id, due), NOW)
+    return task
+
+
+def test_a_member_joins_and_the_event_carries_how_to_reach_them() -> None:
+    case = open_case()
+    member, event = case.add_member(GRANDMOTHER, NOW)
+    assert case.members == [member]
+    assert member.member_id.startswith("mbr_")
+    assert (event.member_id, event.display_name, event.email) == (
+        member.member_id,
+        "Oma Ria",
+        "ria@example.org",
+    )
+    assert (event.case_id, event.pilot, event.occurred_at) == (case.case_id, Pilot.LEIDEN, NOW)
+
+
+def test_without_a_language_a_member_is_addressed_in_the_pilots_language() -> None:
+    member, _ = open_case(Pilot.LILLE).add_member(GRANDMOTHER, NOW)
+    assert member.language is Language.FR
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"email": None}, "email"),
+        ({"channel": Channel.SMS}, "phone"),
+        ({"channel": Channel.WEBHOOK}, "agency_id"),
+        ({"kind": MemberKind.AGENCY}, "agency_id"),
+        ({"display_name": "   "}, "display_name"),
+        ({"email": "not-an-address"}, "email"),
+    ],
+)
+def test_a_member_that_cannot_be_reached_is_refused_naming_the_field(
+    changes: dict[str, object], field: str
+) -> None:
+    details = NewMember(**{**GRANDMOTHER.__dict__, **changes})  # type: ignore[arg-type]
+    case = open_case()
+    with pytest.raises(RuleBroken) as refused:
+        case.add_member(details, NOW)
+    assert refused.value.field == field
+    assert case.members == []
+
+
+def test_members_join_only_an_opened_case_that_is_not_closed() -> None:
+    with pytest.raises(UnknownCase):
+        Case("case_domain000001", Pilot.LEIDEN, opened=False).add_member(GRANDMOTHER, NOW)
+    with pytest.raises(CaseIsClosed):
+        Case("case_domain000001", Pilot.LEIDEN, opened=True, closed=True).add_member(
+            GRANDMOTHER, NOW
+        )
+
+
+def test_a_task_goes_to_a_member_and_its_event_names_only_ids_and_codes() -> None:
+    case = open_case()
+    member, _ = case.add_member(GRANDMOTHER, NOW)
+    request = NewTask(
+        TaskCategory.TRANSPORT, member.member_id, dt.date(2025, 4, 1), "Drives Sam to football"
+    )
+    task, event = assign_task(case, request, NOW)
+    assert task.status is TaskStatus.ASSIGNED
+    assert task.description == "Drives Sam to football"
+    assert event.model_dump(mode="json") == {
+        "case_id": case.case_id,
+        "pilot": "leiden",
+        "occurred_at": "2025-03-14T09:30:00Z",
+        "task_id": task.task_id,
+        "assignee_id": member.member_id,
+        "assignee_kind": "family",
+        "category": "transport",
+        "due_date": "2025-04-01",
+    }
+
+
+def test_task_events_have_no_personal_fields() -> None:
+    from vrac_contracts.events.network import (
+        TaskAccepted,
+        TaskAssigned,
+        TaskCompleted,
+        TaskDeclined,
+        TaskOverdue,
+    )
+
+    for model in (TaskAssigned, TaskAccepted, TaskDeclined, TaskCompleted, TaskOverdue):
+        assert spec_for(model).audience == "public"
+        assert not [name for name, f in model.model_fields.items() if is_personal(f)]
+
+
+def test_a_task_for_someone_outside_the_network_is_refused_naming_the_assignee() -> None:
+    with pytest.raises(RuleBroken) as refused:
+        assign_task(open_case(), NewTask(TaskCategory.CHECK_IN, "mbr_stranger000001"), NOW)
+    assert refused.value.field == "assignee_id"
+
+
+def test_an_overlong_description_is_refused() -> None:
+    case = open_case()
+    member, _ = case.add_member(GRANDMOTHER, NOW)
+    with pytest.raises(RuleBroken) as refused:
+        assign_task(case, NewTask(TaskCategory.CHECK_IN, member.member_id, None, "x" * 501), NOW)
+    assert refused.value.field == "description"
+
+
+def test_accept_then_complete() -> None:
+    case = open_case()
+    member, _ = case.add_member(GRANDMOTHER, NOW)
+    task = task_for(case, member.member_id)
+    accepted = task.accept(NOW)
+    assert (task.status, accepted.task_id) == (TaskStatus.ACCEPTED, task.task_id)
+    completed = task.complete(NOW)
+    assert (task.status, completed.assignee_kind) == (TaskStatus.COMPLETED, MemberKind.FAMILY)
+
+
+def test_a_task_may_be_completed_without_an_explicit_accept() -> None:
+    case = open_case()
+    member, _ = case.add_member(GRANDMOTHER, NOW)
+    task = task_for(case, member.member_id)
+    task.complete(NOW)
+    assert task.status is TaskStatus.COMPLETED
+
+
+def test_decline_records_the_reason_code() -> None:
+    case = open_case()
+    member, _ = case.add_member(GRANDMOTHER, NOW)
+    task = task_for(case, member.member_id)
+    event = task.decline(DeclineReason.NO_TIME, NOW)
+    assert (task.status, task.decline_reason, event.decline_reason) == (
+        TaskStatus.DECLINED,
+        DeclineReason.NO_TIME,
+        DeclineReason.NO_TIME,
+    )
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        ("decline", "complete"),
+        ("decline", "accept"),
+        ("complete", "decline"),
+        ("complete", "accept"),
+        ("accept", "accept"),
+        ("complete", "complete"),
+    ],
+)
+def test_invalid_transitions_are_refused_and_change_nothing(first: str, then: str) -> None:
+    case = open_case()
+    member, _ = case.add_member(GRANDMOTHER, NOW)
+    task = task_for(case, member.member_id)
+    act = {
+        "accept": lambda: task.accept(NOW),
+        "decline": lambda: task.decline(DeclineReason.OTHER, NOW),
+        "complete": lambda: task.complete(NOW),
+    }
+    act[first]()
+    status = task.status
+    with pytest.raises(InvalidTransition):
+        act[then]()
+    assert task.status is status
+
+
+def test_overdue_is_reported_once_after_the_due_day_and_never_for_done_tasks() -> None:
+    case = open_case()
+    member, _ = case.add_member(GRANDMOTHER, NOW)
+    due = dt.date(2025, 3, 28)
+    task = task_for(case, member.member_id, due)
+    assert task.mark_overdue(due, NOW) is None  # the due day itself is still in time
+    event = task.mark_overdue(due + dt.timedelta(days=1), NOW)
+    assert event is not None and event.due_date == due
+    assert task.mark_overdue(due + dt.timedelta(days=2), NOW) is None
+    done = task_for(case, member.member_id, due)
+    done.complete(NOW)
+    assert done.mark_overdue(due + dt.timedelta(days=9), NOW) is None
+    undated = task_for(case, member.member_id, None)
+    assert undated.mark_overdue(dt.date(2099, 1, 1), NOW) is None
+
+
+def test_the_care_plan_shows_who_does_what_and_agency_consent() -> None:
+    case = open_case()
+    oma, _ = case.add_member(GRANDMOTHER, NOW)
+    team, _ = case.add_member(YOUTH_TEAM, NOW)
+    case.consents[consent_key(ConsentPurpose.SHARE_WITH_AGENCY, "agy_youthteam0001")] = Consent(
+        granted=True, changed_at=NOW
+    )
+    late = task_for(case, oma.member_id, dt.date(2025, 5, 1))
+    early = task_for(case, oma.member_id, dt.date(2025, 4, 1))
+    undated = task_for(case, oma.member_id, None)
+    meeting = task_for(case, team.member_id)
+    meeting.decline(DeclineReason.NO_TIME, NOW)
+    late.mark_overdue(dt.date(2025, 6, 1), NOW)
+    plan = care_plan(case, [late, undated, early, meeting])
+    assert [p.member.member_id for p in plan.members] == [oma.member_id, team.member_id]
+    assert [t.task_id for t in plan.members[0].tasks] == [
+        early.task_id,
+        late.task_id,
+        undated.task_id,
+    ]
+    assert [t.task_id for t in plan.members[1].tasks] == [meeting.task_id]
+    assert (plan.members[0].agency_consent, plan.members[1].agency_consent) == (None, True)
+    assert plan.counts[TaskStatus.ASSIGNED] == 3 and plan.counts[TaskStatus.DECLINED] == 1
+    assert plan.overdue == 1
