@@ -1,0 +1,125 @@
+"""Real receivers for what the platform sends: an SMTP server and a webhook endpoint.
+
+Both listen on 127.0.0.1 on a free port and keep what they received, so tests (and the
+demo) can show and check the e-mails and webhooks that went out.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import hmac
+import threading
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from vrac_runtime.testing.processes import free_port
+
+
+@dataclass
+class ReceivedMail:
+    sender: str
+    recipients: list[str]
+    message: EmailMessage
+
+    @property
+    def subject(self) -> str:
+        return str(self.message["Subject"] or "")
+
+    @property
+    def text(self) -> str:
+        part = self.message.get_body(preferencelist=("plain", "html"))
+        return part.get_content() if part is not None else ""
+
+
+class SmtpSink:
+    """An aiosmtpd SMTP server that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.messages: list[ReceivedMail] = []
+        self._controller: Any = None
+
+    def start(self) -> SmtpSink:
+        from aiosmtpd.controller import Controller
+
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+                sink.messages.append(
+                    ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), message)  # type: ignore[arg-type]
+                )
+                return "250 OK"
+
+        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def to(self, address: str) -> list[ReceivedMail]:
+        return [m for m in self.messages if address in m.recipients]
+
+
+@dataclass
+class ReceivedHook:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def signed_with(self, secret: str, header: str = "x-vrac-signature") -> bool:
+        """True when the HMAC-SHA256 of the body under ``secret`` matches the header."""
+        expected = "sha256=" + hmac.new(secret.encode(), self.body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(self.headers.get(header, ""), expected)
+
+
+@dataclass
+class WebhookReceiver:
+    """An HTTP server that records every POST; ``fail_first`` answers 503 that many times."""
+
+    fail_first: int = 0
+    hooks: list[ReceivedHook] = field(default_factory=list)
+    attempts: int = 0
+    port: int = field(default_factory=free_port)
+    _server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/vrac"
+
+    def start(self) -> WebhookReceiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                receiver.attempts += 1
+                if receiver.attempts <= receiver.fail_first:
+                    self.send_response(503)
+                    self.end_headers()
+                    return
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                receiver.hooks.append(ReceivedHook(self.path, headers, body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_: object) -> None:
+                pass  # quiet: tests read ``hooks`` instead
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
