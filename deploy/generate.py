@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, Final
 
 import yaml
-
 from vrac_contracts.catalogue import (
     CATALOGUE,
     PUBLIC_TOPIC_PREFIX,
@@ -183,9 +182,7 @@ def service_user_name(service: str) -> str:
 
 
 def user_resources() -> list[dict[str, Any]]:
-    return [
-        _user(service_user_name(s), service_acls(s), {"vrac.org/service": s}) for s in SERVICES
-    ]
+    return [_user(service_user_name(s), service_acls(s), {"vrac.org/service": s}) for s in SERVICES]
 
 
 def partner_group_prefix(slug: str) -> str:
@@ -214,9 +211,7 @@ def compose_topics() -> str:
     ]
     for spec in CATALOGUE:
         lines.append(f"{spec.topic} {COMPOSE_PARTITIONS} {EVENT_TOPICS.retention_ms}")
-        lines.append(
-            f"{spec.dlq_topic} {COMPOSE_DLQ_PARTITIONS} {DEAD_LETTER_TOPICS.retention_ms}"
-        )
+        lines.append(f"{spec.dlq_topic} {COMPOSE_DLQ_PARTITIONS} {DEAD_LETTER_TOPICS.retention_ms}")
     return "\n".join(lines) + "\n"
 
 
@@ -255,8 +250,9 @@ def render() -> dict[str, str]:
     }
 
 
-def drifted(root: Path = REPO_ROOT) -> list[str]:
-    """The generated files whose committed copy differs from a fresh rendering."""
+def drifted(root: Path | None = None) -> list[str]:
+    """The generated files whose committed copy under ``root`` differs from a fresh rendering."""
+    root = REPO_ROOT if root is None else root
     stale = []
     for relative, text in render().items():
         path = root / relative

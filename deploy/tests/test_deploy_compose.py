@@ -1,0 +1,159 @@
+"""The compose stack: the real `docker compose config` accepts it, and topic creation does
+what the generated list says. No Docker engine is needed for either."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from vrac_contracts.catalogue import CATALOGUE, SERVICES
+
+from .conftest import DEPLOY
+
+COMPOSE = DEPLOY / "compose"
+
+
+def compose_config(binary: Path, *env_files: Path) -> subprocess.CompletedProcess[str]:
+    args = [str(binary), "--project-directory", str(COMPOSE), "-f", str(COMPOSE / "compose.yaml")]
+    for env_file in env_files:
+        args += ["--env-file", str(env_file)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VRAC_", "MONGO_", "COMPOSE_"))}
+    return subprocess.run(
+        [*args, "config", "--format", "yaml"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+
+
+@pytest.fixture(scope="module")
+def config(docker_compose: Path) -> dict[str, Any]:
+    result = compose_config(docker_compose, COMPOSE / "example.env")
+    assert result.returncode == 0, f"docker compose config rejected the stack:\n{result.stderr}"
+    loaded: dict[str, Any] = yaml.safe_load(result.stdout)
+    return loaded
+
+
+def test_compose_config_accepts_the_stack(config: dict[str, Any]) -> None:
+    assert {"kafka", "mongodb", "create-topics", *SERVICES} <= set(config["services"])
+    assert config["services"]["kafka"]["image"].startswith("apache/kafka:")
+    assert config["services"]["mongodb"]["image"].startswith("mongo:")
+
+
+def test_without_the_env_file_compose_names_the_missing_secret(
+    docker_compose: Path, tmp_path: Path
+) -> None:
+    partial = tmp_path / "partial.env"
+    partial.write_text("MONGO_ROOT_USERNAME=vrac\nMONGO_ROOT_PASSWORD=x\n")
+    result = compose_config(docker_compose, partial)
+    assert result.returncode != 0
+    assert "VRAC_JWT_SECRET" in result.stderr
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_services_are_wired_by_environment(config: dict[str, Any], service: str) -> None:
+    svc = config["services"][service]
+    env = svc["environment"]
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+    assert (
+        env["MONGODB_URL"].startswith("mongodb://vrac:") and "@mongodb:27017" in env["MONGODB_URL"]
+    )
+    assert env["VRAC_SERVICE_NAME"] == service
+    assert env["VRAC_CREATE_TOPICS"] == "false"
+    assert env["VRAC_HTTP_HOST"] == "0.0.0.0"
+    assert svc["build"]["args"]["SERVICE"] == service
+    assert svc["build"]["dockerfile"] == "deploy/docker/Dockerfile"
+    assert svc["depends_on"]["create-topics"]["condition"] == "service_completed_successfully"
+    assert svc["depends_on"]["kafka"]["condition"] == "service_healthy"
+    assert svc["read_only"] is True and svc["cap_drop"] == ["ALL"]
+    port = int(env["VRAC_HTTP_PORT"])
+    assert any(int(p["target"]) == port for p in svc["ports"])
+
+
+def test_no_secret_value_is_committed() -> None:
+    text = (COMPOSE / "compose.yaml").read_text()
+    for line in text.splitlines():
+        if any(word in line for word in ("SECRET", "PASSWORD")) and ":" in line:
+            value = line.split(":", 1)[1].strip()
+            assert value.startswith("${") or value.startswith("mongodb://${"), line
+    example = (COMPOSE / "example.env").read_text()
+    secrets = [
+        line for line in example.splitlines() if line.split("=")[0].endswith(("SECRET", "PASSWORD"))
+    ]
+    assert secrets and all("CHANGE-ME" in line for line in secrets)
+    assert (COMPOSE / ".gitignore").read_text().split() == [".env"]
+
+
+def _fake_kafka_topics(tmp_path: Path, existing: list[str]) -> tuple[Path, Path]:
+    log = tmp_path / "calls.log"
+    fake = tmp_path / "kafka-topics.sh"
+    listing = "\\n".join(existing)
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> "{log}"\n'
+        'case "$*" in *--list*) printf "' + listing + '\\n" ;; esac\n'
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    return fake, log
+
+
+def test_topic_creator_creates_each_missing_topic_once(tmp_path: Path) -> None:
+    already = CATALOGUE[0].topic
+    fake, log = _fake_kafka_topics(tmp_path, [already, "__consumer_offsets"])
+    result = subprocess.run(
+        ["sh", str(COMPOSE / "create-topics.sh")],
+        env={
+            "PATH": os.environ["PATH"],
+            "KAFKA_TOPICS_CMD": str(fake),
+            "TOPICS_FILE": str(COMPOSE / "topics.txt"),
+            "KAFKA_BOOTSTRAP": "kafka:9092",
+            "TOPIC_REPLICAS": "1",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    creates = [line.split() for line in log.read_text().splitlines() if "--create" in line]
+
+    def arg(call: list[str], flag: str) -> str:
+        return call[call.index(flag) + 1]
+
+    created = {arg(c, "--topic"): c for c in creates}
+    expected = {s.topic for s in CATALOGUE} | {s.dlq_topic for s in CATALOGUE}
+    assert set(created) == expected - {already}
+    assert len(creates) == len(created)
+    for spec in CATALOGUE[1:]:
+        assert arg(created[spec.topic], "--partitions") == "3"
+        assert arg(created[spec.dlq_topic], "--partitions") == "1"
+        assert arg(created[spec.topic], "--replication-factor") == "1"
+        assert "retention.ms=2592000000" in created[spec.topic]
+        assert "retention.ms=7776000000" in created[spec.dlq_topic]
+    assert all(arg(c, "--bootstrap-server") == "kafka:9092" for c in creates)
+
+
+def test_topic_creator_fails_when_the_broker_cannot_be_listed(tmp_path: Path) -> None:
+    fake = tmp_path / "kafka-topics.sh"
+    fake.write_text("#!/bin/sh\necho 'broker unreachable' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    result = subprocess.run(
+        ["sh", str(COMPOSE / "create-topics.sh")],
+        env={
+            "PATH": os.environ["PATH"],
+            "KAFKA_TOPICS_CMD": str(fake),
+            "TOPICS_FILE": str(COMPOSE / "topics.txt"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0, "a failed listing must fail the one-shot, not skip it"

@@ -1,0 +1,284 @@
+"""The Kubernetes manifests as kustomize renders them, for the base and every pilot.
+
+Core resources are validated with kubernetes-validate (offline, strict: unknown fields
+fail) against the Kubernetes API schemas. kubernetes-validate has no Strimzi schemas and
+none ships offline, so KafkaTopic and KafkaUser are checked against the structural schema
+below, written from Strimzi's v1beta2 API reference.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+from vrac_contracts.catalogue import CATALOGUE, SERVICES, consumed_by
+
+from .conftest import DEPLOY, PILOTS
+
+KUBERNETES_VERSION = "1.33.0"
+TARGETS = ("base", *(f"overlays/{p}" for p in PILOTS))
+PORTS = {
+    "intake": 8001,
+    "screening": 8002,
+    "network": 8003,
+    "notifications": 8004,
+    "reporting": 8005,
+}
+
+_ACL = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["resource", "operations"],
+    "properties": {
+        "type": {"enum": ["allow", "deny"]},
+        "host": {"type": "string"},
+        "operations": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "enum": [
+                    "Read",
+                    "Write",
+                    "Create",
+                    "Delete",
+                    "Alter",
+                    "Describe",
+                    "ClusterAction",
+                    "AlterConfigs",
+                    "DescribeConfigs",
+                    "IdempotentWrite",
+                    "All",
+                ]
+            },
+        },
+        "resource": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["type", "name"],
+            "properties": {
+                "type": {"enum": ["topic", "group", "transactionalId"]},
+                "name": {"type": "string", "minLength": 1},
+                "patternType": {"enum": ["literal", "prefix"]},
+            },
+        },
+    },
+}
+_METADATA = {
+    "type": "object",
+    "required": ["name", "labels"],
+    "properties": {
+        "name": {
+            "type": "string",
+            "pattern": r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+            "maxLength": 253,
+        },
+        "labels": {
+            "type": "object",
+            "required": ["strimzi.io/cluster"],
+            "additionalProperties": {"type": "string"},
+        },
+    },
+}
+STRIMZI_SCHEMAS: dict[str, dict[str, Any]] = {
+    "KafkaTopic": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {
+            "apiVersion": {"const": "kafka.strimzi.io/v1beta2"},
+            "kind": {"const": "KafkaTopic"},
+            "metadata": _METADATA,
+            "spec": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["partitions", "replicas"],
+                "properties": {
+                    "topicName": {"type": "string"},
+                    "partitions": {"type": "integer", "minimum": 1},
+                    "replicas": {"type": "integer", "minimum": 1, "maximum": 32767},
+                    "config": {
+                        "type": "object",
+                        "additionalProperties": {
+                            "type": ["string", "integer", "boolean", "number"]
+                        },
+                    },
+                },
+            },
+        },
+    },
+    "KafkaUser": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {
+            "apiVersion": {"const": "kafka.strimzi.io/v1beta2"},
+            "kind": {"const": "KafkaUser"},
+            "metadata": _METADATA,
+            "spec": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "authentication": {
+                        "type": "object",
+                        "required": ["type"],
+                        "properties": {"type": {"enum": ["tls", "tls-external", "scram-sha-512"]}},
+                    },
+                    "authorization": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["type", "acls"],
+                        "properties": {
+                            "type": {"const": "simple"},
+                            "acls": {"type": "array", "items": _ACL},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def render(kustomize: Path, target: str) -> list[dict[str, Any]]:
+    result = subprocess.run(
+        [str(kustomize), "build", str(DEPLOY / "k8s" / target)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, f"kustomize build {target} failed:\n{result.stderr}"
+    return [d for d in yaml.safe_load_all(result.stdout) if d]
+
+
+@pytest.fixture(scope="module")
+def rendered(kustomize: Path) -> dict[str, list[dict[str, Any]]]:
+    return {target: render(kustomize, target) for target in TARGETS}
+
+
+def _of_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [d for d in docs if d["kind"] == kind]
+
+
+def _by_name(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for d in _of_kind(docs, kind)}
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_manifest_validates(rendered: dict[str, list[dict[str, Any]]], target: str) -> None:
+    docs = rendered[target]
+    kinds = Counter(d["kind"] for d in docs)
+    assert kinds["Deployment"] == 5 and kinds["Service"] == 5
+    assert kinds["KafkaTopic"] == 2 * len(CATALOGUE) and kinds["KafkaUser"] == len(SERVICES)
+    problems = []
+    for doc in docs:
+        where = f"{doc['kind']}/{doc['metadata']['name']}"
+        if doc["kind"] in STRIMZI_SCHEMAS:
+            errors = jsonschema.Draft202012Validator(STRIMZI_SCHEMAS[doc["kind"]]).iter_errors(doc)
+            problems += [f"{where}: {e.message}" for e in errors]
+            continue
+        try:
+            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            problems.append(f"{where}: {error.message}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_validators_reject_a_broken_manifest(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    deployment = _of_kind(rendered["base"], "Deployment")[0]
+    broken = yaml.safe_load(yaml.safe_dump(deployment))
+    broken["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["port"] = []
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, KUBERNETES_VERSION, strict=True)
+    user = _of_kind(rendered["base"], "KafkaUser")[0]
+    bad_user = yaml.safe_load(yaml.safe_dump(user))
+    bad_user["spec"]["authorization"]["acls"][0]["operations"] = ["Reed"]
+    assert list(jsonschema.Draft202012Validator(STRIMZI_SCHEMAS["KafkaUser"]).iter_errors(bad_user))
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_deployments_are_probed_limited_and_unprivileged(
+    rendered: dict[str, list[dict[str, Any]]], target: str
+) -> None:
+    for name, deployment in _by_name(rendered[target], "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault", name
+        assert pod["automountServiceAccountToken"] is False, name
+        (container,) = pod["containers"]
+        ctx = container["securityContext"]
+        assert ctx["readOnlyRootFilesystem"] is True, name
+        assert ctx["allowPrivilegeEscalation"] is False, name
+        assert ctx["capabilities"]["drop"] == ["ALL"], name
+        assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready", name
+        assert container["livenessProbe"]["httpGet"]["path"] == "/health/live", name
+        for kind in ("requests", "limits"):
+            assert {"cpu", "memory"} <= set(container["resources"][kind]), (name, kind)
+        service = name.removeprefix("vrac-")
+        assert container["ports"][0]["containerPort"] == PORTS[service], name
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_configuration_comes_from_configmaps_and_secrets(
+    rendered: dict[str, list[dict[str, Any]]], target: str
+) -> None:
+    docs = rendered[target]
+    config_maps = _by_name(docs, "ConfigMap")
+    for name, deployment in _by_name(docs, "Deployment").items():
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        settings: dict[str, str] = {}
+        for source in container["envFrom"]:
+            ref = source["configMapRef"]["name"]
+            assert ref in config_maps, f"{name} reads a ConfigMap that is not rendered: {ref}"
+            settings.update(config_maps[ref]["data"])
+        secret_env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
+        assert {"VRAC_JWT_SECRET", "MONGODB_URL"} <= set(secret_env), name
+        assert all("value" not in e for e in container["env"]), f"{name}: literal env value"
+        service = name.removeprefix("vrac-")
+        assert settings["VRAC_SERVICE_NAME"] == service
+        assert settings["VRAC_HTTP_PORT"] == str(PORTS[service])
+        assert settings["VRAC_HTTP_HOST"] == "0.0.0.0"
+        assert settings["VRAC_CREATE_TOPICS"] == "false", "Strimzi owns the topics"
+        for key in settings:
+            assert "SECRET" not in key and "PASSWORD" not in key, f"{key} in a ConfigMap"
+        assert not any("mongodb://" in v and "@" in v for v in settings.values())
+
+
+@pytest.mark.parametrize("pilot", PILOTS)
+def test_each_pilot_lives_in_its_own_labelled_namespace(
+    rendered: dict[str, list[dict[str, Any]]], pilot: str
+) -> None:
+    docs = rendered[f"overlays/{pilot}"]
+    (namespace,) = _of_kind(docs, "Namespace")
+    assert namespace["metadata"]["name"] == f"vrac-{pilot}"
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    for doc in docs:
+        if doc["kind"] != "Namespace":
+            assert doc["metadata"]["namespace"] == f"vrac-{pilot}", doc["metadata"]["name"]
+        assert doc["metadata"]["labels"]["vrac.org/pilot"] == pilot, doc["metadata"]["name"]
+    shared = next(
+        c for c in _of_kind(docs, "ConfigMap") if c["metadata"]["name"].startswith("vrac-shared")
+    )
+    assert shared["data"]["VRAC_JWT_ISSUER"] == f"vrac-{pilot}"
+    assert shared["data"]["VRAC_CREATE_TOPICS"] == "false", "the merge kept the base's keys"
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_no_consumer_group_outnumbers_the_partitions(
+    rendered: dict[str, list[dict[str, Any]]], target: str
+) -> None:
+    # A replica beyond the partition count of a topic it reads would sit idle.
+    docs = rendered[target]
+    partitions = {
+        t["spec"]["topicName"]: t["spec"]["partitions"] for t in _of_kind(docs, "KafkaTopic")
+    }
+    for name, deployment in _by_name(docs, "Deployment").items():
+        replicas = deployment["spec"]["replicas"]
+        for spec in consumed_by(name.removeprefix("vrac-")):
+            assert replicas <= partitions[spec.topic], (name, replicas, spec.topic)
