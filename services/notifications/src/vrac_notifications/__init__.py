@@ -1,0 +1,1 @@
+"""VRAC notifications: tells the right person, in their language, through their channel."""

@@ -1,0 +1,3 @@
+from vrac_notifications.bootstrap import main
+
+main()

@@ -1,0 +1,79 @@
+"""The composition root: settings in, a FastAPI app with its Kafka side out."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+
+import uvicorn
+from fastapi import FastAPI
+from vrac_contracts.catalogue import consumer_group
+from vrac_runtime.service import build_runtime, create_app
+
+from vrac_notifications.adapters.email import SmtpMailer
+from vrac_notifications.adapters.store import (
+    OUTBOX_COLLECTIONS,
+    MongoCaseFiles,
+    MongoDeliveries,
+    MongoWebhooks,
+)
+from vrac_notifications.adapters.webhook import HttpHookPoster
+from vrac_notifications.entrypoints import http
+from vrac_notifications.entrypoints.subscribers import SUBSCRIBERS
+from vrac_notifications.handlers import Deps, RetryPolicy
+from vrac_notifications.settings import NotificationsSettings
+
+DESCRIPTION = (
+    "Tells the right person, in their language and through their channel, about tasks, "
+    "reminders, diplomas and advice for school, only with the consent each message needs; "
+    "records every delivery and manages agencies' webhooks."
+)
+
+
+def build(settings: NotificationsSettings | None = None) -> FastAPI:
+    settings = settings or NotificationsSettings()
+    runtime = build_runtime(settings)
+    relay = runtime.with_outbox(OUTBOX_COLLECTIONS)
+    deliveries = MongoDeliveries(runtime.db)
+    deps = Deps(
+        case_files=MongoCaseFiles(runtime.db),
+        deliveries=deliveries,
+        webhooks=MongoWebhooks(runtime.db),
+        mailer=SmtpMailer(settings),
+        poster=HttpHookPoster(settings.webhook_timeout_seconds),
+        screening_public_url=settings.screening_public_url,
+        retry=RetryPolicy(settings.delivery_max_attempts, settings.delivery_backoff_seconds),
+        require_https_webhooks=settings.webhook_require_https,
+        wake=relay.wake,
+    )
+    consumer = runtime.consumer(consumer_group("notifications"))
+    for event, subscriber in SUBSCRIBERS.items():
+        consumer.on(event, functools.partial(subscriber, deps))
+
+    app = create_app(
+        runtime,
+        [http.router],
+        title="VRAC notifications",
+        description=DESCRIPTION,
+        on_startup=[deliveries.ensure_indexes],
+    )
+    app.state.deps = deps
+    return app
+
+
+async def _serve(settings: NotificationsSettings) -> None:
+    # Kafka clients bind to the running event loop, so the app is built inside it.
+    config = uvicorn.Config(
+        build(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+    )
+    await uvicorn.Server(config).serve()
+
+
+def main() -> None:
+    """``vrac-notifications``: run until SIGTERM or SIGINT, then shut down gracefully."""
+    asyncio.run(_serve(NotificationsSettings()))

@@ -1,0 +1,171 @@
+"""The case file: one case's contact directory, consent and the messages owed.
+
+It is the aggregate every event of a case updates, in one document. Events reach it from
+several topics in any order, so each change is written to commute: contacts are upserted,
+consent keeps the newest decision, a closed case stays closed, intents are kept once per event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+from vrac_contracts.ids import derived_id
+from vrac_contracts.values import Channel, DeliveryError, Language, Pilot, TaskCategory
+
+from vrac_notifications.domain.contacts import Contact, RecipientKind
+from vrac_notifications.domain.intents import (
+    DiplomaMessage,
+    Intent,
+    SchoolAdviceMessage,
+    TaskMessage,
+)
+
+
+class ConsentDecision(BaseModel):
+    granted: bool
+    changed_at: dt.datetime
+
+    def supersedes(self, other: ConsentDecision | None) -> bool:
+        """Newest wins; on a tie the withdrawal wins, the safer reading."""
+        if other is None or self.changed_at > other.changed_at:
+            return True
+        return self.changed_at == other.changed_at and not self.granted and other.granted
+
+
+class Outcome(StrEnum):
+    SEND = "send"
+    WITHHELD = "withheld"  # a consent it needs is missing
+    UNREACHABLE = "unreachable"  # no address for the contact's channel
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One message to one recipient, and what to do with it."""
+
+    delivery_id: str
+    intent: Intent
+    contact: Contact
+    outcome: Outcome
+    channel: Channel
+
+    @property
+    def error(self) -> DeliveryError | None:
+        return {
+            Outcome.WITHHELD: DeliveryError.NO_CONSENT,
+            Outcome.UNREACHABLE: DeliveryError.NO_CONTACT_DETAILS,
+        }.get(self.outcome)
+
+
+def delivery_id(trigger_id: str, recipient_id: str) -> str:
+    """One delivery per event and recipient: a redelivered event finds it already there."""
+    return derived_id("notification", trigger_id, recipient_id)
+
+
+class CaseFile(BaseModel):
+    case_id: str
+    pilot: Pilot
+    version: int = 0
+    closed_at: dt.datetime | None = None
+    child_first_name: str | None = None
+    family_language: Language | None = None
+    contacts: dict[str, Contact] = Field(default_factory=dict)
+    consents: dict[str, ConsentDecision] = Field(default_factory=dict)
+    intents: list[Intent] = Field(default_factory=list)
+
+    @property
+    def closed(self) -> bool:
+        return self.closed_at is not None
+
+    # -- the directory --
+
+    def register_family(
+        self, child_first_name: str, language: Language, guardians: Iterable[Contact]
+    ) -> None:
+        self.child_first_name = child_first_name
+        self.family_language = language
+        for guardian in guardians:
+            self.contacts[guardian.recipient_id] = guardian
+
+    def add_member(self, member: Contact) -> None:
+        self.contacts[member.recipient_id] = member
+
+    def change_consent(self, key: str, decision: ConsentDecision) -> bool:
+        """Apply a consent decision unless a newer one is already known."""
+        if not decision.supersedes(self.consents.get(key)):
+            return False
+        self.consents[key] = decision
+        return True
+
+    def has_consent(self, key: str) -> bool:
+        decision = self.consents.get(key)
+        return decision is not None and decision.granted
+
+    def close(self, at: dt.datetime) -> None:
+        if self.closed_at is None or at < self.closed_at:
+            self.closed_at = at
+
+    # -- messages owed --
+
+    def expect(self, intent: Intent) -> bool:
+        """Record a message owed, once per triggering event."""
+        if any(known.trigger_id == intent.trigger_id for known in self.intents):
+            return False
+        if isinstance(intent, TaskMessage) and intent.category is None:
+            intent = intent.model_copy(update={"category": self._category_of(intent.task_id)})
+        self.intents.append(intent)
+        return True
+
+    def _category_of(self, task_id: str) -> TaskCategory | None:
+        for known in self.intents:
+            if isinstance(known, TaskMessage) and known.task_id == task_id and known.category:
+                return known.category
+        return None
+
+    def plan(self) -> list[Planned]:
+        """Every message owed to a recipient known now, with whether it may go out.
+
+        Nothing at all for a closed case. The caller skips those already delivered.
+        """
+        if self.closed:
+            return []
+        return [self._decide(intent, contact) for intent, contact in self._addressed()]
+
+    def _addressed(self) -> Iterator[tuple[Intent, Contact]]:
+        for intent in self.intents:
+            for contact in self._recipients(intent):
+                yield intent, contact
+
+    def _recipients(self, intent: Intent) -> list[Contact]:
+        contacts = self.contacts.values()
+        if isinstance(intent, TaskMessage):
+            member = self.contacts.get(intent.member_id)
+            return [member] if member is not None else []
+        if isinstance(intent, DiplomaMessage):
+            return [c for c in contacts if c.recipient_kind is RecipientKind.GUARDIAN]
+        if intent is not self._latest_school_advice():
+            return []  # an older screening's advice is superseded by the newer one
+        return [c for c in contacts if c.is_school]
+
+    def _latest_school_advice(self) -> SchoolAdviceMessage | None:
+        advice = [i for i in self.intents if isinstance(i, SchoolAdviceMessage)]
+        return max(advice, key=lambda i: i.occurred_at, default=None)
+
+    def _decide(self, intent: Intent, contact: Contact) -> Planned:
+        route = contact.route()
+        if not all(self.has_consent(key) for key in contact.required_consents()):
+            outcome = Outcome.WITHHELD
+        elif route is None:
+            outcome = Outcome.UNREACHABLE
+        else:
+            outcome = Outcome.SEND
+        return Planned(
+            delivery_id=delivery_id(intent.trigger_id, contact.recipient_id),
+            intent=intent,
+            contact=contact,
+            outcome=outcome,
+            channel=route or contact.channel,
+        )

@@ -1,0 +1,108 @@
+"""A delivery: one message to one recipient, what became of it, and the event it records."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+from vrac_contracts.events.notifications import NotificationDelivered, NotificationFailed
+from vrac_contracts.values import Channel, DeliveryError, Pilot
+
+from vrac_notifications.domain.casefile import Outcome, Planned
+from vrac_notifications.domain.contacts import RecipientKind
+from vrac_notifications.domain.intents import MessageKind
+
+
+class DeliveryStatus(StrEnum):
+    SENDING = "sending"  # claimed; a crash here means it is sent again on redelivery
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    WITHHELD = "withheld"  # never sent: a consent it needs is missing
+
+    @property
+    def final(self) -> bool:
+        return self is not DeliveryStatus.SENDING
+
+
+class DeliveryProblem(Exception):
+    """A channel could not take the message; ``retryable`` when trying again may help."""
+
+    def __init__(self, code: DeliveryError, retryable: bool, detail: str = "") -> None:
+        super().__init__(detail or str(code))
+        self.code = code
+        self.retryable = retryable
+
+
+class Delivery(BaseModel):
+    delivery_id: str
+    case_id: str
+    pilot: Pilot
+    recipient_id: str
+    recipient_kind: RecipientKind
+    channel: Channel
+    kind: MessageKind
+    trigger_event_id: str
+    trigger_type: str
+    status: DeliveryStatus
+    attempts: int = 0
+    error_code: DeliveryError | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    delivered_at: dt.datetime | None = None
+
+    @classmethod
+    def of(cls, planned: Planned, *, case_id: str, pilot: Pilot, now: dt.datetime) -> Delivery:
+        """The record of a planned message, before anything happened to it."""
+        status = {
+            Outcome.SEND: DeliveryStatus.SENDING,
+            Outcome.WITHHELD: DeliveryStatus.WITHHELD,
+            Outcome.UNREACHABLE: DeliveryStatus.FAILED,
+        }[planned.outcome]
+        return cls(
+            delivery_id=planned.delivery_id,
+            case_id=case_id,
+            pilot=pilot,
+            recipient_id=planned.contact.recipient_id,
+            recipient_kind=planned.contact.recipient_kind,
+            channel=planned.channel,
+            kind=planned.intent.kind,
+            trigger_event_id=planned.intent.trigger_id,
+            trigger_type=planned.intent.trigger_type,
+            status=status,
+            error_code=planned.error,
+            created_at=now,
+            updated_at=now,
+        )
+
+    def succeed(self, attempts: int, now: dt.datetime) -> NotificationDelivered:
+        self.status, self.attempts = DeliveryStatus.DELIVERED, attempts
+        self.updated_at = self.delivered_at = now
+        return NotificationDelivered(**self._event_fields(now))
+
+    def fail(self, code: DeliveryError, attempts: int, now: dt.datetime) -> NotificationFailed:
+        self.status, self.attempts, self.error_code = DeliveryStatus.FAILED, attempts, code
+        self.updated_at = now
+        return NotificationFailed(**self._event_fields(now), error_code=code, final=True)
+
+    def refusal(self) -> NotificationFailed:
+        """The event of a message that was never tried (withheld or without address).
+
+        The contract counts at least one attempt: the one time the message was considered.
+        """
+        self.attempts = 1
+        code = self.error_code or DeliveryError.OTHER
+        return NotificationFailed(**self._event_fields(self.updated_at), error_code=code)
+
+    def _event_fields(self, now: dt.datetime) -> dict[str, Any]:
+        return {
+            "case_id": self.case_id,
+            "pilot": self.pilot,
+            "occurred_at": now,
+            "notification_id": self.delivery_id,
+            "recipient_id": self.recipient_id,
+            "channel": self.channel,
+            "trigger_event_id": self.trigger_event_id,
+            "attempts": max(self.attempts, 1),
+        }

@@ -1,0 +1,260 @@
+"""The words of every message, in Dutch, French and English: warm and short.
+
+Agencies are told about the child by case id only: they receive what they need to act on
+the task, never the child's name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Final
+
+from vrac_contracts.advice import advice_text
+from vrac_contracts.values import Language, TaskCategory
+
+from vrac_notifications.domain.contacts import Contact, RecipientKind
+from vrac_notifications.domain.intents import (
+    DiplomaMessage,
+    Intent,
+    MessageKind,
+    SchoolAdviceMessage,
+    TaskMessage,
+)
+
+NL, FR, EN = Language.NL, Language.FR, Language.EN
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    text: str
+    language: Language
+
+
+CATEGORY: Final[dict[TaskCategory, dict[Language, str]]] = {
+    TaskCategory.HOMEWORK_SUPPORT: {
+        NL: "helpen met huiswerk", FR: "aider aux devoirs", EN: "helping with homework"
+    },
+    TaskCategory.PRACTISE_STRENGTH: {
+        NL: "samen oefenen met een sterke kant",
+        FR: "s'exercer ensemble sur un point fort",
+        EN: "practising a strength together",
+    },
+    TaskCategory.SCHOOL_CONTACT: {
+        NL: "contact houden met school",
+        FR: "garder le lien avec l'école",
+        EN: "keeping in touch with school",
+    },
+    TaskCategory.TRANSPORT: {
+        NL: "halen en brengen", FR: "accompagner les trajets", EN: "taking and fetching"
+    },
+    TaskCategory.LEISURE_ACTIVITY: {
+        NL: "een leuke vrijetijdsactiviteit",
+        FR: "une activité de loisir",
+        EN: "a leisure activity",
+    },
+    TaskCategory.RESPITE_CARE: {
+        NL: "de zorg even overnemen",
+        FR: "offrir un moment de répit à la famille",
+        EN: "giving the family a break",
+    },
+    TaskCategory.CHECK_IN: {
+        NL: "even bellen of langsgaan", FR: "prendre des nouvelles", EN: "checking in"
+    },
+    TaskCategory.MEETING: {NL: "een overleg", FR: "une réunion", EN: "a meeting"},
+    TaskCategory.PROFESSIONAL_SUPPORT: {
+        NL: "professionele ondersteuning",
+        FR: "un accompagnement professionnel",
+        EN: "professional support",
+    },
+    TaskCategory.REFERRAL: {NL: "een doorverwijzing", FR: "une orientation", EN: "a referral"},
+    TaskCategory.OTHER: {NL: "een taak", FR: "une tâche", EN: "a task"},
+}
+SOME_TASK: Final = {NL: "je taak", FR: "votre tâche", EN: "your task"}
+
+MONTHS: Final[dict[Language, tuple[str, ...]]] = {
+    NL: (
+        "januari", "februari", "maart", "april", "mei", "juni",
+        "juli", "augustus", "september", "oktober", "november", "december",
+    ),
+    FR: (
+        "janvier", "février", "mars", "avril", "mai", "juin",
+        "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+    ),
+    EN: (
+        "January", "February", "March", "April", "May", "June",
+        "July", "August", "September", "October", "November", "December",
+    ),
+}
+
+GREETING: Final = {NL: "Beste {name},", FR: "Bonjour {name},", EN: "Dear {name},"}
+SIGN_OFF: Final = {
+    NL: "Hartelijke groet,\nHet VRAC-team",
+    FR: "Bien chaleureusement,\nL'équipe VRAC",
+    EN: "Warm regards,\nThe VRAC team",
+}
+
+TASK_ASSIGNED: Final = {
+    NL: (
+        "Nieuwe taak: {category}",
+        "Fijn dat je {child} helpt! Je hebt een nieuwe taak: {category}.{due}\n\n"
+        "Lukt het niet, laat het de coach dan gerust weten.",
+    ),
+    FR: (
+        "Nouvelle tâche : {category}",
+        "Merci d'aider {child} ! Vous avez une nouvelle tâche : {category}.{due}\n\n"
+        "Si quelque chose vous en empêche, dites-le simplement au coach.",
+    ),
+    EN: (
+        "New task: {category}",
+        "Thank you for helping {child}! You have a new task: {category}.{due}\n\n"
+        "If anything gets in the way, just let the coach know.",
+    ),
+}
+DUE: Final = {
+    NL: " Graag uiterlijk op {date}.",
+    FR: " Merci de la faire d'ici le {date}.",
+    EN: " Please do it by {date}.",
+}
+
+TASK_OVERDUE: Final = {
+    NL: (
+        "Een vriendelijke herinnering: {category}",
+        "Een kleine herinnering: {category} voor {child} stond gepland tot {date}. "
+        "Is het gelukt? Heb je hulp of wat meer tijd nodig, laat het de coach gerust weten.",
+    ),
+    FR: (
+        "Un petit rappel : {category}",
+        "Un petit rappel amical : « {category} » pour {child} était prévu pour le {date}. "
+        "Est-ce que ça a marché ? Si vous avez besoin d'aide ou d'un peu plus de temps, "
+        "dites-le au coach, sans souci.",
+    ),
+    EN: (
+        "A friendly reminder: {category}",
+        "Just a friendly reminder: {category} for {child} was planned for {date}. "
+        "Did it work out? If you need a hand or a little more time, just let the coach know.",
+    ),
+}
+
+DIPLOMA_READY: Final = {
+    NL: (
+        "Het diploma van {child} is klaar!",
+        "Goed nieuws: het diploma van {child} is klaar. Er staat op waar {child} goed in is "
+        "en waarom dat zo mooi is. Je kunt het hier downloaden:\n{link}\n\n"
+        "Hang het misschien op een plek waar {child} het vaak ziet.",
+    ),
+    FR: (
+        "Le diplôme de {child} est prêt !",
+        "Bonne nouvelle : le diplôme de {child} est prêt. Il montre les talents de {child} "
+        "et pourquoi ils sont formidables. Vous pouvez le télécharger ici :\n{link}\n\n"
+        "Pourquoi ne pas l'accrocher là où {child} le verra souvent ?",
+    ),
+    EN: (
+        "{child_title} diploma is ready!",
+        "Good news: {child_possessive} diploma is ready. It shows what {child} is good at "
+        "and why that is great. You can download it here:\n{link}\n\n"
+        "Perhaps put it up somewhere {child} will see it often.",
+    ),
+}
+
+SCHOOL_ADVICE: Final = {
+    NL: (
+        "Advies voor school: wat {child} helpt",
+        "Op basis van de recente screening van talenten en vaardigheden heeft het team "
+        "rond {child} advies voor school op een rij gezet:\n\n{advice}\n\n"
+        "Dank voor de fijne samenwerking.",
+    ),
+    FR: (
+        "Conseils pour l'école : ce qui aide {child}",
+        "À partir du bilan récent des talents et compétences, l'équipe autour de {child} "
+        "a rassemblé quelques conseils pour l'école :\n\n{advice}\n\n"
+        "Merci pour votre collaboration.",
+    ),
+    EN: (
+        "Advice for school: what helps {child}",
+        "Based on the recent screening of talents and skills, the team around {child} "
+        "has put together some advice for school:\n\n{advice}\n\nThank you for working with us.",
+    ),
+}
+
+CHILD_FOR_AGENCY: Final = {
+    NL: "het kind van dossier {case_id}",
+    FR: "l'enfant du dossier {case_id}",
+    EN: "the child of case {case_id}",
+}
+CHILD_UNNAMED: Final = {
+    RecipientKind.GUARDIAN: {NL: "je kind", FR: "votre enfant", EN: "your child"},
+    RecipientKind.MEMBER: {NL: "het kind", FR: "l'enfant", EN: "the child"},
+}
+
+
+def long_date(day: dt.date, language: Language) -> str:
+    """``28 maart 2025``, ``28 mars 2025``, ``28 March 2025``."""
+    return f"{day.day} {MONTHS[language][day.month - 1]} {day.year}"
+
+
+def child_reference(contact: Contact, case_id: str, first_name: str | None) -> str:
+    """How the message names the child: agencies get the case id, not the name."""
+    if contact.is_agency:
+        return CHILD_FOR_AGENCY[contact.language].format(case_id=case_id)
+    if first_name:
+        return first_name
+    return CHILD_UNNAMED[contact.recipient_kind][contact.language]
+
+
+def _possessive(child: str) -> str:
+    return f"{child}'" if child.endswith("s") else f"{child}'s"
+
+
+def _category(intent: TaskMessage, language: Language) -> str:
+    if intent.category is None:
+        return SOME_TASK[language]
+    return CATEGORY[intent.category][language]
+
+
+def render(
+    intent: Intent,
+    contact: Contact,
+    *,
+    case_id: str,
+    child_first_name: str | None,
+    diploma_url: str = "",
+) -> Message:
+    """The message ``intent`` becomes for ``contact``, in the contact's language."""
+    lang = contact.language
+    child = child_reference(contact, case_id, child_first_name)
+    if isinstance(intent, TaskMessage):
+        subject, body = _task(intent, lang, child)
+    elif isinstance(intent, DiplomaMessage):
+        subject_t, body_t = DIPLOMA_READY[lang]
+        words = {
+            "child": child,
+            "child_title": _possessive(child[:1].upper() + child[1:]),
+            "child_possessive": _possessive(child),
+            "link": diploma_url,
+        }
+        subject, body = subject_t.format(**words), body_t.format(**words)
+    else:
+        subject, body = _school_advice(intent, lang, child)
+    greeting = GREETING[lang].format(name=contact.name)
+    return Message(subject, f"{greeting}\n\n{body}\n\n{SIGN_OFF[lang]}\n", lang)
+
+
+def _task(intent: TaskMessage, lang: Language, child: str) -> tuple[str, str]:
+    category = _category(intent, lang)
+    if intent.kind is MessageKind.TASK_ASSIGNED:
+        subject_t, body_t = TASK_ASSIGNED[lang]
+        due = DUE[lang].format(date=long_date(intent.due_date, lang)) if intent.due_date else ""
+        words = {"category": category, "child": child, "due": due}
+    else:
+        subject_t, body_t = TASK_OVERDUE[lang]
+        date = long_date(intent.due_date, lang) if intent.due_date else ""
+        words = {"category": category, "child": child, "date": date}
+    return subject_t.format(**words), body_t.format(**words)
+
+
+def _school_advice(intent: SchoolAdviceMessage, lang: Language, child: str) -> tuple[str, str]:
+    subject_t, body_t = SCHOOL_ADVICE[lang]
+    advice = "\n".join(f"- {advice_text(code, lang)}" for code in intent.advice_codes)
+    return subject_t.format(child=child), body_t.format(child=child, advice=advice)

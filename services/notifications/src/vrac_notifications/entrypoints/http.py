@@ -1,0 +1,166 @@
+"""HTTP routes, thin: check who asks, call a handler, shape the answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
+from pydantic import BaseModel, Field
+from vrac_contracts.values import Channel, DeliveryError, Pilot
+from vrac_runtime.auth import ALL_PILOTS, Principal, requires
+from vrac_runtime.http import Invalid, NotFound
+
+from vrac_notifications import handlers
+from vrac_notifications.domain.contacts import RecipientKind
+from vrac_notifications.domain.delivery import Delivery, DeliveryStatus
+from vrac_notifications.domain.intents import MessageKind
+from vrac_notifications.domain.webhooks import WebhookSubscription
+from vrac_notifications.handlers import Deps
+
+CaseIdPath = Annotated[str, Path(pattern=r"^case_[0-9A-Za-z]{8,40}$", description="Case id.")]
+AgencyIdPath = Annotated[
+    str, Path(pattern=r"^agy_[0-9A-Za-z]{8,40}$", description="Agency id.")
+]
+
+router = APIRouter()
+
+
+def _deps(request: Request) -> Deps:
+    deps: Deps = request.app.state.deps
+    return deps
+
+
+# -- deliveries --
+
+
+class DeliveryOut(BaseModel):
+    delivery_id: str = Field(description="Notification id: one per triggering event and recipient.")
+    recipient_id: str = Field(description="The guardian (gdn_) or network member (mbr_).")
+    recipient_kind: RecipientKind
+    channel: Channel = Field(description="The channel the message went (or would go) through.")
+    kind: MessageKind = Field(description="What the message was about.")
+    trigger_event_id: str = Field(description="`ce_id` of the event that caused the message.")
+    trigger_type: str = Field(description="CloudEvents type of that event.")
+    status: DeliveryStatus
+    attempts: int
+    error_code: DeliveryError | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    delivered_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, delivery: Delivery) -> DeliveryOut:
+        return cls.model_validate(delivery.model_dump())
+
+
+class CaseDeliveries(BaseModel):
+    case_id: str
+    pilot: Pilot
+    deliveries: list[DeliveryOut]
+
+
+@router.get(
+    "/cases/{case_id}/deliveries",
+    tags=["deliveries"],
+    summary="Every message of a case: to whom, on which channel, and what became of it",
+)
+async def case_deliveries(
+    case_id: CaseIdPath,
+    who: Principal = Depends(requires("coach")),
+    deps: Deps = Depends(_deps),
+) -> CaseDeliveries:
+    found = await handlers.deliveries_of(deps, case_id)
+    if found is None:
+        raise NotFound(f"case {case_id} is not known to notifications")
+    pilot, deliveries = found
+    who.ensure_pilot(pilot)
+    return CaseDeliveries(
+        case_id=case_id, pilot=pilot, deliveries=[DeliveryOut.of(d) for d in deliveries]
+    )
+
+
+# -- agency webhooks --
+
+
+class WebhookIn(BaseModel):
+    url: str = Field(
+        max_length=2000,
+        pattern=r"^https?://[^\s/?#]+[^\s]*$",
+        description="Endpoint that takes the POSTs (https in production).",
+    )
+    secret: str = Field(
+        min_length=16, max_length=256, description="Shared secret the HMAC signature uses."
+    )
+    pilot: Pilot | None = Field(
+        None, description="Pilot the agency works for; defaults to the token's pilot."
+    )
+
+
+class WebhookOut(BaseModel):
+    agency_id: str
+    pilot: Pilot
+    url: str
+    updated_at: dt.datetime
+
+    @classmethod
+    def of(cls, subscription: WebhookSubscription) -> WebhookOut:
+        return cls.model_validate(subscription.model_dump(exclude={"secret"}))
+
+
+def _ensure_agency(who: Principal, agency_id: str) -> None:
+    """An agency speaks only for itself: its token's subject is its agency id."""
+    if who.role == "agency" and who.subject != agency_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "an agency may only manage its own webhook")
+
+
+def _pilot_for(who: Principal, requested: Pilot | None) -> Pilot:
+    if requested is None:
+        if who.pilot == ALL_PILOTS:
+            raise Invalid("pilot: required with a token for all pilots")
+        try:
+            return Pilot(who.pilot)
+        except ValueError:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "token of an unknown pilot") from None
+    who.ensure_pilot(requested)
+    return requested
+
+
+@router.put(
+    "/agencies/{agency_id}/webhook",
+    tags=["agencies"],
+    summary="Register or replace an agency's webhook endpoint and secret",
+)
+async def put_webhook(
+    agency_id: AgencyIdPath,
+    body: WebhookIn,
+    who: Principal = Depends(requires("agency")),
+    deps: Deps = Depends(_deps),
+) -> WebhookOut:
+    _ensure_agency(who, agency_id)
+    pilot = _pilot_for(who, body.pilot)
+    if deps.require_https_webhooks and not body.url.startswith("https://"):
+        raise Invalid("url: must be an https URL")
+    existing = await deps.webhooks.get(agency_id)
+    if existing is not None:
+        who.ensure_pilot(existing.pilot)
+    subscription = await handlers.register_webhook(deps, agency_id, pilot, body.url, body.secret)
+    return WebhookOut.of(subscription)
+
+
+@router.get(
+    "/agencies/{agency_id}/webhook",
+    tags=["agencies"],
+    summary="An agency's registered webhook (never its secret)",
+)
+async def get_webhook(
+    agency_id: AgencyIdPath,
+    who: Principal = Depends(requires("agency")),
+    deps: Deps = Depends(_deps),
+) -> WebhookOut:
+    _ensure_agency(who, agency_id)
+    subscription = await deps.webhooks.get(agency_id)
+    if subscription is None:
+        raise NotFound(f"agency {agency_id} has no webhook")
+    who.ensure_pilot(subscription.pilot)
+    return WebhookOut.of(subscription)

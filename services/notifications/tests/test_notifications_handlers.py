@@ -1,0 +1,241 @@
+"""Subscribers and handlers over in-memory fakes: who is told what, once, and only with consent."""
+
+from __future__ import annotations
+
+import pytest
+from vrac_contracts.events import (
+    CaseClosed,
+    ConsentChanged,
+    DiplomaIssued,
+    FamilyRegistered,
+    MemberAdded,
+    NotificationDelivered,
+    NotificationFailed,
+    ScreeningCompleted,
+    TaskAssigned,
+    TaskOverdue,
+)
+from vrac_contracts.values import DeliveryError
+from vrac_notifications.domain.delivery import DeliveryProblem, DeliveryStatus
+from vrac_notifications.entrypoints.subscribers import SUBSCRIBERS
+from vrac_notifications.handlers import register_webhook
+from vrac_runtime.consumer import PermanentError
+
+AGENCY = "agy_youthteam0001"
+YOUTH_TEAM = {
+    "member_id": "mbr_youthteam0001",
+    "kind": "agency",
+    "role": "care-provider",
+    "display_name": "Jeugdteam Leiden",
+    "relationship": None,
+    "email": None,
+    "channel": "webhook",
+    "agency_id": AGENCY,
+    "language": "nl",
+}
+TEACHER = {
+    "member_id": "mbr_teacher000001",
+    "kind": "professional",
+    "role": "teacher",
+    "display_name": "Juf Anna",
+    "relationship": None,
+    "email": "anna@school.example.org",
+    "channel": "email",
+    "language": "en",
+}
+
+
+async def deliver(world, envelope) -> None:
+    await SUBSCRIBERS[type(envelope.data)](world.deps, envelope)
+
+
+def consent(envelope, purpose: str, granted: bool, at: str, agency_id: str | None = None):
+    return envelope(
+        ConsentChanged,
+        purpose=purpose,
+        granted=granted,
+        agency_id=agency_id,
+        changed_at=at,
+    )
+
+
+async def test_the_assignee_is_told_about_the_task_in_their_language(world, envelope) -> None:
+    await deliver(world, envelope(MemberAdded))
+    assigned = envelope(TaskAssigned)
+    await deliver(world, assigned)
+    [mail] = world.mailer.sent
+    assert mail.to_address == "ria@example.org"
+    assert "helpen met huiswerk" in mail.text and "28 maart 2025" in mail.text
+    [event] = world.deliveries.events
+    assert isinstance(event, NotificationDelivered)
+    assert event.trigger_event_id == assigned.id
+    assert event.recipient_id == "mbr_4d5e6f7a8b9c"
+
+
+async def test_the_same_event_delivered_twice_sends_one_email(world, envelope) -> None:
+    await deliver(world, envelope(MemberAdded))
+    assigned = envelope(TaskAssigned)
+    await deliver(world, assigned)
+    await deliver(world, assigned)
+    await deliver(world, envelope(MemberAdded))  # and a later event of the case
+    assert len(world.mailer.sent) == 1
+    assert len(world.deliveries.rows) == 1
+
+
+async def test_a_task_assigned_before_the_member_is_known_is_sent_once_they_are(
+    world, envelope
+) -> None:
+    await deliver(world, envelope(TaskAssigned))
+    assert world.mailer.sent == []
+    await deliver(world, envelope(MemberAdded))
+    assert [m.to_address for m in world.mailer.sent] == ["ria@example.org"]
+
+
+async def test_an_overdue_task_gets_a_friendly_reminder(world, envelope) -> None:
+    await deliver(world, envelope(MemberAdded, language="fr"))
+    await deliver(world, envelope(TaskAssigned))
+    await deliver(world, envelope(TaskOverdue, assignee_kind="family"))
+    reminder = world.mailer.sent[1]
+    assert reminder.subject == "Un petit rappel : aider aux devoirs"
+    assert "28 mars 2025" in reminder.text
+
+
+async def test_the_guardians_hear_the_diploma_is_ready_with_its_link(world, envelope) -> None:
+    guardians = [
+        {"guardian_id": "gdn_fatima000001", "name": "Fatima", "email": "fatima@example.org",
+         "preferred_channel": "email", "language": "nl"},
+        {"guardian_id": "gdn_youssef00001", "name": "Youssef", "email": "youssef@example.org",
+         "preferred_channel": "sms", "phone": "+31612345678", "language": "fr"},
+    ]
+    await deliver(world, envelope(FamilyRegistered, guardians=guardians))
+    await deliver(world, envelope(DiplomaIssued))
+    link = "https://screening.vrac.example.org/diplomas/dip_0c1d2e3f4a5b6c7d.pdf"
+    by_address = {m.to_address: m for m in world.mailer.sent}
+    assert by_address["fatima@example.org"].subject == "Het diploma van Sam is klaar!"
+    assert by_address["youssef@example.org"].subject == "Le diplôme de Sam est prêt !"
+    assert all(link in m.text for m in by_address.values())
+
+
+async def test_school_advice_waits_for_consent_and_goes_to_the_teacher(world, envelope) -> None:
+    await deliver(world, envelope(FamilyRegistered))
+    await deliver(world, envelope(MemberAdded, **TEACHER))
+    await deliver(world, consent(envelope, "share-with-school", True, "2025-03-01T10:00:00Z"))
+    await deliver(world, envelope(ScreeningCompleted))
+    [mail] = world.mailer.sent
+    assert mail.to_address == "anna@school.example.org"
+    assert mail.subject == "Advice for school: what helps Sam"
+    assert "working memory" in mail.text and "quieter" in mail.text.lower()
+    assert "name the feeling" not in mail.text.lower()  # advice for parents stays home
+
+
+async def test_without_school_consent_the_teacher_gets_nothing(world, envelope) -> None:
+    await deliver(world, envelope(MemberAdded, **TEACHER))
+    await deliver(world, envelope(ScreeningCompleted))
+    assert world.mailer.sent == []
+    [row] = world.deliveries.rows.values()
+    assert (row.status, row.error_code) == (DeliveryStatus.WITHHELD, DeliveryError.NO_CONSENT)
+    [event] = world.deliveries.events
+    assert isinstance(event, NotificationFailed) and event.error_code is DeliveryError.NO_CONSENT
+
+
+async def test_a_teacher_added_after_the_screening_still_gets_the_advice(world, envelope) -> None:
+    await deliver(world, consent(envelope, "share-with-school", True, "2025-03-01T10:00:00Z"))
+    await deliver(world, envelope(ScreeningCompleted))
+    await deliver(world, envelope(MemberAdded, **TEACHER))
+    assert [m.to_address for m in world.mailer.sent] == ["anna@school.example.org"]
+
+
+async def test_a_withdrawal_stops_the_messages_it_covered_from_then_on(world, envelope) -> None:
+    await deliver(world, envelope(MemberAdded, **YOUTH_TEAM))
+    await register_webhook(world.deps, AGENCY, "leiden", "https://agency.example.org/h", "s" * 20)
+    await deliver(world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z",
+                                 AGENCY))
+    await deliver(world, envelope(TaskAssigned, assignee_id="mbr_youthteam0001",
+                                  assignee_kind="agency"))
+    assert len(world.poster.sent) == 1
+    await deliver(world, consent(envelope, "share-with-agency", False, "2025-03-20T10:00:00Z",
+                                 AGENCY))
+    await deliver(world, envelope(TaskOverdue, assignee_id="mbr_youthteam0001",
+                                  assignee_kind="agency"))
+    assert len(world.poster.sent) == 1
+    statuses = sorted(str(d.status) for d in world.deliveries.rows.values())
+    assert statuses == ["delivered", "withheld"]
+
+
+async def test_nothing_is_sent_for_a_closed_case(world, envelope) -> None:
+    await deliver(world, envelope(MemberAdded))
+    await deliver(world, envelope(CaseClosed))
+    await deliver(world, envelope(TaskAssigned))
+    assert world.mailer.sent == []
+    assert world.deliveries.rows == {}
+
+
+async def test_a_webhook_is_retried_with_backoff_then_succeeds(world, envelope) -> None:
+    await deliver(world, envelope(MemberAdded, **YOUTH_TEAM))
+    await register_webhook(world.deps, AGENCY, "leiden", "https://agency.example.org/h", "s" * 20)
+    await deliver(world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z",
+                                 AGENCY))
+    world.poster.problems = [DeliveryProblem(DeliveryError.HTTP_ERROR, retryable=True)] * 2
+    await deliver(world, envelope(TaskAssigned, assignee_id="mbr_youthteam0001"))
+    [hook] = world.poster.sent
+    assert hook.body["task_id"] == "task_1a2b3c4d5e6f" and "Sam" not in hook.body["text"]
+    assert world.waits == [0.5, 1.0]
+    [row] = world.deliveries.rows.values()
+    assert (row.status, row.attempts) == (DeliveryStatus.DELIVERED, 3)
+
+
+async def test_a_webhook_that_keeps_failing_is_recorded_and_dead_lettered(world, envelope) -> None:
+    await deliver(world, envelope(MemberAdded, **YOUTH_TEAM))
+    await register_webhook(world.deps, AGENCY, "leiden", "https://agency.example.org/h", "s" * 20)
+    await deliver(world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z",
+                                 AGENCY))
+    world.poster.problems = [DeliveryProblem(DeliveryError.HTTP_ERROR, retryable=True)] * 5
+    assigned = envelope(TaskAssigned, assignee_id="mbr_youthteam0001")
+    with pytest.raises(PermanentError):
+        await deliver(world, assigned)
+    assert world.poster.calls == 3
+    [row] = world.deliveries.rows.values()
+    assert (row.status, row.attempts, row.error_code) == (
+        DeliveryStatus.FAILED, 3, DeliveryError.HTTP_ERROR
+    )
+    [failed] = world.deliveries.events
+    assert isinstance(failed, NotificationFailed) and failed.final
+    # read again (e.g. replayed from the dead-letter topic): no second attempt
+    await deliver(world, assigned)
+    assert world.poster.calls == 3
+
+
+async def test_a_refused_webhook_is_not_retried(world, envelope) -> None:
+    await deliver(world, envelope(MemberAdded, **YOUTH_TEAM))
+    await register_webhook(world.deps, AGENCY, "leiden", "https://agency.example.org/h", "s" * 20)
+    await deliver(world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z",
+                                 AGENCY))
+    world.poster.problems = [DeliveryProblem(DeliveryError.REJECTED, retryable=False)]
+    with pytest.raises(PermanentError):
+        await deliver(world, envelope(TaskAssigned, assignee_id="mbr_youthteam0001"))
+    assert world.poster.calls == 1
+
+
+async def test_an_agency_without_a_registered_webhook_is_recorded_unreachable(
+    world, envelope
+) -> None:
+    await deliver(world, envelope(MemberAdded, **YOUTH_TEAM))
+    await deliver(world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z",
+                                 AGENCY))
+    await deliver(world, envelope(TaskAssigned, assignee_id="mbr_youthteam0001"))
+    [row] = world.deliveries.rows.values()
+    assert (row.status, row.error_code) == (
+        DeliveryStatus.FAILED, DeliveryError.NO_CONTACT_DETAILS
+    )
+
+
+async def test_a_crash_after_claiming_sends_on_redelivery(world, envelope) -> None:
+    await deliver(world, envelope(MemberAdded))
+    world.mailer.problems = [RuntimeError("process died")]  # type: ignore[list-item]
+    assigned = envelope(TaskAssigned)
+    with pytest.raises(RuntimeError):
+        await deliver(world, assigned)
+    await deliver(world, assigned)
+    assert len(world.mailer.sent) == 1
+    [row] = world.deliveries.rows.values()
+    assert row.status is DeliveryStatus.DELIVERED
