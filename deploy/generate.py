@@ -10,7 +10,9 @@ Writes, relative to the repository root:
 - ``deploy/k8s/base/kafka/users.yaml``: one Strimzi ``KafkaUser`` per service, with the ACLs its
   place in the catalogue calls for;
 - ``deploy/k8s/partner/kafkauser-partner.yaml``: the template operators copy for a partner;
-- ``deploy/compose/topics.txt``: the topic list the compose stack's one-shot creator reads.
+- ``deploy/compose/topics.txt``: the topic list the compose stack's one-shot creator reads;
+- the tables of ``deploy/README.md`` between its ``BEGIN GENERATED`` / ``END GENERATED``
+  markers: every environment variable (from the settings classes) and every topic.
 
 The catalogue is the only input: change an event there, run this, commit the result. A test
 regenerates everything in memory and fails, naming the file, when the committed copy differs.
@@ -19,6 +21,8 @@ regenerates everything in memory and fails, naming the file, when the committed 
 from __future__ import annotations
 
 import argparse
+import importlib
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +40,7 @@ from vrac_contracts.catalogue import (
     consumer_groups,
     produced_by,
 )
+from vrac_runtime.settings import ServiceSettings
 
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent
 
@@ -43,6 +48,7 @@ TOPICS_FILE: Final = "deploy/k8s/base/kafka/topics.yaml"
 USERS_FILE: Final = "deploy/k8s/base/kafka/users.yaml"
 PARTNER_FILE: Final = "deploy/k8s/partner/kafkauser-partner.yaml"
 COMPOSE_TOPICS_FILE: Final = "deploy/compose/topics.txt"
+README_FILE: Final = "deploy/README.md"
 
 # The Strimzi Kafka cluster the topics and users belong to (its `metadata.name`).
 KAFKA_CLUSTER: Final = "vrac"
@@ -215,6 +221,125 @@ def compose_topics() -> str:
     return "\n".join(lines) + "\n"
 
 
+# --- the operator guide's tables -------------------------------------------------------
+
+
+def _env_names(name: str, field: Any) -> list[str]:
+    alias = field.validation_alias
+    if alias is not None and hasattr(alias, "choices"):
+        return [str(c) for c in alias.choices]
+    if isinstance(alias, str):
+        return [alias]
+    return [f"VRAC_{name.upper()}"]
+
+
+def _default(field: Any) -> str:
+    from pydantic import SecretStr
+
+    value = field.default
+    if isinstance(value, SecretStr):
+        return "empty" if not value.get_secret_value() else "a development-only value: set it"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if value == "":
+        return "empty"
+    return f"`{value}`"
+
+
+def _settings_rows(fields: dict[str, Any]) -> list[str]:
+    rows = []
+    for name, field in fields.items():
+        names = " or ".join(f"`{n}`" for n in _env_names(name, field))
+        description = (field.description or "").replace("|", "\\|")
+        rows.append(f"| {names} | {_default(field)} | {description} |")
+    return rows
+
+
+def service_settings_class(service: str) -> type[ServiceSettings] | None:
+    """The settings class of ``service``, or None while the service has none."""
+    try:
+        module = importlib.import_module(f"vrac_{service}.settings")
+    except ModuleNotFoundError:
+        return None
+    for value in vars(module).values():
+        if (
+            isinstance(value, type)
+            and issubclass(value, ServiceSettings)
+            and value is not ServiceSettings
+        ):
+            return value
+    return None
+
+
+def settings_tables() -> str:
+    shared = ServiceSettings.model_fields
+    out = [
+        "### Shared by every service",
+        "",
+        "| variable | default | meaning |",
+        "|---|---|---|",
+        *_settings_rows(shared),
+    ]
+    for service in SERVICES:
+        cls = service_settings_class(service)
+        out += ["", f"### {service}", ""]
+        if cls is None:
+            out.append(
+                "No settings of its own yet: only the shared ones, with its own name and port."
+            )
+            continue
+        own = {
+            name: field
+            for name, field in cls.model_fields.items()
+            if name not in shared or field.default != shared[name].default
+        }
+        out += [
+            "| variable | default | meaning |",
+            "|---|---|---|",
+            *_settings_rows(own),
+        ]
+    return "\n".join(out)
+
+
+def topics_table() -> str:
+    days = {EVENT_TOPICS.kind: EVENT_TOPICS, DEAD_LETTER_TOPICS.kind: DEAD_LETTER_TOPICS}
+    out = [
+        "| topic | audience | written by | read by (consumer group) |",
+        "|---|---|---|---|",
+    ]
+    for spec in CATALOGUE:
+        readers = ", ".join(f"{c} (`{spec.group_for(c)}`)" for c in spec.consumers) or "-"
+        out.append(f"| `{spec.topic}` | {spec.audience} | {spec.service} | {readers} |")
+    out += [
+        "",
+        "| kind | partitions | replicas | min.insync.replicas | retention |",
+        "|---|---|---|---|---|",
+    ]
+    for policy in days.values():
+        out.append(
+            f"| {policy.kind} | {policy.partitions} | {policy.replicas} | "
+            f"{policy.min_insync_replicas} | {policy.retention_days} days |"
+        )
+    return "\n".join(out)
+
+
+_BLOCK = re.compile(
+    r"(?P<begin><!-- BEGIN GENERATED: (?P<name>[a-z-]+) -->\n)"
+    r"(?:.*?\n)??"  # the current content, if any: lazy, so each block ends at its own marker
+    r"(?P<end><!-- END GENERATED -->)",
+    re.S,
+)
+
+
+def fill_readme(text: str) -> str:
+    blocks = {"settings": settings_tables(), "topics": topics_table()}
+
+    def fill(match: re.Match[str]) -> str:
+        return match["begin"] + blocks[match["name"]] + "\n" + match["end"]
+
+    return _BLOCK.sub(fill, text)
+
+
 # --- rendering --------------------------------------------------------------------------
 
 
@@ -235,26 +360,35 @@ PARTNER_NOTE: Final = (
 )
 
 
-def render() -> dict[str, str]:
-    """Every generated file, by path relative to the repository root."""
+def render(root: Path | None = None) -> dict[str, str]:
+    """Every generated file, by path relative to the repository root.
+
+    The operator guide is only partly generated: its hand-written text is read from ``root``
+    (and the guide is left out when there is none there).
+    """
+    root = REPO_ROOT if root is None else root
     public_topics = sum(1 for s in CATALOGUE if s.audience is Audience.PUBLIC)
     topics_note = (
         f"# {len(CATALOGUE)} event topics ({public_topics} public), each with its dead-letter "
         "topic.\n"
     )
-    return {
+    files = {
         TOPICS_FILE: _dump_all(topic_resources(), topics_note),
         USERS_FILE: _dump_all(user_resources()),
         PARTNER_FILE: _dump_all([partner_resource()], PARTNER_NOTE),
         COMPOSE_TOPICS_FILE: compose_topics(),
     }
+    readme = root / README_FILE
+    if readme.is_file():
+        files[README_FILE] = fill_readme(readme.read_text(encoding="utf-8"))
+    return files
 
 
 def drifted(root: Path | None = None) -> list[str]:
     """The generated files whose committed copy under ``root`` differs from a fresh rendering."""
     root = REPO_ROOT if root is None else root
     stale = []
-    for relative, text in render().items():
+    for relative, text in render(root).items():
         path = root / relative
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             stale.append(relative)

@@ -1,0 +1,97 @@
+"""Every variable the deployments set is one a service reads, and the guide says so."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import yaml
+from vrac_contracts.catalogue import SERVICES
+from vrac_runtime.settings import ServiceSettings
+
+from .conftest import DEPLOY
+
+COMPOSE = DEPLOY / "compose"
+
+
+def known_variables(generator: ModuleType, service: str) -> set[str]:
+    cls = generator.service_settings_class(service) or ServiceSettings
+    return {
+        env for name, field in cls.model_fields.items() for env in generator._env_names(name, field)
+    }
+
+
+@pytest.fixture(scope="module")
+def base_manifests(kustomize: Path) -> list[dict]:
+    result = subprocess.run(
+        [str(kustomize), "build", str(DEPLOY / "k8s" / "base")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return [d for d in yaml.safe_load_all(result.stdout) if d]
+
+
+def test_the_check_knows_a_misspelt_variable(generator: ModuleType) -> None:
+    known = known_variables(generator, "intake")
+    assert "VRAC_JWT_SECRET" in known and "MONGODB_URL" in known
+    assert "VRAC_JWT_SECRETS" not in known
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_kubernetes_sets_only_variables_the_service_reads(
+    generator: ModuleType, base_manifests: list[dict], service: str
+) -> None:
+    config_maps = {d["metadata"]["name"]: d for d in base_manifests if d["kind"] == "ConfigMap"}
+    (deployment,) = [
+        d
+        for d in base_manifests
+        if d["kind"] == "Deployment" and d["metadata"]["name"] == f"vrac-{service}"
+    ]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    names = {e["name"] for e in container["env"]}
+    for source in container["envFrom"]:
+        names |= set(config_maps[source["configMapRef"]["name"]]["data"])
+    unknown = names - known_variables(generator, service)
+    assert not unknown, f"{service} does not read {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_compose_sets_only_variables_the_service_reads(
+    generator: ModuleType, docker_compose: Path, service: str
+) -> None:
+    result = subprocess.run(
+        [
+            str(docker_compose),
+            "--project-directory",
+            str(COMPOSE),
+            "-f",
+            str(COMPOSE / "compose.yaml"),
+            "--env-file",
+            str(COMPOSE / "example.env"),
+            "config",
+            "--format",
+            "yaml",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    env = yaml.safe_load(result.stdout)["services"][service]["environment"]
+    unknown = set(env) - known_variables(generator, service)
+    assert not unknown, f"{service} does not read {sorted(unknown)}"
+
+
+def test_the_guide_names_every_secret_the_deployments_read(base_manifests: list[dict]) -> None:
+    guide = (DEPLOY / "README.md").read_text()
+    for deployment in (d for d in base_manifests if d["kind"] == "Deployment"):
+        for env in deployment["spec"]["template"]["spec"]["containers"][0]["env"]:
+            ref = env["valueFrom"]["secretKeyRef"]
+            assert f"`{ref['name']}`" in guide, ref["name"]
+            assert env["name"] in guide, env["name"]
+    for key in ("`secret`", "`<service>-url`", "`username`", "`password`"):
+        assert key in guide
