@@ -47,6 +47,15 @@ class MemoryDeliveries:
         self.rows[delivery.delivery_id] = delivery.model_copy()
         return True
 
+    async def release(self, delivery: Delivery) -> bool:
+        row = self.rows.get(delivery.delivery_id)
+        if row is None or row.status is not DeliveryStatus.WITHHELD:
+            return False
+        self.rows[delivery.delivery_id] = row.model_copy(
+            update={"status": DeliveryStatus.SENDING, "error_code": None}
+        )
+        return True
+
     async def record(self, delivery: Delivery, events: Sequence[EventData]) -> bool:
         if not await self.claim(delivery):
             return False

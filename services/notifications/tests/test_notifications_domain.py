@@ -236,9 +236,7 @@ def test_a_task_message_is_in_the_recipients_language_with_the_due_date() -> Non
 
 
 def test_an_agency_is_told_the_case_id_never_the_childs_name() -> None:
-    text = render(
-        task("mbr_youthteam0001"), agency(), case_id=CASE, child_first_name="Sam"
-    ).text
+    text = render(task("mbr_youthteam0001"), agency(), case_id=CASE, child_first_name="Sam").text
     assert "Sam" not in text
     assert CASE in text
 
@@ -259,8 +257,7 @@ def test_the_diploma_message_carries_the_link() -> None:
 
 
 def test_school_advice_uses_the_advice_library_in_the_teachers_language() -> None:
-    message = render(advice(), teacher(language=Language.FR), case_id=CASE,
-                     child_first_name="Sam")
+    message = render(advice(), teacher(language=Language.FR), case_id=CASE, child_first_name="Sam")
     assert advice_text("memory-for-reading", Language.FR) in message.text
     assert advice_text("quiet-place-in-class", Language.FR) in message.text
     assert message.subject.startswith("Conseils pour l'école")

@@ -102,10 +102,21 @@ async def test_an_overdue_task_gets_a_friendly_reminder(world, envelope) -> None
 
 async def test_the_guardians_hear_the_diploma_is_ready_with_its_link(world, envelope) -> None:
     guardians = [
-        {"guardian_id": "gdn_fatima000001", "name": "Fatima", "email": "fatima@example.org",
-         "preferred_channel": "email", "language": "nl"},
-        {"guardian_id": "gdn_youssef00001", "name": "Youssef", "email": "youssef@example.org",
-         "preferred_channel": "sms", "phone": "+31612345678", "language": "fr"},
+        {
+            "guardian_id": "gdn_fatima000001",
+            "name": "Fatima",
+            "email": "fatima@example.org",
+            "preferred_channel": "email",
+            "language": "nl",
+        },
+        {
+            "guardian_id": "gdn_youssef00001",
+            "name": "Youssef",
+            "email": "youssef@example.org",
+            "preferred_channel": "sms",
+            "phone": "+31612345678",
+            "language": "fr",
+        },
     ]
     await deliver(world, envelope(FamilyRegistered, guardians=guardians))
     await deliver(world, envelope(DiplomaIssued))
@@ -138,6 +149,32 @@ async def test_without_school_consent_the_teacher_gets_nothing(world, envelope) 
     assert isinstance(event, NotificationFailed) and event.error_code is DeliveryError.NO_CONSENT
 
 
+async def test_a_consent_decided_in_time_but_read_late_releases_the_message(
+    world, envelope
+) -> None:
+    await deliver(world, envelope(FamilyRegistered))
+    await deliver(world, envelope(MemberAdded, **TEACHER))
+    # screening at 2025-03-14; the grant of 03-01 arrives after it
+    await deliver(world, envelope(ScreeningCompleted))
+    assert world.mailer.sent == []
+    await deliver(world, consent(envelope, "share-with-school", True, "2025-03-01T10:00:00Z"))
+    assert [m.to_address for m in world.mailer.sent] == ["anna@school.example.org"]
+    [row] = world.deliveries.rows.values()
+    assert row.status is DeliveryStatus.DELIVERED
+    withheld, delivered = world.deliveries.events
+    assert isinstance(withheld, NotificationFailed) and withheld.final is False
+    assert isinstance(delivered, NotificationDelivered)
+
+
+async def test_a_consent_granted_after_the_message_was_due_does_not_revive_it(
+    world, envelope
+) -> None:
+    await deliver(world, envelope(MemberAdded, **TEACHER))
+    await deliver(world, envelope(ScreeningCompleted))
+    await deliver(world, consent(envelope, "share-with-school", True, "2025-04-01T10:00:00Z"))
+    assert world.mailer.sent == []
+
+
 async def test_a_teacher_added_after_the_screening_still_gets_the_advice(world, envelope) -> None:
     await deliver(world, consent(envelope, "share-with-school", True, "2025-03-01T10:00:00Z"))
     await deliver(world, envelope(ScreeningCompleted))
@@ -148,15 +185,19 @@ async def test_a_teacher_added_after_the_screening_still_gets_the_advice(world, 
 async def test_a_withdrawal_stops_the_messages_it_covered_from_then_on(world, envelope) -> None:
     await deliver(world, envelope(MemberAdded, **YOUTH_TEAM))
     await register_webhook(world.deps, AGENCY, "leiden", "https://agency.example.org/h", "s" * 20)
-    await deliver(world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z",
-                                 AGENCY))
-    await deliver(world, envelope(TaskAssigned, assignee_id="mbr_youthteam0001",
-                                  assignee_kind="agency"))
+    await deliver(
+        world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
+    )
+    await deliver(
+        world, envelope(TaskAssigned, assignee_id="mbr_youthteam0001", assignee_kind="agency")
+    )
     assert len(world.poster.sent) == 1
-    await deliver(world, consent(envelope, "share-with-agency", False, "2025-03-20T10:00:00Z",
-                                 AGENCY))
-    await deliver(world, envelope(TaskOverdue, assignee_id="mbr_youthteam0001",
-                                  assignee_kind="agency"))
+    await deliver(
+        world, consent(envelope, "share-with-agency", False, "2025-03-20T10:00:00Z", AGENCY)
+    )
+    await deliver(
+        world, envelope(TaskOverdue, assignee_id="mbr_youthteam0001", assignee_kind="agency")
+    )
     assert len(world.poster.sent) == 1
     statuses = sorted(str(d.status) for d in world.deliveries.rows.values())
     assert statuses == ["delivered", "withheld"]
@@ -173,8 +214,9 @@ async def test_nothing_is_sent_for_a_closed_case(world, envelope) -> None:
 async def test_a_webhook_is_retried_with_backoff_then_succeeds(world, envelope) -> None:
     await deliver(world, envelope(MemberAdded, **YOUTH_TEAM))
     await register_webhook(world.deps, AGENCY, "leiden", "https://agency.example.org/h", "s" * 20)
-    await deliver(world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z",
-                                 AGENCY))
+    await deliver(
+        world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
+    )
     world.poster.problems = [DeliveryProblem(DeliveryError.HTTP_ERROR, retryable=True)] * 2
     await deliver(world, envelope(TaskAssigned, assignee_id="mbr_youthteam0001"))
     [hook] = world.poster.sent
@@ -187,8 +229,9 @@ async def test_a_webhook_is_retried_with_backoff_then_succeeds(world, envelope) 
 async def test_a_webhook_that_keeps_failing_is_recorded_and_dead_lettered(world, envelope) -> None:
     await deliver(world, envelope(MemberAdded, **YOUTH_TEAM))
     await register_webhook(world.deps, AGENCY, "leiden", "https://agency.example.org/h", "s" * 20)
-    await deliver(world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z",
-                                 AGENCY))
+    await deliver(
+        world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
+    )
     world.poster.problems = [DeliveryProblem(DeliveryError.HTTP_ERROR, retryable=True)] * 5
     assigned = envelope(TaskAssigned, assignee_id="mbr_youthteam0001")
     with pytest.raises(PermanentError):
@@ -196,7 +239,9 @@ async def test_a_webhook_that_keeps_failing_is_recorded_and_dead_lettered(world,
     assert world.poster.calls == 3
     [row] = world.deliveries.rows.values()
     assert (row.status, row.attempts, row.error_code) == (
-        DeliveryStatus.FAILED, 3, DeliveryError.HTTP_ERROR
+        DeliveryStatus.FAILED,
+        3,
+        DeliveryError.HTTP_ERROR,
     )
     [failed] = world.deliveries.events
     assert isinstance(failed, NotificationFailed) and failed.final
@@ -208,8 +253,9 @@ async def test_a_webhook_that_keeps_failing_is_recorded_and_dead_lettered(world,
 async def test_a_refused_webhook_is_not_retried(world, envelope) -> None:
     await deliver(world, envelope(MemberAdded, **YOUTH_TEAM))
     await register_webhook(world.deps, AGENCY, "leiden", "https://agency.example.org/h", "s" * 20)
-    await deliver(world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z",
-                                 AGENCY))
+    await deliver(
+        world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
+    )
     world.poster.problems = [DeliveryProblem(DeliveryError.REJECTED, retryable=False)]
     with pytest.raises(PermanentError):
         await deliver(world, envelope(TaskAssigned, assignee_id="mbr_youthteam0001"))
@@ -220,13 +266,12 @@ async def test_an_agency_without_a_registered_webhook_is_recorded_unreachable(
     world, envelope
 ) -> None:
     await deliver(world, envelope(MemberAdded, **YOUTH_TEAM))
-    await deliver(world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z",
-                                 AGENCY))
+    await deliver(
+        world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
+    )
     await deliver(world, envelope(TaskAssigned, assignee_id="mbr_youthteam0001"))
     [row] = world.deliveries.rows.values()
-    assert (row.status, row.error_code) == (
-        DeliveryStatus.FAILED, DeliveryError.NO_CONTACT_DETAILS
-    )
+    assert (row.status, row.error_code) == (DeliveryStatus.FAILED, DeliveryError.NO_CONTACT_DETAILS)
 
 
 async def test_a_crash_after_claiming_sends_on_redelivery(world, envelope) -> None:

@@ -143,14 +143,28 @@ async def dispatch(deps: Deps, case: CaseFile) -> None:
     try:
         for item in planned:
             status = known.get(item.delivery_id)
-            if status is not None and status.final:
+            if _releasable(item, status):
+                resume = await deps.deliveries.release(
+                    Delivery.of(item, case_id=case.case_id, pilot=case.pilot, now=deps.clock())
+                )
+            elif status is None or not status.final:
+                resume = status is DeliveryStatus.SENDING
+            else:
                 continue
-            if not await _deliver(deps, case, item, resume=status is DeliveryStatus.SENDING):
+            if not await _deliver(deps, case, item, resume=resume):
                 failed.append(item.delivery_id)
     finally:
         deps.wake()
     if failed:
         raise DeliveryFailed(f"undeliverable: {', '.join(failed)}")
+
+
+def _releasable(item: Planned, status: DeliveryStatus | None) -> bool:
+    return (
+        status is DeliveryStatus.WITHHELD
+        and item.outcome is Outcome.SEND
+        and item.consent_was_in_force
+    )
 
 
 async def _deliver(deps: Deps, case: CaseFile, item: Planned, *, resume: bool) -> bool:
@@ -208,13 +222,20 @@ async def _sender(
             sent_at=deps.clock(),
             diploma_url=_diploma_url(deps, item.intent),
         )
-        hook = Hook(item.delivery_id, str(item.intent.kind), subscription.url,
-                    subscription.secret, body)
+        hook = Hook(
+            item.delivery_id, str(item.intent.kind), subscription.url, subscription.secret, body
+        )
         return lambda: deps.poster.post(hook)
     if not contact.email:
         return None
-    mail = Mail(item.delivery_id, contact.email, contact.name, message.subject, message.text,
-                message.language)
+    mail = Mail(
+        item.delivery_id,
+        contact.email,
+        contact.name,
+        message.subject,
+        message.text,
+        message.language,
+    )
     return lambda: deps.mailer.send(mail)
 
 

@@ -50,6 +50,9 @@ class Deliveries(Protocol):
     async def claim(self, delivery: Delivery) -> bool:
         """Store a new delivery about to be sent; False when it already exists."""
 
+    async def release(self, delivery: Delivery) -> bool:
+        """Turn a withheld delivery into one about to be sent; False when it is not withheld."""
+
     async def record(self, delivery: Delivery, events: Sequence[EventData]) -> bool:
         """Store a new, already final delivery with its events; False when it exists."""
 

@@ -84,6 +84,19 @@ class MongoDeliveries:
     async def claim(self, delivery: Delivery) -> bool:
         return await insert_once(self._col, _delivery_doc(delivery))
 
+    async def release(self, delivery: Delivery) -> bool:
+        result = await self._col.update_one(
+            {"_id": delivery.delivery_id, "status": str(DeliveryStatus.WITHHELD)},
+            {
+                "$set": {
+                    "status": str(DeliveryStatus.SENDING),
+                    "error_code": None,
+                    "updated_at": delivery.updated_at,
+                }
+            },
+        )
+        return result.modified_count == 1
+
     async def record(self, delivery: Delivery, events: Sequence[EventData]) -> bool:
         doc = _delivery_doc(delivery) | {"outbox": outbox_entries(_envelopes(events))}
         return await insert_once(self._col, doc)

@@ -51,6 +51,17 @@ class Planned:
     contact: Contact
     outcome: Outcome
     channel: Channel
+    consented_at: dt.datetime | None = None  # newest decision among the consents it needs
+
+    @property
+    def consent_was_in_force(self) -> bool:
+        """The consent it needs was decided before the message became due.
+
+        Events of different topics arrive in any order: a grant decided before a task was
+        assigned may be read after it. Such a grant releases a message withheld meanwhile;
+        a grant decided later does not revive old messages.
+        """
+        return self.consented_at is not None and self.consented_at <= self.intent.occurred_at
 
     @property
     def error(self) -> DeliveryError | None:
@@ -156,7 +167,9 @@ class CaseFile(BaseModel):
 
     def _decide(self, intent: Intent, contact: Contact) -> Planned:
         route = contact.route()
-        if not all(self.has_consent(key) for key in contact.required_consents()):
+        needed = contact.required_consents()
+        decided = [self.consents[key].changed_at for key in needed if key in self.consents]
+        if not all(self.has_consent(key) for key in needed):
             outcome = Outcome.WITHHELD
         elif route is None:
             outcome = Outcome.UNREACHABLE
@@ -168,4 +181,5 @@ class CaseFile(BaseModel):
             contact=contact,
             outcome=outcome,
             channel=route or contact.channel,
+            consented_at=max(decided, default=None),
         )

@@ -19,10 +19,11 @@ class DeliveryStatus(StrEnum):
     SENDING = "sending"  # claimed; a crash here means it is sent again on redelivery
     DELIVERED = "delivered"
     FAILED = "failed"
-    WITHHELD = "withheld"  # never sent: a consent it needs is missing
+    WITHHELD = "withheld"  # not sent: a consent it needs is missing
 
     @property
     def final(self) -> bool:
+        """Nothing more happens to it (a withheld one may still be released, see Planned)."""
         return self is not DeliveryStatus.SENDING
 
 
@@ -90,10 +91,14 @@ class Delivery(BaseModel):
         """The event of a message that was never tried (withheld or without address).
 
         The contract counts at least one attempt: the one time the message was considered.
+        A withheld message is not final: a consent that was in force but read late releases it.
         """
         self.attempts = 1
         code = self.error_code or DeliveryError.OTHER
-        return NotificationFailed(**self._event_fields(self.updated_at), error_code=code)
+        final = self.status is not DeliveryStatus.WITHHELD
+        return NotificationFailed(
+            **self._event_fields(self.updated_at), error_code=code, final=final
+        )
 
     def _event_fields(self, now: dt.datetime) -> dict[str, Any]:
         return {

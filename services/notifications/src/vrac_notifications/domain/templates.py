@@ -34,7 +34,9 @@ class Message:
 
 CATEGORY: Final[dict[TaskCategory, dict[Language, str]]] = {
     TaskCategory.HOMEWORK_SUPPORT: {
-        NL: "helpen met huiswerk", FR: "aider aux devoirs", EN: "helping with homework"
+        NL: "helpen met huiswerk",
+        FR: "aider aux devoirs",
+        EN: "helping with homework",
     },
     TaskCategory.PRACTISE_STRENGTH: {
         NL: "samen oefenen met een sterke kant",
@@ -47,7 +49,9 @@ CATEGORY: Final[dict[TaskCategory, dict[Language, str]]] = {
         EN: "keeping in touch with school",
     },
     TaskCategory.TRANSPORT: {
-        NL: "halen en brengen", FR: "accompagner les trajets", EN: "taking and fetching"
+        NL: "halen en brengen",
+        FR: "accompagner les trajets",
+        EN: "taking and fetching",
     },
     TaskCategory.LEISURE_ACTIVITY: {
         NL: "een leuke vrijetijdsactiviteit",
@@ -60,7 +64,9 @@ CATEGORY: Final[dict[TaskCategory, dict[Language, str]]] = {
         EN: "giving the family a break",
     },
     TaskCategory.CHECK_IN: {
-        NL: "even bellen of langsgaan", FR: "prendre des nouvelles", EN: "checking in"
+        NL: "even bellen of langsgaan",
+        FR: "prendre des nouvelles",
+        EN: "checking in",
     },
     TaskCategory.MEETING: {NL: "een overleg", FR: "une réunion", EN: "a meeting"},
     TaskCategory.PROFESSIONAL_SUPPORT: {
@@ -75,16 +81,46 @@ SOME_TASK: Final = {NL: "je taak", FR: "votre tâche", EN: "your task"}
 
 MONTHS: Final[dict[Language, tuple[str, ...]]] = {
     NL: (
-        "januari", "februari", "maart", "april", "mei", "juni",
-        "juli", "augustus", "september", "oktober", "november", "december",
+        "januari",
+        "februari",
+        "maart",
+        "april",
+        "mei",
+        "juni",
+        "juli",
+        "augustus",
+        "september",
+        "oktober",
+        "november",
+        "december",
     ),
     FR: (
-        "janvier", "février", "mars", "avril", "mai", "juin",
-        "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
     ),
     EN: (
-        "January", "February", "March", "April", "May", "June",
-        "July", "August", "September", "October", "November", "December",
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
     ),
 }
 

@@ -19,9 +19,7 @@ from vrac_notifications.domain.webhooks import WebhookSubscription
 from vrac_notifications.handlers import Deps
 
 CaseIdPath = Annotated[str, Path(pattern=r"^case_[0-9A-Za-z]{8,40}$", description="Case id.")]
-AgencyIdPath = Annotated[
-    str, Path(pattern=r"^agy_[0-9A-Za-z]{8,40}$", description="Agency id.")
-]
+AgencyIdPath = Annotated[str, Path(pattern=r"^agy_[0-9A-Za-z]{8,40}$", description="Agency id.")]
 
 router = APIRouter()
 
