@@ -1,0 +1,1 @@
+"""VRAC reporting: per-pilot monthly read models built from the public events."""

@@ -1,0 +1,3 @@
+from vrac_reporting.bootstrap import main
+
+main()

@@ -1,0 +1,1 @@
+"""Adapters: the Mongo read models, the Kafka replay source, the CSV renderer."""

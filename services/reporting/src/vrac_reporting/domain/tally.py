@@ -1,0 +1,120 @@
+"""What one public event counts for: a pilot, a UTC month and one or more metrics.
+
+The same rules serve the live consumer and the replay, so a rebuilt read model gives the
+same numbers as the one built event by event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Final
+
+from vrac_contracts.events import (
+    CaseClosed,
+    CaseOpened,
+    ConsentChanged,
+    DiplomaIssued,
+    EventData,
+    QuestionnaireSubmitted,
+    ScreeningCompleted,
+    TaskAccepted,
+    TaskAssigned,
+    TaskCompleted,
+    TaskDeclined,
+    TaskOverdue,
+)
+from vrac_contracts.values import MemberKind
+
+
+class Metric(StrEnum):
+    """A monthly count per pilot. The value is the column name in reports."""
+
+    CASES_OPENED = "cases_opened"
+    CASES_CLOSED = "cases_closed"
+    SCREENINGS_COMPLETED = "screenings_completed"
+    DIPLOMAS_ISSUED = "diplomas_issued"
+    QUESTIONNAIRES_SUBMITTED = "questionnaires_submitted"
+    TASKS_ASSIGNED = "tasks_assigned"
+    TASKS_ACCEPTED = "tasks_accepted"
+    TASKS_DECLINED = "tasks_declined"
+    TASKS_COMPLETED = "tasks_completed"
+    TASKS_OVERDUE = "tasks_overdue"
+    TASKS_INFORMAL_NETWORK = "tasks_informal_network"
+    TASKS_PROFESSIONAL = "tasks_professional"
+    CONSENTS_GRANTED = "consents_granted"
+    CONSENTS_WITHDRAWN = "consents_withdrawn"
+
+
+# The informal network is family and friends; the rest are professionals and agencies.
+INFORMAL_KINDS: Final = frozenset({MemberKind.FAMILY, MemberKind.INFORMAL})
+
+_ASSIGNED_INFORMAL: Final = (Metric.TASKS_ASSIGNED, Metric.TASKS_INFORMAL_NETWORK)
+_ASSIGNED_PROFESSIONAL: Final = (Metric.TASKS_ASSIGNED, Metric.TASKS_PROFESSIONAL)
+
+
+def _assigned(data: Any) -> tuple[Metric, ...]:
+    return _ASSIGNED_INFORMAL if data.assignee_kind in INFORMAL_KINDS else _ASSIGNED_PROFESSIONAL
+
+
+def _consent(data: Any) -> tuple[Metric, ...]:
+    return (Metric.CONSENTS_GRANTED,) if data.granted else (Metric.CONSENTS_WITHDRAWN,)
+
+
+def _fixed(*metrics: Metric) -> Callable[[Any], tuple[Metric, ...]]:
+    return lambda _: metrics
+
+
+_RULES: Final[dict[type[EventData], Callable[[Any], tuple[Metric, ...]]]] = {
+    CaseOpened: _fixed(Metric.CASES_OPENED),
+    CaseClosed: _fixed(Metric.CASES_CLOSED),
+    ConsentChanged: _consent,
+    ScreeningCompleted: _fixed(Metric.SCREENINGS_COMPLETED),
+    DiplomaIssued: _fixed(Metric.DIPLOMAS_ISSUED),
+    QuestionnaireSubmitted: _fixed(Metric.QUESTIONNAIRES_SUBMITTED),
+    TaskAssigned: _assigned,
+    TaskAccepted: _fixed(Metric.TASKS_ACCEPTED),
+    TaskDeclined: _fixed(Metric.TASKS_DECLINED),
+    TaskCompleted: _fixed(Metric.TASKS_COMPLETED),
+    TaskOverdue: _fixed(Metric.TASKS_OVERDUE),
+}
+
+COUNTED_EVENTS: Final = tuple(_RULES)
+
+
+class NotCounted(ValueError):
+    """The event is of a type reporting does not count."""
+
+
+def month_of(moment: datetime) -> str:
+    """``YYYY-MM`` of the UTC month a moment falls in."""
+    utc = moment.astimezone(UTC)
+    return f"{utc.year:04d}-{utc.month:02d}"
+
+
+def bucket_key(pilot: str, month: str) -> str:
+    return f"{pilot}|{month}"
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """One event's contribution: its id decides whether it was counted already."""
+
+    event_id: str
+    pilot: str
+    month: str
+    metrics: tuple[Metric, ...]
+
+    @property
+    def key(self) -> str:
+        return bucket_key(self.pilot, self.month)
+
+
+def tally_of(event_id: str, data: EventData) -> Tally:
+    """The contribution of one event (its ``ce_id`` and data) to the read models."""
+    rule = _RULES.get(type(data))
+    if rule is None:
+        raise NotCounted(type(data).__name__)
+    return Tally(event_id, str(data.pilot), month_of(data.occurred_at), rule(data))

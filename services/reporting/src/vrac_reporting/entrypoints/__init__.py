@@ -1,0 +1,1 @@
+"""How the world reaches reporting: Kafka subscribers and HTTP routes, both thin."""

@@ -1,0 +1,242 @@
+"""HTTP routes: the pilot and consortium reports (JSON or CSV) and the rebuild command."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from vrac_contracts.values import Pilot
+from vrac_runtime.auth import ALL_PILOTS, Principal, requires
+from vrac_runtime.http import Conflict, Invalid, NotFound
+
+from vrac_reporting.adapters.csv_renderer import consortium_csv, pilot_csv
+from vrac_reporting.domain.generations import RebuildRunning
+from vrac_reporting.domain.report import (
+    ConsortiumReport,
+    MonthFigures,
+    MonthRange,
+    PilotReport,
+    Suppression,
+)
+from vrac_reporting.handlers import report_consortium, report_pilot
+from vrac_reporting.ports import ReadModels
+from vrac_reporting.rebuilds import BackgroundRebuilds
+
+MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+CSV = "text/csv"
+Count = Annotated[int | str, Field(description="A count, or `<5` when below 5.")]
+Share = Annotated[
+    float | None, Field(description="Fraction of the month's assigned tasks; null below 5.")
+]
+
+
+class Figures(BaseModel):
+    cases_opened: Count
+    cases_closed: Count
+    screenings_completed: Count
+    diplomas_issued: Count
+    questionnaires_submitted: Count
+    tasks_assigned: Count
+    tasks_accepted: Count
+    tasks_declined: Count
+    tasks_completed: Count
+    tasks_overdue: Count
+    tasks_informal_network: Count = Field(description="Assigned to family or informal members.")
+    tasks_professional: Count = Field(description="Assigned to professionals or agencies.")
+    informal_network_share: Share
+    professional_share: Share
+    consents_granted: Count
+    consents_withdrawn: Count
+
+
+class MonthFiguresOut(Figures):
+    month: str = Field(description="UTC month of the events, `YYYY-MM`.")
+
+
+class PilotReportOut(BaseModel):
+    pilot: str
+    generation: str = Field(description="The read-model generation the figures come from.")
+    suppression_threshold: int
+    months: list[MonthFiguresOut]
+
+
+class ConsortiumMonthOut(BaseModel):
+    month: str
+    pilots: dict[str, Figures] = Field(description="Every pilot's figures, side by side.")
+
+
+class ConsortiumReportOut(BaseModel):
+    generation: str
+    suppression_threshold: int
+    pilots: list[str]
+    months: list[ConsortiumMonthOut]
+
+
+class RebuildStarted(BaseModel):
+    generation: str
+    status: str
+    status_url: str
+
+
+class RebuildStatus(BaseModel):
+    generation: str
+    status: str = Field(description="building, active, retired, failed or superseded.")
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    events_read: int | None = None
+    events_counted: int | None = None
+    duplicates: int | None = None
+    undecodable: int | None = None
+    seconds: float | None = None
+    error: str | None = None
+
+
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {CSV: {"schema": {"type": "string"}}}, "description": "JSON or CSV"}
+}
+Format = Literal["json", "csv"]
+
+
+def month_range(
+    first: Annotated[
+        str | None, Query(alias="from", pattern=MONTH_PATTERN, description="First month, YYYY-MM")
+    ] = None,
+    last: Annotated[
+        str | None, Query(alias="to", pattern=MONTH_PATTERN, description="Last month, YYYY-MM")
+    ] = None,
+) -> MonthRange:
+    try:
+        return MonthRange(first, last)
+    except ValueError:
+        raise Invalid("from: must not be after to") from None
+
+
+def _wants_csv(fmt: Format | None, request: Request) -> bool:
+    if fmt is not None:
+        return fmt == "csv"
+    return CSV in request.headers.get("accept", "")
+
+
+def _csv(body: str, name: str) -> Response:
+    return Response(
+        body,
+        media_type=f"{CSV}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _figures(figures: MonthFigures) -> dict[str, Any]:
+    return dict(figures.values)
+
+
+def _pilot_json(report: PilotReport) -> PilotReportOut:
+    return PilotReportOut(
+        pilot=report.pilot,
+        generation=report.generation,
+        suppression_threshold=report.suppression.threshold,
+        months=[MonthFiguresOut(month=f.month, **_figures(f)) for f in report.months],
+    )
+
+
+def _consortium_json(report: ConsortiumReport) -> ConsortiumReportOut:
+    return ConsortiumReportOut(
+        generation=report.generation,
+        suppression_threshold=report.suppression.threshold,
+        pilots=list(report.pilots),
+        months=[
+            ConsortiumMonthOut(
+                month=month, pilots={p: Figures(**_figures(f)) for p, f in by_pilot.items()}
+            )
+            for month, by_pilot in report.months
+        ],
+    )
+
+
+def reports_router(models: ReadModels, threshold: int) -> APIRouter:
+    suppression = Suppression(threshold)
+    router = APIRouter(prefix="/reports", tags=["reports"])
+
+    @router.get(
+        "/pilots/{pilot}",
+        response_model=PilotReportOut,
+        responses=CSV_RESPONSE,
+        summary="Monthly figures of one pilot (JSON, or CSV with ?format=csv)",
+    )
+    async def get_pilot_report(
+        request: Request,
+        pilot: Annotated[str, Path(description="Pilot id, e.g. `leiden`.")],
+        principal: Annotated[Principal, Depends(requires("pilot-lead", "coach", "consortium"))],
+        months: Annotated[MonthRange, Depends(month_range)],
+        fmt: Annotated[Format | None, Query(alias="format")] = None,
+    ) -> Any:
+        if pilot not in {p.value for p in Pilot}:
+            raise NotFound("no such pilot")
+        principal.ensure_pilot(pilot)
+        report = await report_pilot(models, pilot, months, suppression)
+        if _wants_csv(fmt, request):
+            return _csv(pilot_csv(report), f"vrac-report-{pilot}.csv")
+        return _pilot_json(report)
+
+    @router.get(
+        "/consortium",
+        response_model=ConsortiumReportOut,
+        responses=CSV_RESPONSE,
+        summary="Every pilot's monthly figures side by side (JSON, or CSV)",
+    )
+    async def get_consortium_report(
+        request: Request,
+        principal: Annotated[Principal, Depends(requires("consortium"))],
+        months: Annotated[MonthRange, Depends(month_range)],
+        fmt: Annotated[Format | None, Query(alias="format")] = None,
+    ) -> Any:
+        if principal.pilot != ALL_PILOTS:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, "the consortium report needs a token for all pilots"
+            )
+        report = await report_consortium(models, months, suppression)
+        if _wants_csv(fmt, request):
+            return _csv(consortium_csv(report), "vrac-report-consortium.csv")
+        return _consortium_json(report)
+
+    return router
+
+
+def admin_router(models: ReadModels, rebuilds: BackgroundRebuilds) -> APIRouter:
+    router = APIRouter(prefix="/admin", tags=["admin"])
+
+    @router.post(
+        "/rebuild",
+        status_code=status.HTTP_202_ACCEPTED,
+        response_model=RebuildStarted,
+        summary="Rebuild the read models by replaying the public topics",
+    )
+    async def start_rebuild(
+        _: Annotated[Principal, Depends(requires("admin"))],
+        force: Annotated[bool, Query(description="Replace a rebuild still registered")] = False,
+    ) -> RebuildStarted:
+        try:
+            generation = await rebuilds.start(force=force)
+        except RebuildRunning as err:
+            raise Conflict(str(err)) from None
+        return RebuildStarted(
+            generation=generation, status="building", status_url=f"/admin/rebuild/{generation}"
+        )
+
+    @router.get(
+        "/rebuild/{generation}",
+        response_model=RebuildStatus,
+        summary="Progress and statistics of a rebuild",
+    )
+    async def get_rebuild(
+        generation: Annotated[str, Path(max_length=64)],
+        _: Annotated[Principal, Depends(requires("admin"))],
+    ) -> RebuildStatus:
+        found = await models.rebuild_status(generation)
+        if found is None:
+            raise NotFound("no such rebuild")
+        return RebuildStatus.model_validate(found)
+
+    return router

@@ -1,0 +1,59 @@
+"""What the handlers need from the outside world; Mongo and Kafka adapters, or test fakes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from vrac_contracts.envelope import Envelope
+
+from vrac_reporting.domain.generations import Generation, Offsets, Position, ReadModelState
+from vrac_reporting.domain.tally import Tally
+
+# (pilot, month, {metric: count})
+Bucket = tuple[str, str, Mapping[str, int]]
+# a replayed record: where it was, and its event (None when it could not be decoded)
+Replayed = tuple[Position, Envelope[Any] | None]
+
+
+class ReadModels(Protocol):
+    async def initialize(self) -> None: ...
+
+    async def state(self) -> ReadModelState: ...
+
+    async def count_once(self, generation: str, tally: Tally) -> bool:
+        """Count the event in the generation unless its id was counted there before."""
+        ...
+
+    async def begin_build(
+        self, generation: Generation, now: datetime, stale_before: datetime, force: bool
+    ) -> None: ...
+
+    async def heartbeat(self, generation: str, now: datetime) -> None: ...
+
+    async def insert_tail(self, generation: str, tallies: Iterable[Tally]) -> set[str]:
+        """Record replayed event ids as counted; returns the ids that were there already."""
+        ...
+
+    async def add_counts(self, generation: str, buckets: Iterable[Bucket]) -> None: ...
+
+    async def activate(self, generation: str, now: datetime, stats: Mapping[str, Any]) -> None: ...
+
+    async def fail_build(
+        self, generation: str, now: datetime, error: str, stats: Mapping[str, Any]
+    ) -> None: ...
+
+    async def monthly_counts(self, generation: str, pilot: str | None) -> list[Bucket]: ...
+
+    async def rebuild_status(self, generation: str) -> dict[str, Any] | None: ...
+
+
+class ReplaySource(Protocol):
+    async def end_offsets(self) -> dict[tuple[str, int], int]: ...
+
+    def read(self, start: Offsets | None, until: Offsets) -> AsyncIterator[list[Replayed]]:
+        """Records from ``start`` (default: the earliest) up to, not including, ``until``."""
+        ...
+
+    async def commit(self, offsets: Offsets) -> None: ...

@@ -1,0 +1,53 @@
+"""``python -m vrac_reporting.rebuild``: rebuild the read models by replaying the topics.
+
+Reads every public topic from the earliest offset with a fresh consumer group into a fresh
+generation of the read models, switches reports to it, and prints the time taken and the
+events read. Safe while the service runs: the service keeps counting new events into both
+generations until the switch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from vrac_runtime.logging import configure_logging
+
+from vrac_reporting.adapters.read_models import MongoReadModels
+from vrac_reporting.domain.generations import RebuildRunning
+from vrac_reporting.rebuilds import rebuild_now
+from vrac_reporting.settings import ReportingSettings
+
+
+async def run(settings: ReportingSettings, force: bool) -> str:
+    client: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
+    try:
+        models = MongoReadModels(client[settings.database])
+        await models.initialize()
+        stats = await rebuild_now(settings, models, force=force)
+    finally:
+        await client.close()
+    return stats.summary()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--force", action="store_true", help="replace a rebuild that is still registered"
+    )
+    args = parser.parse_args(argv)
+    settings = ReportingSettings()
+    configure_logging(f"{settings.service_name}-rebuild", "WARNING")
+    try:
+        print(asyncio.run(run(settings, args.force)), flush=True)
+    except RebuildRunning as err:
+        print(f"not started: {err} (use --force to replace it)", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

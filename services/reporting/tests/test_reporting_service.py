@@ -1,0 +1,307 @@
+"""The reporting service on the real Kafka and store: counting, reports, auth, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from reporting_testkit import event, publish, running, token
+from vrac_contracts.envelope import encode
+from vrac_runtime.consumer import DLQ_ERROR, DLQ_REASON
+from vrac_runtime.testing.kafka import read_all, send_raw
+from vrac_reporting.bootstrap import build
+
+pytestmark = pytest.mark.integration
+
+Months = dict[str, dict[str, Any]]
+
+
+async def pilot_months(client, settings, pilot: str = "leiden") -> Months:
+    headers = token(settings, "pilot-lead", pilot)
+    response = await client.get(f"/reports/pilots/{pilot}", headers=headers)
+    assert response.status_code == 200, response.text
+    return {m["month"]: m for m in response.json()["months"]}
+
+
+async def months_when(
+    client, settings, check: Callable[[Months], bool], pilot: str = "leiden"
+) -> Months:
+    """Poll the pilot report until ``check`` holds for its months; return them."""
+    deadline = asyncio.get_running_loop().time() + 20
+    while True:
+        months = await pilot_months(client, settings, pilot)
+        if check(months):
+            return months
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"the report never got there: {months}")
+        await asyncio.sleep(0.1)
+
+
+def cell(months: Months, month: str, column: str) -> Any:
+    return months.get(month, {}).get(column)
+
+
+async def test_events_are_counted_per_pilot_and_utc_month(reporting_settings) -> None:
+    settings = reporting_settings()
+    march = [event("opened") for _ in range(6)]
+    # 00:30 on 1 April at +02:00 is still March in UTC; 23:30 on 31 March at -01:00 is April
+    late_march = event("opened", at="2025-04-01T00:30:00+02:00")
+    april = [event("opened", at="2025-03-31T23:30:00-01:00") for _ in range(5)]
+    mechelen = [event("opened", pilot="mechelen") for _ in range(7)]
+    async with running(build(settings)) as client:
+        await publish(settings, *mechelen, *march, late_march, *april)
+        months = await months_when(
+            client,
+            settings,
+            lambda m: (
+                cell(m, "2025-03", "cases_opened") == 7 and cell(m, "2025-04", "cases_opened") == 5
+            ),
+        )
+        assert sorted(months) == ["2025-03", "2025-04"]
+        other = await months_when(
+            client, settings, lambda m: cell(m, "2025-03", "cases_opened") == 7, "mechelen"
+        )
+        assert sorted(other) == ["2025-03"]
+
+
+EXPECTED_JOURNEY = {
+    "month": "2025-03",
+    "cases_opened": 5,
+    "cases_closed": "<5",
+    "screenings_completed": 5,
+    "diplomas_issued": "<5",
+    "questionnaires_submitted": 5,
+    "tasks_assigned": 8,
+    "tasks_accepted": 5,
+    "tasks_declined": "<5",
+    "tasks_completed": 6,
+    "tasks_overdue": "<5",
+    "tasks_informal_network": 6,
+    "tasks_professional": "<5",
+    "informal_network_share": 0.75,
+    "professional_share": 0.25,
+    "consents_granted": 5,
+    "consents_withdrawn": "<5",
+}
+
+
+async def test_every_figure_of_the_journey_with_small_cells_suppressed(
+    reporting_settings,
+) -> None:
+    settings = reporting_settings()
+    family = [event("assigned", assignee_kind=k) for k in ["family"] * 3 + ["informal"] * 3]
+    professional = [event("assigned", assignee_kind=k) for k in ("professional", "agency")]
+    events = [
+        *[event("opened") for _ in range(5)],
+        event("closed"),
+        *[event("screening") for _ in range(5)],
+        *[event("diploma") for _ in range(2)],
+        *[event("questionnaire") for _ in range(5)],
+        *family,
+        *professional,
+        *[event("accepted") for _ in range(5)],
+        event("declined"),
+        *[event("completed") for _ in range(6)],
+        *[event("overdue") for _ in range(3)],
+        *[event("consent", granted=True) for _ in range(5)],
+        event("consent", granted=False, purpose="reporting", agency_id=None),
+    ]
+    async with running(build(settings)) as client:
+        await publish(settings, *events)
+        await months_when(client, settings, lambda m: m.get("2025-03") == EXPECTED_JOURNEY)
+
+
+async def test_the_same_event_delivered_twice_counts_once(reporting_settings) -> None:
+    settings = reporting_settings()
+    twice = [event("opened") for _ in range(5)]
+    # one partition per topic in tests: once April's openings are counted, every copy of the
+    # March ones before them on the same topic has been handled
+    after = [event("opened", at="2025-04-02T10:00:00Z") for _ in range(5)]
+    async with running(build(settings)) as client:
+        await publish(settings, *twice, *twice, *after)
+        months = await months_when(
+            client, settings, lambda m: cell(m, "2025-04", "cases_opened") == 5
+        )
+    assert months["2025-03"]["cases_opened"] == 5
+
+
+async def test_a_malformed_message_is_dead_lettered_and_the_next_one_counted(
+    reporting_settings,
+) -> None:
+    settings = reporting_settings()
+    good = [encode(event("opened")) for _ in range(5)]
+    topic = settings.topic(good[0].topic)
+    bootstrap = settings.kafka_bootstrap_servers
+    async with running(build(settings)) as client:
+        await send_raw(bootstrap, topic, b'{"pilot": "leiden"', good[0].key, good[0].headers)
+        for record in good:
+            await send_raw(bootstrap, topic, record.value, record.key, record.headers)
+        await months_when(client, settings, lambda m: cell(m, "2025-03", "cases_opened") == 5)
+        dead = await read_all(bootstrap, f"{topic}.dlq", expect=1)
+    assert len(dead) == 1
+    headers = dict(dead[0].headers)
+    assert headers[DLQ_REASON] == b"undecodable"
+    assert b"JSON" in headers[DLQ_ERROR]
+
+
+async def test_reports_as_csv_with_a_header_row(reporting_settings) -> None:
+    settings = reporting_settings()
+    async with running(build(settings)) as client:
+        await publish(settings, *[event("opened") for _ in range(5)], event("closed"))
+        await months_when(client, settings, lambda m: cell(m, "2025-03", "cases_opened") == 5)
+        by_query = await client.get(
+            "/reports/pilots/leiden",
+            params={"format": "csv"},
+            headers=token(settings, "coach", "leiden"),
+        )
+        by_accept = await client.get(
+            "/reports/consortium",
+            headers={**token(settings, "consortium", "*"), "Accept": "text/csv"},
+        )
+    assert by_query.status_code == 200
+    assert by_query.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(by_query.text)))
+    assert len(rows) == 1
+    assert rows[0]["pilot"] == "leiden" and rows[0]["month"] == "2025-03"
+    assert rows[0]["cases_opened"] == "5" and rows[0]["cases_closed"] == "<5"
+    assert rows[0]["informal_network_share"] == ""
+    consortium = list(csv.reader(io.StringIO(by_accept.text)))
+    header, body = consortium[0], consortium[1:]
+    assert header[:4] == ["pilot", "month", "cases_opened", "cases_closed"]
+    # every pilot side by side for the month, all but Leiden's cells suppressed
+    assert [row[0] for row in body] == [
+        "leiden",
+        "mechelen",
+        "east-sussex",
+        "norwich",
+        "lille",
+        "wattrelos",
+    ]
+    assert body[0][2] == "5" and all(row[2] == "<5" for row in body[1:])
+
+
+async def test_the_consortium_report_puts_every_pilot_side_by_side(reporting_settings) -> None:
+    settings = reporting_settings()
+    async with running(build(settings)) as client:
+        await publish(
+            settings,
+            *[event("opened", pilot="lille") for _ in range(5)],
+            *[event("opened", pilot="norwich", at="2025-05-02T10:00:00Z") for _ in range(6)],
+        )
+        await months_when(
+            client, settings, lambda m: cell(m, "2025-05", "cases_opened") == 6, "norwich"
+        )
+        await months_when(
+            client, settings, lambda m: cell(m, "2025-03", "cases_opened") == 5, "lille"
+        )
+        response = await client.get(
+            "/reports/consortium", headers=token(settings, "consortium", "*")
+        )
+    body = response.json()
+    assert response.status_code == 200
+    assert [m["month"] for m in body["months"]] == ["2025-03", "2025-05"]
+    march, may = (m["pilots"] for m in body["months"])
+    assert march["lille"]["cases_opened"] == 5 and march["norwich"]["cases_opened"] == "<5"
+    assert may["norwich"]["cases_opened"] == 6 and may["lille"]["cases_opened"] == "<5"
+    assert sorted(march) == sorted(body["pilots"]) and len(body["pilots"]) == 6
+
+
+async def test_months_can_be_limited(reporting_settings) -> None:
+    settings = reporting_settings()
+    async with running(build(settings)) as client:
+        await publish(
+            settings,
+            event("opened", at="2025-01-10T10:00:00Z"),
+            event("opened", at="2025-02-10T10:00:00Z"),
+            event("opened", at="2025-03-10T10:00:00Z"),
+        )
+        await months_when(client, settings, lambda m: len(m) == 3)
+        response = await client.get(
+            "/reports/pilots/leiden",
+            params={"from": "2025-02", "to": "2025-03"},
+            headers=token(settings, "pilot-lead", "leiden"),
+        )
+    assert [m["month"] for m in response.json()["months"]] == ["2025-02", "2025-03"]
+
+
+async def test_who_may_see_which_report(reporting_settings) -> None:
+    settings = reporting_settings()
+    async with running(build(settings)) as client:
+        pilot = "/reports/pilots/mechelen"
+        statuses = {
+            "no token": (await client.get(pilot)).status_code,
+            "bad token": (
+                await client.get(pilot, headers={"Authorization": "Bearer nonsense"})
+            ).status_code,
+            "leiden lead": (
+                await client.get(pilot, headers=token(settings, "pilot-lead", "leiden"))
+            ).status_code,
+            "mechelen lead": (
+                await client.get(pilot, headers=token(settings, "pilot-lead", "mechelen"))
+            ).status_code,
+            "mechelen coach": (
+                await client.get(pilot, headers=token(settings, "coach", "mechelen"))
+            ).status_code,
+            "mechelen agency": (
+                await client.get(pilot, headers=token(settings, "agency", "mechelen"))
+            ).status_code,
+            "consortium": (
+                await client.get(pilot, headers=token(settings, "consortium", "*"))
+            ).status_code,
+            "consortium, no token": (await client.get("/reports/consortium")).status_code,
+            "consortium, a pilot lead": (
+                await client.get(
+                    "/reports/consortium", headers=token(settings, "pilot-lead", "leiden")
+                )
+            ).status_code,
+            "consortium, scoped to one pilot": (
+                await client.get(
+                    "/reports/consortium", headers=token(settings, "consortium", "leiden")
+                )
+            ).status_code,
+            "rebuild, a pilot lead": (
+                await client.post("/admin/rebuild", headers=token(settings, "pilot-lead", "*"))
+            ).status_code,
+        }
+    assert statuses == {
+        "no token": 401,
+        "bad token": 401,
+        "leiden lead": 403,
+        "mechelen lead": 200,
+        "mechelen coach": 200,
+        "mechelen agency": 403,
+        "consortium": 200,
+        "consortium, no token": 401,
+        "consortium, a pilot lead": 403,
+        "consortium, scoped to one pilot": 403,
+        "rebuild, a pilot lead": 403,
+    }
+
+
+async def test_bad_input_is_422_naming_the_field_and_unknown_ids_404(reporting_settings) -> None:
+    settings = reporting_settings()
+    lead = token(settings, "pilot-lead", "leiden")
+    admin = token(settings, "admin", "*")
+    async with running(build(settings)) as client:
+        bad_format = await client.get(
+            "/reports/pilots/leiden", params={"format": "xml"}, headers=lead
+        )
+        bad_month = await client.get(
+            "/reports/pilots/leiden", params={"from": "2025-13"}, headers=lead
+        )
+        reversed_range = await client.get(
+            "/reports/consortium",
+            params={"from": "2025-05", "to": "2025-01"},
+            headers=token(settings, "consortium", "*"),
+        )
+        unknown_pilot = await client.get("/reports/pilots/atlantis", headers=admin)
+        unknown_rebuild = await client.get("/admin/rebuild/g20250101000000abcd", headers=admin)
+    assert bad_format.status_code == 422 and "format" in bad_format.json()["detail"]
+    assert bad_month.status_code == 422 and "from" in bad_month.json()["detail"]
+    assert reversed_range.status_code == 422 and "from" in reversed_range.json()["detail"]
+    assert unknown_pilot.status_code == 404
+    assert unknown_rebuild.status_code == 404
