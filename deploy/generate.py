@@ -246,11 +246,19 @@ def _default(field: Any) -> str:
     return f"`{value}`"
 
 
+def _escape(text: str) -> str:
+    """Markdown table cell: pipes escaped, and angle brackets outside code spans."""
+    parts = text.replace("|", "\\|").split("`")
+    for i in range(0, len(parts), 2):
+        parts[i] = parts[i].replace("<", "&lt;").replace(">", "&gt;")
+    return "`".join(parts)
+
+
 def _settings_rows(fields: dict[str, Any]) -> list[str]:
     rows = []
     for name, field in fields.items():
         names = " or ".join(f"`{n}`" for n in _env_names(name, field))
-        description = (field.description or "").replace("|", "\\|")
+        description = _escape(field.description or "")
         rows.append(f"| {names} | {_default(field)} | {description} |")
     return rows
 

@@ -156,6 +156,9 @@ def test_groups_match_the_catalogue(users: dict[str, dict[str, Any]], service: s
     user = users[f"vrac-{service}"]
     usable = {g for g in EVERY_GROUP if allowed(user, "Read", "group", g)}
     assert usable == set(consumer_groups(service))
+    if consumer_groups(service):
+        # ad-hoc groups under the service's own prefix, such as reporting's rebuild groups
+        assert allowed(user, "Read", "group", f"vrac.{service}.rebuild.g20250314")
     if not consumer_groups(service):
         assert not any(
             r["resource"]["type"] == "group" for r in user["spec"]["authorization"]["acls"]
