@@ -282,3 +282,13 @@ def test_no_consumer_group_outnumbers_the_partitions(
         replicas = deployment["spec"]["replicas"]
         for spec in consumed_by(name.removeprefix("vrac-")):
             assert replicas <= partitions[spec.topic], (name, replicas, spec.topic)
+
+
+def test_the_partner_template_is_a_valid_kafka_user() -> None:
+    docs = list(
+        yaml.safe_load_all((DEPLOY / "k8s" / "partner" / "kafkauser-partner.yaml").read_text())
+    )
+    (user,) = [d for d in docs if d]
+    validator = jsonschema.Draft202012Validator(STRIMZI_SCHEMAS["KafkaUser"])
+    assert [e.message for e in validator.iter_errors(user)] == []
+    assert user["metadata"]["labels"]["strimzi.io/cluster"] == "vrac"
