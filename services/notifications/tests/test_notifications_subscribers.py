@@ -1,0 +1,40 @@
+"""The subscribers wired by the composition root, through FastStream's in-memory broker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faststream.kafka import TestKafkaBroker
+from vrac_contracts.catalogue import spec_for
+from vrac_contracts.envelope import Envelope, encode, new_envelope
+from vrac_contracts.events import MemberAdded, TaskAssigned
+from vrac_contracts.events.base import EventData
+from vrac_notifications.bootstrap import build
+from vrac_notifications.settings import NotificationsSettings
+
+
+def event(model: type[EventData], **overrides: Any) -> Envelope[Any]:
+    return new_envelope(model.model_validate({**spec_for(model).example, **overrides}))
+
+
+async def test_the_app_routes_each_event_to_its_subscriber(world) -> None:
+    settings = NotificationsSettings(topic_prefix="inmemory.")
+    app = build(settings)
+    deps = app.state.deps
+    # the same handlers, over the in-memory fakes instead of MongoDB, SMTP and HTTP
+    for name in ("case_files", "deliveries", "webhooks", "mailer", "poster", "clock", "sleep"):
+        setattr(deps, name, getattr(world.deps, name))
+    runtime = app.state.runtime
+    for consumer in runtime.consumers:
+        consumer.register()
+    async with TestKafkaBroker(runtime.broker) as broker:
+        for envelope in (event(TaskAssigned), event(MemberAdded)):
+            record = encode(envelope)
+            await broker.publish(
+                record.value,
+                topic=settings.topic(record.topic),
+                key=record.key,
+                headers=record.headers_dict(),
+            )
+    assert [m.to_address for m in world.mailer.sent] == ["ria@example.org"]
+    assert world.mailer.sent[0].subject == "Nieuwe taak: helpen met huiswerk"
