@@ -135,6 +135,18 @@ def test_a_closed_case_sends_nothing_at_all() -> None:
     assert case.plan() == []
 
 
+def test_closing_a_case_erases_its_directory_and_keeps_none_arriving_later() -> None:
+    case = case_file()
+    case.register_family("Sam", Language.NL, [guardian()])
+    case.add_member(member())
+    case.expect(task())
+    case.close(T0)
+    assert (case.child_first_name, case.contacts, case.intents) == (None, {}, [])
+    assert case.add_member(member()) is False
+    assert case.register_family("Sam", Language.NL, [guardian()]) is False
+    assert case.contacts == {}
+
+
 def test_the_newest_consent_decision_wins_whatever_order_it_arrives_in() -> None:
     case = case_file()
     withdrawn = ConsentDecision(granted=False, changed_at=T0 + dt.timedelta(days=2))

@@ -95,14 +95,20 @@ class CaseFile(BaseModel):
 
     def register_family(
         self, child_first_name: str, language: Language, guardians: Iterable[Contact]
-    ) -> None:
+    ) -> bool:
+        if self.closed:
+            return False  # nothing will be sent: keep no personal data
         self.child_first_name = child_first_name
         self.family_language = language
         for guardian in guardians:
             self.contacts[guardian.recipient_id] = guardian
+        return True
 
-    def add_member(self, member: Contact) -> None:
+    def add_member(self, member: Contact) -> bool:
+        if self.closed:
+            return False
         self.contacts[member.recipient_id] = member
+        return True
 
     def change_consent(self, key: str, decision: ConsentDecision) -> bool:
         """Apply a consent decision unless a newer one is already known."""
@@ -116,14 +122,19 @@ class CaseFile(BaseModel):
         return decision is not None and decision.granted
 
     def close(self, at: dt.datetime) -> None:
+        """Nothing is sent for a closed case, so its personal data goes: names, addresses,
+        the messages owed. Delivery records hold ids only and stay."""
         if self.closed_at is None or at < self.closed_at:
             self.closed_at = at
+        self.child_first_name = None
+        self.contacts = {}
+        self.intents = []
 
     # -- messages owed --
 
     def expect(self, intent: Intent) -> bool:
         """Record a message owed, once per triggering event."""
-        if any(known.trigger_id == intent.trigger_id for known in self.intents):
+        if self.closed or any(known.trigger_id == intent.trigger_id for known in self.intents):
             return False
         if isinstance(intent, TaskMessage) and intent.category is None:
             intent = intent.model_copy(update={"category": self._category_of(intent.task_id)})
