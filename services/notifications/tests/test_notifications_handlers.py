@@ -250,6 +250,21 @@ async def test_a_webhook_that_keeps_failing_is_recorded_and_dead_lettered(world,
     assert world.poster.calls == 3
 
 
+async def test_a_failure_released_by_another_event_is_recorded_not_dead_lettered(
+    world, envelope
+) -> None:
+    await register_webhook(world.deps, AGENCY, "leiden", "https://agency.example.org/h", "s" * 20)
+    await deliver(
+        world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
+    )
+    await deliver(world, envelope(TaskAssigned, assignee_id="mbr_youthteam0001"))
+    world.poster.problems = [DeliveryProblem(DeliveryError.REJECTED, retryable=False)]
+    await deliver(world, envelope(MemberAdded, **YOUTH_TEAM))  # handled fine: no exception
+    [row] = world.deliveries.rows.values()
+    assert (row.status, row.error_code) == (DeliveryStatus.FAILED, DeliveryError.REJECTED)
+    assert isinstance(world.deliveries.events[-1], NotificationFailed)
+
+
 async def test_a_refused_webhook_is_not_retried(world, envelope) -> None:
     await deliver(world, envelope(MemberAdded, **YOUTH_TEAM))
     await register_webhook(world.deps, AGENCY, "leiden", "https://agency.example.org/h", "s" * 20)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pymongo import AsyncMongoClient
 from vrac_contracts.catalogue import spec_for
 from vrac_contracts.envelope import Envelope, decode, encode, new_envelope
 from vrac_contracts.events import (
@@ -66,6 +68,14 @@ YOUTH_TEAM = {
 }
 
 
+AGENCY_CONSENT = f"share-with-agency:{AGENCY}"
+
+
+def agency_known(case_file: dict[str, Any]) -> bool:
+    granted = case_file["consents"].get(AGENCY_CONSENT, {}).get("granted", False)
+    return granted and "mbr_youthteam0001" in case_file["contacts"]
+
+
 def event(model: type[EventData], **overrides: Any) -> Envelope[Any]:
     data = model.model_validate({**spec_for(model).example, **overrides})
     return new_envelope(data)
@@ -109,6 +119,21 @@ class Service:
             headers=self.token("agency", subject=AGENCY),
         )
         assert reply.status_code == 200, reply.text
+
+    async def until_directory(self, what: str, holds: Callable[[dict[str, Any]], bool]) -> None:
+        """Wait until the case file shows an event was applied; events of different topics
+        are handled in any order, and some tests need one before the next."""
+        client: AsyncMongoClient[Any] = AsyncMongoClient(self.settings.mongodb_url)
+        try:
+            files = client[self.settings.database]["case_files"]
+            for _ in range(300):
+                doc = await files.find_one({"_id": CASE})
+                if doc is not None and holds(doc):
+                    return
+                await asyncio.sleep(0.1)
+            raise AssertionError(f"timed out waiting for {what}")
+        finally:
+            await client.close()
 
     async def deliveries(self) -> list[dict[str, Any]]:
         reply = await self.http.get(f"/cases/{CASE}/deliveries", headers=self.token())
@@ -232,6 +257,7 @@ async def test_a_failing_webhook_is_retried_then_recorded_and_dead_lettered(
     async with service_factory(fail_hooks=1000, delivery_max_attempts=3) as svc:
         await svc.register_webhook()
         await svc.publish(event(ConsentChanged), event(MemberAdded, **YOUTH_TEAM))
+        await svc.until_directory("the agency and its consent", agency_known)
         assigned = event(TaskAssigned, assignee_id="mbr_youthteam0001", assignee_kind="agency")
         await svc.publish(assigned)
         [dead] = await svc.dead_letters(TaskAssigned, expect=1)
@@ -275,6 +301,9 @@ async def test_a_withdrawn_consent_stops_the_messages_it_covered(service_factory
             event(ConsentChanged, granted=False, changed_at="2025-03-20T10:00:00Z"),
             # an older grant arriving late must not revive it
             event(ConsentChanged, granted=True, changed_at="2025-03-10T10:00:00Z"),
+        )
+        await svc.until_directory(
+            "the withdrawal", lambda doc: not doc["consents"][AGENCY_CONSENT]["granted"]
         )
         overdue = event(TaskOverdue, assignee_id="mbr_youthteam0001")
         await svc.publish(overdue)

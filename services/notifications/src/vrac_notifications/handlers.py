@@ -114,11 +114,15 @@ async def record_consent(
 
 async def expect_message(deps: Deps, case_id: str, pilot: Pilot, intent: Intent) -> None:
     """An event made a message due (a task, a reminder, a diploma, advice for school)."""
-    await _change(deps, case_id, pilot, lambda case: case.expect(intent))
+    await _change(deps, case_id, pilot, lambda case: case.expect(intent), intent.trigger_id)
 
 
 async def _change(
-    deps: Deps, case_id: str, pilot: Pilot, change: Callable[[CaseFile], bool | None]
+    deps: Deps,
+    case_id: str,
+    pilot: Pilot,
+    change: Callable[[CaseFile], bool | None],
+    trigger_id: str | None = None,
 ) -> None:
     for attempt in range(1, _WRITE_ATTEMPTS + 1):
         case = await deps.case_files.get(case_id) or CaseFile(case_id=case_id, pilot=pilot)
@@ -131,10 +135,16 @@ async def _change(
             if attempt == _WRITE_ATTEMPTS:
                 raise
     # Also after "nothing new": a redelivered event finishes what a crash interrupted.
-    await dispatch(deps, case)
+    await dispatch(deps, case, trigger_id)
 
 
-async def dispatch(deps: Deps, case: CaseFile) -> None:
+async def dispatch(deps: Deps, case: CaseFile, trigger_id: str | None = None) -> None:
+    """Send what is owed; raise DeliveryFailed when a message of ``trigger_id`` failed.
+
+    Only the event that made a message due is dead-lettered for it: a member-added or
+    consent-changed that released a waiting message was itself handled fine, and the failure
+    is on record (delivery ``failed``, ``notification-failed`` published) either way.
+    """
     planned = case.plan()
     if not planned:
         return
@@ -151,7 +161,8 @@ async def dispatch(deps: Deps, case: CaseFile) -> None:
                 resume = status is DeliveryStatus.SENDING
             else:
                 continue
-            if not await _deliver(deps, case, item, resume=resume):
+            delivered = await _deliver(deps, case, item, resume=resume)
+            if not delivered and item.intent.trigger_id == trigger_id:
                 failed.append(item.delivery_id)
     finally:
         deps.wake()
