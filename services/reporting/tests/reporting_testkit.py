@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from vrac_contracts.ids import new_id
 from vrac_reporting.domain.generations import (
     INITIAL_GENERATION,
     Generation,
+    Position,
     ReadModelState,
     RebuildRunning,
     Superseded,
@@ -164,3 +165,36 @@ class FakeReadModels:
     def figures(self, generation: str | None = None) -> dict[tuple[str, str], dict[str, int]]:
         gen = generation or self.current.active.id
         return {key: {k: v for k, v in c.items() if v} for key, c in self.counts[gen].items()}
+
+
+class FakeTopics:
+    """Kafka partitions in memory: records appended in order, read back by offset."""
+
+    def __init__(self) -> None:
+        self.log: dict[tuple[str, int], list[Envelope[Any] | None]] = {}
+        self.on_end_offsets: list[Callable[[], None]] = []
+        self.committed: dict[tuple[str, int], int] = {}
+
+    def append(self, envelope: Envelope[Any] | None, partition: int = 0) -> Position:
+        topic = encode(envelope).topic if envelope is not None else "vrac.public.bad.v1"
+        records = self.log.setdefault((topic, partition), [])
+        records.append(envelope)
+        return Position(topic, partition, len(records) - 1)
+
+    async def end_offsets(self) -> dict[tuple[str, int], int]:
+        if self.on_end_offsets:  # something happens just before this capture
+            self.on_end_offsets.pop(0)()
+        return {part: len(records) for part, records in self.log.items()}
+
+    async def read(
+        self, start: Mapping[tuple[str, int], int] | None, until: Mapping[tuple[str, int], int]
+    ) -> AsyncIterator[list[tuple[Position, Envelope[Any] | None]]]:
+        for (topic, part), end in until.items():
+            first = (start or {}).get((topic, part), 0)
+            records = self.log.get((topic, part), [])[first:end]
+            yield [
+                (Position(topic, part, first + i), envelope) for i, envelope in enumerate(records)
+            ]
+
+    async def commit(self, offsets: Mapping[tuple[str, int], int]) -> None:
+        self.committed.update(offsets)

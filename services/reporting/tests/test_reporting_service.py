@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from reporting_testkit import event, publish, running, token
 from vrac_contracts.envelope import encode
+from vrac_reporting.bootstrap import build
 from vrac_runtime.consumer import DLQ_ERROR, DLQ_REASON
 from vrac_runtime.testing.kafka import read_all, send_raw
-from vrac_reporting.bootstrap import build
 
 pytestmark = pytest.mark.integration
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -152,16 +154,34 @@ async def _replay(
 ) -> ReplayTally:
     tally = ReplayTally(tail)
     beat = time.monotonic()
-    async for chunk in source.read(None, generation.coverage):
-        for position, envelope in chunk:
-            if envelope is None:
-                tally.skip_undecodable()
-            else:
-                tally.add(tally_of(envelope.id, envelope.data), position)
-        if time.monotonic() - beat >= heartbeat_seconds:
-            await models.heartbeat(generation.id, clock())
-            beat = time.monotonic()
+    with _collector_paused():
+        async for chunk in source.read(None, generation.coverage):
+            for position, envelope in chunk:
+                if envelope is None:
+                    tally.skip_undecodable()
+                else:
+                    tally.add(tally_of(envelope.id, envelope.data), position)
+            if time.monotonic() - beat >= heartbeat_seconds:
+                await models.heartbeat(generation.id, clock())
+                beat = time.monotonic()
     return tally
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while replaying.
+
+    The replay allocates millions of short-lived objects next to an ever larger set of event
+    ids, and every full collection walks that set: measured on a million events, collection
+    took almost half the replay's time. Nothing the replay makes forms reference cycles.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 async def _count_stragglers(

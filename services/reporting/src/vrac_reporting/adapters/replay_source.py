@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from vrac_contracts.envelope import ContractError, decode
 
 from vrac_reporting.domain.generations import Offsets, Position
@@ -34,6 +35,7 @@ class KafkaReplaySource:
         fetch_records: int = 5000,
         stall_seconds: float = 60.0,
     ) -> None:
+        self._bootstrap_servers = bootstrap_servers
         self._topics = list(topics)
         self._fetch_records = fetch_records
         self._stall_seconds = stall_seconds
@@ -42,22 +44,32 @@ class KafkaReplaySource:
             group_id=group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            max_partition_fetch_bytes=8 * 1024 * 1024,
+            max_partition_fetch_bytes=2 * 1024 * 1024,
             fetch_max_bytes=64 * 1024 * 1024,
         )
         self._partitions: list[TopicPartition] = []
 
     async def __aenter__(self) -> KafkaReplaySource:
+        self._partitions = await self._discover()
         await self._consumer.start()
-        existing = await self._consumer.topics()
-        self._partitions = [
-            TopicPartition(topic, part)
-            for topic in self._topics
-            if topic in existing
-            for part in sorted(self._consumer.partitions_for_topic(topic) or ())
-        ]
         self._consumer.assign(self._partitions)
         return self
+
+    async def _discover(self) -> list[TopicPartition]:
+        """Every partition of the topics that exist (a topic never written to may not)."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap_servers)
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            wanted = [topic for topic in self._topics if topic in existing]
+            described = await admin.describe_topics(wanted) if wanted else []
+        finally:
+            await admin.close()
+        return [
+            TopicPartition(topic["topic"], part["partition"])
+            for topic in described
+            for part in sorted(topic["partitions"], key=lambda p: p["partition"])
+        ]
 
     async def __aexit__(self, *_: object) -> None:
         await self._consumer.stop()

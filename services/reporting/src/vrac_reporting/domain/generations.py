@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
+from typing import Any
 
 INITIAL_GENERATION = "g0"
 
@@ -43,14 +44,16 @@ class Generation:
         end = self.coverage.get((position.topic, position.partition))
         return end is not None and position.offset < end
 
-    def coverage_list(self) -> list[list[str | int]]:
-        return [[topic, part, end] for (topic, part), end in sorted(self.coverage.items())]
+    def coverage_list(self) -> list[dict[str, str | int]]:
+        """The coverage as plain documents (the store takes no nested arrays)."""
+        return [
+            {"topic": topic, "partition": part, "end": end}
+            for (topic, part), end in sorted(self.coverage.items())
+        ]
 
     @classmethod
-    def from_coverage_list(cls, id: str, items: Iterable[Iterable[str | int]]) -> Generation:
-        coverage: dict[tuple[str, int], int] = {}
-        for topic, part, end in (tuple(item) for item in items):
-            coverage[(str(topic), int(part))] = int(end)
+    def from_coverage_list(cls, id: str, items: Iterable[Mapping[str, Any]]) -> Generation:
+        coverage = {(str(i["topic"]), int(i["partition"])): int(i["end"]) for i in items}
         return cls(id, MappingProxyType(coverage))
 
 

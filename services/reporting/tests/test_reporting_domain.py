@@ -1,0 +1,229 @@
+"""The reporting rules without any I/O: what counts, which month, suppression, replay."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+import pytest
+from reporting_testkit import event
+from vrac_reporting.adapters.csv_renderer import HEADER, consortium_csv, pilot_csv
+from vrac_reporting.domain.generations import (
+    Generation,
+    Position,
+    ReadModelState,
+    new_generation_id,
+)
+from vrac_reporting.domain.replay import ReplayTally
+from vrac_reporting.domain.report import (
+    COLUMNS,
+    MonthRange,
+    Suppression,
+    consortium_report,
+    month_figures,
+    pilot_report,
+)
+from vrac_reporting.domain.tally import Metric, NotCounted, Tally, month_of, tally_of
+
+TOPIC = "vrac.public.intake.case-opened.v1"
+
+
+def tally(kind: str, **fields) -> Tally:
+    envelope = event(kind, **fields)
+    return tally_of(envelope.id, envelope.data)
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "metrics"),
+    [
+        ("opened", {}, {Metric.CASES_OPENED}),
+        ("closed", {}, {Metric.CASES_CLOSED}),
+        ("screening", {}, {Metric.SCREENINGS_COMPLETED}),
+        ("diploma", {}, {Metric.DIPLOMAS_ISSUED}),
+        ("questionnaire", {}, {Metric.QUESTIONNAIRES_SUBMITTED}),
+        ("accepted", {}, {Metric.TASKS_ACCEPTED}),
+        ("declined", {}, {Metric.TASKS_DECLINED}),
+        ("completed", {}, {Metric.TASKS_COMPLETED}),
+        ("overdue", {}, {Metric.TASKS_OVERDUE}),
+        ("consent", {"granted": True}, {Metric.CONSENTS_GRANTED}),
+        ("consent", {"granted": False}, {Metric.CONSENTS_WITHDRAWN}),
+        (
+            "assigned",
+            {"assignee_kind": "family"},
+            {Metric.TASKS_ASSIGNED, Metric.TASKS_INFORMAL_NETWORK},
+        ),
+        (
+            "assigned",
+            {"assignee_kind": "informal"},
+            {Metric.TASKS_ASSIGNED, Metric.TASKS_INFORMAL_NETWORK},
+        ),
+        (
+            "assigned",
+            {"assignee_kind": "professional"},
+            {Metric.TASKS_ASSIGNED, Metric.TASKS_PROFESSIONAL},
+        ),
+        (
+            "assigned",
+            {"assignee_kind": "agency"},
+            {Metric.TASKS_ASSIGNED, Metric.TASKS_PROFESSIONAL},
+        ),
+    ],
+)
+def test_what_each_event_counts_for(kind: str, fields: dict, metrics: set[Metric]) -> None:
+    counted = tally(kind, pilot="lille", **fields)
+    assert set(counted.metrics) == metrics
+    assert (counted.pilot, counted.month) == ("lille", "2025-03")
+
+
+def test_events_of_other_kinds_are_not_counted() -> None:
+    from vrac_contracts.catalogue import by_type
+
+    spec = by_type("org.vrac.network.member-added.v1")
+    with pytest.raises(NotCounted):
+        tally_of("some-id", spec.model.model_validate(spec.example))
+
+
+@pytest.mark.parametrize(
+    ("moment", "month"),
+    [
+        ("2025-03-31T23:59:59Z", "2025-03"),
+        ("2025-04-01T00:00:00Z", "2025-04"),
+        ("2025-04-01T01:30:00+02:00", "2025-03"),  # 23:30 UTC the day before
+        ("2025-03-31T23:30:00-01:00", "2025-04"),  # 00:30 UTC the day after
+        ("2024-12-31T23:00:00-02:00", "2025-01"),  # across a year
+    ],
+)
+def test_the_month_is_the_utc_month(moment: str, month: str) -> None:
+    assert month_of(datetime.fromisoformat(moment)) == month
+    assert tally("opened", at=moment).month == month
+
+
+def test_counts_below_five_are_suppressed_zero_included() -> None:
+    suppression = Suppression(5)
+    assert [suppression.count(n) for n in (0, 1, 4, 5, 6, 120)] == ["<5", "<5", "<5", 5, 6, 120]
+
+
+def test_a_share_needs_five_tasks_behind_it() -> None:
+    four = month_figures(
+        "2025-03", {"tasks_informal_network": 3, "tasks_professional": 1}, Suppression()
+    )
+    five = month_figures(
+        "2025-03", {"tasks_informal_network": 4, "tasks_professional": 1}, Suppression()
+    )
+    assert four.values["informal_network_share"] is None
+    assert four.values["professional_share"] is None
+    assert five.values["informal_network_share"] == 0.8
+    assert five.values["professional_share"] == 0.2
+    assert five.values["tasks_professional"] == "<5"
+
+
+def test_a_stricter_threshold_shows_in_the_marker() -> None:
+    figures = month_figures("2025-03", {"cases_opened": 7}, Suppression(10))
+    assert figures.values["cases_opened"] == "<10"
+
+
+def test_month_figures_have_every_column_in_order() -> None:
+    figures = month_figures("2025-03", {}, Suppression())
+    assert list(figures.values) == list(COLUMNS)
+    assert len(figures.row()) == len(COLUMNS)
+
+
+def test_a_pilot_report_lists_months_in_order_within_the_range() -> None:
+    buckets = [("2025-05", {"cases_opened": 9}), ("2025-01", {"cases_opened": 6}), ("2025-03", {})]
+    report = pilot_report("leiden", "g0", buckets, Suppression(), MonthRange("2025-02", None))
+    assert [m.month for m in report.months] == ["2025-03", "2025-05"]
+    assert report.months[1].values["cases_opened"] == 9
+
+
+def test_a_month_range_must_not_run_backwards() -> None:
+    with pytest.raises(ValueError, match="from"):
+        MonthRange("2025-05", "2025-01")
+    assert "2025-01" in MonthRange("2025-01", "2025-01")
+    assert "2025-02" not in MonthRange(None, "2025-01")
+
+
+def test_the_consortium_report_shows_every_pilot_for_every_month() -> None:
+    buckets = [
+        ("leiden", "2025-03", {"cases_opened": 5}),
+        ("lille", "2025-04", {"cases_opened": 8}),
+        ("atlantis", "2025-04", {"cases_opened": 8}),  # not a pilot: never shown
+    ]
+    report = consortium_report("g0", buckets, Suppression(), MonthRange())
+    assert [month for month, _ in report.months] == ["2025-03", "2025-04"]
+    march, april = (by_pilot for _, by_pilot in report.months)
+    assert list(march) == list(report.pilots) and len(report.pilots) == 6
+    assert march["leiden"].values["cases_opened"] == 5
+    assert march["lille"].values["cases_opened"] == "<5"
+    assert april["lille"].values["cases_opened"] == 8
+    assert "atlantis" not in april
+
+
+def test_csv_has_a_header_row_and_one_row_per_pilot_and_month() -> None:
+    report = consortium_report(
+        "g0", [("leiden", "2025-03", {"cases_opened": 5})], Suppression(), MonthRange()
+    )
+    rows = list(csv.reader(io.StringIO(consortium_csv(report))))
+    assert tuple(rows[0]) == HEADER
+    assert len(rows) == 1 + 6
+    leiden = dict(zip(rows[0], rows[1], strict=True))
+    assert leiden["pilot"] == "leiden" and leiden["cases_opened"] == "5"
+    assert leiden["tasks_assigned"] == "<5" and leiden["informal_network_share"] == ""
+    single = pilot_report("leiden", "g0", [], Suppression(), MonthRange())
+    assert list(csv.reader(io.StringIO(pilot_csv(single)))) == [list(HEADER)]
+
+
+def test_a_replay_counts_each_event_id_once() -> None:
+    replay = ReplayTally(tail=10)
+    first, second = tally("opened"), tally("closed")
+    where = Position(TOPIC, 0, 0)
+    assert replay.add(first, where) and replay.add(second, where)
+    assert not replay.add(first, where)
+    replay.skip_undecodable()
+    assert (replay.read, replay.counted, replay.duplicates, replay.undecodable) == (4, 2, 1, 1)
+    assert sorted(replay.buckets()) == [
+        ("leiden", "2025-03", {"cases_closed": 1, "cases_opened": 1})
+    ]
+
+
+def test_a_replay_keeps_the_last_events_of_each_partition_and_can_take_them_back() -> None:
+    replay = ReplayTally(tail=2)
+    events = [tally("opened") for _ in range(3)]
+    for offset, counted in enumerate(events):
+        replay.add(counted, Position(TOPIC, 0, offset))
+    other = tally("opened")
+    replay.add(other, Position(TOPIC, 1, 0))
+    assert {t.event_id for t in replay.tail()} == {
+        events[1].event_id,
+        events[2].event_id,
+        other.event_id,
+    }
+    replay.withdraw([events[2]])
+    assert replay.buckets() == [("leiden", "2025-03", {"cases_opened": 3})]
+    assert (replay.counted, replay.duplicates) == (3, 1)
+
+
+def test_a_generation_covers_what_its_replay_read() -> None:
+    generation = Generation("g1", {(TOPIC, 0): 10})
+    assert generation.covers(Position(TOPIC, 0, 9))
+    assert not generation.covers(Position(TOPIC, 0, 10))
+    assert not generation.covers(Position(TOPIC, 1, 0))  # a partition the replay never saw
+    assert not generation.covers(None)
+    again = Generation.from_coverage_list("g1", generation.coverage_list())
+    assert again.coverage == generation.coverage
+
+
+def test_live_events_go_to_every_generation_that_has_not_counted_them() -> None:
+    active = Generation("g1", {(TOPIC, 0): 10})
+    building = Generation("g2", {(TOPIC, 0): 20})
+    state = ReadModelState(active, building)
+    assert state.targets(Position(TOPIC, 0, 5)) == ()
+    assert state.targets(Position(TOPIC, 0, 15)) == (active,)
+    assert state.targets(Position(TOPIC, 0, 25)) == (active, building)
+    assert ReadModelState(active).targets(None) == (active,)
+
+
+def test_generation_ids_sort_by_start_time() -> None:
+    early = new_generation_id(datetime(2025, 3, 14, 9, 30, tzinfo=UTC), "ffff")
+    late = new_generation_id(datetime(2025, 3, 14, 9, 31, tzinfo=UTC), "0000")
+    assert early == "g20250314093000ffff" and early < late

@@ -1,0 +1,232 @@
+"""The handlers on an in-memory store and in-memory topics: counting once, rebuilding."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from reporting_testkit import FakeReadModels, FakeTopics, event
+from vrac_contracts.envelope import Envelope
+from vrac_reporting.domain.generations import Position, RebuildRunning
+from vrac_reporting.domain.report import MonthRange, Suppression
+from vrac_reporting.domain.tally import tally_of
+from vrac_reporting.handlers import (
+    StateView,
+    begin_rebuild,
+    complete_rebuild,
+    count_event,
+    report_consortium,
+    report_pilot,
+)
+
+NOW = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
+
+
+class Live:
+    """The live consumer: reads the topics in order and counts each record it has not yet."""
+
+    def __init__(self, models: FakeReadModels, topics: FakeTopics) -> None:
+        self.models, self.topics = models, topics
+        self.view = StateView()
+        self.done: dict[tuple[str, int], int] = {}
+
+    async def catch_up(self) -> None:
+        for part, records in self.topics.log.items():
+            for offset in range(self.done.get(part, 0), len(records)):
+                envelope = records[offset]
+                if envelope is not None:
+                    await self.handle(envelope, Position(part[0], part[1], offset))
+            self.done[part] = len(records)
+
+    async def handle(self, envelope: Envelope[Any], position: Position | None) -> int:
+        tally = tally_of(envelope.id, envelope.data)
+        return await count_event(self.models, self.view, tally, position)
+
+
+async def rebuild(models: FakeReadModels, topics: FakeTopics, generation: str = "g1", **kw):
+    started = await begin_rebuild(models, topics, generation, stale_after=60, clock=lambda: NOW)
+    return await complete_rebuild(models, topics, started, tail=kw.get("tail", 100))
+
+
+def journey() -> list[Envelope[Any]]:
+    return [
+        *[event("opened") for _ in range(6)],
+        *[event("assigned", assignee_kind="family") for _ in range(4)],
+        event("assigned", assignee_kind="agency"),
+        event("completed", at="2025-04-03T08:00:00Z"),
+        event("opened", pilot="wattrelos"),
+    ]
+
+
+async def test_the_same_event_twice_counts_once(fake_models: FakeReadModels) -> None:
+    live = Live(fake_models, FakeTopics())
+    opened = event("opened")
+    assert await live.handle(opened, None) == 1
+    assert await live.handle(opened, None) == 0
+    assert fake_models.figures() == {("leiden", "2025-03"): {"cases_opened": 1}}
+
+
+async def test_a_rebuild_gives_the_same_numbers_as_the_live_path(
+    fake_models: FakeReadModels,
+) -> None:
+    topics = FakeTopics()
+    events = journey()
+    for envelope in [*events, events[0], events[3]]:  # two redelivered
+        topics.append(envelope)
+    topics.append(None)  # a record nobody can decode
+    live = Live(fake_models, topics)
+    await live.catch_up()
+    before = fake_models.figures("g0")
+
+    stats = await rebuild(fake_models, topics)
+
+    assert fake_models.current.active.id == "g1"
+    assert fake_models.figures("g1") == before
+    assert before[("leiden", "2025-03")]["tasks_informal_network"] == 4
+    assert (stats.events_read, stats.events_counted) == (16, 13)
+    assert (stats.duplicates, stats.undecodable) == (2, 1)
+    assert fake_models.statuses["g0"]["status"] == "retired"
+    assert fake_models.statuses["g1"]["status"] == "active"
+
+
+async def test_events_arriving_during_a_rebuild_are_counted_once_in_both_generations(
+    fake_models: FakeReadModels,
+) -> None:
+    topics = FakeTopics()
+    for envelope in journey():
+        topics.append(envelope)
+    live = Live(fake_models, topics)
+    await live.catch_up()
+    generation = await begin_rebuild(fake_models, topics, "g1", stale_after=60, clock=lambda: NOW)
+    late = [event("closed") for _ in range(5)]
+    for envelope in late:
+        topics.append(envelope)
+    await live.catch_up()  # the live consumer sees the generation being built
+    await complete_rebuild(fake_models, topics, generation, tail=100)
+    assert fake_models.figures("g1") == fake_models.figures("g0")
+    assert fake_models.figures("g1")[("leiden", "2025-03")]["cases_closed"] == 5
+
+
+async def test_an_event_handled_while_the_rebuild_registered_is_not_lost(
+    fake_models: FakeReadModels,
+) -> None:
+    topics = FakeTopics()
+    topics.append(event("opened"))
+    live = Live(fake_models, topics)
+    await live.catch_up()
+    slipped = event("opened")
+
+    def arrives_unseen() -> None:
+        # a record arrives after the replay's coverage was captured and a live consumer
+        # that read the state before the new generation existed counts it in g0 only
+        position = topics.append(slipped)
+        fake_models.counts["g0"][("leiden", "2025-03")]["cases_opened"] += 1
+        fake_models.facts["g0"].add(slipped.id)
+        live.done[(position.topic, position.partition)] = position.offset + 1
+
+    topics.on_end_offsets = [lambda: None, arrives_unseen]
+    generation = await begin_rebuild(fake_models, topics, "g1", stale_after=60, clock=lambda: NOW)
+    stats = await complete_rebuild(fake_models, topics, generation, tail=100)
+    assert fake_models.figures("g1") == {("leiden", "2025-03"): {"cases_opened": 2}}
+    assert stats.events_counted == 2
+
+
+async def test_after_the_switch_a_lagging_consumer_skips_what_the_replay_counted(
+    fake_models: FakeReadModels,
+) -> None:
+    topics = FakeTopics()
+    positions = [topics.append(event("opened")) for _ in range(3)]
+    await rebuild(fake_models, topics)  # the live consumer never ran
+    live = Live(fake_models, topics)
+    await live.catch_up()
+    topics.append(event("opened"))
+    await live.catch_up()
+    assert fake_models.figures() == {("leiden", "2025-03"): {"cases_opened": 4}}
+    # a covered record is skipped from the cached state, without reading the store
+    reads = 0
+    original = fake_models.state
+
+    async def counting_state():
+        nonlocal reads
+        reads += 1
+        return await original()
+
+    fake_models.state = counting_state  # type: ignore[method-assign]
+    assert await live.handle(topics.log[(positions[0].topic, 0)][0], positions[0]) == 0
+    assert reads == 0
+
+
+async def test_a_republished_copy_of_a_replayed_event_counts_once(
+    fake_models: FakeReadModels,
+) -> None:
+    topics = FakeTopics()
+    original = event("opened")
+    topics.append(original)
+    await rebuild(fake_models, topics, tail=10)
+    topics.append(original)  # the producer's relay published it again, at a later offset
+    live = Live(fake_models, topics)
+    await live.catch_up()
+    assert fake_models.figures() == {("leiden", "2025-03"): {"cases_opened": 1}}
+
+
+async def test_a_replayed_event_the_live_path_counted_meanwhile_counts_once(
+    fake_models: FakeReadModels,
+) -> None:
+    topics = FakeTopics()
+    original = event("opened")
+    topics.append(original)
+    live = Live(fake_models, topics)
+    await live.catch_up()
+    generation = await begin_rebuild(fake_models, topics, "g1", stale_after=60, clock=lambda: NOW)
+    topics.append(original)  # re-published during the rebuild: the live path counts it in g1
+    await live.catch_up()
+    await complete_rebuild(fake_models, topics, generation, tail=10)
+    assert fake_models.figures("g1") == {("leiden", "2025-03"): {"cases_opened": 1}}
+
+
+async def test_a_second_rebuild_waits_unless_the_first_is_stale_or_forced(
+    fake_models: FakeReadModels,
+) -> None:
+    topics = FakeTopics()
+    await begin_rebuild(fake_models, topics, "g1", stale_after=60, clock=lambda: NOW)
+    with pytest.raises(RebuildRunning):
+        await begin_rebuild(fake_models, topics, "g2", stale_after=60, clock=lambda: NOW)
+    later = NOW + timedelta(seconds=61)
+    await begin_rebuild(fake_models, topics, "g2", stale_after=60, clock=lambda: later)
+    await begin_rebuild(fake_models, topics, "g3", stale_after=60, force=True, clock=lambda: later)
+    assert fake_models.statuses["g1"]["status"] == "superseded"
+    assert fake_models.statuses["g2"]["status"] == "superseded"
+    assert fake_models.current.building is not None
+    assert fake_models.current.building.id == "g3"
+
+
+async def test_a_failed_rebuild_leaves_the_reports_on_the_old_generation(
+    fake_models: FakeReadModels,
+) -> None:
+    topics = FakeTopics()
+    topics.append(event("opened"))
+    await Live(fake_models, topics).catch_up()
+
+    async def broken(*_: Any) -> None:
+        raise ConnectionError("store went away")
+
+    fake_models.add_counts = broken  # type: ignore[method-assign]
+    generation = await begin_rebuild(fake_models, topics, "g1", stale_after=60, clock=lambda: NOW)
+    with pytest.raises(ConnectionError):
+        await complete_rebuild(fake_models, topics, generation, tail=10)
+    assert fake_models.current.active.id == "g0" and fake_models.current.building is None
+    assert fake_models.statuses["g1"]["status"] == "failed"
+    assert fake_models.statuses["g1"]["error"] == "ConnectionError"
+
+
+async def test_reports_read_the_active_generation(fake_models: FakeReadModels) -> None:
+    live = Live(fake_models, FakeTopics())
+    for _ in range(5):
+        await live.handle(event("opened", pilot="norwich"), None)
+    pilot = await report_pilot(fake_models, "norwich", MonthRange(), Suppression())
+    consortium = await report_consortium(fake_models, MonthRange(), Suppression())
+    assert pilot.generation == "g0"
+    assert [m.values["cases_opened"] for m in pilot.months] == [5]
+    ((month, by_pilot),) = consortium.months
+    assert month == "2025-03" and by_pilot["norwich"].values["cases_opened"] == 5

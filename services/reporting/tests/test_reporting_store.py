@@ -1,0 +1,128 @@
+"""The Mongo read models against the real store (FerretDB in tests)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from reporting_testkit import event
+from vrac_reporting.adapters.read_models import RECENT, MongoReadModels
+from vrac_reporting.domain.generations import Generation, RebuildRunning, Superseded
+from vrac_reporting.domain.tally import Tally, tally_of
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
+TOPIC = "vrac.public.intake.case-opened.v1"
+
+
+def opened() -> Tally:
+    envelope = event("opened")
+    return tally_of(envelope.id, envelope.data)
+
+
+async def counts(models: MongoReadModels, generation: str = "g0") -> dict:
+    return {(p, m): c for p, m, c in await models.monthly_counts(generation, None)}
+
+
+@pytest.fixture
+async def models(mongo_db) -> MongoReadModels:
+    store = MongoReadModels(mongo_db)
+    await store.initialize()
+    await store.initialize()  # a second start changes nothing
+    return store
+
+
+async def test_counting_an_event_twice_counts_it_once(models: MongoReadModels) -> None:
+    first, second = opened(), opened()
+    assert await models.count_once("g0", first)
+    assert not await models.count_once("g0", first)
+    assert await models.count_once("g0", second)
+    assert await counts(models) == {("leiden", "2025-03"): {"cases_opened": 2}}
+
+
+async def test_a_crash_after_the_fact_but_before_the_increment_still_counts(
+    models: MongoReadModels, mongo_db
+) -> None:
+    crashed = opened()
+    await mongo_db["facts_g0"].insert_one({"_id": crashed.event_id, "counted": False})
+    assert await models.count_once("g0", crashed)
+    assert await counts(models) == {("leiden", "2025-03"): {"cases_opened": 1}}
+
+
+async def test_a_crash_after_the_increment_but_before_marking_does_not_count_twice(
+    models: MongoReadModels, mongo_db
+) -> None:
+    crashed = opened()
+    assert await models.count_once("g0", crashed)
+    await mongo_db["facts_g0"].update_one({"_id": crashed.event_id}, {"$set": {"counted": False}})
+    assert not await models.count_once("g0", crashed)
+    assert await counts(models) == {("leiden", "2025-03"): {"cases_opened": 1}}
+    fact = await mongo_db["facts_g0"].find_one({"_id": crashed.event_id})
+    assert fact["counted"] is True
+
+
+async def test_the_recent_ids_of_a_counter_stay_bounded(models: MongoReadModels, mongo_db) -> None:
+    for _ in range(2 * RECENT + 1):
+        await models.count_once("g0", opened())
+    doc = await mongo_db["counts_g0"].find_one({"_id": "leiden|2025-03"})
+    assert doc["counts"]["cases_opened"] == 2 * RECENT + 1
+    assert len(doc["recent"]) <= 2 * RECENT
+
+
+async def test_one_rebuild_at_a_time_unless_the_first_went_silent(
+    models: MongoReadModels,
+) -> None:
+    stale_before = NOW - timedelta(seconds=60)
+    await models.begin_build(Generation("g1", {(TOPIC, 0): 3}), NOW, stale_before, False)
+    with pytest.raises(RebuildRunning):
+        await models.begin_build(Generation("g2"), NOW, stale_before, False)
+    later = NOW + timedelta(seconds=120)
+    await models.begin_build(Generation("g3"), later, later - timedelta(seconds=60), False)
+    assert (await models.rebuild_status("g1"))["status"] == "superseded"
+    with pytest.raises(Superseded):
+        await models.heartbeat("g1", later)
+    with pytest.raises(Superseded):
+        await models.activate("g1", later, {})
+    state = await models.state()
+    assert state.building is not None and state.building.id == "g3"
+    assert (await models.rebuild_status("g2")) is None
+
+
+async def test_activating_switches_reports_and_the_next_rebuild_drops_the_old_ones(
+    models: MongoReadModels, mongo_db
+) -> None:
+    await models.count_once("g0", opened())
+    coverage = {(TOPIC, 0): 7, (TOPIC, 1): 2}
+    await models.begin_build(Generation("g1", coverage), NOW, NOW, False)
+    await models.add_counts("g1", [("leiden", "2025-03", {"cases_opened": 3})])
+    assert await models.insert_tail("g1", [opened()]) == set()
+    await models.activate("g1", NOW, {"events_read": 3})
+    state = await models.state()
+    assert state.active == Generation("g1", coverage) and state.building is None
+    assert (await models.rebuild_status("g0"))["status"] == "retired"
+    assert (await models.rebuild_status("g1"))["events_read"] == 3
+    assert await counts(models, "g1") == {("leiden", "2025-03"): {"cases_opened": 3}}
+    await models.begin_build(Generation("g2"), NOW, NOW, False)
+    assert "counts_g0" not in await mongo_db.list_collection_names()
+    assert "counts_g1" in await mongo_db.list_collection_names()
+
+
+async def test_tail_ids_already_counted_live_are_reported(models: MongoReadModels) -> None:
+    live, replayed = opened(), opened()
+    assert await models.count_once("g0", live)
+    assert await models.insert_tail("g0", [live, replayed]) == {live.event_id}
+    assert not await models.count_once("g0", replayed)
+
+
+async def test_a_failed_rebuild_is_recorded_and_frees_the_way(models: MongoReadModels) -> None:
+    await models.begin_build(Generation("g1"), NOW, NOW, False)
+    await models.fail_build("g1", NOW, "ReplayStalled", {"events_read": 10})
+    status = await models.rebuild_status("g1")
+    assert (status["status"], status["error"], status["events_read"]) == (
+        "failed",
+        "ReplayStalled",
+        10,
+    )
+    assert (await models.state()).building is None
+    await models.begin_build(Generation("g2"), NOW, NOW, False)

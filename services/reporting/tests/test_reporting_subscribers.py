@@ -1,0 +1,55 @@
+"""The live subscriber on FastStream's in-memory broker, with the in-memory store."""
+
+from __future__ import annotations
+
+from faststream.kafka import KafkaBroker, TestKafkaBroker
+from reporting_testkit import FakeReadModels, event
+from vrac_contracts.catalogue import consumed_by, consumer_group
+from vrac_contracts.envelope import encode
+from vrac_contracts.faststream import publish_envelope
+from vrac_reporting.entrypoints.subscribers import PositionedConsumer, subscribe
+from vrac_reporting.settings import ReportingSettings
+
+
+def consuming(models: FakeReadModels) -> tuple[KafkaBroker, PositionedConsumer]:
+    broker = KafkaBroker()
+    settings = ReportingSettings(handler_backoff_seconds=0)
+    consumer = PositionedConsumer(broker, settings, consumer_group("reporting"))
+    subscribe(consumer, models)
+    consumer.register()
+    return broker, consumer
+
+
+async def test_every_public_event_type_is_subscribed(fake_models: FakeReadModels) -> None:
+    _, consumer = consuming(fake_models)
+    assert consumer.topics == sorted(spec.topic for spec in consumed_by("reporting"))
+    assert all(".public." in topic for topic in consumer.topics)
+
+
+async def test_a_published_event_is_counted_once_however_often_it_arrives(
+    fake_models: FakeReadModels,
+) -> None:
+    broker, _ = consuming(fake_models)
+    assigned = event("assigned", assignee_kind="agency", pilot="east-sussex")
+    async with TestKafkaBroker(broker):
+        await publish_envelope(broker, assigned)
+        await publish_envelope(broker, assigned)
+        await publish_envelope(broker, event("diploma", pilot="east-sussex"))
+    assert fake_models.figures() == {
+        ("east-sussex", "2025-03"): {
+            "tasks_assigned": 1,
+            "tasks_professional": 1,
+            "diplomas_issued": 1,
+        }
+    }
+
+
+async def test_an_undecodable_message_is_not_counted_and_the_next_one_is(
+    fake_models: FakeReadModels,
+) -> None:
+    broker, _ = consuming(fake_models)
+    good = encode(event("opened"))
+    async with TestKafkaBroker(broker):
+        await broker.publish(b"{}", topic=good.topic, key=good.key, headers=good.headers_dict())
+        await publish_envelope(broker, event("opened"))
+    assert fake_models.figures() == {("leiden", "2025-03"): {"cases_opened": 1}}
