@@ -5,9 +5,14 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import os
+import signal
+import socket
+import sys
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 from reporting_testkit import event, publish, running, token
 from vrac_contracts.envelope import encode
@@ -305,3 +310,53 @@ async def test_bad_input_is_422_naming_the_field_and_unknown_ids_404(reporting_s
     assert reversed_range.status_code == 422 and "from" in reversed_range.json()["detail"]
     assert unknown_pilot.status_code == 404
     assert unknown_rebuild.status_code == 404
+
+
+async def test_the_service_runs_as_a_process_configured_by_environment(
+    reporting_settings,
+) -> None:
+    settings = reporting_settings()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "MONGODB_URL": settings.mongodb_url,
+        "VRAC_TOPIC_PREFIX": settings.topic_prefix,
+        "VRAC_MONGODB_DATABASE": settings.database,
+        "VRAC_HTTP_PORT": str(port),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "vrac_reporting", env=env, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            deadline = asyncio.get_running_loop().time() + 60
+            while True:
+                try:
+                    ready = await client.get("/health/ready")
+                    if ready.status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert asyncio.get_running_loop().time() < deadline, "never became ready"
+                await asyncio.sleep(0.2)
+            await publish(settings, *[event("opened") for _ in range(5)])
+            deadline = asyncio.get_running_loop().time() + 30
+            while True:
+                body = (
+                    await client.get(
+                        "/reports/pilots/leiden", headers=token(settings, "coach", "leiden")
+                    )
+                ).json()
+                if body["months"] and body["months"][0]["cases_opened"] == 5:
+                    break
+                assert asyncio.get_running_loop().time() < deadline, body
+                await asyncio.sleep(0.2)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, _ = await asyncio.wait_for(process.communicate(), 30)
+    # uvicorn shuts down gracefully, then re-raises the signal it caught
+    assert process.returncode in (0, -signal.SIGTERM)
+    assert b'"service stopped"' in out

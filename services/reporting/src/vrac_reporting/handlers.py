@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from vrac_runtime.logging import get_logger
+
 from vrac_reporting.domain.generations import (
     Generation,
     Position,
@@ -30,6 +32,7 @@ from vrac_reporting.domain.tally import Tally, tally_of
 from vrac_reporting.ports import ReadModels, ReplaySource
 
 Clock = Callable[[], datetime]
+log = get_logger(__name__)
 
 
 def utc_now() -> datetime:
@@ -139,7 +142,11 @@ async def complete_rebuild(
         await models.activate(generation.id, clock(), stats.as_dict())
     except BaseException as err:
         stats.seconds = round(time.monotonic() - started, 3)
-        await models.fail_build(generation.id, clock(), type(err).__name__, stats.as_dict())
+        try:
+            await models.fail_build(generation.id, clock(), type(err).__name__, stats.as_dict())
+        except Exception as also:
+            # The registration then goes stale and the next rebuild replaces it.
+            log.error("could not record the failed rebuild", error_type=type(also).__name__)
         raise
     return stats
 
