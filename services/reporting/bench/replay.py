@@ -1,0 +1,150 @@
+"""How long a rebuild by replay takes: ``uv run python services/reporting/bench/replay.py``.
+
+Writes ``--events`` public events (every pilot, twelve months, every event type, one in a
+hundred delivered twice) to a fresh topic prefix on the local Kafka, runs
+``python -m vrac_reporting.rebuild`` against them as its own process, checks the rebuilt
+counts against what was sent, prints the timings, and removes its topics and database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from pymongo import AsyncMongoClient
+from vrac_contracts.catalogue import consumed_by
+from vrac_contracts.envelope import encode, new_envelope
+from vrac_contracts.values import Pilot
+from vrac_reporting.adapters.read_models import MongoReadModels
+from vrac_reporting.domain.tally import tally_of
+from vrac_reporting.settings import ReportingSettings
+from vrac_runtime.kafka import ensure_topics
+
+MONTHS = [f"2025-{m:02d}-15T10:00:00Z" for m in range(1, 13)]
+DUPLICATE_EVERY = 100
+
+
+def templates(settings: ReportingSettings) -> list[tuple[str, Any, Any]]:
+    """One encoded record per event type, pilot and month, with what it counts for."""
+    made = []
+    for spec in consumed_by("reporting"):
+        for pilot in Pilot:
+            for moment in MONTHS:
+                data = spec.model.model_validate(
+                    {**spec.example, "pilot": pilot, "occurred_at": moment}
+                )
+                envelope = new_envelope(data)
+                made.append((settings.topic(spec.topic), encode(envelope), tally_of("x", data)))
+    return made
+
+
+async def produce(settings: ReportingSettings, events: int) -> Counter[tuple[str, str, str]]:
+    await ensure_topics(settings, settings.public_topics())
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        linger_ms=20,
+        max_batch_size=256 * 1024,
+        enable_idempotence=True,
+        acks="all",
+    )
+    expected: Counter[tuple[str, str, str]] = Counter()
+    made = templates(settings)
+    await producer.start()
+    try:
+        pending = []
+        last_id = ""
+        for i in range(events):
+            topic, record, counted = made[i % len(made)]
+            duplicate = i % DUPLICATE_EVERY == DUPLICATE_EVERY - 1
+            ce_id = last_id if duplicate else str(uuid.uuid4())
+            if duplicate:
+                topic, record, counted = made[(i - 1) % len(made)]
+            else:
+                for metric in counted.metrics:
+                    expected[(counted.pilot, counted.month, str(metric))] += 1
+            headers = [(k, ce_id.encode() if k == "ce_id" else v) for k, v in record.headers]
+            pending.append(
+                await producer.send(topic, value=record.value, key=record.key, headers=headers)
+            )
+            last_id = ce_id
+            if len(pending) >= 20_000:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return expected
+
+
+async def rebuilt(settings: ReportingSettings) -> Counter[tuple[str, str, str]]:
+    client: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
+    try:
+        models = MongoReadModels(client[settings.database])
+        active = (await models.state()).active.id
+        found: Counter[tuple[str, str, str]] = Counter()
+        for pilot, month, counts in await models.monthly_counts(active, None):
+            for metric, n in counts.items():
+                if n:
+                    found[(pilot, month, metric)] = n
+        return found
+    finally:
+        await client.close()
+
+
+async def clean(settings: ReportingSettings) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        await admin.delete_topics([t for t in existing if t.startswith(settings.topic_prefix)])
+    finally:
+        await admin.close()
+    client: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongodb_url)
+    await client.drop_database(settings.database)
+    await client.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--keep", action="store_true", help="keep the topics and database")
+    args = parser.parse_args()
+    tag = f"bench-replay-{uuid.uuid4().hex[:8]}"
+    settings = ReportingSettings(
+        topic_prefix=f"{tag}.", mongodb_database=f"{tag.replace('-', '_')}_vrac_reporting"
+    )
+    started = time.monotonic()
+    expected = asyncio.run(produce(settings, args.events))
+    print(f"produced {args.events} events in {time.monotonic() - started:.1f} s", flush=True)
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "MONGODB_URL": settings.mongodb_url,
+        "VRAC_TOPIC_PREFIX": settings.topic_prefix,
+        "VRAC_MONGODB_DATABASE": settings.database,
+    }
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "vrac_reporting.rebuild"], env=env, capture_output=True, text=True
+    )
+    took = time.monotonic() - started
+    print(result.stdout.strip() or result.stderr.strip())
+    print(f"the rebuild command took {took:.1f} s in all (start-up included)")
+    ok = result.returncode == 0 and asyncio.run(rebuilt(settings)) == expected
+    print("rebuilt counts match what was sent" if ok else "REBUILT COUNTS DIFFER")
+    if not args.keep:
+        asyncio.run(clean(settings))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
