@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -230,3 +231,27 @@ async def test_reports_read_the_active_generation(fake_models: FakeReadModels) -
     assert [m.values["cases_opened"] for m in pilot.months] == [5]
     ((month, by_pilot),) = consortium.months
     assert month == "2025-03" and by_pilot["norwich"].values["cases_opened"] == 5
+
+
+async def test_a_rebuild_cancelled_by_shutdown_is_marked_failed(
+    fake_models: FakeReadModels,
+) -> None:
+    topics = FakeTopics()
+    topics.append(event("opened"))
+    reading = asyncio.Event()
+
+    async def endless(*_: Any):
+        reading.set()
+        await asyncio.Event().wait()
+        yield []  # pragma: no cover - never reached
+
+    topics.read = endless  # type: ignore[method-assign]
+    generation = await begin_rebuild(fake_models, topics, "g1", stale_after=60, clock=lambda: NOW)
+    task = asyncio.create_task(complete_rebuild(fake_models, topics, generation, tail=10))
+    await reading.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert fake_models.statuses["g1"]["status"] == "failed"
+    assert fake_models.statuses["g1"]["error"] == "CancelledError"
+    assert fake_models.current.active.id == "g0" and fake_models.current.building is None
