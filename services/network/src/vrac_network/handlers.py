@@ -20,8 +20,6 @@ from vrac_network.domain.task import NewTask, Task
 Clock = Callable[[], dt.datetime]
 # a task write that lost a race re-reads and tries again this many times
 _TASK_WRITE_ATTEMPTS = 3
-# tasks the overdue sweep loads at a time
-SWEEP_PAGE = 500
 
 
 def utc_now() -> dt.datetime:
@@ -176,16 +174,15 @@ async def sweep_overdue(
     store: NetworkStore, as_of: dt.date, pilot: str | None = None, now: Clock = utc_now
 ) -> list[str]:
     """Report every open task due before ``as_of`` as overdue, once; returns the task ids
-    this sweep reported (a concurrent sweep reports the rest)."""
+    this sweep reported (a concurrent sweep reports the others)."""
     reported: list[str] = []
-    while True:
-        candidates = await store.overdue_candidates(as_of, pilot, limit=SWEEP_PAGE)
-        fresh = 0
-        for task in candidates:
-            event = task.mark_overdue(as_of, now())
-            if event is not None and await store.flag_overdue(task, event):
-                reported.append(task.task_id)
-                fresh += 1
-        # a full page may hide more; an empty or all-lost page means we are done
-        if fresh == 0 or len(candidates) < SWEEP_PAGE:
-            return reported
+    closed: dict[str, bool] = {}
+    async for task in store.overdue_candidates(as_of, pilot):
+        if task.case_id not in closed:
+            closed[task.case_id] = await store.is_closed(task.case_id)
+        if closed[task.case_id]:
+            continue  # nobody is reminded about a closed case's tasks
+        event = task.mark_overdue(as_of, now())
+        if event is not None and await store.flag_overdue(task, event):
+            reported.append(task.task_id)
+    return reported

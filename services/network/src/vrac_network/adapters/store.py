@@ -2,13 +2,16 @@
 
 Every write that records an event is one single-document update (state and outbox
 together), conditional on what the domain decided from: a case still open, a task still at
-the version that was read, a task not yet flagged overdue.
+the version that was read, a task not yet flagged overdue. Each write also holds this
+process's lock on its document (see ``locks``), and no write ever touches another
+aggregate's document: a closed case's tasks are skipped by the sweep, not rewritten.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Final
 
 from pymongo import ASCENDING
@@ -29,6 +32,7 @@ from vrac_contracts.values import (
 from vrac_runtime.idempotency import merge_updates
 from vrac_runtime.outbox import outbox_entries, push_outbox
 
+from vrac_network.adapters.locks import DocumentLocks
 from vrac_network.domain.case import Case, Consent, Member
 from vrac_network.domain.task import OPEN_STATUSES, Task, TaskStatus
 
@@ -36,6 +40,13 @@ CASES: Final = "cases"
 TASKS: Final = "tasks"
 COLLECTIONS: Final = (CASES, TASKS)
 _OPEN = [str(s) for s in OPEN_STATUSES]
+_OVERDUE_IDS: Final = uuid.UUID("8c3f0e52-6a1d-4b7e-9f21-3d5a7c9e0b64")
+
+
+def overdue_event_id(task_id: str) -> str:
+    """The ``ce_id`` of a task's overdue event: one per task, however many sweeps write it,
+    so consumers see a second copy as a redelivery."""
+    return str(uuid.uuid5(_OVERDUE_IDS, task_id))
 
 
 def _envelopes(events: Sequence[EventData]) -> list[Any]:
@@ -55,6 +66,7 @@ class NetworkStore:
         self._tasks = db[TASKS]
         # told after a write that queued events, so the relay sends them right away
         self._on_events = on_events
+        self._locks = DocumentLocks()
 
     async def create_indexes(self) -> None:
         await self._tasks.create_index([("case_id", ASCENDING)])
@@ -93,30 +105,30 @@ class NetworkStore:
                 "$setOnInsert": fields,
             },
         )
-        # the overdue sweep leaves a closed case's tasks alone
-        await self._tasks.update_many({"case_id": case_id}, {"$set": {"case_closed": True}})
 
     async def record_consent(self, case_id: str, pilot: Pilot, key: str, consent: Consent) -> None:
         """Keep the newest decision per key: an older one arriving late changes nothing."""
         await self._upsert(case_id, {"$setOnInsert": _new_case(pilot)})
         path = f"consents.{key}"
-        await self._cases.update_one(
-            {
-                "_id": case_id,
-                "$or": [
-                    {path: {"$exists": False}},
-                    {f"{path}.changed_at": {"$lt": consent.changed_at}},
-                ],
-            },
-            {"$set": {path: {"granted": consent.granted, "changed_at": consent.changed_at}}},
-        )
+        async with self._locks.hold(f"{CASES}/{case_id}"):
+            await self._cases.update_one(
+                {
+                    "_id": case_id,
+                    "$or": [
+                        {path: {"$exists": False}},
+                        {f"{path}.changed_at": {"$lt": consent.changed_at}},
+                    ],
+                },
+                {"$set": {path: {"granted": consent.granted, "changed_at": consent.changed_at}}},
+            )
 
     async def _upsert(self, case_id: str, update: dict[str, Any]) -> None:
-        try:
-            await self._cases.update_one({"_id": case_id}, update, upsert=True)
-        except DuplicateKeyError:
-            # two first events of one case raced to insert: the document exists now
-            await self._cases.update_one({"_id": case_id}, update)
+        async with self._locks.hold(f"{CASES}/{case_id}"):
+            try:
+                await self._cases.update_one({"_id": case_id}, update, upsert=True)
+            except DuplicateKeyError:
+                # another process inserted the case first: the document exists now
+                await self._cases.update_one({"_id": case_id}, update)
 
     async def get_case(self, case_id: str) -> Case | None:
         doc = await self._cases.find_one({"_id": case_id}, {"outbox": 0})
@@ -124,12 +136,14 @@ class NetworkStore:
 
     async def add_member(self, case: Case, member: Member, event: EventData) -> bool:
         """Append the member and its event, if the case is still open; False otherwise."""
-        result = await self._cases.update_one(
-            {"_id": case.case_id, "opened": True, "closed": False},
-            merge_updates(
-                {"$push": {"members": _member_doc(member)}}, push_outbox(_envelopes([event]))
-            ),
-        )
+        async with self._locks.hold(f"{CASES}/{case.case_id}"):
+            result = await self._cases.update_one(
+                {"_id": case.case_id, "opened": True, "closed": False},
+                merge_updates(
+                    {"$push": {"members": _member_doc(member)}},
+                    push_outbox(_envelopes([event])),
+                ),
+            )
         self._written(result.modified_count)
         return result.modified_count == 1
 
@@ -137,7 +151,7 @@ class NetworkStore:
 
     async def insert_task(self, task: Task, event: EventData) -> None:
         outbox = outbox_entries(_envelopes([event]))
-        doc = {**_task_doc(task), "case_closed": False, "outbox": outbox}
+        doc = {**_task_doc(task), "outbox": outbox}
         await self._tasks.insert_one(doc)
         self._written(1)
 
@@ -157,41 +171,46 @@ class NetworkStore:
             "updated_at": task.updated_at,
             "version": read_version + 1,
         }
-        result = await self._tasks.update_one(
-            {"_id": task.task_id, "version": read_version},
-            merge_updates({"$set": changes}, push_outbox(_envelopes([event]))),
-        )
+        async with self._locks.hold(f"{TASKS}/{task.task_id}"):
+            result = await self._tasks.update_one(
+                {"_id": task.task_id, "version": read_version},
+                merge_updates({"$set": changes}, push_outbox(_envelopes([event]))),
+            )
         if result.modified_count == 1:
             task.version = read_version + 1
         self._written(result.modified_count)
         return result.modified_count == 1
 
     async def overdue_candidates(
-        self, as_of: dt.date, pilot: str | None = None, limit: int = 500
-    ) -> list[Task]:
-        """Open tasks of open cases, due before ``as_of``, not yet reported overdue."""
+        self, as_of: dt.date, pilot: str | None = None
+    ) -> AsyncIterator[Task]:
+        """Open tasks due before ``as_of``, not yet reported overdue (of any case)."""
         query: dict[str, Any] = {
             "overdue": False,
-            "case_closed": False,
             "status": {"$in": _OPEN},
             "due_date": {"$type": "string", "$lt": as_of.isoformat()},
         }
         if pilot is not None:
             query["pilot"] = pilot
-        cursor = self._tasks.find(query, {"outbox": 0}).sort("due_date", 1).limit(limit)
-        return [_task(doc) async for doc in cursor]
+        async for doc in self._tasks.find(query, {"outbox": 0}).sort("due_date", 1):
+            yield _task(doc)
 
     async def flag_overdue(self, task: Task, event: EventData) -> bool:
         """Flip the overdue flag and queue the event in one write; only one sweep wins."""
-        result = await self._tasks.update_one(
-            {"_id": task.task_id, "overdue": False, "status": {"$in": _OPEN}},
-            merge_updates(
-                {"$set": {"overdue": True, "overdue_at": event.occurred_at}},
-                push_outbox(_envelopes([event])),
-            ),
-        )
+        envelope = new_envelope(event, id=overdue_event_id(task.task_id))
+        async with self._locks.hold(f"{TASKS}/{task.task_id}"):
+            result = await self._tasks.update_one(
+                {"_id": task.task_id, "overdue": False, "status": {"$in": _OPEN}},
+                merge_updates(
+                    {"$set": {"overdue": True, "overdue_at": event.occurred_at}},
+                    push_outbox([envelope]),
+                ),
+            )
         self._written(result.modified_count)
         return result.modified_count == 1
+
+    async def is_closed(self, case_id: str) -> bool:
+        return await self._cases.count_documents({"_id": case_id, "closed": True}) > 0
 
     def _written(self, count: int) -> None:
         if count:

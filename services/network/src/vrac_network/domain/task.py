@@ -82,8 +82,9 @@ class Task:
             "assignee_kind": self.assignee_kind,
         }
 
-    def _move(self, action: str, allowed_from: tuple[TaskStatus, ...], to: TaskStatus,
-              now: dt.datetime) -> None:
+    def _move(
+        self, action: str, allowed_from: tuple[TaskStatus, ...], to: TaskStatus, now: dt.datetime
+    ) -> None:
         if self.status not in allowed_from:
             raise InvalidTransition(f"cannot {action} a task that is {self.status}")
         self.status = to
