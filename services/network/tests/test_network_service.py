@@ -131,7 +131,7 @@ async def test_an_unknown_case_is_404_and_a_closed_case_409(network) -> None:
     assert missing.status_code == 404
     await network.open_case(CASE)
     oma = await network.add_member(CASE)
-    task = await network.assign(CASE, oma["member_id"])
+    task = await network.assign(CASE, oma["member_id"], due_date="2025-04-01")
     await network.publish(closed(CASE))
 
     async def is_closed() -> bool:
@@ -150,6 +150,11 @@ async def test_an_unknown_case_is_404_and_a_closed_case_409(network) -> None:
     )
     assert assign.status_code == 409
     assert (await network.act(task["task_id"], "complete")).status_code == 409
+    # nobody is reminded about the tasks of a closed case
+    sweep = await network.http.post(
+        "/sweeps/overdue", json={"as_of": "2025-05-01"}, headers=network.auth()
+    )
+    assert sweep.json()["reported"] == []
 
 
 async def test_case_closed_arriving_before_case_opened_keeps_the_case_closed(network) -> None:

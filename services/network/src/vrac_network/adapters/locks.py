@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 
 class DocumentLocks:
@@ -34,5 +35,34 @@ class DocumentLocks:
                 del self._waiting[key]
                 del self._locks[key]
 
-    def __len__(self) -> int:
+    def held(self) -> int:
+        """How many documents are locked or waited for (for tests)."""
         return len(self._locks)
+
+
+class LockedCollection:
+    """A collection whose ``update_one`` by ``_id`` holds that document's lock."""
+
+    def __init__(self, collection: Any, name: str, locks: DocumentLocks) -> None:
+        self._collection = collection
+        self._name = name
+        self._locks = locks
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._collection, attribute)
+
+    async def update_one(self, query: dict[str, Any], update: Any, **options: Any) -> Any:
+        async with self._locks.hold(f"{self._name}/{query['_id']}"):
+            return await self._collection.update_one(query, update, **options)
+
+
+class LockedDatabase:
+    """The database as the outbox relay sees it: its removal of published entries takes
+    the same per-document locks as the store's writes, so neither undoes the other."""
+
+    def __init__(self, database: Any, locks: DocumentLocks) -> None:
+        self._database = database
+        self._locks = locks
+
+    def __getitem__(self, name: str) -> LockedCollection:
+        return LockedCollection(self._database[name], name, self._locks)

@@ -61,12 +61,18 @@ def _new_case(pilot: Pilot) -> dict[str, Any]:
 class NetworkStore:
     """Cases (with their members) and tasks of the network service."""
 
-    def __init__(self, db: AsyncDatabase[Any], on_events: Callable[[], None] = lambda: None):
+    def __init__(
+        self,
+        db: AsyncDatabase[Any],
+        locks: DocumentLocks | None = None,
+        on_events: Callable[[], None] = lambda: None,
+    ) -> None:
         self._cases = db[CASES]
         self._tasks = db[TASKS]
+        # shared with the outbox relay of this process (see ``locks``)
+        self._locks = locks if locks is not None else DocumentLocks()
         # told after a write that queued events, so the relay sends them right away
         self._on_events = on_events
-        self._locks = DocumentLocks()
 
     async def create_indexes(self) -> None:
         await self._tasks.create_index([("case_id", ASCENDING)])

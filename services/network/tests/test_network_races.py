@@ -1,0 +1,64 @@
+"""Writes racing on one document: the service's own commands, sweeps and outbox relay."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from vrac_contracts.catalogue import spec_for
+from vrac_contracts.events.network import TaskAccepted, TaskAssigned, TaskCompleted, TaskOverdue
+from vrac_contracts.values import Channel, MemberKind, NetworkRole, Pilot, TaskCategory
+from vrac_network import handlers
+from vrac_network.adapters.store import NetworkStore, overdue_event_id
+from vrac_network.domain.case import Case, NewMember
+from vrac_network.domain.task import NewTask, assign_task
+
+pytestmark = pytest.mark.integration
+
+CASE = "case_networkraces001"
+NOW = dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC)
+
+
+async def test_quick_successive_commands_lose_neither_state_nor_events(network) -> None:
+    await network.open_case(CASE)
+    oma = await network.add_member(CASE)
+    tasks = [await network.assign(CASE, oma["member_id"]) for _ in range(15)]
+    for task in tasks:
+        assert (await network.act(task["task_id"], "accept")).status_code == 200
+        assert (await network.act(task["task_id"], "complete")).status_code == 200
+    for task in tasks:
+        current = await network.http.get(f"/tasks/{task['task_id']}", headers=network.auth())
+        assert current.json()["status"] == "completed", current.json()
+    for model in (TaskAssigned, TaskAccepted, TaskCompleted):
+        records = await network.published(model, expect=len(tasks))
+        ids = {e.data.task_id for e in network.decoded(records)}
+        assert ids == {t["task_id"] for t in tasks}, model.__name__
+
+
+async def test_two_processes_sweeping_at_once_queue_one_overdue_event_id(mongo_db) -> None:
+    # two stores with their own locks stand for two service processes on one database
+    first, second = NetworkStore(mongo_db), NetworkStore(mongo_db)
+    case = Case(CASE, Pilot.LEIDEN, opened=True)
+    member, _ = case.add_member(
+        NewMember(
+            MemberKind.FAMILY, NetworkRole.SUPPORTER, "Oma", Channel.EMAIL, email="oma@example.org"
+        ),
+        NOW,
+    )
+    task, assigned = assign_task(
+        case, NewTask(TaskCategory.CHECK_IN, member.member_id, dt.date(2025, 4, 1)), NOW
+    )
+    await first.insert_task(task, assigned)
+    as_of = dt.date(2025, 5, 1)
+    results = await asyncio.gather(
+        handlers.sweep_overdue(first, as_of), handlers.sweep_overdue(second, as_of)
+    )
+    assert [task.task_id] in results
+    doc = await mongo_db.tasks.find_one({"_id": task.task_id})
+    overdue = [e for e in doc["outbox"] if e["topic"] == spec_for(TaskOverdue).topic]
+    # MongoDB lets one write win; where a store lets both through, the copies share one
+    # ce_id, so every consumer takes the second for a redelivery
+    assert overdue and {e["id"] for e in overdue} == {overdue_event_id(task.task_id)}
+    assert doc["overdue"] is True
+    assert await handlers.sweep_overdue(first, as_of) == []
