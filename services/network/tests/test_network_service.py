@@ -354,6 +354,10 @@ async def test_overdue_is_published_once_per_task_even_when_sweeps_run_together(
         "/sweeps/overdue", json={"as_of": "2025-05-01"}, headers=network.auth("admin", "*")
     )
     assert len(admin.json()["reported"]) == 1
+    # without a body the sweep runs as of today: every task here is long past due
+    today = await network.http.post("/sweeps/overdue", headers=network.auth())
+    assert today.json()["as_of"] == dt.datetime.now(dt.UTC).date().isoformat()
+    assert today.json()["reported"] == [in_time["task_id"]]
 
 
 async def test_the_periodic_sweep_reports_tasks_past_due(start_network) -> None:
