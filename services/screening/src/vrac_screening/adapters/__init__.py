@@ -1,0 +1,1 @@
+"""Adapters: the Mongo store and the diploma renderer."""

@@ -1,0 +1,320 @@
+"""The Mongo side: cases (intake's projection), screenings, diplomas, their rendered PDFs
+and questionnaires.
+
+Every write that records an event inserts the aggregate together with its ``outbox`` in
+one single-document write; nothing appends to an outbox later, so the relay's removal of
+sent entries never races another writer. The case projection is written only by this
+service's own consumer of intake's events, one event at a time. Personal data (the
+child's name) lives only in the case document and the PDF cache, the two places erasure
+clears.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, Final
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+from vrac_contracts.advice import AdviceCode
+from vrac_contracts.envelope import new_envelope
+from vrac_contracts.events.base import EventData
+from vrac_contracts.values import (
+    AdviceAudience,
+    CloseReason,
+    Domain,
+    Instrument,
+    Language,
+    Pilot,
+    Respondent,
+    ScoreKind,
+    WellbeingBand,
+)
+from vrac_runtime.idempotency import insert_once
+from vrac_runtime.outbox import OUTBOX, outbox_entries
+
+from vrac_screening.domain.advice_rules import AdviceChoice
+from vrac_screening.domain.case import Case, Consent
+from vrac_screening.domain.diploma import Diploma
+from vrac_screening.domain.questionnaire import Questionnaire
+from vrac_screening.domain.scores import DomainResult, Rating
+from vrac_screening.domain.screening import Screening
+
+CASES: Final = "cases"
+SCREENINGS: Final = "screenings"
+DIPLOMAS: Final = "diplomas"
+DIPLOMA_PDFS: Final = "diploma_pdfs"
+QUESTIONNAIRES: Final = "questionnaires"
+# the collections whose documents carry an outbox
+OUTBOX_COLLECTIONS: Final = (SCREENINGS, DIPLOMAS, QUESTIONNAIRES)
+_NO_OUTBOX = {OUTBOX: 0}
+_SENT = {f"{OUTBOX}.0": {"$exists": False}}
+
+
+def _with_outbox(doc: dict[str, Any], event: EventData) -> dict[str, Any]:
+    return {**doc, OUTBOX: outbox_entries([new_envelope(event)])}
+
+
+class ScreeningStore:
+    def __init__(self, db: AsyncDatabase[Any], on_events: Callable[[], None] = lambda: None):
+        self._cases = db[CASES]
+        self._screenings = db[SCREENINGS]
+        self._diplomas = db[DIPLOMAS]
+        self._pdfs = db[DIPLOMA_PDFS]
+        self._questionnaires = db[QUESTIONNAIRES]
+        # told after a write that queued events, so the relay sends them right away
+        self._on_events = on_events
+
+    async def create_indexes(self) -> None:
+        for collection in (self._screenings, self._diplomas, self._questionnaires, self._pdfs):
+            await collection.create_index([("case_id", ASCENDING)])
+
+    # -- the case, from intake's events; every update is safe to apply twice --
+
+    async def _ensure_case(self, case_id: str, pilot: Pilot) -> None:
+        new = {"pilot": str(pilot), "opened": False, "closed": False, "erased": False}
+        update = {"$setOnInsert": {**new, "consents": {}}}
+        # inserted concurrently: it exists now, which is all we wanted
+        with contextlib.suppress(DuplicateKeyError):
+            await self._cases.update_one({"_id": case_id}, update, upsert=True)
+
+    async def record_case_opened(self, case_id: str, pilot: Pilot, programme: str) -> None:
+        await self._ensure_case(case_id, pilot)
+        await self._cases.update_one(
+            {"_id": case_id}, {"$set": {"opened": True, "programme": programme}}
+        )
+
+    async def record_family(
+        self, case_id: str, pilot: Pilot, child_first_name: str, language: Language
+    ) -> None:
+        await self._ensure_case(case_id, pilot)
+        # an erased case never gets a name back, even from a late redelivery
+        await self._cases.update_one(
+            {"_id": case_id, "erased": False},
+            {"$set": {"child_first_name": child_first_name, "language": str(language)}},
+        )
+
+    async def record_consent(self, case_id: str, pilot: Pilot, key: str, consent: Consent) -> None:
+        """Keep the newest decision per key: an older one arriving late changes nothing."""
+        await self._ensure_case(case_id, pilot)
+        path = f"consents.{key}"
+        await self._cases.update_one(
+            {
+                "_id": case_id,
+                "$or": [
+                    {path: {"$exists": False}},
+                    {f"{path}.changed_at": {"$lt": consent.changed_at}},
+                ],
+            },
+            {"$set": {path: {"granted": consent.granted, "changed_at": consent.changed_at}}},
+        )
+
+    async def record_case_closed(self, case_id: str, pilot: Pilot, reason: CloseReason) -> None:
+        await self._ensure_case(case_id, pilot)
+        await self._cases.update_one(
+            {"_id": case_id}, {"$set": {"closed": True, "close_reason": str(reason)}}
+        )
+
+    async def erase_case(self, case_id: str) -> int:
+        """Remove the case's personal data and records; returns how many records still
+        wait for the relay (they are erased on a later call, once their events are out)."""
+        await self._cases.update_one(
+            {"_id": case_id},
+            {"$set": {"erased": True, "child_first_name": None, "language": None}},
+        )
+        await self._pdfs.delete_many({"case_id": case_id})
+        pending = 0
+        for collection in (self._screenings, self._diplomas, self._questionnaires):
+            await collection.delete_many({"case_id": case_id, **_SENT})
+            pending += await collection.count_documents({"case_id": case_id})
+        return pending
+
+    async def get_case(self, case_id: str) -> Case | None:
+        doc = await self._cases.find_one({"_id": case_id})
+        return None if doc is None else _case(doc)
+
+    # -- screenings --
+
+    async def insert_screening(self, screening: Screening, event: EventData) -> None:
+        await self._screenings.insert_one(_with_outbox(_screening_doc(screening), event))
+        self._on_events()
+
+    async def get_screening(self, screening_id: str) -> Screening | None:
+        doc = await self._screenings.find_one({"_id": screening_id}, _NO_OUTBOX)
+        return None if doc is None else _screening(doc)
+
+    async def screenings_of_case(self, case_id: str) -> list[Screening]:
+        cursor = self._screenings.find({"case_id": case_id}, _NO_OUTBOX).sort("recorded_at", 1)
+        return [_screening(doc) async for doc in cursor]
+
+    # -- diplomas --
+
+    async def insert_diploma(self, diploma: Diploma, event: EventData) -> bool:
+        """Store the diploma with its event; False when it was made before."""
+        inserted = await insert_once(self._diplomas, _with_outbox(_diploma_doc(diploma), event))
+        if inserted:
+            self._on_events()
+        return inserted
+
+    async def get_diploma(self, diploma_id: str) -> Diploma | None:
+        doc = await self._diplomas.find_one({"_id": diploma_id}, _NO_OUTBOX)
+        return None if doc is None else _diploma(doc)
+
+    async def diplomas_of_case(self, case_id: str) -> list[Diploma]:
+        cursor = self._diplomas.find({"case_id": case_id}, _NO_OUTBOX).sort("issued_at", 1)
+        return [_diploma(doc) async for doc in cursor]
+
+    async def cached_pdf(self, diploma_id: str) -> bytes | None:
+        doc = await self._pdfs.find_one({"_id": diploma_id})
+        return None if doc is None else bytes(doc["pdf"])
+
+    async def cache_pdf(self, diploma: Diploma, pdf: bytes, rendered_at: dt.datetime) -> None:
+        doc = {
+            "_id": diploma.diploma_id,
+            "case_id": diploma.case_id,
+            "pdf": pdf,
+            "rendered_at": rendered_at,
+        }
+        await insert_once(self._pdfs, doc)
+
+    async def drop_pdf(self, diploma_id: str) -> None:
+        await self._pdfs.delete_one({"_id": diploma_id})
+
+    # -- questionnaires --
+
+    async def insert_questionnaire(self, questionnaire: Questionnaire, event: EventData) -> None:
+        doc = _questionnaire_doc(questionnaire)
+        await self._questionnaires.insert_one(_with_outbox(doc, event))
+        self._on_events()
+
+    async def questionnaires_of_case(self, case_id: str) -> list[Questionnaire]:
+        query = self._questionnaires.find({"case_id": case_id}, _NO_OUTBOX)
+        return [_questionnaire(doc) async for doc in query.sort("submitted_at", 1)]
+
+
+def _case(doc: dict[str, Any]) -> Case:
+    reason, language = doc.get("close_reason"), doc.get("language")
+    return Case(
+        case_id=doc["_id"],
+        pilot=Pilot(doc["pilot"]),
+        opened=bool(doc.get("opened")),
+        closed=bool(doc.get("closed")),
+        erased=bool(doc.get("erased")),
+        close_reason=CloseReason(reason) if reason else None,
+        child_first_name=doc.get("child_first_name"),
+        language=Language(language) if language else None,
+        consents={
+            key: Consent(granted=value["granted"], changed_at=value["changed_at"])
+            for key, value in (doc.get("consents") or {}).items()
+        },
+    )
+
+
+def _screening_doc(screening: Screening) -> dict[str, Any]:
+    return {
+        "_id": screening.screening_id,
+        "case_id": screening.case_id,
+        "pilot": str(screening.pilot),
+        "language": str(screening.language),
+        "results": [
+            {
+                "domain": str(r.domain),
+                "kind": str(r.kind),
+                "score": r.score,
+                "rating": None if r.rating is None else str(r.rating),
+            }
+            for r in screening.results
+        ],
+        "strengths": [str(d) for d in screening.strengths],
+        "growth_areas": [str(d) for d in screening.growth_areas],
+        "advice": [
+            {"code": str(a.code), "audience": str(a.audience), "rule": a.rule_id}
+            for a in screening.advice
+        ],
+        # ISO text: FerretDB has no date-only type
+        "screened_on": screening.screened_on.isoformat(),
+        "recorded_at": screening.recorded_at,
+    }
+
+
+def _screening(doc: dict[str, Any]) -> Screening:
+    return Screening(
+        screening_id=doc["_id"],
+        case_id=doc["case_id"],
+        pilot=Pilot(doc["pilot"]),
+        language=Language(doc["language"]),
+        results=tuple(
+            DomainResult(
+                domain=Domain(r["domain"]),
+                kind=ScoreKind(r["kind"]),
+                score=r.get("score"),
+                rating=Rating(r["rating"]) if r.get("rating") else None,
+            )
+            for r in doc["results"]
+        ),
+        strengths=tuple(Domain(d) for d in doc["strengths"]),
+        growth_areas=tuple(Domain(d) for d in doc["growth_areas"]),
+        advice=tuple(
+            AdviceChoice(
+                code=AdviceCode(a["code"]),
+                audience=AdviceAudience(a["audience"]),
+                rule_id=a["rule"],
+            )
+            for a in doc["advice"]
+        ),
+        screened_on=dt.date.fromisoformat(doc["screened_on"]),
+        recorded_at=doc["recorded_at"],
+    )
+
+
+def _diploma_doc(diploma: Diploma) -> dict[str, Any]:
+    return {
+        "_id": diploma.diploma_id,
+        "screening_id": diploma.screening_id,
+        "case_id": diploma.case_id,
+        "pilot": str(diploma.pilot),
+        "language": str(diploma.language),
+        "strengths": [str(d) for d in diploma.strengths],
+        "issued_at": diploma.issued_at,
+    }
+
+
+def _diploma(doc: dict[str, Any]) -> Diploma:
+    return Diploma(
+        diploma_id=doc["_id"],
+        screening_id=doc["screening_id"],
+        case_id=doc["case_id"],
+        pilot=Pilot(doc["pilot"]),
+        language=Language(doc["language"]),
+        strengths=tuple(Domain(d) for d in doc["strengths"]),
+        issued_at=doc["issued_at"],
+    )
+
+
+def _questionnaire_doc(questionnaire: Questionnaire) -> dict[str, Any]:
+    return {
+        "_id": questionnaire.questionnaire_id,
+        "case_id": questionnaire.case_id,
+        "pilot": str(questionnaire.pilot),
+        "instrument": str(questionnaire.instrument),
+        "respondent": str(questionnaire.respondent),
+        "score": questionnaire.score,
+        "band": str(questionnaire.band),
+        "submitted_at": questionnaire.submitted_at,
+    }
+
+
+def _questionnaire(doc: dict[str, Any]) -> Questionnaire:
+    return Questionnaire(
+        questionnaire_id=doc["_id"],
+        case_id=doc["case_id"],
+        pilot=Pilot(doc["pilot"]),
+        instrument=Instrument(doc["instrument"]),
+        respondent=Respondent(doc["respondent"]),
+        score=int(doc["score"]),
+        band=WellbeingBand(doc["band"]),
+        submitted_at=doc["submitted_at"],
+    )

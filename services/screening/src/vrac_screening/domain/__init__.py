@@ -1,0 +1,1 @@
+"""The screening domain: pure rules and aggregates, no I/O."""

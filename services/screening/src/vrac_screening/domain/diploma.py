@@ -1,0 +1,126 @@
+"""The diploma: what the child is good at and why that is great, in the family's language.
+
+One diploma per screening, with an id derived from the screening id, so making it again (a
+redelivered event, or a second trigger) names the same diploma and stores nothing new.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from vrac_contracts.events.screening import DiplomaIssued
+from vrac_contracts.ids import derived_id
+from vrac_contracts.values import ConsentPurpose, Domain, Language, Pilot
+
+from vrac_screening.domain.case import Case
+from vrac_screening.domain.errors import ChildNotKnownYet
+from vrac_screening.domain.wording import PHRASES, PILOT_NAMES, long_date, praise
+
+
+def diploma_id_for(screening_id: str) -> str:
+    return derived_id("diploma", screening_id)
+
+
+@dataclass(frozen=True)
+class ScreeningOutcome:
+    """What the diploma maker needs of a completed screening."""
+
+    screening_id: str
+    case_id: str
+    pilot: Pilot
+    strengths: tuple[Domain, ...]
+
+
+@dataclass(frozen=True)
+class Diploma:
+    diploma_id: str
+    screening_id: str
+    case_id: str
+    pilot: Pilot
+    language: Language
+    strengths: tuple[Domain, ...]
+    issued_at: dt.datetime
+
+    @property
+    def issued_on(self) -> dt.date:
+        return self.issued_at.date()
+
+    def issued_event(self) -> DiplomaIssued:
+        return DiplomaIssued(
+            case_id=self.case_id,
+            pilot=self.pilot,
+            occurred_at=self.issued_at,
+            diploma_id=self.diploma_id,
+            screening_id=self.screening_id,
+            language=self.language,
+            strengths=list(self.strengths),
+        )
+
+
+def make_diploma(
+    case: Case | None, outcome: ScreeningOutcome, now: dt.datetime
+) -> tuple[Diploma, DiplomaIssued] | None:
+    """The diploma of a screening, or None when there is to be none.
+
+    None without the parents' diploma consent, for an erased case, or when the screening
+    found no strength to celebrate. Raises ChildNotKnownYet while the family's details
+    (the child's name, the family's language) have not arrived: a retry can succeed.
+    """
+    if case is None or case.erased or not case.consented(ConsentPurpose.DIPLOMA):
+        return None
+    if not outcome.strengths:
+        return None
+    if case.child_first_name is None or case.language is None:
+        raise ChildNotKnownYet(f"the family of case {case.case_id} is not registered yet")
+    diploma = Diploma(
+        diploma_id=diploma_id_for(outcome.screening_id),
+        screening_id=outcome.screening_id,
+        case_id=outcome.case_id,
+        pilot=outcome.pilot,
+        language=case.language,
+        strengths=outcome.strengths,
+        issued_at=now,
+    )
+    return diploma, diploma.issued_event()
+
+
+@dataclass(frozen=True)
+class Celebrated:
+    label: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DiplomaSheet:
+    """Every line printed on a diploma, already in its language."""
+
+    language: Language
+    title: str
+    given_to: str
+    child_first_name: str
+    because: str
+    strengths: tuple[Celebrated, ...]
+    place_and_date: str
+    cheer: str
+    signed: str
+
+
+def diploma_sheet(diploma: Diploma, child_first_name: str) -> DiplomaSheet:
+    language = diploma.language
+    words = PHRASES[language]
+    pilot = PILOT_NAMES[diploma.pilot]
+    return DiplomaSheet(
+        language=language,
+        title=words.title,
+        given_to=words.given_to,
+        child_first_name=child_first_name,
+        because=words.because,
+        strengths=tuple(
+            Celebrated(praise(d, language).label, praise(d, language).reason)
+            for d in diploma.strengths
+        ),
+        place_and_date=f"{pilot}, {long_date(diploma.issued_on, language)}",
+        cheer=words.cheer,
+        signed=words.signed.format(pilot=pilot),
+    )

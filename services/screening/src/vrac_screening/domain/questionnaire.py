@@ -1,0 +1,107 @@
+"""Wellbeing questionnaires: a total score on the instrument's scale -> a wellbeing band.
+
+Only the instrument, the band and who answered leave this service; the score stays here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Final
+
+from vrac_contracts.events.screening import QuestionnaireSubmitted
+from vrac_contracts.values import ConsentPurpose, Instrument, Pilot, Respondent, WellbeingBand
+
+from vrac_screening.domain.case import Case
+from vrac_screening.domain.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class Band:
+    """An inclusive range of total scores and the wellbeing band it means."""
+
+    lowest: int
+    highest: int
+    band: WellbeingBand
+
+
+@dataclass(frozen=True)
+class Scale:
+    """An instrument's bands, covering its whole range without gaps."""
+
+    bands: tuple[Band, ...]
+
+    @property
+    def minimum(self) -> int:
+        return min(b.lowest for b in self.bands)
+
+    @property
+    def maximum(self) -> int:
+        return max(b.highest for b in self.bands)
+
+    def band(self, score: int) -> WellbeingBand:
+        for band in self.bands:
+            if band.lowest <= score <= band.highest:
+                return band.band
+        raise InvalidInput("score", f"must be between {self.minimum} and {self.maximum}")
+
+
+LOW, MODERATE, HIGH = WellbeingBand.LOW, WellbeingBand.MODERATE, WellbeingBand.HIGH
+_PERCENT = Scale((Band(0, 39, LOW), Band(40, 69, MODERATE), Band(70, 100, HIGH)))
+
+SCALES: Final[dict[Instrument, Scale]] = {
+    # 10 items scored 1-5: a higher total is better wellbeing
+    Instrument.KIDSCREEN_10: Scale((Band(10, 29, LOW), Band(30, 39, MODERATE), Band(40, 50, HIGH))),
+    # total difficulties 0-40: close to average 0-13, slightly raised 14-16, high 17 and up
+    Instrument.SDQ: Scale((Band(0, 13, HIGH), Band(14, 16, MODERATE), Band(17, 40, LOW))),
+    # the project's own 0-100 scales, child and parent versions
+    Instrument.VRAC_WELLBEING_CHILD: _PERCENT,
+    Instrument.VRAC_WELLBEING_PARENT: _PERCENT,
+}
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    questionnaire_id: str
+    case_id: str
+    pilot: Pilot
+    instrument: Instrument
+    respondent: Respondent
+    score: int
+    band: WellbeingBand
+    submitted_at: dt.datetime
+
+    def submitted_event(self) -> QuestionnaireSubmitted:
+        return QuestionnaireSubmitted(
+            case_id=self.case_id,
+            pilot=self.pilot,
+            occurred_at=self.submitted_at,
+            questionnaire_id=self.questionnaire_id,
+            instrument=self.instrument,
+            wellbeing_band=self.band,
+            respondent=self.respondent,
+        )
+
+
+def submit_questionnaire(
+    case: Case,
+    questionnaire_id: str,
+    instrument: Instrument,
+    respondent: Respondent,
+    score: int,
+    now: dt.datetime,
+) -> tuple[Questionnaire, QuestionnaireSubmitted]:
+    """Band the score; refuse without questionnaires consent or outside the scale."""
+    case.require(ConsentPurpose.QUESTIONNAIRES)
+    band = SCALES[instrument].band(score)
+    questionnaire = Questionnaire(
+        questionnaire_id=questionnaire_id,
+        case_id=case.case_id,
+        pilot=case.pilot,
+        instrument=instrument,
+        respondent=respondent,
+        score=score,
+        band=band,
+        submitted_at=now,
+    )
+    return questionnaire, questionnaire.submitted_event()

@@ -1,0 +1,170 @@
+"""HTTP routes: check the token, map the body to a command, call the handler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse, Response
+from vrac_contracts.values import Language
+from vrac_runtime.auth import Principal, requires
+
+from vrac_screening import handlers
+from vrac_screening.adapters.pdf import render_diploma
+from vrac_screening.adapters.store import ScreeningStore
+from vrac_screening.domain.errors import (
+    CaseIsClosed,
+    ChildNotKnownYet,
+    InvalidInput,
+    NoConsent,
+    UnknownCase,
+    UnknownDiploma,
+    UnknownScreening,
+)
+from vrac_screening.entrypoints.schemas import (
+    DiplomaOut,
+    QuestionnaireIn,
+    QuestionnaireOut,
+    ScreeningIn,
+    ScreeningOut,
+)
+
+router = APIRouter(tags=["screening"])
+
+WRITERS = requires("coach")
+READERS = requires("coach", "pilot-lead", "service")
+
+
+@dataclass(frozen=True)
+class PrincipalAccess:
+    principal: Principal
+
+    def check(self, pilot: str) -> None:
+        self.principal.ensure_pilot(pilot)
+
+
+def store(request: Request) -> ScreeningStore:
+    result: ScreeningStore = request.app.state.store
+    return result
+
+
+@router.post("/cases/{case_id}/screenings", status_code=201, response_model=ScreeningOut)
+async def record_screening(
+    case_id: str,
+    body: ScreeningIn,
+    who: Principal = Depends(WRITERS),
+    db: ScreeningStore = Depends(store),
+) -> ScreeningOut:
+    """Record a screening (needs screening consent); publishes screening-completed."""
+    results = [s.to_domain() for s in body.scores]
+    screening = await handlers.record_screening(
+        db, case_id, results, body.screened_on, PrincipalAccess(who)
+    )
+    return ScreeningOut.of(screening)
+
+
+@router.get("/cases/{case_id}/screenings", response_model=list[ScreeningOut])
+async def list_screenings(
+    case_id: str,
+    language: Language | None = Query(None, description="Language of the advice texts."),
+    who: Principal = Depends(READERS),
+    db: ScreeningStore = Depends(store),
+) -> list[ScreeningOut]:
+    found = await handlers.screenings_of_case(db, case_id, PrincipalAccess(who))
+    return [ScreeningOut.of(s, language) for s in found]
+
+
+@router.get("/screenings/{screening_id}", response_model=ScreeningOut)
+async def get_screening(
+    screening_id: str,
+    language: Language | None = Query(
+        None, description="Language of the advice texts; default the family's language."
+    ),
+    who: Principal = Depends(READERS),
+    db: ScreeningStore = Depends(store),
+) -> ScreeningOut:
+    screening = await handlers.get_screening(db, screening_id, PrincipalAccess(who))
+    return ScreeningOut.of(screening, language)
+
+
+@router.get("/cases/{case_id}/diplomas", response_model=list[DiplomaOut])
+async def list_diplomas(
+    case_id: str, who: Principal = Depends(READERS), db: ScreeningStore = Depends(store)
+) -> list[DiplomaOut]:
+    access = PrincipalAccess(who)
+    found = await handlers.diplomas_of_case(db, case_id, access)
+    shown = [await handlers.get_diploma(db, d.diploma_id, access) for d in found]
+    return [DiplomaOut.of(diploma, sheet) for diploma, sheet in shown]
+
+
+# declared before /diplomas/{diploma_id}, which would otherwise match "<id>.pdf" too
+@router.get(
+    "/diplomas/{diploma_id}.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The diploma."}},
+)
+async def diploma_pdf(
+    diploma_id: str, who: Principal = Depends(READERS), db: ScreeningStore = Depends(store)
+) -> Response:
+    """The diploma as a PDF, rendered on first download and cached."""
+    pdf = await handlers.diploma_pdf(db, diploma_id, PrincipalAccess(who), render_diploma)
+    return Response(
+        content=pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{diploma_id}.pdf"'},
+    )
+
+
+@router.get("/diplomas/{diploma_id}", response_model=DiplomaOut)
+async def get_diploma(
+    diploma_id: str, who: Principal = Depends(READERS), db: ScreeningStore = Depends(store)
+) -> DiplomaOut:
+    diploma, sheet = await handlers.get_diploma(db, diploma_id, PrincipalAccess(who))
+    return DiplomaOut.of(diploma, sheet)
+
+
+@router.post("/cases/{case_id}/questionnaires", status_code=201, response_model=QuestionnaireOut)
+async def submit_questionnaire(
+    case_id: str,
+    body: QuestionnaireIn,
+    who: Principal = Depends(WRITERS),
+    db: ScreeningStore = Depends(store),
+) -> QuestionnaireOut:
+    """Record a wellbeing questionnaire (needs questionnaires consent); publishes
+    questionnaire-submitted with the band only."""
+    questionnaire = await handlers.submit_questionnaire(
+        db, case_id, body.instrument, body.respondent, body.score, PrincipalAccess(who)
+    )
+    return QuestionnaireOut.of(questionnaire)
+
+
+@router.get("/cases/{case_id}/questionnaires", response_model=list[QuestionnaireOut])
+async def list_questionnaires(
+    case_id: str, who: Principal = Depends(READERS), db: ScreeningStore = Depends(store)
+) -> list[QuestionnaireOut]:
+    found = await handlers.questionnaires_of_case(db, case_id, PrincipalAccess(who))
+    return [QuestionnaireOut.of(q) for q in found]
+
+
+def install_domain_errors(app: FastAPI) -> None:
+    """The domain's refusals as HTTP answers: 404, 409 or 422 naming the field."""
+
+    def answer(status: int) -> object:
+        async def handle(_: Request, exc: Exception) -> JSONResponse:
+            return JSONResponse(status_code=status, content={"detail": str(exc)})
+
+        return handle
+
+    for missing in (UnknownCase, UnknownScreening, UnknownDiploma):
+        app.add_exception_handler(missing, answer(404))  # type: ignore[arg-type]
+    for refused in (CaseIsClosed, NoConsent, ChildNotKnownYet):
+        app.add_exception_handler(refused, answer(409))  # type: ignore[arg-type]
+
+    async def invalid(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, InvalidInput)
+        return JSONResponse(
+            status_code=422,
+            content={"detail": str(exc), "errors": [{"field": exc.field, "problem": exc.problem}]},
+        )
+
+    app.add_exception_handler(InvalidInput, invalid)

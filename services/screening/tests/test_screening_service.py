@@ -1,0 +1,360 @@
+"""The screening service against the real Kafka and FerretDB, driven through HTTP and events."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+from vrac_contracts.catalogue import spec_for
+from vrac_contracts.events.intake import CaseClosed
+from vrac_contracts.events.screening import (
+    DiplomaIssued,
+    QuestionnaireSubmitted,
+    ScreeningCompleted,
+)
+from vrac_contracts.ids import derived_id
+
+pytestmark = pytest.mark.integration
+
+CASE = "case_screeningjourney1"
+
+
+def pdf_text(content: bytes) -> str:
+    reader = PdfReader(io.BytesIO(content))
+    return " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
+
+
+async def test_a_screening_gives_advice_and_a_diploma_in_the_family_language(screening) -> None:
+    await screening.open_case(CASE, name="Sam", language="nl")
+    recorded = await screening.screen(CASE, screened_on="2025-03-10")
+    assert recorded["strengths"] == ["working-memory", "moral-reasoning"]
+    assert recorded["growth_areas"] == ["reading", "emotion-regulation"]
+    codes = [a["code"] for a in recorded["advice"]]
+    assert codes[:2] == ["memory-for-reading", "show-your-strength"]
+    assert {"name-the-feeling", "sense-of-fairness-role", "read-aloud-together"} <= set(codes)
+    assert recorded["advice_language"] == "nl"
+    assert recorded["advice"][0]["text"].startswith("Laat het kind bij het lezen")
+    assert [s["level"] for s in recorded["scores"]] == [
+        "strength",
+        "growth-area",
+        "strength",
+        "growth-area",
+        "typical",
+    ]
+
+    [event] = screening.decoded(await screening.published(ScreeningCompleted, expect=1))
+    assert event.subject == CASE and event.data.screening_id == recorded["screening_id"]
+    assert [a.code for a in event.data.advice] == codes
+    assert event.data.language == "nl"
+
+    in_french = await screening.http.get(
+        f"/screenings/{recorded['screening_id']}",
+        params={"language": "fr"},
+        headers=screening.auth(role="pilot-lead"),
+    )
+    assert in_french.status_code == 200
+    assert in_french.json()["advice"][0]["text"].startswith("Appuyez-vous sur sa")
+
+    [diploma] = await screening.wait_for_diplomas(CASE)
+    assert diploma["diploma_id"] == derived_id("diploma", recorded["screening_id"])
+    assert diploma["child_first_name"] == "Sam" and diploma["language"] == "nl"
+    assert [s["label"] for s in diploma["strengths"]] == ["Onthouden", "Weten wat goed en fout is"]
+    [issued] = screening.decoded(await screening.published(DiplomaIssued, expect=1))
+    assert issued.data.diploma_id == diploma["diploma_id"]
+    assert issued.data.strengths == ["working-memory", "moral-reasoning"]
+
+    pdf = await screening.http.get(diploma["pdf_url"], headers=screening.auth())
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = pdf_text(pdf.content)
+    for words in ("DIPLOMA", "Sam", "Onthouden", "Weten wat goed en fout is", "Leiden"):
+        assert words in text
+    assert "Remembering things" not in text
+    again = await screening.http.get(diploma["pdf_url"], headers=screening.auth())
+    assert again.content == pdf.content
+
+
+async def test_a_french_family_gets_a_french_diploma(screening) -> None:
+    await screening.open_case(CASE, pilot="lille", name="Zoé", language="fr")
+    await screening.screen(CASE, pilot="lille")
+    [diploma] = await screening.wait_for_diplomas(CASE, pilot="lille")
+    pdf = await screening.http.get(diploma["pdf_url"], headers=screening.auth(pilot="lille"))
+    text = pdf_text(pdf.content)
+    for words in ("DIPLÔME", "Zoé", "Retenir les choses", "Savoir ce qui est juste", "Lille"):
+        assert words in text
+
+
+async def test_screening_needs_consent_and_the_newest_decision_counts(screening) -> None:
+    await screening.open_case(CASE, consents=("diploma",))
+    refused = await screening.http.post(
+        f"/cases/{CASE}/screenings", json={"scores": screening.SCORES}, headers=screening.auth()
+    )
+    assert refused.status_code == 409
+    assert "consent" in refused.json()["detail"] and "screening" in refused.json()["detail"]
+
+    await screening.publish(screening.consent(CASE, "screening", True, "2025-03-15T10:00:00Z"))
+    # an older withdrawal that arrives late changes nothing
+    await screening.publish(screening.consent(CASE, "screening", False, "2025-03-14T08:00:00Z"))
+    await screening.publish(screening.consent(CASE, "questionnaires", True))
+    await screening.wait_for_case(CASE, ("screening", "questionnaires"), None)
+    await screening.screen(CASE)
+
+    await screening.publish(screening.consent(CASE, "screening", False, "2025-03-16T10:00:00Z"))
+
+    async def withdrawn() -> bool:
+        response = await screening.http.post(
+            f"/cases/{CASE}/screenings",
+            json={"scores": screening.SCORES},
+            headers=screening.auth(),
+        )
+        return response.status_code == 409
+
+    await screening.eventually(withdrawn, "the withdrawal to count")
+
+
+async def test_a_screening_completed_delivered_twice_makes_one_diploma(screening) -> None:
+    await screening.open_case(CASE)
+    recorded = await screening.screen(CASE)
+    [record] = await screening.published(ScreeningCompleted, expect=1)
+    await screening.wait_for_diplomas(CASE)
+    # the same event again, as a redelivery would bring it
+    await screening.send(
+        record.topic.removeprefix(screening.settings.topic_prefix),
+        record.value,
+        record.key,
+        list(record.headers),
+    )
+    await screening.send(
+        record.topic.removeprefix(screening.settings.topic_prefix),
+        record.value,
+        record.key,
+        list(record.headers),
+    )
+    issued = await screening.published(DiplomaIssued, expect=3, timeout=5)
+    assert len(issued) == 1
+    diplomas = await screening.diplomas(CASE)
+    assert [d["screening_id"] for d in diplomas] == [recorded["screening_id"]]
+
+
+async def test_no_diploma_without_consent_until_it_is_given(screening) -> None:
+    await screening.open_case(CASE, consents=("screening",))
+    recorded = await screening.screen(CASE)
+    await screening.published(ScreeningCompleted, expect=1)
+    assert await screening.published(DiplomaIssued, expect=1, timeout=3) == []
+    assert await screening.diplomas(CASE) == []
+
+    await screening.publish(screening.consent(CASE, "diploma", True, "2025-03-20T10:00:00Z"))
+    [diploma] = await screening.wait_for_diplomas(CASE)
+    assert diploma["screening_id"] == recorded["screening_id"]
+    assert len(await screening.published(DiplomaIssued, expect=2, timeout=3)) == 1
+
+
+async def test_a_diploma_waits_for_the_child_name(screening) -> None:
+    await screening.open_case(CASE, name=None)
+    await screening.screen(CASE)
+    await screening.published(ScreeningCompleted, expect=1)
+    assert await screening.diplomas(CASE) == []
+    await screening.publish(screening.family(CASE, "Noor", "nl"))
+    [diploma] = await screening.wait_for_diplomas(CASE)
+    assert diploma["child_first_name"] == "Noor"
+
+
+async def test_public_events_carry_no_personal_data(screening) -> None:
+    await screening.open_case(CASE, name="Sammie")
+    await screening.screen(CASE)
+    await screening.wait_for_diplomas(CASE)
+    questionnaire = await screening.http.post(
+        f"/cases/{CASE}/questionnaires",
+        json={"instrument": "kidscreen-10", "respondent": "child", "score": 37},
+        headers=screening.auth(),
+    )
+    assert questionnaire.status_code == 201
+    for model in (ScreeningCompleted, DiplomaIssued, QuestionnaireSubmitted):
+        assert spec_for(model).topic.startswith("vrac.public.")
+        [record] = await screening.published(model, expect=1)
+        assert "Sammie" not in record.value.decode() + repr(record.headers)
+    [submitted] = screening.bodies(await screening.published(QuestionnaireSubmitted, expect=1))
+    assert submitted["wellbeing_band"] == "moderate" and "score" not in submitted
+
+
+async def test_questionnaires_need_consent_and_are_banded(screening) -> None:
+    await screening.open_case(CASE, consents=("screening",))
+    body = {"instrument": "sdq", "respondent": "guardian", "score": 18}
+    refused = await screening.http.post(
+        f"/cases/{CASE}/questionnaires", json=body, headers=screening.auth()
+    )
+    assert refused.status_code == 409 and "questionnaires" in refused.json()["detail"]
+    await screening.publish(screening.consent(CASE, "questionnaires"))
+    await screening.wait_for_case(CASE, ("questionnaires",), None)
+    done = await screening.http.post(
+        f"/cases/{CASE}/questionnaires", json=body, headers=screening.auth()
+    )
+    assert done.status_code == 201 and done.json()["wellbeing_band"] == "low"
+    [event] = screening.decoded(await screening.published(QuestionnaireSubmitted, expect=1))
+    assert (event.data.instrument, event.data.wellbeing_band, event.data.respondent) == (
+        "sdq",
+        "low",
+        "guardian",
+    )
+    listed = await screening.http.get(f"/cases/{CASE}/questionnaires", headers=screening.auth())
+    assert [q["questionnaire_id"] for q in listed.json()] == [done.json()["questionnaire_id"]]
+
+
+async def test_unknown_ids_are_404(screening) -> None:
+    await screening.open_case("case_screeningother01")
+    auth = screening.auth()
+    for method, path in (
+        ("post", f"/cases/{CASE}/screenings"),
+        ("get", f"/cases/{CASE}/screenings"),
+        ("get", f"/cases/{CASE}/diplomas"),
+        ("post", f"/cases/{CASE}/questionnaires"),
+        ("get", "/screenings/scr_doesnotexist01"),
+        ("get", "/diplomas/dip_doesnotexist01"),
+        ("get", "/diplomas/dip_doesnotexist01.pdf"),
+    ):
+        body: Any = None
+        if path.endswith("screenings") and method == "post":
+            body = {"scores": screening.SCORES}
+        if path.endswith("questionnaires"):
+            body = {"instrument": "sdq", "respondent": "child", "score": 3}
+        response = await screening.http.request(method, path, json=body, headers=auth)
+        assert response.status_code == 404, (method, path, response.text)
+
+
+async def test_tokens_roles_and_pilots(screening) -> None:
+    await screening.open_case(CASE)
+    recorded = await screening.screen(CASE)
+    [diploma] = await screening.wait_for_diplomas(CASE)
+    reads = (
+        f"/cases/{CASE}/screenings",
+        f"/screenings/{recorded['screening_id']}",
+        f"/cases/{CASE}/diplomas",
+        f"/diplomas/{diploma['diploma_id']}",
+        diploma["pdf_url"],
+        f"/cases/{CASE}/questionnaires",
+    )
+    for path in reads:
+        assert (await screening.http.get(path)).status_code == 401, path
+        other = await screening.http.get(path, headers=screening.auth(pilot="mechelen"))
+        assert other.status_code == 403, path
+        agency = await screening.http.get(path, headers=screening.auth(role="agency"))
+        assert agency.status_code == 403, path
+        for role in ("coach", "pilot-lead", "service", "admin"):
+            ok = await screening.http.get(path, headers=screening.auth(role=role))
+            assert ok.status_code == 200, (path, role)
+    bad = await screening.http.get(reads[0], headers={"Authorization": "Bearer not-a-jwt"})
+    assert bad.status_code == 401
+    body = {"scores": screening.SCORES}
+    write = f"/cases/{CASE}/screenings"
+    assert (await screening.http.post(write, json=body)).status_code == 401
+    lead = await screening.http.post(write, json=body, headers=screening.auth(role="pilot-lead"))
+    assert lead.status_code == 403
+    other = await screening.http.post(write, json=body, headers=screening.auth(pilot="lille"))
+    assert other.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("scores", "field"),
+    [
+        ([{"domain": "juggling", "kind": "percentile", "score": 50}], "scores.0.domain"),
+        ([{"domain": "maths", "kind": "percentile", "score": 120}], "scores.0.score"),
+        ([{"domain": "maths", "kind": "standard-score", "score": 12}], "scores.0.score"),
+        ([{"domain": "maths", "kind": "qualitative"}], "scores.0.rating"),
+        ([{"domain": "maths", "kind": "percentile"}], "scores.0.score"),
+        ([{"domain": "maths", "kind": "qualitative", "rating": "great"}], "scores.0.rating"),
+        (
+            [
+                {"domain": "maths", "kind": "percentile", "score": 50},
+                {"domain": "maths", "kind": "percentile", "score": 60},
+            ],
+            "scores.1.domain",
+        ),
+        ([], "scores"),
+        ("many", "scores"),
+    ],
+)
+async def test_invalid_screenings_are_422_naming_the_field(screening, scores, field) -> None:
+    await screening.open_case(CASE)
+    response = await screening.http.post(
+        f"/cases/{CASE}/screenings", json={"scores": scores}, headers=screening.auth()
+    )
+    assert response.status_code == 422
+    assert field in [e["field"] for e in response.json()["errors"]]
+
+
+async def test_other_invalid_input_is_422_naming_the_field(screening) -> None:
+    await screening.open_case(CASE)
+    auth = screening.auth()
+    cases = (
+        ("post", f"/cases/{CASE}/screenings", {"scores": screening.SCORES, "x": 1}, "x"),
+        (
+            "post",
+            f"/cases/{CASE}/screenings",
+            {"scores": screening.SCORES, "screened_on": "2999-01-01"},
+            "screened_on",
+        ),
+        (
+            "post",
+            f"/cases/{CASE}/questionnaires",
+            {"instrument": "kidscreen-10", "respondent": "child", "score": 51},
+            "score",
+        ),
+        (
+            "post",
+            f"/cases/{CASE}/questionnaires",
+            {"instrument": "mood-o-meter", "respondent": "child", "score": 5},
+            "instrument",
+        ),
+        ("get", f"/cases/{CASE}/screenings?language=de", None, "language"),
+    )
+    for method, path, body, field in cases:
+        response = await screening.http.request(method, path, json=body, headers=auth)
+        assert response.status_code == 422, path
+        assert field in [e["field"] for e in response.json()["errors"]], response.text
+    broken = await screening.http.post(
+        f"/cases/{CASE}/screenings",
+        content=b"{not json",
+        headers={**auth, "content-type": "application/json"},
+    )
+    assert broken.status_code == 422
+
+
+async def test_a_closed_case_takes_nothing_new_and_erasure_removes_the_child(screening) -> None:
+    await screening.open_case(CASE)
+    await screening.screen(CASE)
+    [diploma] = await screening.wait_for_diplomas(CASE)
+    pdf = await screening.http.get(diploma["pdf_url"], headers=screening.auth())
+    assert pdf.status_code == 200
+
+    await screening.publish(
+        CaseClosed.model_validate(
+            {
+                "case_id": CASE,
+                "pilot": "leiden",
+                "occurred_at": "2025-06-01T10:00:00Z",
+                "reason": "erasure-requested",
+            }
+        )
+    )
+
+    async def erased() -> bool:
+        response = await screening.http.get(diploma["pdf_url"], headers=screening.auth())
+        return response.status_code == 404
+
+    await screening.eventually(erased, "the diploma to be erased")
+    assert (
+        await screening.http.get(f"/cases/{CASE}/diplomas", headers=screening.auth())
+    ).json() == []
+    again = await screening.http.post(
+        f"/cases/{CASE}/screenings", json={"scores": screening.SCORES}, headers=screening.auth()
+    )
+    assert again.status_code == 409 and "closed" in again.json()["detail"]
+    # a late copy of family-registered does not bring the name back
+    await screening.publish(screening.family(CASE, "Sam"))
+    await screening.publish(screening.opened("case_screeningafter01"))
+    await screening.open_case("case_screeningafter01")
+    client = screening.mongo()
+    doc = await client[screening.settings.database]["cases"].find_one({"_id": CASE})
+    await client.close()
+    assert doc["erased"] is True and doc["child_first_name"] is None
