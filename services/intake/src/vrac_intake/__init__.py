@@ -1,0 +1,1 @@
+"""VRAC intake: family cases, the family's details and the parents' consent."""

@@ -1,0 +1,1 @@
+"""What intake talks to: its Mongo store (and, through the runtime, Kafka)."""

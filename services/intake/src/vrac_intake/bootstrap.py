@@ -1,0 +1,64 @@
+"""The composition root: settings -> runtime, repository, relay, routes -> app."""
+
+from __future__ import annotations
+
+import asyncio
+
+import uvicorn
+from fastapi import FastAPI
+from vrac_runtime.outbox import OutboxRelay
+from vrac_runtime.service import build_runtime, create_app
+
+from vrac_intake.adapters.locks import CaseLocks, RelayDatabase
+from vrac_intake.adapters.repository import COLLECTIONS, MongoCases
+from vrac_intake.entrypoints.http import install_domain_errors, router
+from vrac_intake.handlers import Deps
+from vrac_intake.settings import IntakeSettings
+
+DESCRIPTION = (
+    "Family cases, the family's details and the parents' consent per purpose. "
+    "Every endpoint but health needs a bearer token scoped to the case's pilot."
+)
+
+
+def build(settings: IntakeSettings | None = None) -> FastAPI:
+    settings = settings or IntakeSettings()
+    runtime = build_runtime(settings)
+    locks = CaseLocks()
+    # the relay's removal of sent events waits for the case's lock like every other write
+    relay = OutboxRelay(
+        RelayDatabase(runtime.db, locks),  # type: ignore[arg-type]
+        COLLECTIONS,
+        runtime.producer,
+        settings,
+    )
+    runtime.relay = relay
+    cases = MongoCases(runtime.db, locks, on_events=relay.wake)
+    app = create_app(
+        runtime,
+        [router],
+        title="VRAC intake",
+        description=DESCRIPTION,
+        on_startup=[cases.create_indexes],
+    )
+    app.state.deps = Deps(cases)
+    install_domain_errors(app)
+    return app
+
+
+async def _serve(settings: IntakeSettings) -> None:
+    # the Kafka clients bind to the event loop they are made in, so build the app inside it
+    config = uvicorn.Config(
+        build(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+    )
+    await uvicorn.Server(config).serve()
+
+
+def main() -> None:
+    """``vrac-intake``: serve until SIGTERM or SIGINT, then stop gracefully."""
+    asyncio.run(_serve(IntakeSettings()))

@@ -1,0 +1,234 @@
+"""The case aggregate: one child and family in one programme of one pilot.
+
+Every change records the events it caused in ``events``; the repository stores them in the
+case's outbox in the same write as the new state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from vrac_contracts.events.base import EventData
+from vrac_contracts.events.intake import (
+    CaseClosed,
+    CaseOpened,
+    ConsentChanged,
+    FamilyRegistered,
+)
+from vrac_contracts.events.intake import Guardian as GuardianOnWire
+from vrac_contracts.values import CloseReason, Language, Pilot
+
+from vrac_intake.domain import consent
+from vrac_intake.domain.clock import ONE_TICK, to_stored
+from vrac_intake.domain.commands import CloseCase, RecordConsent, RegisterFamily
+from vrac_intake.domain.consent import ConsentDecision
+from vrac_intake.domain.errors import CaseIsClosed, RuleBroken, StaleDecision
+from vrac_intake.domain.family import Guardian, check_birth_year, check_guardians
+
+# How far ahead of our clock a decision's time may be (the client's clock may run fast).
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass
+class Case:
+    case_id: str
+    pilot: Pilot
+    programme: str
+    language: Language
+    # personal data: None once the family asked for erasure
+    child_first_name: str | None
+    birth_year: int | None
+    school_name: str | None
+    guardians: tuple[Guardian, ...]
+    opened_at: dt.datetime
+    registered_by: str
+    status: CaseStatus = CaseStatus.OPEN
+    closed_at: dt.datetime | None = None
+    close_reason: CloseReason | None = None
+    closed_by: str | None = None
+    erased: bool = False
+    consents: list[ConsentDecision] = field(default_factory=list)
+    version: int = 0
+    events: list[EventData] = field(default_factory=list, repr=False, compare=False)
+
+    # -- commands --
+
+    @classmethod
+    def register(
+        cls,
+        command: RegisterFamily,
+        case_id: str,
+        guardian_ids: Sequence[str],
+        now: dt.datetime,
+    ) -> Case:
+        """Open a case for the family; records case-opened and family-registered."""
+        now = to_stored(now)
+        check_birth_year(command.birth_year, now.year)
+        check_guardians(command.guardians)
+        language = command.language or command.pilot.default_language
+        guardians = tuple(
+            Guardian(
+                guardian_id=guardian_id,
+                name=details.name,
+                email=details.email,
+                phone=details.phone,
+                preferred_channel=details.preferred_channel,
+                language=details.language or language,
+            )
+            for guardian_id, details in zip(guardian_ids, command.guardians, strict=True)
+        )
+        case = cls(
+            case_id=case_id,
+            pilot=command.pilot,
+            programme=command.programme,
+            language=language,
+            child_first_name=command.child_first_name,
+            birth_year=command.birth_year,
+            school_name=command.school_name,
+            guardians=guardians,
+            opened_at=now,
+            registered_by=command.registered_by,
+        )
+        case.events += [case._opened(), case._family_registered()]
+        return case
+
+    def record_consent(self, command: RecordConsent, now: dt.datetime) -> ConsentDecision | None:
+        """Record a decision; None (and no event) when it changes nothing."""
+        self._ensure_open()
+        consent.check_scope(command.purpose, command.agency_id)
+        who = command.recorded_by
+        if who.guardian_id is not None and self.guardian(who.guardian_id) is None:
+            raise RuleBroken("recorded_by.guardian_id", "is not a guardian of this case")
+        now = to_stored(now)
+        if command.decided_at is not None and command.decided_at > now + FUTURE_TOLERANCE:
+            raise RuleBroken("decided_at", "lies in the future")
+        previous = consent.current(self.consents).get((command.purpose, command.agency_id))
+        if previous is not None and previous.granted == command.granted:
+            return None
+        if previous is None and not command.granted:
+            return None  # never granted: withdrawing changes nothing
+        decided_at = self._decision_time(command.decided_at, previous, now)
+        decision = ConsentDecision(
+            purpose=command.purpose,
+            agency_id=command.agency_id,
+            granted=command.granted,
+            recorded_by=who,
+            decided_at=decided_at,
+            recorded_at=now,
+        )
+        self.consents.append(decision)
+        self.events.append(self._consent_changed(decision))
+        return decision
+
+    def close(self, command: CloseCase, now: dt.datetime) -> None:
+        """Close the case for good; erase the family's details when they asked for it."""
+        self._ensure_open()
+        self.status = CaseStatus.CLOSED
+        self.closed_at = to_stored(now)
+        self.close_reason = command.reason
+        self.closed_by = command.closed_by
+        if command.reason is CloseReason.ERASURE_REQUESTED:
+            self._erase()
+        self.events.append(
+            CaseClosed(
+                case_id=self.case_id,
+                pilot=self.pilot,
+                occurred_at=self.closed_at,
+                reason=command.reason,
+            )
+        )
+
+    # -- queries --
+
+    def guardian(self, guardian_id: str) -> Guardian | None:
+        return next((g for g in self.guardians if g.guardian_id == guardian_id), None)
+
+    def current_consents(self) -> list[ConsentDecision]:
+        """The latest decision per purpose, in the order the purposes were first decided."""
+        return list(consent.current(self.consents).values())
+
+    def pull_events(self) -> list[EventData]:
+        """The events recorded since the last call (the repository stores them)."""
+        events, self.events = self.events, []
+        return events
+
+    # -- internals --
+
+    def _ensure_open(self) -> None:
+        if self.status is CaseStatus.CLOSED:
+            raise CaseIsClosed(f"case {self.case_id} is closed")
+
+    @staticmethod
+    def _decision_time(
+        asked: dt.datetime | None, previous: ConsentDecision | None, now: dt.datetime
+    ) -> dt.datetime:
+        """When the decision was made: as given, else now. Consumers keep the newest
+        decision per purpose, so each must be strictly later than the one before."""
+        if asked is not None:
+            asked = to_stored(asked)
+            if previous is not None and asked <= previous.decided_at:
+                raise StaleDecision("a later decision for this purpose is already recorded")
+            return asked
+        if previous is not None and now <= previous.decided_at:
+            return previous.decided_at + ONE_TICK  # our clock stepped back, or the same ms
+        return now
+
+    def _erase(self) -> None:
+        self.child_first_name = None
+        self.birth_year = None
+        self.school_name = None
+        self.guardians = tuple(g.erased() for g in self.guardians)
+        self.erased = True
+
+    def _opened(self) -> CaseOpened:
+        return CaseOpened(
+            case_id=self.case_id,
+            pilot=self.pilot,
+            occurred_at=self.opened_at,
+            programme=self.programme,
+            opened_at=self.opened_at,
+        )
+
+    def _family_registered(self) -> FamilyRegistered:
+        assert self.child_first_name is not None and self.birth_year is not None
+        return FamilyRegistered(
+            case_id=self.case_id,
+            pilot=self.pilot,
+            occurred_at=self.opened_at,
+            child_first_name=self.child_first_name,
+            birth_year=self.birth_year,
+            language=self.language,
+            school_name=self.school_name,
+            programme=self.programme,
+            guardians=[
+                GuardianOnWire(
+                    guardian_id=g.guardian_id,
+                    name=g.name or "",
+                    email=g.email,
+                    phone=g.phone,
+                    preferred_channel=g.preferred_channel,
+                    language=g.language,
+                )
+                for g in self.guardians
+            ],
+        )
+
+    def _consent_changed(self, decision: ConsentDecision) -> ConsentChanged:
+        return ConsentChanged(
+            case_id=self.case_id,
+            pilot=self.pilot,
+            occurred_at=decision.recorded_at,
+            purpose=decision.purpose,
+            granted=decision.granted,
+            agency_id=decision.agency_id,
+            changed_by=decision.recorded_by.role,
+            changed_at=decision.decided_at,
+        )

@@ -1,0 +1,67 @@
+"""The child and the guardians, and the rules their details must follow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from vrac_contracts.values import Channel, Language
+
+from vrac_intake.domain.errors import RuleBroken
+
+# A programme takes children of school age; anything outside is a typing error.
+YOUNGEST_AGE = 2
+OLDEST_AGE = 21
+MAX_GUARDIANS = 6  # as many as the family-registered contract carries
+
+
+@dataclass(frozen=True)
+class GuardianDetails:
+    """A guardian as the coach enters them, before the case gives them an id."""
+
+    name: str
+    email: str | None
+    phone: str | None
+    preferred_channel: Channel
+    language: Language | None = None
+
+
+@dataclass(frozen=True)
+class Guardian:
+    """A parent or carer of the child; name and contacts are ``None`` once erased."""
+
+    guardian_id: str
+    name: str | None
+    email: str | None
+    phone: str | None
+    preferred_channel: Channel
+    language: Language
+
+    def erased(self) -> Guardian:
+        return replace(self, name=None, email=None, phone=None)
+
+
+def check_birth_year(birth_year: int, this_year: int) -> None:
+    oldest, youngest = this_year - OLDEST_AGE, this_year - YOUNGEST_AGE
+    if not oldest <= birth_year <= youngest:
+        raise RuleBroken("birth_year", f"must be between {oldest} and {youngest}")
+
+
+def check_guardians(guardians: tuple[GuardianDetails, ...]) -> None:
+    if not guardians:
+        raise RuleBroken("guardians", "at least one guardian is needed")
+    if len(guardians) > MAX_GUARDIANS:
+        raise RuleBroken("guardians", f"at most {MAX_GUARDIANS} guardians")
+    for index, guardian in enumerate(guardians):
+        _check_reachable(guardian, f"guardians.{index}")
+
+
+def _check_reachable(guardian: GuardianDetails, where: str) -> None:
+    """A guardian can be reached on the channel they prefer."""
+    if guardian.email is None and guardian.phone is None:
+        raise RuleBroken(f"{where}.email", "an e-mail address or a phone number is needed")
+    if guardian.preferred_channel is Channel.EMAIL and guardian.email is None:
+        raise RuleBroken(f"{where}.email", "needed when the preferred channel is email")
+    if guardian.preferred_channel is Channel.SMS and guardian.phone is None:
+        raise RuleBroken(f"{where}.phone", "needed when the preferred channel is sms")
+    if guardian.preferred_channel is Channel.WEBHOOK:
+        raise RuleBroken(f"{where}.preferred_channel", "a guardian is reached by email or sms")

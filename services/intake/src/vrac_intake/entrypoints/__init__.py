@@ -1,0 +1,1 @@
+"""How the world reaches intake: its HTTP API (intake consumes no events)."""

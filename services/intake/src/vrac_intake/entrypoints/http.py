@@ -1,0 +1,196 @@
+"""HTTP routes, thin: check the token, map the body to a command, call the handler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
+from vrac_contracts.values import Pilot
+from vrac_runtime.auth import ALL_PILOTS, Principal, requires
+
+from vrac_intake import handlers
+from vrac_intake.domain.case import CaseStatus
+from vrac_intake.domain.commands import CloseCase, RecordConsent
+from vrac_intake.domain.errors import (
+    CaseIsClosed,
+    ChangedMeanwhile,
+    DomainError,
+    IdempotencyKeyReused,
+    RuleBroken,
+    StaleDecision,
+    UnknownCase,
+)
+from vrac_intake.entrypoints.schemas import (
+    IDEMPOTENCY_KEY,
+    CaseListOut,
+    CaseOut,
+    CaseSummaryOut,
+    CloseIn,
+    ConsentChangeOut,
+    ConsentIn,
+    ConsentOut,
+    ConsentsOut,
+    RegisterFamilyIn,
+)
+
+router = APIRouter(tags=["cases"])
+
+REGISTRARS = requires("coach")
+CONSENT_WRITERS = requires("coach")
+CLOSERS = requires("coach", "pilot-lead")
+READERS = requires("coach", "pilot-lead", "service")
+
+_CASE_PATH = "/cases/{case_id}"
+
+
+def deps(request: Request) -> handlers.Deps:
+    result: handlers.Deps = request.app.state.deps
+    return result
+
+
+def scoped_to(principal: Principal) -> Callable[[Pilot], None]:
+    """Refuses (403) a case of a pilot the caller's token does not cover."""
+    return lambda pilot: principal.ensure_pilot(str(pilot))
+
+
+@router.post(
+    "/cases",
+    status_code=201,
+    response_model=CaseOut,
+    responses={200: {"description": "A retry with the same Idempotency-Key: the same case."}},
+)
+async def register_family(
+    body: RegisterFamilyIn,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY)
+    ] = None,
+    who: Principal = Depends(REGISTRARS),
+    d: handlers.Deps = Depends(deps),
+) -> CaseOut:
+    """Open a case for a family; publishes case-opened and family-registered (internal)."""
+    command = body.to_command(who.subject, idempotency_key)
+    registration = await handlers.register_family(d, command, scoped_to(who))
+    if not registration.created:
+        response.status_code = 200
+    return CaseOut.of(registration.case)
+
+
+@router.get("/cases", response_model=CaseListOut)
+async def list_cases(
+    request: Request,
+    status: CaseStatus | None = None,
+    pilot: Pilot | None = Query(
+        None, description="A pilot-scoped token may only name its own pilot."
+    ),
+    limit: int = Query(100, ge=1),
+    offset: int = Query(0, ge=0),
+    who: Principal = Depends(READERS),
+    d: handlers.Deps = Depends(deps),
+) -> CaseListOut:
+    """Cases of the caller's pilot, newest first."""
+    most = request.app.state.settings.max_page_size
+    if limit > most:
+        raise RuleBroken("limit", f"at most {most}")
+    cases = await handlers.list_cases(d, _listed_pilot(who, pilot), status, limit, offset)
+    return CaseListOut(cases=[CaseSummaryOut.of(c) for c in cases], limit=limit, offset=offset)
+
+
+def _listed_pilot(who: Principal, asked: Pilot | None) -> Pilot | None:
+    """The pilot whose cases a caller lists: their own, or any (None) for all-pilot tokens."""
+    if who.pilot == ALL_PILOTS:
+        return asked
+    if asked is not None:
+        who.ensure_pilot(str(asked))
+    try:
+        return Pilot(who.pilot)
+    except ValueError:
+        raise HTTPException(403, "the token names no known pilot") from None
+
+
+@router.get(_CASE_PATH, response_model=CaseOut)
+async def get_case(
+    case_id: str, who: Principal = Depends(READERS), d: handlers.Deps = Depends(deps)
+) -> CaseOut:
+    """The case, its family and the consent now in force per purpose."""
+    return CaseOut.of(await handlers.get_case(d, case_id, scoped_to(who)))
+
+
+@router.post(
+    f"{_CASE_PATH}/consents",
+    status_code=201,
+    response_model=ConsentChangeOut,
+    responses={200: {"description": "Nothing changed (already so): no event."}},
+)
+async def record_consent(
+    case_id: str,
+    body: ConsentIn,
+    response: Response,
+    who: Principal = Depends(CONSENT_WRITERS),
+    d: handlers.Deps = Depends(deps),
+) -> ConsentChangeOut:
+    """Grant or withdraw consent for one purpose; publishes consent-changed if it changed."""
+    command = RecordConsent(
+        case_id=case_id,
+        purpose=body.purpose,
+        granted=body.granted,
+        agency_id=body.agency_id,
+        recorded_by=body.recorded_by.to_domain(who.subject),
+        decided_at=body.decided_at,
+    )
+    outcome = await handlers.record_consent(d, command, scoped_to(who))
+    if not outcome.changed:
+        response.status_code = 200
+    in_force = {d.key: d for d in outcome.case.current_consents()}.get(
+        (body.purpose, body.agency_id)
+    )
+    return ConsentChangeOut(
+        changed=outcome.changed, consent=None if in_force is None else ConsentOut.of(in_force)
+    )
+
+
+@router.get(f"{_CASE_PATH}/consents", response_model=ConsentsOut)
+async def list_consents(
+    case_id: str, who: Principal = Depends(READERS), d: handlers.Deps = Depends(deps)
+) -> ConsentsOut:
+    """The consent in force per purpose, and every decision ever recorded."""
+    case = await handlers.get_case(d, case_id, scoped_to(who))
+    return ConsentsOut(
+        current=[ConsentOut.of(c) for c in case.current_consents()],
+        history=[ConsentOut.of(c) for c in case.consents],
+    )
+
+
+@router.post(f"{_CASE_PATH}/close", response_model=CaseOut)
+async def close_case(
+    case_id: str,
+    body: CloseIn,
+    who: Principal = Depends(CLOSERS),
+    d: handlers.Deps = Depends(deps),
+) -> CaseOut:
+    """Close the case; publishes case-closed. `erasure-requested` also erases the family's
+    details from intake's store."""
+    command = CloseCase(case_id=case_id, reason=body.reason, closed_by=who.subject)
+    return CaseOut.of(await handlers.close_case(d, command, scoped_to(who)))
+
+
+_STATUS: dict[type[DomainError], int] = {
+    UnknownCase: 404,
+    CaseIsClosed: 409,
+    StaleDecision: 409,
+    ChangedMeanwhile: 409,
+    IdempotencyKeyReused: 409,
+}
+
+
+def install_domain_errors(app: FastAPI) -> None:
+    """Domain refusals as HTTP answers; a broken rule names its field like a 422 does."""
+
+    @app.exception_handler(DomainError)
+    async def _refused(_: Request, exc: DomainError) -> JSONResponse:
+        if isinstance(exc, RuleBroken):
+            errors = [{"field": exc.field, "problem": exc.problem}]
+            return JSONResponse(status_code=422, content={"detail": str(exc), "errors": errors})
+        return JSONResponse(status_code=_STATUS.get(type(exc), 409), content={"detail": str(exc)})

@@ -1,0 +1,240 @@
+"""Request and response bodies of the HTTP API.
+
+Requests refuse unknown fields, so a misspelt field is a 422 naming it rather than a value
+silently ignored. The limits match the family-registered contract, so whatever is accepted
+here can be published.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    model_validator,
+)
+from vrac_contracts.events.intake import ProgrammeSlug
+from vrac_contracts.ids import AgencyId, CaseId, GuardianId
+from vrac_contracts.values import (
+    ActorRole,
+    Channel,
+    CloseReason,
+    ConsentPurpose,
+    Language,
+    Pilot,
+)
+
+from vrac_intake.domain.case import Case, CaseStatus
+from vrac_intake.domain.commands import RegisterFamily
+from vrac_intake.domain.consent import ConsentDecision, Recorder
+from vrac_intake.domain.family import MAX_GUARDIANS, Guardian, GuardianDetails
+
+
+def _text(max_length: int) -> StringConstraints:
+    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
+
+
+PersonName = Annotated[str, _text(120)]
+ChildName = Annotated[str, _text(80)]
+SchoolName = Annotated[str, _text(160)]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+[1-9][0-9]{6,14}$")]
+IDEMPOTENCY_KEY = r"^[A-Za-z0-9._:-]{8,100}$"
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GuardianIn(_Request):
+    name: PersonName = Field(description="Name as the guardian wants to be addressed.")
+    email: Email | None = Field(None, description="E-mail address.")
+    phone: Phone | None = Field(None, description="Phone number in E.164 form (+31612345678).")
+    preferred_channel: Channel = Field(description="`email` or `sms`; needs that contact.")
+    language: Language | None = Field(None, description="Defaults to the family's language.")
+
+    def to_domain(self) -> GuardianDetails:
+        return GuardianDetails(
+            name=self.name,
+            email=self.email,
+            phone=self.phone,
+            preferred_channel=self.preferred_channel,
+            language=self.language,
+        )
+
+
+class RegisterFamilyIn(_Request):
+    pilot: Pilot = Field(description="The pilot; must be the caller's own.")
+    programme: ProgrammeSlug = Field(description="Programme slug, e.g. `pit`.")
+    child_first_name: ChildName = Field(description="The child's first name.")
+    birth_year: int = Field(description="The child's birth year (aged 2 to 21 this year).")
+    school_name: SchoolName | None = Field(None, description="The child's school.")
+    language: Language | None = Field(None, description="Family language; default: the pilot's.")
+    guardians: list[GuardianIn] = Field(min_length=1, max_length=MAX_GUARDIANS)
+
+    def to_command(self, registered_by: str, idempotency_key: str | None) -> RegisterFamily:
+        return RegisterFamily(
+            pilot=self.pilot,
+            programme=self.programme,
+            child_first_name=self.child_first_name,
+            birth_year=self.birth_year,
+            school_name=self.school_name,
+            language=self.language,
+            guardians=tuple(g.to_domain() for g in self.guardians),
+            registered_by=registered_by,
+            idempotency_key=idempotency_key,
+        )
+
+
+class RecordedByIn(_Request):
+    """Exactly one of: the guardian of this case who decided, or the staff role."""
+
+    guardian_id: GuardianId | None = Field(None, description="A guardian of this case.")
+    role: Literal["coach", "coordinator"] | None = Field(None, description="A staff role.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> RecordedByIn:
+        if (self.guardian_id is None) == (self.role is None):
+            raise ValueError("give exactly one of guardian_id and role")
+        return self
+
+    def to_domain(self, user: str) -> Recorder:
+        if self.role is not None:
+            return Recorder(ActorRole(self.role), user=user)
+        return Recorder(ActorRole.GUARDIAN, guardian_id=self.guardian_id, user=user)
+
+
+class ConsentIn(_Request):
+    purpose: ConsentPurpose
+    granted: StrictBool = Field(description="true grants, false withdraws.")
+    agency_id: AgencyId | None = Field(
+        None, description="Only, and required, for share-with-agency."
+    )
+    recorded_by: RecordedByIn
+    decided_at: AwareDatetime | None = Field(
+        None, description="When the decision was made (default: now); later than the last one."
+    )
+
+
+class CloseIn(_Request):
+    reason: CloseReason
+
+
+# -- responses --
+
+
+class GuardianOut(BaseModel):
+    guardian_id: GuardianId
+    name: str | None
+    email: str | None
+    phone: str | None
+    preferred_channel: Channel
+    language: Language
+
+    @classmethod
+    def of(cls, guardian: Guardian) -> GuardianOut:
+        return cls(
+            guardian_id=guardian.guardian_id,
+            name=guardian.name,
+            email=guardian.email,
+            phone=guardian.phone,
+            preferred_channel=guardian.preferred_channel,
+            language=guardian.language,
+        )
+
+
+class ConsentOut(BaseModel):
+    purpose: ConsentPurpose
+    agency_id: AgencyId | None
+    granted: bool
+    changed_by: ActorRole = Field(description="Role of whoever decided.")
+    guardian_id: GuardianId | None = Field(description="The guardian who decided, if one did.")
+    recorded_by_user: str | None = Field(description="Token subject of who entered it.")
+    changed_at: dt.datetime = Field(description="When the decision was made.")
+    recorded_at: dt.datetime = Field(description="When intake recorded it.")
+
+    @classmethod
+    def of(cls, decision: ConsentDecision) -> ConsentOut:
+        who = decision.recorded_by
+        return cls(
+            purpose=decision.purpose,
+            agency_id=decision.agency_id,
+            granted=decision.granted,
+            changed_by=who.role,
+            guardian_id=who.guardian_id,
+            recorded_by_user=who.user,
+            changed_at=decision.decided_at,
+            recorded_at=decision.recorded_at,
+        )
+
+
+class CaseSummaryOut(BaseModel):
+    case_id: CaseId
+    pilot: Pilot
+    programme: str
+    status: CaseStatus
+    child_first_name: str | None
+    opened_at: dt.datetime
+    closed_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, case: Case) -> CaseSummaryOut:
+        return cls(
+            case_id=case.case_id,
+            pilot=case.pilot,
+            programme=case.programme,
+            status=case.status,
+            child_first_name=case.child_first_name,
+            opened_at=case.opened_at,
+            closed_at=case.closed_at,
+        )
+
+
+class CaseOut(CaseSummaryOut):
+    language: Language
+    birth_year: int | None
+    school_name: str | None
+    guardians: list[GuardianOut]
+    close_reason: CloseReason | None
+    erased: bool = Field(description="The family's details were erased when it closed.")
+    consents: list[ConsentOut] = Field(description="The current decision per purpose.")
+
+    @classmethod
+    def of(cls, case: Case) -> CaseOut:
+        return cls(
+            **CaseSummaryOut.of(case).model_dump(),
+            language=case.language,
+            birth_year=case.birth_year,
+            school_name=case.school_name,
+            guardians=[GuardianOut.of(g) for g in case.guardians],
+            close_reason=case.close_reason,
+            erased=case.erased,
+            consents=[ConsentOut.of(d) for d in case.current_consents()],
+        )
+
+
+class CaseListOut(BaseModel):
+    cases: list[CaseSummaryOut]
+    limit: int
+    offset: int
+
+
+class ConsentChangeOut(BaseModel):
+    changed: bool = Field(description="False when the case already stood so: no event.")
+    consent: ConsentOut | None = Field(
+        description="The purpose's decision now in force; null if none was ever recorded."
+    )
+
+
+class ConsentsOut(BaseModel):
+    current: list[ConsentOut] = Field(description="The latest decision per purpose.")
+    history: list[ConsentOut] = Field(description="Every decision, oldest first.")
