@@ -1,0 +1,288 @@
+"""The case aggregate on its own: rules, recorded events, consent history (no I/O)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged, FamilyRegistered
+from vrac_contracts.values import (
+    ActorRole,
+    Channel,
+    CloseReason,
+    ConsentPurpose,
+    Language,
+    Pilot,
+)
+from vrac_intake.domain.case import Case, CaseStatus
+from vrac_intake.domain.commands import CloseCase, RecordConsent, RegisterFamily
+from vrac_intake.domain.consent import Recorder
+from vrac_intake.domain.errors import CaseIsClosed, RuleBroken, StaleDecision
+from vrac_intake.domain.family import GuardianDetails
+
+NOW = dt.datetime(2025, 3, 14, 9, 30, 0, 123456, tzinfo=dt.UTC)
+CASE = "case_domaintest0001"
+MOTHER, FATHER = "gdn_mother000001", "gdn_father000001"
+COACH = Recorder(ActorRole.COACH, user="coach-1")
+BY_MOTHER = Recorder(ActorRole.GUARDIAN, guardian_id=MOTHER, user="coach-1")
+AGENCY = "agy_youthteam0001"
+
+
+def details(**changes: object) -> GuardianDetails:
+    values: dict[str, object] = {
+        "name": "Fatima",
+        "email": "fatima@example.org",
+        "phone": None,
+        "preferred_channel": Channel.EMAIL,
+        "language": None,
+    }
+    values.update(changes)
+    return GuardianDetails(**values)  # type: ignore[arg-type]
+
+
+def registration(**changes: object) -> RegisterFamily:
+    values: dict[str, object] = {
+        "pilot": Pilot.LEIDEN,
+        "programme": "pit",
+        "child_first_name": "Sam",
+        "birth_year": 2016,
+        "school_name": "De Regenboog",
+        "language": None,
+        "guardians": (
+            details(),
+            details(
+                name="Karim",
+                email=None,
+                phone="+31612345678",
+                preferred_channel=Channel.SMS,
+                language=Language.FR,
+            ),
+        ),
+        "registered_by": "coach-1",
+    }
+    values.update(changes)
+    return RegisterFamily(**values)  # type: ignore[arg-type]
+
+
+def new_case(**changes: object) -> Case:
+    case = Case.register(registration(**changes), CASE, [MOTHER, FATHER], NOW)
+    case.pull_events()
+    return case
+
+
+def consent(
+    purpose: ConsentPurpose = ConsentPurpose.DIPLOMA,
+    granted: bool = True,
+    recorded_by: Recorder = BY_MOTHER,
+    agency_id: str | None = None,
+    decided_at: dt.datetime | None = None,
+) -> RecordConsent:
+    return RecordConsent(CASE, purpose, granted, agency_id, recorded_by, decided_at)
+
+
+def later(minutes: float) -> dt.datetime:
+    return NOW + dt.timedelta(minutes=minutes)
+
+
+# -- registering --
+
+
+def test_registering_opens_the_case_with_both_events() -> None:
+    case = Case.register(registration(), CASE, [MOTHER, FATHER], NOW)
+    opened, family = case.pull_events()
+    assert isinstance(opened, CaseOpened) and isinstance(family, FamilyRegistered)
+    assert (opened.case_id, opened.pilot, opened.programme) == (CASE, Pilot.LEIDEN, "pit")
+    assert family.child_first_name == "Sam" and family.birth_year == 2016
+    assert [g.guardian_id for g in family.guardians] == [MOTHER, FATHER]
+    assert case.status is CaseStatus.OPEN and case.pull_events() == []
+
+
+def test_languages_default_to_the_pilot_and_then_the_family() -> None:
+    case = new_case()
+    assert case.language is Language.NL
+    assert [g.language for g in case.guardians] == [Language.NL, Language.FR]
+    assert new_case(pilot=Pilot.LILLE).language is Language.FR
+    assert new_case(language=Language.EN).guardians[0].language is Language.EN
+
+
+def test_times_are_kept_to_the_millisecond_the_store_holds() -> None:
+    case = Case.register(registration(), CASE, [MOTHER, FATHER], NOW)
+    assert case.opened_at == NOW.replace(microsecond=123000)
+    assert case.pull_events()[0].occurred_at == case.opened_at
+
+
+@pytest.mark.parametrize("birth_year", [NOW.year - 22, NOW.year - 1, 1900, 2999])
+def test_a_birth_year_outside_school_age_is_refused(birth_year: int) -> None:
+    with pytest.raises(RuleBroken) as refused:
+        new_case(birth_year=birth_year)
+    assert refused.value.field == "birth_year"
+
+
+@pytest.mark.parametrize("birth_year", [NOW.year - 21, NOW.year - 2])
+def test_the_birth_year_bounds_are_inclusive(birth_year: int) -> None:
+    assert new_case(birth_year=birth_year).birth_year == birth_year
+
+
+@pytest.mark.parametrize(
+    ("guardian", "field"),
+    [
+        (details(email=None, phone=None), "guardians.1.email"),
+        (details(email=None, phone="+31612345678"), "guardians.1.email"),
+        (details(preferred_channel=Channel.SMS), "guardians.1.phone"),
+        (details(preferred_channel=Channel.WEBHOOK), "guardians.1.preferred_channel"),
+    ],
+)
+def test_a_guardian_must_be_reachable_on_their_channel(
+    guardian: GuardianDetails, field: str
+) -> None:
+    with pytest.raises(RuleBroken) as refused:
+        new_case(guardians=(details(), guardian))
+    assert refused.value.field == field
+
+
+def test_a_family_needs_one_to_six_guardians() -> None:
+    for guardians in [(), (details(),) * 7]:
+        with pytest.raises(RuleBroken) as refused:
+            new_case(guardians=guardians)
+        assert refused.value.field == "guardians"
+
+
+# -- consent --
+
+
+def test_granting_records_a_decision_and_an_event() -> None:
+    case = new_case()
+    decision = case.record_consent(consent(), later(1))
+    assert decision is not None and decision.granted
+    (event,) = case.pull_events()
+    assert isinstance(event, ConsentChanged)
+    assert (event.purpose, event.granted, event.changed_by) == (
+        ConsentPurpose.DIPLOMA,
+        True,
+        ActorRole.GUARDIAN,
+    )
+    assert event.changed_at == decision.decided_at == later(1).replace(microsecond=123000)
+
+
+def test_granting_what_is_granted_changes_nothing() -> None:
+    case = new_case()
+    case.record_consent(consent(), later(1))
+    case.pull_events()
+    assert case.record_consent(consent(recorded_by=COACH), later(2)) is None
+    assert case.pull_events() == [] and len(case.consents) == 1
+
+
+def test_withdrawing_what_was_never_granted_changes_nothing() -> None:
+    case = new_case()
+    assert case.record_consent(consent(granted=False), later(1)) is None
+    assert case.pull_events() == [] and case.consents == []
+
+
+def test_withdrawal_is_kept_beside_the_grant_in_the_history() -> None:
+    case = new_case()
+    case.record_consent(consent(), later(1))
+    case.record_consent(consent(granted=False, recorded_by=COACH), later(2))
+    assert [d.granted for d in case.consents] == [True, False]
+    (current,) = case.current_consents()
+    assert not current.granted and current.recorded_by.role is ActorRole.COACH
+    assert [e.granted for e in case.pull_events()] == [True, False]  # type: ignore[attr-defined]
+
+
+def test_each_agency_has_its_own_consent() -> None:
+    case = new_case()
+    other = "agy_careprovider01"
+    case.record_consent(consent(ConsentPurpose.SHARE_WITH_AGENCY, agency_id=AGENCY), later(1))
+    case.record_consent(consent(ConsentPurpose.SHARE_WITH_AGENCY, agency_id=other), later(2))
+    assert {d.agency_id for d in case.current_consents()} == {AGENCY, other}
+    assert [e.agency_id for e in case.pull_events()] == [AGENCY, other]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("purpose", "agency_id"),
+    [(ConsentPurpose.SHARE_WITH_AGENCY, None), (ConsentPurpose.SCREENING, AGENCY)],
+)
+def test_only_sharing_with_an_agency_names_one(
+    purpose: ConsentPurpose, agency_id: str | None
+) -> None:
+    with pytest.raises(RuleBroken) as refused:
+        new_case().record_consent(consent(purpose, agency_id=agency_id), later(1))
+    assert refused.value.field == "agency_id"
+
+
+def test_a_guardian_of_another_case_cannot_decide() -> None:
+    stranger = Recorder(ActorRole.GUARDIAN, guardian_id="gdn_stranger00001")
+    with pytest.raises(RuleBroken) as refused:
+        new_case().record_consent(consent(recorded_by=stranger), later(1))
+    assert refused.value.field == "recorded_by.guardian_id"
+
+
+def test_a_recorder_is_a_guardian_by_id_or_staff() -> None:
+    with pytest.raises(RuleBroken) as refused:
+        Recorder(ActorRole.GUARDIAN)
+    assert refused.value.field == "recorded_by.guardian_id"
+    with pytest.raises(RuleBroken):
+        Recorder(ActorRole.SYSTEM)
+
+
+def test_decisions_for_a_purpose_are_strictly_later_even_when_the_clock_is_not() -> None:
+    case = new_case()
+    first = case.record_consent(consent(), later(1))
+    second = case.record_consent(consent(granted=False), later(1))
+    third = case.record_consent(consent(), later(0))
+    assert first and second and third
+    assert first.decided_at < second.decided_at < third.decided_at
+
+
+def test_a_decision_may_be_dated_back_but_not_before_the_last_one() -> None:
+    case = new_case()
+    signed = (NOW - dt.timedelta(days=2)).replace(microsecond=0)
+    decision = case.record_consent(consent(decided_at=signed), later(1))
+    assert decision is not None and decision.decided_at == signed
+    assert decision.recorded_at == later(1).replace(microsecond=123000)
+    with pytest.raises(StaleDecision):
+        case.record_consent(consent(granted=False, decided_at=signed), later(2))
+
+
+def test_a_decision_dated_in_the_future_is_refused() -> None:
+    with pytest.raises(RuleBroken) as refused:
+        new_case().record_consent(consent(decided_at=later(60)), later(1))
+    assert refused.value.field == "decided_at"
+
+
+# -- closing --
+
+
+def test_closing_records_the_reason_and_refuses_further_changes() -> None:
+    case = new_case()
+    case.close(CloseCase(CASE, CloseReason.COMPLETED, "coach-1"), later(5))
+    (event,) = case.pull_events()
+    assert isinstance(event, CaseClosed) and event.reason is CloseReason.COMPLETED
+    assert case.status is CaseStatus.CLOSED and case.closed_by == "coach-1"
+    assert case.child_first_name == "Sam"  # details stay unless erasure was asked for
+    with pytest.raises(CaseIsClosed):
+        case.record_consent(consent(), later(6))
+    with pytest.raises(CaseIsClosed):
+        case.close(CloseCase(CASE, CloseReason.OTHER, "coach-1"), later(6))
+
+
+def test_closing_on_request_for_erasure_erases_the_family_details() -> None:
+    case = new_case()
+    case.record_consent(consent(), later(1))
+    case.close(CloseCase(CASE, CloseReason.ERASURE_REQUESTED, "coach-1"), later(5))
+    assert case.erased
+    assert (case.child_first_name, case.birth_year, case.school_name) == (None, None, None)
+    assert all((g.name, g.email, g.phone) == (None, None, None) for g in case.guardians)
+    assert [g.guardian_id for g in case.guardians] == [MOTHER, FATHER]
+    assert len(case.consents) == 1  # the consent history holds no personal data
+
+
+def test_public_events_carry_no_personal_data() -> None:
+    case = Case.register(registration(), CASE, [MOTHER, FATHER], NOW)
+    case.record_consent(consent(), later(1))
+    case.close(CloseCase(CASE, CloseReason.COMPLETED, "coach-1"), later(2))
+    public = [e for e in case.pull_events() if not isinstance(e, FamilyRegistered)]
+    assert len(public) == 3
+    for event in public:
+        text = event.model_dump_json()
+        for personal in ("Sam", "2016", "Regenboog", "Fatima", "Karim", "example.org", "+316"):
+            assert personal not in text
