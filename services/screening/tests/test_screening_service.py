@@ -15,6 +15,7 @@ from vrac_contracts.events.screening import (
     ScreeningCompleted,
 )
 from vrac_contracts.ids import derived_id
+from vrac_runtime.consumer import DLQ_ERROR, DLQ_REASON
 
 pytestmark = pytest.mark.integration
 
@@ -358,3 +359,34 @@ async def test_a_closed_case_takes_nothing_new_and_erasure_removes_the_child(scr
     doc = await client[screening.settings.database]["cases"].find_one({"_id": CASE})
     await client.close()
     assert doc["erased"] is True and doc["child_first_name"] is None
+
+
+async def test_malformed_messages_are_dead_lettered_and_the_next_is_handled(screening) -> None:
+    await screening.open_case(CASE, name=None)
+    completed = spec_for(ScreeningCompleted)
+    headers = [
+        ("ce_id", b"bad-1"),
+        ("ce_source", b"/vrac/screening"),
+        ("ce_specversion", b"1.0"),
+        ("ce_type", completed.ce_type.encode()),
+        ("content-type", b"application/json"),
+    ]
+    # the diploma maker's topic: not JSON
+    await screening.send(completed.topic, b"{oops", CASE.encode(), headers)
+    # intake's topic, read by the service's own group: valid JSON, wrong shape
+    family_spec = spec_for(type(screening.family(CASE)))
+    wrong = [(k, v) for k, v in headers if k != "ce_type"] + [
+        ("ce_type", family_spec.ce_type.encode())
+    ]
+    await screening.send(family_spec.topic, b'{"case_id": 7}', CASE.encode(), wrong)
+
+    for topic in (completed.topic, family_spec.topic):
+        [dead] = await screening.read(f"{topic}.dlq", expect=1)
+        found = {k: v.decode() for k, v in dead.headers}
+        assert found[DLQ_REASON] == "undecodable" and found[DLQ_ERROR], topic
+
+    # both consumers go on with the next message
+    await screening.publish(screening.family(CASE, "Sam"))
+    await screening.wait_for_case(CASE, (), "Sam")
+    await screening.screen(CASE)
+    await screening.wait_for_diplomas(CASE)
