@@ -1,0 +1,165 @@
+"""Each subscriber with FastStream's in-memory Kafka and the real store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from faststream.kafka import TestKafkaBroker
+from vrac_contracts.envelope import encode, new_envelope
+from vrac_contracts.events.base import EventData
+from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged, FamilyRegistered
+from vrac_contracts.events.screening import ScreeningCompleted
+from vrac_contracts.ids import derived_id
+from vrac_contracts.values import ConsentPurpose, Language
+from vrac_runtime.service import build_runtime
+from vrac_screening.adapters.store import ScreeningStore
+from vrac_screening.domain.case import consent_key
+from vrac_screening.entrypoints.subscribers import Subscribers
+
+pytestmark = pytest.mark.integration
+
+CASE = "case_screeningsubs001"
+BASE = {"case_id": CASE, "pilot": "leiden", "occurred_at": "2025-03-14T09:30:00Z"}
+DIPLOMA = consent_key(ConsentPurpose.DIPLOMA)
+
+
+class InMemory:
+    def __init__(self, broker: Any, store: ScreeningStore, settings: Any) -> None:
+        self.broker, self.store, self.settings = broker, store, settings
+
+    async def deliver(self, data: EventData, envelope: Any = None) -> Any:
+        envelope = envelope or new_envelope(data)
+        record = encode(envelope)
+        await self.broker.publish(
+            record.value,
+            self.settings.topic(record.topic),
+            key=record.key,
+            headers=record.headers_dict(),
+        )
+        return envelope
+
+
+@pytest.fixture
+async def subscribed(make_settings) -> AsyncIterator[InMemory]:
+    # one attempt: a handler that fails is dead-lettered at once, no waiting for retries
+    settings = make_settings("screening", handler_max_attempts=1)
+    runtime = build_runtime(settings)
+    store = ScreeningStore(runtime.db)
+    Subscribers(store).register(runtime)
+    for consumer in runtime.consumers:
+        consumer.register()
+    try:
+        async with TestKafkaBroker(runtime.broker) as broker:
+            yield InMemory(broker, store, settings)
+    finally:
+        await runtime.mongo.drop_database(settings.database)
+        await runtime.mongo.close()
+
+
+def consent(purpose: str, granted: bool, changed_at: str) -> ConsentChanged:
+    return ConsentChanged.model_validate(
+        {
+            **BASE,
+            "purpose": purpose,
+            "granted": granted,
+            "changed_by": "guardian",
+            "changed_at": changed_at,
+        }
+    )
+
+
+def family(name: str = "Sam") -> FamilyRegistered:
+    return FamilyRegistered.model_validate(
+        {
+            **BASE,
+            "child_first_name": name,
+            "birth_year": 2016,
+            "language": "fr",
+            "programme": "pit",
+            "guardians": [
+                {
+                    "guardian_id": "gdn_a1b2c3d4e5f6",
+                    "name": "Fatima",
+                    "preferred_channel": "sms",
+                    "phone": "+31612345678",
+                    "language": "fr",
+                }
+            ],
+        }
+    )
+
+
+def completed(screening_id: str = "scr_subscribers0001") -> ScreeningCompleted:
+    return ScreeningCompleted.model_validate(
+        {
+            **BASE,
+            "screening_id": screening_id,
+            "language": "nl",
+            "strengths": ["curiosity"],
+            "growth_areas": [],
+            "advice": [{"code": "curious-questions-welcome", "audience": "school"}],
+        }
+    )
+
+
+async def test_on_case_opened_makes_the_case_known_once(subscribed: InMemory) -> None:
+    opened = CaseOpened.model_validate(
+        {**BASE, "programme": "pit", "opened_at": BASE["occurred_at"]}
+    )
+    envelope = await subscribed.deliver(opened)
+    await subscribed.deliver(opened, envelope)
+    case = await subscribed.store.get_case(CASE)
+    assert case is not None and case.opened and not case.closed and case.consents == {}
+
+
+async def test_on_family_registered_keeps_the_name_and_language(subscribed: InMemory) -> None:
+    await subscribed.deliver(family("Inès"))
+    case = await subscribed.store.get_case(CASE)
+    assert case is not None and not case.opened
+    assert (case.child_first_name, case.language) == ("Inès", Language.FR)
+
+
+async def test_on_consent_changed_keeps_the_newest_decision(subscribed: InMemory) -> None:
+    await subscribed.deliver(consent("diploma", True, "2025-03-15T10:00:00Z"))
+    await subscribed.deliver(consent("diploma", False, "2025-03-17T10:00:00Z"))
+    await subscribed.deliver(consent("diploma", True, "2025-03-16T10:00:00Z"))  # late, older
+    case = await subscribed.store.get_case(CASE)
+    assert case is not None and not case.consented(ConsentPurpose.DIPLOMA)
+    assert case.consents[DIPLOMA].changed_at.isoformat().startswith("2025-03-17T10:00")
+
+
+async def test_on_case_closed_closes_and_erasure_forgets_the_name(subscribed: InMemory) -> None:
+    await subscribed.deliver(family("Sam"))
+    await subscribed.deliver(CaseClosed.model_validate({**BASE, "reason": "erasure-requested"}))
+    await subscribed.deliver(family("Sam"))  # a late copy
+    case = await subscribed.store.get_case(CASE)
+    assert case is not None and case.closed and case.erased
+    assert case.child_first_name is None
+
+
+async def test_on_screening_completed_makes_one_diploma(subscribed: InMemory) -> None:
+    await subscribed.deliver(consent("diploma", True, "2025-03-15T10:00:00Z"))
+    await subscribed.deliver(family("Sam"))
+    envelope = await subscribed.deliver(completed())
+    await subscribed.deliver(completed(), envelope)
+    diplomas = await subscribed.store.diplomas_of_case(CASE)
+    assert [d.diploma_id for d in diplomas] == [derived_id("diploma", "scr_subscribers0001")]
+    assert diplomas[0].language == Language.FR  # the family's, not the event's
+
+
+async def test_on_screening_completed_without_consent_makes_none(subscribed: InMemory) -> None:
+    await subscribed.deliver(family("Sam"))
+    await subscribed.deliver(completed())
+    assert await subscribed.store.diplomas_of_case(CASE) == []
+
+
+async def test_a_screening_completed_before_the_family_makes_none_yet(subscribed: InMemory) -> None:
+    await subscribed.deliver(consent("diploma", True, "2025-03-15T10:00:00Z"))
+    await subscribed.deliver(completed())
+    assert await subscribed.store.diplomas_of_case(CASE) == []
+    await subscribed.deliver(family("Sam"))
+    await subscribed.deliver(completed("scr_subscribers0002"))
+    diplomas = await subscribed.store.diplomas_of_case(CASE)
+    assert [d.screening_id for d in diplomas] == ["scr_subscribers0002"]
