@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from vrac_contracts.advice import ADVICE, AdviceCode, advice_text
@@ -275,3 +276,10 @@ def test_questionnaires_need_consent_and_a_score_in_range() -> None:
             NOW,
         )
     assert raised.value.field == "score"
+
+
+def test_the_readme_lists_every_advice_rule_as_the_code_has_it() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for rule in RULES:
+        row = f"| {rule.rule_id} | {rule.when.describe()} | `{rule.code}` | {rule.audience} |"
+        assert row in readme, rule.rule_id
