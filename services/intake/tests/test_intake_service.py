@@ -286,7 +286,16 @@ async def test_an_invalid_registration_is_422_naming_the_field(
                 "purpose": "diploma",
                 "granted": True,
                 "recorded_by": {"role": "coach"},
-                "decided_at": "2999-01-01T00:00:00Z",
+                "decided_at": "2099-01-01T00:00:00Z",
+            },
+            "decided_at",
+        ),
+        (
+            {
+                "purpose": "diploma",
+                "granted": True,
+                "recorded_by": {"role": "coach"},
+                "decided_at": "0001-01-01T00:00:00+01:00",
             },
             "decided_at",
         ),
@@ -322,8 +331,9 @@ async def test_other_invalid_requests_are_422_naming_the_field(intake: Intake) -
     key = {**intake.auth(), "Idempotency-Key": "no spaces allowed"}
     keyed = await intake.http.post("/cases", json=intake.FAMILY, headers=key)
     assert keyed.status_code == 422 and keyed.json()["errors"][0]["field"] == "Idempotency-Key"
-    listing = await intake.http.get("/cases?status=pending", headers=intake.auth())
-    assert listing.status_code == 422 and listing.json()["errors"][0]["field"] == "status"
+    for query, field in [("status=pending", "status"), (f"offset={10**20}", "offset")]:
+        listing = await intake.http.get(f"/cases?{query}", headers=intake.auth())
+        assert listing.status_code == 422 and listing.json()["errors"][0]["field"] == field
     not_json = await intake.http.post(
         "/cases",
         content=b"{not json",

@@ -86,7 +86,7 @@ async def list_cases(
         None, description="A pilot-scoped token may only name its own pilot."
     ),
     limit: int = Query(100, ge=1),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=1_000_000_000),
     who: Principal = Depends(READERS),
     d: handlers.Deps = Depends(deps),
 ) -> CaseListOut:
@@ -143,7 +143,7 @@ async def record_consent(
     outcome = await handlers.record_consent(d, command, scoped_to(who))
     if not outcome.changed:
         response.status_code = 200
-    in_force = {d.key: d for d in outcome.case.current_consents()}.get(
+    in_force = {c.key: c for c in outcome.case.current_consents()}.get(
         (body.purpose, body.agency_id)
     )
     return ConsentChangeOut(

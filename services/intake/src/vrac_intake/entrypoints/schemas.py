@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 from vrac_contracts.events.intake import ProgrammeSlug
@@ -123,6 +124,14 @@ class ConsentIn(_Request):
     decided_at: AwareDatetime | None = Field(
         None, description="When the decision was made (default: now); later than the last one."
     )
+
+    @field_validator("decided_at")
+    @classmethod
+    def _plausible(cls, moment: dt.datetime | None) -> dt.datetime | None:
+        # far-off years cannot even be converted to UTC; none is a real decision anyway
+        if moment is not None and not 2000 <= moment.year <= 2100:
+            raise ValueError("must lie between the years 2000 and 2100")
+        return moment
 
 
 class CloseIn(_Request):
