@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 from vrac_runtime.auth import issue_token
-from vrac_runtime.testing.infrastructure import repo_root
+from vrac_runtime.testing.infrastructure import local_stack_ports, repo_root
 from vrac_runtime.testing.processes import Platform
 from vrac_runtime.testing.sinks import SmtpSink, WebhookReceiver
 
@@ -258,9 +258,10 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     smtp = SmtpSink().start()
     hooks = WebhookReceiver().start()
+    kafka_port, mongo_port = local_stack_ports()
     platform = Platform(
-        kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
-        mongodb_url=os.environ.get("MONGODB_URL", "mongodb://127.0.0.1:27017"),
+        kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{kafka_port}"),
+        mongodb_url=os.environ.get("MONGODB_URL", f"mongodb://127.0.0.1:{mongo_port}"),
         prefix=f"demo{uuid.uuid4().hex[:6]}.",
         logs=out / "logs",
         extra_env={

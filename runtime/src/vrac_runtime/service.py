@@ -143,13 +143,22 @@ def create_app(
     return app
 
 
-def serve(app: FastAPI, settings: ServiceSettings) -> None:
-    """Run the service until SIGTERM or SIGINT, then shut down gracefully."""
-    uvicorn.run(
-        app,
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
-    )
+def serve(build: Callable[[], FastAPI], settings: ServiceSettings) -> None:
+    """Run the service until SIGTERM or SIGINT, then shut down gracefully.
+
+    The app is built inside the running event loop: Kafka clients bind to the loop they are
+    created in, so building before ``asyncio.run`` would leave them on no loop at all.
+    """
+
+    async def run() -> None:
+        config = uvicorn.Config(
+            build(),
+            host=settings.http_host,
+            port=settings.http_port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        )
+        await uvicorn.Server(config).serve()
+
+    asyncio.run(run())
