@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-
-import uvicorn
 from fastapi import FastAPI
-from vrac_runtime.service import build_runtime, create_app
+from vrac_runtime.service import build_runtime, create_app, serve
 
 from vrac_screening.adapters.store import OUTBOX_COLLECTIONS, ScreeningStore
 from vrac_screening.entrypoints.http import install_domain_errors, router
@@ -38,21 +35,7 @@ def build(settings: ScreeningSettings | None = None) -> FastAPI:
     return app
 
 
-async def _run(settings: ScreeningSettings) -> None:
-    # the Kafka clients bind to the loop they are made in: build the app inside it
-    server = uvicorn.Server(
-        uvicorn.Config(
-            build(settings),
-            host=settings.http_host,
-            port=settings.http_port,
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
-        )
-    )
-    await server.serve()
-
-
 def main() -> None:
     """``vrac-screening``: serve until SIGTERM or SIGINT, then stop gracefully."""
-    asyncio.run(_run(ScreeningSettings()))
+    settings = ScreeningSettings()
+    serve(lambda: build(settings), settings)

@@ -32,6 +32,7 @@ class ScoreIn(_In):
     kind: ScoreKind = Field(description="percentile, standard-score or qualitative.")
     score: float | None = Field(
         None,
+        strict=True,  # a number, not "88" or true
         description="For percentile (0-100) and standard-score (mean 100, SD 15; 40-160).",
     )
     rating: Rating | None = Field(None, description="For qualitative only.")
@@ -157,7 +158,9 @@ class DiplomaOut(BaseModel):
 class QuestionnaireIn(_In):
     instrument: Instrument = Field(description="The questionnaire instrument.")
     respondent: Respondent = Field(description="Who filled it in: child, guardian or teacher.")
-    score: int = Field(description="The total score, within the instrument's range.")
+    score: int = Field(
+        strict=True, description="The total score (an integer) within the instrument's range."
+    )
 
 
 class QuestionnaireOut(BaseModel):
