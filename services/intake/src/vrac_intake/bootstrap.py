@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
-import uvicorn
 from fastapi import FastAPI
 from vrac_runtime.outbox import OutboxRelay
-from vrac_runtime.service import build_runtime, create_app
+from vrac_runtime.service import build_runtime, create_app, serve
 
 from vrac_intake.adapters.locks import CaseLocks, RelayDatabase
 from vrac_intake.adapters.repository import COLLECTIONS, MongoCases
@@ -46,19 +43,7 @@ def build(settings: IntakeSettings | None = None) -> FastAPI:
     return app
 
 
-async def _serve(settings: IntakeSettings) -> None:
-    # the Kafka clients bind to the event loop they are made in, so build the app inside it
-    config = uvicorn.Config(
-        build(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
-    )
-    await uvicorn.Server(config).serve()
-
-
 def main() -> None:
     """``vrac-intake``: serve until SIGTERM or SIGINT, then stop gracefully."""
-    asyncio.run(_serve(IntakeSettings()))
+    settings = IntakeSettings()
+    serve(lambda: build(settings), settings)

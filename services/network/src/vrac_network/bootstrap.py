@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI
 from vrac_runtime.outbox import OutboxRelay
-from vrac_runtime.service import build_runtime, create_app
+from vrac_runtime.service import build_runtime, create_app, serve
 
 from vrac_network import handlers
 from vrac_network.adapters.locks import DocumentLocks, LockedDatabase
@@ -54,21 +52,7 @@ def build(settings: NetworkSettings | None = None) -> FastAPI:
     return app
 
 
-async def _run(settings: NetworkSettings) -> None:
-    # the Kafka clients bind to the loop they are made in: build the app inside it
-    server = uvicorn.Server(
-        uvicorn.Config(
-            build(settings),
-            host=settings.http_host,
-            port=settings.http_port,
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
-        )
-    )
-    await server.serve()
-
-
 def main() -> None:
     """``vrac-network``: serve until SIGTERM or SIGINT, then stop gracefully."""
-    asyncio.run(_run(NetworkSettings()))
+    settings = NetworkSettings()
+    serve(lambda: build(settings), settings)

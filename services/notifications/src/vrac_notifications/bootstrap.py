@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 
-import uvicorn
 from fastapi import FastAPI
 from vrac_contracts.catalogue import consumer_group
-from vrac_runtime.service import build_runtime, create_app
+from vrac_runtime.service import build_runtime, create_app, serve
 
 from vrac_notifications.adapters.email import SmtpMailer
 from vrac_notifications.adapters.store import (
@@ -61,19 +59,7 @@ def build(settings: NotificationsSettings | None = None) -> FastAPI:
     return app
 
 
-async def _serve(settings: NotificationsSettings) -> None:
-    # Kafka clients bind to the running event loop, so the app is built inside it.
-    config = uvicorn.Config(
-        build(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
-    )
-    await uvicorn.Server(config).serve()
-
-
 def main() -> None:
     """``vrac-notifications``: run until SIGTERM or SIGINT, then shut down gracefully."""
-    asyncio.run(_serve(NotificationsSettings()))
+    settings = NotificationsSettings()
+    serve(lambda: build(settings), settings)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-import uvicorn
 from fastapi import FastAPI
 from vrac_contracts.catalogue import consumer_group
-from vrac_runtime.service import build_runtime, create_app
+from vrac_runtime.service import build_runtime, create_app, serve
 
 from vrac_reporting.adapters.read_models import MongoReadModels
 from vrac_reporting.entrypoints.http import admin_router, reports_router
@@ -60,19 +58,7 @@ def _stop_rebuilds_first(app: FastAPI, rebuilds: BackgroundRebuilds) -> None:
     app.router.lifespan_context = lifespan
 
 
-async def _serve(settings: ReportingSettings) -> None:
-    # Kafka clients bind to the running event loop, so the app is built inside it.
-    config = uvicorn.Config(
-        build(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
-    )
-    await uvicorn.Server(config).serve()
-
-
 def main() -> None:
     """``vrac-reporting``: serve until SIGTERM or SIGINT, then shut down gracefully."""
-    asyncio.run(_serve(ReportingSettings()))
+    settings = ReportingSettings()
+    serve(lambda: build(settings), settings)
