@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import httpx
@@ -147,3 +147,11 @@ def intake_settings(make_settings: Callable[..., Any]) -> Callable[..., IntakeSe
 async def intake(intake_settings: Callable[..., IntakeSettings]) -> AsyncIterator[Intake]:
     async with running(intake_settings()) as service:
         yield service
+
+
+@pytest.fixture
+def start_intake(
+    intake_settings: Callable[..., IntakeSettings],
+) -> Callable[[IntakeSettings], AbstractAsyncContextManager[Intake]]:
+    """``async with start_intake(settings) as intake``: a service on given settings."""
+    return running

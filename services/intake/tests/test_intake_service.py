@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from typing import Any
 
 import pytest
+from pymongo import AsyncMongoClient
 from vrac_contracts.catalogue import spec_for
 from vrac_contracts.envelope import decode
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged, FamilyRegistered
 from vrac_contracts.fields import is_personal
+from vrac_contracts.values import Channel, Pilot
+from vrac_intake.adapters.locks import CaseLocks
+from vrac_intake.adapters.repository import MongoCases
+from vrac_intake.domain.case import Case
+from vrac_intake.domain.commands import RegisterFamily
+from vrac_intake.domain.family import GuardianDetails
 
 pytestmark = pytest.mark.integration
 
@@ -367,3 +375,31 @@ async def test_health_and_the_openapi_document(intake: Intake) -> None:
         "/cases/{case_id}/consents",
         "/cases/{case_id}/close",
     } <= set(document["paths"])
+
+
+async def test_events_left_in_the_outbox_go_out_after_a_restart(
+    intake_settings: Any, start_intake: Any
+) -> None:
+    """A process that stopped right after a write, before its relay ran: the next one
+    publishes what the case's outbox holds, with the ``ce_id`` minted at the write."""
+    settings = intake_settings()
+    client: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
+    try:
+        cases = MongoCases(client[settings.database], CaseLocks())
+        guardian = GuardianDetails("Fatima", "fatima@example.org", None, Channel.EMAIL)
+        command = RegisterFamily(
+            Pilot.LEIDEN, "pit", "Sam", 2016, None, None, (guardian,), "coach-1"
+        )
+        now = dt.datetime.now(dt.UTC)
+        await cases.add(Case.register(command, "case_restart000001", ["gdn_restart00001"], now))
+        doc = await client[settings.database]["cases"].find_one({"_id": "case_restart000001"})
+        assert doc is not None
+        minted = {entry["id"] for entry in doc["outbox"]}
+    finally:
+        await client.close()
+    async with start_intake(settings) as intake:
+        (opened,) = await intake.published(CaseOpened, expect=1)
+        (family,) = await intake.published(FamilyRegistered, expect=1)
+        assert {intake.headers(r)["ce_id"] for r in (opened, family)} == minted
+        shown = await intake.http.get("/cases/case_restart000001", headers=intake.auth())
+        assert shown.json()["guardians"][0]["guardian_id"] == "gdn_restart00001"
