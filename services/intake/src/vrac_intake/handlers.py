@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Protocol, TypeVar
 
 from vrac_contracts.ids import derived_id, new_id
@@ -56,7 +56,7 @@ def _utc_now() -> dt.datetime:
 class Deps:
     cases: Cases
     clock: Callable[[], dt.datetime] = _utc_now
-    mint: Callable[[str], str] = field(default=new_id)
+    mint: Callable[[str], str] = new_id
 
 
 @dataclass(frozen=True)
