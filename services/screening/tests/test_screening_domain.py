@@ -18,6 +18,7 @@ from vrac_contracts.values import (
     ScoreKind,
     WellbeingBand,
 )
+from vrac_contracts.wording import long_date
 from vrac_screening.domain.advice_rules import RULES, Profile, choose_advice
 from vrac_screening.domain.case import Case, Consent, consent_key
 from vrac_screening.domain.diploma import ScreeningOutcome, diploma_sheet, make_diploma
@@ -31,7 +32,7 @@ from vrac_screening.domain.errors import (
 from vrac_screening.domain.questionnaire import SCALES, submit_questionnaire
 from vrac_screening.domain.scores import DomainResult, Level, Rating, check_results
 from vrac_screening.domain.screening import record_screening
-from vrac_screening.domain.wording import PHRASES, PRAISE, long_date
+from vrac_screening.domain.wording import PHRASES, PRAISE
 
 NOW = dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC)
 P, SS, Q = ScoreKind.PERCENTILE, ScoreKind.STANDARD_SCORE, ScoreKind.QUALITATIVE

@@ -6,12 +6,12 @@ the task, never the child's name.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Final
 
 from vrac_contracts.advice import advice_text
 from vrac_contracts.values import Language, TaskCategory
+from vrac_contracts.wording import long_date
 
 from vrac_notifications.domain.contacts import Contact, RecipientKind
 from vrac_notifications.domain.intents import (
@@ -79,50 +79,6 @@ CATEGORY: Final[dict[TaskCategory, dict[Language, str]]] = {
 }
 SOME_TASK: Final = {NL: "je taak", FR: "votre tâche", EN: "your task"}
 
-MONTHS: Final[dict[Language, tuple[str, ...]]] = {
-    NL: (
-        "januari",
-        "februari",
-        "maart",
-        "april",
-        "mei",
-        "juni",
-        "juli",
-        "augustus",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ),
-    FR: (
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ),
-    EN: (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
-}
 
 GREETING: Final = {NL: "Beste {name},", FR: "Bonjour {name},", EN: "Dear {name},"}
 SIGN_OFF: Final = {
@@ -223,11 +179,6 @@ CHILD_UNNAMED: Final = {
     RecipientKind.GUARDIAN: {NL: "je kind", FR: "votre enfant", EN: "your child"},
     RecipientKind.MEMBER: {NL: "het kind", FR: "l'enfant", EN: "the child"},
 }
-
-
-def long_date(day: dt.date, language: Language) -> str:
-    """``28 maart 2025``, ``28 mars 2025``, ``28 March 2025``."""
-    return f"{day.day} {MONTHS[language][day.month - 1]} {day.year}"
 
 
 def child_reference(contact: Contact, case_id: str, first_name: str | None) -> str:

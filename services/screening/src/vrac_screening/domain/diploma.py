@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from vrac_contracts.events.screening import DiplomaIssued
 from vrac_contracts.ids import derived_id
 from vrac_contracts.values import ConsentPurpose, Domain, Language, Pilot
+from vrac_contracts.wording import long_date
 
 from vrac_screening.domain.case import Case
 from vrac_screening.domain.errors import ChildNotKnownYet
-from vrac_screening.domain.wording import PHRASES, PILOT_NAMES, long_date, praise
+from vrac_screening.domain.wording import PHRASES, PILOT_NAMES, praise
 
 
 def diploma_id_for(screening_id: str) -> str:

@@ -6,7 +6,6 @@ built-in fonts can show them (no typographic quotes, no ligatures).
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Final
 
@@ -304,50 +303,6 @@ PHRASES: Final[dict[Language, Phrases]] = {
     ),
 }
 
-MONTHS: Final[dict[Language, tuple[str, ...]]] = {
-    NL: (
-        "januari",
-        "februari",
-        "maart",
-        "april",
-        "mei",
-        "juni",
-        "juli",
-        "augustus",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ),
-    FR: (
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ),
-    EN: (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
-}
 
 PILOT_NAMES: Final[dict[Pilot, str]] = {
     Pilot.LEIDEN: "Leiden",
@@ -361,9 +316,3 @@ PILOT_NAMES: Final[dict[Pilot, str]] = {
 
 def praise(domain: Domain, language: Language) -> Praise:
     return PRAISE[domain][language]
-
-
-def long_date(day: dt.date, language: Language) -> str:
-    """``14 maart 2025``, ``14 mars 2025``, ``14 March 2025``; French says ``1er``."""
-    number = "1er" if language is FR and day.day == 1 else str(day.day)
-    return f"{number} {MONTHS[language][day.month - 1]} {day.year}"
