@@ -8,7 +8,7 @@ import pytest
 from pymongo import AsyncMongoClient
 from vrac_contracts.catalogue import by_type
 from vrac_contracts.envelope import decode, new_envelope
-from vrac_runtime.idempotency import insert_once, mark_applied, merge_updates, not_yet_applied
+from vrac_runtime.idempotency import insert_once, merge_updates
 from vrac_runtime.kafka import ensure_topics, make_producer
 from vrac_runtime.outbox import OutboxRelay, outbox_entries, push_outbox
 from vrac_runtime.testing.kafka import read_all
@@ -83,19 +83,6 @@ async def test_a_crash_before_removal_republishes_with_the_same_event_id(make_se
         await client.drop_database(settings.database)
         await client.close()
     assert [decode(r.headers, r.value).id for r in records] == [event.id, event.id]
-
-
-async def test_a_conditional_update_applies_an_event_once(mongo_db) -> None:
-    await mongo_db.tallies.insert_one({"_id": "leiden", "opened": 0})
-    for _ in range(2):
-        await mongo_db.tallies.update_one(
-            {"_id": "leiden", **not_yet_applied("evt-1")},
-            merge_updates({"$inc": {"opened": 1}}, mark_applied("evt-1")),
-        )
-    doc = await mongo_db.tallies.find_one({"_id": "leiden"})
-    assert doc is not None
-    assert doc["opened"] == 1
-    assert doc["applied_events"] == ["evt-1"]
 
 
 async def test_an_effect_keyed_by_the_event_is_inserted_once(mongo_db) -> None:

@@ -1,8 +1,9 @@
 """Helpers that make a handler safe to run twice on the same event.
 
-Two ways, both single-document: an effect keyed by an id derived from the event (a second
-insert of the same id is a no-op), or a conditional update that only applies when the
-event's ``ce_id`` is not yet in the document's ``applied_events`` and records it.
+The effect is keyed by an id derived from the event (a second insert of the same id is a
+no-op), or it is a conditional single-document update that a second delivery no longer
+matches. (A list of applied event ids in the document would grow without bound on FerretDB,
+which ignores ``$slice`` in ``$push``.)
 """
 
 from __future__ import annotations
@@ -11,20 +12,6 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
-
-APPLIED = "applied_events"
-# How many applied event ids a document remembers; redeliveries arrive long before this.
-APPLIED_MEMORY = 1000
-
-
-def not_yet_applied(event_id: str) -> dict[str, Any]:
-    """Filter fragment: the document has not applied this event."""
-    return {APPLIED: {"$ne": event_id}}
-
-
-def mark_applied(event_id: str) -> dict[str, Any]:
-    """Update fragment: remember that the document applied this event."""
-    return {"$push": {APPLIED: {"$each": [event_id], "$slice": -APPLIED_MEMORY}}}
 
 
 def merge_updates(*updates: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import uvicorn
@@ -28,6 +29,7 @@ from vrac_runtime.kafka import ensure_topics, make_broker, make_producer
 from vrac_runtime.logging import configure_logging, get_logger
 from vrac_runtime.outbox import OutboxRelay
 from vrac_runtime.settings import ServiceSettings
+from vrac_runtime.store import SerialDatabase
 
 Job = Callable[[], Awaitable[None]]
 log = get_logger(__name__)
@@ -45,9 +47,10 @@ class ServiceRuntime:
     consumers: list[EventConsumer] = field(default_factory=list)
     jobs: list[tuple[str, float, Job]] = field(default_factory=list)
 
-    @property
+    @cached_property
     def db(self) -> AsyncDatabase[Any]:
-        return self.mongo[self.settings.database]
+        """This service's database; its writes to one document never overlap (see store)."""
+        return SerialDatabase(self.mongo, self.settings.database)
 
     def consumer(self, group: str) -> EventConsumer:
         consumer = EventConsumer(self.broker, self.settings, group)

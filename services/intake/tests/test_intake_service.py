@@ -13,7 +13,6 @@ from vrac_contracts.envelope import decode
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged, FamilyRegistered
 from vrac_contracts.fields import is_personal
 from vrac_contracts.values import Channel, Pilot
-from vrac_intake.adapters.locks import CaseLocks
 from vrac_intake.adapters.repository import MongoCases
 from vrac_intake.domain.case import Case
 from vrac_intake.domain.commands import RegisterFamily
@@ -385,7 +384,7 @@ async def test_events_left_in_the_outbox_go_out_after_a_restart(
     settings = intake_settings()
     client: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
     try:
-        cases = MongoCases(client[settings.database], CaseLocks())
+        cases = MongoCases(client[settings.database])
         guardian = GuardianDetails("Fatima", "fatima@example.org", None, Channel.EMAIL)
         command = RegisterFamily(
             Pilot.LEIDEN, "pit", "Sam", 2016, None, None, (guardian,), "coach-1"

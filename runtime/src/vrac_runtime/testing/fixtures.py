@@ -15,6 +15,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from vrac_runtime.settings import ServiceSettings
+from vrac_runtime.store import SerialDatabase
 from vrac_runtime.testing.infrastructure import Infrastructure, provide
 
 
@@ -74,11 +75,11 @@ def make_settings(
 
 @pytest.fixture
 async def mongo_db(mongodb_url: str, test_prefix: str) -> AsyncIterator[AsyncDatabase[Any]]:
-    """A database of this test's own, dropped afterwards."""
+    """A database of this test's own, as services get theirs, dropped afterwards."""
     client: AsyncMongoClient[Any] = AsyncMongoClient(mongodb_url, tz_aware=True)
     name = f"{test_prefix}_db"
     try:
-        yield client[name]
+        yield SerialDatabase(client, name)
     finally:
         await client.drop_database(name)
         await client.close()

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from vrac_runtime.outbox import OutboxRelay
 from vrac_runtime.service import build_runtime, create_app, serve
 
-from vrac_intake.adapters.locks import CaseLocks, RelayDatabase
 from vrac_intake.adapters.repository import COLLECTIONS, MongoCases
 from vrac_intake.entrypoints.http import install_domain_errors, router
 from vrac_intake.handlers import Deps
@@ -21,16 +19,8 @@ DESCRIPTION = (
 def build(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     runtime = build_runtime(settings)
-    locks = CaseLocks()
-    # the relay's removal of sent events waits for the case's lock like every other write
-    relay = OutboxRelay(
-        RelayDatabase(runtime.db, locks),  # type: ignore[arg-type]
-        COLLECTIONS,
-        runtime.producer,
-        settings,
-    )
-    runtime.relay = relay
-    cases = MongoCases(runtime.db, locks, on_events=relay.wake)
+    relay = runtime.with_outbox(COLLECTIONS)
+    cases = MongoCases(runtime.db, on_events=relay.wake)
     app = create_app(
         runtime,
         [router],

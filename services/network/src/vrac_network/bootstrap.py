@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from fastapi import FastAPI
-from vrac_runtime.outbox import OutboxRelay
 from vrac_runtime.service import build_runtime, create_app, serve
 
 from vrac_network import handlers
-from vrac_network.adapters.locks import DocumentLocks, LockedDatabase
 from vrac_network.adapters.store import COLLECTIONS, NetworkStore
 from vrac_network.entrypoints.http import install_domain_errors, router
 from vrac_network.entrypoints.subscribers import Subscribers
@@ -25,12 +22,8 @@ DESCRIPTION = (
 def build(settings: NetworkSettings | None = None) -> FastAPI:
     settings = settings or NetworkSettings()
     runtime = build_runtime(settings)
-    locks = DocumentLocks()
-    # the relay's removals of sent events take the store's document locks
-    relay_db: Any = LockedDatabase(runtime.db, locks)
-    relay = OutboxRelay(relay_db, COLLECTIONS, runtime.producer, settings)
-    runtime.relay = relay
-    store = NetworkStore(runtime.db, locks, on_events=relay.wake)
+    relay = runtime.with_outbox(COLLECTIONS)
+    store = NetworkStore(runtime.db, on_events=relay.wake)
     Subscribers(store).register(runtime)
 
     if settings.overdue_sweep_seconds > 0:

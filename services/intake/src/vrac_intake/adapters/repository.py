@@ -24,8 +24,8 @@ from vrac_contracts.values import (
 )
 from vrac_runtime.idempotency import merge_updates
 from vrac_runtime.outbox import OUTBOX, outbox_entries, push_outbox
+from vrac_runtime.store import DocumentLocks
 
-from vrac_intake.adapters.locks import CaseLocks
 from vrac_intake.domain.case import Case, CaseStatus
 from vrac_intake.domain.consent import ConsentDecision, Recorder
 from vrac_intake.domain.errors import ChangedMeanwhile
@@ -44,11 +44,11 @@ class MongoCases:
     def __init__(
         self,
         db: AsyncDatabase[Any],
-        locks: CaseLocks,
         on_events: Callable[[], None] = lambda: None,
     ) -> None:
         self._cases = db[CASES]
-        self._locks = locks
+        # commands on one case run one after another, so neither fails on the other's write
+        self._commands = DocumentLocks()
         # told after a write that queued events, so the relay sends them at once
         self._on_events = on_events
 
@@ -56,7 +56,7 @@ class MongoCases:
         await self._cases.create_index([("pilot", ASCENDING), ("opened_at", DESCENDING)])
 
     def lock(self, case_id: str) -> AbstractAsyncContextManager[None]:
-        return self._locks.hold(case_id)
+        return self._commands.hold(case_id)
 
     async def add(self, case: Case, fingerprint: str | None = None) -> bool:
         doc = {**_state(case), "_id": case.case_id, "version": case.version}
@@ -81,8 +81,8 @@ class MongoCases:
     async def save(self, case: Case) -> None:
         """Write the case's new state and its recorded events, if nobody wrote in between.
 
-        The caller holds the case's lock; the version check guards against another
-        process writing the same case (see ``locks`` for why the lock is still needed)."""
+        The caller holds the case's command lock; the version check guards against another
+        process writing the same case."""
         events = case.pull_events()
         update = merge_updates(
             {"$set": {**_state(case), "version": case.version + 1}},

@@ -2,9 +2,9 @@
 
 Every write that records an event is one single-document update (state and outbox
 together), conditional on what the domain decided from: a case still open, a task still at
-the version that was read, a task not yet flagged overdue. Each write also holds this
-process's lock on its document (see ``locks``), and no write ever touches another
-aggregate's document: a closed case's tasks are skipped by the sweep, not rewritten.
+the version that was read, a task not yet flagged overdue (the runtime's database makes
+such conditions hold on FerretDB too, see ``vrac_runtime.store``), and no write ever
+touches another aggregate's document: a closed case's tasks are skipped by the sweep, not rewritten.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from vrac_contracts.values import (
 from vrac_runtime.idempotency import merge_updates
 from vrac_runtime.outbox import outbox_entries, push_outbox
 
-from vrac_network.adapters.locks import DocumentLocks
 from vrac_network.domain.case import Case, Consent, Member
 from vrac_network.domain.task import OPEN_STATUSES, Task, TaskStatus
 
@@ -64,13 +63,10 @@ class NetworkStore:
     def __init__(
         self,
         db: AsyncDatabase[Any],
-        locks: DocumentLocks | None = None,
         on_events: Callable[[], None] = lambda: None,
     ) -> None:
         self._cases = db[CASES]
         self._tasks = db[TASKS]
-        # shared with the outbox relay of this process (see ``locks``)
-        self._locks = locks if locks is not None else DocumentLocks()
         # told after a write that queued events, so the relay sends them right away
         self._on_events = on_events
 
@@ -116,25 +112,23 @@ class NetworkStore:
         """Keep the newest decision per key: an older one arriving late changes nothing."""
         await self._upsert(case_id, {"$setOnInsert": _new_case(pilot)})
         path = f"consents.{key}"
-        async with self._locks.hold(f"{CASES}/{case_id}"):
-            await self._cases.update_one(
-                {
-                    "_id": case_id,
-                    "$or": [
-                        {path: {"$exists": False}},
-                        {f"{path}.changed_at": {"$lt": consent.changed_at}},
-                    ],
-                },
-                {"$set": {path: {"granted": consent.granted, "changed_at": consent.changed_at}}},
-            )
+        await self._cases.update_one(
+            {
+                "_id": case_id,
+                "$or": [
+                    {path: {"$exists": False}},
+                    {f"{path}.changed_at": {"$lt": consent.changed_at}},
+                ],
+            },
+            {"$set": {path: {"granted": consent.granted, "changed_at": consent.changed_at}}},
+        )
 
     async def _upsert(self, case_id: str, update: dict[str, Any]) -> None:
-        async with self._locks.hold(f"{CASES}/{case_id}"):
-            try:
-                await self._cases.update_one({"_id": case_id}, update, upsert=True)
-            except DuplicateKeyError:
-                # another process inserted the case first: the document exists now
-                await self._cases.update_one({"_id": case_id}, update)
+        try:
+            await self._cases.update_one({"_id": case_id}, update, upsert=True)
+        except DuplicateKeyError:
+            # another process inserted the case first: the document exists now
+            await self._cases.update_one({"_id": case_id}, update)
 
     async def get_case(self, case_id: str) -> Case | None:
         doc = await self._cases.find_one({"_id": case_id}, {"outbox": 0})
@@ -142,14 +136,13 @@ class NetworkStore:
 
     async def add_member(self, case: Case, member: Member, event: EventData) -> bool:
         """Append the member and its event, if the case is still open; False otherwise."""
-        async with self._locks.hold(f"{CASES}/{case.case_id}"):
-            result = await self._cases.update_one(
-                {"_id": case.case_id, "opened": True, "closed": False},
-                merge_updates(
-                    {"$push": {"members": _member_doc(member)}},
-                    push_outbox(_envelopes([event])),
-                ),
-            )
+        result = await self._cases.update_one(
+            {"_id": case.case_id, "opened": True, "closed": False},
+            merge_updates(
+                {"$push": {"members": _member_doc(member)}},
+                push_outbox(_envelopes([event])),
+            ),
+        )
         self._written(result.modified_count)
         return result.modified_count == 1
 
@@ -177,11 +170,10 @@ class NetworkStore:
             "updated_at": task.updated_at,
             "version": read_version + 1,
         }
-        async with self._locks.hold(f"{TASKS}/{task.task_id}"):
-            result = await self._tasks.update_one(
-                {"_id": task.task_id, "version": read_version},
-                merge_updates({"$set": changes}, push_outbox(_envelopes([event]))),
-            )
+        result = await self._tasks.update_one(
+            {"_id": task.task_id, "version": read_version},
+            merge_updates({"$set": changes}, push_outbox(_envelopes([event]))),
+        )
         if result.modified_count == 1:
             task.version = read_version + 1
         self._written(result.modified_count)
@@ -204,14 +196,13 @@ class NetworkStore:
     async def flag_overdue(self, task: Task, event: EventData) -> bool:
         """Flip the overdue flag and queue the event in one write; only one sweep wins."""
         envelope = new_envelope(event, id=overdue_event_id(task.task_id))
-        async with self._locks.hold(f"{TASKS}/{task.task_id}"):
-            result = await self._tasks.update_one(
-                {"_id": task.task_id, "overdue": False, "status": {"$in": _OPEN}},
-                merge_updates(
-                    {"$set": {"overdue": True, "overdue_at": event.occurred_at}},
-                    push_outbox([envelope]),
-                ),
-            )
+        result = await self._tasks.update_one(
+            {"_id": task.task_id, "overdue": False, "status": {"$in": _OPEN}},
+            merge_updates(
+                {"$set": {"overdue": True, "overdue_at": event.occurred_at}},
+                push_outbox([envelope]),
+            ),
+        )
         self._written(result.modified_count)
         return result.modified_count == 1
 
