@@ -6,11 +6,12 @@ import httpx
 import pytest
 from fastapi import Depends, FastAPI
 from pydantic import BaseModel, Field
-from vrac_runtime.auth import Principal, issue_token, requires
+from vrac_runtime.auth import Principal, issue_link, issue_token, requires, requires_or_link
 from vrac_runtime.http import NotFound, health_router, install_error_handlers
 from vrac_runtime.settings import ServiceSettings
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
+COACH_OR_LINK = requires_or_link("coach")
 
 
 class Body(BaseModel):
@@ -34,6 +35,10 @@ def build_app(ready: bool = True) -> FastAPI:
         if case_id != "case_known":
             raise NotFound(f"case {case_id} not found")
         return {"case": case_id}
+
+    @app.get("/files/{name}")
+    async def file(name: str, who: Principal | None = Depends(COACH_OR_LINK)) -> dict:
+        return {"file": name, "by": "link" if who is None else who.role}
 
     @app.post("/children")
     async def create(body: Body, _: Principal = Depends(requires("coach"))) -> dict:
@@ -94,3 +99,21 @@ async def test_readiness_reports_a_failing_dependency() -> None:
         ready = await http.get("/health/ready")
     assert ready.status_code == 503
     assert ready.json()["checks"] == {"store": "failing: ConnectionError"}
+
+
+async def test_a_signed_link_opens_its_own_path_only(client: httpx.AsyncClient) -> None:
+    link = issue_link(SECRET, "/files/a.pdf", ttl=60)
+    opened = await client.get("/files/a.pdf", params={"link": link})
+    assert opened.json() == {"file": "a.pdf", "by": "link"}
+    other = await client.get("/files/b.pdf", params={"link": link})
+    assert (other.status_code, other.json()["detail"]) == (403, "this link opens another document")
+    assert (await client.get("/files/a.pdf", headers=token())).json()["by"] == "coach"
+
+
+async def test_links_and_bearer_tokens_are_not_interchangeable(client: httpx.AsyncClient) -> None:
+    link = issue_link(SECRET, "/cases/leiden/case_known", ttl=60)
+    as_bearer = {"Authorization": f"Bearer {link}"}
+    assert (await client.get("/cases/leiden/case_known", headers=as_bearer)).status_code == 401
+    bearer = token()["Authorization"].removeprefix("Bearer ")
+    refused = await client.get("/files/a.pdf", params={"link": bearer})
+    assert (refused.status_code, refused.json()["detail"]) == (403, "this link is not valid")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from pypdf import PdfReader
 from vrac_runtime.testing.processes import Platform
@@ -58,6 +61,11 @@ def test_a_leiden_case_goes_through_the_whole_journey(platform, sinks, tmp_path:
     assert "huiswerk" in grandmother.subject.lower()
     [guardian] = smtp.to("fatima@example.org")
     assert "diploma" in guardian.subject.lower() and "Sam" in guardian.subject
+    # the parent opens the link in the e-mail, without an account
+    [link] = re.findall(r"https?://\S+\.pdf\?link=\S+", guardian.text)
+    opened = httpx.get(link, timeout=30)
+    assert opened.status_code == 200
+    assert "Sam" in "".join(p.extract_text() for p in PdfReader(io.BytesIO(opened.content)).pages)
     [teacher] = smtp.to("juf@regenboog.example.org")
     assert "school" in teacher.subject.lower()
     assert hooks.hooks and all(hook.signed_with(WEBHOOK_SECRET) for hook in hooks.hooks)

@@ -2,6 +2,10 @@
 
 No token: 401. A valid token of another pilot, or a role the endpoint does not allow: 403.
 ``pilot: "*"`` is for consortium-wide roles (the consortium report, operators).
+
+Signed links are for people without an account (a parent opening the child's diploma): a
+token that opens one path until it expires. It carries its own audience, so it is never
+accepted as a bearer token, nor a bearer token as a link.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import jwt
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 ALL_PILOTS = "*"
+LINK_AUDIENCE = "vrac-link"
 ROLES = ("coach", "pilot-lead", "consortium", "agency", "service", "admin")
 _bearer = HTTPBearer(auto_error=False)
 
@@ -71,6 +76,32 @@ def verify_token(secret: str, token: str, issuer: str = "vrac") -> Principal:
     return Principal(subject=str(claims["sub"]), role=role, pilot=pilot)
 
 
+def issue_link(secret: str, path: str, *, ttl: int, issuer: str = "vrac") -> str:
+    """A token that opens ``path`` (e.g. ``/diplomas/dip_x.pdf``) for ``ttl`` seconds."""
+    now = int(time.time())
+    claims = {"sub": path, "aud": LINK_AUDIENCE, "iss": issuer, "iat": now, "exp": now + ttl}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def verify_link(secret: str, token: str, path: str, issuer: str = "vrac") -> None:
+    """403 unless ``token`` is a valid, unexpired link to exactly ``path``."""
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=["HS256"],
+            audience=LINK_AUDIENCE,
+            issuer=issuer,
+            options={"require": ["sub", "exp", "aud", "iss"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this link has expired") from None
+    except jwt.PyJWTError:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this link is not valid") from None
+    if claims["sub"] != path:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this link opens another document")
+
+
 def requires(*roles: str) -> Callable[..., Principal]:
     """A FastAPI dependency: the caller's principal, when its role is one of ``roles``."""
     allowed: Iterable[str] = roles or ROLES
@@ -91,6 +122,26 @@ def requires(*roles: str) -> Callable[..., Principal]:
         if principal.role not in allowed and principal.role != "admin":
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {principal.role} may not do this")
         return principal
+
+    return dependency
+
+
+def requires_or_link(*roles: str) -> Callable[..., Principal | None]:
+    """Like ``requires``, but a valid ``?link=`` for the requested path also opens it;
+    then there is no principal (``None``)."""
+    bearer = requires(*roles)
+
+    def dependency(
+        request: Request,
+        link: str | None = Query(None, description="A signed link to this path."),
+        credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    ) -> Principal | None:
+        if link is None:
+            return bearer(request, credentials)
+        settings = request.app.state.settings
+        secret = settings.jwt_secret.get_secret_value()
+        verify_link(secret, link, request.url.path, settings.jwt_issuer)
+        return None
 
     return dependency
 

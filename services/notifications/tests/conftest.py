@@ -128,7 +128,7 @@ def world() -> World:
         webhooks=webhooks,
         mailer=mailer,
         poster=poster,
-        screening_public_url="https://screening.vrac.example.org",
+        diploma_link=lambda d: f"https://screening.vrac.example.org/diplomas/{d}.pdf?link=signed",
         retry=RetryPolicy(attempts=3, backoff_seconds=0.5),
         clock=lambda: NOW,
         sleep=sleep,

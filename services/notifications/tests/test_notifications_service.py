@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,7 @@ from vrac_contracts.events import (
 from vrac_contracts.events.base import EventData
 from vrac_notifications.bootstrap import build
 from vrac_notifications.settings import NotificationsSettings
-from vrac_runtime.auth import issue_token
+from vrac_runtime.auth import issue_token, verify_link
 from vrac_runtime.consumer import DLQ_ERROR, DLQ_REASON
 from vrac_runtime.testing.kafka import read_all, send_raw, wait_until
 from vrac_runtime.testing.sinks import SmtpSink, WebhookReceiver
@@ -203,7 +204,12 @@ async def test_each_recipient_hears_in_their_language_through_their_channel(
         assert "working memory" in taylor.text
         [fatima] = svc.smtp.to("fatima@example.org")
         assert fatima.subject == "Het diploma van Sam is klaar!"
-        assert "https://screening.vrac.example.org/diplomas/dip_0c1d2e3f4a5b6c7d.pdf" in fatima.text
+        # the link opens that one diploma for the family, without an account
+        path = "/diplomas/dip_0c1d2e3f4a5b6c7d.pdf"
+        found = re.search(rf"https://screening\.vrac\.example\.org{path}\?link=(\S+)", fatima.text)
+        assert found, fatima.text
+        secret = svc.settings.jwt_secret.get_secret_value()
+        verify_link(secret, found.group(1), path, svc.settings.jwt_issuer)
 
         [hook] = svc.hooks.hooks
         assert hook.signed_with(SECRET)

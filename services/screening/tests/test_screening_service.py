@@ -15,6 +15,7 @@ from vrac_contracts.events.screening import (
     ScreeningCompleted,
 )
 from vrac_contracts.ids import derived_id
+from vrac_runtime.auth import issue_link
 from vrac_runtime.consumer import DLQ_ERROR, DLQ_REASON
 
 pytestmark = pytest.mark.integration
@@ -75,6 +76,37 @@ async def test_a_screening_gives_advice_and_a_diploma_in_the_family_language(scr
     assert "Remembering things" not in text
     again = await screening.http.get(diploma["pdf_url"], headers=screening.auth())
     assert again.content == pdf.content
+
+
+async def test_a_signed_link_opens_one_diploma_for_the_family(screening) -> None:
+    await screening.open_case(CASE, name="Sam", language="nl")
+    await screening.screen(CASE, screened_on="2025-03-10")
+    [diploma] = await screening.wait_for_diplomas(CASE)
+    path = diploma["pdf_url"]
+    secret = screening.settings.jwt_secret.get_secret_value()
+    issuer = screening.settings.jwt_issuer
+
+    def link(to: str, ttl: int = 600) -> dict[str, str]:
+        return {"link": issue_link(secret, to, ttl=ttl, issuer=issuer)}
+
+    opened = await screening.http.get(path, params=link(path))
+    assert opened.status_code == 200 and "Sam" in pdf_text(opened.content)
+
+    other = await screening.http.get(path, params=link("/diplomas/dip_someoneelse0001.pdf"))
+    assert (other.status_code, other.json()["detail"]) == (403, "this link opens another document")
+    expired = await screening.http.get(path, params=link(path, ttl=-60))
+    assert (expired.status_code, expired.json()["detail"]) == (403, "this link has expired")
+    forged = await screening.http.get(
+        path, params={"link": issue_link("not-our-secret", path, ttl=600)}
+    )
+    assert forged.status_code == 403
+    assert (await screening.http.get(path)).status_code == 401
+    # a link is no bearer token, not even for the diploma it opens
+    as_bearer = {"Authorization": f"Bearer {link(path)['link']}"}
+    assert (await screening.http.get(path, headers=as_bearer)).status_code == 401
+    assert (
+        await screening.http.get(f"/cases/{CASE}/diplomas", headers=as_bearer)
+    ).status_code == 401
 
 
 async def test_a_french_family_gets_a_french_diploma(screening) -> None:

@@ -9,6 +9,7 @@ from vrac_contracts.catalogue import consumer_group
 from vrac_runtime.service import build_runtime, create_app, serve
 
 from vrac_notifications.adapters.email import SmtpMailer
+from vrac_notifications.adapters.links import DiplomaLinks
 from vrac_notifications.adapters.store import (
     OUTBOX_COLLECTIONS,
     MongoCaseFiles,
@@ -39,7 +40,12 @@ def build(settings: NotificationsSettings | None = None) -> FastAPI:
         webhooks=MongoWebhooks(runtime.db),
         mailer=SmtpMailer(settings),
         poster=HttpHookPoster(settings.webhook_timeout_seconds),
-        screening_public_url=settings.screening_public_url,
+        diploma_link=DiplomaLinks(
+            settings.screening_public_url,
+            settings.jwt_secret.get_secret_value(),
+            settings.jwt_issuer,
+            settings.diploma_link_days,
+        ),
         retry=RetryPolicy(settings.delivery_max_attempts, settings.delivery_backoff_seconds),
         require_https_webhooks=settings.webhook_require_https,
         wake=relay.wake,

@@ -59,15 +59,12 @@ class Deps:
     webhooks: Webhooks
     mailer: Mailer
     poster: HookPoster
-    screening_public_url: str
+    diploma_link: Callable[[str], str]  # a diploma's URL the family can open
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     require_https_webhooks: bool = False
     wake: Callable[[], None] = lambda: None
     clock: Clock = utc_now
     sleep: Sleep = asyncio.sleep
-
-    def diploma_url(self, diploma_id: str) -> str:
-        return f"{self.screening_public_url.rstrip('/')}/diplomas/{diploma_id}.pdf"
 
 
 class DeliveryFailed(PermanentError):
@@ -210,7 +207,7 @@ async def _deliver(deps: Deps, case: CaseFile, item: Planned, *, resume: bool) -
 
 
 def _diploma_url(deps: Deps, intent: Intent) -> str:
-    return deps.diploma_url(intent.diploma_id) if isinstance(intent, DiplomaMessage) else ""
+    return deps.diploma_link(intent.diploma_id) if isinstance(intent, DiplomaMessage) else ""
 
 
 async def _sender(

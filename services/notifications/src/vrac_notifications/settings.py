@@ -39,3 +39,6 @@ class NotificationsSettings(ServiceSettings):
         "http://127.0.0.1:8002",
         description="Public base URL of the screening service; diploma links point there.",
     )
+    diploma_link_days: int = Field(
+        60, ge=1, le=366, description="How long the signed diploma link in a message opens it."
+    )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from vrac_contracts.values import Language
-from vrac_runtime.auth import Principal, requires
+from vrac_runtime.auth import Principal, requires, requires_or_link
 
 from vrac_screening import handlers
 from vrac_screening.adapters.pdf import render_diploma
@@ -33,6 +33,8 @@ router = APIRouter(tags=["screening"])
 
 WRITERS = requires("coach")
 READERS = requires("coach", "pilot-lead", "service")
+# a parent opens the diploma through the signed link in the e-mail
+READERS_OR_LINK = requires_or_link("coach", "pilot-lead", "service")
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,13 @@ class PrincipalAccess:
 
     def check(self, pilot: str) -> None:
         self.principal.ensure_pilot(pilot)
+
+
+class LinkAccess:
+    """A signed link opens the one document it names, whatever its pilot."""
+
+    def check(self, pilot: str) -> None:
+        return None
 
 
 def store(request: Request) -> ScreeningStore:
@@ -104,10 +113,14 @@ async def list_diplomas(
     responses={200: {"content": {"application/pdf": {}}, "description": "The diploma."}},
 )
 async def diploma_pdf(
-    diploma_id: str, who: Principal = Depends(READERS), db: ScreeningStore = Depends(store)
+    diploma_id: str,
+    who: Principal | None = Depends(READERS_OR_LINK),
+    db: ScreeningStore = Depends(store),
 ) -> Response:
-    """The diploma as a PDF, rendered on first download and cached."""
-    pdf = await handlers.diploma_pdf(db, diploma_id, PrincipalAccess(who), render_diploma)
+    """The diploma as a PDF, rendered on first download and cached. Opens with a bearer
+    token or with the signed ``link`` the family received."""
+    access = LinkAccess() if who is None else PrincipalAccess(who)
+    pdf = await handlers.diploma_pdf(db, diploma_id, access, render_diploma)
     return Response(
         content=pdf,
         media_type="application/pdf",
