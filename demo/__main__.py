@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sys
 import time
 import uuid
@@ -236,6 +237,9 @@ def run(demo: Demo, smtp: SmtpSink, hooks: WebhookReceiver, out: Path) -> dict[s
             f"webhook to youth team: signature valid={hook.signed_with(WEBHOOK_SECRET)}, "
             f"{len(hook.body)} bytes"
         )
+    [link] = re.findall(r"\S+\.pdf\?link=\S+", smtp.to("fatima@example.org")[0].text)
+    opened = httpx.get(link, timeout=30)
+    print(f"the parent's diploma link opens without an account: HTTP {opened.status_code}")
     deliveries = demo.ok("GET", "notifications", f"/cases/{case_id}/deliveries", demo.coach)
     print(f"{len(deliveries['deliveries'])} deliveries recorded")
 
