@@ -1,11 +1,14 @@
 """Pytest fixtures: real Kafka and MongoDB, and a unique prefix per test.
 
 Every test gets its own topic prefix, consumer-group prefix and database names, so tests never
-see each other's data and run in any order.
+see each other's data and run in any order. At the end of the session the topics and
+databases of those prefixes are deleted, so a local stack kept between runs does not fill up
+with thousands of partitions (the broker's heap holds every partition's metadata).
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -16,6 +19,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from vrac_runtime.settings import ServiceSettings
 from vrac_runtime.store import SerialDatabase
+from vrac_runtime.testing.cleanup import forget_prefixes
 from vrac_runtime.testing.infrastructure import Infrastructure, provide
 
 
@@ -38,10 +42,21 @@ def mongodb_url(infrastructure: Infrastructure) -> str:
     return infrastructure.mongodb_url
 
 
+@pytest.fixture(scope="session")
+def used_prefixes(infrastructure: Infrastructure) -> Iterator[set[str]]:
+    """The test prefixes of this session; their topics and databases go at its end."""
+    prefixes: set[str] = set()
+    yield prefixes
+    if prefixes:
+        asyncio.run(forget_prefixes(infrastructure, prefixes))
+
+
 @pytest.fixture
-def test_prefix() -> str:
+def test_prefix(used_prefixes: set[str]) -> str:
     """A prefix unique to this test, valid in topic, group and database names."""
-    return f"t{uuid.uuid4().hex[:10]}"
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    used_prefixes.add(prefix)
+    return prefix
 
 
 @pytest.fixture
