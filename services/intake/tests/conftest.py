@@ -6,21 +6,17 @@ that the fixture yields.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
 import pytest
-from pydantic import BaseModel
 from pymongo import AsyncMongoClient
-from vrac_contracts.catalogue import spec_for
 from vrac_intake.bootstrap import build
 from vrac_intake.settings import IntakeSettings
-from vrac_runtime.auth import issue_token
-from vrac_runtime.testing.kafka import read_all
+from vrac_runtime.testing.service import RunningService, running_app
 
 FAMILY: dict[str, Any] = {
     "pilot": "leiden",
@@ -43,21 +39,15 @@ FAMILY: dict[str, Any] = {
 PERSONAL = ("Sam", "2016", "Regenboog", "Fatima", "Karim", "example.org", "+3161", "+3168")
 
 
-class Intake:
+class Intake(RunningService):
     """One running intake service: an HTTP client, its settings, its store, and Kafka."""
 
+    settings: IntakeSettings
     FAMILY = FAMILY
     PERSONAL = PERSONAL
 
-    def __init__(self, settings: IntakeSettings, http: httpx.AsyncClient) -> None:
-        self.settings = settings
-        self.http = http
-
     def auth(self, role: str = "coach", pilot: str = "leiden", subject: str = "coach-1") -> dict:
-        token = issue_token(
-            self.settings.jwt_secret.get_secret_value(), subject=subject, role=role, pilot=pilot
-        )
-        return {"Authorization": f"Bearer {token}"}
+        return super().auth(role, pilot, subject)
 
     async def register(self, pilot: str = "leiden", **fields: Any) -> dict[str, Any]:
         response = await self.http.post(
@@ -80,26 +70,6 @@ class Intake:
             f"/cases/{case_id}/close", json={"reason": reason}, headers=self.auth()
         )
 
-    async def published(self, model: type[BaseModel], expect: int) -> list[Any]:
-        """The records intake published of one event type (waits for ``expect`` of them,
-        then a little longer so an extra one is seen too)."""
-        return await read_all(
-            self.settings.kafka_bootstrap_servers,
-            self.settings.topic(spec_for(model).topic),
-            expect=expect,
-        )
-
-    @staticmethod
-    async def eventually(
-        check: Callable[[], Awaitable[bool]], what: str, timeout: float = 20
-    ) -> None:
-        """Poll an async condition until it holds; fail naming it when time is up."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while not await check():
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"timed out waiting for {what}")
-            await asyncio.sleep(0.05)
-
     @staticmethod
     def headers(record: Any) -> dict[str, str]:
         return {name: value.decode() for name, value in record.headers}
@@ -121,18 +91,8 @@ class Intake:
             await client.close()
 
 
-@asynccontextmanager
-async def running(settings: IntakeSettings) -> AsyncIterator[Intake]:
-    app = build(settings)
-    try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://intake") as http:
-                yield Intake(settings, http)
-    finally:
-        client: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongodb_url)
-        await client.drop_database(settings.database)
-        await client.close()
+def running(settings: IntakeSettings) -> AbstractAsyncContextManager[Intake]:
+    return running_app(build, settings, Intake)
 
 
 @pytest.fixture

@@ -6,22 +6,14 @@ the fixture yields.
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-import httpx
 import pytest
-from pydantic import BaseModel
 from pymongo import AsyncMongoClient
-from vrac_contracts.catalogue import spec_for
-from vrac_contracts.envelope import Envelope, decode, encode, new_envelope
-from vrac_contracts.events.base import EventData
 from vrac_contracts.events.intake import CaseOpened, ConsentChanged, FamilyRegistered
-from vrac_runtime.auth import issue_token
-from vrac_runtime.testing.kafka import read_all, send_raw
+from vrac_runtime.testing.service import RunningService, running_app
 from vrac_screening.bootstrap import build
 from vrac_screening.settings import ScreeningSettings
 
@@ -35,15 +27,6 @@ SCORES: list[dict[str, Any]] = [
     {"domain": "emotion-regulation", "kind": "qualitative", "rating": "below"},
     {"domain": "maths", "kind": "percentile", "score": 50},
 ]
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 20) -> None:
-    """Poll an async condition until it holds; fail naming it when time is up."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 def base(case_id: str, pilot: str = "leiden") -> dict[str, Any]:
@@ -97,56 +80,14 @@ def family(
     )
 
 
-class Screening:
+class Screening(RunningService):
     """One running screening service: HTTP client, its settings, and Kafka at hand."""
 
+    settings: ScreeningSettings
     SCORES = SCORES
-    eventually = staticmethod(eventually)
     opened = staticmethod(opened)
     consent = staticmethod(consent)
     family = staticmethod(family)
-
-    def __init__(self, settings: ScreeningSettings, http: httpx.AsyncClient) -> None:
-        self.settings = settings
-        self.http = http
-
-    def auth(self, role: str = "coach", pilot: str = "leiden", subject: str = "u-1") -> dict:
-        secret = self.settings.jwt_secret.get_secret_value()
-        token = issue_token(secret, subject=subject, role=role, pilot=pilot)
-        return {"Authorization": f"Bearer {token}"}
-
-    async def send(self, topic: str, value: bytes, key: bytes, headers: list) -> None:
-        """Send raw bytes to a catalogue topic of this test."""
-        await send_raw(
-            self.settings.kafka_bootstrap_servers, self.settings.topic(topic), value, key, headers
-        )
-
-    async def publish(self, data: EventData, *, envelope: Envelope[Any] | None = None) -> Any:
-        """Send an event exactly as its producer would; returns the envelope sent."""
-        envelope = envelope or new_envelope(data)
-        record = encode(envelope)
-        await self.send(record.topic, record.value, record.key, record.headers)
-        return envelope
-
-    async def read(self, topic: str, expect: int, timeout: float = 20) -> list[Any]:
-        return await read_all(
-            self.settings.kafka_bootstrap_servers,
-            self.settings.topic(topic),
-            expect=expect,
-            timeout=timeout,
-        )
-
-    async def published(self, model: type[BaseModel], expect: int, timeout: float = 20) -> list:
-        """The raw records this service published of one event type."""
-        return await self.read(spec_for(model).topic, expect, timeout)
-
-    @staticmethod
-    def decoded(records: list[Any]) -> list[Envelope[Any]]:
-        return [decode(r.headers, r.value) for r in records]
-
-    @staticmethod
-    def bodies(records: list[Any]) -> list[dict[str, Any]]:
-        return [json.loads(r.value) for r in records]
 
     async def open_case(
         self,
@@ -169,7 +110,7 @@ class Screening:
             )
             return response.status_code == 200
 
-        await eventually(known, f"case {case_id} to be known")
+        await self.eventually(known, f"case {case_id} to be known")
         # the events of one case share a partition: once the last is in, all are
         await self.wait_for_case(case_id, consents, name)
 
@@ -188,7 +129,7 @@ class Screening:
             )
 
         try:
-            await eventually(projected, f"intake's events of {case_id} to be applied")
+            await self.eventually(projected, f"intake's events of {case_id} to be applied")
         finally:
             await client.close()
 
@@ -217,22 +158,12 @@ class Screening:
             found[:] = await self.diplomas(case_id, pilot)
             return len(found) >= count
 
-        await eventually(made, f"{count} diploma(s) of {case_id}")
+        await self.eventually(made, f"{count} diploma(s) of {case_id}")
         return found
 
 
-@asynccontextmanager
-async def running(settings: ScreeningSettings) -> AsyncIterator[Screening]:
-    app = build(settings)
-    try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://screening") as http:
-                yield Screening(settings, http)
-    finally:
-        client: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongodb_url)
-        await client.drop_database(settings.database)
-        await client.close()
+def running(settings: ScreeningSettings) -> AbstractAsyncContextManager[Screening]:
+    return running_app(build, settings, Screening)
 
 
 @pytest.fixture

@@ -97,7 +97,7 @@ async def test_a_signed_link_opens_one_diploma_for_the_family(screening) -> None
     expired = await screening.http.get(path, params=link(path, ttl=-60))
     assert (expired.status_code, expired.json()["detail"]) == (403, "this link has expired")
     forged = await screening.http.get(
-        path, params={"link": issue_link("not-our-secret", path, ttl=600)}
+        path, params={"link": issue_link("a-secret-that-is-not-the-service-one", path, ttl=600)}
     )
     assert forged.status_code == 403
     assert (await screening.http.get(path)).status_code == 401
