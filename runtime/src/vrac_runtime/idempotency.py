@@ -14,6 +14,12 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 
+def newer_at(path: str, changed_at: Any) -> dict[str, Any]:
+    """Filter fragment: nothing is stored at ``path`` yet, or what is there changed before
+    ``changed_at`` (a decision that arrives late never overwrites a newer one)."""
+    return {"$or": [{path: {"$exists": False}}, {f"{path}.changed_at": {"$lt": changed_at}}]}
+
+
 def merge_updates(*updates: dict[str, Any]) -> dict[str, Any]:
     """Combine update documents operator by operator (``$push`` of different fields...)."""
     merged: dict[str, dict[str, Any]] = {}

@@ -29,7 +29,7 @@ from vrac_contracts.values import (
     Pilot,
     TaskCategory,
 )
-from vrac_runtime.idempotency import merge_updates
+from vrac_runtime.idempotency import merge_updates, newer_at
 from vrac_runtime.outbox import outbox_entries, push_outbox
 
 from vrac_network.domain.case import Case, Consent, Member
@@ -113,13 +113,7 @@ class NetworkStore:
         await self._upsert(case_id, {"$setOnInsert": _new_case(pilot)})
         path = f"consents.{key}"
         await self._cases.update_one(
-            {
-                "_id": case_id,
-                "$or": [
-                    {path: {"$exists": False}},
-                    {f"{path}.changed_at": {"$lt": consent.changed_at}},
-                ],
-            },
+            {"_id": case_id, **newer_at(path, consent.changed_at)},
             {"$set": {path: {"granted": consent.granted, "changed_at": consent.changed_at}}},
         )
 

@@ -33,7 +33,7 @@ from vrac_contracts.values import (
     ScoreKind,
     WellbeingBand,
 )
-from vrac_runtime.idempotency import insert_once
+from vrac_runtime.idempotency import insert_once, newer_at
 from vrac_runtime.outbox import OUTBOX, outbox_entries
 
 from vrac_screening.domain.advice_rules import AdviceChoice
@@ -102,13 +102,7 @@ class ScreeningStore:
         await self._ensure_case(case_id, pilot)
         path = f"consents.{key}"
         await self._cases.update_one(
-            {
-                "_id": case_id,
-                "$or": [
-                    {path: {"$exists": False}},
-                    {f"{path}.changed_at": {"$lt": consent.changed_at}},
-                ],
-            },
+            {"_id": case_id, **newer_at(path, consent.changed_at)},
             {"$set": {path: {"granted": consent.granted, "changed_at": consent.changed_at}}},
         )
 
