@@ -13,19 +13,19 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from vrac_runtime.kafka import ensure_topics
 from vrac_runtime.settings import ServiceSettings
 
-from bench.hop import peak_rss_kib
 from bench.measure import SENT_AT, Progress, Run, collect, header_sent_at, offer
+from bench.memory import peak_mib
 
 
 async def run_baseline(bootstrap: str, events: int, rate: float | None) -> Run:
     tag = uuid.uuid4().hex[:8]
-    topics = [f"bench.{tag}.raw.{hop}" for hop in ("a", "b", "c")]
+    topics = [f"bench{tag}.raw.{hop}" for hop in ("a", "b", "c")]
     settings = ServiceSettings(kafka_bootstrap_servers=bootstrap)
     await ensure_topics(settings, topics)
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
     hops = [
         subprocess.Popen(
-            [sys.executable, "-m", "bench.hop", topics[i], topics[i + 1], f"bench.{tag}.hop{i}"],
+            [sys.executable, "-m", "bench.hop", topics[i], topics[i + 1], f"bench{tag}.hop{i}"],
             env=env,
             stdout=subprocess.PIPE,
             text=True,
@@ -38,7 +38,7 @@ async def run_baseline(bootstrap: str, events: int, rate: float | None) -> Run:
     sink = AIOKafkaConsumer(
         topics[2],
         bootstrap_servers=bootstrap,
-        group_id=f"bench.{tag}.sink",
+        group_id=f"bench{tag}.sink",
         auto_offset_reset="earliest",
     )
     producer = AIOKafkaProducer(
@@ -70,9 +70,9 @@ async def run_baseline(bootstrap: str, events: int, rate: float | None) -> Run:
         await collector
     finally:
         for i, hop in enumerate(hops):
-            run.peak_memory_mib[f"hop{i + 1}"] = round(peak_rss_kib(hop.pid) / 1024, 1)
+            run.peak_memory_mib[f"hop{i + 1}"] = peak_mib(hop.pid)
             hop.terminate()
-        run.peak_memory_mib["driver"] = round(peak_rss_kib() / 1024, 1)
+        run.peak_memory_mib["driver"] = peak_mib()
         for hop in hops:
             hop.wait(timeout=30)
         await producer.stop()

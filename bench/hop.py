@@ -1,8 +1,8 @@
 """One raw-Kafka relay hop for the baseline: consume a topic, produce each record to the next.
 
-``python -m bench.hop <in-topic> <out-topic> <group>``; stops on SIGTERM and prints its peak
-memory (VmHWM) as the last line. Same client settings as the platform: idempotent producer,
-``acks=all``, offsets committed after the record was produced.
+``python -m bench.hop <in-topic> <out-topic> <group>``; stops on SIGTERM. Same client
+settings as the platform: idempotent producer, ``acks=all``, offsets committed after the
+record was produced.
 """
 
 from __future__ import annotations
@@ -13,14 +13,6 @@ import signal
 import sys
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-
-
-def peak_rss_kib(pid: int | str = "self") -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
 
 
 async def relay(source: str, target: str, group: str) -> None:
@@ -59,7 +51,6 @@ async def relay(source: str, target: str, group: str) -> None:
 def main() -> None:
     source, target, group = sys.argv[1:4]
     asyncio.run(relay(source, target, group))
-    print(f"peak_rss_kib {peak_rss_kib()}", flush=True)
 
 
 if __name__ == "__main__":

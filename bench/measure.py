@@ -22,7 +22,7 @@ class Run:
     latencies_ms: list[float] = field(default_factory=list)
     first_sent: float = 0.0
     last_received: float = 0.0
-    peak_memory_mib: dict[str, float] = field(default_factory=dict)
+    peak_memory_mib: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def throughput(self) -> float:
@@ -54,21 +54,25 @@ class Run:
 
 
 class Progress:
-    """A one-line progress bar on stderr."""
+    """A progress bar on stderr: redrawn in place on a terminal, a line per tenth otherwise."""
 
     def __init__(self, label: str, total: int) -> None:
         self.label, self.total, self.done, self._shown = label, total, 0, -1
+        self._step = 1 if sys.stderr.isatty() else 10
 
     def advance(self, count: int = 1) -> None:
         self.done += count
-        percent = int(100 * self.done / self.total) if self.total else 100
-        if percent != self._shown:
-            self._shown = percent
-            bar = "#" * (percent // 4)
-            sys.stderr.write(f"\r{self.label:<34} [{bar:<25}] {percent:3d}% ")
-            sys.stderr.flush()
-            if self.done >= self.total:
-                sys.stderr.write("\n")
+        percent = min(100, int(100 * self.done / self.total)) if self.total else 100
+        shown = percent - percent % self._step
+        if shown == self._shown:
+            return
+        self._shown = shown
+        bar = f"{self.label:<38} [{'#' * (shown // 4):<25}] {shown:3d}%"
+        if self._step == 1:
+            sys.stderr.write(f"\r{bar}" + ("\n" if shown == 100 else ""))
+        else:
+            sys.stderr.write(bar + "\n")
+        sys.stderr.flush()
 
 
 async def offer(

@@ -28,7 +28,7 @@ async def test_only_the_given_prefixes_are_forgotten(infrastructure) -> None:
         for name in (f"{mine}_vrac_intake", f"{theirs}_vrac_intake"):
             await client[name].cases.insert_one({"_id": "case_a"})
 
-        await forget_prefixes(infrastructure, {mine})
+        await forget_prefixes(infrastructure.kafka_bootstrap, infrastructure.mongodb_url, {mine})
 
         left: set[str] = set()
         for _ in range(100):  # deletion reaches the metadata shortly after the reply

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import subprocess
 import sys
 import time
 import uuid
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -113,18 +115,9 @@ async def clean(settings: ReportingSettings) -> None:
     await client.close()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--keep", action="store_true", help="keep the topics and database")
-    args = parser.parse_args()
-    tag = f"bench-replay-{uuid.uuid4().hex[:8]}"
-    settings = ReportingSettings(
-        topic_prefix=f"{tag}.", mongodb_database=f"{tag.replace('-', '_')}_vrac_reporting"
-    )
-    started = time.monotonic()
-    expected = asyncio.run(produce(settings, args.events))
-    print(f"produced {args.events} events in {time.monotonic() - started:.1f} s", flush=True)
+def rebuild(settings: ReportingSettings) -> tuple[float, float, str, int]:
+    """Run ``python -m vrac_reporting.rebuild`` as its own process: seconds, its peak memory
+    in MiB (from the kernel's accounting of that one child), its output, its exit code."""
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
@@ -133,14 +126,49 @@ def main() -> int:
         "VRAC_MONGODB_DATABASE": settings.database,
     }
     started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "vrac_reporting.rebuild"], env=env, capture_output=True, text=True
+    child = subprocess.Popen(
+        [sys.executable, "-m", "vrac_reporting.rebuild"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
+    assert child.stdout is not None
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
     took = time.monotonic() - started
-    print(result.stdout.strip() or result.stderr.strip())
-    print(f"the rebuild command took {took:.1f} s in all (start-up included)")
-    ok = result.returncode == 0 and asyncio.run(rebuilt(settings)) == expected
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return took, round(usage.ru_maxrss / 1024, 1), output.strip(), child.returncode
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--keep", action="store_true", help="keep the topics and database")
+    parser.add_argument("--json", type=Path, help="also write the result to this file")
+    args = parser.parse_args()
+    tag = f"bench-replay-{uuid.uuid4().hex[:8]}"
+    settings = ReportingSettings(
+        topic_prefix=f"{tag}.", mongodb_database=f"{tag.replace('-', '_')}_vrac_reporting"
+    )
+    started = time.monotonic()
+    expected = asyncio.run(produce(settings, args.events))
+    produced_in = time.monotonic() - started
+    print(f"produced {args.events} events in {produced_in:.1f} s", flush=True)
+    took, peak, output, code = rebuild(settings)
+    print(output)
+    print(f"the rebuild command took {took:.1f} s in all (start-up included), peak {peak} MiB")
+    ok = code == 0 and asyncio.run(rebuilt(settings)) == expected
     print("rebuilt counts match what was sent" if ok else "REBUILT COUNTS DIFFER")
+    if args.json:
+        result = {
+            "events": args.events,
+            "produce_seconds": round(produced_in, 1),
+            "rebuild_seconds": round(took, 1),
+            "rebuild_peak_memory_mib": peak,
+            "counts_match": ok,
+        }
+        args.json.write_text(json.dumps(result, indent=2))
     if not args.keep:
         asyncio.run(clean(settings))
     return 0 if ok else 1

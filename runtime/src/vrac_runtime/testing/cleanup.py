@@ -1,5 +1,5 @@
-"""Delete what a test session left on the shared Kafka and store: its prefixed topics and
-databases. Best effort: a failure is reported, never fails the session."""
+"""Delete what a test session (or a benchmark) left on the shared Kafka and store: its
+prefixed topics and databases. Best effort: a failure is reported, never raised."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
-from vrac_runtime.testing.infrastructure import Infrastructure
-
 _CHUNK = 200  # topics per DeleteTopics request
 
 
@@ -20,10 +18,11 @@ def _ours(name: str, prefixes: Collection[str], separator: str) -> bool:
     return bool(sep) and head in prefixes
 
 
-async def forget_prefixes(infra: Infrastructure, prefixes: Collection[str]) -> None:
+async def forget_prefixes(kafka: str, mongodb_url: str, prefixes: Collection[str]) -> None:
+    """Delete the topics ``<prefix>.*`` and the databases ``<prefix>_*``."""
     try:
-        await _delete_topics(infra.kafka_bootstrap, prefixes)
-        await _drop_databases(infra.mongodb_url, prefixes)
+        await _delete_topics(kafka, prefixes)
+        await _drop_databases(mongodb_url, prefixes)
     except Exception as err:  # cleanup must not turn a green run red
         print(f"could not clean up test topics and databases: {err!r}", file=sys.stderr)
 

@@ -48,7 +48,9 @@ def used_prefixes(infrastructure: Infrastructure) -> Iterator[set[str]]:
     prefixes: set[str] = set()
     yield prefixes
     if prefixes:
-        asyncio.run(forget_prefixes(infrastructure, prefixes))
+        asyncio.run(
+            forget_prefixes(infrastructure.kafka_bootstrap, infrastructure.mongodb_url, prefixes)
+        )
 
 
 @pytest.fixture

@@ -1,0 +1,274 @@
+"""The platform run: the same number of events through the real services, each its own process.
+
+Timed from the moment the bench publishes a case's ``screening-completed`` (what screening
+publishes once a coach recorded a screening) to the moment it reads that case's
+``notification-delivered``. Between them, the same three hops as the baseline: the diploma
+maker (screening) consumes the event, makes the diploma and publishes ``diploma-issued``;
+notifications consumes that, e-mails the guardian through the SMTP sink, records the
+delivery and publishes ``notification-delivered``; the bench consumes it.
+
+Before timing, every case is registered as intake would do it (``case-opened``,
+``family-registered`` with one guardian who reads e-mail, ``consent-changed`` granting the
+diploma), and the bench waits until both services have consumed all of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from vrac_contracts.catalogue import consumed_by, spec_for
+from vrac_contracts.envelope import encode, new_envelope
+from vrac_contracts.events import (
+    CaseOpened,
+    ConsentChanged,
+    FamilyRegistered,
+    NotificationDelivered,
+    ScreeningCompleted,
+)
+from vrac_contracts.events.base import EventData
+from vrac_runtime.settings import ServiceSettings
+from vrac_runtime.testing.processes import Platform, free_port
+
+from bench.measure import Progress, Run, collect, offer
+from bench.memory import peak_mib
+
+SERVICES = ("screening", "notifications")  # the two services on the measured path
+
+
+@dataclass
+class PlatformUnderTest:
+    platform: Platform
+    sink: subprocess.Popen[str]
+    settings: ServiceSettings
+    cases: list[str]
+    producer: AIOKafkaProducer
+    rounds: int = 0
+    memory: dict[str, float | None] = field(default_factory=dict)
+
+    def topic(self, model: type[EventData]) -> str:
+        return self.settings.topic(spec_for(model).topic)
+
+    async def publish(self, data: EventData) -> Any:
+        record = encode(new_envelope(data))
+        return await self.producer.send(
+            self.settings.topic(record.topic),
+            value=record.value,
+            key=record.key,
+            headers=record.headers,
+        )
+
+    def peak_memory(self) -> dict[str, float | None]:
+        found = {
+            name: peak_mib(self.platform.services[name].process.pid)  # type: ignore[union-attr]
+            for name in SERVICES
+        }
+        found["smtp sink"] = peak_mib(self.sink.pid)
+        return found
+
+
+def _case(tag: str, i: int) -> str:
+    return f"case_{tag}{i:08d}"
+
+
+def _registration(case_id: str) -> list[EventData]:
+    now = dt.datetime.now(dt.UTC)
+    base = {"case_id": case_id, "pilot": "leiden", "occurred_at": now}
+    family = spec_for(FamilyRegistered).example
+    guardian = {**family["guardians"][0], "preferred_channel": "email"}
+    return [
+        CaseOpened.model_validate({**base, "programme": "pit", "opened_at": now}),
+        FamilyRegistered.model_validate({**family, **base, "guardians": [guardian]}),
+        ConsentChanged.model_validate(
+            {
+                **spec_for(ConsentChanged).example,
+                **base,
+                "purpose": "diploma",
+                "agency_id": None,
+                "changed_at": now,
+            }
+        ),
+    ]
+
+
+async def start_platform(
+    bootstrap: str, mongodb_url: str, cases: int, logs: Path
+) -> PlatformUnderTest:
+    tag = uuid.uuid4().hex[:8]
+    port = free_port()
+    sink = subprocess.Popen(
+        [sys.executable, "-m", "bench.smtp_sink", str(port)], stdout=subprocess.PIPE, text=True
+    )
+    assert sink.stdout is not None
+    sink.stdout.readline()  # "ready"
+    prefix = f"bench{tag}."
+    platform = Platform(
+        bootstrap,
+        mongodb_url,
+        prefix,
+        logs,
+        extra_env={"VRAC_SMTP_HOST": "127.0.0.1", "VRAC_SMTP_PORT": str(port)},
+    )
+    platform.start(SERVICES)
+    settings = ServiceSettings(kafka_bootstrap_servers=bootstrap, topic_prefix=prefix)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5
+    )
+    await producer.start()
+    case_ids = [_case(tag, i) for i in range(cases)]
+    put = PlatformUnderTest(platform, sink, settings, case_ids, producer)
+    await _register_all(put)
+    return put
+
+
+async def _register_all(put: PlatformUnderTest) -> None:
+    progress = Progress("registering cases", len(put.cases))
+    pending = []
+    for case_id in put.cases:
+        pending += [await put.publish(data) for data in _registration(case_id)]
+        progress.advance()
+    await asyncio.gather(*pending)
+    await _wait_consumed(put, "intake")
+
+
+async def _wait_consumed(put: PlatformUnderTest, producer: str, timeout: float = 600) -> None:
+    """Until every consumer group of the services has committed up to the end of the topics
+    that ``producer`` publishes on."""
+    pairs = [
+        (put.settings.group(spec.group_for(service)), put.settings.topic(spec.topic))
+        for service in SERVICES
+        for spec in consumed_by(service)
+        if spec.service == producer
+    ]
+    admin = AIOKafkaAdminClient(bootstrap_servers=put.settings.kafka_bootstrap_servers)
+    reader = AIOKafkaConsumer(bootstrap_servers=put.settings.kafka_bootstrap_servers)
+    await admin.start()
+    await reader.start()
+    progress = Progress("waiting for the services to catch up", 100)
+    try:
+        deadline = time.monotonic() + timeout
+        while (behind := await _lag(admin, reader, pairs)) > 0:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the services are still {behind} events behind")
+            await asyncio.sleep(0.5)
+        progress.advance(100)
+    finally:
+        await admin.close()
+        await reader.stop()
+
+
+async def _lag(
+    admin: AIOKafkaAdminClient, reader: AIOKafkaConsumer, pairs: list[tuple[str, str]]
+) -> int:
+    behind = 0
+    for group, topic in pairs:
+        committed = await admin.list_consumer_group_offsets(group)
+        [described] = await admin.describe_topics([topic])
+        partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+        ends = await reader.end_offsets(partitions)
+        for tp, end in ends.items():
+            done = committed.get(tp)
+            behind += end - (done.offset if done is not None else 0)
+    return behind
+
+
+async def run_platform(put: PlatformUnderTest, rate: float | None) -> Run:
+    """Offer one ``screening-completed`` per case at ``rate`` (None: as fast as possible)."""
+    put.rounds += 1
+    label = f"platform {'saturation' if rate is None else f'{rate:.0f}/s'}"
+    run = Run(label, len(put.cases), rate)
+    progress = Progress(label, len(put.cases))
+    sink = AIOKafkaConsumer(bootstrap_servers=put.settings.kafka_bootstrap_servers)
+    await sink.start()
+    sent: dict[bytes, int] = {}
+    pending: list[asyncio.Future[Any]] = []
+    example = spec_for(ScreeningCompleted).example
+    round_tag = f"r{put.rounds}{uuid.uuid4().hex[:6]}"
+
+    async def send_timed(i: int) -> None:
+        case_id = put.cases[i]
+        data = ScreeningCompleted.model_validate(
+            {
+                **example,
+                "case_id": case_id,
+                "occurred_at": dt.datetime.now(dt.UTC),
+                "screening_id": f"scr_{round_tag}{i:08d}",
+            }
+        )
+        sent[case_id.encode()] = time.time_ns()
+        pending.append(await put.publish(data))
+
+    def sent_at(record: Any) -> int | None:
+        # a redelivered notification counts once
+        return sent.pop(record.key, None)
+
+    try:
+        await _from_the_end(sink, put.topic(NotificationDelivered))
+        timeout = 120 + len(put.cases) / 10
+        collector = asyncio.create_task(
+            collect(sink, run, len(put.cases), progress, timeout, sent_at)
+        )
+        run.first_sent = await offer(len(put.cases), rate, send_timed)
+        await asyncio.gather(*pending)
+        await collector
+    finally:
+        await sink.stop()
+    run.peak_memory_mib.update(put.peak_memory())
+    return run
+
+
+async def _from_the_end(consumer: AIOKafkaConsumer, topic: str) -> None:
+    """Read ``topic`` from what arrives next: earlier rounds' deliveries are not this one's."""
+    partitions = consumer.partitions_for_topic(topic)
+    while not partitions:
+        await consumer._client.force_metadata_update()  # the topic is new to this client
+        partitions = consumer.partitions_for_topic(topic)
+    assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+    consumer.assign(assigned)
+    await consumer.seek_to_end(*assigned)
+    for tp in assigned:
+        await consumer.position(tp)
+
+
+async def dead_lettered(put: PlatformUnderTest) -> int:
+    """How many events the two services dead-lettered (there should be none)."""
+    reader = AIOKafkaConsumer(bootstrap_servers=put.settings.kafka_bootstrap_servers)
+    await reader.start()
+    try:
+        await reader._client.force_metadata_update()
+        total = 0
+        topics = {put.settings.topic(s.dlq_topic) for svc in SERVICES for s in consumed_by(svc)}
+        for topic in sorted(topics):
+            partitions = reader.partitions_for_topic(topic) or set()
+            ends = await reader.end_offsets([TopicPartition(topic, p) for p in partitions])
+            total += sum(ends.values())
+        return total
+    finally:
+        await reader.stop()
+
+
+async def stop_platform(put: PlatformUnderTest) -> int:
+    """Stop everything; returns how many e-mails the SMTP sink received."""
+    await put.producer.stop()
+    put.platform.stop(SERVICES)
+    put.sink.terminate()
+    out, _ = put.sink.communicate(timeout=30)
+    for line in out.splitlines():
+        if line.startswith("received "):
+            return int(line.split()[1])
+    return 0
+
+
+def logs_folder(repo: Path) -> Path:
+    state = Path(os.environ.get("VRAC_STATE_DIR", repo / ".state"))
+    return state / "bench" / dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
