@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from vrac_contracts import CATALOGUE, SERVICES, ContractError, by_topic, by_type, spec_for
 from vrac_contracts.catalogue import (
+    PUBLIC_TOPIC_PREFIX,
     Audience,
     consumed_by,
     consumer_group,
@@ -16,7 +17,8 @@ def test_lookup_by_type_topic_and_model() -> None:
     assert spec.model is ScreeningCompleted
     assert by_topic("vrac.public.screening.screening-completed.v1") is spec
     assert spec_for(ScreeningCompleted) is spec
-    assert spec.dlq_topic == "vrac.public.screening.screening-completed.v1.dlq"
+    assert spec.dlq_topic == "vrac.dlq.public.screening.screening-completed.v1"
+    assert not spec.dlq_topic.startswith(PUBLIC_TOPIC_PREFIX)
     assert spec.source == "/vrac/screening"
     assert spec.key_field == "case_id"
 

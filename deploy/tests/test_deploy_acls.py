@@ -104,6 +104,12 @@ def test_partner_reads_public_topics_only(partner: dict[str, Any]) -> None:
             assert not allowed(partner, "Describe", "topic", name), name
 
 
+def test_partner_reads_no_dead_letter_not_even_of_a_public_topic(partner: dict[str, Any]) -> None:
+    for spec in CATALOGUE:
+        assert not allowed(partner, "Read", "topic", spec.dlq_topic), spec.dlq_topic
+        assert not allowed(partner, "Describe", "topic", spec.dlq_topic), spec.dlq_topic
+
+
 def test_partner_writes_nothing_and_administers_nothing(partner: dict[str, Any]) -> None:
     for name in [*ALL_TOPICS, "vrac.public.anything.v9", "__consumer_offsets"]:
         for op in ("Write", "Create", "Delete", "Alter", "AlterConfigs"):

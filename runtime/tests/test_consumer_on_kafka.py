@@ -114,7 +114,9 @@ async def test_a_malformed_message_is_dead_lettered_and_the_next_one_handled(
         await send_raw(settings.kafka_bootstrap_servers, topic, good.value, good.key, bad_headers)
         await send_raw(settings.kafka_bootstrap_servers, topic, good.value, good.key, good.headers)
         await wait_until(lambda: seen == ["case_afterbad00001"], what="the good event")
-    dead = await read_all(settings.kafka_bootstrap_servers, f"{topic}.dlq", expect=2)
+    dead = await read_all(
+        settings.kafka_bootstrap_servers, settings.topic(OPENED.dlq_topic), expect=2
+    )
     assert len(dead) == 2
     errors = [dict(record.headers)[DLQ_ERROR].decode() for record in dead]
     assert "data" in errors[0] and "JSON" in errors[0]

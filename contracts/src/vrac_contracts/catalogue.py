@@ -35,6 +35,9 @@ TOPIC_PATTERN: Final = re.compile(
 )
 TYPE_PATTERN: Final = re.compile(r"^org\.vrac\.[a-z]+(-[a-z]+)*\.[a-z]+(-[a-z]+)*\.v[1-9][0-9]*$")
 PUBLIC_TOPIC_PREFIX: Final = "vrac.public."
+# Dead letters live outside the public prefix: a partner may read every public topic by
+# prefix, but a dead letter is an operator's business (and may hold a malformed payload).
+DLQ_TOPIC_PREFIX: Final = "vrac.dlq."
 
 
 class Audience(StrEnum):
@@ -66,7 +69,8 @@ class EventSpec:
 
     @property
     def dlq_topic(self) -> str:
-        return f"{self.topic}.dlq"
+        """Where consumers put the events of this topic they could not handle."""
+        return DLQ_TOPIC_PREFIX + self.topic.removeprefix("vrac.")
 
     @property
     def source(self) -> str:

@@ -4,7 +4,8 @@ One FastStream subscriber per consumer group covers all the topics the group rea
 record it decodes the CloudEvent with the contracts codec, dispatches on ``ce_type`` to the
 handler registered for it and, only when the effect is durable (the handler returned), lets
 FastStream commit the offset. A record that cannot be decoded, or whose handler keeps
-failing, goes to ``<topic>.dlq`` with the error in its headers, and the partition moves on.
+failing, goes to its dead-letter topic (``vrac.dlq.<audience>.<service>.<event>.v<n>``, see
+the catalogue) with the error in its headers, and the partition moves on.
 If even the dead-letter publish fails the record is not committed: it is read again.
 """
 
@@ -67,7 +68,13 @@ class EventConsumer:
 
     @property
     def dlq_topics(self) -> list[str]:
-        return [f"{topic}.dlq" for topic in self.topics]
+        return sorted(self._dead_letters.values())
+
+    @property
+    def _dead_letters(self) -> dict[str, str]:
+        """Physical topic -> its physical dead-letter topic."""
+        topic = self._settings.topic
+        return {topic(spec.topic): topic(spec.dlq_topic) for spec, _ in self._handlers.values()}
 
     def register(self) -> None:
         """Attach the subscriber to the broker (before the broker starts)."""
@@ -142,7 +149,10 @@ class EventConsumer:
         }
         # Raises when Kafka refuses: the record is then not committed and is read again.
         await self._broker.publish(
-            record.value or b"", topic=f"{record.topic}.dlq", key=record.key, headers=headers
+            record.value or b"",
+            topic=self._dead_letters[record.topic],
+            key=record.key,
+            headers=headers,
         )
         log.error(
             "event dead-lettered",

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from reporting_testkit import event, publish, running, token
+from vrac_contracts.catalogue import by_topic
 from vrac_contracts.envelope import encode
 from vrac_reporting.bootstrap import build
 from vrac_runtime.consumer import DLQ_ERROR, DLQ_REASON
@@ -146,7 +147,8 @@ async def test_a_malformed_message_is_dead_lettered_and_the_next_one_counted(
         for record in good:
             await send_raw(bootstrap, topic, record.value, record.key, record.headers)
         await months_when(client, settings, lambda m: cell(m, "2025-03", "cases_opened") == 5)
-        dead = await read_all(bootstrap, f"{topic}.dlq", expect=1)
+        dlq = settings.topic(by_topic(good[0].topic).dlq_topic)
+        dead = await read_all(bootstrap, dlq, expect=1)
     assert len(dead) == 1
     headers = dict(dead[0].headers)
     assert headers[DLQ_REASON] == b"undecodable"

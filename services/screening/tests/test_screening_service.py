@@ -417,10 +417,10 @@ async def test_malformed_messages_are_dead_lettered_and_the_next_is_handled(scre
     ]
     await screening.send(family_spec.topic, b'{"case_id": 7}', CASE.encode(), wrong)
 
-    for topic in (completed.topic, family_spec.topic):
-        [dead] = await screening.read(f"{topic}.dlq", expect=1)
+    for spec in (completed, family_spec):
+        [dead] = await screening.read(spec.dlq_topic, expect=1)
         found = {k: v.decode() for k, v in dead.headers}
-        assert found[DLQ_REASON] == "undecodable" and found[DLQ_ERROR], topic
+        assert found[DLQ_REASON] == "undecodable" and found[DLQ_ERROR], spec.topic
 
     # both consumers go on with the next message
     await screening.publish(screening.family(CASE, "Sam"))
