@@ -6,7 +6,7 @@
 3. scale: reporting rebuilds its read models by replaying a topic of 1,000,000 events.
 
 Prints a table, writes the whole result as JSON to ``bench/results/``. Knobs (environment):
-``VRAC_BENCH_EVENTS`` (default 1000), ``VRAC_BENCH_REPLAY_EVENTS`` (default 1000000, 0 skips).
+``VRAC_BENCH_EVENTS`` (default 300), ``VRAC_BENCH_REPLAY_EVENTS`` (default 1000000, 0 skips).
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def replay(events: int) -> dict[str, Any] | None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="VRAC benchmark: platform against raw Kafka")
-    events = int(os.environ.get("VRAC_BENCH_EVENTS", 1000))
+    events = int(os.environ.get("VRAC_BENCH_EVENTS", 300))
     parser.add_argument("--events", type=int, default=events)
     parser.add_argument(
         "--replay-events",

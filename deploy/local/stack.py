@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -31,6 +32,12 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
 FERRETDB_VERSION = "v1.24.2"
+# The secured listener's credentials: for this machine's local stack only, never a deployment.
+SCRAM_USER = "vrac-local"
+SCRAM_PASSWORD = "vrac-local-password"
+TLS_STORE_PASSWORD = "vrac-local-keystore"
+KEYSTORE = "broker.p12"
+CA_FILE = "ca.pem"
 
 
 class StackError(Exception):
@@ -43,6 +50,7 @@ class Config:
     cache: Path
     kafka_port: int
     controller_port: int
+    sasl_port: int
     mongo_port: int
     timeout: float
     kafka_heap: str
@@ -57,9 +65,10 @@ class Config:
             cache=Path(env.get("VRAC_CACHE_DIR", cache_home / "vrac")).resolve(),
             kafka_port=kafka_port,
             controller_port=_port(env, "VRAC_KAFKA_CONTROLLER_PORT", kafka_port + 1),
+            sasl_port=_port(env, "VRAC_KAFKA_SASL_PORT", kafka_port + 2),
             mongo_port=_port(env, "VRAC_MONGO_PORT", 27017),
             timeout=float(env.get("VRAC_STACK_TIMEOUT", "120")),
-            kafka_heap=env.get("VRAC_KAFKA_HEAP", "512m"),
+            kafka_heap=env.get("VRAC_KAFKA_HEAP", "1g"),
         )
 
     @property
@@ -69,6 +78,10 @@ class Config:
     @property
     def run(self) -> Path:
         return self.state / "run"
+
+    @property
+    def tls(self) -> Path:
+        return self.state / "tls"
 
 
 def _port(env: os._Environ[str], name: str, default: int) -> int:
@@ -362,10 +375,20 @@ def kafka_properties(cfg: Config) -> Path:
                 "node.id=1",
                 f"controller.quorum.bootstrap.servers=127.0.0.1:{cfg.controller_port}",
                 f"listeners=PLAINTEXT://127.0.0.1:{cfg.kafka_port},"
-                f"CONTROLLER://127.0.0.1:{cfg.controller_port}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{cfg.kafka_port}",
+                f"CONTROLLER://127.0.0.1:{cfg.controller_port},"
+                f"SASL_SSL://127.0.0.1:{cfg.sasl_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{cfg.kafka_port},"
+                f"SASL_SSL://127.0.0.1:{cfg.sasl_port}",
                 "controller.listener.names=CONTROLLER",
-                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                "listener.security.protocol.map="
+                "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL",
+                # the secured listener, as Strimzi's scram users meet it: SCRAM over TLS
+                "sasl.enabled.mechanisms=SCRAM-SHA-512",
+                "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config="
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+                "ssl.keystore.type=PKCS12",
+                f"ssl.keystore.location={cfg.tls / KEYSTORE}",
+                f"ssl.keystore.password={TLS_STORE_PASSWORD}",
                 "inter.broker.listener.name=PLAINTEXT",
                 f"log.dirs={data}",
                 "num.partitions=3",
@@ -385,8 +408,51 @@ def kafka_properties(cfg: Config) -> Path:
     return props
 
 
+def broker_certificate(cfg: Config, java: str) -> None:
+    """A self-signed certificate for 127.0.0.1, made once: the keystore the broker serves and
+    its certificate as a PEM file clients trust (``VRAC_KAFKA_SSL_CAFILE``)."""
+    if (cfg.tls / KEYSTORE).exists() and (cfg.tls / CA_FILE).exists():
+        return
+    cfg.tls.mkdir(parents=True, exist_ok=True)
+    keytool = str(Path(java).with_name("keytool"))
+    store = ["-keystore", str(cfg.tls / KEYSTORE), "-storepass", TLS_STORE_PASSWORD]
+    steps = [
+        [keytool, "-genkeypair", "-alias", "broker", "-keyalg", "RSA", "-keysize", "2048",
+         "-validity", "3650", "-dname", "CN=localhost", "-ext",
+         "SAN=dns:localhost,ip:127.0.0.1", "-ext", "bc:c", "-storetype", "PKCS12", *store],
+        [keytool, "-exportcert", "-rfc", "-alias", "broker", *store,
+         "-file", str(cfg.tls / CA_FILE)],
+    ]
+    with (cfg.logs / "kafka-tls.log").open("w") as out:
+        for step in steps:
+            if subprocess.run(step, stdout=out, stderr=subprocess.STDOUT).returncode != 0:
+                (cfg.tls / KEYSTORE).unlink(missing_ok=True)
+                raise StackError(f"making the broker certificate failed; see {out.name}")
+
+
+def scram_user(cfg: Config, jvm: list[str]) -> None:
+    """The local SCRAM user of the secured listener, created once per Kafka storage."""
+    marker = cfg.state / "kafka" / "vrac-scram-user"
+    if marker.exists():
+        return
+    credential = f"SCRAM-SHA-512=[iterations=4096,password={SCRAM_PASSWORD}]"
+    with (cfg.logs / "kafka-scram.log").open("w") as out:
+        made = subprocess.run(
+            [*jvm, "kafka.admin.ConfigCommand",
+             "--bootstrap-server", f"127.0.0.1:{cfg.kafka_port}", "--alter",
+             "--add-config", credential, "--entity-type", "users",
+             "--entity-name", SCRAM_USER],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    if made.returncode != 0:
+        raise StackError(f"creating the SCRAM user failed; see {cfg.logs / 'kafka-scram.log'}")
+    marker.write_text(SCRAM_USER + "\n")
+
+
 def start_kafka(cfg: Config, java: str, classpath: str) -> None:
     comp = kafka(cfg)
+    broker_certificate(cfg, java)
     props = kafka_properties(cfg)
     log = cfg.logs / "kafka.log"
     jvm = [
@@ -423,6 +489,24 @@ def start_kafka(cfg: Config, java: str, classpath: str) -> None:
             raise StackError(f"formatting Kafka storage failed; see {format_log}")
     spawn(cfg, comp, [*jvm, "kafka.Kafka", str(props)], cfg.logs / "kafka.out")
     wait_ready(cfg, comp, log)
+    tool = [jvm[0], "-Xmx256m", f"-Dlog4j2.configurationFile={HERE / 'log4j2.properties'}",
+            f"-Dvrac.kafka.log={cfg.logs / 'kafka-tools.log'}", "-cp", classpath]
+    scram_user(cfg, tool)
+    # what a client needs to use the secured listener, for tests and for trying it by hand
+    (cfg.tls / "client.json").write_text(
+        json.dumps(
+            {
+                "bootstrap_servers": f"127.0.0.1:{cfg.sasl_port}",
+                "security_protocol": "SASL_SSL",
+                "sasl_mechanism": "SCRAM-SHA-512",
+                "username": SCRAM_USER,
+                "password": SCRAM_PASSWORD,
+                "cafile": str(cfg.tls / CA_FILE),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 def start_ferretdb(cfg: Config, binary: Path) -> None:
@@ -454,7 +538,12 @@ def start_ferretdb(cfg: Config, binary: Path) -> None:
 def describe(cfg: Config) -> list[str]:
     lines = []
     for comp, url in (
-        (kafka(cfg), f"KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:{cfg.kafka_port}"),
+        (
+            kafka(cfg),
+            f"KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:{cfg.kafka_port} "
+            f"(SASL_SSL, SCRAM-SHA-512: 127.0.0.1:{cfg.sasl_port}, "
+            f"user {SCRAM_USER}, CA {cfg.tls / CA_FILE})",
+        ),
         (ferretdb(cfg), f"MONGODB_URL=mongodb://127.0.0.1:{cfg.mongo_port}"),
     ):
         pid = comp.pid(cfg)
@@ -487,6 +576,7 @@ def up(cfg: Config) -> int:
         "kafka": [
             (cfg.kafka_port, "VRAC_KAFKA_PORT"),
             (cfg.controller_port, "VRAC_KAFKA_CONTROLLER_PORT"),
+            (cfg.sasl_port, "VRAC_KAFKA_SASL_PORT"),
         ],
     }
     for comp in todo:

@@ -245,6 +245,16 @@ def test_configuration_comes_from_configmaps_and_secrets(
         assert settings["VRAC_HTTP_PORT"] == str(PORTS[service])
         assert settings["VRAC_HTTP_HOST"] == "0.0.0.0"
         assert settings["VRAC_CREATE_TOPICS"] == "false", "Strimzi owns the topics"
+        # Kafka as the service's own KafkaUser, over TLS, trusting the cluster's CA
+        users = _by_name(docs, "KafkaUser")
+        assert settings["VRAC_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+        assert settings["VRAC_KAFKA_SASL_USERNAME"] == name and name in users
+        assert users[name]["spec"]["authentication"]["type"] == "scram-sha-512"
+        assert secret_env["VRAC_KAFKA_SASL_PASSWORD"] == {"name": name, "key": "password"}
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+        ca_folder = str(Path(settings["VRAC_KAFKA_SSL_CAFILE"]).parent)
+        assert volumes[mounts[ca_folder]]["secret"]["secretName"] == "vrac-cluster-ca-cert"
         for key in settings:
             assert "SECRET" not in key and "PASSWORD" not in key, f"{key} in a ConfigMap"
         assert not any("mongodb://" in v and "@" in v for v in settings.values())

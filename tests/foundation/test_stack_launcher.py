@@ -34,6 +34,7 @@ def run_stack(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]
         "VRAC_CACHE_DIR": str(tmp_path / "cache"),
         "VRAC_KAFKA_PORT": str(kafka_port),
         "VRAC_KAFKA_CONTROLLER_PORT": str(free_port()),
+        "VRAC_KAFKA_SASL_PORT": str(free_port()),
         "VRAC_MONGO_PORT": str(mongo_port),
     }
 
@@ -82,16 +83,17 @@ def test_missing_go_is_named_when_ferretdb_must_be_built(run_stack, tmp_path: Pa
     assert not list((tmp_path / "state" / "run").glob("*.pid"))
 
 
-def test_busy_port_is_reported_and_nothing_starts(run_stack, tmp_path: Path) -> None:
+@pytest.mark.parametrize("variable", ["VRAC_KAFKA_PORT", "VRAC_KAFKA_SASL_PORT"])
+def test_busy_port_is_reported_and_nothing_starts(run_stack, tmp_path: Path, variable: str) -> None:
     reuse_kafka_classpath(tmp_path / "cache")
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = squatter.getsockname()[1]
-        done = run_stack("up", VRAC_KAFKA_PORT=str(port), VRAC_CACHE_DIR=str(REAL_CACHE))
+        done = run_stack("up", **{variable: str(port)}, VRAC_CACHE_DIR=str(REAL_CACHE))
     assert done.returncode != 0
     assert f"port {port} on 127.0.0.1 is taken" in done.stderr
-    assert "VRAC_KAFKA_PORT" in done.stderr
+    assert variable in done.stderr
     assert not list((tmp_path / "state" / "run").glob("*.pid"))
 
 

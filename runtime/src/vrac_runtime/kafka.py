@@ -9,20 +9,59 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import Iterable
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
+from faststream.kafka.security import parse_security
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from vrac_runtime.settings import ServiceSettings
 
 # Consumer settings that go with every subscriber.
 CONSUMER_ACK_POLICY = AckPolicy.NACK_ON_ERROR
 AUTO_OFFSET_RESET: Final[Literal["earliest"]] = "earliest"
+
+
+_SASL: Final = {
+    "SCRAM-SHA-512": SASLScram512,
+    "SCRAM-SHA-256": SASLScram256,
+    "PLAIN": SASLPlaintext,
+}
+
+
+def kafka_security(settings: ServiceSettings) -> BaseSecurity | None:
+    """How this service meets Kafka (TLS, SASL), as FastStream describes it; None: plaintext."""
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    context = _tls_context(settings) if protocol.endswith("SSL") else None
+    if protocol.startswith("SASL_"):
+        sasl = _SASL[settings.kafka_sasl_mechanism]
+        password = settings.kafka_sasl_password.get_secret_value()
+        return sasl(settings.kafka_sasl_username, password, ssl_context=context)
+    return BaseSecurity(ssl_context=context)
+
+
+def _tls_context(settings: ServiceSettings) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile or None)
+    if settings.kafka_ssl_certfile:
+        context.load_cert_chain(settings.kafka_ssl_certfile, settings.kafka_ssl_keyfile)
+    return context
+
+
+def client_options(settings: ServiceSettings) -> dict[str, Any]:
+    """Keyword arguments for any raw aiokafka client: the servers and the security."""
+    options: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap_servers}
+    security = kafka_security(settings)
+    if security is not None:
+        options |= parse_security(security)
+    return options
 
 
 def make_broker(settings: ServiceSettings) -> KafkaBroker:
@@ -33,6 +72,7 @@ def make_broker(settings: ServiceSettings) -> KafkaBroker:
         enable_idempotence=True,
         acks="all",
         graceful_timeout=settings.shutdown_grace_seconds,
+        security=kafka_security(settings),
         logger=None,
     )
 
@@ -40,7 +80,7 @@ def make_broker(settings: ServiceSettings) -> KafkaBroker:
 def make_producer(settings: ServiceSettings, *, linger_ms: int = 5) -> AIOKafkaProducer:
     """A raw producer for the outbox relay: the same guarantees, with batching."""
     return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **client_options(settings),
         client_id=f"{settings.service_name}-relay",
         enable_idempotence=True,
         acks="all",
@@ -55,7 +95,7 @@ async def ensure_topics(
     wanted = sorted(set(names))
     if not wanted:
         return
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(**client_options(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

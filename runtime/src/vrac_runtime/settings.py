@@ -2,20 +2,52 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+KafkaProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
 
 
 class ServiceSettings(BaseSettings):
     """Settings every service shares. Each service sets ``service_name``."""
 
-    model_config = SettingsConfigDict(env_prefix="VRAC_", extra="ignore", populate_by_name=True)
+    # hide_input_in_errors: a configuration error must never print a password back
+    model_config = SettingsConfigDict(
+        env_prefix="VRAC_", extra="ignore", populate_by_name=True, hide_input_in_errors=True
+    )
 
     service_name: str = Field("vrac", description="Name used in logs, client ids and groups.")
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092",
         validation_alias=AliasChoices("VRAC_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
         description="Kafka bootstrap servers, comma separated.",
+    )
+    kafka_security_protocol: KafkaProtocol = Field(
+        "PLAINTEXT",
+        description="PLAINTEXT, SSL (TLS, optionally with a client certificate), SASL_PLAINTEXT "
+        "or SASL_SSL (a SCRAM user over TLS, as Strimzi's scram-sha-512 users).",
+    )
+    kafka_sasl_mechanism: SaslMechanism = Field(
+        "SCRAM-SHA-512", description="SASL mechanism: SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN."
+    )
+    kafka_sasl_username: str = Field("", description="SASL user (the KafkaUser's name).")
+    kafka_sasl_password: SecretStr = Field(
+        SecretStr(""), description="SASL password (the `password` key of the KafkaUser's secret)."
+    )
+    kafka_ssl_cafile: str = Field(
+        "",
+        description="PEM file of the CA that signed the brokers' certificates "
+        "(Strimzi: `ca.crt` of `<cluster>-cluster-ca-cert`); empty: the system's CAs.",
+    )
+    kafka_ssl_certfile: str = Field(
+        "", description="Client certificate (PEM) for mutual TLS (Strimzi tls users: `user.crt`)."
+    )
+    kafka_ssl_keyfile: str = Field(
+        "", description="Key of the client certificate (PEM; Strimzi tls users: `user.key`)."
     )
     mongodb_url: str = Field(
         "mongodb://127.0.0.1:27017",
@@ -58,6 +90,31 @@ class ServiceSettings(BaseSettings):
     shutdown_grace_seconds: float = Field(
         15, ge=0, description="How long a stopping service waits for running handlers."
     )
+
+    @model_validator(mode="after")
+    def _kafka_security_is_complete(self) -> Self:
+        protocol = self.kafka_security_protocol
+        if protocol.startswith("SASL_") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password.get_secret_value()
+        ):
+            raise ValueError(
+                f"VRAC_KAFKA_SECURITY_PROTOCOL={protocol} needs VRAC_KAFKA_SASL_USERNAME "
+                "and VRAC_KAFKA_SASL_PASSWORD"
+            )
+        tls_files = {
+            "VRAC_KAFKA_SSL_CAFILE": self.kafka_ssl_cafile,
+            "VRAC_KAFKA_SSL_CERTFILE": self.kafka_ssl_certfile,
+            "VRAC_KAFKA_SSL_KEYFILE": self.kafka_ssl_keyfile,
+        }
+        given = {name: path for name, path in tls_files.items() if path}
+        if given and not protocol.endswith("SSL"):
+            raise ValueError(f"{', '.join(given)} only apply with SSL or SASL_SSL, not {protocol}")
+        for name, path in given.items():
+            if not Path(path).is_file():
+                raise ValueError(f"{name}: no such file: {path}")
+        if bool(self.kafka_ssl_certfile) != bool(self.kafka_ssl_keyfile):
+            raise ValueError("VRAC_KAFKA_SSL_CERTFILE and VRAC_KAFKA_SSL_KEYFILE go together")
+        return self
 
     @property
     def database(self) -> str:

@@ -17,6 +17,7 @@ from vrac_intake.adapters.repository import MongoCases
 from vrac_intake.domain.case import Case
 from vrac_intake.domain.commands import RegisterFamily
 from vrac_intake.domain.family import GuardianDetails
+from vrac_runtime.testing.infrastructure import secured_listener
 
 pytestmark = pytest.mark.integration
 
@@ -402,3 +403,25 @@ async def test_events_left_in_the_outbox_go_out_after_a_restart(
         assert {intake.headers(r)["ce_id"] for r in (opened, family)} == minted
         shown = await intake.http.get("/cases/case_restart000001", headers=intake.auth())
         assert shown.json()["guardians"][0]["guardian_id"] == "gdn_restart00001"
+
+
+async def test_the_service_publishes_as_a_scram_user_over_tls(
+    intake_settings: Any, start_intake: Any, kafka_bootstrap: str
+) -> None:
+    """Kafka reached only through the stack's SASL_SSL listener, as on Kubernetes."""
+    listener = secured_listener()
+    assert listener is not None, "the local stack has no secured listener: make down && make up"
+    settings = intake_settings(
+        kafka_bootstrap_servers=listener["bootstrap_servers"],
+        kafka_security_protocol=listener["security_protocol"],
+        kafka_sasl_mechanism=listener["sasl_mechanism"],
+        kafka_sasl_username=listener["username"],
+        kafka_sasl_password=listener["password"],
+        kafka_ssl_cafile=listener["cafile"],
+    )
+    async with start_intake(settings) as intake:
+        case = await intake.register()
+        plain = intake.settings.model_copy(update={"kafka_bootstrap_servers": kafka_bootstrap})
+        reader = type(intake)(plain, intake.http)  # read back over the plaintext listener
+        [opened] = await reader.published(CaseOpened, expect=1)
+    assert decode(opened.headers, opened.value).subject == case["case_id"]

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -54,6 +55,17 @@ def local_stack_ports() -> tuple[int, int]:
     return int(os.environ.get("VRAC_KAFKA_PORT", "9092")), int(
         os.environ.get("VRAC_MONGO_PORT", "27017")
     )
+
+
+def secured_listener() -> dict[str, str] | None:
+    """How to reach the local stack's SASL_SSL listener (written by ``stack.py up``):
+    bootstrap_servers, security_protocol, sasl_mechanism, username, password, cafile."""
+    state = Path(os.environ.get("VRAC_STATE_DIR", repo_root() / ".state"))
+    described = state / "tls" / "client.json"
+    if not described.exists():
+        return None
+    found: dict[str, str] = json.loads(described.read_text())
+    return found
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from vrac_runtime.kafka import client_options
 from vrac_runtime.logging import get_logger
 
 from vrac_reporting.adapters.replay_source import KafkaReplaySource
@@ -17,7 +18,7 @@ log = get_logger(__name__)
 
 def replay_source(settings: ReportingSettings, generation: str) -> KafkaReplaySource:
     return KafkaReplaySource(
-        settings.kafka_bootstrap_servers,
+        client_options(settings),
         settings.public_topics(),
         settings.rebuild_group(generation),
         fetch_records=settings.rebuild_fetch_records,

@@ -8,7 +8,7 @@ codec rejects is reported as ``None`` (the live consumer dead-letters those).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -28,19 +28,19 @@ class ReplayStalled(RuntimeError):
 class KafkaReplaySource:
     def __init__(
         self,
-        bootstrap_servers: str,
+        client: Mapping[str, Any],
         topics: Sequence[str],
         group_id: str,
         *,
         fetch_records: int = 5000,
         stall_seconds: float = 60.0,
     ) -> None:
-        self._bootstrap_servers = bootstrap_servers
+        self._client = dict(client)  # servers and security, from runtime.kafka.client_options
         self._topics = list(topics)
         self._fetch_records = fetch_records
         self._stall_seconds = stall_seconds
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers,
+            **self._client,
             group_id=group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -57,7 +57,7 @@ class KafkaReplaySource:
 
     async def _discover(self) -> list[TopicPartition]:
         """Every partition of the topics that exist (a topic never written to may not)."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap_servers)
+        admin = AIOKafkaAdminClient(**self._client)
         await admin.start()
         try:
             existing = set(await admin.list_topics())
