@@ -10,7 +10,7 @@ from vrac_contracts.catalogue import by_type
 from vrac_contracts.envelope import decode, new_envelope
 from vrac_runtime.idempotency import insert_once, merge_updates
 from vrac_runtime.kafka import ensure_topics, make_producer
-from vrac_runtime.outbox import OutboxRelay, outbox_entries, push_outbox
+from vrac_runtime.outbox import OutboxRelay, outbox_entries, outbox_fields, push_outbox
 from vrac_runtime.testing.kafka import read_all
 
 pytestmark = pytest.mark.integration
@@ -36,7 +36,7 @@ async def test_the_relay_publishes_the_outbox_and_then_empties_it(make_settings)
     client: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongodb_url)
     db = client[settings.database]
     first, second = opened("case_outbox000001"), opened("case_outbox000002")
-    await db.cases.insert_one({"_id": "case_outbox000001", "outbox": outbox_entries([first])})
+    await db.cases.insert_one({"_id": "case_outbox000001", **outbox_fields([first])})
     await db.cases.insert_one({"_id": "case_outbox000002", "state": "open"})
     await db.cases.update_one({"_id": "case_outbox000002"}, push_outbox([second]))
     await ensure_topics(settings, [settings.topic(OPENED.topic)])
@@ -49,14 +49,16 @@ async def test_the_relay_publishes_the_outbox_and_then_empties_it(make_settings)
         records = await read_all(
             settings.kafka_bootstrap_servers, settings.topic(OPENED.topic), expect=2
         )
-        remaining = [doc.get("outbox") async for doc in db.cases.find({})]
+        remaining = [
+            (doc.get("outbox"), doc.get("outbox_pending")) async for doc in db.cases.find({})
+        ]
     finally:
         await producer.stop()
         await client.drop_database(settings.database)
         await client.close()
     assert sorted(decode(r.headers, r.value).id for r in records) == sorted([first.id, second.id])
     assert {r.key for r in records} == {b"case_outbox000001", b"case_outbox000002"}
-    assert remaining == [[], []]
+    assert remaining == [([], False), ([], False)]
 
 
 async def test_a_crash_before_removal_republishes_with_the_same_event_id(make_settings) -> None:
@@ -65,7 +67,7 @@ async def test_a_crash_before_removal_republishes_with_the_same_event_id(make_se
     db = client[settings.database]
     event = opened("case_crash0000001")
     entries = outbox_entries([event])
-    await db.cases.insert_one({"_id": "case_crash0000001", "outbox": entries})
+    await db.cases.insert_one({"_id": "case_crash0000001", **outbox_fields([event])})
     await ensure_topics(settings, [settings.topic(OPENED.topic)])
     producer = make_producer(settings)
     await producer.start()
@@ -73,7 +75,9 @@ async def test_a_crash_before_removal_republishes_with_the_same_event_id(make_se
         relay = OutboxRelay(db, ["cases"], producer, settings)
         await relay.flush()
         # The process died after publishing, before the removal was written.
-        await db.cases.update_one({"_id": "case_crash0000001"}, {"$set": {"outbox": entries}})
+        await db.cases.update_one(
+            {"_id": "case_crash0000001"}, {"$set": {"outbox": entries, "outbox_pending": True}}
+        )
         await relay.flush()
         records = await read_all(
             settings.kafka_bootstrap_servers, settings.topic(OPENED.topic), expect=2
@@ -94,3 +98,31 @@ async def test_an_effect_keyed_by_the_event_is_inserted_once(mongo_db) -> None:
 def test_two_updates_that_set_the_same_field_are_refused() -> None:
     with pytest.raises(ValueError, match="outbox"):
         merge_updates({"$push": {"outbox": 1}}, {"$push": {"outbox": 2}})
+
+
+async def test_entries_written_before_the_pending_flag_are_sent_after_a_start(
+    make_settings,
+) -> None:
+    """Documents of an earlier version carry outbox entries but no flag: the relay adopts
+    them when it starts, and sends them."""
+    settings = make_settings("intake")
+    client: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongodb_url)
+    db = client[settings.database]
+    event = opened("case_unflagged0001")
+    await db.cases.insert_one({"_id": "case_unflagged0001", "outbox": outbox_entries([event])})
+    await ensure_topics(settings, [settings.topic(OPENED.topic)])
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        relay = OutboxRelay(db, ["cases"], producer, settings)
+        assert await relay.flush() == 0  # not flagged: invisible to the cheap query
+        await relay.prepare()
+        assert await relay.flush() == 1
+        records = await read_all(
+            settings.kafka_bootstrap_servers, settings.topic(OPENED.topic), expect=1
+        )
+    finally:
+        await producer.stop()
+        await client.drop_database(settings.database)
+        await client.close()
+    assert [decode(r.headers, r.value).id for r in records] == [event.id]

@@ -5,6 +5,10 @@ A command handler writes the aggregate and appends the events it caused to the d
 relay publishes pending entries with the idempotent producer, waits for Kafka's
 acknowledgement of the whole batch, and only then removes exactly those entries. A crash in
 between re-publishes them with the same ``ce_id``: at-least-once, and consumers deduplicate.
+
+The same write sets ``outbox_pending``, an indexed flag, and the relay clears it once the
+outbox is empty: the relay's query then reads only the documents with something to send,
+instead of scanning every document of the collection after every write.
 """
 
 from __future__ import annotations
@@ -21,7 +25,13 @@ from vrac_runtime.logging import get_logger
 from vrac_runtime.settings import ServiceSettings
 
 OUTBOX = "outbox"
-PENDING = {"outbox.0": {"$exists": True}}
+PENDING_FLAG = "outbox_pending"
+PENDING = {PENDING_FLAG: True}
+# the projection of an aggregate's reads: none of the outbox machinery
+WITHOUT_OUTBOX = {OUTBOX: 0, PENDING_FLAG: 0}
+# entries written without the flag (by an earlier version): adopted once when the relay starts
+_UNFLAGGED = {f"{OUTBOX}.0": {"$exists": True}, PENDING_FLAG: {"$ne": True}}
+_EMPTIED = {f"{OUTBOX}.0": {"$exists": False}}
 log = get_logger(__name__)
 
 
@@ -42,9 +52,19 @@ def outbox_entries(envelopes: Iterable[Envelope[Any]]) -> list[dict[str, Any]]:
     return entries
 
 
+def outbox_fields(envelopes: Iterable[Envelope[Any]]) -> dict[str, Any]:
+    """The fields of a new document that carries these events in its outbox."""
+    entries = outbox_entries(envelopes)
+    return {OUTBOX: entries, PENDING_FLAG: bool(entries)}
+
+
 def push_outbox(envelopes: Iterable[Envelope[Any]]) -> dict[str, Any]:
-    """The update fragment that appends events to the outbox."""
-    return {"$push": {OUTBOX: {"$each": outbox_entries(envelopes)}}}
+    """The update fragment that appends events to the outbox (and flags it pending)."""
+    entries = outbox_entries(envelopes)
+    update: dict[str, Any] = {"$push": {OUTBOX: {"$each": entries}}}
+    if entries:
+        update["$set"] = {PENDING_FLAG: True}
+    return update
 
 
 class OutboxRelay:
@@ -70,10 +90,23 @@ class OutboxRelay:
         """Called after a command wrote events, so they go out without waiting a tick."""
         self._wakeup.set()
 
+    async def prepare(self) -> None:
+        """Index the pending flag, and flag outbox entries written before it existed."""
+        for name in self._collections:
+            collection = self._db[name]
+            await collection.create_index(PENDING_FLAG)
+            async for doc in collection.find(_UNFLAGGED, {"_id": 1}):
+                # one document at a time: each write by _id is serialised with the others
+                await collection.update_one({"_id": doc["_id"]}, {"$set": {PENDING_FLAG: True}})
+
     async def run(self) -> None:
         """Relay until cancelled; a failed round is logged and tried again."""
+        prepared = False
         while True:
             try:
+                if not prepared:
+                    await self.prepare()
+                    prepared = True
                 while await self.flush():
                     pass
             except asyncio.CancelledError:
@@ -103,7 +136,7 @@ class OutboxRelay:
                     headers=[(k, v.encode()) for k, v in entry["headers"].items()],
                 )
                 for doc in docs
-                for entry in doc[OUTBOX]
+                for entry in doc.get(OUTBOX, [])
             ]
             # One wait for the whole batch, not one per event.
             await asyncio.gather(*deliveries)
@@ -111,7 +144,11 @@ class OutboxRelay:
                 # $pullAll by exact entry: only what was published goes, even if the
                 # aggregate appended more meanwhile. (FerretDB ignores conditional $pull.)
                 await collection.update_one(
-                    {"_id": doc["_id"]}, {"$pullAll": {OUTBOX: doc[OUTBOX]}}
+                    {"_id": doc["_id"]}, {"$pullAll": {OUTBOX: doc.get(OUTBOX, [])}}
+                )
+                # pending no more, unless a write appended meanwhile (and set the flag)
+                await collection.update_one(
+                    {"_id": doc["_id"], **_EMPTIED}, {"$set": {PENDING_FLAG: False}}
                 )
             sent += len(deliveries)
         return sent

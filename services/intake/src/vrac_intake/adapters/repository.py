@@ -23,7 +23,7 @@ from vrac_contracts.values import (
     Pilot,
 )
 from vrac_runtime.idempotency import merge_updates
-from vrac_runtime.outbox import OUTBOX, outbox_entries, push_outbox
+from vrac_runtime.outbox import WITHOUT_OUTBOX, outbox_fields, push_outbox
 from vrac_runtime.store import DocumentLocks
 
 from vrac_intake.domain.case import Case, CaseStatus
@@ -35,7 +35,7 @@ CASES: Final = "cases"
 COLLECTIONS: Final = (CASES,)
 FINGERPRINT: Final = "registration_fingerprint"
 # what a read never needs: pending events and the registration fingerprint
-_HIDDEN: Final = {OUTBOX: 0, FINGERPRINT: 0}
+_HIDDEN: Final = {**WITHOUT_OUTBOX, FINGERPRINT: 0}
 
 
 class MongoCases:
@@ -60,7 +60,7 @@ class MongoCases:
 
     async def add(self, case: Case, fingerprint: str | None = None) -> bool:
         doc = {**_state(case), "_id": case.case_id, "version": case.version}
-        doc[OUTBOX] = outbox_entries(new_envelope(e) for e in case.pull_events())
+        doc |= outbox_fields(new_envelope(e) for e in case.pull_events())
         if fingerprint is not None:
             doc[FINGERPRINT] = fingerprint
         try:

@@ -30,7 +30,7 @@ from vrac_contracts.values import (
     TaskCategory,
 )
 from vrac_runtime.idempotency import merge_updates, newer_at
-from vrac_runtime.outbox import outbox_entries, push_outbox
+from vrac_runtime.outbox import WITHOUT_OUTBOX, outbox_fields, push_outbox
 
 from vrac_network.domain.case import Case, Consent, Member
 from vrac_network.domain.task import OPEN_STATUSES, Task, TaskStatus
@@ -125,7 +125,7 @@ class NetworkStore:
             await self._cases.update_one({"_id": case_id}, update)
 
     async def get_case(self, case_id: str) -> Case | None:
-        doc = await self._cases.find_one({"_id": case_id}, {"outbox": 0})
+        doc = await self._cases.find_one({"_id": case_id}, WITHOUT_OUTBOX)
         return None if doc is None else _case(doc)
 
     async def add_member(self, case: Case, member: Member, event: EventData) -> bool:
@@ -143,17 +143,16 @@ class NetworkStore:
     # -- tasks --
 
     async def insert_task(self, task: Task, event: EventData) -> None:
-        outbox = outbox_entries(_envelopes([event]))
-        doc = {**_task_doc(task), "outbox": outbox}
+        doc = {**_task_doc(task), **outbox_fields(_envelopes([event]))}
         await self._tasks.insert_one(doc)
         self._written(1)
 
     async def get_task(self, task_id: str) -> Task | None:
-        doc = await self._tasks.find_one({"_id": task_id}, {"outbox": 0})
+        doc = await self._tasks.find_one({"_id": task_id}, WITHOUT_OUTBOX)
         return None if doc is None else _task(doc)
 
     async def tasks_of_case(self, case_id: str) -> list[Task]:
-        cursor = self._tasks.find({"case_id": case_id}, {"outbox": 0}).sort("created_at", 1)
+        cursor = self._tasks.find({"case_id": case_id}, WITHOUT_OUTBOX).sort("created_at", 1)
         return [_task(doc) async for doc in cursor]
 
     async def save_task(self, task: Task, read_version: int, event: EventData) -> bool:
@@ -184,7 +183,7 @@ class NetworkStore:
         }
         if pilot is not None:
             query["pilot"] = pilot
-        async for doc in self._tasks.find(query, {"outbox": 0}).sort("due_date", 1):
+        async for doc in self._tasks.find(query, WITHOUT_OUTBOX).sort("due_date", 1):
             yield _task(doc)
 
     async def flag_overdue(self, task: Task, event: EventData) -> bool:

@@ -14,7 +14,7 @@ from pymongo.errors import DuplicateKeyError
 from vrac_contracts.envelope import new_envelope
 from vrac_contracts.events.base import EventData
 from vrac_runtime.idempotency import insert_once, merge_updates
-from vrac_runtime.outbox import outbox_entries, push_outbox
+from vrac_runtime.outbox import WITHOUT_OUTBOX, outbox_fields, push_outbox
 
 from vrac_notifications.domain.casefile import CaseFile
 from vrac_notifications.domain.delivery import Delivery, DeliveryStatus
@@ -98,7 +98,7 @@ class MongoDeliveries:
         return result.modified_count == 1
 
     async def record(self, delivery: Delivery, events: Sequence[EventData]) -> bool:
-        doc = _delivery_doc(delivery) | {"outbox": outbox_entries(_envelopes(events))}
+        doc = _delivery_doc(delivery) | outbox_fields(_envelopes(events))
         return await insert_once(self._col, doc)
 
     async def finish(self, delivery: Delivery, events: Sequence[EventData]) -> None:
@@ -109,7 +109,7 @@ class MongoDeliveries:
         await self._col.update_one({"_id": delivery.delivery_id}, update)
 
     async def for_case(self, case_id: str) -> list[Delivery]:
-        cursor = self._col.find({"case_id": case_id}, {"outbox": 0})
+        cursor = self._col.find({"case_id": case_id}, WITHOUT_OUTBOX)
         return [_delivery(doc) async for doc in cursor]
 
 

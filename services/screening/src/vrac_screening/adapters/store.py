@@ -34,7 +34,7 @@ from vrac_contracts.values import (
     WellbeingBand,
 )
 from vrac_runtime.idempotency import insert_once, newer_at
-from vrac_runtime.outbox import OUTBOX, outbox_entries
+from vrac_runtime.outbox import OUTBOX, WITHOUT_OUTBOX, outbox_fields
 
 from vrac_screening.domain.advice_rules import AdviceChoice
 from vrac_screening.domain.case import Case, Consent
@@ -50,12 +50,12 @@ DIPLOMA_PDFS: Final = "diploma_pdfs"
 QUESTIONNAIRES: Final = "questionnaires"
 # the collections whose documents carry an outbox
 OUTBOX_COLLECTIONS: Final = (SCREENINGS, DIPLOMAS, QUESTIONNAIRES)
-_NO_OUTBOX = {OUTBOX: 0}
+_NO_OUTBOX = WITHOUT_OUTBOX
 _SENT = {f"{OUTBOX}.0": {"$exists": False}}
 
 
 def _with_outbox(doc: dict[str, Any], event: EventData) -> dict[str, Any]:
-    return {**doc, OUTBOX: outbox_entries([new_envelope(event)])}
+    return {**doc, **outbox_fields([new_envelope(event)])}
 
 
 class ScreeningStore:
