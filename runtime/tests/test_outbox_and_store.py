@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ from vrac_contracts.envelope import decode, new_envelope
 from vrac_runtime.idempotency import insert_once, merge_updates
 from vrac_runtime.kafka import ensure_topics, make_producer
 from vrac_runtime.outbox import OutboxRelay, outbox_entries, outbox_fields, push_outbox
+from vrac_runtime.settings import ServiceSettings
 from vrac_runtime.testing.kafka import read_all
 
 pytestmark = pytest.mark.integration
@@ -19,6 +22,35 @@ OPENED = by_type("org.vrac.intake.case-opened.v1")
 
 def opened(case_id: str) -> Any:
     return new_envelope(OPENED.model.model_validate({**OPENED.example, "case_id": case_id}))
+
+
+@dataclass
+class Relaying:
+    """An intake-like database with a ``cases`` collection, and a relay for it."""
+
+    settings: ServiceSettings
+    db: Any
+    relay: OutboxRelay
+
+    async def published(self, expect: int) -> list[Any]:
+        topic = self.settings.topic(OPENED.topic)
+        return await read_all(self.settings.kafka_bootstrap_servers, topic, expect=expect)
+
+
+@pytest.fixture
+async def relaying(make_settings) -> AsyncIterator[Relaying]:
+    settings = make_settings("intake")
+    client: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongodb_url)
+    db = client[settings.database]
+    await ensure_topics(settings, [settings.topic(OPENED.topic)])
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        yield Relaying(settings, db, OutboxRelay(db, ["cases"], producer, settings))
+    finally:
+        await producer.stop()
+        await client.drop_database(settings.database)
+        await client.close()
 
 
 async def test_async_mongo_client_writes_and_reads_back(mongodb_url: str, mongo_db) -> None:
@@ -31,61 +63,33 @@ async def test_async_mongo_client_writes_and_reads_back(mongodb_url: str, mongo_
     assert found == {"_id": "case_a", "pilot": "leiden", "version": 1}
 
 
-async def test_the_relay_publishes_the_outbox_and_then_empties_it(make_settings) -> None:
-    settings = make_settings("intake")
-    client: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongodb_url)
-    db = client[settings.database]
+async def test_the_relay_publishes_the_outbox_and_then_empties_it(relaying: Relaying) -> None:
+    db = relaying.db
     first, second = opened("case_outbox000001"), opened("case_outbox000002")
     await db.cases.insert_one({"_id": "case_outbox000001", **outbox_fields([first])})
     await db.cases.insert_one({"_id": "case_outbox000002", "state": "open"})
     await db.cases.update_one({"_id": "case_outbox000002"}, push_outbox([second]))
-    await ensure_topics(settings, [settings.topic(OPENED.topic)])
-    producer = make_producer(settings)
-    await producer.start()
-    try:
-        relay = OutboxRelay(db, ["cases"], producer, settings)
-        assert await relay.flush() == 2
-        assert await relay.flush() == 0
-        records = await read_all(
-            settings.kafka_bootstrap_servers, settings.topic(OPENED.topic), expect=2
-        )
-        remaining = [
-            (doc.get("outbox"), doc.get("outbox_pending")) async for doc in db.cases.find({})
-        ]
-    finally:
-        await producer.stop()
-        await client.drop_database(settings.database)
-        await client.close()
+    assert await relaying.relay.flush() == 2
+    assert await relaying.relay.flush() == 0
+    records = await relaying.published(expect=2)
+    remaining = [(doc.get("outbox"), doc.get("outbox_pending")) async for doc in db.cases.find()]
     assert sorted(decode(r.headers, r.value).id for r in records) == sorted([first.id, second.id])
     assert {r.key for r in records} == {b"case_outbox000001", b"case_outbox000002"}
     assert remaining == [([], False), ([], False)]
 
 
-async def test_a_crash_before_removal_republishes_with_the_same_event_id(make_settings) -> None:
-    settings = make_settings("intake")
-    client: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongodb_url)
-    db = client[settings.database]
+async def test_a_crash_before_removal_republishes_with_the_same_event_id(
+    relaying: Relaying,
+) -> None:
     event = opened("case_crash0000001")
-    entries = outbox_entries([event])
-    await db.cases.insert_one({"_id": "case_crash0000001", **outbox_fields([event])})
-    await ensure_topics(settings, [settings.topic(OPENED.topic)])
-    producer = make_producer(settings)
-    await producer.start()
-    try:
-        relay = OutboxRelay(db, ["cases"], producer, settings)
-        await relay.flush()
-        # The process died after publishing, before the removal was written.
-        await db.cases.update_one(
-            {"_id": "case_crash0000001"}, {"$set": {"outbox": entries, "outbox_pending": True}}
-        )
-        await relay.flush()
-        records = await read_all(
-            settings.kafka_bootstrap_servers, settings.topic(OPENED.topic), expect=2
-        )
-    finally:
-        await producer.stop()
-        await client.drop_database(settings.database)
-        await client.close()
+    await relaying.db.cases.insert_one({"_id": "case_crash0000001", **outbox_fields([event])})
+    await relaying.relay.flush()
+    # The process died after publishing, before the removal was written.
+    await relaying.db.cases.update_one(
+        {"_id": "case_crash0000001"}, {"$set": outbox_fields([event])}
+    )
+    await relaying.relay.flush()
+    records = await relaying.published(expect=2)
     assert [decode(r.headers, r.value).id for r in records] == [event.id, event.id]
 
 
@@ -101,28 +105,15 @@ def test_two_updates_that_set_the_same_field_are_refused() -> None:
 
 
 async def test_entries_written_before_the_pending_flag_are_sent_after_a_start(
-    make_settings,
+    relaying: Relaying,
 ) -> None:
     """Documents of an earlier version carry outbox entries but no flag: the relay adopts
     them when it starts, and sends them."""
-    settings = make_settings("intake")
-    client: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongodb_url)
-    db = client[settings.database]
     event = opened("case_unflagged0001")
-    await db.cases.insert_one({"_id": "case_unflagged0001", "outbox": outbox_entries([event])})
-    await ensure_topics(settings, [settings.topic(OPENED.topic)])
-    producer = make_producer(settings)
-    await producer.start()
-    try:
-        relay = OutboxRelay(db, ["cases"], producer, settings)
-        assert await relay.flush() == 0  # not flagged: invisible to the cheap query
-        await relay.prepare()
-        assert await relay.flush() == 1
-        records = await read_all(
-            settings.kafka_bootstrap_servers, settings.topic(OPENED.topic), expect=1
-        )
-    finally:
-        await producer.stop()
-        await client.drop_database(settings.database)
-        await client.close()
+    unflagged = {"_id": "case_unflagged0001", "outbox": outbox_entries([event])}
+    await relaying.db.cases.insert_one(unflagged)
+    assert await relaying.relay.flush() == 0  # not flagged: invisible to the cheap query
+    await relaying.relay.prepare()
+    assert await relaying.relay.flush() == 1
+    records = await relaying.published(expect=1)
     assert [decode(r.headers, r.value).id for r in records] == [event.id]
