@@ -38,7 +38,7 @@ demo: install
 
 lint: install
 	@$(UV) run --frozen ruff check .
-	@$(UV) run --frozen mypy runtime/src contracts/src services/*/src bench
+	@$(UV) run --frozen mypy runtime/src testing/src contracts/src services/*/src bench
 
 generate: install
 	@$(UV) run --frozen python -m vrac_contracts.generate

@@ -1,3 +1,3 @@
-"""Shared pytest set-up: the real-infrastructure harness from the runtime library."""
+"""Shared pytest set-up: the real-infrastructure harness of the dev-only test kit."""
 
-pytest_plugins = ["vrac_runtime.testing.fixtures"]
+pytest_plugins = ["vrac_testing.fixtures"]

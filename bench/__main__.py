@@ -22,8 +22,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from vrac_runtime.testing.cleanup import forget_prefixes
-from vrac_runtime.testing.infrastructure import local_stack_ports, repo_root
+from vrac_testing.cleanup import forget_prefixes
+from vrac_testing.infrastructure import local_stack_ports, repo_root
 
 from bench.baseline import run_baseline
 from bench.memory import peak_mib, stack_pids

@@ -38,7 +38,7 @@ from vrac_contracts.events import (
 )
 from vrac_contracts.events.base import EventData
 from vrac_runtime.settings import ServiceSettings
-from vrac_runtime.testing.processes import Platform, free_port
+from vrac_testing.processes import Platform, free_port
 
 from bench.measure import Progress, Run, collect, offer
 from bench.memory import peak_mib

@@ -19,9 +19,9 @@ from typing import Any
 
 import httpx
 from vrac_runtime.auth import issue_token
-from vrac_runtime.testing.infrastructure import local_stack_ports, repo_root
-from vrac_runtime.testing.processes import Platform
-from vrac_runtime.testing.sinks import SmtpSink, WebhookReceiver
+from vrac_testing.infrastructure import local_stack_ports, repo_root
+from vrac_testing.processes import Platform
+from vrac_testing.sinks import SmtpSink, WebhookReceiver
 
 AGENCY = "agy_youthteamleiden1"
 WEBHOOK_SECRET = "youth-team-shared-secret-for-the-demo"

@@ -124,6 +124,9 @@ def test_the_image_install_step_works_from_the_lock(service: str, tmp_path: Path
         shutil.copy2(REPO / name, src / name)
     for name in ("contracts", "runtime", "services"):
         shutil.copytree(REPO / name, src / name, ignore=ignore)
+    # as in the Dockerfile: the test kit's manifest only, never its code
+    (src / "testing").mkdir()
+    shutil.copy2(REPO / "testing" / "pyproject.toml", src / "testing" / "pyproject.toml")
     venv = tmp_path / "venv"
     env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv), "UV_LINK_MODE": "copy"}
     env.pop("VIRTUAL_ENV", None)
@@ -143,7 +146,7 @@ def test_the_image_install_step_works_from_the_lock(service: str, tmp_path: Path
             str(venv / "bin" / "python"),
             "-c",
             f"import vrac_{service}, vrac_runtime, vrac_contracts, importlib.util as u; "
-            "print(u.find_spec('pytest') is None)",
+            "print(u.find_spec('pytest') is None and u.find_spec('vrac_testing') is None)",
         ],
         cwd=tmp_path,
         capture_output=True,
@@ -152,4 +155,4 @@ def test_the_image_install_step_works_from_the_lock(service: str, tmp_path: Path
         check=False,
     )
     assert probe.returncode == 0, probe.stderr
-    assert probe.stdout.strip() == "True", "development tools leaked into the image"
+    assert probe.stdout.strip() == "True", "development tools or the test kit leaked into the image"

@@ -11,7 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 from vrac_runtime.kafka import ensure_topics
 from vrac_runtime.settings import ServiceSettings
-from vrac_runtime.testing.cleanup import forget_prefixes
+from vrac_testing.cleanup import forget_prefixes
 
 pytestmark = pytest.mark.integration
 

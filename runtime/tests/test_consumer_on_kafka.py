@@ -13,7 +13,7 @@ from vrac_contracts.events.intake import CaseOpened
 from vrac_runtime.consumer import DLQ_ERROR, DLQ_REASON, EventConsumer
 from vrac_runtime.kafka import ensure_topics, make_broker
 from vrac_runtime.settings import ServiceSettings
-from vrac_runtime.testing.kafka import read_all, send_raw, wait_until
+from vrac_testing.kafka import read_all, send_raw, wait_until
 
 pytestmark = pytest.mark.integration
 OPENED = by_type("org.vrac.intake.case-opened.v1")

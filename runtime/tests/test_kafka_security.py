@@ -15,7 +15,7 @@ from aiokafka.errors import KafkaConnectionError
 from pydantic import ValidationError
 from vrac_runtime.kafka import client_options, ensure_topics, make_broker, make_producer
 from vrac_runtime.settings import ServiceSettings
-from vrac_runtime.testing.infrastructure import secured_listener
+from vrac_testing.infrastructure import secured_listener
 
 SECRET = "a-password-that-must-never-be-printed"
 

@@ -14,7 +14,7 @@ from vrac_runtime.idempotency import insert_once, merge_updates
 from vrac_runtime.kafka import ensure_topics, make_producer
 from vrac_runtime.outbox import OutboxRelay, outbox_entries, outbox_fields, push_outbox
 from vrac_runtime.settings import ServiceSettings
-from vrac_runtime.testing.kafka import read_all
+from vrac_testing.kafka import read_all
 
 pytestmark = pytest.mark.integration
 OPENED = by_type("org.vrac.intake.case-opened.v1")

@@ -13,7 +13,7 @@ from vrac_runtime.idempotency import merge_updates
 from vrac_runtime.kafka import ensure_topics, make_producer
 from vrac_runtime.outbox import OutboxRelay, outbox_fields, push_outbox
 from vrac_runtime.store import DocumentLocks, SerialCollection, SerialDatabase
-from vrac_runtime.testing.kafka import read_all
+from vrac_testing.kafka import read_all
 
 OPENED = by_type("org.vrac.intake.case-opened.v1")
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 from pypdf import PdfReader
-from vrac_runtime.testing.processes import Platform
-from vrac_runtime.testing.sinks import SmtpSink, WebhookReceiver
+from vrac_testing.processes import Platform
+from vrac_testing.sinks import SmtpSink, WebhookReceiver
 
 from demo.__main__ import WEBHOOK_SECRET, Demo, run, wait_for
 

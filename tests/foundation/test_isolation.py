@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from vrac_runtime.testing.kafka import read_all, send_raw
+from vrac_testing.kafka import read_all, send_raw
 
 pytestmark = pytest.mark.integration
 

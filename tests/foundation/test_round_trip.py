@@ -6,7 +6,7 @@ import pytest
 from vrac_contracts.catalogue import by_type
 from vrac_contracts.envelope import decode, encode, new_envelope
 from vrac_runtime.kafka import make_producer
-from vrac_runtime.testing.kafka import read_all
+from vrac_testing.kafka import read_all
 
 pytestmark = pytest.mark.integration
 

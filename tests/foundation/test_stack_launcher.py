@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from vrac_runtime.testing.infrastructure import repo_root
+from vrac_testing.infrastructure import repo_root
 
 STACK = repo_root() / "deploy" / "local" / "stack.py"
 CACHE_HOME = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))

@@ -27,6 +27,7 @@ from .events import (
     TaskDeclined,
     TaskOverdue,
 )
+from .events.base import EventData
 
 SERVICES: Final = ("intake", "screening", "network", "notifications", "reporting")
 
@@ -53,7 +54,7 @@ class EventSpec:
     event: str
     major: int
     audience: Audience
-    model: type[BaseModel]
+    model: type[EventData]
     description: str
     example: dict[str, Any] = field(repr=False)
     consumers: tuple[str, ...]
@@ -317,7 +318,7 @@ CONSUMER_ROLES: Final[dict[tuple[str, str], str]] = {
 
 _BY_TYPE: Final = {s.ce_type: s for s in CATALOGUE}
 _BY_TOPIC: Final = {s.topic: s for s in CATALOGUE}
-_BY_MODEL: Final = {s.model: s for s in CATALOGUE}
+_BY_MODEL: Final[dict[type[BaseModel], EventSpec]] = {s.model: s for s in CATALOGUE}
 
 
 def by_type(ce_type: str) -> EventSpec:

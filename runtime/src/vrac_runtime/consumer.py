@@ -14,20 +14,21 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from pydantic import BaseModel
 from vrac_contracts.catalogue import EventSpec, spec_for
 from vrac_contracts.envelope import ContractError, Envelope, decode
+from vrac_contracts.events.base import EventData
 
 from vrac_runtime.kafka import AUTO_OFFSET_RESET, CONSUMER_ACK_POLICY
 from vrac_runtime.logging import bound_event, get_logger
 from vrac_runtime.settings import ServiceSettings
 
-Handler = Callable[[Envelope[Any]], Awaitable[None]]
+E = TypeVar("E", bound=EventData)
+Handler = Callable[[Envelope[E]], Awaitable[None]]
 log = get_logger(__name__)
 
 DLQ_ERROR = "vrac_dlq_error"
@@ -52,15 +53,23 @@ class EventConsumer:
         self._broker = broker
         self._settings = settings
         self._group = group
-        self._handlers: dict[str, tuple[EventSpec, Handler]] = {}
+        self._handlers: dict[str, tuple[EventSpec, Handler[Any]]] = {}
 
     @property
     def group_id(self) -> str:
         return self._settings.group(self._group)
 
-    def on(self, event: type[BaseModel] | EventSpec, handler: Handler) -> None:
-        spec = event if isinstance(event, EventSpec) else spec_for(event)
+    def on(self, event: type[E], handler: Handler[E]) -> None:
+        """Handle ``event`` with ``handler``, which receives exactly that event's envelope."""
+        spec = spec_for(event)
+        if spec.ce_type in self._handlers:
+            raise ValueError(f"{spec.ce_type} already has a handler in {self._group}")
         self._handlers[spec.ce_type] = (spec, handler)
+
+    @property
+    def events(self) -> list[EventSpec]:
+        """The catalogue entries of the events this group handles."""
+        return [spec for spec, _ in self._handlers.values()]
 
     @property
     def topics(self) -> list[str]:
@@ -112,13 +121,13 @@ class EventConsumer:
                 return
             await self._dead_letter(record, failure)
 
-    def _route(self, envelope: Envelope[Any]) -> tuple[EventSpec, Handler]:
+    def _route(self, envelope: Envelope[Any]) -> tuple[EventSpec, Handler[Any]]:
         try:
             return self._handlers[envelope.type]
         except KeyError:
             raise ContractError("ce_type", f"{envelope.type} is not handled here") from None
 
-    async def _run(self, handler: Handler, envelope: Envelope[Any]) -> Failure | None:
+    async def _run(self, handler: Handler[Any], envelope: Envelope[Any]) -> Failure | None:
         attempts = self._settings.handler_max_attempts
         delay = self._settings.handler_backoff_seconds
         for attempt in range(1, attempts + 1):

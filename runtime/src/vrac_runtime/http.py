@@ -13,19 +13,11 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from vrac_runtime.errors import Conflict, DomainError, NotFound, RuleBroken
+
+__all__ = ["Conflict", "NotFound", "RuleBroken", "health_router", "install_error_handlers"]
+
 Check = Callable[[], Awaitable[None]]
-
-
-class NotFound(Exception):
-    """The named resource does not exist (or is not visible to the caller)."""
-
-
-class Conflict(Exception):
-    """The request contradicts the current state of the resource."""
-
-
-class Invalid(Exception):
-    """A domain rule rejects the request; the message names the field or rule."""
 
 
 def _field(loc: tuple[int | str, ...]) -> str:
@@ -46,17 +38,22 @@ def install_error_handlers(app: FastAPI) -> None:
             content={"detail": summary, "errors": errors},
         )
 
-    @app.exception_handler(NotFound)
-    async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
+    @app.exception_handler(DomainError)
+    async def _refused(_: Request, exc: Exception) -> JSONResponse:
+        return domain_error_response(exc)
+
+
+def domain_error_response(exc: Exception) -> JSONResponse:
+    """The one mapping of a domain's refusal to HTTP, for every service."""
+    if isinstance(exc, NotFound):
         return JSONResponse(status_code=404, content={"detail": str(exc) or "not found"})
-
-    @app.exception_handler(Conflict)
-    async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
+    if isinstance(exc, RuleBroken):
+        error = {"field": exc.field, "problem": exc.problem}
+        return JSONResponse(status_code=422, content={"detail": str(exc), "errors": [error]})
+    if isinstance(exc, Conflict):
         return JSONResponse(status_code=409, content={"detail": str(exc)})
-
-    @app.exception_handler(Invalid)
-    async def _rule(_: Request, exc: Invalid) -> JSONResponse:
-        return JSONResponse(status_code=422, content={"detail": str(exc)})
+    # a DomainError outside the three bases is a refusal whose kind nobody named
+    return JSONResponse(status_code=409, content={"detail": str(exc) or type(exc).__name__})
 
 
 def health_router(checks: Mapping[str, Check]) -> APIRouter:

@@ -16,7 +16,7 @@ import pytest
 from pymongo import AsyncMongoClient
 from vrac_intake.bootstrap import build
 from vrac_intake.settings import IntakeSettings
-from vrac_runtime.testing.service import RunningService, running_app
+from vrac_testing.service import RunningService, running_app
 
 FAMILY: dict[str, Any] = {
     "pilot": "leiden",

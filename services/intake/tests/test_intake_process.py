@@ -13,8 +13,8 @@ from pymongo import AsyncMongoClient
 from vrac_contracts.catalogue import spec_for
 from vrac_contracts.events.intake import CaseOpened, FamilyRegistered
 from vrac_runtime.auth import issue_token
-from vrac_runtime.testing.kafka import read_all
-from vrac_runtime.testing.processes import Platform
+from vrac_testing.kafka import read_all
+from vrac_testing.processes import Platform
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from vrac_intake.adapters.repository import MongoCases
 from vrac_intake.domain.case import Case
 from vrac_intake.domain.commands import RegisterFamily
 from vrac_intake.domain.family import GuardianDetails
-from vrac_runtime.testing.infrastructure import secured_listener
+from vrac_testing.infrastructure import secured_listener
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ import pytest
 from vrac_contracts.events.intake import CaseOpened
 from vrac_network.bootstrap import build
 from vrac_network.settings import NetworkSettings
-from vrac_runtime.testing.service import RunningService, running_app
+from vrac_testing.service import RunningService, running_app
 
 OPENED_AT = "2025-03-14T09:00:00+01:00"
 OCCURRED_AT = "2025-03-14T09:30:00Z"

@@ -15,8 +15,8 @@ from vrac_contracts.envelope import encode, new_envelope
 from vrac_contracts.events.intake import CaseOpened
 from vrac_contracts.events.network import MemberAdded
 from vrac_runtime.auth import issue_token
-from vrac_runtime.testing.kafka import read_all, send_raw
-from vrac_runtime.testing.processes import Platform
+from vrac_testing.kafka import read_all, send_raw
+from vrac_testing.processes import Platform
 
 pytestmark = pytest.mark.integration
 

@@ -29,8 +29,8 @@ from vrac_notifications.bootstrap import build
 from vrac_notifications.settings import NotificationsSettings
 from vrac_runtime.auth import issue_token, verify_link
 from vrac_runtime.consumer import DLQ_ERROR, DLQ_REASON
-from vrac_runtime.testing.kafka import read_all, send_raw, wait_until
-from vrac_runtime.testing.sinks import SmtpSink, WebhookReceiver
+from vrac_testing.kafka import read_all, send_raw, wait_until
+from vrac_testing.sinks import SmtpSink, WebhookReceiver
 
 pytestmark = pytest.mark.integration
 

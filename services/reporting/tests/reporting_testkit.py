@@ -29,7 +29,7 @@ from vrac_reporting.domain.tally import Tally
 from vrac_reporting.ports import Bucket
 from vrac_reporting.settings import ReportingSettings
 from vrac_runtime.auth import issue_token
-from vrac_runtime.testing.kafka import send_raw
+from vrac_testing.kafka import send_raw
 
 TYPES = {
     "opened": "org.vrac.intake.case-opened.v1",

@@ -16,7 +16,7 @@ from vrac_reporting.adapters.read_models import MongoReadModels
 from vrac_reporting.bootstrap import build
 from vrac_reporting.domain.generations import Generation
 from vrac_reporting.settings import ReportingSettings
-from vrac_runtime.testing.kafka import send_raw
+from vrac_testing.kafka import send_raw
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,7 @@ from vrac_contracts.catalogue import by_topic
 from vrac_contracts.envelope import encode
 from vrac_reporting.bootstrap import build
 from vrac_runtime.consumer import DLQ_ERROR, DLQ_REASON
-from vrac_runtime.testing.kafka import read_all, send_raw
+from vrac_testing.kafka import read_all, send_raw
 
 pytestmark = pytest.mark.integration
 

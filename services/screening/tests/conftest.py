@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 from vrac_contracts.events.intake import CaseOpened, ConsentChanged, FamilyRegistered
-from vrac_runtime.testing.service import RunningService, running_app
 from vrac_screening.bootstrap import build
 from vrac_screening.settings import ScreeningSettings
+from vrac_testing.service import RunningService, running_app
 
 OCCURRED_AT = "2025-03-14T09:30:00Z"
 

@@ -16,8 +16,8 @@ from vrac_contracts.events.base import EventData
 from vrac_contracts.events.intake import CaseOpened, ConsentChanged, FamilyRegistered
 from vrac_contracts.events.screening import DiplomaIssued
 from vrac_runtime.auth import issue_token
-from vrac_runtime.testing.kafka import read_all, send_raw
-from vrac_runtime.testing.processes import Platform
+from vrac_testing.kafka import read_all, send_raw
+from vrac_testing.processes import Platform
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from pydantic import BaseModel, Field
 from vrac_contracts.values import Channel, DeliveryError, Pilot
 from vrac_runtime.auth import ALL_PILOTS, Principal, requires
-from vrac_runtime.http import Invalid, NotFound
+from vrac_runtime.errors import NotFound, RuleBroken
 
 from vrac_notifications import handlers
 from vrac_notifications.domain.contacts import RecipientKind
@@ -115,7 +115,7 @@ def _ensure_agency(who: Principal, agency_id: str) -> None:
 def _pilot_for(who: Principal, requested: Pilot | None) -> Pilot:
     if requested is None:
         if who.pilot == ALL_PILOTS:
-            raise Invalid("pilot: required with a token for all pilots")
+            raise RuleBroken("pilot", "required with a token for all pilots")
         try:
             return Pilot(who.pilot)
         except ValueError:
@@ -138,7 +138,7 @@ async def put_webhook(
     _ensure_agency(who, agency_id)
     pilot = _pilot_for(who, body.pilot)
     if deps.require_https_webhooks and not body.url.startswith("https://"):
-        raise Invalid("url: must be an https URL")
+        raise RuleBroken("url", "must be an https URL")
     existing = await deps.webhooks.get(agency_id)
     if existing is not None:
         who.ensure_pilot(existing.pilot)

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from vrac_contracts.values import Pilot
 from vrac_runtime.auth import ALL_PILOTS, Principal, requires
-from vrac_runtime.http import Conflict, Invalid, NotFound
+from vrac_runtime.errors import Conflict, NotFound, RuleBroken
 
 from vrac_reporting.adapters.csv_renderer import consortium_csv, pilot_csv
 from vrac_reporting.domain.generations import RebuildRunning
@@ -111,7 +111,7 @@ def month_range(
     try:
         return MonthRange(first, last)
     except ValueError:
-        raise Invalid("from: must not be after to") from None
+        raise RuleBroken("from", "must not be after to") from None
 
 
 def _wants_csv(fmt: Format | None, request: Request) -> bool:

@@ -43,4 +43,4 @@ def subscribe(consumer: EventConsumer, models: ReadModels) -> None:
         await count_event(models, view, tally_of(envelope.id, envelope.data), _position.get())
 
     for spec in consumed_by("reporting"):
-        consumer.on(spec, on_public_event)
+        consumer.on(spec.model, on_public_event)

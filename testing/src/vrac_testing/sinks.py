@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from vrac_runtime.testing.processes import free_port
+from vrac_testing.processes import free_port
 
 
 @dataclass

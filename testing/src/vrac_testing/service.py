@@ -18,10 +18,10 @@ from pymongo import AsyncMongoClient
 from vrac_contracts.catalogue import spec_for
 from vrac_contracts.envelope import Envelope, decode, encode, new_envelope
 from vrac_contracts.events.base import EventData
-
 from vrac_runtime.auth import issue_token
 from vrac_runtime.settings import ServiceSettings
-from vrac_runtime.testing.kafka import read_all, send_raw
+
+from vrac_testing.kafka import read_all, send_raw
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 20) -> None:

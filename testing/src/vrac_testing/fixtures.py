@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-
 from vrac_runtime.settings import ServiceSettings
 from vrac_runtime.store import SerialDatabase
-from vrac_runtime.testing.cleanup import forget_prefixes
-from vrac_runtime.testing.infrastructure import Infrastructure, provide
+
+from vrac_testing.cleanup import forget_prefixes
+from vrac_testing.infrastructure import Infrastructure, provide
 
 
 @pytest.fixture(scope="session")
