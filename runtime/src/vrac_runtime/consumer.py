@@ -14,11 +14,19 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
 from vrac_contracts.catalogue import EventSpec, spec_for
 from vrac_contracts.envelope import ContractError, Envelope, decode
 from vrac_contracts.events.base import EventData
@@ -40,6 +48,27 @@ class PermanentError(Exception):
 
 
 @dataclasses.dataclass(frozen=True)
+class RecordPosition:
+    """Where the record being handled sits in Kafka."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+_position: ContextVar[RecordPosition | None] = ContextVar("vrac_record_position", default=None)
+
+
+def current_position() -> RecordPosition | None:
+    """The position of the record whose handler is running (None outside a handler).
+
+    For a handler whose effect depends on where its event sits in the log, such as a read
+    model that is rebuilt from the earliest offset.
+    """
+    return _position.get()
+
+
+@dataclasses.dataclass(frozen=True)
 class Failure:
     reason: str  # "undecodable" | "permanent" | "exhausted"
     error: str
@@ -54,6 +83,11 @@ class EventConsumer:
         self._settings = settings
         self._group = group
         self._handlers: dict[str, tuple[EventSpec, Handler[Any]]] = {}
+
+    @property
+    def group(self) -> str:
+        """The group's name as the catalogue writes it (without the topic prefix)."""
+        return self._group
 
     @property
     def group_id(self) -> str:
@@ -114,12 +148,17 @@ class EventConsumer:
         except ContractError as err:
             await self._dead_letter(record, Failure("undecodable", str(err), 0))
             return
-        with bound_event(envelope.id, envelope.subject, envelope.type):
-            failure = await self._run(handler, envelope)
-            if failure is None:
-                log.info("event handled", group=self._group, topic=spec.topic)
-                return
-            await self._dead_letter(record, failure)
+        position = RecordPosition(record.topic, record.partition, record.offset)
+        token = _position.set(position)
+        try:
+            with bound_event(envelope.id, envelope.subject, envelope.type):
+                failure = await self._run(handler, envelope)
+        finally:
+            _position.reset(token)
+        if failure is None:
+            log.info("event handled", group=self._group, topic=spec.topic)
+            return
+        await self._dead_letter(record, failure)
 
     def _route(self, envelope: Envelope[Any]) -> tuple[EventSpec, Handler[Any]]:
         try:
@@ -128,22 +167,27 @@ class EventConsumer:
             raise ContractError("ce_type", f"{envelope.type} is not handled here") from None
 
     async def _run(self, handler: Handler[Any], envelope: Envelope[Any]) -> Failure | None:
-        attempts = self._settings.handler_max_attempts
-        delay = self._settings.handler_backoff_seconds
-        for attempt in range(1, attempts + 1):
-            try:
-                async with asyncio.timeout(self._settings.handler_timeout_seconds):
-                    await handler(envelope)
-                return None
-            except PermanentError as err:
-                return Failure("permanent", _describe(err), attempt)
-            except (Exception, TimeoutError) as err:
-                log.warning("handler failed", attempt=attempt, error_type=type(err).__name__)
-                if attempt == attempts:
-                    return Failure("exhausted", _describe(err), attempt)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-        return None  # pragma: no cover - the loop always returns
+        """Run the handler, retrying with exponential backoff; the failure that ends it."""
+        settings = self._settings
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(settings.handler_max_attempts),
+            wait=wait_exponential(multiplier=settings.handler_backoff_seconds, max=5.0),
+            retry=retry_if_exception(_retryable),
+            before_sleep=_log_retry,
+            reraise=True,
+        )
+        attempts = 0
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    attempts = attempt.retry_state.attempt_number
+                    async with asyncio.timeout(settings.handler_timeout_seconds):
+                        await handler(envelope)
+        except PermanentError as err:
+            return Failure("permanent", _describe(err), attempts)
+        except (Exception, TimeoutError) as err:
+            return Failure("exhausted", _describe(err), attempts)
+        return None
 
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], failure: Failure) -> None:
         headers = {key: value.decode("utf-8", "replace") for key, value in record.headers or ()}
@@ -170,6 +214,16 @@ class EventConsumer:
             topic=record.topic,
             offset=record.offset,
         )
+
+
+def _retryable(error: BaseException) -> bool:
+    # a cancellation (shutdown, revocation) is never retried: it ends the handler undone
+    return isinstance(error, Exception) and not isinstance(error, PermanentError)
+
+
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome is not None else None
+    log.warning("handler failed", attempt=state.attempt_number, error_type=type(error).__name__)
 
 
 def _describe(err: BaseException) -> str:

@@ -21,9 +21,9 @@ from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from vrac_contracts.catalogue import CATALOGUE
+from vrac_contracts.catalogue import CATALOGUE, spec_for
 
-from vrac_runtime.consumer import EventConsumer, consumer_topics
+from vrac_runtime.consumer import E, EventConsumer, Handler, consumer_topics
 from vrac_runtime.http import health_router, install_error_handlers
 from vrac_runtime.kafka import ensure_topics, make_broker, make_producer
 from vrac_runtime.logging import configure_logging, get_logger
@@ -56,6 +56,12 @@ class ServiceRuntime:
         consumer = EventConsumer(self.broker, self.settings, group)
         self.consumers.append(consumer)
         return consumer
+
+    def on(self, event: type[E], handler: Handler[E]) -> None:
+        """Handle ``event`` in the consumer group the catalogue names for this service."""
+        group = spec_for(event).group_for(self.settings.service_name)
+        existing = next((c for c in self.consumers if c.group == group), None)
+        (existing or self.consumer(group)).on(event, handler)
 
     def with_outbox(self, collections: Sequence[str]) -> OutboxRelay:
         self.relay = OutboxRelay(self.db, collections, self.producer, self.settings)
