@@ -13,7 +13,8 @@ from vrac_contracts.events.intake import CaseOpened
 from vrac_runtime.consumer import DLQ_ERROR, DLQ_REASON, EventConsumer
 from vrac_runtime.kafka import ensure_topics, make_broker
 from vrac_runtime.settings import ServiceSettings
-from vrac_testing.kafka import read_all, send_raw, wait_until
+from vrac_testing.kafka import read_all, send_raw
+from vrac_testing.polling import eventually
 
 pytestmark = pytest.mark.integration
 OPENED = by_type("org.vrac.intake.case-opened.v1")
@@ -67,7 +68,7 @@ async def test_a_handler_that_fails_once_is_retried_and_nothing_is_lost(make_set
     sent = case_opened("case_retry0000001")
     async with Consuming(settings, flaky):
         await publish(settings, sent)
-        await wait_until(lambda: len(calls) >= 2, what="the retry")
+        await eventually(lambda: len(calls) >= 2, "the retry")
         await asyncio.sleep(0.5)
     assert calls == [sent.id, sent.id]
     assert (
@@ -87,10 +88,10 @@ async def test_a_handled_event_is_not_redelivered_after_a_restart(make_settings)
 
     async with Consuming(settings, record):
         await publish(settings, case_opened("case_first00000001"))
-        await wait_until(lambda: len(seen) == 1, what="the first event")
+        await eventually(lambda: len(seen) == 1, "the first event")
     async with Consuming(settings, record):
         await publish(settings, case_opened("case_second0000001"))
-        await wait_until(lambda: len(seen) == 2, what="the second event")
+        await eventually(lambda: len(seen) == 2, "the second event")
         await asyncio.sleep(1.0)
     assert seen == ["case_first00000001", "case_second0000001"]
 
@@ -113,7 +114,7 @@ async def test_a_malformed_message_is_dead_lettered_and_the_next_one_handled(
         )
         await send_raw(settings.kafka_bootstrap_servers, topic, good.value, good.key, bad_headers)
         await send_raw(settings.kafka_bootstrap_servers, topic, good.value, good.key, good.headers)
-        await wait_until(lambda: seen == ["case_afterbad00001"], what="the good event")
+        await eventually(lambda: seen == ["case_afterbad00001"], "the good event")
     dead = await read_all(
         settings.kafka_bootstrap_servers, settings.topic(OPENED.dlq_topic), expect=2
     )
@@ -167,5 +168,5 @@ async def test_a_handler_cancelled_by_shutdown_is_not_counted_as_done(make_setti
         redelivered.append(envelope.id)
 
     async with Consuming(settings, record):
-        await wait_until(lambda: redelivered == [sent.id], what="the re-delivery")
+        await eventually(lambda: redelivered == [sent.id], "the re-delivery")
     assert finished == []

@@ -29,7 +29,8 @@ from vrac_notifications.bootstrap import build
 from vrac_notifications.settings import NotificationsSettings
 from vrac_runtime.auth import issue_token, verify_link
 from vrac_runtime.consumer import DLQ_ERROR, DLQ_REASON
-from vrac_testing.kafka import read_all, send_raw, wait_until
+from vrac_testing.kafka import read_all, send_raw
+from vrac_testing.polling import eventually
 from vrac_testing.sinks import SmtpSink, WebhookReceiver
 
 pytestmark = pytest.mark.integration
@@ -193,8 +194,8 @@ async def test_each_recipient_hears_in_their_language_through_their_channel(
         )
         await svc.publish(for_grandma, for_agency, event(ScreeningCompleted))
         await svc.publish(event(spec_for_diploma()))
-        await wait_until(lambda: len(svc.smtp.messages) >= 3, timeout=30, what="three e-mails")
-        await wait_until(lambda: len(svc.hooks.hooks) >= 1, timeout=30, what="the webhook")
+        await eventually(lambda: len(svc.smtp.messages) >= 3, "three e-mails", timeout=30)
+        await eventually(lambda: len(svc.hooks.hooks) >= 1, "the webhook", timeout=30)
 
         [ria] = svc.smtp.to("ria@example.org")
         assert ria.subject == "Nieuwe taak: helpen met huiswerk"
@@ -251,7 +252,7 @@ async def test_the_same_event_delivered_twice_sends_one_email(service_factory) -
             category="transport",
         )
         await svc.publish(later)
-        await wait_until(lambda: svc.smtp.to("kees@example.org"), timeout=30, what="later mail")
+        await eventually(lambda: svc.smtp.to("kees@example.org"), "later mail", timeout=30)
         assert len(svc.smtp.to("ria@example.org")) == 1
         delivered = await svc.published(NotificationDelivered, expect=2)
         assert sorted(e.data.trigger_event_id for e in delivered) == sorted([assigned.id, later.id])
@@ -287,7 +288,7 @@ async def test_a_webhook_that_fails_once_is_delivered_on_the_retry(service_facto
         await svc.register_webhook()
         await svc.publish(event(ConsentChanged), event(MemberAdded, **YOUTH_TEAM))
         await svc.publish(event(TaskAssigned, assignee_id="mbr_youthteam0001"))
-        await wait_until(lambda: svc.hooks.hooks, timeout=30, what="the webhook")
+        await eventually(lambda: svc.hooks.hooks, "the webhook", timeout=30)
         assert svc.hooks.attempts == 2 and svc.hooks.hooks[0].signed_with(SECRET)
         [delivered] = await svc.published(NotificationDelivered, expect=1)
         assert delivered.data.attempts == 2
@@ -302,7 +303,7 @@ async def test_a_withdrawn_consent_stops_the_messages_it_covered(service_factory
             event(MemberAdded, **GRANDMA),
         )
         await svc.publish(event(TaskAssigned, assignee_id="mbr_youthteam0001"))
-        await wait_until(lambda: svc.hooks.hooks, timeout=30, what="the first webhook")
+        await eventually(lambda: svc.hooks.hooks, "the first webhook", timeout=30)
         await svc.publish(
             event(ConsentChanged, granted=False, changed_at="2025-03-20T10:00:00Z"),
             # an older grant arriving late must not revive it
@@ -317,7 +318,7 @@ async def test_a_withdrawn_consent_stops_the_messages_it_covered(service_factory
         await svc.publish(
             event(TaskOverdue, assignee_id="mbr_4d5e6f7a8b9c", assignee_kind="family")
         )
-        await wait_until(lambda: svc.smtp.to("ria@example.org"), timeout=30, what="the mail")
+        await eventually(lambda: svc.smtp.to("ria@example.org"), "the mail", timeout=30)
         assert len(svc.hooks.hooks) == 1
         rows = {r["trigger_event_id"]: r for r in await svc.deliveries()}
         assert (rows[overdue.id]["status"], rows[overdue.id]["error_code"]) == (
@@ -336,7 +337,7 @@ async def test_a_malformed_message_is_dead_lettered_and_the_next_one_handled(
         await svc.send(good.topic, good.value, good.key, good.headers)
         [dead] = await svc.dead_letters(TaskAssigned, expect=1)
         assert dict(dead.headers)[DLQ_REASON] == b"undecodable"
-        await wait_until(lambda: svc.smtp.to("ria@example.org"), timeout=30, what="the mail")
+        await eventually(lambda: svc.smtp.to("ria@example.org"), "the mail", timeout=30)
 
 
 async def test_http_auth_validation_and_unknown_ids(service_factory) -> None:

@@ -20,6 +20,7 @@ from vrac_contracts.envelope import encode
 from vrac_reporting.bootstrap import build
 from vrac_runtime.consumer import DLQ_ERROR, DLQ_REASON
 from vrac_testing.kafka import read_all, send_raw
+from vrac_testing.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -36,15 +37,13 @@ async def pilot_months(client, settings, pilot: str = "leiden") -> Months:
 async def months_when(
     client, settings, check: Callable[[Months], bool], pilot: str = "leiden"
 ) -> Months:
-    """Poll the pilot report until ``check`` holds for its months; return them."""
-    deadline = asyncio.get_running_loop().time() + 20
-    while True:
+    """The pilot report's months once ``check`` holds for them."""
+
+    async def probe() -> Months | None:
         months = await pilot_months(client, settings, pilot)
-        if check(months):
-            return months
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"the report never got there: {months}")
-        await asyncio.sleep(0.1)
+        return months if check(months) else None
+
+    return await eventually(probe, f"the {pilot} report to reach the expected months")
 
 
 def cell(months: Months, month: str, column: str) -> Any:

@@ -46,11 +46,3 @@ async def read_all(
     finally:
         await consumer.stop()
     return records
-
-
-async def wait_until(predicate: Any, timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)

@@ -5,9 +5,8 @@ need hangs off the object the fixture yields)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -22,15 +21,7 @@ from vrac_runtime.auth import issue_token
 from vrac_runtime.settings import ServiceSettings
 
 from vrac_testing.kafka import read_all, send_raw
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 20) -> None:
-    """Poll an async condition until it holds; fail naming it when time is up."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
+from vrac_testing.polling import eventually
 
 
 class RunningService:
