@@ -9,12 +9,22 @@ between re-publishes them with the same ``ce_id``: at-least-once, and consumers 
 The same write sets ``outbox_pending``, an indexed flag, and the relay clears it once the
 outbox is empty: the relay's query then reads only the documents with something to send,
 instead of scanning every document of the collection after every write.
+
+Failures stay where they happen. Each topic's entries are published in their own task, in
+order, within a time limit; a topic that fails (missing, not authorised, unreachable) is
+left alone for a backoff that doubles up to a limit, while the other topics go on, and the
+documents still holding its entries are not read until it is tried again. What Kafka
+acknowledged is remembered until its removal from the document succeeds, so a store that
+fails a removal does not make the relay publish the same entries round after round.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -67,6 +77,14 @@ def push_outbox(envelopes: Iterable[Envelope[Any]]) -> dict[str, Any]:
     return update
 
 
+@dataclass
+class _Backoff:
+    """A topic that failed: not tried again before ``until`` (monotonic seconds)."""
+
+    until: float
+    delay: float
+
+
 class OutboxRelay:
     """Publishes pending outbox entries of the given collections, then removes them."""
 
@@ -78,17 +96,31 @@ class OutboxRelay:
         settings: ServiceSettings,
         *,
         batch_size: int = 500,
+        send_timeout: float = 10.0,
+        first_backoff: float = 1.0,
+        max_backoff: float = 60.0,
     ) -> None:
         self._db = database
         self._collections = tuple(collections)
         self._producer = producer
         self._settings = settings
         self._batch = batch_size
+        self._send_timeout = send_timeout
+        self._first_backoff = first_backoff
+        self._max_backoff = max_backoff
         self._wakeup = asyncio.Event()
+        self._failing: dict[str, _Backoff] = {}
+        # ids of entries Kafka acknowledged whose removal from their document is still due
+        self._acknowledged: set[str] = set()
 
     def wake(self) -> None:
         """Called after a command wrote events, so they go out without waiting a tick."""
         self._wakeup.set()
+
+    @property
+    def failing_topics(self) -> list[str]:
+        """Catalogue topics the relay is backing off from (for health and metrics)."""
+        return sorted(self._failing)
 
     async def prepare(self) -> None:
         """Index the pending flag, and flag outbox entries written before it existed."""
@@ -124,31 +156,103 @@ class OutboxRelay:
         """Publish one batch of pending entries per collection; returns how many went out."""
         sent = 0
         for name in self._collections:
-            collection = self._db[name]
-            docs = await collection.find(PENDING, {OUTBOX: 1}).limit(self._batch).to_list()
-            if not docs:
-                continue
-            deliveries = [
-                await self._producer.send(
-                    self._settings.topic(entry["topic"]),
-                    value=entry["value"].encode(),
-                    key=entry["key"].encode(),
-                    headers=[(k, v.encode()) for k, v in entry["headers"].items()],
-                )
-                for doc in docs
-                for entry in doc.get(OUTBOX, [])
-            ]
-            # One wait for the whole batch, not one per event.
-            await asyncio.gather(*deliveries)
-            for doc in docs:
-                # $pullAll by exact entry: only what was published goes, even if the
-                # aggregate appended more meanwhile. (FerretDB ignores conditional $pull.)
-                await collection.update_one(
-                    {"_id": doc["_id"]}, {"$pullAll": {OUTBOX: doc.get(OUTBOX, [])}}
-                )
-                # pending no more, unless a write appended meanwhile (and set the flag)
-                await collection.update_one(
-                    {"_id": doc["_id"], **_EMPTIED}, {"$set": {PENDING_FLAG: False}}
-                )
-            sent += len(deliveries)
+            sent += await self._flush(self._db[name])
         return sent
+
+    async def _flush(self, collection: Any) -> int:
+        blocked = self._blocked_topics()
+        docs, by_topic = await self._pending(collection, blocked)
+        if not docs:
+            return 0
+        results = await asyncio.gather(
+            *(self._publish(topic, entries) for topic, entries in by_topic.items())
+        )
+        for doc in docs:
+            await self._remove_acknowledged(collection, doc)
+        return sum(results)
+
+    async def _pending(
+        self, collection: Any, blocked: list[str]
+    ) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+        """Up to a batch of documents with something to do, and their entries per topic.
+
+        Documents whose every entry waits for a failing topic are passed over, so they
+        cannot fill the batch and starve the others. (The query leaves them out where the
+        store applies ``$nin`` to an array's fields; FerretDB does not, hence the check.)
+        """
+        query = {**PENDING, f"{OUTBOX}.topic": {"$nin": blocked}} if blocked else PENDING
+        docs: list[dict[str, Any]] = []
+        by_topic: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        async for doc in collection.find(query, {OUTBOX: 1}):
+            entries = doc.get(OUTBOX, [])
+            to_send = [
+                e
+                for e in entries
+                if e["id"] not in self._acknowledged and e["topic"] not in blocked
+            ]
+            if not to_send and not any(e["id"] in self._acknowledged for e in entries):
+                continue
+            docs.append(doc)
+            for entry in to_send:
+                by_topic[entry["topic"]].append(entry)
+            if len(docs) >= self._batch:
+                break
+        return docs, by_topic
+
+    async def _publish(self, topic: str, entries: list[dict[str, Any]]) -> int:
+        """Send one topic's entries in order; on failure the topic backs off, others go on."""
+        try:
+            async with asyncio.timeout(self._send_timeout):
+                deliveries = [
+                    await self._producer.send(
+                        self._settings.topic(topic),
+                        value=entry["value"].encode(),
+                        key=entry["key"].encode(),
+                        headers=[(k, v.encode()) for k, v in entry["headers"].items()],
+                    )
+                    for entry in entries
+                ]
+                # one wait for the topic's whole batch, not one per event
+                await asyncio.gather(*deliveries)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            self._back_off(topic, err)
+            return 0
+        self._failing.pop(topic, None)
+        self._acknowledged.update(entry["id"] for entry in entries)
+        return len(entries)
+
+    async def _remove_acknowledged(self, collection: Any, doc: dict[str, Any]) -> None:
+        done = [e for e in doc.get(OUTBOX, []) if e["id"] in self._acknowledged]
+        if not done:
+            return
+        try:
+            # $pullAll by exact entry: only what was published goes, even if the aggregate
+            # appended more meanwhile (a conditional $pull is not applied by every store)
+            await collection.update_one({"_id": doc["_id"]}, {"$pullAll": {OUTBOX: done}})
+            # pending no more, unless a write appended meanwhile (and set the flag)
+            await collection.update_one(
+                {"_id": doc["_id"], **_EMPTIED}, {"$set": {PENDING_FLAG: False}}
+            )
+        except Exception as err:
+            # kept as acknowledged: the next round retries the removal, not the publish
+            log.warning("outbox removal failed", error_type=type(err).__name__)
+            return
+        self._acknowledged.difference_update(e["id"] for e in done)
+
+    def _blocked_topics(self) -> list[str]:
+        now = time.monotonic()
+        return sorted(topic for topic, state in self._failing.items() if state.until > now)
+
+    def _back_off(self, topic: str, err: BaseException) -> None:
+        previous = self._failing.get(topic)
+        delay = self._first_backoff if previous is None else previous.delay * 2
+        delay = min(delay, self._max_backoff)
+        self._failing[topic] = _Backoff(time.monotonic() + delay, delay)
+        log.warning(
+            "outbox topic failing",
+            topic=topic,
+            error_type=type(err).__name__,
+            retry_in_seconds=round(delay, 1),
+        )
