@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from pydantic import ValidationError
 from vrac_runtime.logging import bound_event, configure_logging, get_logger
 from vrac_runtime.settings import ServiceSettings
 
@@ -47,3 +48,17 @@ def test_log_lines_are_json_with_event_and_case_and_no_personal_data(capsys) -> 
     assert lines[0]["service"] == "intake"
     assert "Noor" not in json.dumps(lines) and "noor@example.org" not in json.dumps(lines)
     assert "event_id" not in lines[1]
+
+
+def test_a_record_that_could_outlast_the_poll_interval_is_refused_at_start_up() -> None:
+    with pytest.raises(ValidationError) as refused:
+        ServiceSettings(
+            handler_timeout_seconds=60, handler_max_attempts=5, max_poll_interval_ms=300_000
+        )
+    assert "VRAC_MAX_POLL_INTERVAL_MS=300000" in str(refused.value)
+    assert "303 s" in str(refused.value)
+
+
+def test_the_defaults_leave_a_record_room_within_the_poll_interval() -> None:
+    settings = ServiceSettings()
+    assert settings.record_deadline_seconds * 1000 < settings.max_poll_interval_ms

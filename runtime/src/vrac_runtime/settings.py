@@ -82,7 +82,9 @@ class ServiceSettings(BaseSettings):
         60, gt=0, description="A handler running longer is cancelled and retried."
     )
     max_poll_interval_ms: int = Field(
-        300_000, description="Kafka max.poll.interval.ms; above the handler timeout x attempts."
+        360_000,
+        description="Kafka max.poll.interval.ms; must exceed a record's worst case "
+        "(handler timeout x attempts, plus the backoffs): checked at start-up.",
     )
     relay_interval_seconds: float = Field(
         0.5, gt=0, description="How often the outbox relay looks for pending events."
@@ -115,6 +117,28 @@ class ServiceSettings(BaseSettings):
         if bool(self.kafka_ssl_certfile) != bool(self.kafka_ssl_keyfile):
             raise ValueError("VRAC_KAFKA_SSL_CERTFILE and VRAC_KAFKA_SSL_KEYFILE go together")
         return self
+
+    @model_validator(mode="after")
+    def _a_record_fits_in_the_poll_interval(self) -> Self:
+        # A record's retries run between two polls; if they outlast max.poll.interval.ms the
+        # consumer is dropped from its group, its commit fails and the record comes back.
+        worst = self.record_deadline_seconds
+        if worst * 1000 >= self.max_poll_interval_ms:
+            raise ValueError(
+                f"VRAC_MAX_POLL_INTERVAL_MS={self.max_poll_interval_ms} is shorter than one "
+                f"record's worst case of {worst:.0f} s (VRAC_HANDLER_TIMEOUT_SECONDS x "
+                "VRAC_HANDLER_MAX_ATTEMPTS plus the backoffs): raise it or lower those"
+            )
+        return self
+
+    @property
+    def record_deadline_seconds(self) -> float:
+        """The longest one record can take: every attempt timing out, every backoff waited."""
+        backoffs = sum(
+            min(self.handler_backoff_seconds * 2**n, 5.0)
+            for n in range(self.handler_max_attempts - 1)
+        )
+        return self.handler_timeout_seconds * self.handler_max_attempts + backoffs
 
     @property
     def database(self) -> str:
