@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import ssl
 from collections.abc import Iterable
 from typing import Any, Final, Literal
@@ -73,7 +74,9 @@ def make_broker(settings: ServiceSettings) -> KafkaBroker:
         acks="all",
         graceful_timeout=settings.shutdown_grace_seconds,
         security=kafka_security(settings),
-        logger=None,
+        # FastStream's own lines (a failed commit, a consumer that left its group) must be
+        # seen; they name topics and groups, never payloads
+        logger=logging.getLogger("vrac.kafka"),
     )
 
 

@@ -28,7 +28,7 @@ def _drop_personal_data(
 def configure_logging(service: str, level: str = "INFO") -> None:
     """JSON lines on stdout, for this process; safe to call more than once."""
     logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level.upper(), force=True)
-    for noisy in ("aiokafka", "kafka", "pymongo", "uvicorn.access"):
+    for noisy in ("aiokafka", "kafka", "pymongo", "uvicorn.access", "vrac.kafka"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     structlog.configure(
         processors=[
