@@ -91,8 +91,9 @@ class Intake(RunningService):
             await client.close()
 
 
-def running(settings: IntakeSettings) -> AbstractAsyncContextManager[Intake]:
-    return running_app(build, settings, Intake)
+def running(settings: IntakeSettings, **overrides: Any) -> AbstractAsyncContextManager[Intake]:
+    """The service on ``settings``; ``overrides`` replace its ``Deps`` (a clock, the cases)."""
+    return running_app(lambda s: build(s, **overrides), settings, Intake)
 
 
 @pytest.fixture
@@ -112,6 +113,7 @@ async def intake(intake_settings: Callable[..., IntakeSettings]) -> AsyncIterato
 @pytest.fixture
 def start_intake(
     intake_settings: Callable[..., IntakeSettings],
-) -> Callable[[IntakeSettings], AbstractAsyncContextManager[Intake]]:
-    """``async with start_intake(settings) as intake``: a service on given settings."""
+) -> Callable[..., AbstractAsyncContextManager[Intake]]:
+    """``async with start_intake(settings, **overrides) as intake``: a service on given
+    settings, with ``Deps`` fields swapped by ``overrides``."""
     return running

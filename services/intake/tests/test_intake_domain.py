@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged, FamilyRegistered
@@ -17,8 +18,16 @@ from vrac_contracts.values import (
 from vrac_intake.domain.case import Case, CaseStatus
 from vrac_intake.domain.commands import CloseCase, RecordConsent, RegisterFamily
 from vrac_intake.domain.consent import Recorder
-from vrac_intake.domain.errors import CaseIsClosed, RuleBroken, StaleDecision
+from vrac_intake.domain.errors import (
+    CaseIsClosed,
+    ChangedMeanwhile,
+    IdempotencyKeyReused,
+    RuleBroken,
+    StaleDecision,
+    UnknownCase,
+)
 from vrac_intake.domain.family import GuardianDetails
+from vrac_runtime.http import domain_error_response
 
 NOW = dt.datetime(2025, 3, 14, 9, 30, 0, 123456, tzinfo=dt.UTC)
 CASE = "case_domaintest0001"
@@ -286,3 +295,23 @@ def test_public_events_carry_no_personal_data() -> None:
         text = event.model_dump_json()
         for personal in ("Sam", "2016", "Regenboog", "Fatima", "Karim", "example.org", "+316"):
             assert personal not in text
+
+
+@pytest.mark.parametrize(
+    ("refusal", "status"),
+    [
+        (UnknownCase("no case"), 404),
+        (CaseIsClosed("closed"), 409),
+        (StaleDecision("stale"), 409),
+        (ChangedMeanwhile("moved on"), 409),
+        (IdempotencyKeyReused("reused"), 409),
+        (RuleBroken("birth_year", "too old"), 422),
+    ],
+)
+def test_each_refusal_answers_with_its_status(refusal: Exception, status: int) -> None:
+    response = domain_error_response(refusal)
+    assert response.status_code == status
+    body = json.loads(response.body)
+    assert body["detail"]
+    if status == 422:
+        assert body["errors"] == [{"field": "birth_year", "problem": "too old"}]

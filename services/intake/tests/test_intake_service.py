@@ -425,3 +425,14 @@ async def test_the_service_publishes_as_a_scram_user_over_tls(
         reader = type(intake)(plain, intake.http)  # read back over the plaintext listener
         [opened] = await reader.published(CaseOpened, expect=1)
     assert decode(opened.headers, opened.value).subject == case["case_id"]
+
+
+async def test_a_clock_given_to_build_dates_what_the_service_records(
+    intake_settings: Any, start_intake: Any
+) -> None:
+    then = dt.datetime(2025, 3, 14, 9, 30, 0, 123000, tzinfo=dt.UTC)
+    async with start_intake(intake_settings(), clock=lambda: then) as intake:
+        case = await intake.register()
+        assert dt.datetime.fromisoformat(case["opened_at"]) == then
+        stored = await intake.stored(case["case_id"])
+        assert stored is not None and stored["opened_at"].replace(tzinfo=dt.UTC) == then

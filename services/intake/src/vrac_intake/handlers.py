@@ -1,6 +1,6 @@
 """One function per command or query: load the case, let the domain decide, store the result.
 
-Handlers know nothing of HTTP or Mongo: they talk to a ``Cases`` repository, and the caller
+Handlers know nothing of HTTP or Mongo: they talk to the ``Cases`` port, and the caller
 passes ``authorize``, which refuses a case of a pilot the caller may not touch.
 """
 
@@ -10,9 +10,8 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict, dataclass
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from vrac_contracts.ids import derived_id, new_id
 from vrac_contracts.values import Pilot
@@ -21,31 +20,10 @@ from vrac_intake.domain.case import Case, CaseStatus
 from vrac_intake.domain.commands import CloseCase, RecordConsent, RegisterFamily
 from vrac_intake.domain.consent import ConsentDecision
 from vrac_intake.domain.errors import IdempotencyKeyReused, UnknownCase
+from vrac_intake.ports import Cases
 
 T = TypeVar("T")
 Authorize = Callable[[Pilot], None]
-
-
-class Cases(Protocol):
-    """Where cases live. Each write stores the state and the case's recorded events
-    together; ``save`` raises ChangedMeanwhile when the stored version moved on."""
-
-    async def add(self, case: Case, fingerprint: str | None = None) -> bool:
-        """Insert a new case; False (and nothing written) when its id already exists."""
-
-    async def fingerprint(self, case_id: str) -> str | None:
-        """The request fingerprint a case was registered with, if any."""
-
-    async def get(self, case_id: str) -> Case | None: ...
-
-    async def save(self, case: Case) -> None: ...
-
-    def lock(self, case_id: str) -> AbstractAsyncContextManager[None]:
-        """Hold while reading, deciding and writing one case."""
-
-    async def search(
-        self, pilot: Pilot | None, status: CaseStatus | None, limit: int, offset: int
-    ) -> list[Case]: ...
 
 
 def _utc_now() -> dt.datetime:
@@ -54,6 +32,8 @@ def _utc_now() -> dt.datetime:
 
 @dataclass
 class Deps:
+    """What the handlers use: the ports, and the clock and id minting tests replace."""
+
     cases: Cases
     clock: Callable[[], dt.datetime] = _utc_now
     mint: Callable[[str], str] = new_id

@@ -1,8 +1,8 @@
 """Moments as the store keeps them.
 
-MongoDB dates (and FerretDB's) hold milliseconds, so every moment the domain records is cut
-to milliseconds first: the time in an event is then exactly the time read back later, and
-"newer than" comparisons give the same answer before and after a round trip.
+Stored dates hold milliseconds, so every moment the domain records is cut to milliseconds
+first: the time in an event is then exactly the time read back later, and "newer than"
+comparisons give the same answer before and after a round trip.
 """
 
 from __future__ import annotations

@@ -1,36 +1,35 @@
-"""Why the domain refuses a command; the HTTP layer maps each to a status code."""
+"""Why intake refuses a command. Each derives from a base of ``vrac_runtime.errors``, whose
+one HTTP mapping gives the status: ``NotFound`` 404, ``Conflict`` 409, ``RuleBroken`` 422."""
 
 from __future__ import annotations
 
+from vrac_runtime.errors import Conflict, NotFound, RuleBroken
 
-class DomainError(Exception):
-    """Base of every refusal."""
-
-
-class UnknownCase(DomainError):
-    """No case has this id (404)."""
-
-
-class CaseIsClosed(DomainError):
-    """The case is closed and takes no further changes (409)."""
-
-
-class StaleDecision(DomainError):
-    """A consent decision older than the one already recorded for its purpose (409)."""
+__all__ = [
+    "CaseIsClosed",
+    "ChangedMeanwhile",
+    "IdempotencyKeyReused",
+    "RuleBroken",
+    "StaleDecision",
+    "UnknownCase",
+]
 
 
-class ChangedMeanwhile(DomainError):
-    """Another writer changed the case between our read and our write (409, retry)."""
+class UnknownCase(NotFound):
+    """No case has this id."""
 
 
-class IdempotencyKeyReused(DomainError):
-    """An idempotency key already registered a different family (409)."""
+class CaseIsClosed(Conflict):
+    """The case is closed and takes no further changes."""
 
 
-class RuleBroken(DomainError):
-    """The command breaks a rule about one of its fields (422 naming the field)."""
+class StaleDecision(Conflict):
+    """A consent decision older than the one already recorded for its purpose."""
 
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
-        self.problem = problem
+
+class ChangedMeanwhile(Conflict):
+    """Another writer changed the case between our read and our write (retry)."""
+
+
+class IdempotencyKeyReused(Conflict):
+    """An idempotency key already registered a different family."""

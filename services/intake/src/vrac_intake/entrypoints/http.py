@@ -5,23 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from vrac_contracts.values import Pilot
 from vrac_runtime.auth import ALL_PILOTS, Principal, requires
 
 from vrac_intake import handlers
 from vrac_intake.domain.case import CaseStatus
 from vrac_intake.domain.commands import CloseCase, RecordConsent
-from vrac_intake.domain.errors import (
-    CaseIsClosed,
-    ChangedMeanwhile,
-    DomainError,
-    IdempotencyKeyReused,
-    RuleBroken,
-    StaleDecision,
-    UnknownCase,
-)
+from vrac_intake.domain.errors import RuleBroken
 from vrac_intake.entrypoints.schemas import (
     IDEMPOTENCY_KEY,
     CaseListOut,
@@ -174,23 +165,3 @@ async def close_case(
     details from intake's store."""
     command = CloseCase(case_id=case_id, reason=body.reason, closed_by=who.subject)
     return CaseOut.of(await handlers.close_case(d, command, scoped_to(who)))
-
-
-_STATUS: dict[type[DomainError], int] = {
-    UnknownCase: 404,
-    CaseIsClosed: 409,
-    StaleDecision: 409,
-    ChangedMeanwhile: 409,
-    IdempotencyKeyReused: 409,
-}
-
-
-def install_domain_errors(app: FastAPI) -> None:
-    """Domain refusals as HTTP answers; a broken rule names its field like a 422 does."""
-
-    @app.exception_handler(DomainError)
-    async def _refused(_: Request, exc: DomainError) -> JSONResponse:
-        if isinstance(exc, RuleBroken):
-            errors = [{"field": exc.field, "problem": exc.problem}]
-            return JSONResponse(status_code=422, content={"detail": str(exc), "errors": errors})
-        return JSONResponse(status_code=_STATUS.get(type(exc), 409), content={"detail": str(exc)})

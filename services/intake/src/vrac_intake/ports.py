@@ -1,0 +1,32 @@
+"""What the handlers need from outside the domain: the Mongo adapter or a test fake."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+from vrac_contracts.values import Pilot
+
+from vrac_intake.domain.case import Case, CaseStatus
+
+
+class Cases(Protocol):
+    """Where cases live. Each write stores the state and the case's recorded events
+    together; ``save`` raises ChangedMeanwhile when the stored version moved on."""
+
+    async def add(self, case: Case, fingerprint: str | None = None) -> bool:
+        """Insert a new case; False (and nothing written) when its id already exists."""
+
+    async def fingerprint(self, case_id: str) -> str | None:
+        """The request fingerprint a case was registered with, if any."""
+
+    async def get(self, case_id: str) -> Case | None: ...
+
+    async def save(self, case: Case) -> None: ...
+
+    def lock(self, case_id: str) -> AbstractAsyncContextManager[None]:
+        """Hold while reading, deciding and writing one case."""
+
+    async def search(
+        self, pilot: Pilot | None, status: CaseStatus | None, limit: int, offset: int
+    ) -> list[Case]: ...

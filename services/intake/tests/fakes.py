@@ -1,0 +1,58 @@
+"""In-memory implementations of intake's ports, for handler tests without a store."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from vrac_contracts.events.base import EventData
+from vrac_contracts.values import Pilot
+from vrac_intake.domain.case import Case, CaseStatus
+from vrac_intake.domain.errors import ChangedMeanwhile
+
+
+class FakeCases:
+    """Cases in a dict; stores copies, as a real store would, and keeps every event."""
+
+    def __init__(self) -> None:
+        self.cases: dict[str, Case] = {}
+        self.fingerprints: dict[str, str | None] = {}
+        self.outbox: list[EventData] = []
+
+    async def add(self, case: Case, fingerprint: str | None = None) -> bool:
+        if case.case_id in self.cases:
+            return False
+        self.outbox += case.pull_events()
+        self.cases[case.case_id] = copy.deepcopy(case)
+        self.fingerprints[case.case_id] = fingerprint
+        return True
+
+    async def fingerprint(self, case_id: str) -> str | None:
+        return self.fingerprints.get(case_id)
+
+    async def get(self, case_id: str) -> Case | None:
+        case = self.cases.get(case_id)
+        return None if case is None else copy.deepcopy(case)
+
+    async def save(self, case: Case) -> None:
+        if self.cases[case.case_id].version != case.version:
+            raise ChangedMeanwhile(case.case_id)
+        self.outbox += case.pull_events()
+        case.version += 1
+        self.cases[case.case_id] = copy.deepcopy(case)
+
+    @asynccontextmanager
+    async def lock(self, case_id: str) -> AsyncIterator[None]:
+        yield
+
+    async def search(
+        self, pilot: Pilot | None, status: CaseStatus | None, limit: int, offset: int
+    ) -> list[Case]:
+        found = [
+            c
+            for c in self.cases.values()
+            if pilot in (None, c.pilot) and status in (None, c.status)
+        ]
+        found.sort(key=lambda c: c.opened_at, reverse=True)
+        return found[offset : offset + limit]
