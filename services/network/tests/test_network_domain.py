@@ -6,7 +6,17 @@ import datetime as dt
 
 import pytest
 from vrac_contracts.catalogue import spec_for
+from vrac_contracts.consent import ConsentState, consent_key
+from vrac_contracts.events.network import (
+    MemberAdded,
+    TaskAccepted,
+    TaskAssigned,
+    TaskCompleted,
+    TaskDeclined,
+    TaskOverdue,
+)
 from vrac_contracts.fields import is_personal
+from vrac_contracts.ids import new_id
 from vrac_contracts.values import (
     Channel,
     ConsentPurpose,
@@ -17,7 +27,7 @@ from vrac_contracts.values import (
     Pilot,
     TaskCategory,
 )
-from vrac_network.domain.case import Case, Consent, NewMember, consent_key
+from vrac_network.domain.case import Case, Member, NewMember
 from vrac_network.domain.errors import CaseIsClosed, InvalidTransition, RuleBroken, UnknownCase
 from vrac_network.domain.plan import care_plan
 from vrac_network.domain.task import NewTask, Task, TaskStatus, assign_task
@@ -45,14 +55,25 @@ def open_case(pilot: Pilot = Pilot.LEIDEN) -> Case:
     return Case(case_id="case_domain000001", pilot=pilot, opened=True)
 
 
+def join(case: Case, details: NewMember) -> Member:
+    """A member added, its event handed over (as the store would take it)."""
+    member = case.add_member(new_id("member"), details, NOW)
+    case.pull_events()
+    return member
+
+
 def task_for(case: Case, member_id: str, due: dt.date | None = dt.date(2025, 3, 28)) -> Task:
-    task, _ = assign_task(case, NewTask(TaskCategory.HOMEWORK_SUPPORT, member_id, due), NOW)
+    request = NewTask(TaskCategory.HOMEWORK_SUPPORT, member_id, due)
+    task = assign_task(case, new_id("task"), request, NOW)
+    task.pull_events()
     return task
 
 
 def test_a_member_joins_and_the_event_carries_how_to_reach_them() -> None:
     case = open_case()
-    member, event = case.add_member(GRANDMOTHER, NOW)
+    member = case.add_member(new_id("member"), GRANDMOTHER, NOW)
+    [event] = case.pull_events()
+    assert isinstance(event, MemberAdded)
     assert case.members == [member]
     assert member.member_id.startswith("mbr_")
     assert (event.member_id, event.display_name, event.email) == (
@@ -64,7 +85,7 @@ def test_a_member_joins_and_the_event_carries_how_to_reach_them() -> None:
 
 
 def test_without_a_language_a_member_is_addressed_in_the_pilots_language() -> None:
-    member, _ = open_case(Pilot.LILLE).add_member(GRANDMOTHER, NOW)
+    member = join(open_case(Pilot.LILLE), GRANDMOTHER)
     assert member.language is Language.FR
 
 
@@ -85,27 +106,28 @@ def test_a_member_that_cannot_be_reached_is_refused_naming_the_field(
     details = NewMember(**{**GRANDMOTHER.__dict__, **changes})  # type: ignore[arg-type]
     case = open_case()
     with pytest.raises(RuleBroken) as refused:
-        case.add_member(details, NOW)
+        case.add_member(new_id("member"), details, NOW)
     assert refused.value.field == field
     assert case.members == []
+    assert case.pull_events() == []
 
 
 def test_members_join_only_an_opened_case_that_is_not_closed() -> None:
     with pytest.raises(UnknownCase):
-        Case("case_domain000001", Pilot.LEIDEN, opened=False).add_member(GRANDMOTHER, NOW)
+        join(Case("case_domain000001", Pilot.LEIDEN, opened=False), GRANDMOTHER)
     with pytest.raises(CaseIsClosed):
-        Case("case_domain000001", Pilot.LEIDEN, opened=True, closed=True).add_member(
-            GRANDMOTHER, NOW
-        )
+        join(Case("case_domain000001", Pilot.LEIDEN, opened=True, closed=True), GRANDMOTHER)
 
 
 def test_a_task_goes_to_a_member_and_its_event_names_only_ids_and_codes() -> None:
     case = open_case()
-    member, _ = case.add_member(GRANDMOTHER, NOW)
+    member = join(case, GRANDMOTHER)
     request = NewTask(
         TaskCategory.TRANSPORT, member.member_id, dt.date(2025, 4, 1), "Drives Sam to football"
     )
-    task, event = assign_task(case, request, NOW)
+    task = assign_task(case, new_id("task"), request, NOW)
+    [event] = task.pull_events()
+    assert isinstance(event, TaskAssigned)
     assert task.status is TaskStatus.ASSIGNED
     assert task.description == "Drives Sam to football"
     assert event.model_dump(mode="json") == {
@@ -121,14 +143,6 @@ def test_a_task_goes_to_a_member_and_its_event_names_only_ids_and_codes() -> Non
 
 
 def test_task_events_have_no_personal_fields() -> None:
-    from vrac_contracts.events.network import (
-        TaskAccepted,
-        TaskAssigned,
-        TaskCompleted,
-        TaskDeclined,
-        TaskOverdue,
-    )
-
     for model in (TaskAssigned, TaskAccepted, TaskDeclined, TaskCompleted, TaskOverdue):
         assert spec_for(model).audience == "public"
         assert not [name for name, f in model.model_fields.items() if is_personal(f)]
@@ -136,31 +150,37 @@ def test_task_events_have_no_personal_fields() -> None:
 
 def test_a_task_for_someone_outside_the_network_is_refused_naming_the_assignee() -> None:
     with pytest.raises(RuleBroken) as refused:
-        assign_task(open_case(), NewTask(TaskCategory.CHECK_IN, "mbr_stranger000001"), NOW)
+        request = NewTask(TaskCategory.CHECK_IN, "mbr_stranger000001")
+        assign_task(open_case(), new_id("task"), request, NOW)
     assert refused.value.field == "assignee_id"
 
 
 def test_an_overlong_description_is_refused() -> None:
     case = open_case()
-    member, _ = case.add_member(GRANDMOTHER, NOW)
+    member = join(case, GRANDMOTHER)
+    request = NewTask(TaskCategory.CHECK_IN, member.member_id, None, "x" * 501)
     with pytest.raises(RuleBroken) as refused:
-        assign_task(case, NewTask(TaskCategory.CHECK_IN, member.member_id, None, "x" * 501), NOW)
+        assign_task(case, new_id("task"), request, NOW)
     assert refused.value.field == "description"
 
 
 def test_accept_then_complete() -> None:
     case = open_case()
-    member, _ = case.add_member(GRANDMOTHER, NOW)
+    member = join(case, GRANDMOTHER)
     task = task_for(case, member.member_id)
-    accepted = task.accept(NOW)
+    task.accept(NOW)
+    [accepted] = task.pull_events()
+    assert isinstance(accepted, TaskAccepted)
     assert (task.status, accepted.task_id) == (TaskStatus.ACCEPTED, task.task_id)
-    completed = task.complete(NOW)
+    task.complete(NOW)
+    [completed] = task.pull_events()
+    assert isinstance(completed, TaskCompleted)
     assert (task.status, completed.assignee_kind) == (TaskStatus.COMPLETED, MemberKind.FAMILY)
 
 
 def test_a_task_may_be_completed_without_an_explicit_accept() -> None:
     case = open_case()
-    member, _ = case.add_member(GRANDMOTHER, NOW)
+    member = join(case, GRANDMOTHER)
     task = task_for(case, member.member_id)
     task.complete(NOW)
     assert task.status is TaskStatus.COMPLETED
@@ -168,9 +188,11 @@ def test_a_task_may_be_completed_without_an_explicit_accept() -> None:
 
 def test_decline_records_the_reason_code() -> None:
     case = open_case()
-    member, _ = case.add_member(GRANDMOTHER, NOW)
+    member = join(case, GRANDMOTHER)
     task = task_for(case, member.member_id)
-    event = task.decline(DeclineReason.NO_TIME, NOW)
+    task.decline(DeclineReason.NO_TIME, NOW)
+    [event] = task.pull_events()
+    assert isinstance(event, TaskDeclined)
     assert (task.status, task.decline_reason, event.decline_reason) == (
         TaskStatus.DECLINED,
         DeclineReason.NO_TIME,
@@ -191,7 +213,7 @@ def test_decline_records_the_reason_code() -> None:
 )
 def test_invalid_transitions_are_refused_and_change_nothing(first: str, then: str) -> None:
     case = open_case()
-    member, _ = case.add_member(GRANDMOTHER, NOW)
+    member = join(case, GRANDMOTHER)
     task = task_for(case, member.member_id)
     act = {
         "accept": lambda: task.accept(NOW),
@@ -200,34 +222,41 @@ def test_invalid_transitions_are_refused_and_change_nothing(first: str, then: st
     }
     act[first]()
     status = task.status
+    task.pull_events()
     with pytest.raises(InvalidTransition):
         act[then]()
     assert task.status is status
+    assert task.pull_events() == []
 
 
 def test_overdue_is_reported_once_after_the_due_day_and_never_for_done_tasks() -> None:
     case = open_case()
-    member, _ = case.add_member(GRANDMOTHER, NOW)
+    member = join(case, GRANDMOTHER)
     due = dt.date(2025, 3, 28)
     task = task_for(case, member.member_id, due)
-    assert task.mark_overdue(due, NOW) is None  # the due day itself is still in time
-    event = task.mark_overdue(due + dt.timedelta(days=1), NOW)
-    assert event is not None and event.due_date == due
-    assert task.mark_overdue(due + dt.timedelta(days=2), NOW) is None
+    assert not task.mark_overdue(due, NOW)  # the due day itself is still in time
+    assert task.pull_events() == []
+    assert task.mark_overdue(due + dt.timedelta(days=1), NOW)
+    [event] = task.pull_events()
+    assert isinstance(event, TaskOverdue) and event.due_date == due
+    assert not task.mark_overdue(due + dt.timedelta(days=2), NOW)
+    assert task.pull_events() == []
     done = task_for(case, member.member_id, due)
     done.complete(NOW)
-    assert done.mark_overdue(due + dt.timedelta(days=9), NOW) is None
+    done.pull_events()
+    assert not done.mark_overdue(due + dt.timedelta(days=9), NOW)
+    assert done.pull_events() == []
     undated = task_for(case, member.member_id, None)
-    assert undated.mark_overdue(dt.date(2099, 1, 1), NOW) is None
+    assert not undated.mark_overdue(dt.date(2099, 1, 1), NOW)
+    assert undated.pull_events() == []
 
 
 def test_the_care_plan_shows_who_does_what_and_agency_consent() -> None:
     case = open_case()
-    oma, _ = case.add_member(GRANDMOTHER, NOW)
-    team, _ = case.add_member(YOUTH_TEAM, NOW)
-    case.consents[consent_key(ConsentPurpose.SHARE_WITH_AGENCY, "agy_youthteam0001")] = Consent(
-        granted=True, changed_at=NOW
-    )
+    oma = join(case, GRANDMOTHER)
+    team = join(case, YOUTH_TEAM)
+    key = consent_key(ConsentPurpose.SHARE_WITH_AGENCY, "agy_youthteam0001")
+    case.consents[key] = ConsentState(granted=True, changed_at=NOW)
     late = task_for(case, oma.member_id, dt.date(2025, 5, 1))
     early = task_for(case, oma.member_id, dt.date(2025, 4, 1))
     undated = task_for(case, oma.member_id, None)

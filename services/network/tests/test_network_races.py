@@ -8,10 +8,12 @@ import datetime as dt
 import pytest
 from vrac_contracts.catalogue import spec_for
 from vrac_contracts.events.network import TaskAccepted, TaskAssigned, TaskCompleted, TaskOverdue
+from vrac_contracts.ids import new_id
 from vrac_contracts.values import Channel, MemberKind, NetworkRole, Pilot, TaskCategory
 from vrac_network import handlers
 from vrac_network.adapters.store import NetworkStore, overdue_event_id
 from vrac_network.domain.case import Case, NewMember
+from vrac_network.domain.commands import SweepOverdue
 from vrac_network.domain.task import NewTask, assign_task
 
 pytestmark = pytest.mark.integration
@@ -38,21 +40,26 @@ async def test_quick_successive_commands_lose_neither_state_nor_events(network) 
 
 async def test_two_processes_sweeping_at_once_queue_one_overdue_event_id(mongo_db) -> None:
     # two stores with their own locks stand for two service processes on one database
-    first, second = NetworkStore(mongo_db), NetworkStore(mongo_db)
+    stores = NetworkStore(mongo_db), NetworkStore(mongo_db)
+    first, second = (handlers.Deps(cases=s, tasks=s) for s in stores)
     case = Case(CASE, Pilot.LEIDEN, opened=True)
-    member, _ = case.add_member(
+    member = case.add_member(
+        new_id("member"),
         NewMember(
             MemberKind.FAMILY, NetworkRole.SUPPORTER, "Oma", Channel.EMAIL, email="oma@example.org"
         ),
         NOW,
     )
-    task, assigned = assign_task(
-        case, NewTask(TaskCategory.CHECK_IN, member.member_id, dt.date(2025, 4, 1)), NOW
+    task = assign_task(
+        case,
+        new_id("task"),
+        NewTask(TaskCategory.CHECK_IN, member.member_id, dt.date(2025, 4, 1)),
+        NOW,
     )
-    await first.insert_task(task, assigned)
-    as_of = dt.date(2025, 5, 1)
+    await stores[0].insert_task(task)
+    sweep = SweepOverdue(as_of=dt.date(2025, 5, 1))
     results = await asyncio.gather(
-        handlers.sweep_overdue(first, as_of), handlers.sweep_overdue(second, as_of)
+        handlers.sweep_overdue(first, sweep), handlers.sweep_overdue(second, sweep)
     )
     assert [task.task_id] in results
     doc = await mongo_db.tasks.find_one({"_id": task.task_id})
@@ -61,4 +68,4 @@ async def test_two_processes_sweeping_at_once_queue_one_overdue_event_id(mongo_d
     # ce_id, so every consumer takes the second for a redelivery
     assert overdue and {e["id"] for e in overdue} == {overdue_event_id(task.task_id)}
     assert doc["overdue"] is True
-    assert await handlers.sweep_overdue(first, as_of) == []
+    assert await handlers.sweep_overdue(first, sweep) == []

@@ -7,13 +7,14 @@ from typing import Any
 
 import pytest
 from faststream.kafka import TestKafkaBroker
+from vrac_contracts.consent import consent_key
 from vrac_contracts.envelope import encode, new_envelope
 from vrac_contracts.events.base import EventData
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
 from vrac_contracts.values import ConsentPurpose
 from vrac_network.adapters.store import NetworkStore
-from vrac_network.domain.case import consent_key
 from vrac_network.entrypoints.subscribers import Subscribers
+from vrac_network.handlers import Deps
 from vrac_runtime.service import build_runtime
 
 pytestmark = pytest.mark.integration
@@ -44,7 +45,7 @@ async def subscribed(make_settings) -> AsyncIterator[InMemory]:
     settings = make_settings("network")
     runtime = build_runtime(settings)
     store = NetworkStore(runtime.db)
-    Subscribers(store).register(runtime)
+    Subscribers(Deps(cases=store, tasks=store)).register(runtime)
     for consumer in runtime.consumers:
         consumer.register()
     try:

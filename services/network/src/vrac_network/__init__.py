@@ -1,0 +1,1 @@
+"""VRAC network: the child's support network, the care plan and its tasks."""

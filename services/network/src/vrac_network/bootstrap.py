@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
+from typing import Any
 
 from fastapi import FastAPI
 from vrac_runtime.service import build_runtime, create_app, serve
 
 from vrac_network import handlers
 from vrac_network.adapters.store import COLLECTIONS, NetworkStore
-from vrac_network.entrypoints.http import install_domain_errors, router
+from vrac_network.domain.commands import SweepOverdue
+from vrac_network.entrypoints.http import router
 from vrac_network.entrypoints.subscribers import Subscribers
 from vrac_network.settings import NetworkSettings
 
@@ -19,17 +21,19 @@ DESCRIPTION = (
 )
 
 
-def build(settings: NetworkSettings | None = None) -> FastAPI:
+def build(settings: NetworkSettings | None = None, **overrides: Any) -> FastAPI:
+    """The app; ``overrides`` replace fields of its ``Deps`` (a clock, a store...)."""
     settings = settings or NetworkSettings()
     runtime = build_runtime(settings)
     relay = runtime.with_outbox(COLLECTIONS)
     store = NetworkStore(runtime.db, on_events=relay.wake)
-    Subscribers(store).register(runtime)
+    deps = dataclasses.replace(handlers.Deps(cases=store, tasks=store), **overrides)
+    Subscribers(deps).register(runtime)
 
     if settings.overdue_sweep_seconds > 0:
 
         async def sweep_today() -> None:
-            await handlers.sweep_overdue(store, dt.datetime.now(dt.UTC).date())
+            await handlers.sweep_overdue(deps, SweepOverdue(as_of=deps.clock().date()))
 
         runtime.every("overdue-sweep", settings.overdue_sweep_seconds, sweep_today)
 
@@ -40,8 +44,7 @@ def build(settings: NetworkSettings | None = None) -> FastAPI:
         description=DESCRIPTION,
         on_startup=[store.create_indexes],
     )
-    app.state.store = store
-    install_domain_errors(app)
+    app.state.deps = deps
     return app
 
 

@@ -3,8 +3,9 @@
 Every write that records an event is one single-document update (state and outbox
 together), conditional on what the domain decided from: a case still open, a task still at
 the version that was read, a task not yet flagged overdue (the runtime's database makes
-such conditions hold on FerretDB too, see ``vrac_runtime.store``), and no write ever
-touches another aggregate's document: a closed case's tasks are skipped by the sweep, not rewritten.
+such conditions hold, see ``vrac_runtime.store``), and no write ever touches another
+aggregate's document: a closed case's tasks are skipped by the sweep, not rewritten.
+Documents are mapped by hand (``_*_doc`` and their readers below).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from typing import Any, Final
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
-from vrac_contracts.envelope import new_envelope
+from vrac_contracts.consent import ConsentState
+from vrac_contracts.envelope import Envelope, new_envelope
 from vrac_contracts.events.base import EventData
+from vrac_contracts.events.network import TaskOverdue
 from vrac_contracts.values import (
     Channel,
     CloseReason,
@@ -32,7 +35,7 @@ from vrac_contracts.values import (
 from vrac_runtime.idempotency import merge_updates, newer_at
 from vrac_runtime.outbox import WITHOUT_OUTBOX, outbox_fields, push_outbox
 
-from vrac_network.domain.case import Case, Consent, Member
+from vrac_network.domain.case import Case, Member
 from vrac_network.domain.task import OPEN_STATUSES, Task, TaskStatus
 
 CASES: Final = "cases"
@@ -48,8 +51,14 @@ def overdue_event_id(task_id: str) -> str:
     return str(uuid.uuid5(_OVERDUE_IDS, task_id))
 
 
-def _envelopes(events: Sequence[EventData]) -> list[Any]:
-    return [new_envelope(event) for event in events]
+def _envelopes(events: Sequence[EventData]) -> list[Envelope[Any]]:
+    """Envelopes of the events to queue; a task's overdue event gets its fixed ``ce_id``."""
+    return [
+        new_envelope(event, id=overdue_event_id(event.task_id))
+        if isinstance(event, TaskOverdue)
+        else new_envelope(event)
+        for event in events
+    ]
 
 
 def _new_case(pilot: Pilot) -> dict[str, Any]:
@@ -58,7 +67,7 @@ def _new_case(pilot: Pilot) -> dict[str, Any]:
 
 
 class NetworkStore:
-    """Cases (with their members) and tasks of the network service."""
+    """Cases (with their members) and tasks: the ``Cases`` and ``Tasks`` ports."""
 
     def __init__(
         self,
@@ -108,7 +117,9 @@ class NetworkStore:
             },
         )
 
-    async def record_consent(self, case_id: str, pilot: Pilot, key: str, consent: Consent) -> None:
+    async def record_consent(
+        self, case_id: str, pilot: Pilot, key: str, consent: ConsentState
+    ) -> None:
         """Keep the newest decision per key: an older one arriving late changes nothing."""
         await self._upsert(case_id, {"$setOnInsert": _new_case(pilot)})
         path = f"consents.{key}"
@@ -128,13 +139,13 @@ class NetworkStore:
         doc = await self._cases.find_one({"_id": case_id}, WITHOUT_OUTBOX)
         return None if doc is None else _case(doc)
 
-    async def add_member(self, case: Case, member: Member, event: EventData) -> bool:
-        """Append the member and its event, if the case is still open; False otherwise."""
+    async def add_member(self, case: Case, member: Member) -> bool:
+        """Append the member and the case's events, if the case is still open; else False."""
         result = await self._cases.update_one(
             {"_id": case.case_id, "opened": True, "closed": False},
             merge_updates(
                 {"$push": {"members": _member_doc(member)}},
-                push_outbox(_envelopes([event])),
+                push_outbox(_envelopes(case.pull_events())),
             ),
         )
         self._written(result.modified_count)
@@ -142,8 +153,8 @@ class NetworkStore:
 
     # -- tasks --
 
-    async def insert_task(self, task: Task, event: EventData) -> None:
-        doc = {**_task_doc(task), **outbox_fields(_envelopes([event]))}
+    async def insert_task(self, task: Task) -> None:
+        doc = {**_task_doc(task), **outbox_fields(_envelopes(task.pull_events()))}
         await self._tasks.insert_one(doc)
         self._written(1)
 
@@ -155,7 +166,7 @@ class NetworkStore:
         cursor = self._tasks.find({"case_id": case_id}, WITHOUT_OUTBOX).sort("created_at", 1)
         return [_task(doc) async for doc in cursor]
 
-    async def save_task(self, task: Task, read_version: int, event: EventData) -> bool:
+    async def save_task(self, task: Task, read_version: int) -> bool:
         """Write the task's new status and its event, unless someone changed it meanwhile."""
         changes = {
             "status": str(task.status),
@@ -165,7 +176,7 @@ class NetworkStore:
         }
         result = await self._tasks.update_one(
             {"_id": task.task_id, "version": read_version},
-            merge_updates({"$set": changes}, push_outbox(_envelopes([event]))),
+            merge_updates({"$set": changes}, push_outbox(_envelopes(task.pull_events()))),
         )
         if result.modified_count == 1:
             task.version = read_version + 1
@@ -186,14 +197,17 @@ class NetworkStore:
         async for doc in self._tasks.find(query, WITHOUT_OUTBOX).sort("due_date", 1):
             yield _task(doc)
 
-    async def flag_overdue(self, task: Task, event: EventData) -> bool:
+    async def flag_overdue(self, task: Task) -> bool:
         """Flip the overdue flag and queue the event in one write; only one sweep wins."""
-        envelope = new_envelope(event, id=overdue_event_id(task.task_id))
+        events = task.pull_events()
+        reported = [e for e in events if isinstance(e, TaskOverdue)]
+        if not reported:
+            return False  # the domain did not find it overdue: nothing to write
         result = await self._tasks.update_one(
             {"_id": task.task_id, "overdue": False, "status": {"$in": _OPEN}},
             merge_updates(
-                {"$set": {"overdue": True, "overdue_at": event.occurred_at}},
-                push_outbox([envelope]),
+                {"$set": {"overdue": True, "overdue_at": reported[0].occurred_at}},
+                push_outbox(_envelopes(events)),
             ),
         )
         self._written(result.modified_count)
@@ -253,7 +267,7 @@ def _case(doc: dict[str, Any]) -> Case:
         closed=bool(doc.get("closed")),
         members=[_member(m) for m in doc.get("members", [])],
         consents={
-            key: Consent(granted=value["granted"], changed_at=value["changed_at"])
+            key: ConsentState(granted=value["granted"], changed_at=value["changed_at"])
             for key, value in (doc.get("consents") or {}).items()
         },
     )
@@ -268,7 +282,7 @@ def _task_doc(task: Task) -> dict[str, Any]:
         "assignee_kind": str(task.assignee_kind),
         "category": str(task.category),
         "status": str(task.status),
-        # ISO text: compares in date order, and FerretDB has no date-only type
+        # ISO text: compares in date order, and BSON has no date-only type
         "due_date": task.due_date.isoformat() if task.due_date else None,
         "description": task.description,
         "decline_reason": _opt(task.decline_reason),

@@ -11,8 +11,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
+from vrac_contracts.consent import ConsentState, consent_key
+from vrac_contracts.events.base import EventData
 from vrac_contracts.events.network import MemberAdded
-from vrac_contracts.ids import new_id
 from vrac_contracts.values import Channel, ConsentPurpose, Language, MemberKind, NetworkRole, Pilot
 
 from .errors import CaseIsClosed, RuleBroken, UnknownCase
@@ -52,19 +53,6 @@ class Member:
     agency_id: str | None = None
 
 
-@dataclass(frozen=True)
-class Consent:
-    """The newest known decision for one purpose (and agency)."""
-
-    granted: bool
-    changed_at: dt.datetime
-
-
-def consent_key(purpose: ConsentPurpose, agency_id: str | None = None) -> str:
-    """Consents are kept per purpose, and per agency for sharing with an agency."""
-    return f"{purpose}:{agency_id}" if agency_id else str(purpose)
-
-
 def check_member_rules(details: NewMember) -> None:
     """Rules across fields: the chosen channel must be reachable, agencies need their id."""
     if not details.display_name.strip():
@@ -82,14 +70,17 @@ def check_member_rules(details: NewMember) -> None:
 
 @dataclass
 class Case:
-    """A case and its support network."""
+    """A case and its support network. A change records its events in ``events``; the store
+    writes them together with the change."""
 
     case_id: str
     pilot: Pilot
     opened: bool = False
     closed: bool = False
     members: list[Member] = field(default_factory=list)
-    consents: dict[str, Consent] = field(default_factory=dict)
+    # the newest decision per consent key (``vrac_contracts.consent``)
+    consents: dict[str, ConsentState] = field(default_factory=dict)
+    events: list[EventData] = field(default_factory=list, repr=False, compare=False)
 
     def ensure_open(self) -> None:
         if not self.opened:
@@ -105,12 +96,12 @@ class Case:
         consent = self.consents.get(consent_key(ConsentPurpose.SHARE_WITH_AGENCY, agency_id))
         return None if consent is None else consent.granted
 
-    def add_member(self, details: NewMember, now: dt.datetime) -> tuple[Member, MemberAdded]:
-        """Add someone to the network; returns the member and the event that records it."""
+    def add_member(self, member_id: str, details: NewMember, now: dt.datetime) -> Member:
+        """Add someone to the network and record member-added."""
         self.ensure_open()
         check_member_rules(details)
         member = Member(
-            member_id=new_id("member"),
+            member_id=member_id,
             kind=details.kind,
             role=details.role,
             display_name=details.display_name.strip(),
@@ -124,9 +115,15 @@ class Case:
             webhook_url=details.webhook_url,
             agency_id=details.agency_id,
         )
-        event = _member_added(self, member, now)
+        # built first: the contract may still refuse a field, and then nothing changes
+        self.events.append(_member_added(self, member, now))
         self.members.append(member)
-        return member, event
+        return member
+
+    def pull_events(self) -> list[EventData]:
+        """The events recorded since the last call (the store writes them)."""
+        events, self.events = self.events, []
+        return events
 
 
 def _member_added(case: Case, member: Member, now: dt.datetime) -> MemberAdded:

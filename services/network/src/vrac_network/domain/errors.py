@@ -1,32 +1,34 @@
-"""What the domain refuses, and why; entrypoints map these to HTTP statuses."""
+"""What the network domain refuses, and why; the runtime maps each base to its status code."""
 
 from __future__ import annotations
 
+from vrac_runtime.errors import Conflict, NotFound, RuleBroken
 
-class DomainError(Exception):
-    """Base of every rule the domain enforces."""
+__all__ = [
+    "CaseIsClosed",
+    "InvalidTransition",
+    "RuleBroken",
+    "TaskChangedMeanwhile",
+    "UnknownCase",
+    "UnknownTask",
+]
 
 
-class UnknownCase(DomainError):
+class UnknownCase(NotFound):
     """The case was never opened as far as this service knows (no case-opened yet)."""
 
 
-class CaseIsClosed(DomainError):
+class UnknownTask(NotFound):
+    """No task has this id."""
+
+
+class CaseIsClosed(Conflict):
     """Nothing changes on a closed case."""
 
 
-class RuleBroken(DomainError):
-    """A request breaks a rule about one field; ``field`` names it."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
-        self.problem = problem
-
-
-class InvalidTransition(DomainError):
+class InvalidTransition(Conflict):
     """The task's current status does not allow the requested change."""
 
 
-class UnknownTask(DomainError):
-    """No task has this id."""
+class TaskChangedMeanwhile(Conflict):
+    """Another writer changed the task between our read and our write (retried, then 409)."""

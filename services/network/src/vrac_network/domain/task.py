@@ -9,10 +9,11 @@ the due date records it, whatever the status does later.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
+from vrac_contracts.events.base import EventData
 from vrac_contracts.events.network import (
     TaskAccepted,
     TaskAssigned,
@@ -20,7 +21,6 @@ from vrac_contracts.events.network import (
     TaskDeclined,
     TaskOverdue,
 )
-from vrac_contracts.ids import new_id
 from vrac_contracts.values import DeclineReason, MemberKind, Pilot, TaskCategory
 
 from .case import Case
@@ -52,6 +52,8 @@ class NewTask:
 
 @dataclass
 class Task:
+    """A task; a change records its event in ``events`` for the store to write with it."""
+
     task_id: str
     case_id: str
     pilot: Pilot
@@ -67,6 +69,7 @@ class Task:
     decline_reason: DeclineReason | None = None
     overdue: bool = False
     version: int = 1
+    events: list[EventData] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def is_open(self) -> bool:
@@ -90,33 +93,43 @@ class Task:
         self.status = to
         self.updated_at = now
 
-    def accept(self, now: dt.datetime) -> TaskAccepted:
+    def accept(self, now: dt.datetime) -> None:
         self._move("accept", (TaskStatus.ASSIGNED,), TaskStatus.ACCEPTED, now)
-        return TaskAccepted.model_validate(self._ids(now))
+        self.events.append(TaskAccepted.model_validate(self._ids(now)))
 
-    def decline(self, reason: DeclineReason, now: dt.datetime) -> TaskDeclined:
+    def decline(self, reason: DeclineReason, now: dt.datetime) -> None:
         self._move("decline", OPEN_STATUSES, TaskStatus.DECLINED, now)
         self.decline_reason = reason
-        return TaskDeclined.model_validate({**self._ids(now), "decline_reason": reason})
+        self.events.append(
+            TaskDeclined.model_validate({**self._ids(now), "decline_reason": reason})
+        )
 
-    def complete(self, now: dt.datetime) -> TaskCompleted:
+    def complete(self, now: dt.datetime) -> None:
         self._move("complete", OPEN_STATUSES, TaskStatus.COMPLETED, now)
-        return TaskCompleted.model_validate(self._ids(now))
+        self.events.append(TaskCompleted.model_validate(self._ids(now)))
 
     def is_overdue(self, as_of: dt.date) -> bool:
         """Past its due date (the due day itself still counts as in time) and not done."""
         return self.is_open and self.due_date is not None and self.due_date < as_of
 
-    def mark_overdue(self, as_of: dt.date, now: dt.datetime) -> TaskOverdue | None:
-        """The overdue event, the first time the task is found overdue; else None."""
+    def mark_overdue(self, as_of: dt.date, now: dt.datetime) -> bool:
+        """Record task-overdue the first time the task is found overdue; False otherwise."""
         if self.overdue or not self.is_overdue(as_of):
-            return None
+            return False
         self.overdue = True
-        return TaskOverdue.model_validate({**self._ids(now), "due_date": self.due_date})
+        self.events.append(
+            TaskOverdue.model_validate({**self._ids(now), "due_date": self.due_date})
+        )
+        return True
+
+    def pull_events(self) -> list[EventData]:
+        """The events recorded since the last call (the store writes them)."""
+        events, self.events = self.events, []
+        return events
 
 
-def assign_task(case: Case, request: NewTask, now: dt.datetime) -> tuple[Task, TaskAssigned]:
-    """A new task for a member of the case's network, and the event that records it."""
+def assign_task(case: Case, task_id: str, request: NewTask, now: dt.datetime) -> Task:
+    """A new task for a member of the case's network, with task-assigned recorded."""
     case.ensure_open()
     assignee = case.member(request.assignee_id)
     if assignee is None:
@@ -125,7 +138,7 @@ def assign_task(case: Case, request: NewTask, now: dt.datetime) -> tuple[Task, T
     if description is not None and len(description) > DESCRIPTION_MAX:
         raise RuleBroken("description", f"at most {DESCRIPTION_MAX} characters")
     task = Task(
-        task_id=new_id("task"),
+        task_id=task_id,
         case_id=case.case_id,
         pilot=case.pilot,
         assignee_id=assignee.member_id,
@@ -137,7 +150,9 @@ def assign_task(case: Case, request: NewTask, now: dt.datetime) -> tuple[Task, T
         due_date=request.due_date,
         description=description,
     )
-    event = TaskAssigned.model_validate(
-        {**task._ids(now), "category": task.category, "due_date": task.due_date}
+    task.events.append(
+        TaskAssigned.model_validate(
+            {**task._ids(now), "category": task.category, "due_date": task.due_date}
+        )
     )
-    return task, event
+    return task

@@ -1,0 +1,73 @@
+"""What network is asked to do (imperative), as plain data: by a coach or by intake's events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from vrac_contracts.values import CloseReason, ConsentPurpose, DeclineReason, Pilot
+
+from .case import NewMember
+from .task import NewTask
+
+
+@dataclass(frozen=True)
+class RecordCaseOpened:
+    case_id: str
+    pilot: Pilot
+    programme: str
+    opened_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class RecordCaseClosed:
+    case_id: str
+    pilot: Pilot
+    reason: CloseReason
+    closed_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class RecordConsent:
+    case_id: str
+    pilot: Pilot
+    purpose: ConsentPurpose
+    agency_id: str | None
+    granted: bool
+    changed_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class AddMember:
+    case_id: str
+    member: NewMember
+
+
+@dataclass(frozen=True)
+class AssignTask:
+    case_id: str
+    task: NewTask
+
+
+@dataclass(frozen=True)
+class AcceptTask:
+    task_id: str
+
+
+@dataclass(frozen=True)
+class DeclineTask:
+    task_id: str
+    reason: DeclineReason
+
+
+@dataclass(frozen=True)
+class CompleteTask:
+    task_id: str
+
+
+@dataclass(frozen=True)
+class SweepOverdue:
+    """Report open tasks due before ``as_of``; of one pilot, or of all for ``None``."""
+
+    as_of: dt.date
+    pilot: str | None = None

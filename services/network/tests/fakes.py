@@ -1,0 +1,175 @@
+"""In-memory implementations of the network's ports, for handler tests (fakes, not mocks).
+
+The store keeps copies, as a real store would, and every event it was handed, in order.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from vrac_contracts.consent import ConsentState, is_newer
+from vrac_contracts.events.base import EventData
+from vrac_contracts.events.network import TaskOverdue
+from vrac_contracts.ids import PREFIXES
+from vrac_contracts.values import CloseReason, Pilot
+from vrac_network.domain.case import Case, Member
+from vrac_network.domain.task import Task
+from vrac_network.handlers import Deps
+
+NOW = dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC)
+
+
+class FakeNetwork:
+    """Cases and tasks in dicts: the ``Cases`` and ``Tasks`` ports."""
+
+    def __init__(self) -> None:
+        self.cases: dict[str, Case] = {}
+        self.tasks: dict[str, Task] = {}
+        self.outbox: list[EventData] = []
+        # the next this many task writes find the task changed by another writer
+        self.races = 0
+
+    # -- Cases --
+
+    def _case(self, case_id: str, pilot: Pilot) -> Case:
+        return self.cases.setdefault(case_id, Case(case_id, pilot))
+
+    async def record_case_opened(
+        self, case_id: str, pilot: Pilot, programme: str, opened_at: dt.datetime
+    ) -> None:
+        case = self._case(case_id, pilot)
+        case.pilot, case.opened = pilot, True
+
+    async def record_case_closed(
+        self, case_id: str, pilot: Pilot, reason: CloseReason, closed_at: dt.datetime
+    ) -> None:
+        self._case(case_id, pilot).closed = True
+
+    async def record_consent(
+        self, case_id: str, pilot: Pilot, key: str, consent: ConsentState
+    ) -> None:
+        consents = self._case(case_id, pilot).consents
+        if is_newer(consents.get(key), consent):
+            consents[key] = consent
+
+    async def get_case(self, case_id: str) -> Case | None:
+        case = self.cases.get(case_id)
+        return None if case is None else copy.deepcopy(case)
+
+    async def add_member(self, case: Case, member: Member) -> bool:
+        events = case.pull_events()
+        stored = self.cases.get(case.case_id)
+        if stored is None or not stored.opened or stored.closed:
+            return False
+        stored.members.append(member)
+        self.outbox += events
+        return True
+
+    async def is_closed(self, case_id: str) -> bool:
+        case = self.cases.get(case_id)
+        return case is not None and case.closed
+
+    # -- Tasks --
+
+    async def insert_task(self, task: Task) -> None:
+        self.outbox += task.pull_events()
+        self.tasks[task.task_id] = copy.deepcopy(task)
+
+    async def get_task(self, task_id: str) -> Task | None:
+        task = self.tasks.get(task_id)
+        return None if task is None else copy.deepcopy(task)
+
+    async def tasks_of_case(self, case_id: str) -> list[Task]:
+        found = [t for t in self.tasks.values() if t.case_id == case_id]
+        return [copy.deepcopy(t) for t in sorted(found, key=lambda t: t.created_at)]
+
+    async def save_task(self, task: Task, read_version: int) -> bool:
+        events = task.pull_events()
+        stored = self.tasks[task.task_id]
+        if self.races:
+            self.races -= 1
+            stored.version += 1  # someone else wrote the task meanwhile
+        if stored.version != read_version:
+            return False
+        task.version = read_version + 1
+        self.tasks[task.task_id] = copy.deepcopy(task)
+        self.outbox += events
+        return True
+
+    async def overdue_candidates(
+        self, as_of: dt.date, pilot: str | None = None
+    ) -> AsyncIterator[Task]:
+        due = [
+            t
+            for t in self.tasks.values()
+            if not t.overdue
+            and t.is_open
+            and t.due_date is not None
+            and t.due_date < as_of
+            and (pilot is None or t.pilot == pilot)
+        ]
+        for task in sorted(due, key=lambda t: t.due_date or as_of):
+            yield copy.deepcopy(task)
+
+    async def flag_overdue(self, task: Task) -> bool:
+        events = task.pull_events()
+        stored = self.tasks[task.task_id]
+        if stored.overdue or not stored.is_open:
+            return False
+        if not any(isinstance(e, TaskOverdue) for e in events):
+            return False
+        stored.overdue = True
+        self.outbox += events
+        return True
+
+
+@dataclass(frozen=True)
+class FakeAccess:
+    """A caller of one pilot; with an ``agency_id``, an agency that only touches tasks of its
+    own member."""
+
+    pilot: str = "leiden"
+    agency_id: str | None = None
+
+    def check_case(self, pilot: str) -> None:
+        if pilot != self.pilot:
+            raise PermissionError(f"not of pilot {pilot}")
+
+    def check_task(self, pilot: str, assignee: Member | None) -> None:
+        self.check_case(pilot)
+        if self.agency_id is not None and (
+            assignee is None or assignee.agency_id != self.agency_id
+        ):
+            raise PermissionError("this task is not assigned to you")
+
+
+class FakeClock:
+    """A clock that stands still until told to move."""
+
+    def __init__(self, now: dt.datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+class FakeMint:
+    """Ids in the contract's formats, numbered in the order they are minted."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, kind: str) -> str:
+        self.count += 1
+        return f"{PREFIXES[kind]}_fake{self.count:08d}"
+
+
+def fake_deps() -> tuple[Deps, FakeNetwork]:
+    store = FakeNetwork()
+    return Deps(cases=store, tasks=store, clock=FakeClock(), mint=FakeMint()), store
