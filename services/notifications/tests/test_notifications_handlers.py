@@ -15,9 +15,10 @@ from vrac_contracts.events import (
     TaskAssigned,
     TaskOverdue,
 )
-from vrac_contracts.values import DeliveryError
+from vrac_contracts.values import DeliveryError, Pilot
+from vrac_notifications.domain.commands import RegisterWebhook
 from vrac_notifications.domain.delivery import DeliveryProblem, DeliveryStatus
-from vrac_notifications.entrypoints.subscribers import SUBSCRIBERS
+from vrac_notifications.entrypoints.subscribers import Subscribers
 from vrac_notifications.handlers import register_webhook
 from vrac_runtime.consumer import PermanentError
 
@@ -45,8 +46,25 @@ TEACHER = {
 }
 
 
+class Registry:
+    """Stands in for the runtime: keeps what the subscribers register, per event model."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[type, object] = {}
+
+    def on(self, event: type, handler: object) -> None:
+        self.handlers[event] = handler
+
+
 async def deliver(world, envelope) -> None:
-    await SUBSCRIBERS[type(envelope.data)](world.deps, envelope)
+    registry = Registry()
+    Subscribers(world.deps).register(registry)  # type: ignore[arg-type]
+    await registry.handlers[type(envelope.data)](envelope)
+
+
+async def register_agency_webhook(world) -> None:
+    command = RegisterWebhook(AGENCY, Pilot.LEIDEN, "https://agency.example.org/h", "s" * 20)
+    await register_webhook(world.deps, command, lambda pilot: None)
 
 
 def consent(envelope, purpose: str, granted: bool, at: str, agency_id: str | None = None):
@@ -184,7 +202,7 @@ async def test_a_teacher_added_after_the_screening_still_gets_the_advice(world, 
 
 async def test_a_withdrawal_stops_the_messages_it_covered_from_then_on(world, envelope) -> None:
     await deliver(world, envelope(MemberAdded, **YOUTH_TEAM))
-    await register_webhook(world.deps, AGENCY, "leiden", "https://agency.example.org/h", "s" * 20)
+    await register_agency_webhook(world)
     await deliver(
         world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
     )
@@ -213,7 +231,7 @@ async def test_nothing_is_sent_for_a_closed_case(world, envelope) -> None:
 
 async def test_a_webhook_is_retried_with_backoff_then_succeeds(world, envelope) -> None:
     await deliver(world, envelope(MemberAdded, **YOUTH_TEAM))
-    await register_webhook(world.deps, AGENCY, "leiden", "https://agency.example.org/h", "s" * 20)
+    await register_agency_webhook(world)
     await deliver(
         world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
     )
@@ -228,7 +246,7 @@ async def test_a_webhook_is_retried_with_backoff_then_succeeds(world, envelope) 
 
 async def test_a_webhook_that_keeps_failing_is_recorded_and_dead_lettered(world, envelope) -> None:
     await deliver(world, envelope(MemberAdded, **YOUTH_TEAM))
-    await register_webhook(world.deps, AGENCY, "leiden", "https://agency.example.org/h", "s" * 20)
+    await register_agency_webhook(world)
     await deliver(
         world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
     )
@@ -253,7 +271,7 @@ async def test_a_webhook_that_keeps_failing_is_recorded_and_dead_lettered(world,
 async def test_a_failure_released_by_another_event_is_recorded_not_dead_lettered(
     world, envelope
 ) -> None:
-    await register_webhook(world.deps, AGENCY, "leiden", "https://agency.example.org/h", "s" * 20)
+    await register_agency_webhook(world)
     await deliver(
         world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
     )
@@ -267,7 +285,7 @@ async def test_a_failure_released_by_another_event_is_recorded_not_dead_lettered
 
 async def test_a_refused_webhook_is_not_retried(world, envelope) -> None:
     await deliver(world, envelope(MemberAdded, **YOUTH_TEAM))
-    await register_webhook(world.deps, AGENCY, "leiden", "https://agency.example.org/h", "s" * 20)
+    await register_agency_webhook(world)
     await deliver(
         world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
     )
