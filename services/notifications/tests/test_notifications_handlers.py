@@ -18,8 +18,9 @@ from vrac_contracts.events import (
 from vrac_contracts.values import DeliveryError, Pilot
 from vrac_notifications.domain.commands import RegisterWebhook
 from vrac_notifications.domain.delivery import DeliveryProblem, DeliveryStatus
+from vrac_notifications.domain.errors import InsecureWebhook, NoWebhook, UnknownCase
 from vrac_notifications.entrypoints.subscribers import Subscribers
-from vrac_notifications.handlers import register_webhook
+from vrac_notifications.handlers import get_webhook, list_deliveries, register_webhook
 from vrac_runtime.consumer import PermanentError
 
 AGENCY = "agy_youthteam0001"
@@ -317,3 +318,54 @@ async def test_a_crash_after_claiming_sends_on_redelivery(world, envelope) -> No
     assert len(world.mailer.sent) == 1
     [row] = world.deliveries.rows.values()
     assert row.status is DeliveryStatus.DELIVERED
+
+
+async def test_an_agency_consent_naming_no_agency_is_never_granted(world, envelope) -> None:
+    speaker = YOUTH_TEAM | {"agency_id": None, "channel": "email", "email": "jt@example.org"}
+    await deliver(world, envelope(MemberAdded, **speaker))
+    await deliver(world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z"))
+    await deliver(world, envelope(TaskAssigned, assignee_id="mbr_youthteam0001"))
+    assert world.mailer.sent == []
+    [row] = world.deliveries.rows.values()
+    assert (row.status, row.error_code) == (DeliveryStatus.WITHHELD, DeliveryError.NO_CONSENT)
+    assert world.case_files.files["case_7Hq2mX9aK3pL0sVd"].consents == {}
+
+
+async def test_deliveries_of_an_unknown_case_are_not_found(world) -> None:
+    with pytest.raises(UnknownCase):
+        await list_deliveries(world.deps, "case_unknown000001", lambda pilot: None)
+
+
+async def test_deliveries_are_listed_oldest_first_for_a_caller_of_the_pilot(
+    world, envelope
+) -> None:
+    await deliver(world, envelope(MemberAdded))
+    await deliver(world, envelope(TaskAssigned))
+    seen: list[Pilot] = []
+    pilot, rows = await list_deliveries(world.deps, "case_7Hq2mX9aK3pL0sVd", seen.append)
+    assert (pilot, seen) == (Pilot.LEIDEN, [Pilot.LEIDEN])
+    assert [r.status for r in rows] == [DeliveryStatus.DELIVERED]
+
+
+async def test_a_webhook_url_must_be_https_when_required(world) -> None:
+    world.deps.require_https_webhooks = True
+    command = RegisterWebhook(AGENCY, Pilot.LEIDEN, "http://agency.example.org/h", "s" * 20)
+    with pytest.raises(InsecureWebhook) as refused:
+        await register_webhook(world.deps, command, lambda pilot: None)
+    assert refused.value.field == "url"
+    assert world.webhooks.subscriptions == {}
+
+
+async def test_a_webhook_of_another_pilot_is_not_replaced(world) -> None:
+    await register_agency_webhook(world)
+
+    def only_lille(pilot: Pilot) -> None:
+        if pilot is not Pilot.LILLE:
+            raise PermissionError(pilot)
+
+    command = RegisterWebhook(AGENCY, Pilot.LILLE, "https://elsewhere.example.org/h", "t" * 20)
+    with pytest.raises(PermissionError):
+        await register_webhook(world.deps, command, only_lille)
+    assert world.webhooks.subscriptions[AGENCY].url == "https://agency.example.org/h"
+    with pytest.raises(NoWebhook):
+        await get_webhook(world.deps, "agy_someoneelse01", lambda pilot: None)
