@@ -27,9 +27,8 @@ from vrac_notifications.domain.intents import (
 
 def supersedes(candidate: ConsentState, current: ConsentState | None) -> bool:
     """Newest wins; on a tie the withdrawal wins, the safer reading."""
-    if is_newer(current, candidate):
+    if current is None or is_newer(current, candidate):
         return True
-    assert current is not None  # is_newer takes any decision over none
     return candidate.changed_at == current.changed_at and current.granted and not candidate.granted
 
 

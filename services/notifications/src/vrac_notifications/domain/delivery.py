@@ -32,7 +32,9 @@ class DeliveryStatus(StrEnum):
 
 
 class DeliveryProblem(Exception):
-    """A channel could not take the message; ``retryable`` when trying again may help."""
+    """A channel could not take the message; ``retryable`` when trying again may help.
+
+    Not a DomainError: it refuses no request, it becomes the delivery's recorded outcome."""
 
     def __init__(self, code: DeliveryError, retryable: bool, detail: str = "") -> None:
         super().__init__(detail or str(code))
