@@ -15,10 +15,12 @@ from vrac_contracts.events import (
     TaskAssigned,
     TaskOverdue,
 )
-from vrac_contracts.values import DeliveryError
+from vrac_contracts.values import DeliveryError, Pilot
+from vrac_notifications.domain.commands import RegisterWebhook
 from vrac_notifications.domain.delivery import DeliveryProblem, DeliveryStatus
-from vrac_notifications.entrypoints.subscribers import SUBSCRIBERS
-from vrac_notifications.handlers import register_webhook
+from vrac_notifications.domain.errors import InsecureWebhook, NoWebhook, UnknownCase
+from vrac_notifications.entrypoints.subscribers import Subscribers
+from vrac_notifications.handlers import get_webhook, list_deliveries, register_webhook
 from vrac_runtime.consumer import PermanentError
 
 AGENCY = "agy_youthteam0001"
@@ -45,8 +47,25 @@ TEACHER = {
 }
 
 
+class Registry:
+    """Stands in for the runtime: keeps what the subscribers register, per event model."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[type, object] = {}
+
+    def on(self, event: type, handler: object) -> None:
+        self.handlers[event] = handler
+
+
 async def deliver(world, envelope) -> None:
-    await SUBSCRIBERS[type(envelope.data)](world.deps, envelope)
+    registry = Registry()
+    Subscribers(world.deps).register(registry)  # type: ignore[arg-type]
+    await registry.handlers[type(envelope.data)](envelope)
+
+
+async def register_agency_webhook(world) -> None:
+    command = RegisterWebhook(AGENCY, Pilot.LEIDEN, "https://agency.example.org/h", "s" * 20)
+    await register_webhook(world.deps, command, lambda pilot: None)
 
 
 def consent(envelope, purpose: str, granted: bool, at: str, agency_id: str | None = None):
@@ -184,7 +203,7 @@ async def test_a_teacher_added_after_the_screening_still_gets_the_advice(world, 
 
 async def test_a_withdrawal_stops_the_messages_it_covered_from_then_on(world, envelope) -> None:
     await deliver(world, envelope(MemberAdded, **YOUTH_TEAM))
-    await register_webhook(world.deps, AGENCY, "leiden", "https://agency.example.org/h", "s" * 20)
+    await register_agency_webhook(world)
     await deliver(
         world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
     )
@@ -213,7 +232,7 @@ async def test_nothing_is_sent_for_a_closed_case(world, envelope) -> None:
 
 async def test_a_webhook_is_retried_with_backoff_then_succeeds(world, envelope) -> None:
     await deliver(world, envelope(MemberAdded, **YOUTH_TEAM))
-    await register_webhook(world.deps, AGENCY, "leiden", "https://agency.example.org/h", "s" * 20)
+    await register_agency_webhook(world)
     await deliver(
         world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
     )
@@ -228,7 +247,7 @@ async def test_a_webhook_is_retried_with_backoff_then_succeeds(world, envelope) 
 
 async def test_a_webhook_that_keeps_failing_is_recorded_and_dead_lettered(world, envelope) -> None:
     await deliver(world, envelope(MemberAdded, **YOUTH_TEAM))
-    await register_webhook(world.deps, AGENCY, "leiden", "https://agency.example.org/h", "s" * 20)
+    await register_agency_webhook(world)
     await deliver(
         world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
     )
@@ -253,7 +272,7 @@ async def test_a_webhook_that_keeps_failing_is_recorded_and_dead_lettered(world,
 async def test_a_failure_released_by_another_event_is_recorded_not_dead_lettered(
     world, envelope
 ) -> None:
-    await register_webhook(world.deps, AGENCY, "leiden", "https://agency.example.org/h", "s" * 20)
+    await register_agency_webhook(world)
     await deliver(
         world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
     )
@@ -267,7 +286,7 @@ async def test_a_failure_released_by_another_event_is_recorded_not_dead_lettered
 
 async def test_a_refused_webhook_is_not_retried(world, envelope) -> None:
     await deliver(world, envelope(MemberAdded, **YOUTH_TEAM))
-    await register_webhook(world.deps, AGENCY, "leiden", "https://agency.example.org/h", "s" * 20)
+    await register_agency_webhook(world)
     await deliver(
         world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
     )
@@ -299,3 +318,54 @@ async def test_a_crash_after_claiming_sends_on_redelivery(world, envelope) -> No
     assert len(world.mailer.sent) == 1
     [row] = world.deliveries.rows.values()
     assert row.status is DeliveryStatus.DELIVERED
+
+
+async def test_an_agency_consent_naming_no_agency_is_never_granted(world, envelope) -> None:
+    speaker = YOUTH_TEAM | {"agency_id": None, "channel": "email", "email": "jt@example.org"}
+    await deliver(world, envelope(MemberAdded, **speaker))
+    await deliver(world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z"))
+    await deliver(world, envelope(TaskAssigned, assignee_id="mbr_youthteam0001"))
+    assert world.mailer.sent == []
+    [row] = world.deliveries.rows.values()
+    assert (row.status, row.error_code) == (DeliveryStatus.WITHHELD, DeliveryError.NO_CONSENT)
+    assert world.case_files.files["case_7Hq2mX9aK3pL0sVd"].consents == {}
+
+
+async def test_deliveries_of_an_unknown_case_are_not_found(world) -> None:
+    with pytest.raises(UnknownCase):
+        await list_deliveries(world.deps, "case_unknown000001", lambda pilot: None)
+
+
+async def test_deliveries_are_listed_oldest_first_for_a_caller_of_the_pilot(
+    world, envelope
+) -> None:
+    await deliver(world, envelope(MemberAdded))
+    await deliver(world, envelope(TaskAssigned))
+    seen: list[Pilot] = []
+    pilot, rows = await list_deliveries(world.deps, "case_7Hq2mX9aK3pL0sVd", seen.append)
+    assert (pilot, seen) == (Pilot.LEIDEN, [Pilot.LEIDEN])
+    assert [r.status for r in rows] == [DeliveryStatus.DELIVERED]
+
+
+async def test_a_webhook_url_must_be_https_when_required(world) -> None:
+    world.deps.require_https_webhooks = True
+    command = RegisterWebhook(AGENCY, Pilot.LEIDEN, "http://agency.example.org/h", "s" * 20)
+    with pytest.raises(InsecureWebhook) as refused:
+        await register_webhook(world.deps, command, lambda pilot: None)
+    assert refused.value.field == "url"
+    assert world.webhooks.subscriptions == {}
+
+
+async def test_a_webhook_of_another_pilot_is_not_replaced(world) -> None:
+    await register_agency_webhook(world)
+
+    def only_lille(pilot: Pilot) -> None:
+        if pilot is not Pilot.LILLE:
+            raise PermissionError(pilot)
+
+    command = RegisterWebhook(AGENCY, Pilot.LILLE, "https://elsewhere.example.org/h", "t" * 20)
+    with pytest.raises(PermissionError):
+        await register_webhook(world.deps, command, only_lille)
+    assert world.webhooks.subscriptions[AGENCY].url == "https://agency.example.org/h"
+    with pytest.raises(NoWebhook):
+        await get_webhook(world.deps, "agy_someoneelse01", lambda pilot: None)

@@ -19,11 +19,9 @@ def event(model: type[EventData], **overrides: Any) -> Envelope[Any]:
 
 async def test_the_app_routes_each_event_to_its_subscriber(world) -> None:
     settings = NotificationsSettings(topic_prefix="inmemory.")
-    app = build(settings)
-    deps = app.state.deps
     # the same handlers, over the in-memory fakes instead of MongoDB, SMTP and HTTP
-    for name in ("case_files", "deliveries", "webhooks", "mailer", "poster", "clock", "sleep"):
-        setattr(deps, name, getattr(world.deps, name))
+    swapped = ("case_files", "deliveries", "webhooks", "mailer", "poster", "clock", "sleep")
+    app = build(settings, **{name: getattr(world.deps, name) for name in swapped})
     runtime = app.state.runtime
     for consumer in runtime.consumers:
         consumer.register()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import functools
+import dataclasses
+from typing import Any
 
 from fastapi import FastAPI
-from vrac_contracts.catalogue import consumer_group
 from vrac_runtime.service import build_runtime, create_app, serve
 
 from vrac_notifications.adapters.email import SmtpMailer
@@ -18,7 +18,7 @@ from vrac_notifications.adapters.store import (
 )
 from vrac_notifications.adapters.webhook import HttpHookPoster
 from vrac_notifications.entrypoints import http
-from vrac_notifications.entrypoints.subscribers import SUBSCRIBERS
+from vrac_notifications.entrypoints.subscribers import Subscribers
 from vrac_notifications.handlers import Deps, RetryPolicy
 from vrac_notifications.settings import NotificationsSettings
 
@@ -29,11 +29,12 @@ DESCRIPTION = (
 )
 
 
-def build(settings: NotificationsSettings | None = None) -> FastAPI:
+def build(settings: NotificationsSettings | None = None, **overrides: Any) -> FastAPI:
+    """The app; ``overrides`` replace fields of ``Deps`` (a mailer, a clock, ...)."""
     settings = settings or NotificationsSettings()
     runtime = build_runtime(settings)
     relay = runtime.with_outbox(OUTBOX_COLLECTIONS)
-    deliveries = MongoDeliveries(runtime.db)
+    deliveries = MongoDeliveries(runtime.db, on_events=relay.wake)
     deps = Deps(
         case_files=MongoCaseFiles(runtime.db),
         deliveries=deliveries,
@@ -48,12 +49,9 @@ def build(settings: NotificationsSettings | None = None) -> FastAPI:
         ),
         retry=RetryPolicy(settings.delivery_max_attempts, settings.delivery_backoff_seconds),
         require_https_webhooks=settings.webhook_require_https,
-        wake=relay.wake,
     )
-    consumer = runtime.consumer(consumer_group("notifications"))
-    for event, subscriber in SUBSCRIBERS.items():
-        consumer.on(event, functools.partial(subscriber, deps))
-
+    deps = dataclasses.replace(deps, **overrides)
+    Subscribers(deps).register(runtime)
     app = create_app(
         runtime,
         [http.router],

@@ -9,22 +9,63 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
-from vrac_contracts.values import Channel, DeliveryError, Language, Pilot
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+from vrac_contracts.consent import ConsentState, consent_key
+from vrac_contracts.events import (
+    CaseClosed,
+    CaseOpened,
+    ConsentChanged,
+    DiplomaIssued,
+    FamilyRegistered,
+    MemberAdded,
+    ScreeningCompleted,
+    TaskAssigned,
+    TaskOverdue,
+)
+from vrac_contracts.events.base import EventData
+from vrac_contracts.events.intake import Guardian
+from vrac_contracts.values import (
+    AdviceAudience,
+    Channel,
+    ConsentPurpose,
+    DeliveryError,
+    Pilot,
+    TaskCategory,
+)
 from vrac_runtime.consumer import PermanentError
 from vrac_runtime.logging import get_logger
 
-from vrac_notifications.domain.casefile import CaseFile, ConsentDecision, Outcome, Planned
-from vrac_notifications.domain.contacts import Contact
+from vrac_notifications.domain.casefile import CaseFile, Outcome, Planned
+from vrac_notifications.domain.commands import RegisterWebhook
+from vrac_notifications.domain.contacts import Contact, RecipientKind
 from vrac_notifications.domain.delivery import Delivery, DeliveryProblem, DeliveryStatus
-from vrac_notifications.domain.intents import DiplomaMessage, Intent
+from vrac_notifications.domain.errors import (
+    ChangedMeanwhile,
+    InsecureWebhook,
+    NoWebhook,
+    UnknownCase,
+)
+from vrac_notifications.domain.intents import (
+    DiplomaMessage,
+    Intent,
+    MessageKind,
+    SchoolAdviceMessage,
+    TaskMessage,
+)
 from vrac_notifications.domain.templates import Message, render
 from vrac_notifications.domain.webhooks import WebhookSubscription, webhook_body
 from vrac_notifications.ports import (
     CaseFiles,
-    ConcurrentUpdate,
     Deliveries,
     Hook,
     HookPoster,
@@ -35,7 +76,9 @@ from vrac_notifications.ports import (
 
 Clock = Callable[[], dt.datetime]
 Sleep = Callable[[float], Awaitable[None]]
-# a case-file write that lost a race reads again and retries this many times
+Authorize = Callable[[Pilot], None]  # refuses a pilot the caller may not touch
+Send = Callable[[], Awaitable[None]]
+# a case-file write that lost a race reads again and retries, at most this many times in all
 _WRITE_ATTEMPTS = 3
 log = get_logger(__name__)
 
@@ -47,7 +90,7 @@ def utc_now() -> dt.datetime:
 @dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 4
-    backoff_seconds: float = 0.5
+    backoff_seconds: float = 0.5  # before the second attempt; doubles each time
 
 
 @dataclass
@@ -62,9 +105,16 @@ class Deps:
     diploma_link: Callable[[str], str]  # a diploma's URL the family can open
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     require_https_webhooks: bool = False
-    wake: Callable[[], None] = lambda: None
     clock: Clock = utc_now
-    sleep: Sleep = asyncio.sleep
+    sleep: Sleep = asyncio.sleep  # between retries; tests wait for nothing
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """The event that makes a message due: its ``ce_id`` and CloudEvents type."""
+
+    event_id: str
+    event_type: str
 
 
 class DeliveryFailed(PermanentError):
@@ -74,65 +124,156 @@ class DeliveryFailed(PermanentError):
 # -- the directory --
 
 
-async def open_case(deps: Deps, case_id: str, pilot: Pilot) -> None:
-    await _change(deps, case_id, pilot, lambda case: None)
+async def open_case(deps: Deps, event: CaseOpened) -> None:
+    await _change(deps, event, lambda case: None)
 
 
-async def close_case(deps: Deps, case_id: str, pilot: Pilot, closed_at: dt.datetime) -> None:
-    await _change(deps, case_id, pilot, lambda case: case.close(closed_at))
+async def close_case(deps: Deps, event: CaseClosed) -> None:
+    await _change(deps, event, lambda case: case.close(event.occurred_at))
 
 
-async def register_family(
-    deps: Deps,
-    case_id: str,
-    pilot: Pilot,
-    child_first_name: str,
-    language: Language,
-    guardians: Iterable[Contact],
-) -> None:
-    people = list(guardians)
+async def register_family(deps: Deps, event: FamilyRegistered) -> None:
+    guardians = [_guardian(g) for g in event.guardians]
     await _change(
-        deps, case_id, pilot, lambda case: case.register_family(child_first_name, language, people)
+        deps,
+        event,
+        lambda case: case.register_family(event.child_first_name, event.language, guardians),
     )
 
 
-async def add_member(deps: Deps, case_id: str, pilot: Pilot, member: Contact) -> None:
-    await _change(deps, case_id, pilot, lambda case: case.add_member(member))
+async def add_member(deps: Deps, event: MemberAdded) -> None:
+    member = _member(event)
+    await _change(deps, event, lambda case: case.add_member(member))
 
 
-async def record_consent(
-    deps: Deps, case_id: str, pilot: Pilot, key: str, decision: ConsentDecision
-) -> None:
-    await _change(deps, case_id, pilot, lambda case: case.change_consent(key, decision))
+async def record_consent(deps: Deps, event: ConsentChanged) -> None:
+    if event.purpose is ConsentPurpose.SHARE_WITH_AGENCY and event.agency_id is None:
+        # names no agency, so there is nothing it could allow: never filed, never granted
+        await _change(deps, event, lambda case: False)
+        return
+    key = consent_key(event.purpose, event.agency_id)
+    decision = ConsentState(granted=event.granted, changed_at=event.changed_at)
+    await _change(deps, event, lambda case: case.change_consent(key, decision))
+
+
+def _guardian(guardian: Guardian) -> Contact:
+    return Contact(
+        recipient_id=guardian.guardian_id,
+        recipient_kind=RecipientKind.GUARDIAN,
+        name=guardian.name,
+        language=guardian.language,
+        channel=guardian.preferred_channel,
+        email=guardian.email,
+        phone=guardian.phone,
+    )
+
+
+def _member(event: MemberAdded) -> Contact:
+    return Contact(
+        recipient_id=event.member_id,
+        recipient_kind=RecipientKind.MEMBER,
+        name=event.display_name,
+        language=event.language,
+        channel=event.channel,
+        email=event.email,
+        phone=event.phone,
+        member_kind=event.kind,
+        role=event.role,
+        agency_id=event.agency_id,
+    )
 
 
 # -- the messages --
 
 
-async def expect_message(deps: Deps, case_id: str, pilot: Pilot, intent: Intent) -> None:
-    """An event made a message due (a task, a reminder, a diploma, advice for school)."""
-    await _change(deps, case_id, pilot, lambda case: case.expect(intent), intent.trigger_id)
+async def tell_assignee(deps: Deps, event: TaskAssigned, trigger: Trigger) -> None:
+    """Tell the member a task was assigned to them."""
+    intent = _task(MessageKind.TASK_ASSIGNED, event, trigger, event.category)
+    await _expect(deps, event, intent)
+
+
+async def remind_assignee(deps: Deps, event: TaskOverdue, trigger: Trigger) -> None:
+    """Remind the member of an overdue task (its category comes from the assignment)."""
+    await _expect(deps, event, _task(MessageKind.TASK_OVERDUE, event, trigger, None))
+
+
+async def announce_diploma(deps: Deps, event: DiplomaIssued, trigger: Trigger) -> None:
+    """Tell the guardians the child's diploma is ready."""
+    intent = DiplomaMessage(
+        trigger_id=trigger.event_id,
+        trigger_type=trigger.event_type,
+        occurred_at=event.occurred_at,
+        diploma_id=event.diploma_id,
+    )
+    await _expect(deps, event, intent)
+
+
+async def advise_school(deps: Deps, event: ScreeningCompleted, trigger: Trigger) -> None:
+    """Give the school the screening's advice for school, if it has any."""
+    codes = tuple(str(a.code) for a in event.advice if a.audience is AdviceAudience.SCHOOL)
+    if not codes:
+        return  # nothing for school in this screening
+    intent = SchoolAdviceMessage(
+        trigger_id=trigger.event_id,
+        trigger_type=trigger.event_type,
+        occurred_at=event.occurred_at,
+        screening_id=event.screening_id,
+        advice_codes=codes,
+    )
+    await _expect(deps, event, intent)
+
+
+def _task(
+    kind: Literal[MessageKind.TASK_ASSIGNED, MessageKind.TASK_OVERDUE],
+    event: TaskAssigned | TaskOverdue,
+    trigger: Trigger,
+    category: TaskCategory | None,
+) -> TaskMessage:
+    return TaskMessage(
+        kind=kind,
+        trigger_id=trigger.event_id,
+        trigger_type=trigger.event_type,
+        occurred_at=event.occurred_at,
+        task_id=event.task_id,
+        member_id=event.assignee_id,
+        category=category,
+        due_date=event.due_date,
+    )
+
+
+async def _expect(deps: Deps, event: EventData, intent: Intent) -> None:
+    """An event made a message due; only its own failures dead-letter it."""
+    await _change(deps, event, lambda case: case.expect(intent), intent.trigger_id)
 
 
 async def _change(
     deps: Deps,
-    case_id: str,
-    pilot: Pilot,
+    event: EventData,
     change: Callable[[CaseFile], bool | None],
     trigger_id: str | None = None,
 ) -> None:
-    for attempt in range(1, _WRITE_ATTEMPTS + 1):
-        case = await deps.case_files.get(case_id) or CaseFile(case_id=case_id, pilot=pilot)
-        if change(case) is False:
-            break  # nothing new: a redelivery, or an older consent decision
-        try:
-            await deps.case_files.save(case)
-            break
-        except ConcurrentUpdate:
-            if attempt == _WRITE_ATTEMPTS:
-                raise
+    """Apply ``change`` to the event's case file, reading again when a write lost a race."""
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(_WRITE_ATTEMPTS),
+        retry=retry_if_exception_type(ChangedMeanwhile),
+        sleep=deps.sleep,
+        reraise=True,
+    )
+    async for attempt in retrying:
+        with attempt:
+            case = await _apply(deps, event, change)
     # Also after "nothing new": a redelivered event finishes what a crash interrupted.
     await dispatch(deps, case, trigger_id)
+
+
+async def _apply(
+    deps: Deps, event: EventData, change: Callable[[CaseFile], bool | None]
+) -> CaseFile:
+    case = await deps.case_files.get(event.case_id)
+    case = case or CaseFile(case_id=event.case_id, pilot=event.pilot)
+    if change(case) is not False:  # False: nothing new (a redelivery, an older decision)
+        await deps.case_files.save(case)
+    return case
 
 
 async def dispatch(deps: Deps, case: CaseFile, trigger_id: str | None = None) -> None:
@@ -147,22 +288,17 @@ async def dispatch(deps: Deps, case: CaseFile, trigger_id: str | None = None) ->
         return
     known = await deps.deliveries.statuses(case.case_id)
     failed: list[str] = []
-    try:
-        for item in planned:
-            status = known.get(item.delivery_id)
-            if _releasable(item, status):
-                resume = await deps.deliveries.release(
-                    Delivery.of(item, case_id=case.case_id, pilot=case.pilot, now=deps.clock())
-                )
-            elif status is None or not status.final:
-                resume = status is DeliveryStatus.SENDING
-            else:
-                continue
-            delivered = await _deliver(deps, case, item, resume=resume)
-            if not delivered and item.intent.trigger_id == trigger_id:
-                failed.append(item.delivery_id)
-    finally:
-        deps.wake()
+    for item in planned:
+        status = known.get(item.delivery_id)
+        if _releasable(item, status):
+            resume = await deps.deliveries.release(_delivery(deps, case, item))
+        elif status is None or not status.final:
+            resume = status is DeliveryStatus.SENDING
+        else:
+            continue
+        delivered = await _deliver(deps, case, item, resume=resume)
+        if not delivered and item.intent.trigger_id == trigger_id:
+            failed.append(item.delivery_id)
     if failed:
         raise DeliveryFailed(f"undeliverable: {', '.join(failed)}")
 
@@ -175,11 +311,16 @@ def _releasable(item: Planned, status: DeliveryStatus | None) -> bool:
     )
 
 
+def _delivery(deps: Deps, case: CaseFile, item: Planned) -> Delivery:
+    return Delivery.of(item, case_id=case.case_id, pilot=case.pilot, now=deps.clock())
+
+
 async def _deliver(deps: Deps, case: CaseFile, item: Planned, *, resume: bool) -> bool:
     """Send one planned message; False when it failed for good after being tried."""
-    delivery = Delivery.of(item, case_id=case.case_id, pilot=case.pilot, now=deps.clock())
+    delivery = _delivery(deps, case, item)
     if item.outcome is not Outcome.SEND:
-        await deps.deliveries.record(delivery, [delivery.refusal()])
+        delivery.refuse()
+        await deps.deliveries.record(delivery)
         log.info("message not sent", delivery_id=delivery.delivery_id, reason=item.outcome)
         return True
     if not resume and not await deps.deliveries.claim(delivery):
@@ -193,15 +334,17 @@ async def _deliver(deps: Deps, case: CaseFile, item: Planned, *, resume: bool) -
     )
     send = await _sender(deps, case, item, message)
     if send is None:
-        event = delivery.fail(DeliveryError.NO_CONTACT_DETAILS, 1, deps.clock())
-        await deps.deliveries.finish(delivery, [event])
+        delivery.fail(DeliveryError.NO_CONTACT_DETAILS, 1, deps.clock())
+        await deps.deliveries.finish(delivery)
         return True
-    attempts, problem = await _with_retries(deps, send)
+    attempts, problem = await _send_with_retries(deps, send)
     if problem is None:
-        await deps.deliveries.finish(delivery, [delivery.succeed(attempts, deps.clock())])
+        delivery.succeed(attempts, deps.clock())
+        await deps.deliveries.finish(delivery)
         log.info("message delivered", delivery_id=delivery.delivery_id, attempts=attempts)
         return True
-    await deps.deliveries.finish(delivery, [delivery.fail(problem.code, attempts, deps.clock())])
+    delivery.fail(problem.code, attempts, deps.clock())
+    await deps.deliveries.finish(delivery)
     log.warning("message failed", delivery_id=delivery.delivery_id, error=str(problem.code))
     return False
 
@@ -210,9 +353,7 @@ def _diploma_url(deps: Deps, intent: Intent) -> str:
     return deps.diploma_link(intent.diploma_id) if isinstance(intent, DiplomaMessage) else ""
 
 
-async def _sender(
-    deps: Deps, case: CaseFile, item: Planned, message: Message
-) -> Callable[[], Awaitable[None]] | None:
+async def _sender(deps: Deps, case: CaseFile, item: Planned, message: Message) -> Send | None:
     """The call that sends the message on its channel; None when there is no address."""
     contact = item.contact
     if item.channel is Channel.WEBHOOK:
@@ -256,39 +397,69 @@ async def _subscription(
     return subscription if subscription is not None and subscription.serves(pilot) else None
 
 
-async def _with_retries(
-    deps: Deps, send: Callable[[], Awaitable[None]]
-) -> tuple[int, DeliveryProblem | None]:
-    delay = deps.retry.backoff_seconds
-    for attempt in range(1, deps.retry.attempts + 1):
-        try:
-            await send()
-            return attempt, None
-        except DeliveryProblem as problem:
-            if not problem.retryable or attempt == deps.retry.attempts:
-                return attempt, problem
-        await deps.sleep(delay)
-        delay *= 2
-    raise AssertionError("unreachable: the loop always returns")  # pragma: no cover
+def _worth_retrying(error: BaseException) -> bool:
+    return isinstance(error, DeliveryProblem) and error.retryable
+
+
+async def _send_with_retries(deps: Deps, send: Send) -> tuple[int, DeliveryProblem | None]:
+    """Try the channel with exponential backoff: the attempts made, and the problem that
+    ended them (None when it went out). Anything but a DeliveryProblem propagates."""
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(deps.retry.attempts),
+        wait=wait_exponential(multiplier=deps.retry.backoff_seconds),
+        retry=retry_if_exception(_worth_retrying),
+        sleep=deps.sleep,
+        reraise=True,
+    )
+    attempts = 0
+    try:
+        async for attempt in retrying:
+            with attempt:
+                attempts = attempt.retry_state.attempt_number
+                await send()
+    except DeliveryProblem as problem:
+        return attempts, problem
+    return attempts, None
 
 
 # -- the HTTP side --
 
 
 async def register_webhook(
-    deps: Deps, agency_id: str, pilot: Pilot, url: str, secret: str
+    deps: Deps, command: RegisterWebhook, authorize: Authorize
 ) -> WebhookSubscription:
+    """Register or replace an agency's endpoint; a webhook of another pilot stays its own."""
+    if deps.require_https_webhooks and not command.url.startswith("https://"):
+        raise InsecureWebhook()
+    existing = await deps.webhooks.get(command.agency_id)
+    if existing is not None:
+        authorize(existing.pilot)
     subscription = WebhookSubscription(
-        agency_id=agency_id, pilot=pilot, url=url, secret=secret, updated_at=deps.clock()
+        agency_id=command.agency_id,
+        pilot=command.pilot,
+        url=command.url,
+        secret=command.secret,
+        updated_at=deps.clock(),
     )
     await deps.webhooks.put(subscription)
     return subscription
 
 
-async def deliveries_of(deps: Deps, case_id: str) -> tuple[Pilot, list[Delivery]] | None:
-    """The pilot of a case and its deliveries, newest last; None when the case is unknown."""
+async def get_webhook(deps: Deps, agency_id: str, authorize: Authorize) -> WebhookSubscription:
+    subscription = await deps.webhooks.get(agency_id)
+    if subscription is None:
+        raise NoWebhook(agency_id)
+    authorize(subscription.pilot)
+    return subscription
+
+
+async def list_deliveries(
+    deps: Deps, case_id: str, authorize: Authorize
+) -> tuple[Pilot, list[Delivery]]:
+    """The pilot of a case and its deliveries, oldest first."""
     case = await deps.case_files.get(case_id)
     if case is None:
-        return None
+        raise UnknownCase(case_id)
+    authorize(case.pilot)
     deliveries = await deps.deliveries.for_case(case_id)
     return case.pilot, sorted(deliveries, key=lambda d: (d.created_at, d.delivery_id))

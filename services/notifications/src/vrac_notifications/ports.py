@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from vrac_contracts.events.base import EventData
 from vrac_contracts.values import Language
 
 from vrac_notifications.domain.casefile import CaseFile
 from vrac_notifications.domain.delivery import Delivery, DeliveryStatus
 from vrac_notifications.domain.webhooks import WebhookSubscription
-
-
-class ConcurrentUpdate(Exception):
-    """Someone else changed the case file since it was read; read it again and retry."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +35,7 @@ class CaseFiles(Protocol):
     async def get(self, case_id: str) -> CaseFile | None: ...
 
     async def save(self, case_file: CaseFile) -> None:
-        """Store the case file; raises ConcurrentUpdate when its version moved on."""
+        """Store the case file; raises ChangedMeanwhile when its version moved on."""
 
 
 class Deliveries(Protocol):
@@ -53,11 +47,12 @@ class Deliveries(Protocol):
     async def release(self, delivery: Delivery) -> bool:
         """Turn a withheld delivery into one about to be sent; False when it is not withheld."""
 
-    async def record(self, delivery: Delivery, events: Sequence[EventData]) -> bool:
-        """Store a new, already final delivery with its events; False when it exists."""
+    async def record(self, delivery: Delivery) -> bool:
+        """Store a new, already final delivery with the events it recorded; False when it
+        exists (its events are then dropped: the first record published them)."""
 
-    async def finish(self, delivery: Delivery, events: Sequence[EventData]) -> None:
-        """Store the outcome of a claimed delivery together with its events."""
+    async def finish(self, delivery: Delivery) -> None:
+        """Store the outcome of a claimed delivery together with the events it recorded."""
 
     async def for_case(self, case_id: str) -> list[Delivery]: ...
 

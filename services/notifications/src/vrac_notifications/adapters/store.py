@@ -2,29 +2,52 @@
 
 Every write touches one document. Case files carry a version for optimistic concurrency;
 deliveries carry the events they caused in their ``outbox`` array, relayed to Kafka.
+Documents are mapped by hand beside each repository (``_..._doc`` and back).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Final
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from vrac_contracts.consent import ConsentState
 from vrac_contracts.envelope import new_envelope
-from vrac_contracts.events.base import EventData
+from vrac_contracts.values import (
+    Channel,
+    DeliveryError,
+    Language,
+    MemberKind,
+    NetworkRole,
+    Pilot,
+    TaskCategory,
+)
 from vrac_runtime.idempotency import insert_once, merge_updates
 from vrac_runtime.outbox import WITHOUT_OUTBOX, outbox_fields, push_outbox
 
 from vrac_notifications.domain.casefile import CaseFile
+from vrac_notifications.domain.contacts import Contact, RecipientKind
 from vrac_notifications.domain.delivery import Delivery, DeliveryStatus
+from vrac_notifications.domain.errors import ChangedMeanwhile
+from vrac_notifications.domain.intents import (
+    DiplomaMessage,
+    Intent,
+    MessageKind,
+    SchoolAdviceMessage,
+    TaskMessage,
+)
 from vrac_notifications.domain.webhooks import WebhookSubscription
-from vrac_notifications.ports import ConcurrentUpdate
 
 CASE_FILES: Final = "case_files"
 DELIVERIES: Final = "deliveries"
 WEBHOOKS: Final = "agency_webhooks"
 OUTBOX_COLLECTIONS: Final = (DELIVERIES,)
+T = TypeVar("T")
+
+
+# -- case files --
 
 
 class MongoCaseFiles:
@@ -33,14 +56,11 @@ class MongoCaseFiles:
 
     async def get(self, case_id: str) -> CaseFile | None:
         doc = await self._col.find_one({"_id": case_id})
-        if doc is None:
-            return None
-        doc.pop("_id")
-        return CaseFile.model_validate(doc)
+        return None if doc is None else _case_file(doc)
 
     async def save(self, case_file: CaseFile) -> None:
         expected = case_file.version
-        state = case_file.model_dump(mode="json") | {"version": expected + 1}
+        state = _case_file_doc(case_file) | {"version": expected + 1}
         try:
             if expected == 0:
                 await self._col.insert_one({"_id": case_file.case_id, **state})
@@ -49,30 +69,150 @@ class MongoCaseFiles:
                     {"_id": case_file.case_id, "version": expected}, {"$set": state}
                 )
                 if result.matched_count == 0:
-                    raise ConcurrentUpdate(case_file.case_id)
+                    raise ChangedMeanwhile(case_file.case_id)
         except DuplicateKeyError:
-            raise ConcurrentUpdate(case_file.case_id) from None
+            raise ChangedMeanwhile(case_file.case_id) from None
         case_file.version = expected + 1
 
 
-def _delivery_doc(delivery: Delivery) -> dict[str, Any]:
-    doc = delivery.model_dump(mode="python")
-    doc["_id"] = doc.pop("delivery_id")
-    return {k: str(v) if k in _ENUM_FIELDS and v is not None else v for k, v in doc.items()}
+# Times in a case file are kept as ISO text, to the microsecond: consent decisions are
+# ordered by them, and a tie decides for the withdrawal.
 
 
-_ENUM_FIELDS: Final = frozenset(
-    {"pilot", "recipient_kind", "channel", "kind", "status", "error_code"}
-)
+def _when(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
-def _envelopes(events: Sequence[EventData]) -> list[Any]:
-    return [new_envelope(event) for event in events]
+def _parse_when(value: str | None) -> dt.datetime | None:
+    return None if value is None else dt.datetime.fromisoformat(value)
+
+
+def _at(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value)
+
+
+def _opt(make: Callable[[Any], T], value: Any) -> T | None:
+    return None if value is None else make(value)
+
+
+def _case_file_doc(case: CaseFile) -> dict[str, Any]:
+    return {
+        "case_id": case.case_id,
+        "pilot": str(case.pilot),
+        "closed_at": _when(case.closed_at),
+        "child_first_name": case.child_first_name,
+        "family_language": _opt(str, case.family_language),
+        "contacts": {key: _contact_doc(c) for key, c in case.contacts.items()},
+        "consents": {
+            key: {"granted": c.granted, "changed_at": _when(c.changed_at)}
+            for key, c in case.consents.items()
+        },
+        "intents": [_intent_doc(i) for i in case.intents],
+    }
+
+
+def _case_file(doc: dict[str, Any]) -> CaseFile:
+    return CaseFile(
+        case_id=doc["_id"],
+        pilot=Pilot(doc["pilot"]),
+        version=doc["version"],
+        closed_at=_parse_when(doc.get("closed_at")),
+        child_first_name=doc.get("child_first_name"),
+        family_language=_opt(Language, doc.get("family_language")),
+        contacts={key: _contact(c) for key, c in doc.get("contacts", {}).items()},
+        consents={
+            key: ConsentState(granted=c["granted"], changed_at=_at(c["changed_at"]))
+            for key, c in doc.get("consents", {}).items()
+        },
+        intents=[_intent(i) for i in doc.get("intents", [])],
+    )
+
+
+def _contact_doc(contact: Contact) -> dict[str, Any]:
+    return {
+        "recipient_id": contact.recipient_id,
+        "recipient_kind": str(contact.recipient_kind),
+        "name": contact.name,
+        "language": str(contact.language),
+        "channel": str(contact.channel),
+        "email": contact.email,
+        "phone": contact.phone,
+        "member_kind": _opt(str, contact.member_kind),
+        "role": _opt(str, contact.role),
+        "agency_id": contact.agency_id,
+    }
+
+
+def _contact(doc: dict[str, Any]) -> Contact:
+    return Contact(
+        recipient_id=doc["recipient_id"],
+        recipient_kind=RecipientKind(doc["recipient_kind"]),
+        name=doc["name"],
+        language=Language(doc["language"]),
+        channel=Channel(doc["channel"]),
+        email=doc.get("email"),
+        phone=doc.get("phone"),
+        member_kind=_opt(MemberKind, doc.get("member_kind")),
+        role=_opt(NetworkRole, doc.get("role")),
+        agency_id=doc.get("agency_id"),
+    )
+
+
+def _intent_doc(intent: Intent) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "kind": str(intent.kind),
+        "trigger_id": intent.trigger_id,
+        "trigger_type": intent.trigger_type,
+        "occurred_at": _when(intent.occurred_at),
+    }
+    if isinstance(intent, TaskMessage):
+        doc |= {
+            "task_id": intent.task_id,
+            "member_id": intent.member_id,
+            "category": _opt(str, intent.category),
+            "due_date": _opt(dt.date.isoformat, intent.due_date),
+        }
+    elif isinstance(intent, DiplomaMessage):
+        doc["diploma_id"] = intent.diploma_id
+    else:
+        doc |= {"screening_id": intent.screening_id, "advice_codes": list(intent.advice_codes)}
+    return doc
+
+
+def _intent(doc: dict[str, Any]) -> Intent:
+    kind = MessageKind(doc["kind"])
+    trigger: dict[str, Any] = {
+        "trigger_id": doc["trigger_id"],
+        "trigger_type": doc["trigger_type"],
+        "occurred_at": _at(doc["occurred_at"]),
+    }
+    if kind is MessageKind.DIPLOMA_READY:
+        return DiplomaMessage(**trigger, diploma_id=doc["diploma_id"])
+    if kind is MessageKind.SCHOOL_ADVICE:
+        return SchoolAdviceMessage(
+            **trigger, screening_id=doc["screening_id"], advice_codes=tuple(doc["advice_codes"])
+        )
+    assigned = kind is MessageKind.TASK_ASSIGNED
+    return TaskMessage(
+        **trigger,
+        kind=MessageKind.TASK_ASSIGNED if assigned else MessageKind.TASK_OVERDUE,
+        task_id=doc["task_id"],
+        member_id=doc["member_id"],
+        category=_opt(TaskCategory, doc.get("category")),
+        due_date=_opt(dt.date.fromisoformat, doc.get("due_date")),
+    )
+
+
+# -- deliveries --
 
 
 class MongoDeliveries:
-    def __init__(self, db: AsyncDatabase[Any]) -> None:
+    def __init__(
+        self, db: AsyncDatabase[Any], on_events: Callable[[], None] = lambda: None
+    ) -> None:
         self._col = db[DELIVERIES]
+        # told after a write that queued events, so the relay sends them at once
+        self._on_events = on_events
 
     async def ensure_indexes(self) -> None:
         await self._col.create_index("case_id")
@@ -97,25 +237,69 @@ class MongoDeliveries:
         )
         return result.modified_count == 1
 
-    async def record(self, delivery: Delivery, events: Sequence[EventData]) -> bool:
-        doc = _delivery_doc(delivery) | outbox_fields(_envelopes(events))
-        return await insert_once(self._col, doc)
+    async def record(self, delivery: Delivery) -> bool:
+        events = [new_envelope(e) for e in delivery.pull_events()]
+        inserted = await insert_once(self._col, _delivery_doc(delivery) | outbox_fields(events))
+        if inserted:
+            self._on_events()
+        return inserted
 
-    async def finish(self, delivery: Delivery, events: Sequence[EventData]) -> None:
+    async def finish(self, delivery: Delivery) -> None:
         state = _delivery_doc(delivery)
         state.pop("_id")
         state.pop("created_at")
-        update = merge_updates({"$set": state}, push_outbox(_envelopes(events)))
-        await self._col.update_one({"_id": delivery.delivery_id}, update)
+        events = [new_envelope(e) for e in delivery.pull_events()]
+        await self._col.update_one(
+            {"_id": delivery.delivery_id}, merge_updates({"$set": state}, push_outbox(events))
+        )
+        self._on_events()
 
     async def for_case(self, case_id: str) -> list[Delivery]:
         cursor = self._col.find({"case_id": case_id}, WITHOUT_OUTBOX)
         return [_delivery(doc) async for doc in cursor]
 
 
+def _delivery_doc(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "_id": delivery.delivery_id,
+        "case_id": delivery.case_id,
+        "pilot": str(delivery.pilot),
+        "recipient_id": delivery.recipient_id,
+        "recipient_kind": str(delivery.recipient_kind),
+        "channel": str(delivery.channel),
+        "kind": str(delivery.kind),
+        "trigger_event_id": delivery.trigger_event_id,
+        "trigger_type": delivery.trigger_type,
+        "status": str(delivery.status),
+        "attempts": delivery.attempts,
+        "error_code": _opt(str, delivery.error_code),
+        "created_at": delivery.created_at,
+        "updated_at": delivery.updated_at,
+        "delivered_at": delivery.delivered_at,
+    }
+
+
 def _delivery(doc: dict[str, Any]) -> Delivery:
-    doc["delivery_id"] = doc.pop("_id")
-    return Delivery.model_validate(doc)
+    return Delivery(
+        delivery_id=doc["_id"],
+        case_id=doc["case_id"],
+        pilot=Pilot(doc["pilot"]),
+        recipient_id=doc["recipient_id"],
+        recipient_kind=RecipientKind(doc["recipient_kind"]),
+        channel=Channel(doc["channel"]),
+        kind=MessageKind(doc["kind"]),
+        trigger_event_id=doc["trigger_event_id"],
+        trigger_type=doc["trigger_type"],
+        status=DeliveryStatus(doc["status"]),
+        attempts=doc.get("attempts", 0),
+        error_code=_opt(DeliveryError, doc.get("error_code")),
+        created_at=doc["created_at"],
+        updated_at=doc["updated_at"],
+        delivered_at=doc.get("delivered_at"),
+    )
+
+
+# -- agencies' webhooks --
 
 
 class MongoWebhooks:
@@ -124,13 +308,28 @@ class MongoWebhooks:
 
     async def get(self, agency_id: str) -> WebhookSubscription | None:
         doc = await self._col.find_one({"_id": agency_id})
-        if doc is None:
-            return None
-        doc["agency_id"] = doc.pop("_id")
-        return WebhookSubscription.model_validate(doc)
+        return None if doc is None else _webhook(doc)
 
     async def put(self, subscription: WebhookSubscription) -> None:
-        state = subscription.model_dump(mode="python")
-        state["pilot"] = str(state["pilot"])
-        agency_id = state.pop("agency_id")
-        await self._col.replace_one({"_id": agency_id}, state, upsert=True)
+        await self._col.replace_one(
+            {"_id": subscription.agency_id}, _webhook_doc(subscription), upsert=True
+        )
+
+
+def _webhook_doc(subscription: WebhookSubscription) -> dict[str, Any]:
+    return {
+        "pilot": str(subscription.pilot),
+        "url": subscription.url,
+        "secret": subscription.secret,
+        "updated_at": subscription.updated_at,
+    }
+
+
+def _webhook(doc: dict[str, Any]) -> WebhookSubscription:
+    return WebhookSubscription(
+        agency_id=doc["_id"],
+        pilot=Pilot(doc["pilot"]),
+        url=doc["url"],
+        secret=doc["secret"],
+        updated_at=doc["updated_at"],
+    )

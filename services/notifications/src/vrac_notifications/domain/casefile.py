@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from vrac_contracts.consent import ConsentState, is_newer
 from vrac_contracts.ids import derived_id
 from vrac_contracts.values import Channel, DeliveryError, Language, Pilot, TaskCategory
 
@@ -25,15 +25,11 @@ from vrac_notifications.domain.intents import (
 )
 
 
-class ConsentDecision(BaseModel):
-    granted: bool
-    changed_at: dt.datetime
-
-    def supersedes(self, other: ConsentDecision | None) -> bool:
-        """Newest wins; on a tie the withdrawal wins, the safer reading."""
-        if other is None or self.changed_at > other.changed_at:
-            return True
-        return self.changed_at == other.changed_at and not self.granted and other.granted
+def supersedes(candidate: ConsentState, current: ConsentState | None) -> bool:
+    """Newest wins; on a tie the withdrawal wins, the safer reading."""
+    if current is None or is_newer(current, candidate):
+        return True
+    return candidate.changed_at == current.changed_at and current.granted and not candidate.granted
 
 
 class Outcome(StrEnum):
@@ -76,16 +72,17 @@ def delivery_id(trigger_id: str, recipient_id: str) -> str:
     return derived_id("notification", trigger_id, recipient_id)
 
 
-class CaseFile(BaseModel):
+@dataclass
+class CaseFile:
     case_id: str
     pilot: Pilot
     version: int = 0
     closed_at: dt.datetime | None = None
     child_first_name: str | None = None
     family_language: Language | None = None
-    contacts: dict[str, Contact] = Field(default_factory=dict)
-    consents: dict[str, ConsentDecision] = Field(default_factory=dict)
-    intents: list[Intent] = Field(default_factory=list)
+    contacts: dict[str, Contact] = field(default_factory=dict)
+    consents: dict[str, ConsentState] = field(default_factory=dict)
+    intents: list[Intent] = field(default_factory=list)
 
     @property
     def closed(self) -> bool:
@@ -110,9 +107,9 @@ class CaseFile(BaseModel):
         self.contacts[member.recipient_id] = member
         return True
 
-    def change_consent(self, key: str, decision: ConsentDecision) -> bool:
+    def change_consent(self, key: str, decision: ConsentState) -> bool:
         """Apply a consent decision unless a newer one is already known."""
-        if not decision.supersedes(self.consents.get(key)):
+        if not supersedes(decision, self.consents.get(key)):
             return False
         self.consents[key] = decision
         return True
@@ -137,7 +134,7 @@ class CaseFile(BaseModel):
         if self.closed or any(known.trigger_id == intent.trigger_id for known in self.intents):
             return False
         if isinstance(intent, TaskMessage) and intent.category is None:
-            intent = intent.model_copy(update={"category": self._category_of(intent.task_id)})
+            intent = replace(intent, category=self._category_of(intent.task_id))
         self.intents.append(intent)
         return True
 

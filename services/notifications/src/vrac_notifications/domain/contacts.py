@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from vrac_contracts.consent import consent_key
 from vrac_contracts.values import Channel, ConsentPurpose, Language, MemberKind, NetworkRole
 
 
@@ -13,17 +14,9 @@ class RecipientKind(StrEnum):
     MEMBER = "member"
 
 
-def consent_key(purpose: ConsentPurpose, agency_id: str | None = None) -> str:
-    """How a consent is filed: sharing with an agency is consented per agency."""
-    if purpose is ConsentPurpose.SHARE_WITH_AGENCY:
-        return f"{purpose}:{agency_id or '-'}"
-    return str(purpose)
-
-
-class Contact(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Contact:
     """A guardian of the child or a member of the support network."""
-
-    model_config = ConfigDict(frozen=True)
 
     recipient_id: str
     recipient_kind: RecipientKind
@@ -53,7 +46,7 @@ class Contact(BaseModel):
 
     def required_consents(self) -> list[str]:
         """The consents a message to this contact needs; the family's own need none."""
-        needed = []
+        needed: list[str] = []
         if self.is_school:
             needed.append(consent_key(ConsentPurpose.SHARE_WITH_SCHOOL))
         if self.is_agency:

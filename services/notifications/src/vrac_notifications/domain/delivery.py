@@ -1,12 +1,16 @@
-"""A delivery: one message to one recipient, what became of it, and the event it records."""
+"""A delivery: one message to one recipient, what became of it, and the event it records.
+
+Every outcome records its event in ``events``; the repository stores them with the outcome.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel
+from vrac_contracts.events.base import EventData
 from vrac_contracts.events.notifications import NotificationDelivered, NotificationFailed
 from vrac_contracts.values import Channel, DeliveryError, Pilot
 
@@ -28,7 +32,9 @@ class DeliveryStatus(StrEnum):
 
 
 class DeliveryProblem(Exception):
-    """A channel could not take the message; ``retryable`` when trying again may help."""
+    """A channel could not take the message; ``retryable`` when trying again may help.
+
+    Not a DomainError: it refuses no request, it becomes the delivery's recorded outcome."""
 
     def __init__(self, code: DeliveryError, retryable: bool, detail: str = "") -> None:
         super().__init__(detail or str(code))
@@ -36,7 +42,8 @@ class DeliveryProblem(Exception):
         self.retryable = retryable
 
 
-class Delivery(BaseModel):
+@dataclass(kw_only=True)
+class Delivery:
     delivery_id: str
     case_id: str
     pilot: Pilot
@@ -47,11 +54,12 @@ class Delivery(BaseModel):
     trigger_event_id: str
     trigger_type: str
     status: DeliveryStatus
-    attempts: int = 0
-    error_code: DeliveryError | None = None
     created_at: dt.datetime
     updated_at: dt.datetime
+    attempts: int = 0
+    error_code: DeliveryError | None = None
     delivered_at: dt.datetime | None = None
+    events: list[EventData] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def of(cls, planned: Planned, *, case_id: str, pilot: Pilot, now: dt.datetime) -> Delivery:
@@ -77,18 +85,20 @@ class Delivery(BaseModel):
             updated_at=now,
         )
 
-    def succeed(self, attempts: int, now: dt.datetime) -> NotificationDelivered:
+    def succeed(self, attempts: int, now: dt.datetime) -> None:
         self.status, self.attempts = DeliveryStatus.DELIVERED, attempts
         self.updated_at = self.delivered_at = now
-        return NotificationDelivered(**self._event_fields(now))
+        self.events.append(NotificationDelivered(**self._event_fields(now)))
 
-    def fail(self, code: DeliveryError, attempts: int, now: dt.datetime) -> NotificationFailed:
+    def fail(self, code: DeliveryError, attempts: int, now: dt.datetime) -> None:
         self.status, self.attempts, self.error_code = DeliveryStatus.FAILED, attempts, code
         self.updated_at = now
-        return NotificationFailed(**self._event_fields(now), error_code=code, final=True)
+        self.events.append(
+            NotificationFailed(**self._event_fields(now), error_code=code, final=True)
+        )
 
-    def refusal(self) -> NotificationFailed:
-        """The event of a message that was never tried (withheld or without address).
+    def refuse(self) -> None:
+        """Record a message that was never tried (withheld or without address).
 
         The contract counts at least one attempt: the one time the message was considered.
         A withheld message is not final: a consent that was in force but read late releases it.
@@ -96,9 +106,15 @@ class Delivery(BaseModel):
         self.attempts = 1
         code = self.error_code or DeliveryError.OTHER
         final = self.status is not DeliveryStatus.WITHHELD
-        return NotificationFailed(
+        event = NotificationFailed(
             **self._event_fields(self.updated_at), error_code=code, final=final
         )
+        self.events.append(event)
+
+    def pull_events(self) -> list[EventData]:
+        """The events recorded since the last call (the repository stores them)."""
+        events, self.events = self.events, []
+        return events
 
     def _event_fields(self, now: dt.datetime) -> dict[str, Any]:
         return {

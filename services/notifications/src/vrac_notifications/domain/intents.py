@@ -8,10 +8,10 @@ the team adds the teacher to the network.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
 from vrac_contracts.values import TaskCategory
 
 
@@ -22,14 +22,14 @@ class MessageKind(StrEnum):
     SCHOOL_ADVICE = "school-advice"
 
 
-class _Intent(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+@dataclass(frozen=True, kw_only=True)
+class _Intent:
     trigger_id: str  # ce_id of the event that made the message due
     trigger_type: str
     occurred_at: dt.datetime
 
 
+@dataclass(frozen=True, kw_only=True)
 class TaskMessage(_Intent):
     """Tell the assignee about a task, or remind them of it."""
 
@@ -40,19 +40,21 @@ class TaskMessage(_Intent):
     due_date: dt.date | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
 class DiplomaMessage(_Intent):
     """Tell the guardians the child's diploma is ready."""
 
-    kind: Literal[MessageKind.DIPLOMA_READY] = MessageKind.DIPLOMA_READY
+    kind: Literal[MessageKind.DIPLOMA_READY] = field(default=MessageKind.DIPLOMA_READY, init=False)
     diploma_id: str
 
 
+@dataclass(frozen=True, kw_only=True)
 class SchoolAdviceMessage(_Intent):
     """Give the school the screening's advice for school."""
 
-    kind: Literal[MessageKind.SCHOOL_ADVICE] = MessageKind.SCHOOL_ADVICE
+    kind: Literal[MessageKind.SCHOOL_ADVICE] = field(default=MessageKind.SCHOOL_ADVICE, init=False)
     screening_id: str
     advice_codes: tuple[str, ...]
 
 
-Intent = Annotated[TaskMessage | DiplomaMessage | SchoolAdviceMessage, Field(discriminator="kind")]
+Intent = TaskMessage | DiplomaMessage | SchoolAdviceMessage

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
 from vrac_contracts.values import Pilot
 
 from vrac_notifications.domain.intents import (
@@ -17,10 +17,9 @@ from vrac_notifications.domain.intents import (
 from vrac_notifications.domain.templates import Message
 
 
-class WebhookSubscription(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class WebhookSubscription:
     """Where an agency of a pilot takes its notifications, and the secret that signs them."""
-
-    model_config = ConfigDict(frozen=True)
 
     agency_id: str
     pilot: Pilot

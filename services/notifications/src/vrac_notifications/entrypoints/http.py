@@ -1,4 +1,5 @@
-"""HTTP routes, thin: check who asks, call a handler, shape the answer."""
+"""HTTP routes, thin: check who asks, map the body to a command, call a handler, shape
+the answer. Refusals are domain errors; the runtime maps them to HTTP statuses."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from pydantic import BaseModel, Field
 from vrac_contracts.values import Channel, DeliveryError, Pilot
 from vrac_runtime.auth import ALL_PILOTS, Principal, requires
-from vrac_runtime.errors import NotFound, RuleBroken
 
 from vrac_notifications import handlers
+from vrac_notifications.domain.commands import RegisterWebhook
 from vrac_notifications.domain.contacts import RecipientKind
 from vrac_notifications.domain.delivery import Delivery, DeliveryStatus
+from vrac_notifications.domain.errors import PilotRequired
 from vrac_notifications.domain.intents import MessageKind
 from vrac_notifications.domain.webhooks import WebhookSubscription
 from vrac_notifications.handlers import Deps
@@ -24,9 +26,14 @@ AgencyIdPath = Annotated[str, Path(pattern=r"^agy_[0-9A-Za-z]{8,40}$", descripti
 router = APIRouter()
 
 
-def _deps(request: Request) -> Deps:
-    deps: Deps = request.app.state.deps
-    return deps
+def deps(request: Request) -> Deps:
+    result: Deps = request.app.state.deps
+    return result
+
+
+def scoped_to(who: Principal) -> handlers.Authorize:
+    """Refuses (403) a case or webhook of a pilot the caller's token does not cover."""
+    return lambda pilot: who.ensure_pilot(str(pilot))
 
 
 # -- deliveries --
@@ -49,7 +56,7 @@ class DeliveryOut(BaseModel):
 
     @classmethod
     def of(cls, delivery: Delivery) -> DeliveryOut:
-        return cls.model_validate(delivery.model_dump())
+        return cls.model_validate(delivery, from_attributes=True)
 
 
 class CaseDeliveries(BaseModel):
@@ -66,13 +73,9 @@ class CaseDeliveries(BaseModel):
 async def case_deliveries(
     case_id: CaseIdPath,
     who: Principal = Depends(requires("coach")),
-    deps: Deps = Depends(_deps),
+    d: Deps = Depends(deps),
 ) -> CaseDeliveries:
-    found = await handlers.deliveries_of(deps, case_id)
-    if found is None:
-        raise NotFound(f"case {case_id} is not known to notifications")
-    pilot, deliveries = found
-    who.ensure_pilot(pilot)
+    pilot, deliveries = await handlers.list_deliveries(d, case_id, scoped_to(who))
     return CaseDeliveries(
         case_id=case_id, pilot=pilot, deliveries=[DeliveryOut.of(d) for d in deliveries]
     )
@@ -103,7 +106,7 @@ class WebhookOut(BaseModel):
 
     @classmethod
     def of(cls, subscription: WebhookSubscription) -> WebhookOut:
-        return cls.model_validate(subscription.model_dump(exclude={"secret"}))
+        return cls.model_validate(subscription, from_attributes=True)
 
 
 def _ensure_agency(who: Principal, agency_id: str) -> None:
@@ -115,7 +118,7 @@ def _ensure_agency(who: Principal, agency_id: str) -> None:
 def _pilot_for(who: Principal, requested: Pilot | None) -> Pilot:
     if requested is None:
         if who.pilot == ALL_PILOTS:
-            raise RuleBroken("pilot", "required with a token for all pilots")
+            raise PilotRequired()
         try:
             return Pilot(who.pilot)
         except ValueError:
@@ -133,17 +136,11 @@ async def put_webhook(
     agency_id: AgencyIdPath,
     body: WebhookIn,
     who: Principal = Depends(requires("agency")),
-    deps: Deps = Depends(_deps),
+    d: Deps = Depends(deps),
 ) -> WebhookOut:
     _ensure_agency(who, agency_id)
-    pilot = _pilot_for(who, body.pilot)
-    if deps.require_https_webhooks and not body.url.startswith("https://"):
-        raise RuleBroken("url", "must be an https URL")
-    existing = await deps.webhooks.get(agency_id)
-    if existing is not None:
-        who.ensure_pilot(existing.pilot)
-    subscription = await handlers.register_webhook(deps, agency_id, pilot, body.url, body.secret)
-    return WebhookOut.of(subscription)
+    command = RegisterWebhook(agency_id, _pilot_for(who, body.pilot), body.url, body.secret)
+    return WebhookOut.of(await handlers.register_webhook(d, command, scoped_to(who)))
 
 
 @router.get(
@@ -154,11 +151,7 @@ async def put_webhook(
 async def get_webhook(
     agency_id: AgencyIdPath,
     who: Principal = Depends(requires("agency")),
-    deps: Deps = Depends(_deps),
+    d: Deps = Depends(deps),
 ) -> WebhookOut:
     _ensure_agency(who, agency_id)
-    subscription = await deps.webhooks.get(agency_id)
-    if subscription is None:
-        raise NotFound(f"agency {agency_id} has no webhook")
-    who.ensure_pilot(subscription.pilot)
-    return WebhookOut.of(subscription)
+    return WebhookOut.of(await handlers.get_webhook(d, agency_id, scoped_to(who)))
