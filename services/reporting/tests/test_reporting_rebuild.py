@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
-from reporting_testkit import event, publish, running, token
 from vrac_contracts.envelope import encode
 from vrac_reporting.adapters.read_models import MongoReadModels
 from vrac_reporting.bootstrap import build
 from vrac_reporting.domain.generations import Generation
 from vrac_reporting.settings import ReportingSettings
 from vrac_testing.kafka import send_raw
+
+from services.reporting.tests.reporting_testkit import event, publish, running, token
 
 pytestmark = pytest.mark.integration
 
@@ -139,7 +140,7 @@ async def test_the_rebuild_command_prints_what_it_did_and_the_service_goes_on_fr
     command = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "vrac_reporting.rebuild",
+        "vrac_reporting.entrypoints.rebuild",
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
