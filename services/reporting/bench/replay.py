@@ -1,9 +1,10 @@
 """How long a rebuild by replay takes: ``uv run python services/reporting/bench/replay.py``.
 
 Writes ``--events`` public events (every pilot, twelve months, every event type, one in a
-hundred delivered twice) to a fresh topic prefix on the local Kafka, runs
-``python -m vrac_reporting.rebuild`` against them as its own process, checks the rebuilt
-counts against what was sent, prints the timings, and removes its topics and database.
+hundred delivered twice) to a fresh topic prefix on the local Kafka, runs the rebuild
+command (``python -m vrac_reporting.entrypoints.rebuild``) against them as its own process,
+checks the rebuilt counts against what was sent, prints the timings, and removes its topics
+and database.
 """
 
 from __future__ import annotations
@@ -116,8 +117,8 @@ async def clean(settings: ReportingSettings) -> None:
 
 
 def rebuild(settings: ReportingSettings) -> tuple[float, float, str, int]:
-    """Run ``python -m vrac_reporting.rebuild`` as its own process: seconds, its peak memory
-    in MiB (from the kernel's accounting of that one child), its output, its exit code."""
+    """Run the rebuild command as its own process: seconds, its peak memory in MiB (from the
+    kernel's accounting of that one child), its output, its exit code."""
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
@@ -127,7 +128,7 @@ def rebuild(settings: ReportingSettings) -> tuple[float, float, str, int]:
     }
     started = time.monotonic()
     child = subprocess.Popen(
-        [sys.executable, "-m", "vrac_reporting.rebuild"],
+        [sys.executable, "-m", "vrac_reporting.entrypoints.rebuild"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -1,18 +1,14 @@
-"""Fixtures of the reporting tests; the helpers themselves live in ``reporting_testkit``."""
+"""Fixtures of the reporting tests; helpers live in ``reporting_testkit``, fakes in ``fakes``."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from reporting_testkit import FakeReadModels
 from vrac_reporting.settings import ReportingSettings
+
+from services.reporting.tests.fakes import FakeReadModels
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@ import io
 from datetime import UTC, datetime
 
 import pytest
-from reporting_testkit import event
 from vrac_reporting.adapters.csv_renderer import HEADER, consortium_csv, pilot_csv
+from vrac_reporting.adapters.read_models import _generation, _generation_doc
+from vrac_reporting.domain.errors import MonthsOutOfOrder, NotCounted
 from vrac_reporting.domain.generations import (
     Generation,
     Position,
@@ -24,7 +25,9 @@ from vrac_reporting.domain.report import (
     month_figures,
     pilot_report,
 )
-from vrac_reporting.domain.tally import Metric, NotCounted, Tally, month_of, tally_of
+from vrac_reporting.domain.tally import Metric, Tally, month_of, tally_of
+
+from services.reporting.tests.reporting_testkit import event
 
 TOPIC = "vrac.public.intake.case-opened.v1"
 
@@ -137,7 +140,7 @@ def test_a_pilot_report_lists_months_in_order_within_the_range() -> None:
 
 
 def test_a_month_range_must_not_run_backwards() -> None:
-    with pytest.raises(ValueError, match="from"):
+    with pytest.raises(MonthsOutOfOrder, match="from"):
         MonthRange("2025-05", "2025-01")
     assert "2025-01" in MonthRange("2025-01", "2025-01")
     assert "2025-02" not in MonthRange(None, "2025-01")
@@ -209,7 +212,11 @@ def test_a_generation_covers_what_its_replay_read() -> None:
     assert not generation.covers(Position(TOPIC, 0, 10))
     assert not generation.covers(Position(TOPIC, 1, 0))  # a partition the replay never saw
     assert not generation.covers(None)
-    again = Generation.from_coverage_list("g1", generation.coverage_list())
+
+
+def test_a_generation_is_stored_and_read_back_with_its_coverage() -> None:
+    generation = Generation("g1", {(TOPIC, 0): 10, (TOPIC, 1): 4})
+    again = _generation(_generation_doc(generation))
     assert again.coverage == generation.coverage
 
 

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from reporting_testkit import FakeReadModels, FakeTopics, event
 from vrac_contracts.envelope import Envelope
-from vrac_reporting.domain.generations import Position, RebuildRunning
-from vrac_reporting.domain.report import MonthRange, Suppression
-from vrac_reporting.domain.tally import tally_of
+from vrac_reporting.domain.errors import RebuildRunning, UnknownPilot, UnknownRebuild
+from vrac_reporting.domain.generations import Position
+from vrac_reporting.domain.report import MonthRange
 from vrac_reporting.handlers import (
-    StateView,
     begin_rebuild,
     complete_rebuild,
     count_event,
+    get_rebuild,
     report_consortium,
     report_pilot,
+    start_rebuild,
 )
+
+from services.reporting.tests.fakes import FakeBackground, FakeReadModels, FakeTopics, fake_deps
+from services.reporting.tests.reporting_testkit import event
 
 NOW = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
 
@@ -29,7 +33,7 @@ class Live:
 
     def __init__(self, models: FakeReadModels, topics: FakeTopics) -> None:
         self.models, self.topics = models, topics
-        self.view = StateView()
+        self.deps = fake_deps(models, topics)  # a view of the state of its own
         self.done: dict[tuple[str, int], int] = {}
 
     async def catch_up(self) -> None:
@@ -41,13 +45,13 @@ class Live:
             self.done[part] = len(records)
 
     async def handle(self, envelope: Envelope[Any], position: Position | None) -> int:
-        tally = tally_of(envelope.id, envelope.data)
-        return await count_event(self.models, self.view, tally, position)
+        return await count_event(self.deps, envelope, position)
 
 
 async def rebuild(models: FakeReadModels, topics: FakeTopics, generation: str = "g1", **kw):
-    started = await begin_rebuild(models, topics, generation, stale_after=60, clock=lambda: NOW)
-    return await complete_rebuild(models, topics, started, tail=kw.get("tail", 100))
+    deps = fake_deps(models, topics, clock=lambda: NOW, tail=kw.get("tail", 100))
+    started = await begin_rebuild(deps, topics, generation)
+    return await complete_rebuild(deps, topics, started)
 
 
 def journey() -> list[Envelope[Any]]:
@@ -99,12 +103,14 @@ async def test_events_arriving_during_a_rebuild_are_counted_once_in_both_generat
         topics.append(envelope)
     live = Live(fake_models, topics)
     await live.catch_up()
-    generation = await begin_rebuild(fake_models, topics, "g1", stale_after=60, clock=lambda: NOW)
+    generation = await begin_rebuild(
+        fake_deps(fake_models, topics, clock=lambda: NOW), topics, "g1"
+    )
     late = [event("closed") for _ in range(5)]
     for envelope in late:
         topics.append(envelope)
     await live.catch_up()  # the live consumer sees the generation being built
-    await complete_rebuild(fake_models, topics, generation, tail=100)
+    await complete_rebuild(fake_deps(fake_models, topics, tail=100), topics, generation)
     assert fake_models.figures("g1") == fake_models.figures("g0")
     assert fake_models.figures("g1")[("leiden", "2025-03")]["cases_closed"] == 5
 
@@ -127,8 +133,10 @@ async def test_an_event_handled_while_the_rebuild_registered_is_not_lost(
         live.done[(position.topic, position.partition)] = position.offset + 1
 
     topics.on_end_offsets = [lambda: None, arrives_unseen]
-    generation = await begin_rebuild(fake_models, topics, "g1", stale_after=60, clock=lambda: NOW)
-    stats = await complete_rebuild(fake_models, topics, generation, tail=100)
+    generation = await begin_rebuild(
+        fake_deps(fake_models, topics, clock=lambda: NOW), topics, "g1"
+    )
+    stats = await complete_rebuild(fake_deps(fake_models, topics, tail=100), topics, generation)
     assert fake_models.figures("g1") == {("leiden", "2025-03"): {"cases_opened": 2}}
     assert stats.events_counted == 2
 
@@ -179,10 +187,12 @@ async def test_a_replayed_event_the_live_path_counted_meanwhile_counts_once(
     topics.append(original)
     live = Live(fake_models, topics)
     await live.catch_up()
-    generation = await begin_rebuild(fake_models, topics, "g1", stale_after=60, clock=lambda: NOW)
+    generation = await begin_rebuild(
+        fake_deps(fake_models, topics, clock=lambda: NOW), topics, "g1"
+    )
     topics.append(original)  # re-published during the rebuild: the live path counts it in g1
     await live.catch_up()
-    await complete_rebuild(fake_models, topics, generation, tail=10)
+    await complete_rebuild(fake_deps(fake_models, topics, tail=10), topics, generation)
     assert fake_models.figures("g1") == {("leiden", "2025-03"): {"cases_opened": 1}}
 
 
@@ -190,12 +200,13 @@ async def test_a_second_rebuild_waits_unless_the_first_is_stale_or_forced(
     fake_models: FakeReadModels,
 ) -> None:
     topics = FakeTopics()
-    await begin_rebuild(fake_models, topics, "g1", stale_after=60, clock=lambda: NOW)
+    deps = fake_deps(fake_models, topics, clock=lambda: NOW, stale_seconds=60)
+    await begin_rebuild(deps, topics, "g1")
     with pytest.raises(RebuildRunning):
-        await begin_rebuild(fake_models, topics, "g2", stale_after=60, clock=lambda: NOW)
+        await begin_rebuild(deps, topics, "g2")
     later = NOW + timedelta(seconds=61)
-    await begin_rebuild(fake_models, topics, "g2", stale_after=60, clock=lambda: later)
-    await begin_rebuild(fake_models, topics, "g3", stale_after=60, force=True, clock=lambda: later)
+    await begin_rebuild(replace(deps, clock=lambda: later), topics, "g2")
+    await begin_rebuild(replace(deps, clock=lambda: later), topics, "g3", force=True)
     assert fake_models.statuses["g1"]["status"] == "superseded"
     assert fake_models.statuses["g2"]["status"] == "superseded"
     assert fake_models.current.building is not None
@@ -213,9 +224,11 @@ async def test_a_failed_rebuild_leaves_the_reports_on_the_old_generation(
         raise ConnectionError("store went away")
 
     fake_models.add_counts = broken  # type: ignore[method-assign]
-    generation = await begin_rebuild(fake_models, topics, "g1", stale_after=60, clock=lambda: NOW)
+    generation = await begin_rebuild(
+        fake_deps(fake_models, topics, clock=lambda: NOW), topics, "g1"
+    )
     with pytest.raises(ConnectionError):
-        await complete_rebuild(fake_models, topics, generation, tail=10)
+        await complete_rebuild(fake_deps(fake_models, topics, tail=10), topics, generation)
     assert fake_models.current.active.id == "g0" and fake_models.current.building is None
     assert fake_models.statuses["g1"]["status"] == "failed"
     assert fake_models.statuses["g1"]["error"] == "ConnectionError"
@@ -225,8 +238,9 @@ async def test_reports_read_the_active_generation(fake_models: FakeReadModels) -
     live = Live(fake_models, FakeTopics())
     for _ in range(5):
         await live.handle(event("opened", pilot="norwich"), None)
-    pilot = await report_pilot(fake_models, "norwich", MonthRange(), Suppression())
-    consortium = await report_consortium(fake_models, MonthRange(), Suppression())
+    deps = fake_deps(fake_models)
+    pilot = await report_pilot(deps, "norwich", MonthRange(), lambda _: None)
+    consortium = await report_consortium(deps, MonthRange())
     assert pilot.generation == "g0"
     assert [m.values["cases_opened"] for m in pilot.months] == [5]
     ((month, by_pilot),) = consortium.months
@@ -246,8 +260,12 @@ async def test_a_rebuild_cancelled_by_shutdown_is_marked_failed(
         yield []  # pragma: no cover - never reached
 
     topics.read = endless  # type: ignore[method-assign]
-    generation = await begin_rebuild(fake_models, topics, "g1", stale_after=60, clock=lambda: NOW)
-    task = asyncio.create_task(complete_rebuild(fake_models, topics, generation, tail=10))
+    generation = await begin_rebuild(
+        fake_deps(fake_models, topics, clock=lambda: NOW), topics, "g1"
+    )
+    task = asyncio.create_task(
+        complete_rebuild(fake_deps(fake_models, topics, tail=10), topics, generation)
+    )
     await reading.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -255,3 +273,31 @@ async def test_a_rebuild_cancelled_by_shutdown_is_marked_failed(
     assert fake_models.statuses["g1"]["status"] == "failed"
     assert fake_models.statuses["g1"]["error"] == "CancelledError"
     assert fake_models.current.active.id == "g0" and fake_models.current.building is None
+
+
+async def test_an_unknown_pilot_or_rebuild_is_not_found(fake_models: FakeReadModels) -> None:
+    deps = fake_deps(fake_models)
+    refused: list[str] = []
+    with pytest.raises(UnknownPilot):
+        await report_pilot(deps, "atlantis", MonthRange(), refused.append)
+    assert refused == []  # an unknown pilot is not found before anyone's rights are asked
+    with pytest.raises(UnknownRebuild):
+        await get_rebuild(deps, "g20250101000000abcd")
+
+
+async def test_a_rebuild_started_in_the_background_becomes_active(
+    fake_models: FakeReadModels,
+) -> None:
+    topics = FakeTopics()
+    await Live(fake_models, topics).catch_up()
+    topics.append(event("opened"))
+    deps = fake_deps(fake_models, topics, clock=lambda: NOW)
+    generation = await start_rebuild(deps)
+    assert generation.startswith("g20250314093000")
+    assert (await get_rebuild(deps, generation))["status"] == "building"
+    with pytest.raises(RebuildRunning):
+        await start_rebuild(deps)
+    assert isinstance(deps.background, FakeBackground)
+    await deps.background.finished()
+    assert (await get_rebuild(deps, generation))["status"] == "active"
+    assert fake_models.figures() == {("leiden", "2025-03"): {"cases_opened": 1}}

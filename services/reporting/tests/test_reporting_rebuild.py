@@ -10,13 +10,15 @@ from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
-from reporting_testkit import event, publish, running, token
 from vrac_contracts.envelope import encode
 from vrac_reporting.adapters.read_models import MongoReadModels
 from vrac_reporting.bootstrap import build
 from vrac_reporting.domain.generations import Generation
 from vrac_reporting.settings import ReportingSettings
 from vrac_testing.kafka import send_raw
+from vrac_testing.polling import eventually
+
+from services.reporting.tests.reporting_testkit import event, publish, running, token
 
 pytestmark = pytest.mark.integration
 
@@ -31,14 +33,13 @@ async def months(client, settings: ReportingSettings, pilot: str = "leiden") -> 
 
 async def until(probe, check, what: str, timeout: float = 30) -> Any:
     """Call ``probe`` until ``check`` holds for its result; return the result."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+
+    async def checked() -> tuple[Any] | None:
         result = await probe()
-        if check(result):
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}: {result}")
-        await asyncio.sleep(0.1)
+        return (result,) if check(result) else None
+
+    (result,) = await eventually(checked, what, timeout)
+    return result
 
 
 def opened_in(report: dict[str, Any], month: str) -> Any:
@@ -139,7 +140,7 @@ async def test_the_rebuild_command_prints_what_it_did_and_the_service_goes_on_fr
     command = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "vrac_reporting.rebuild",
+        "vrac_reporting.entrypoints.rebuild",
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

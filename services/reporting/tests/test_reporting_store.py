@@ -1,14 +1,16 @@
-"""The Mongo read models against the real store (FerretDB in tests)."""
+"""The Mongo read models against the real store."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from reporting_testkit import event
 from vrac_reporting.adapters.read_models import RECENT, MongoReadModels
-from vrac_reporting.domain.generations import Generation, RebuildRunning, Superseded
+from vrac_reporting.domain.errors import RebuildRunning, Superseded
+from vrac_reporting.domain.generations import Generation
 from vrac_reporting.domain.tally import Tally, tally_of
+
+from services.reporting.tests.reporting_testkit import event
 
 pytestmark = pytest.mark.integration
 

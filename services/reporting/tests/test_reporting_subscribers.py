@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from faststream.kafka import KafkaBroker, TestKafkaBroker
-from reporting_testkit import FakeReadModels, event
-from vrac_contracts.catalogue import consumed_by, consumer_group
+from vrac_contracts.catalogue import consumed_by
 from vrac_contracts.envelope import encode
 from vrac_contracts.faststream import publish_envelope
-from vrac_reporting.entrypoints.subscribers import PositionedConsumer, subscribe
+from vrac_reporting.bootstrap import build
 from vrac_reporting.settings import ReportingSettings
+from vrac_runtime.consumer import EventConsumer
+
+from services.reporting.tests.fakes import FakeReadModels
+from services.reporting.tests.reporting_testkit import event
 
 
-def consuming(models: FakeReadModels) -> tuple[KafkaBroker, PositionedConsumer]:
-    broker = KafkaBroker()
-    settings = ReportingSettings(handler_backoff_seconds=0)
-    consumer = PositionedConsumer(broker, settings, consumer_group("reporting"))
-    subscribe(consumer, models)
+def consuming(models: FakeReadModels) -> tuple[KafkaBroker, EventConsumer]:
+    """The app's broker and its one consumer, counting into ``models``."""
+    app = build(ReportingSettings(handler_backoff_seconds=0), models=models)
+    runtime = app.state.runtime
+    (consumer,) = runtime.consumers
     consumer.register()
-    return broker, consumer
+    return runtime.broker, consumer
 
 
 async def test_every_public_event_type_is_subscribed(fake_models: FakeReadModels) -> None:

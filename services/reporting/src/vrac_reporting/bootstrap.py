@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
-from vrac_contracts.catalogue import consumer_group
+from pymongo.asynchronous.database import AsyncDatabase
+from vrac_runtime.kafka import client_options
 from vrac_runtime.service import build_runtime, create_app, serve
 
+from vrac_reporting.adapters.background import BackgroundTasks
 from vrac_reporting.adapters.read_models import MongoReadModels
-from vrac_reporting.entrypoints.http import admin_router, reports_router
-from vrac_reporting.entrypoints.subscribers import PositionedConsumer, subscribe
-from vrac_reporting.rebuilds import BackgroundRebuilds
+from vrac_reporting.adapters.replay_source import KafkaReplaySource
+from vrac_reporting.domain.report import Suppression
+from vrac_reporting.entrypoints.http import router
+from vrac_reporting.entrypoints.subscribers import Subscribers
+from vrac_reporting.handlers import Deps, RebuildPolicy
 from vrac_reporting.settings import ReportingSettings
 
 DESCRIPTION = (
@@ -21,29 +27,49 @@ DESCRIPTION = (
 )
 
 
-def build(settings: ReportingSettings | None = None) -> FastAPI:
+def build(settings: ReportingSettings | None = None, **overrides: Any) -> FastAPI:
+    """The service's app; ``overrides`` replace fields of its ``Deps`` (tests swap fakes)."""
     settings = settings or ReportingSettings()
     runtime = build_runtime(settings)
-    models = MongoReadModels(runtime.db)
-    consumer = PositionedConsumer(runtime.broker, settings, consumer_group("reporting"))
-    runtime.consumers.append(consumer)
-    subscribe(consumer, models)
-    rebuilds = BackgroundRebuilds(settings, models)
+    deps = dataclasses.replace(build_deps(settings, runtime.db), **overrides)
+    Subscribers(deps).register(runtime)
     app = create_app(
         runtime,
-        [
-            reports_router(models, settings.suppression_threshold),
-            admin_router(models, rebuilds),
-        ],
+        [router],
         title="VRAC reporting",
         description=DESCRIPTION,
-        on_startup=[models.initialize],
+        on_startup=[deps.models.initialize],
     )
-    _stop_rebuilds_first(app, rebuilds)
+    app.state.deps = deps
+    _stop_background_first(app, deps)
     return app
 
 
-def _stop_rebuilds_first(app: FastAPI, rebuilds: BackgroundRebuilds) -> None:
+def build_deps(settings: ReportingSettings, db: AsyncDatabase[Any]) -> Deps:
+    """The handlers' dependencies on the store and Kafka (the app's and the command's)."""
+
+    def replay_source(generation: str) -> KafkaReplaySource:
+        return KafkaReplaySource(
+            client_options(settings),
+            settings.public_topics(),
+            settings.rebuild_group(generation),
+            fetch_records=settings.rebuild_fetch_records,
+        )
+
+    return Deps(
+        models=MongoReadModels(db),
+        replay_sources=replay_source,
+        background=BackgroundTasks(),
+        suppression=Suppression(settings.suppression_threshold),
+        rebuilds=RebuildPolicy(
+            dedupe_tail=settings.rebuild_dedupe_tail,
+            heartbeat_seconds=settings.rebuild_heartbeat_seconds,
+            stale_seconds=settings.rebuild_stale_seconds,
+        ),
+    )
+
+
+def _stop_background_first(app: FastAPI, deps: Deps) -> None:
     """A running rebuild is cancelled (and marked failed) while the store is still open."""
     inner = app.router.lifespan_context
 
@@ -53,7 +79,7 @@ def _stop_rebuilds_first(app: FastAPI, rebuilds: BackgroundRebuilds) -> None:
             try:
                 yield
             finally:
-                await rebuilds.stop()
+                await deps.background.stop()
 
     app.router.lifespan_context = lifespan
 

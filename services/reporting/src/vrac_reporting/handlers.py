@@ -1,4 +1,7 @@
-"""One function per thing reporting does: count an event, rebuild, report."""
+"""One function per thing reporting does: count an event, rebuild, report.
+
+Handlers know nothing of HTTP, Kafka or Mongo: they talk to the ports in ``deps``.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,15 @@ import gc
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from vrac_contracts.envelope import Envelope
+from vrac_contracts.values import Pilot
 from vrac_runtime.logging import get_logger
 
+from vrac_reporting.domain.errors import UnknownPilot, UnknownRebuild
 from vrac_reporting.domain.generations import (
     Generation,
     Position,
@@ -28,10 +34,12 @@ from vrac_reporting.domain.report import (
     consortium_report,
     pilot_report,
 )
-from vrac_reporting.domain.tally import Tally, tally_of
-from vrac_reporting.ports import ReadModels, ReplaySource
+from vrac_reporting.domain.tally import tally_of
+from vrac_reporting.ports import Background, ReadModels, ReplaySource, ReplaySources
 
 Clock = Callable[[], datetime]
+Authorize = Callable[[str], None]
+PILOTS = frozenset(p.value for p in Pilot)
 log = get_logger(__name__)
 
 
@@ -39,7 +47,8 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-# --- live events -------------------------------------------------------------------------
+def _salt() -> str:
+    return uuid.uuid4().hex
 
 
 @dataclass
@@ -54,16 +63,43 @@ class StateView:
     last: ReadModelState | None = None
 
 
-async def count_event(
-    models: ReadModels, view: StateView, tally: Tally, position: Position | None
-) -> int:
-    """Count a live event in every generation that has not counted it; returns how many."""
+@dataclass(frozen=True)
+class RebuildPolicy:
+    """How a rebuild runs (see the settings of the same names)."""
+
+    dedupe_tail: int = 1000
+    heartbeat_seconds: float = 5.0
+    stale_seconds: float = 120.0
+
+
+@dataclass
+class Deps:
+    models: ReadModels
+    replay_sources: ReplaySources
+    background: Background
+    suppression: Suppression = field(default_factory=Suppression)
+    rebuilds: RebuildPolicy = field(default_factory=RebuildPolicy)
+    view: StateView = field(default_factory=StateView)
+    clock: Clock = utc_now
+    mint: Callable[[], str] = _salt  # the unique part of a generation id
+
+
+# --- live events -------------------------------------------------------------------------
+
+
+async def count_event(deps: Deps, event: Envelope[Any], position: Position | None) -> int:
+    """Count a live event in every generation that has not counted it; returns how many.
+
+    ``position`` is where the record sits in Kafka: a generation whose replay read past it
+    has counted it already."""
+    view = deps.view
     if view.last is not None and not view.last.targets(position):
         return 0
-    state = view.last = await models.state()
+    state = view.last = await deps.models.state()
+    tally = tally_of(event.id, event.data)
     counted = 0
     for generation in state.targets(position):
-        if await models.count_once(generation.id, tally):
+        if await deps.models.count_once(generation.id, tally):
             counted += 1
     return counted
 
@@ -91,46 +127,78 @@ class RebuildStats:
         )
 
 
-def new_rebuild_id(clock: Clock = utc_now) -> str:
-    return new_generation_id(clock(), uuid.uuid4().hex)
+async def rebuild(deps: Deps, *, force: bool = False) -> RebuildStats:
+    """Replay every public topic into a fresh generation and switch reports to it."""
+    generation_id = _new_generation_id(deps)
+    async with deps.replay_sources(generation_id) as source:
+        generation = await begin_rebuild(deps, source, generation_id, force=force)
+        return await complete_rebuild(deps, source, generation)
+
+
+async def start_rebuild(deps: Deps, *, force: bool = False) -> str:
+    """Register a rebuild now and run it in the background; returns its generation id.
+
+    RebuildRunning when another rebuild is alive (and not ``force``)."""
+    generation_id = _new_generation_id(deps)
+    stack = contextlib.AsyncExitStack()
+    source = await stack.enter_async_context(deps.replay_sources(generation_id))
+    try:
+        generation = await begin_rebuild(deps, source, generation_id, force=force)
+    except BaseException:
+        await stack.aclose()
+        raise
+
+    async def run() -> None:
+        async with stack:
+            try:
+                stats = await complete_rebuild(deps, source, generation)
+            except Exception as err:
+                log.error("rebuild failed", generation=generation_id, error=repr(err))
+            else:
+                log.info("rebuild finished", **stats.as_dict())
+
+    deps.background.spawn(f"rebuild-{generation_id}", run())
+    return generation_id
+
+
+async def get_rebuild(deps: Deps, generation: str) -> dict[str, Any]:
+    """Progress and statistics of a rebuild."""
+    found = await deps.models.rebuild_status(generation)
+    if found is None:
+        raise UnknownRebuild("no such rebuild")
+    return found
+
+
+def _new_generation_id(deps: Deps) -> str:
+    return new_generation_id(deps.clock(), deps.mint())
 
 
 async def begin_rebuild(
-    models: ReadModels,
-    source: ReplaySource,
-    generation_id: str,
-    *,
-    stale_after: float,
-    force: bool = False,
-    clock: Clock = utc_now,
+    deps: Deps, source: ReplaySource, generation_id: str, *, force: bool = False
 ) -> Generation:
     """Register a fresh generation covering everything the topics hold right now.
 
     From here on the live path counts every later event into it as well.
     """
     generation = Generation(generation_id, await source.end_offsets())
-    now = clock()
-    await models.begin_build(generation, now, now - timedelta(seconds=stale_after), force)
+    now = deps.clock()
+    stale_before = now - timedelta(seconds=deps.rebuilds.stale_seconds)
+    await deps.models.begin_build(generation, now, stale_before, force)
     return generation
 
 
 async def complete_rebuild(
-    models: ReadModels,
-    source: ReplaySource,
-    generation: Generation,
-    *,
-    tail: int,
-    heartbeat_seconds: float = 5.0,
-    clock: Clock = utc_now,
+    deps: Deps, source: ReplaySource, generation: Generation
 ) -> RebuildStats:
     """Replay the topics into the generation, then make it the one reports read."""
+    models, clock = deps.models, deps.clock
     started = time.monotonic()
     stats = RebuildStats(generation.id)
     try:
         # Records that arrived while the generation was being registered may have been
         # handled by a live consumer that did not see it yet: they take the exact path below.
         registered = await source.end_offsets()
-        tally = await _replay(models, source, generation, tail, heartbeat_seconds, clock)
+        tally = await _replay(deps, source, generation)
         known = await models.insert_tail(generation.id, tally.tail())
         tally.withdraw(t for t in tally.tail() if t.event_id in known)
         await models.add_counts(generation.id, tally.buckets())
@@ -151,15 +219,9 @@ async def complete_rebuild(
     return stats
 
 
-async def _replay(
-    models: ReadModels,
-    source: ReplaySource,
-    generation: Generation,
-    tail: int,
-    heartbeat_seconds: float,
-    clock: Clock,
-) -> ReplayTally:
-    tally = ReplayTally(tail)
+async def _replay(deps: Deps, source: ReplaySource, generation: Generation) -> ReplayTally:
+    heartbeat_seconds = deps.rebuilds.heartbeat_seconds
+    tally = ReplayTally(deps.rebuilds.dedupe_tail)
     beat = time.monotonic()
     with _collector_paused():
         async for chunk in source.read(None, generation.coverage):
@@ -169,7 +231,7 @@ async def _replay(
                 else:
                     tally.add(tally_of(envelope.id, envelope.data), position)
             if time.monotonic() - beat >= heartbeat_seconds:
-                await models.heartbeat(generation.id, clock())
+                await deps.models.heartbeat(generation.id, deps.clock())
                 beat = time.monotonic()
     return tally
 
@@ -216,17 +278,20 @@ async def _count_stragglers(
 
 
 async def report_pilot(
-    models: ReadModels, pilot: str, months: MonthRange, suppression: Suppression
+    deps: Deps, pilot: str, months: MonthRange, authorize: Authorize
 ) -> PilotReport:
-    generation = (await models.state()).active.id
-    buckets = await models.monthly_counts(generation, pilot)
+    """The monthly figures of one pilot; ``authorize`` refuses a pilot the caller may not see."""
+    if pilot not in PILOTS:
+        raise UnknownPilot("no such pilot")
+    authorize(pilot)
+    generation = (await deps.models.state()).active.id
+    buckets = await deps.models.monthly_counts(generation, pilot)
     rows = [(month, counts) for _, month, counts in buckets]
-    return pilot_report(pilot, generation, rows, suppression, months)
+    return pilot_report(pilot, generation, rows, deps.suppression, months)
 
 
-async def report_consortium(
-    models: ReadModels, months: MonthRange, suppression: Suppression
-) -> ConsortiumReport:
-    generation = (await models.state()).active.id
-    buckets = await models.monthly_counts(generation, None)
-    return consortium_report(generation, buckets, suppression, months)
+async def report_consortium(deps: Deps, months: MonthRange) -> ConsortiumReport:
+    """Every pilot's monthly figures side by side."""
+    generation = (await deps.models.state()).active.id
+    buckets = await deps.models.monthly_counts(generation, None)
+    return consortium_report(generation, buckets, deps.suppression, months)

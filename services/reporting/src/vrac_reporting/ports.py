@@ -1,8 +1,9 @@
-"""What the handlers need from the outside world; Mongo and Kafka adapters, or test fakes."""
+"""What the handlers need from the outside world: Mongo and Kafka adapters, or test fakes."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Coroutine, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -18,6 +19,8 @@ Replayed = tuple[Position, Envelope[Any] | None]
 
 
 class ReadModels(Protocol):
+    """The per-generation counters, the event ids counted, and the read-model state."""
+
     async def initialize(self) -> None: ...
 
     async def state(self) -> ReadModelState: ...
@@ -50,6 +53,8 @@ class ReadModels(Protocol):
 
 
 class ReplaySource(Protocol):
+    """The public topics of one rebuild, read from the earliest offset."""
+
     async def end_offsets(self) -> dict[tuple[str, int], int]: ...
 
     def read(self, start: Offsets | None, until: Offsets) -> AsyncIterator[list[Replayed]]:
@@ -57,3 +62,19 @@ class ReplaySource(Protocol):
         ...
 
     async def commit(self, offsets: Offsets) -> None: ...
+
+
+class ReplaySources(Protocol):
+    def __call__(self, generation: str, /) -> AbstractAsyncContextManager[ReplaySource]:
+        """A replay source of its own for the rebuild filling ``generation``, open within."""
+        ...
+
+
+class Background(Protocol):
+    """Work that outlives the request that started it (a rebuild over HTTP)."""
+
+    def spawn(self, name: str, work: Coroutine[Any, Any, None]) -> None: ...
+
+    async def stop(self) -> None:
+        """Cancel what still runs and wait for it to end."""
+        ...

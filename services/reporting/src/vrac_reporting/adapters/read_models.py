@@ -1,4 +1,4 @@
-"""The read models in MongoDB (or FerretDB), one set of collections per generation.
+"""The read models in MongoDB, one set of collections per generation.
 
 ``counts_<generation>``: one small document per pilot and month, ``{pilot, month, counts:
 {metric: n}, recent: [ce_id, ...]}``. ``facts_<generation>``: one document per event the live
@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -25,13 +26,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from vrac_reporting.domain.generations import (
-    INITIAL_GENERATION,
-    Generation,
-    ReadModelState,
-    RebuildRunning,
-    Superseded,
-)
+from vrac_reporting.domain.errors import RebuildRunning, Superseded
+from vrac_reporting.domain.generations import INITIAL_GENERATION, Generation, ReadModelState
 from vrac_reporting.domain.tally import Tally
 from vrac_reporting.ports import Bucket
 
@@ -44,6 +40,8 @@ _GONE = ("retired", "failed", "superseded")
 
 
 class MongoReadModels:
+    """The ``ReadModels`` port of the running service."""
+
     def __init__(self, db: AsyncDatabase[Any]) -> None:
         self._db = db
         self._state: AsyncCollection[Any] = db["read_model_state"]
@@ -118,11 +116,7 @@ class MongoReadModels:
     async def begin_build(
         self, generation: Generation, now: datetime, stale_before: datetime, force: bool
     ) -> None:
-        building = {
-            "id": generation.id,
-            "coverage": generation.coverage_list(),
-            "heartbeat_at": now,
-        }
+        building = {**_generation_doc(generation), "heartbeat_at": now}
         # Generations given up earlier are surely idle by now: drop their collections.
         await self._drop_gone_generations()
         result = await self._state.update_one(
@@ -242,5 +236,21 @@ class MongoReadModels:
         return dict(doc)
 
 
+# -- mapping between a generation and its document --
+
+
+def _generation_doc(generation: Generation) -> dict[str, Any]:
+    """The coverage as one small document per partition, mapped by hand."""
+    coverage = [
+        {"topic": topic, "partition": part, "end": end}
+        for (topic, part), end in sorted(generation.coverage.items())
+    ]
+    return {"id": generation.id, "coverage": coverage}
+
+
 def _generation(doc: Mapping[str, Any]) -> Generation:
-    return Generation.from_coverage_list(doc["id"], doc.get("coverage", []))
+    coverage = {
+        (str(item["topic"]), int(item["partition"])): int(item["end"])
+        for item in doc.get("coverage", [])
+    }
+    return Generation(doc["id"], MappingProxyType(coverage))

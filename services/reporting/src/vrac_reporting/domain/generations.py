@@ -9,11 +9,10 @@ generation through exactly one of the two paths, and a switch loses nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any
 
 INITIAL_GENERATION = "g0"
 
@@ -44,18 +43,6 @@ class Generation:
         end = self.coverage.get((position.topic, position.partition))
         return end is not None and position.offset < end
 
-    def coverage_list(self) -> list[dict[str, str | int]]:
-        """The coverage as plain documents (the store takes no nested arrays)."""
-        return [
-            {"topic": topic, "partition": part, "end": end}
-            for (topic, part), end in sorted(self.coverage.items())
-        ]
-
-    @classmethod
-    def from_coverage_list(cls, id: str, items: Iterable[Mapping[str, Any]]) -> Generation:
-        coverage = {(str(i["topic"]), int(i["partition"])): int(i["end"]) for i in items}
-        return cls(id, MappingProxyType(coverage))
-
 
 @dataclass(frozen=True)
 class ReadModelState:
@@ -68,14 +55,6 @@ class ReadModelState:
         """The generations a live event at ``position`` must still be counted in."""
         generations = (self.active,) if self.building is None else (self.active, self.building)
         return tuple(g for g in generations if not g.covers(position))
-
-
-class RebuildRunning(Exception):
-    """Another rebuild is filling a generation and is still alive."""
-
-
-class Superseded(Exception):
-    """The generation this rebuild fills was replaced by a newer rebuild."""
 
 
 def new_generation_id(now: datetime, salt: str) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from vrac_contracts.values import Pilot
 
+from vrac_reporting.domain.errors import MonthsOutOfOrder
 from vrac_reporting.domain.tally import Metric
 
 Cell = int | str
@@ -92,7 +93,7 @@ class MonthRange:
 
     def __post_init__(self) -> None:
         if self.first and self.last and self.first > self.last:
-            raise ValueError("from is after to")
+            raise MonthsOutOfOrder
 
     def __contains__(self, month: object) -> bool:
         if not isinstance(month, str):

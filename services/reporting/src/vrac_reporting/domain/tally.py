@@ -28,6 +28,8 @@ from vrac_contracts.events import (
 )
 from vrac_contracts.values import MemberKind
 
+from vrac_reporting.domain.errors import NotCounted
+
 
 class Metric(StrEnum):
     """A monthly count per pilot. The value is the column name in reports."""
@@ -82,10 +84,6 @@ _RULES: Final[dict[type[EventData], Callable[[Any], tuple[Metric, ...]]]] = {
 }
 
 COUNTED_EVENTS: Final = tuple(_RULES)
-
-
-class NotCounted(ValueError):
-    """The event is of a type reporting does not count."""
 
 
 def month_of(moment: datetime) -> str:

@@ -1,4 +1,8 @@
-"""HTTP routes: the pilot and consortium reports (JSON or CSV) and the rebuild command."""
+"""HTTP routes: the pilot and consortium reports (JSON or CSV) and the rebuild command.
+
+Thin: query -> handler -> response schema. Refusals are domain errors, which the runtime maps
+to their status codes.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +12,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from vrac_contracts.values import Pilot
 from vrac_runtime.auth import ALL_PILOTS, Principal, requires
-from vrac_runtime.errors import Conflict, NotFound, RuleBroken
 
+from vrac_reporting import handlers
 from vrac_reporting.adapters.csv_renderer import consortium_csv, pilot_csv
-from vrac_reporting.domain.generations import RebuildRunning
-from vrac_reporting.domain.report import (
-    ConsortiumReport,
-    MonthFigures,
-    MonthRange,
-    PilotReport,
-    Suppression,
-)
-from vrac_reporting.handlers import report_consortium, report_pilot
-from vrac_reporting.ports import ReadModels
-from vrac_reporting.rebuilds import BackgroundRebuilds
+from vrac_reporting.domain.report import ConsortiumReport, MonthFigures, MonthRange, PilotReport
 
 MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 CSV = "text/csv"
@@ -98,6 +91,17 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {CSV: {"schema": {"type": "string"}}}, "description": "JSON or CSV"}
 }
 Format = Literal["json", "csv"]
+READERS = requires("pilot-lead", "coach", "consortium")
+CONSORTIUM = requires("consortium")
+ADMIN = requires("admin")
+
+router = APIRouter()
+
+
+def deps(request: Request) -> handlers.Deps:
+    """The handlers' dependencies, built once by the composition root."""
+    result: handlers.Deps = request.app.state.deps
+    return result
 
 
 def month_range(
@@ -108,10 +112,7 @@ def month_range(
         str | None, Query(alias="to", pattern=MONTH_PATTERN, description="Last month, YYYY-MM")
     ] = None,
 ) -> MonthRange:
-    try:
-        return MonthRange(first, last)
-    except ValueError:
-        raise RuleBroken("from", "must not be after to") from None
+    return MonthRange(first, last)
 
 
 def _wants_csv(fmt: Format | None, request: Request) -> bool:
@@ -155,88 +156,78 @@ def _consortium_json(report: ConsortiumReport) -> ConsortiumReportOut:
     )
 
 
-def reports_router(models: ReadModels, threshold: int) -> APIRouter:
-    suppression = Suppression(threshold)
-    router = APIRouter(prefix="/reports", tags=["reports"])
-
-    @router.get(
-        "/pilots/{pilot}",
-        response_model=PilotReportOut,
-        responses=CSV_RESPONSE,
-        summary="Monthly figures of one pilot (JSON, or CSV with ?format=csv)",
-    )
-    async def get_pilot_report(
-        request: Request,
-        pilot: Annotated[str, Path(description="Pilot id, e.g. `leiden`.")],
-        principal: Annotated[Principal, Depends(requires("pilot-lead", "coach", "consortium"))],
-        months: Annotated[MonthRange, Depends(month_range)],
-        fmt: Annotated[Format | None, Query(alias="format")] = None,
-    ) -> Any:
-        if pilot not in {p.value for p in Pilot}:
-            raise NotFound("no such pilot")
-        principal.ensure_pilot(pilot)
-        report = await report_pilot(models, pilot, months, suppression)
-        if _wants_csv(fmt, request):
-            return _csv(pilot_csv(report), f"vrac-report-{pilot}.csv")
-        return _pilot_json(report)
-
-    @router.get(
-        "/consortium",
-        response_model=ConsortiumReportOut,
-        responses=CSV_RESPONSE,
-        summary="Every pilot's monthly figures side by side (JSON, or CSV)",
-    )
-    async def get_consortium_report(
-        request: Request,
-        principal: Annotated[Principal, Depends(requires("consortium"))],
-        months: Annotated[MonthRange, Depends(month_range)],
-        fmt: Annotated[Format | None, Query(alias="format")] = None,
-    ) -> Any:
-        if principal.pilot != ALL_PILOTS:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN, "the consortium report needs a token for all pilots"
-            )
-        report = await report_consortium(models, months, suppression)
-        if _wants_csv(fmt, request):
-            return _csv(consortium_csv(report), "vrac-report-consortium.csv")
-        return _consortium_json(report)
-
-    return router
+@router.get(
+    "/reports/pilots/{pilot}",
+    response_model=PilotReportOut,
+    responses=CSV_RESPONSE,
+    tags=["reports"],
+    summary="Monthly figures of one pilot (JSON, or CSV with ?format=csv)",
+)
+async def get_pilot_report(
+    request: Request,
+    pilot: Annotated[str, Path(description="Pilot id, e.g. `leiden`.")],
+    principal: Annotated[Principal, Depends(READERS)],
+    months: Annotated[MonthRange, Depends(month_range)],
+    d: Annotated[handlers.Deps, Depends(deps)],
+    fmt: Annotated[Format | None, Query(alias="format")] = None,
+) -> Any:
+    report = await handlers.report_pilot(d, pilot, months, principal.ensure_pilot)
+    if _wants_csv(fmt, request):
+        return _csv(pilot_csv(report), f"vrac-report-{pilot}.csv")
+    return _pilot_json(report)
 
 
-def admin_router(models: ReadModels, rebuilds: BackgroundRebuilds) -> APIRouter:
-    router = APIRouter(prefix="/admin", tags=["admin"])
-
-    @router.post(
-        "/rebuild",
-        status_code=status.HTTP_202_ACCEPTED,
-        response_model=RebuildStarted,
-        summary="Rebuild the read models by replaying the public topics",
-    )
-    async def start_rebuild(
-        _: Annotated[Principal, Depends(requires("admin"))],
-        force: Annotated[bool, Query(description="Replace a rebuild still registered")] = False,
-    ) -> RebuildStarted:
-        try:
-            generation = await rebuilds.start(force=force)
-        except RebuildRunning as err:
-            raise Conflict(str(err)) from None
-        return RebuildStarted(
-            generation=generation, status="building", status_url=f"/admin/rebuild/{generation}"
+@router.get(
+    "/reports/consortium",
+    response_model=ConsortiumReportOut,
+    responses=CSV_RESPONSE,
+    tags=["reports"],
+    summary="Every pilot's monthly figures side by side (JSON, or CSV)",
+)
+async def get_consortium_report(
+    request: Request,
+    principal: Annotated[Principal, Depends(CONSORTIUM)],
+    months: Annotated[MonthRange, Depends(month_range)],
+    d: Annotated[handlers.Deps, Depends(deps)],
+    fmt: Annotated[Format | None, Query(alias="format")] = None,
+) -> Any:
+    if principal.pilot != ALL_PILOTS:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "the consortium report needs a token for all pilots"
         )
+    report = await handlers.report_consortium(d, months)
+    if _wants_csv(fmt, request):
+        return _csv(consortium_csv(report), "vrac-report-consortium.csv")
+    return _consortium_json(report)
 
-    @router.get(
-        "/rebuild/{generation}",
-        response_model=RebuildStatus,
-        summary="Progress and statistics of a rebuild",
+
+@router.post(
+    "/admin/rebuild",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RebuildStarted,
+    tags=["admin"],
+    summary="Rebuild the read models by replaying the public topics",
+)
+async def start_rebuild(
+    _: Annotated[Principal, Depends(ADMIN)],
+    d: Annotated[handlers.Deps, Depends(deps)],
+    force: Annotated[bool, Query(description="Replace a rebuild still registered")] = False,
+) -> RebuildStarted:
+    generation = await handlers.start_rebuild(d, force=force)
+    return RebuildStarted(
+        generation=generation, status="building", status_url=f"/admin/rebuild/{generation}"
     )
-    async def get_rebuild(
-        generation: Annotated[str, Path(max_length=64)],
-        _: Annotated[Principal, Depends(requires("admin"))],
-    ) -> RebuildStatus:
-        found = await models.rebuild_status(generation)
-        if found is None:
-            raise NotFound("no such rebuild")
-        return RebuildStatus.model_validate(found)
 
-    return router
+
+@router.get(
+    "/admin/rebuild/{generation}",
+    response_model=RebuildStatus,
+    tags=["admin"],
+    summary="Progress and statistics of a rebuild",
+)
+async def get_rebuild(
+    generation: Annotated[str, Path(max_length=64)],
+    _: Annotated[Principal, Depends(ADMIN)],
+    d: Annotated[handlers.Deps, Depends(deps)],
+) -> RebuildStatus:
+    return RebuildStatus.model_validate(await handlers.get_rebuild(d, generation))

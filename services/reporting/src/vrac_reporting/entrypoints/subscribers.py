@@ -1,46 +1,31 @@
-"""The live consumer: every public event is counted by the same handler.
-
-One subscriber function serves all event types, because the contract-to-count mapping lives
-in ``domain.tally`` where the replay uses it too; per-type functions would only repeat it.
-"""
+"""The live consumer's side of reporting: every public event it reads is counted."""
 
 from __future__ import annotations
 
-from contextvars import ContextVar
-from typing import Any
-
-from aiokafka.structs import ConsumerRecord
 from vrac_contracts.catalogue import consumed_by
 from vrac_contracts.envelope import Envelope
-from vrac_runtime.consumer import EventConsumer
+from vrac_contracts.events.base import EventData
+from vrac_runtime.consumer import current_position
+from vrac_runtime.service import ServiceRuntime
 
+from vrac_reporting import handlers
 from vrac_reporting.domain.generations import Position
-from vrac_reporting.domain.tally import tally_of
-from vrac_reporting.handlers import StateView, count_event
-from vrac_reporting.ports import ReadModels
-
-_position: ContextVar[Position | None] = ContextVar("reporting_record_position", default=None)
 
 
-class PositionedConsumer(EventConsumer):
-    """The runtime's consumer, also telling the handler where its record sits in Kafka.
+class Subscribers:
+    """Maps each consumed event to the handler that counts it."""
 
-    The position decides whether a rebuilt generation counted the record already.
-    """
+    def __init__(self, deps: handlers.Deps) -> None:
+        self._deps = deps
 
-    async def process(self, record: ConsumerRecord[Any, Any]) -> None:
-        token = _position.set(Position(record.topic, record.partition, record.offset))
-        try:
-            await super().process(record)
-        finally:
-            _position.reset(token)
+    async def on_public_event(self, envelope: Envelope[EventData]) -> None:
+        # Where the record sits decides whether a rebuilt generation counted it already.
+        found = current_position()
+        position = None if found is None else Position(found.topic, found.partition, found.offset)
+        await handlers.count_event(self._deps, envelope, position)
 
-
-def subscribe(consumer: EventConsumer, models: ReadModels) -> None:
-    view = StateView()
-
-    async def on_public_event(envelope: Envelope[Any]) -> None:
-        await count_event(models, view, tally_of(envelope.id, envelope.data), _position.get())
-
-    for spec in consumed_by("reporting"):
-        consumer.on(spec.model, on_public_event)
+    def register(self, runtime: ServiceRuntime) -> None:
+        # One method for every event: what each one counts for is a single mapping in
+        # domain.tally, shared with the replay, so a method per event would only repeat it.
+        for spec in consumed_by("reporting"):
+            runtime.on(spec.model, self.on_public_event)

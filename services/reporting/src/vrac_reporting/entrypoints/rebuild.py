@@ -1,4 +1,4 @@
-"""``python -m vrac_reporting.rebuild``: rebuild the read models by replaying the topics.
+"""``python -m vrac_reporting.entrypoints.rebuild``: rebuild the read models by replay.
 
 Reads every public topic from the earliest offset with a fresh consumer group into a fresh
 generation of the read models, switches reports to it, and prints the time taken and the
@@ -16,18 +16,18 @@ from typing import Any
 from pymongo import AsyncMongoClient
 from vrac_runtime.logging import configure_logging
 
-from vrac_reporting.adapters.read_models import MongoReadModels
-from vrac_reporting.domain.generations import RebuildRunning
-from vrac_reporting.rebuilds import rebuild_now
+from vrac_reporting import handlers
+from vrac_reporting.bootstrap import build_deps
+from vrac_reporting.domain.errors import RebuildRunning
 from vrac_reporting.settings import ReportingSettings
 
 
 async def run(settings: ReportingSettings, force: bool) -> str:
     client: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
     try:
-        models = MongoReadModels(client[settings.database])
-        await models.initialize()
-        stats = await rebuild_now(settings, models, force=force)
+        deps = build_deps(settings, client[settings.database])
+        await deps.models.initialize()
+        stats = await handlers.rebuild(deps, force=force)
     finally:
         await client.close()
     return stats.summary()
