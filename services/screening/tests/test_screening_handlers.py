@@ -24,6 +24,7 @@ from vrac_contracts.values import (
     WellbeingBand,
 )
 from vrac_screening import handlers
+from vrac_screening.bootstrap import build
 from vrac_screening.domain.commands import (
     CloseCase,
     KeepConsent,
@@ -43,7 +44,7 @@ from vrac_screening.domain.errors import (
 from vrac_screening.domain.scores import DomainResult
 from vrac_screening.entrypoints.subscribers import Subscribers
 
-from services.screening.tests.fakes import NOW, World, world
+from services.screening.tests.fakes import NOW, FakeRenderer, World, world
 
 CASE = "case_handlertest001"
 ALL = (ConsentPurpose.SCREENING, ConsentPurpose.DIPLOMA, ConsentPurpose.QUESTIONNAIRES)
@@ -252,3 +253,11 @@ async def test_a_questionnaire_needs_its_own_consent(w: World) -> None:
     with pytest.raises(NoConsent, match="questionnaires"):
         await handlers.submit_questionnaire(w.deps, command, Anyone())
     assert w.questionnaires.records == {} and w.outbox.events == []
+
+
+async def test_the_app_takes_other_ports_in_place_of_its_own() -> None:
+    renderer = FakeRenderer()
+    app = build(render=renderer, clock=lambda: NOW)
+    deps: handlers.Deps = app.state.deps
+    assert deps.render is renderer and deps.clock() == NOW
+    await app.state.runtime.mongo.close()
