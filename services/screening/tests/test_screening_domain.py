@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from vrac_contracts.advice import ADVICE, AdviceCode, advice_text
+from vrac_contracts.consent import ConsentState, consent_key
 from vrac_contracts.ids import derived_id
 from vrac_contracts.values import (
     ConsentPurpose,
@@ -20,7 +21,7 @@ from vrac_contracts.values import (
 )
 from vrac_contracts.wording import long_date
 from vrac_screening.domain.advice_rules import RULES, Profile, choose_advice
-from vrac_screening.domain.case import Case, Consent, consent_key
+from vrac_screening.domain.case import Case
 from vrac_screening.domain.diploma import ScreeningOutcome, diploma_sheet, make_diploma
 from vrac_screening.domain.errors import (
     CaseIsClosed,
@@ -39,7 +40,7 @@ P, SS, Q = ScoreKind.PERCENTILE, ScoreKind.STANDARD_SCORE, ScoreKind.QUALITATIVE
 
 
 def case(*purposes: ConsentPurpose, **fields: object) -> Case:
-    consents = {consent_key(p): Consent(True, NOW) for p in purposes}
+    consents = {consent_key(p): ConsentState(True, NOW) for p in purposes}
     values: dict = {"case_id": "case_domaintest001", "pilot": Pilot.LEIDEN, "opened": True}
     values.update(consents=consents, **fields)
     return Case(**values)
@@ -139,7 +140,8 @@ def test_record_screening_derives_strengths_growth_areas_and_the_event() -> None
         DomainResult(Domain.MATHS, P, 50),
     ]
     subject = case(ConsentPurpose.SCREENING, language=Language.FR)
-    screening, event = record_screening(subject, "scr_domaintest001", results, None, NOW)
+    screening = record_screening(subject, "scr_domaintest001", results, None, NOW)
+    [event] = screening.pull_events()
     assert screening.strengths == (Domain.WORKING_MEMORY, Domain.EMPATHY)
     assert screening.growth_areas == (Domain.READING,)
     assert screening.screened_on == NOW.date()
@@ -150,7 +152,7 @@ def test_record_screening_derives_strengths_growth_areas_and_the_event() -> None
 
 def test_a_screening_before_the_family_is_known_uses_the_pilot_language() -> None:
     subject = case(ConsentPurpose.SCREENING, pilot=Pilot.WATTRELOS)
-    screening, _ = record_screening(
+    screening = record_screening(
         subject, "scr_domaintest001", [DomainResult(Domain.MATHS, P, 80)], None, NOW
     )
     assert screening.language is Language.FR
@@ -161,7 +163,7 @@ def test_record_screening_refuses_what_it_must() -> None:
     with pytest.raises(NoConsent, match="screening"):
         record_screening(case(), "scr_domaintest001", results, None, NOW)
     withdrawn = case()
-    withdrawn.consents[consent_key(ConsentPurpose.SCREENING)] = Consent(False, NOW)
+    withdrawn.consents[consent_key(ConsentPurpose.SCREENING)] = ConsentState(False, NOW)
     with pytest.raises(NoConsent):
         record_screening(withdrawn, "scr_domaintest001", results, None, NOW)
     with pytest.raises(CaseIsClosed):
@@ -185,9 +187,9 @@ OUTCOME = ScreeningOutcome(
 
 def test_a_diploma_celebrates_the_strengths_in_the_family_language() -> None:
     family = case(ConsentPurpose.DIPLOMA, child_first_name="Inès", language=Language.FR)
-    made = make_diploma(family, OUTCOME, NOW)
-    assert made is not None
-    diploma, event = made
+    diploma = make_diploma(family, OUTCOME, NOW)
+    assert diploma is not None
+    [event] = diploma.pull_events()
     assert diploma.diploma_id == derived_id("diploma", OUTCOME.screening_id)
     assert (event.diploma_id, event.language, event.strengths) == (
         diploma.diploma_id,
@@ -199,7 +201,7 @@ def test_a_diploma_celebrates_the_strengths_in_the_family_language() -> None:
     assert [s.label for s in sheet.strengths] == ["La créativité", "Les maths"]
     assert sheet.place_and_date == "Leiden, 14 mars 2025"
     again = make_diploma(family, OUTCOME, NOW + dt.timedelta(hours=1))
-    assert again is not None and again[0].diploma_id == diploma.diploma_id
+    assert again is not None and again.diploma_id == diploma.diploma_id
 
 
 def test_no_diploma_without_consent_strengths_or_for_an_erased_case() -> None:
@@ -250,9 +252,10 @@ def test_long_dates_read_naturally() -> None:
 )
 def test_questionnaire_scores_fall_into_bands(instrument, score, band) -> None:
     subject = case(ConsentPurpose.QUESTIONNAIRES)
-    questionnaire, event = submit_questionnaire(
+    questionnaire = submit_questionnaire(
         subject, "qnr_domaintest001", instrument, Respondent.CHILD, score, NOW
     )
+    [event] = questionnaire.pull_events()
     assert questionnaire.band is band and event.wellbeing_band is band
     assert "score" not in event.model_dump()
 

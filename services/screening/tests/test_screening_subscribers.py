@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from faststream.kafka import TestKafkaBroker
+from vrac_contracts.consent import consent_key
 from vrac_contracts.envelope import encode, new_envelope
 from vrac_contracts.events.base import EventData
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged, FamilyRegistered
@@ -14,9 +15,9 @@ from vrac_contracts.events.screening import ScreeningCompleted
 from vrac_contracts.ids import derived_id
 from vrac_contracts.values import ConsentPurpose, Language
 from vrac_runtime.service import build_runtime
-from vrac_screening.adapters.store import ScreeningStore
-from vrac_screening.domain.case import consent_key
+from vrac_screening.bootstrap import mongo_deps
 from vrac_screening.entrypoints.subscribers import Subscribers
+from vrac_screening.handlers import Deps
 
 pytestmark = pytest.mark.integration
 
@@ -26,8 +27,8 @@ DIPLOMA = consent_key(ConsentPurpose.DIPLOMA)
 
 
 class InMemory:
-    def __init__(self, broker: Any, store: ScreeningStore, settings: Any) -> None:
-        self.broker, self.store, self.settings = broker, store, settings
+    def __init__(self, broker: Any, deps: Deps, settings: Any) -> None:
+        self.broker, self.deps, self.settings = broker, deps, settings
 
     async def deliver(self, data: EventData, envelope: Any = None) -> Any:
         envelope = envelope or new_envelope(data)
@@ -46,13 +47,13 @@ async def subscribed(make_settings) -> AsyncIterator[InMemory]:
     # one attempt: a handler that fails is dead-lettered at once, no waiting for retries
     settings = make_settings("screening", handler_max_attempts=1)
     runtime = build_runtime(settings)
-    store = ScreeningStore(runtime.db)
-    Subscribers(store).register(runtime)
+    deps = mongo_deps(runtime.db)
+    Subscribers(deps).register(runtime)
     for consumer in runtime.consumers:
         consumer.register()
     try:
         async with TestKafkaBroker(runtime.broker) as broker:
-            yield InMemory(broker, store, settings)
+            yield InMemory(broker, deps, settings)
     finally:
         await runtime.mongo.drop_database(settings.database)
         await runtime.mongo.close()
@@ -110,13 +111,13 @@ async def test_on_case_opened_makes_the_case_known_once(subscribed: InMemory) ->
     )
     envelope = await subscribed.deliver(opened)
     await subscribed.deliver(opened, envelope)
-    case = await subscribed.store.get_case(CASE)
+    case = await subscribed.deps.cases.get(CASE)
     assert case is not None and case.opened and not case.closed and case.consents == {}
 
 
 async def test_on_family_registered_keeps_the_name_and_language(subscribed: InMemory) -> None:
     await subscribed.deliver(family("Inès"))
-    case = await subscribed.store.get_case(CASE)
+    case = await subscribed.deps.cases.get(CASE)
     assert case is not None and not case.opened
     assert (case.child_first_name, case.language) == ("Inès", Language.FR)
 
@@ -125,7 +126,7 @@ async def test_on_consent_changed_keeps_the_newest_decision(subscribed: InMemory
     await subscribed.deliver(consent("diploma", True, "2025-03-15T10:00:00Z"))
     await subscribed.deliver(consent("diploma", False, "2025-03-17T10:00:00Z"))
     await subscribed.deliver(consent("diploma", True, "2025-03-16T10:00:00Z"))  # late, older
-    case = await subscribed.store.get_case(CASE)
+    case = await subscribed.deps.cases.get(CASE)
     assert case is not None and not case.consented(ConsentPurpose.DIPLOMA)
     assert case.consents[DIPLOMA].changed_at.isoformat().startswith("2025-03-17T10:00")
 
@@ -134,7 +135,7 @@ async def test_on_case_closed_closes_and_erasure_forgets_the_name(subscribed: In
     await subscribed.deliver(family("Sam"))
     await subscribed.deliver(CaseClosed.model_validate({**BASE, "reason": "erasure-requested"}))
     await subscribed.deliver(family("Sam"))  # a late copy
-    case = await subscribed.store.get_case(CASE)
+    case = await subscribed.deps.cases.get(CASE)
     assert case is not None and case.closed and case.erased
     assert case.child_first_name is None
 
@@ -144,7 +145,7 @@ async def test_on_screening_completed_makes_one_diploma(subscribed: InMemory) ->
     await subscribed.deliver(family("Sam"))
     envelope = await subscribed.deliver(completed())
     await subscribed.deliver(completed(), envelope)
-    diplomas = await subscribed.store.diplomas_of_case(CASE)
+    diplomas = await subscribed.deps.diplomas.of_case(CASE)
     assert [d.diploma_id for d in diplomas] == [derived_id("diploma", "scr_subscribers0001")]
     assert diplomas[0].language == Language.FR  # the family's, not the event's
 
@@ -152,14 +153,14 @@ async def test_on_screening_completed_makes_one_diploma(subscribed: InMemory) ->
 async def test_on_screening_completed_without_consent_makes_none(subscribed: InMemory) -> None:
     await subscribed.deliver(family("Sam"))
     await subscribed.deliver(completed())
-    assert await subscribed.store.diplomas_of_case(CASE) == []
+    assert await subscribed.deps.diplomas.of_case(CASE) == []
 
 
 async def test_a_screening_completed_before_the_family_makes_none_yet(subscribed: InMemory) -> None:
     await subscribed.deliver(consent("diploma", True, "2025-03-15T10:00:00Z"))
     await subscribed.deliver(completed())
-    assert await subscribed.store.diplomas_of_case(CASE) == []
+    assert await subscribed.deps.diplomas.of_case(CASE) == []
     await subscribed.deliver(family("Sam"))
     await subscribed.deliver(completed("scr_subscribers0002"))
-    diplomas = await subscribed.store.diplomas_of_case(CASE)
+    diplomas = await subscribed.deps.diplomas.of_case(CASE)
     assert [d.screening_id for d in diplomas] == ["scr_subscribers0002"]

@@ -1,13 +1,27 @@
-"""The composition root: settings -> runtime, store, subscribers, routes -> app."""
+"""The composition root: settings -> runtime, repositories, subscribers, routes -> app."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
 from fastapi import FastAPI
+from pymongo.asynchronous.database import AsyncDatabase
 from vrac_runtime.service import build_runtime, create_app, serve
 
-from vrac_screening.adapters.store import OUTBOX_COLLECTIONS, ScreeningStore
-from vrac_screening.entrypoints.http import install_domain_errors, router
+from vrac_screening.adapters.pdf import render_diploma
+from vrac_screening.adapters.store import (
+    OUTBOX_COLLECTIONS,
+    MongoCases,
+    MongoDiplomas,
+    MongoPdfCache,
+    MongoQuestionnaires,
+    MongoScreenings,
+)
+from vrac_screening.entrypoints.http import router
 from vrac_screening.entrypoints.subscribers import Subscribers
+from vrac_screening.handlers import Deps
 from vrac_screening.settings import ScreeningSettings
 
 DESCRIPTION = (
@@ -17,21 +31,42 @@ DESCRIPTION = (
 )
 
 
-def build(settings: ScreeningSettings | None = None) -> FastAPI:
+def mongo_deps(db: AsyncDatabase[Any], on_events: Callable[[], None] = lambda: None) -> Deps:
+    """The handlers' ports on the service's database; ``on_events`` wakes the relay."""
+    return Deps(
+        cases=MongoCases(db),
+        screenings=MongoScreenings(db, on_events),
+        diplomas=MongoDiplomas(db, on_events),
+        questionnaires=MongoQuestionnaires(db, on_events),
+        pdfs=MongoPdfCache(db),
+        render=render_diploma,
+    )
+
+
+async def create_indexes(db: AsyncDatabase[Any]) -> None:
+    for indexed in (MongoScreenings, MongoDiplomas, MongoQuestionnaires, MongoPdfCache):
+        await indexed(db).create_indexes()
+
+
+def build(settings: ScreeningSettings | None = None, **overrides: Any) -> FastAPI:
+    """The app; ``overrides`` replace fields of its ``Deps`` (a clock, a renderer...)."""
     settings = settings or ScreeningSettings()
     runtime = build_runtime(settings)
     relay = runtime.with_outbox(OUTBOX_COLLECTIONS)
-    store = ScreeningStore(runtime.db, on_events=relay.wake)
-    Subscribers(store).register(runtime)
+    deps = dataclasses.replace(mongo_deps(runtime.db, relay.wake), **overrides)
+    Subscribers(deps).register(runtime)
+
+    async def indexes() -> None:
+        await create_indexes(runtime.db)
+
     app = create_app(
         runtime,
         [router],
         title="VRAC screening",
         description=DESCRIPTION,
-        on_startup=[store.create_indexes],
+        on_startup=[indexes],
     )
-    app.state.store = store
-    install_domain_errors(app)
+    app.state.deps = deps
     return app
 
 

@@ -1,42 +1,53 @@
-"""One function per command or event: load, let the domain decide, store state and events."""
+"""One function per command or event: load, let the domain decide, store state and events.
+
+Handlers know nothing of HTTP, Kafka or Mongo: they talk to the ports in ``Deps``, and the
+caller passes ``access``, which refuses a case of a pilot the caller may not see.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
+from vrac_contracts.consent import ConsentState, consent_key
 from vrac_contracts.ids import new_id
-from vrac_contracts.values import (
-    CloseReason,
-    ConsentPurpose,
-    Instrument,
-    Language,
-    Pilot,
-    Respondent,
-)
+from vrac_contracts.values import CloseReason, ConsentPurpose
 
-from vrac_screening.adapters.store import ScreeningStore
 from vrac_screening.domain import diploma as diplomas
 from vrac_screening.domain import questionnaire as questionnaires
 from vrac_screening.domain import screening as screenings
-from vrac_screening.domain.case import Case, Consent
+from vrac_screening.domain.case import Case
+from vrac_screening.domain.commands import (
+    CloseCase,
+    KeepConsent,
+    KeepFamily,
+    OpenCase,
+    RecordScreening,
+    SubmitQuestionnaire,
+)
 from vrac_screening.domain.diploma import Diploma, DiplomaSheet, ScreeningOutcome
 from vrac_screening.domain.errors import (
     ChildNotKnownYet,
-    ScreeningError,
+    ErasureNotFinished,
     UnknownCase,
     UnknownDiploma,
     UnknownScreening,
 )
 from vrac_screening.domain.questionnaire import Questionnaire
-from vrac_screening.domain.scores import DomainResult
 from vrac_screening.domain.screening import Screening
+from vrac_screening.ports import (
+    Access,
+    Cases,
+    Diplomas,
+    PdfCache,
+    Questionnaires,
+    Renderer,
+    Screenings,
+)
 
 Clock = Callable[[], dt.datetime]
-Renderer = Callable[[DiplomaSheet, dt.datetime], bytes]
 
 
 def utc_now() -> dt.datetime:
@@ -45,149 +56,120 @@ def utc_now() -> dt.datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-class Access(Protocol):
-    """Who is asking: raises when they may not see this pilot's cases."""
-
-    def check(self, pilot: str) -> None: ...
-
-
-class ErasureNotFinished(ScreeningError):
-    """Some of the case's records still wait for their events to be sent; try again."""
+@dataclass
+class Deps:
+    cases: Cases
+    screenings: Screenings
+    diplomas: Diplomas
+    questionnaires: Questionnaires
+    pdfs: PdfCache
+    render: Renderer
+    clock: Clock = utc_now
+    mint: Callable[[str], str] = new_id
 
 
 # -- intake's events --
 
 
-@dataclass(frozen=True)
-class CaseOpenedFact:
-    case_id: str
-    pilot: Pilot
-    programme: str
+async def open_case(deps: Deps, command: OpenCase) -> None:
+    await deps.cases.open(command.case_id, command.pilot, command.programme)
 
 
-@dataclass(frozen=True)
-class FamilyFact:
-    case_id: str
-    pilot: Pilot
-    child_first_name: str
-    language: Language
-
-
-@dataclass(frozen=True)
-class ConsentFact:
-    case_id: str
-    pilot: Pilot
-    key: str
-    purpose: ConsentPurpose
-    granted: bool
-    changed_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class CaseClosedFact:
-    case_id: str
-    pilot: Pilot
-    reason: CloseReason
-
-
-async def record_case_opened(store: ScreeningStore, fact: CaseOpenedFact) -> None:
-    await store.record_case_opened(fact.case_id, fact.pilot, fact.programme)
-
-
-async def record_family(store: ScreeningStore, fact: FamilyFact, now: Clock = utc_now) -> None:
-    await store.record_family(fact.case_id, fact.pilot, fact.child_first_name, fact.language)
+async def keep_family(deps: Deps, command: KeepFamily) -> None:
+    await deps.cases.keep_family(
+        command.case_id, command.pilot, command.child_first_name, command.language
+    )
     # a diploma that waited for the child's name can be made now
-    await make_missing_diplomas(store, fact.case_id, now)
+    await issue_missing_diplomas(deps, command.case_id)
 
 
-async def record_consent(store: ScreeningStore, fact: ConsentFact, now: Clock = utc_now) -> None:
-    consent = Consent(granted=fact.granted, changed_at=fact.changed_at)
-    await store.record_consent(fact.case_id, fact.pilot, fact.key, consent)
-    if fact.purpose is ConsentPurpose.DIPLOMA and fact.granted:
+async def keep_consent(deps: Deps, command: KeepConsent) -> None:
+    key = consent_key(command.purpose, command.agency_id)
+    consent = ConsentState(granted=command.granted, changed_at=command.changed_at)
+    await deps.cases.keep_consent(command.case_id, command.pilot, key, consent)
+    if command.purpose is ConsentPurpose.DIPLOMA and command.granted:
         # consent given after the screening: its diploma is made now
-        await make_missing_diplomas(store, fact.case_id, now)
+        await issue_missing_diplomas(deps, command.case_id)
 
 
-async def record_case_closed(store: ScreeningStore, fact: CaseClosedFact) -> None:
-    await store.record_case_closed(fact.case_id, fact.pilot, fact.reason)
-    if fact.reason is CloseReason.ERASURE_REQUESTED:
-        pending = await store.erase_case(fact.case_id)
-        if pending:
-            raise ErasureNotFinished(f"{pending} records of {fact.case_id} still sending events")
+async def close_case(deps: Deps, command: CloseCase) -> None:
+    await deps.cases.close(command.case_id, command.pilot, command.reason)
+    if command.reason is CloseReason.ERASURE_REQUESTED:
+        await erase_case(deps, command.case_id)
+
+
+async def erase_case(deps: Deps, case_id: str) -> None:
+    """Forget the child and delete the case's records. A record whose event is not sent yet
+    stays until it is: ErasureNotFinished makes the consumer try again later."""
+    await deps.cases.erase(case_id)
+    await deps.pdfs.drop_case(case_id)
+    pending = 0
+    for records in (deps.screenings, deps.diplomas, deps.questionnaires):
+        pending += await records.erase_case(case_id)
+    if pending:
+        raise ErasureNotFinished(f"{pending} records of {case_id} still sending events")
 
 
 # -- screenings --
 
 
-async def _visible_case(store: ScreeningStore, case_id: str, access: Access) -> Case:
-    case = await store.get_case(case_id)
+async def _visible_case(deps: Deps, case_id: str, access: Access) -> Case:
+    case = await deps.cases.get(case_id)
     if case is None or not case.opened:
         raise UnknownCase(f"case {case_id} not found")
     access.check(case.pilot)
     return case
 
 
-async def record_screening(
-    store: ScreeningStore,
-    case_id: str,
-    results: Sequence[DomainResult],
-    screened_on: dt.date | None,
-    access: Access,
-    now: Clock = utc_now,
-) -> Screening:
-    case = await _visible_case(store, case_id, access)
-    screening, event = screenings.record_screening(
-        case, new_id("screening"), results, screened_on, now()
+async def record_screening(deps: Deps, command: RecordScreening, access: Access) -> Screening:
+    """Derive strengths, growth areas and advice; stored with its screening-completed."""
+    case = await _visible_case(deps, command.case_id, access)
+    screening = screenings.record_screening(
+        case, deps.mint("screening"), command.results, command.screened_on, deps.clock()
     )
-    await store.insert_screening(screening, event)
+    await deps.screenings.add(screening)
     return screening
 
 
-async def get_screening(store: ScreeningStore, screening_id: str, access: Access) -> Screening:
-    screening = await store.get_screening(screening_id)
+async def get_screening(deps: Deps, screening_id: str, access: Access) -> Screening:
+    screening = await deps.screenings.get(screening_id)
     if screening is None:
         raise UnknownScreening(f"screening {screening_id} not found")
     access.check(screening.pilot)
     return screening
 
 
-async def screenings_of_case(
-    store: ScreeningStore, case_id: str, access: Access
-) -> list[Screening]:
-    await _visible_case(store, case_id, access)
-    return await store.screenings_of_case(case_id)
+async def list_screenings(deps: Deps, case_id: str, access: Access) -> list[Screening]:
+    await _visible_case(deps, case_id, access)
+    return await deps.screenings.of_case(case_id)
 
 
 # -- diplomas --
 
 
-async def make_diploma(
-    store: ScreeningStore, outcome: ScreeningOutcome, now: Clock = utc_now
-) -> Diploma | None:
-    """The diploma maker's reaction to a completed screening (raises ChildNotKnownYet,
-    which the consumer retries)."""
-    made = diplomas.make_diploma(await store.get_case(outcome.case_id), outcome, now())
-    if made is None:
+async def issue_diploma(deps: Deps, outcome: ScreeningOutcome) -> Diploma | None:
+    """The diploma maker's reaction to a completed screening. Its id comes from the
+    screening's, so a second delivery stores nothing new. Raises ChildNotKnownYet, which
+    the consumer retries."""
+    diploma = diplomas.make_diploma(await deps.cases.get(outcome.case_id), outcome, deps.clock())
+    if diploma is None:
         return None
-    diploma, event = made
-    await store.insert_diploma(diploma, event)
+    await deps.diplomas.add(diploma)
     return diploma
 
 
-async def make_missing_diplomas(
-    store: ScreeningStore, case_id: str, now: Clock = utc_now
-) -> list[Diploma]:
+async def issue_missing_diplomas(deps: Deps, case_id: str) -> list[Diploma]:
     """Make the diplomas of the case's screenings that can have one now; a screening whose
     diploma still waits for something is left for the next trigger."""
     made: list[Diploma] = []
-    for screening in await store.screenings_of_case(case_id):
+    for screening in await deps.screenings.of_case(case_id):
+        if await deps.diplomas.get(diplomas.diploma_id_for(screening.screening_id)):
+            continue
         outcome = ScreeningOutcome(
             screening.screening_id, screening.case_id, screening.pilot, screening.strengths
         )
-        if await store.get_diploma(diplomas.diploma_id_for(screening.screening_id)):
-            continue
         try:
-            diploma = await make_diploma(store, outcome, now)
+            diploma = await issue_diploma(deps, outcome)
         except ChildNotKnownYet:
             return made
         if diploma is not None:
@@ -195,17 +177,15 @@ async def make_missing_diplomas(
     return made
 
 
-async def diplomas_of_case(store: ScreeningStore, case_id: str, access: Access) -> list[Diploma]:
-    await _visible_case(store, case_id, access)
-    return await store.diplomas_of_case(case_id)
+async def list_diplomas(deps: Deps, case_id: str, access: Access) -> list[Diploma]:
+    await _visible_case(deps, case_id, access)
+    return await deps.diplomas.of_case(case_id)
 
 
-async def get_diploma(
-    store: ScreeningStore, diploma_id: str, access: Access
-) -> tuple[Diploma, DiplomaSheet]:
+async def get_diploma(deps: Deps, diploma_id: str, access: Access) -> tuple[Diploma, DiplomaSheet]:
     """The diploma and its printed words (the child's name comes from the case)."""
-    diploma = await store.get_diploma(diploma_id)
-    case = None if diploma is None else await store.get_case(diploma.case_id)
+    diploma = await deps.diplomas.get(diploma_id)
+    case = None if diploma is None else await deps.cases.get(diploma.case_id)
     if diploma is None or case is None or case.erased:
         raise UnknownDiploma(f"diploma {diploma_id} not found")
     access.check(diploma.pilot)
@@ -214,20 +194,18 @@ async def get_diploma(
     return diploma, diplomas.diploma_sheet(diploma, case.child_first_name)
 
 
-async def diploma_pdf(
-    store: ScreeningStore, diploma_id: str, access: Access, render: Renderer
-) -> bytes:
+async def get_diploma_pdf(deps: Deps, diploma_id: str, access: Access) -> bytes:
     """The PDF, rendered on first download and kept for the next ones."""
-    diploma, sheet = await get_diploma(store, diploma_id, access)
-    cached = await store.cached_pdf(diploma_id)
+    diploma, sheet = await get_diploma(deps, diploma_id, access)
+    cached = await deps.pdfs.get(diploma_id)
     if cached is not None:
         return cached
-    pdf = await asyncio.to_thread(render, sheet, diploma.issued_at)
-    await store.cache_pdf(diploma, pdf, utc_now())
-    case = await store.get_case(diploma.case_id)
+    pdf = await asyncio.to_thread(deps.render, sheet, diploma.issued_at)
+    await deps.pdfs.put(diploma, pdf, deps.clock())
+    case = await deps.cases.get(diploma.case_id)
     if case is None or case.erased:
         # erased while we rendered: keep nothing
-        await store.drop_pdf(diploma_id)
+        await deps.pdfs.drop(diploma_id)
         raise UnknownDiploma(f"diploma {diploma_id} not found")
     return pdf
 
@@ -236,24 +214,22 @@ async def diploma_pdf(
 
 
 async def submit_questionnaire(
-    store: ScreeningStore,
-    case_id: str,
-    instrument: Instrument,
-    respondent: Respondent,
-    score: int,
-    access: Access,
-    now: Clock = utc_now,
+    deps: Deps, command: SubmitQuestionnaire, access: Access
 ) -> Questionnaire:
-    case = await _visible_case(store, case_id, access)
-    questionnaire, event = questionnaires.submit_questionnaire(
-        case, new_id("questionnaire"), instrument, respondent, score, now()
+    """Band the score; stored with its questionnaire-submitted (the band, not the score)."""
+    case = await _visible_case(deps, command.case_id, access)
+    questionnaire = questionnaires.submit_questionnaire(
+        case,
+        deps.mint("questionnaire"),
+        command.instrument,
+        command.respondent,
+        command.score,
+        deps.clock(),
     )
-    await store.insert_questionnaire(questionnaire, event)
+    await deps.questionnaires.add(questionnaire)
     return questionnaire
 
 
-async def questionnaires_of_case(
-    store: ScreeningStore, case_id: str, access: Access
-) -> list[Questionnaire]:
-    await _visible_case(store, case_id, access)
-    return await store.questionnaires_of_case(case_id)
+async def list_questionnaires(deps: Deps, case_id: str, access: Access) -> list[Questionnaire]:
+    await _visible_case(deps, case_id, access)
+    return await deps.questionnaires.of_case(case_id)

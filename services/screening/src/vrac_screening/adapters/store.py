@@ -20,6 +20,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from vrac_contracts.advice import AdviceCode
+from vrac_contracts.consent import ConsentState
 from vrac_contracts.envelope import new_envelope
 from vrac_contracts.events.base import EventData
 from vrac_contracts.values import (
@@ -37,7 +38,7 @@ from vrac_runtime.idempotency import insert_once, newer_at
 from vrac_runtime.outbox import OUTBOX, WITHOUT_OUTBOX, outbox_fields
 
 from vrac_screening.domain.advice_rules import AdviceChoice
-from vrac_screening.domain.case import Case, Consent
+from vrac_screening.domain.case import Case
 from vrac_screening.domain.diploma import Diploma
 from vrac_screening.domain.questionnaire import Questionnaire
 from vrac_screening.domain.scores import DomainResult, Rating
@@ -54,118 +55,158 @@ _NO_OUTBOX = WITHOUT_OUTBOX
 _SENT = {f"{OUTBOX}.0": {"$exists": False}}
 
 
-def _with_outbox(doc: dict[str, Any], event: EventData) -> dict[str, Any]:
-    return {**doc, **outbox_fields([new_envelope(event)])}
+def _with_outbox(doc: dict[str, Any], events: list[EventData]) -> dict[str, Any]:
+    return {**doc, **outbox_fields(new_envelope(e) for e in events)}
 
 
-class ScreeningStore:
-    def __init__(self, db: AsyncDatabase[Any], on_events: Callable[[], None] = lambda: None):
+def _no_wake() -> None:
+    return None
+
+
+class MongoCases:
+    """Intake's cases as screening knows them; written only by the consumer of intake's
+    events, one event at a time, and every update is safe to apply twice."""
+
+    def __init__(self, db: AsyncDatabase[Any]) -> None:
         self._cases = db[CASES]
-        self._screenings = db[SCREENINGS]
-        self._diplomas = db[DIPLOMAS]
-        self._pdfs = db[DIPLOMA_PDFS]
-        self._questionnaires = db[QUESTIONNAIRES]
-        # told after a write that queued events, so the relay sends them right away
-        self._on_events = on_events
 
-    async def create_indexes(self) -> None:
-        for collection in (self._screenings, self._diplomas, self._questionnaires, self._pdfs):
-            await collection.create_index([("case_id", ASCENDING)])
-
-    # -- the case, from intake's events; every update is safe to apply twice --
-
-    async def _ensure_case(self, case_id: str, pilot: Pilot) -> None:
+    async def _ensure(self, case_id: str, pilot: Pilot) -> None:
         new = {"pilot": str(pilot), "opened": False, "closed": False, "erased": False}
         update = {"$setOnInsert": {**new, "consents": {}}}
         # inserted concurrently: it exists now, which is all we wanted
         with contextlib.suppress(DuplicateKeyError):
             await self._cases.update_one({"_id": case_id}, update, upsert=True)
 
-    async def record_case_opened(self, case_id: str, pilot: Pilot, programme: str) -> None:
-        await self._ensure_case(case_id, pilot)
+    async def get(self, case_id: str) -> Case | None:
+        doc = await self._cases.find_one({"_id": case_id})
+        return None if doc is None else _case(doc)
+
+    async def open(self, case_id: str, pilot: Pilot, programme: str) -> None:
+        await self._ensure(case_id, pilot)
         await self._cases.update_one(
             {"_id": case_id}, {"$set": {"opened": True, "programme": programme}}
         )
 
-    async def record_family(
+    async def keep_family(
         self, case_id: str, pilot: Pilot, child_first_name: str, language: Language
     ) -> None:
-        await self._ensure_case(case_id, pilot)
+        await self._ensure(case_id, pilot)
         # an erased case never gets a name back, even from a late redelivery
         await self._cases.update_one(
             {"_id": case_id, "erased": False},
             {"$set": {"child_first_name": child_first_name, "language": str(language)}},
         )
 
-    async def record_consent(self, case_id: str, pilot: Pilot, key: str, consent: Consent) -> None:
+    async def keep_consent(
+        self, case_id: str, pilot: Pilot, key: str, consent: ConsentState
+    ) -> None:
         """Keep the newest decision per key: an older one arriving late changes nothing."""
-        await self._ensure_case(case_id, pilot)
+        await self._ensure(case_id, pilot)
         path = f"consents.{key}"
         await self._cases.update_one(
             {"_id": case_id, **newer_at(path, consent.changed_at)},
             {"$set": {path: {"granted": consent.granted, "changed_at": consent.changed_at}}},
         )
 
-    async def record_case_closed(self, case_id: str, pilot: Pilot, reason: CloseReason) -> None:
-        await self._ensure_case(case_id, pilot)
+    async def close(self, case_id: str, pilot: Pilot, reason: CloseReason) -> None:
+        await self._ensure(case_id, pilot)
         await self._cases.update_one(
             {"_id": case_id}, {"$set": {"closed": True, "close_reason": str(reason)}}
         )
 
-    async def erase_case(self, case_id: str) -> int:
-        """Remove the case's personal data and records; returns how many records still
-        wait for the relay (they are erased on a later call, once their events are out)."""
+    async def erase(self, case_id: str) -> None:
         await self._cases.update_one(
             {"_id": case_id},
             {"$set": {"erased": True, "child_first_name": None, "language": None}},
         )
-        await self._pdfs.delete_many({"case_id": case_id})
-        pending = 0
-        for collection in (self._screenings, self._diplomas, self._questionnaires):
-            await collection.delete_many({"case_id": case_id, **_SENT})
-            pending += await collection.count_documents({"case_id": case_id})
-        return pending
 
-    async def get_case(self, case_id: str) -> Case | None:
-        doc = await self._cases.find_one({"_id": case_id})
-        return None if doc is None else _case(doc)
 
-    # -- screenings --
+class _Records:
+    """A collection of one kind of record, each inserted with its events in its outbox."""
 
-    async def insert_screening(self, screening: Screening, event: EventData) -> None:
-        await self._screenings.insert_one(_with_outbox(_screening_doc(screening), event))
+    def __init__(
+        self, db: AsyncDatabase[Any], name: str, on_events: Callable[[], None] = _no_wake
+    ) -> None:
+        self._records = db[name]
+        # told after a write that queued events, so the relay sends them right away
+        self._on_events = on_events
+
+    async def create_indexes(self) -> None:
+        await self._records.create_index([("case_id", ASCENDING)])
+
+    async def erase_case(self, case_id: str) -> int:
+        await self._records.delete_many({"case_id": case_id, **_SENT})
+        return await self._records.count_documents({"case_id": case_id})
+
+    async def _insert(self, doc: dict[str, Any], events: list[EventData]) -> None:
+        await self._records.insert_one(_with_outbox(doc, events))
         self._on_events()
 
-    async def get_screening(self, screening_id: str) -> Screening | None:
-        doc = await self._screenings.find_one({"_id": screening_id}, _NO_OUTBOX)
+    async def _of_case(self, case_id: str, order: str) -> list[dict[str, Any]]:
+        cursor = self._records.find({"case_id": case_id}, _NO_OUTBOX).sort(order, 1)
+        return [doc async for doc in cursor]
+
+
+class MongoScreenings(_Records):
+    def __init__(self, db: AsyncDatabase[Any], on_events: Callable[[], None] = _no_wake):
+        super().__init__(db, SCREENINGS, on_events)
+
+    async def add(self, screening: Screening) -> None:
+        await self._insert(_screening_doc(screening), screening.pull_events())
+
+    async def get(self, screening_id: str) -> Screening | None:
+        doc = await self._records.find_one({"_id": screening_id}, _NO_OUTBOX)
         return None if doc is None else _screening(doc)
 
-    async def screenings_of_case(self, case_id: str) -> list[Screening]:
-        cursor = self._screenings.find({"case_id": case_id}, _NO_OUTBOX).sort("recorded_at", 1)
-        return [_screening(doc) async for doc in cursor]
+    async def of_case(self, case_id: str) -> list[Screening]:
+        return [_screening(doc) for doc in await self._of_case(case_id, "recorded_at")]
 
-    # -- diplomas --
 
-    async def insert_diploma(self, diploma: Diploma, event: EventData) -> bool:
+class MongoDiplomas(_Records):
+    def __init__(self, db: AsyncDatabase[Any], on_events: Callable[[], None] = _no_wake):
+        super().__init__(db, DIPLOMAS, on_events)
+
+    async def add(self, diploma: Diploma) -> bool:
         """Store the diploma with its event; False when it was made before."""
-        inserted = await insert_once(self._diplomas, _with_outbox(_diploma_doc(diploma), event))
+        doc = _with_outbox(_diploma_doc(diploma), diploma.pull_events())
+        inserted = await insert_once(self._records, doc)
         if inserted:
             self._on_events()
         return inserted
 
-    async def get_diploma(self, diploma_id: str) -> Diploma | None:
-        doc = await self._diplomas.find_one({"_id": diploma_id}, _NO_OUTBOX)
+    async def get(self, diploma_id: str) -> Diploma | None:
+        doc = await self._records.find_one({"_id": diploma_id}, _NO_OUTBOX)
         return None if doc is None else _diploma(doc)
 
-    async def diplomas_of_case(self, case_id: str) -> list[Diploma]:
-        cursor = self._diplomas.find({"case_id": case_id}, _NO_OUTBOX).sort("issued_at", 1)
-        return [_diploma(doc) async for doc in cursor]
+    async def of_case(self, case_id: str) -> list[Diploma]:
+        return [_diploma(doc) for doc in await self._of_case(case_id, "issued_at")]
 
-    async def cached_pdf(self, diploma_id: str) -> bytes | None:
+
+class MongoQuestionnaires(_Records):
+    def __init__(self, db: AsyncDatabase[Any], on_events: Callable[[], None] = _no_wake):
+        super().__init__(db, QUESTIONNAIRES, on_events)
+
+    async def add(self, questionnaire: Questionnaire) -> None:
+        await self._insert(_questionnaire_doc(questionnaire), questionnaire.pull_events())
+
+    async def of_case(self, case_id: str) -> list[Questionnaire]:
+        return [_questionnaire(doc) for doc in await self._of_case(case_id, "submitted_at")]
+
+
+class MongoPdfCache:
+    """Rendered diplomas, kept in the database so every replica serves the same file."""
+
+    def __init__(self, db: AsyncDatabase[Any]) -> None:
+        self._pdfs = db[DIPLOMA_PDFS]
+
+    async def create_indexes(self) -> None:
+        await self._pdfs.create_index([("case_id", ASCENDING)])
+
+    async def get(self, diploma_id: str) -> bytes | None:
         doc = await self._pdfs.find_one({"_id": diploma_id})
         return None if doc is None else bytes(doc["pdf"])
 
-    async def cache_pdf(self, diploma: Diploma, pdf: bytes, rendered_at: dt.datetime) -> None:
+    async def put(self, diploma: Diploma, pdf: bytes, rendered_at: dt.datetime) -> None:
         doc = {
             "_id": diploma.diploma_id,
             "case_id": diploma.case_id,
@@ -174,19 +215,11 @@ class ScreeningStore:
         }
         await insert_once(self._pdfs, doc)
 
-    async def drop_pdf(self, diploma_id: str) -> None:
+    async def drop(self, diploma_id: str) -> None:
         await self._pdfs.delete_one({"_id": diploma_id})
 
-    # -- questionnaires --
-
-    async def insert_questionnaire(self, questionnaire: Questionnaire, event: EventData) -> None:
-        doc = _questionnaire_doc(questionnaire)
-        await self._questionnaires.insert_one(_with_outbox(doc, event))
-        self._on_events()
-
-    async def questionnaires_of_case(self, case_id: str) -> list[Questionnaire]:
-        query = self._questionnaires.find({"case_id": case_id}, _NO_OUTBOX)
-        return [_questionnaire(doc) async for doc in query.sort("submitted_at", 1)]
+    async def drop_case(self, case_id: str) -> None:
+        await self._pdfs.delete_many({"case_id": case_id})
 
 
 def _case(doc: dict[str, Any]) -> Case:
@@ -201,7 +234,7 @@ def _case(doc: dict[str, Any]) -> Case:
         child_first_name=doc.get("child_first_name"),
         language=Language(language) if language else None,
         consents={
-            key: Consent(granted=value["granted"], changed_at=value["changed_at"])
+            key: ConsentState(granted=value["granted"], changed_at=value["changed_at"])
             for key, value in (doc.get("consents") or {}).items()
         },
     )
@@ -228,7 +261,7 @@ def _screening_doc(screening: Screening) -> dict[str, Any]:
             {"code": str(a.code), "audience": str(a.audience), "rule": a.rule_id}
             for a in screening.advice
         ],
-        # ISO text: FerretDB has no date-only type
+        # ISO text: BSON has no date-only type
         "screened_on": screening.screened_on.isoformat(),
         "recorded_at": screening.recorded_at,
     }

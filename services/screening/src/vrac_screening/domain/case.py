@@ -7,28 +7,12 @@ purpose the consent decision with the newest ``changed_at`` wins).
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
+from vrac_contracts.consent import ConsentState, granted
 from vrac_contracts.values import CloseReason, ConsentPurpose, Language, Pilot
 
 from vrac_screening.domain.errors import CaseIsClosed, NoConsent, UnknownCase
-
-
-@dataclass(frozen=True)
-class Consent:
-    granted: bool
-    changed_at: dt.datetime
-
-
-def consent_key(purpose: ConsentPurpose | str, agency_id: str | None = None) -> str:
-    """Where a decision is kept: per purpose, and per agency for sharing with an agency."""
-    return f"{purpose}:{agency_id}" if agency_id else str(purpose)
-
-
-def is_newer(current: Consent | None, candidate: Consent) -> bool:
-    return current is None or candidate.changed_at > current.changed_at
-
 
 # what the parents must have consented to before each action
 _PURPOSE_TEXT = {
@@ -48,7 +32,7 @@ class Case:
     close_reason: CloseReason | None = None
     child_first_name: str | None = None
     language: Language | None = None
-    consents: dict[str, Consent] = field(default_factory=dict)
+    consents: dict[str, ConsentState] = field(default_factory=dict)
 
     @property
     def family_language(self) -> Language:
@@ -56,8 +40,7 @@ class Case:
         return self.language or self.pilot.default_language
 
     def consented(self, purpose: ConsentPurpose) -> bool:
-        decision = self.consents.get(consent_key(purpose))
-        return decision is not None and decision.granted
+        return granted(self.consents, purpose)
 
     def require(self, purpose: ConsentPurpose) -> None:
         """Raise unless something new may be recorded for ``purpose`` on this case."""

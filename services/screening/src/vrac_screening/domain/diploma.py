@@ -7,8 +7,9 @@ redelivered event, or a second trigger) names the same diploma and stores nothin
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from vrac_contracts.events.base import EventData
 from vrac_contracts.events.screening import DiplomaIssued
 from vrac_contracts.ids import derived_id
 from vrac_contracts.values import ConsentPurpose, Domain, Language, Pilot
@@ -16,6 +17,7 @@ from vrac_contracts.wording import long_date
 
 from vrac_screening.domain.case import Case
 from vrac_screening.domain.errors import ChildNotKnownYet
+from vrac_screening.domain.recorded import RecordsEvents
 from vrac_screening.domain.wording import PHRASES, PILOT_NAMES, praise
 
 
@@ -34,7 +36,7 @@ class ScreeningOutcome:
 
 
 @dataclass(frozen=True)
-class Diploma:
+class Diploma(RecordsEvents):
     diploma_id: str
     screening_id: str
     case_id: str
@@ -42,6 +44,7 @@ class Diploma:
     language: Language
     strengths: tuple[Domain, ...]
     issued_at: dt.datetime
+    events: list[EventData] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def issued_on(self) -> dt.date:
@@ -59,10 +62,9 @@ class Diploma:
         )
 
 
-def make_diploma(
-    case: Case | None, outcome: ScreeningOutcome, now: dt.datetime
-) -> tuple[Diploma, DiplomaIssued] | None:
-    """The diploma of a screening, or None when there is to be none.
+def make_diploma(case: Case | None, outcome: ScreeningOutcome, now: dt.datetime) -> Diploma | None:
+    """The diploma of a screening (recording its diploma-issued), or None when there is to
+    be none.
 
     None without the parents' diploma consent, for an erased case, or when the screening
     found no strength to celebrate. Raises ChildNotKnownYet while the family's details
@@ -83,7 +85,8 @@ def make_diploma(
         strengths=outcome.strengths,
         issued_at=now,
     )
-    return diploma, diploma.issued_event()
+    diploma.events.append(diploma.issued_event())
+    return diploma
 
 
 @dataclass(frozen=True)

@@ -1,40 +1,38 @@
-"""What the domain refuses, each mapped to one HTTP status by the entrypoints."""
+"""What the domain refuses; the runtime maps each base (NotFound, Conflict, RuleBroken) to
+one HTTP status, so no refusal here names a status of its own."""
 
 from __future__ import annotations
 
-
-class ScreeningError(Exception):
-    """Base of the domain's errors."""
+from vrac_runtime.errors import Conflict, NotFound, RuleBroken
 
 
-class UnknownCase(ScreeningError):
-    """No ``case-opened`` has reached this service for the case (404)."""
+class UnknownCase(NotFound):
+    """No ``case-opened`` has reached this service for the case."""
 
 
-class UnknownScreening(ScreeningError):
-    """404."""
+class UnknownScreening(NotFound):
+    pass
 
 
-class UnknownDiploma(ScreeningError):
-    """404."""
+class UnknownDiploma(NotFound):
+    pass
 
 
-class CaseIsClosed(ScreeningError):
-    """The case was closed: nothing new is recorded for it (409)."""
+class CaseIsClosed(Conflict):
+    """The case was closed: nothing new is recorded for it."""
 
 
-class NoConsent(ScreeningError):
-    """The parents have not given (or have withdrawn) the consent the action needs (409)."""
+class NoConsent(Conflict):
+    """The parents have not given (or have withdrawn) the consent the action needs."""
 
 
-class InvalidInput(ScreeningError):
-    """A rule about the input that the request schema cannot express (422)."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
-        self.problem = problem
+class InvalidInput(RuleBroken):
+    """A rule about the input that the request schema cannot express."""
 
 
-class ChildNotKnownYet(ScreeningError):
+class ChildNotKnownYet(Conflict):
     """The family's details have not arrived yet; trying again later can succeed."""
+
+
+class ErasureNotFinished(Conflict):
+    """Some of the case's records still wait for their events to be sent; try again."""

@@ -6,14 +6,16 @@ Only the instrument, the band and who answered leave this service; the score sta
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
+from vrac_contracts.events.base import EventData
 from vrac_contracts.events.screening import QuestionnaireSubmitted
 from vrac_contracts.values import ConsentPurpose, Instrument, Pilot, Respondent, WellbeingBand
 
 from vrac_screening.domain.case import Case
 from vrac_screening.domain.errors import InvalidInput
+from vrac_screening.domain.recorded import RecordsEvents
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ SCALES: Final[dict[Instrument, Scale]] = {
 
 
 @dataclass(frozen=True)
-class Questionnaire:
+class Questionnaire(RecordsEvents):
     questionnaire_id: str
     case_id: str
     pilot: Pilot
@@ -70,6 +72,7 @@ class Questionnaire:
     score: int
     band: WellbeingBand
     submitted_at: dt.datetime
+    events: list[EventData] = field(default_factory=list, repr=False, compare=False)
 
     def submitted_event(self) -> QuestionnaireSubmitted:
         return QuestionnaireSubmitted(
@@ -90,8 +93,9 @@ def submit_questionnaire(
     respondent: Respondent,
     score: int,
     now: dt.datetime,
-) -> tuple[Questionnaire, QuestionnaireSubmitted]:
-    """Band the score; refuse without questionnaires consent or outside the scale."""
+) -> Questionnaire:
+    """Band the score; refuse without questionnaires consent or outside the scale. The
+    questionnaire records its questionnaire-submitted."""
     case.require(ConsentPurpose.QUESTIONNAIRES)
     band = SCALES[instrument].band(score)
     questionnaire = Questionnaire(
@@ -104,4 +108,5 @@ def submit_questionnaire(
         band=band,
         submitted_at=now,
     )
-    return questionnaire, questionnaire.submitted_event()
+    questionnaire.events.append(questionnaire.submitted_event())
+    return questionnaire

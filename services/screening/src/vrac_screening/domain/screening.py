@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from vrac_contracts.events.base import EventData
 from vrac_contracts.events.screening import AdviceItem, ScreeningCompleted
 from vrac_contracts.values import ConsentPurpose, Domain, Language, Pilot
 
@@ -13,11 +14,12 @@ from vrac_screening.domain import scores
 from vrac_screening.domain.advice_rules import AdviceChoice, Profile, choose_advice
 from vrac_screening.domain.case import Case
 from vrac_screening.domain.errors import InvalidInput
+from vrac_screening.domain.recorded import RecordsEvents
 from vrac_screening.domain.scores import DomainResult
 
 
 @dataclass(frozen=True)
-class Screening:
+class Screening(RecordsEvents):
     screening_id: str
     case_id: str
     pilot: Pilot
@@ -28,6 +30,7 @@ class Screening:
     advice: tuple[AdviceChoice, ...]
     screened_on: dt.date
     recorded_at: dt.datetime
+    events: list[EventData] = field(default_factory=list, repr=False, compare=False)
 
     def completed_event(self) -> ScreeningCompleted:
         return ScreeningCompleted(
@@ -48,8 +51,9 @@ def record_screening(
     results: Sequence[DomainResult],
     screened_on: dt.date | None,
     now: dt.datetime,
-) -> tuple[Screening, ScreeningCompleted]:
-    """Derive strengths, growth areas and advice; refuse without screening consent."""
+) -> Screening:
+    """Derive strengths, growth areas and advice; refuse without screening consent. The
+    screening records its screening-completed."""
     case.require(ConsentPurpose.SCREENING)
     scores.check_results(results)
     if screened_on is not None and screened_on > now.date():
@@ -68,4 +72,5 @@ def record_screening(
         screened_on=screened_on or now.date(),
         recorded_at=now,
     )
-    return screening, screening.completed_event()
+    screening.events.append(screening.completed_event())
+    return screening

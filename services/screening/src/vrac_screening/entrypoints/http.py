@@ -1,26 +1,16 @@
-"""HTTP routes: check the token, map the body to a command, call the handler."""
+"""HTTP routes, thin: check the token, map the body to a command, call the handler."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 from vrac_contracts.values import Language
 from vrac_runtime.auth import Principal, requires, requires_or_link
 
 from vrac_screening import handlers
-from vrac_screening.adapters.pdf import render_diploma
-from vrac_screening.adapters.store import ScreeningStore
-from vrac_screening.domain.errors import (
-    CaseIsClosed,
-    ChildNotKnownYet,
-    InvalidInput,
-    NoConsent,
-    UnknownCase,
-    UnknownDiploma,
-    UnknownScreening,
-)
+from vrac_screening.domain.commands import RecordScreening, SubmitQuestionnaire
 from vrac_screening.entrypoints.schemas import (
     DiplomaOut,
     QuestionnaireIn,
@@ -52,8 +42,8 @@ class LinkAccess:
         return None
 
 
-def store(request: Request) -> ScreeningStore:
-    result: ScreeningStore = request.app.state.store
+def deps(request: Request) -> handlers.Deps:
+    result: handlers.Deps = request.app.state.deps
     return result
 
 
@@ -62,13 +52,11 @@ async def record_screening(
     case_id: str,
     body: ScreeningIn,
     who: Principal = Depends(WRITERS),
-    db: ScreeningStore = Depends(store),
+    d: handlers.Deps = Depends(deps),
 ) -> ScreeningOut:
     """Record a screening (needs screening consent); publishes screening-completed."""
-    results = [s.to_domain() for s in body.scores]
-    screening = await handlers.record_screening(
-        db, case_id, results, body.screened_on, PrincipalAccess(who)
-    )
+    command = RecordScreening(case_id, [s.to_domain() for s in body.scores], body.screened_on)
+    screening = await handlers.record_screening(d, command, PrincipalAccess(who))
     return ScreeningOut.of(screening)
 
 
@@ -77,9 +65,9 @@ async def list_screenings(
     case_id: str,
     language: Language | None = Query(None, description="Language of the advice texts."),
     who: Principal = Depends(READERS),
-    db: ScreeningStore = Depends(store),
+    d: handlers.Deps = Depends(deps),
 ) -> list[ScreeningOut]:
-    found = await handlers.screenings_of_case(db, case_id, PrincipalAccess(who))
+    found = await handlers.list_screenings(d, case_id, PrincipalAccess(who))
     return [ScreeningOut.of(s, language) for s in found]
 
 
@@ -90,19 +78,19 @@ async def get_screening(
         None, description="Language of the advice texts; default the family's language."
     ),
     who: Principal = Depends(READERS),
-    db: ScreeningStore = Depends(store),
+    d: handlers.Deps = Depends(deps),
 ) -> ScreeningOut:
-    screening = await handlers.get_screening(db, screening_id, PrincipalAccess(who))
+    screening = await handlers.get_screening(d, screening_id, PrincipalAccess(who))
     return ScreeningOut.of(screening, language)
 
 
 @router.get("/cases/{case_id}/diplomas", response_model=list[DiplomaOut])
 async def list_diplomas(
-    case_id: str, who: Principal = Depends(READERS), db: ScreeningStore = Depends(store)
+    case_id: str, who: Principal = Depends(READERS), d: handlers.Deps = Depends(deps)
 ) -> list[DiplomaOut]:
     access = PrincipalAccess(who)
-    found = await handlers.diplomas_of_case(db, case_id, access)
-    shown = [await handlers.get_diploma(db, d.diploma_id, access) for d in found]
+    found = await handlers.list_diplomas(d, case_id, access)
+    shown = [await handlers.get_diploma(d, found_one.diploma_id, access) for found_one in found]
     return [DiplomaOut.of(diploma, sheet) for diploma, sheet in shown]
 
 
@@ -115,12 +103,12 @@ async def list_diplomas(
 async def diploma_pdf(
     diploma_id: str,
     who: Principal | None = Depends(READERS_OR_LINK),
-    db: ScreeningStore = Depends(store),
+    d: handlers.Deps = Depends(deps),
 ) -> Response:
     """The diploma as a PDF, rendered on first download and cached. Opens with a bearer
     token or with the signed ``link`` the family received."""
     access = LinkAccess() if who is None else PrincipalAccess(who)
-    pdf = await handlers.diploma_pdf(db, diploma_id, access, render_diploma)
+    pdf = await handlers.get_diploma_pdf(d, diploma_id, access)
     return Response(
         content=pdf,
         media_type="application/pdf",
@@ -130,9 +118,9 @@ async def diploma_pdf(
 
 @router.get("/diplomas/{diploma_id}", response_model=DiplomaOut)
 async def get_diploma(
-    diploma_id: str, who: Principal = Depends(READERS), db: ScreeningStore = Depends(store)
+    diploma_id: str, who: Principal = Depends(READERS), d: handlers.Deps = Depends(deps)
 ) -> DiplomaOut:
-    diploma, sheet = await handlers.get_diploma(db, diploma_id, PrincipalAccess(who))
+    diploma, sheet = await handlers.get_diploma(d, diploma_id, PrincipalAccess(who))
     return DiplomaOut.of(diploma, sheet)
 
 
@@ -141,43 +129,18 @@ async def submit_questionnaire(
     case_id: str,
     body: QuestionnaireIn,
     who: Principal = Depends(WRITERS),
-    db: ScreeningStore = Depends(store),
+    d: handlers.Deps = Depends(deps),
 ) -> QuestionnaireOut:
     """Record a wellbeing questionnaire (needs questionnaires consent); publishes
     questionnaire-submitted with the band only."""
-    questionnaire = await handlers.submit_questionnaire(
-        db, case_id, body.instrument, body.respondent, body.score, PrincipalAccess(who)
-    )
+    command = SubmitQuestionnaire(case_id, body.instrument, body.respondent, body.score)
+    questionnaire = await handlers.submit_questionnaire(d, command, PrincipalAccess(who))
     return QuestionnaireOut.of(questionnaire)
 
 
 @router.get("/cases/{case_id}/questionnaires", response_model=list[QuestionnaireOut])
 async def list_questionnaires(
-    case_id: str, who: Principal = Depends(READERS), db: ScreeningStore = Depends(store)
+    case_id: str, who: Principal = Depends(READERS), d: handlers.Deps = Depends(deps)
 ) -> list[QuestionnaireOut]:
-    found = await handlers.questionnaires_of_case(db, case_id, PrincipalAccess(who))
+    found = await handlers.list_questionnaires(d, case_id, PrincipalAccess(who))
     return [QuestionnaireOut.of(q) for q in found]
-
-
-def install_domain_errors(app: FastAPI) -> None:
-    """The domain's refusals as HTTP answers: 404, 409 or 422 naming the field."""
-
-    def answer(status: int) -> object:
-        async def handle(_: Request, exc: Exception) -> JSONResponse:
-            return JSONResponse(status_code=status, content={"detail": str(exc)})
-
-        return handle
-
-    for missing in (UnknownCase, UnknownScreening, UnknownDiploma):
-        app.add_exception_handler(missing, answer(404))  # type: ignore[arg-type]
-    for refused in (CaseIsClosed, NoConsent, ChildNotKnownYet):
-        app.add_exception_handler(refused, answer(409))  # type: ignore[arg-type]
-
-    async def invalid(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, InvalidInput)
-        return JSONResponse(
-            status_code=422,
-            content={"detail": str(exc), "errors": [{"field": exc.field, "problem": exc.problem}]},
-        )
-
-    app.add_exception_handler(InvalidInput, invalid)

@@ -1,0 +1,68 @@
+"""What screening is asked to do: by a coach over HTTP, or by intake's events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from vrac_contracts.values import (
+    CloseReason,
+    ConsentPurpose,
+    Instrument,
+    Language,
+    Pilot,
+    Respondent,
+)
+
+from vrac_screening.domain.scores import DomainResult
+
+
+@dataclass(frozen=True)
+class RecordScreening:
+    case_id: str
+    results: Sequence[DomainResult]
+    screened_on: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class SubmitQuestionnaire:
+    case_id: str
+    instrument: Instrument
+    respondent: Respondent
+    score: int
+
+
+# -- from intake's events --
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    case_id: str
+    pilot: Pilot
+    programme: str
+
+
+@dataclass(frozen=True)
+class KeepFamily:
+    case_id: str
+    pilot: Pilot
+    child_first_name: str
+    language: Language
+
+
+@dataclass(frozen=True)
+class KeepConsent:
+    case_id: str
+    pilot: Pilot
+    purpose: ConsentPurpose
+    agency_id: str | None
+    granted: bool
+    changed_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class CloseCase:
+    case_id: str
+    pilot: Pilot
+    reason: CloseReason

@@ -1,0 +1,189 @@
+"""In-memory implementations of screening's ports: what the handlers see, without Mongo.
+
+They keep copies, as a real store would, and every event a write carried in ``outbox``.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from vrac_contracts.consent import ConsentState, is_newer
+from vrac_contracts.events.base import EventData
+from vrac_contracts.values import CloseReason, Language, Pilot
+from vrac_screening.domain.case import Case
+from vrac_screening.domain.diploma import Diploma, DiplomaSheet
+from vrac_screening.domain.questionnaire import Questionnaire
+from vrac_screening.domain.screening import Screening
+from vrac_screening.handlers import Deps
+
+NOW = dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC)
+R = TypeVar("R", Screening, Diploma, Questionnaire)
+
+
+@dataclass
+class Outbox:
+    """Every event stored, and which case's records are still waiting for the relay."""
+
+    events: list[EventData] = field(default_factory=list)
+    unsent: set[str] = field(default_factory=set)  # record ids
+
+    def keep(self, record_id: str, events: list[EventData]) -> None:
+        self.events += events
+        if events:
+            self.unsent.add(record_id)
+
+    def send_all(self) -> None:
+        self.unsent.clear()
+
+
+class FakeCases:
+    def __init__(self) -> None:
+        self.cases: dict[str, Case] = {}
+
+    def _ensure(self, case_id: str, pilot: Pilot) -> Case:
+        return self.cases.setdefault(case_id, Case(case_id=case_id, pilot=pilot))
+
+    async def get(self, case_id: str) -> Case | None:
+        return copy.deepcopy(self.cases.get(case_id))
+
+    async def open(self, case_id: str, pilot: Pilot, programme: str) -> None:
+        self._ensure(case_id, pilot).opened = True
+
+    async def keep_family(
+        self, case_id: str, pilot: Pilot, child_first_name: str, language: Language
+    ) -> None:
+        case = self._ensure(case_id, pilot)
+        if not case.erased:
+            case.child_first_name, case.language = child_first_name, language
+
+    async def keep_consent(
+        self, case_id: str, pilot: Pilot, key: str, consent: ConsentState
+    ) -> None:
+        case = self._ensure(case_id, pilot)
+        if is_newer(case.consents.get(key), consent):
+            case.consents[key] = consent
+
+    async def close(self, case_id: str, pilot: Pilot, reason: CloseReason) -> None:
+        case = self._ensure(case_id, pilot)
+        case.closed, case.close_reason = True, reason
+
+    async def erase(self, case_id: str) -> None:
+        case = self.cases[case_id]
+        case.erased, case.child_first_name, case.language = True, None, None
+
+
+class _Records(Generic[R]):
+    def __init__(self, outbox: Outbox) -> None:
+        self.records: dict[str, R] = {}
+        self._outbox = outbox
+
+    def _store(self, record_id: str, record: R) -> None:
+        self._outbox.keep(record_id, record.pull_events())
+        self.records[record_id] = copy.deepcopy(record)
+
+    async def erase_case(self, case_id: str) -> int:
+        mine = [i for i, r in self.records.items() if r.case_id == case_id]
+        waiting = [i for i in mine if i in self._outbox.unsent]
+        for record_id in set(mine) - set(waiting):
+            del self.records[record_id]
+        return len(waiting)
+
+    def _of_case(self, case_id: str) -> list[R]:
+        return [copy.deepcopy(r) for r in self.records.values() if r.case_id == case_id]
+
+
+class FakeScreenings(_Records[Screening]):
+    async def add(self, screening: Screening) -> None:
+        self._store(screening.screening_id, screening)
+
+    async def get(self, screening_id: str) -> Screening | None:
+        return copy.deepcopy(self.records.get(screening_id))
+
+    async def of_case(self, case_id: str) -> list[Screening]:
+        return sorted(self._of_case(case_id), key=lambda s: s.recorded_at)
+
+
+class FakeDiplomas(_Records[Diploma]):
+    async def add(self, diploma: Diploma) -> bool:
+        if diploma.diploma_id in self.records:
+            return False
+        self._store(diploma.diploma_id, diploma)
+        return True
+
+    async def get(self, diploma_id: str) -> Diploma | None:
+        return copy.deepcopy(self.records.get(diploma_id))
+
+    async def of_case(self, case_id: str) -> list[Diploma]:
+        return sorted(self._of_case(case_id), key=lambda d: d.issued_at)
+
+
+class FakeQuestionnaires(_Records[Questionnaire]):
+    async def add(self, questionnaire: Questionnaire) -> None:
+        self._store(questionnaire.questionnaire_id, questionnaire)
+
+    async def of_case(self, case_id: str) -> list[Questionnaire]:
+        return sorted(self._of_case(case_id), key=lambda q: q.submitted_at)
+
+
+class FakePdfs:
+    def __init__(self) -> None:
+        self.pdfs: dict[str, tuple[str, bytes]] = {}  # diploma id -> (case id, pdf)
+
+    async def get(self, diploma_id: str) -> bytes | None:
+        found = self.pdfs.get(diploma_id)
+        return None if found is None else found[1]
+
+    async def put(self, diploma: Diploma, pdf: bytes, rendered_at: dt.datetime) -> None:
+        self.pdfs.setdefault(diploma.diploma_id, (diploma.case_id, pdf))
+
+    async def drop(self, diploma_id: str) -> None:
+        self.pdfs.pop(diploma_id, None)
+
+    async def drop_case(self, case_id: str) -> None:
+        for diploma_id in [i for i, (c, _) in self.pdfs.items() if c == case_id]:
+            del self.pdfs[diploma_id]
+
+
+class FakeRenderer:
+    """Prints the child's name, and counts how often it was asked to."""
+
+    def __init__(self) -> None:
+        self.rendered = 0
+
+    def __call__(self, sheet: DiplomaSheet, created: dt.datetime) -> bytes:
+        self.rendered += 1
+        return f"%PDF {sheet.child_first_name}".encode()
+
+
+@dataclass
+class World:
+    """The fakes behind one ``Deps``, for the tests to look into."""
+
+    outbox: Outbox
+    cases: FakeCases
+    screenings: FakeScreenings
+    diplomas: FakeDiplomas
+    questionnaires: FakeQuestionnaires
+    pdfs: FakePdfs
+    render: FakeRenderer
+    deps: Deps
+
+
+def world(now: dt.datetime = NOW) -> World:
+    outbox = Outbox()
+    cases, pdfs, render = FakeCases(), FakePdfs(), FakeRenderer()
+    screenings, diplomas = FakeScreenings(outbox), FakeDiplomas(outbox)
+    questionnaires = FakeQuestionnaires(outbox)
+    deps = Deps(
+        cases=cases,
+        screenings=screenings,
+        diplomas=diplomas,
+        questionnaires=questionnaires,
+        pdfs=pdfs,
+        render=render,
+        clock=lambda: now,
+    )
+    return World(outbox, cases, screenings, diplomas, questionnaires, pdfs, render, deps)

@@ -1,0 +1,263 @@
+"""Handlers over in-memory ports: what a coach, a family and the diploma maker notice."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from vrac_contracts.envelope import new_envelope
+from vrac_contracts.events.screening import (
+    DiplomaIssued,
+    QuestionnaireSubmitted,
+    ScreeningCompleted,
+)
+from vrac_contracts.values import (
+    AdviceAudience,
+    CloseReason,
+    ConsentPurpose,
+    Domain,
+    Instrument,
+    Language,
+    Pilot,
+    Respondent,
+    ScoreKind,
+    WellbeingBand,
+)
+from vrac_screening import handlers
+from vrac_screening.bootstrap import build
+from vrac_screening.domain.commands import (
+    CloseCase,
+    KeepConsent,
+    KeepFamily,
+    OpenCase,
+    RecordScreening,
+    SubmitQuestionnaire,
+)
+from vrac_screening.domain.diploma import ScreeningOutcome
+from vrac_screening.domain.errors import (
+    CaseIsClosed,
+    ErasureNotFinished,
+    NoConsent,
+    UnknownCase,
+    UnknownDiploma,
+)
+from vrac_screening.domain.scores import DomainResult
+from vrac_screening.entrypoints.subscribers import Subscribers
+
+from services.screening.tests.fakes import NOW, FakeRenderer, World, world
+
+CASE = "case_handlertest001"
+ALL = (ConsentPurpose.SCREENING, ConsentPurpose.DIPLOMA, ConsentPurpose.QUESTIONNAIRES)
+RESULTS = [
+    DomainResult(Domain.WORKING_MEMORY, ScoreKind.PERCENTILE, 88),
+    DomainResult(Domain.READING, ScoreKind.STANDARD_SCORE, 82),
+    DomainResult(Domain.MATHS, ScoreKind.PERCENTILE, 50),
+]
+
+
+class Refused(Exception):
+    pass
+
+
+class Anyone:
+    def check(self, pilot: str) -> None:
+        return None
+
+
+class Only:
+    def __init__(self, pilot: Pilot) -> None:
+        self.pilot = pilot
+
+    def check(self, pilot: str) -> None:
+        if pilot != self.pilot:
+            raise Refused(pilot)
+
+
+@pytest.fixture
+def w() -> World:
+    return world()
+
+
+async def give(
+    w: World, purpose: ConsentPurpose, granted: bool = True, at: dt.datetime = NOW
+) -> None:
+    command = KeepConsent(CASE, Pilot.LEIDEN, purpose, None, granted, at)
+    await handlers.keep_consent(w.deps, command)
+
+
+async def register(w: World, name: str = "Sam") -> None:
+    await handlers.keep_family(w.deps, KeepFamily(CASE, Pilot.LEIDEN, name, Language.FR))
+
+
+async def open_case(
+    w: World, consents: tuple[ConsentPurpose, ...] = ALL, name: str | None = "Sam"
+) -> None:
+    await handlers.open_case(w.deps, OpenCase(CASE, Pilot.LEIDEN, "pit"))
+    for purpose in consents:
+        await give(w, purpose)
+    if name is not None:
+        await register(w, name)
+
+
+async def screen(w: World) -> str:
+    screening = await handlers.record_screening(w.deps, RecordScreening(CASE, RESULTS), Anyone())
+    return screening.screening_id
+
+
+async def deliver_completed(w: World) -> None:
+    """What the diploma maker gets: each screening-completed stored so far."""
+    for event in sent(w, ScreeningCompleted):
+        await Subscribers(w.deps).on_screening_completed(new_envelope(event))
+
+
+def sent(w: World, kind: type) -> list:
+    return [e for e in w.outbox.events if isinstance(e, kind)]
+
+
+async def test_a_screening_is_stored_with_its_advice_and_published(w: World) -> None:
+    await open_case(w)
+    screening_id = await screen(w)
+    stored = await handlers.get_screening(w.deps, screening_id, Anyone())
+    assert stored.strengths == (Domain.WORKING_MEMORY,)
+    assert stored.growth_areas == (Domain.READING,)
+    assert stored.advice and stored.language is Language.FR
+    assert stored.recorded_at == NOW and stored.screened_on == NOW.date()
+    [event] = sent(w, ScreeningCompleted)
+    assert event.screening_id == screening_id and event.case_id == CASE
+    assert [(a.code, a.audience) for a in event.advice] == [
+        (a.code, a.audience) for a in stored.advice
+    ]
+    assert {a.audience for a in event.advice} <= set(AdviceAudience)
+    assert [s.screening_id for s in await handlers.list_screenings(w.deps, CASE, Anyone())] == [
+        screening_id
+    ]
+
+
+async def test_a_screening_without_consent_is_refused_and_nothing_is_stored(w: World) -> None:
+    await open_case(w, consents=(ConsentPurpose.DIPLOMA,))
+    with pytest.raises(NoConsent, match="screening"):
+        await screen(w)
+    await give(w, ConsentPurpose.SCREENING)
+    later = NOW + dt.timedelta(hours=1)
+    await give(w, ConsentPurpose.SCREENING, granted=False, at=later)  # withdrawn again
+    with pytest.raises(NoConsent):
+        await screen(w)
+    assert w.screenings.records == {} and w.outbox.events == []
+
+
+async def test_nothing_is_recorded_for_an_unknown_closed_or_unseen_case(w: World) -> None:
+    with pytest.raises(UnknownCase):
+        await screen(w)
+    await open_case(w)
+    with pytest.raises(Refused):
+        command = RecordScreening(CASE, RESULTS)
+        await handlers.record_screening(w.deps, command, Only(Pilot.LILLE))
+    await handlers.close_case(w.deps, CloseCase(CASE, Pilot.LEIDEN, CloseReason.COMPLETED))
+    with pytest.raises(CaseIsClosed):
+        await screen(w)
+    assert w.outbox.events == []
+
+
+async def test_the_diploma_is_issued_once_when_the_event_arrives_twice(w: World) -> None:
+    await open_case(w)
+    screening_id = await screen(w)
+    [completed] = sent(w, ScreeningCompleted)
+    envelope = new_envelope(completed)
+    maker = Subscribers(w.deps)
+    await maker.on_screening_completed(envelope)
+    await maker.on_screening_completed(envelope)  # redelivered
+    [issued] = sent(w, DiplomaIssued)
+    assert list(w.diplomas.records) == [issued.diploma_id]
+    assert issued.screening_id == screening_id and issued.language == Language.FR
+    diploma, sheet = await handlers.get_diploma(w.deps, issued.diploma_id, Anyone())
+    assert sheet.child_first_name == "Sam" and diploma.strengths == (Domain.WORKING_MEMORY,)
+    # a second trigger (the family's details again) names the same diploma: nothing new
+    outcome = ScreeningOutcome(screening_id, CASE, Pilot.LEIDEN, (Domain.WORKING_MEMORY,))
+    again = await handlers.issue_diploma(w.deps, outcome)
+    assert again is not None and again.diploma_id == issued.diploma_id
+    assert len(sent(w, DiplomaIssued)) == 1
+
+
+async def test_no_diploma_without_diploma_consent(w: World) -> None:
+    await open_case(w, consents=(ConsentPurpose.SCREENING,))
+    screening_id = await screen(w)
+    outcome = ScreeningOutcome(screening_id, CASE, Pilot.LEIDEN, (Domain.WORKING_MEMORY,))
+    assert await handlers.issue_diploma(w.deps, outcome) is None
+    assert w.diplomas.records == {} and sent(w, DiplomaIssued) == []
+    # consent given later: the earlier screening gets its diploma then
+    await give(w, ConsentPurpose.DIPLOMA)
+    assert len(sent(w, DiplomaIssued)) == 1
+
+
+async def test_a_diploma_waiting_for_the_family_follows_its_registration(w: World) -> None:
+    await open_case(w, name=None)
+    screening_id = await screen(w)
+    assert await handlers.issue_missing_diplomas(w.deps, CASE) == []
+    await register(w, "Inès")
+    [diploma] = await handlers.list_diplomas(w.deps, CASE, Anyone())
+    assert diploma.screening_id == screening_id and diploma.language is Language.FR
+    await register(w, "Inès")  # a redelivery makes nothing new
+    assert len(sent(w, DiplomaIssued)) == 1
+
+
+async def test_the_pdf_is_rendered_once_and_then_served_from_the_cache(w: World) -> None:
+    await open_case(w)
+    await screen(w)
+    await deliver_completed(w)
+    [diploma] = await handlers.list_diplomas(w.deps, CASE, Anyone())
+    for _ in range(2):
+        pdf = await handlers.get_diploma_pdf(w.deps, diploma.diploma_id, Anyone())
+        assert pdf == b"%PDF Sam"
+    assert w.render.rendered == 1
+
+
+async def test_erasure_forgets_the_child_and_deletes_the_records(w: World) -> None:
+    await open_case(w)
+    await screen(w)
+    command = SubmitQuestionnaire(CASE, Instrument.SDQ, Respondent.GUARDIAN, 5)
+    await handlers.submit_questionnaire(w.deps, command, Anyone())
+    await deliver_completed(w)
+    [diploma] = await handlers.list_diplomas(w.deps, CASE, Anyone())
+    await handlers.get_diploma_pdf(w.deps, diploma.diploma_id, Anyone())
+    erase = CloseCase(CASE, Pilot.LEIDEN, CloseReason.ERASURE_REQUESTED)
+    # the events are not sent yet: their records stay until they are, and it is retried
+    with pytest.raises(ErasureNotFinished):
+        await handlers.close_case(w.deps, erase)
+    case = await w.cases.get(CASE)
+    assert case is not None and case.erased and case.child_first_name is None
+    assert w.pdfs.pdfs == {}
+    with pytest.raises(UnknownDiploma):
+        await handlers.get_diploma(w.deps, diploma.diploma_id, Anyone())
+    w.outbox.send_all()
+    await handlers.close_case(w.deps, erase)
+    assert w.screenings.records == w.diplomas.records == w.questionnaires.records == {}
+    await register(w, "Sam")  # a late copy brings no name back
+    case = await w.cases.get(CASE)
+    assert case is not None and case.child_first_name is None
+
+
+async def test_a_questionnaire_is_banded_and_only_the_band_is_published(w: World) -> None:
+    await open_case(w)
+    command = SubmitQuestionnaire(CASE, Instrument.KIDSCREEN_10, Respondent.CHILD, 25)
+    questionnaire = await handlers.submit_questionnaire(w.deps, command, Anyone())
+    assert questionnaire.band is WellbeingBand.LOW and questionnaire.score == 25
+    [event] = sent(w, QuestionnaireSubmitted)
+    assert event.wellbeing_band is WellbeingBand.LOW and "score" not in event.model_dump()
+    found = await handlers.list_questionnaires(w.deps, CASE, Anyone())
+    assert [q.questionnaire_id for q in found] == [questionnaire.questionnaire_id]
+
+
+async def test_a_questionnaire_needs_its_own_consent(w: World) -> None:
+    await open_case(w, consents=(ConsentPurpose.SCREENING,))
+    command = SubmitQuestionnaire(CASE, Instrument.SDQ, Respondent.CHILD, 5)
+    with pytest.raises(NoConsent, match="questionnaires"):
+        await handlers.submit_questionnaire(w.deps, command, Anyone())
+    assert w.questionnaires.records == {} and w.outbox.events == []
+
+
+async def test_the_app_takes_other_ports_in_place_of_its_own() -> None:
+    renderer = FakeRenderer()
+    app = build(render=renderer, clock=lambda: NOW)
+    deps: handlers.Deps = app.state.deps
+    assert deps.render is renderer and deps.clock() == NOW
+    await app.state.runtime.mongo.close()
