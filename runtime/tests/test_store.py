@@ -16,7 +16,7 @@ from vrac_contracts.envelope import decode, new_envelope
 from vrac_runtime.idempotency import merge_updates
 from vrac_runtime.kafka import ensure_topics, make_producer
 from vrac_runtime.outbox import OutboxRelay, outbox_fields, push_outbox
-from vrac_runtime.service import build_runtime
+from vrac_runtime.service import build_runtime, create_app
 from vrac_runtime.store import (
     DocumentLocks,
     SerialCollection,
@@ -193,6 +193,25 @@ async def test_the_service_database_follows_what_the_start_up_detects(
     finally:
         await runtime.mongo.close()
     assert db.serialising is store_is_ferretdb
+
+
+@pytest_integration
+async def test_the_app_start_up_detects_the_store_before_its_first_write(
+    make_settings, store_is_ferretdb: bool
+) -> None:
+    runtime = build_runtime(make_settings("intake"))
+    db = runtime.db
+    seen_by_first_step: list[bool | None] = []
+
+    async def create_indexes() -> None:  # what services run first, and it writes
+        seen_by_first_step.append(runtime.store_is_ferretdb)
+        await db.cases.create_index("pilot")
+
+    app = create_app(runtime, [], title="store test", on_startup=[create_indexes])
+    async with app.router.lifespan_context(app):
+        assert seen_by_first_step == [store_is_ferretdb]
+        assert isinstance(db, SerialDatabase) and db.serialising is store_is_ferretdb
+        await runtime.mongo.drop_database(runtime.settings.database)
 
 
 @pytest_integration
