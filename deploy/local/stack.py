@@ -23,10 +23,13 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -42,6 +45,59 @@ CA_FILE = "ca.pem"
 
 class StackError(Exception):
     """A problem the operator can fix; printed as one line."""
+
+
+# --- saying what happens ------------------------------------------------------------------
+
+
+class Steps:
+    """Says each step as it starts and how long it took, and every ``every`` seconds of a long
+    one that it still works, so a first run that spends minutes in Maven or Go never looks
+    hung. Lines go to stdout; errors stay one line on stderr."""
+
+    def __init__(
+        self,
+        out: TextIO | None = None,
+        every: float = 15.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._out = out
+        self.every = every
+        self._clock = clock
+        self._printing = threading.Lock()
+
+    def say(self, line: str) -> None:
+        with self._printing:
+            out = self._out or sys.stdout
+            print(line, file=out, flush=True)
+
+    @contextlib.contextmanager
+    def __call__(self, what: str, log: Path | None = None) -> Iterator[None]:
+        started = self._clock()
+        where = f"; log: {log}" if log else ""
+        self.say(f"{what} ...")
+        finished = threading.Event()
+
+        def still_working() -> None:
+            while not finished.wait(self.every):
+                elapsed = self._clock() - started
+                self.say(f"  still {what} ({elapsed:.0f} s so far{where})")
+
+        beat = threading.Thread(target=still_working, name="stack-progress", daemon=True)
+        beat.start()
+        try:
+            yield
+        except BaseException:
+            finished.set()
+            beat.join()
+            self.say(f"{what}: failed after {self._clock() - started:.1f} s")
+            raise
+        finished.set()
+        beat.join()
+        self.say(f"{what}: done in {self._clock() - started:.1f} s")
+
+
+step = Steps()
 
 
 @dataclass(frozen=True)
@@ -131,7 +187,10 @@ def kafka_classpath(cfg: Config) -> str:
     cfg.cache.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_suffix(".tmp")
     log = cfg.logs / "maven.log"
-    with log.open("w") as out:
+    with (
+        step("resolving the Kafka jars with Maven (first run only, a few minutes)", log),
+        log.open("w") as out,
+    ):
         done = subprocess.run(
             [
                 mvn,
@@ -160,13 +219,15 @@ def ferretdb_binary(cfg: Config) -> Path:
     log = cfg.logs / "ferretdb-build.log"
     binary.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out, tempfile.TemporaryDirectory() as work:
-        found = subprocess.run(
-            [go, "mod", "download", "-json", f"{FERRETDB_MODULE}@{FERRETDB_VERSION}"],
-            capture_output=True,
-            text=True,
-            cwd=work,
-        )
+        with step(f"downloading FerretDB {FERRETDB_VERSION}'s Go module (first run only)", log):
+            found = subprocess.run(
+                [go, "mod", "download", "-json", f"{FERRETDB_MODULE}@{FERRETDB_VERSION}"],
+                capture_output=True,
+                text=True,
+                cwd=work,
+            )
         out.write(found.stdout + found.stderr)
+        out.flush()
         source_dir = _json_field(found.stdout, "Dir")
         if found.returncode != 0 or not source_dir:
             raise StackError(f"Go could not download FerretDB {FERRETDB_VERSION}; see {log}")
@@ -176,12 +237,13 @@ def ferretdb_binary(cfg: Config) -> Path:
             path.chmod(path.stat().st_mode | 0o200)
         # The version package embeds this file; a module download does not contain it.
         (source / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
-        built = subprocess.run(
-            [go, "build", "-trimpath", "-o", str(binary.with_suffix(".tmp")), "./cmd/ferretdb"],
-            cwd=source,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        with step(f"building FerretDB {FERRETDB_VERSION} with Go (first run only)", log):
+            built = subprocess.run(
+                [go, "build", "-trimpath", "-o", str(binary.with_suffix(".tmp")), "./cmd/ferretdb"],
+                cwd=source,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
     if built.returncode != 0:
         raise StackError(f"building FerretDB {FERRETDB_VERSION} failed; see {log}")
     binary.with_suffix(".tmp").replace(binary)
@@ -417,15 +479,42 @@ def broker_certificate(cfg: Config, java: str) -> None:
     keytool = str(Path(java).with_name("keytool"))
     store = ["-keystore", str(cfg.tls / KEYSTORE), "-storepass", TLS_STORE_PASSWORD]
     steps = [
-        [keytool, "-genkeypair", "-alias", "broker", "-keyalg", "RSA", "-keysize", "2048",
-         "-validity", "3650", "-dname", "CN=localhost", "-ext",
-         "SAN=dns:localhost,ip:127.0.0.1", "-ext", "bc:c", "-storetype", "PKCS12", *store],
-        [keytool, "-exportcert", "-rfc", "-alias", "broker", *store,
-         "-file", str(cfg.tls / CA_FILE)],
+        [
+            keytool,
+            "-genkeypair",
+            "-alias",
+            "broker",
+            "-keyalg",
+            "RSA",
+            "-keysize",
+            "2048",
+            "-validity",
+            "3650",
+            "-dname",
+            "CN=localhost",
+            "-ext",
+            "SAN=dns:localhost,ip:127.0.0.1",
+            "-ext",
+            "bc:c",
+            "-storetype",
+            "PKCS12",
+            *store,
+        ],
+        [
+            keytool,
+            "-exportcert",
+            "-rfc",
+            "-alias",
+            "broker",
+            *store,
+            "-file",
+            str(cfg.tls / CA_FILE),
+        ],
     ]
-    with (cfg.logs / "kafka-tls.log").open("w") as out:
-        for step in steps:
-            if subprocess.run(step, stdout=out, stderr=subprocess.STDOUT).returncode != 0:
+    log = cfg.logs / "kafka-tls.log"
+    with step("making the broker's TLS certificate", log), log.open("w") as out:
+        for argv in steps:
+            if subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT).returncode != 0:
                 (cfg.tls / KEYSTORE).unlink(missing_ok=True)
                 raise StackError(f"making the broker certificate failed; see {out.name}")
 
@@ -436,18 +525,75 @@ def scram_user(cfg: Config, jvm: list[str]) -> None:
     if marker.exists():
         return
     credential = f"SCRAM-SHA-512=[iterations=4096,password={SCRAM_PASSWORD}]"
-    with (cfg.logs / "kafka-scram.log").open("w") as out:
+    log = cfg.logs / "kafka-scram.log"
+    with step(f"creating the local SCRAM user {SCRAM_USER}", log), log.open("w") as out:
         made = subprocess.run(
-            [*jvm, "kafka.admin.ConfigCommand",
-             "--bootstrap-server", f"127.0.0.1:{cfg.kafka_port}", "--alter",
-             "--add-config", credential, "--entity-type", "users",
-             "--entity-name", SCRAM_USER],
+            [
+                *jvm,
+                "kafka.admin.ConfigCommand",
+                "--bootstrap-server",
+                f"127.0.0.1:{cfg.kafka_port}",
+                "--alter",
+                "--add-config",
+                credential,
+                "--entity-type",
+                "users",
+                "--entity-name",
+                SCRAM_USER,
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
         )
     if made.returncode != 0:
-        raise StackError(f"creating the SCRAM user failed; see {cfg.logs / 'kafka-scram.log'}")
+        raise StackError(f"creating the SCRAM user failed; see {log}")
     marker.write_text(SCRAM_USER + "\n")
+
+
+def kafka_jvm(cfg: Config, java: str, classpath: str) -> list[str]:
+    """The java command line of the broker and of its storage tool."""
+    return [
+        java,
+        f"-Xms{cfg.kafka_heap}",
+        f"-Xmx{cfg.kafka_heap}",
+        "-XX:+UseG1GC",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={HERE / 'log4j2.properties'}",
+        f"-Dvrac.kafka.log={cfg.logs / 'kafka.log'}",
+        f"-Dvrac.state={cfg.state}",
+        "-cp",
+        classpath,
+    ]
+
+
+def new_cluster_id() -> str:
+    """A random cluster id in Kafka's form: 16 bytes, URL-safe base64 without padding."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+def format_kafka_storage(cfg: Config, jvm: list[str], props: Path, cluster_id: str) -> None:
+    """Format the storage once, standalone (this node is the whole controller quorum).
+
+    The id goes as ``--cluster-id=<id>``, one argument: about one random id in 64 starts
+    with ``-``, and as a separate argument the tool would read it as an option and fail
+    ("argument --cluster-id/-t: expected one argument").
+    """
+    log = cfg.logs / "kafka-format.log"
+    with step("formatting Kafka's storage", log), log.open("w") as out:
+        formatted = subprocess.run(
+            [
+                *jvm,
+                "kafka.tools.StorageTool",
+                "format",
+                "--standalone",
+                f"--cluster-id={cluster_id}",
+                "--config",
+                str(props),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    if formatted.returncode != 0:
+        raise StackError(f"formatting Kafka storage failed; see {log}")
 
 
 def start_kafka(cfg: Config, java: str, classpath: str) -> None:
@@ -455,42 +601,20 @@ def start_kafka(cfg: Config, java: str, classpath: str) -> None:
     broker_certificate(cfg, java)
     props = kafka_properties(cfg)
     log = cfg.logs / "kafka.log"
-    jvm = [
-        java,
-        f"-Xms{cfg.kafka_heap}",
-        f"-Xmx{cfg.kafka_heap}",
-        "-XX:+UseG1GC",
-        "-Djava.awt.headless=true",
+    jvm = kafka_jvm(cfg, java, classpath)
+    if not (cfg.state / "kafka" / "meta.properties").exists():
+        format_kafka_storage(cfg, jvm, props, new_cluster_id())
+    with step(f"starting Kafka on 127.0.0.1:{cfg.kafka_port}", log):
+        spawn(cfg, comp, [*jvm, "kafka.Kafka", str(props)], cfg.logs / "kafka.out")
+        wait_ready(cfg, comp, log)
+    tool = [
+        jvm[0],
+        "-Xmx256m",
         f"-Dlog4j2.configurationFile={HERE / 'log4j2.properties'}",
-        f"-Dvrac.kafka.log={log}",
-        f"-Dvrac.state={cfg.state}",
+        f"-Dvrac.kafka.log={cfg.logs / 'kafka-tools.log'}",
         "-cp",
         classpath,
     ]
-    if not (cfg.state / "kafka" / "meta.properties").exists():
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        with (cfg.logs / "kafka-format.log").open("w") as out:
-            formatted = subprocess.run(
-                [
-                    *jvm,
-                    "kafka.tools.StorageTool",
-                    "format",
-                    "--standalone",
-                    "-t",
-                    cluster_id,
-                    "-c",
-                    str(props),
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        if formatted.returncode != 0:
-            format_log = cfg.logs / "kafka-format.log"
-            raise StackError(f"formatting Kafka storage failed; see {format_log}")
-    spawn(cfg, comp, [*jvm, "kafka.Kafka", str(props)], cfg.logs / "kafka.out")
-    wait_ready(cfg, comp, log)
-    tool = [jvm[0], "-Xmx256m", f"-Dlog4j2.configurationFile={HERE / 'log4j2.properties'}",
-            f"-Dvrac.kafka.log={cfg.logs / 'kafka-tools.log'}", "-cp", classpath]
     scram_user(cfg, tool)
     # what a client needs to use the secured listener, for tests and for trying it by hand
     (cfg.tls / "client.json").write_text(
@@ -514,22 +638,23 @@ def start_ferretdb(cfg: Config, binary: Path) -> None:
     data = cfg.state / "ferretdb"
     data.mkdir(exist_ok=True)
     log = cfg.logs / "ferretdb.log"
-    spawn(
-        cfg,
-        comp,
-        [
-            str(binary),
-            "--handler=sqlite",
-            f"--sqlite-url=file:{data}/",
-            f"--listen-addr=127.0.0.1:{cfg.mongo_port}",
-            f"--state-dir={data}",
-            "--debug-addr=-",
-            "--telemetry=disable",
-            "--log-level=warn",
-        ],
-        log,
-    )
-    wait_ready(cfg, comp, log)
+    with step(f"starting FerretDB on 127.0.0.1:{cfg.mongo_port}", log):
+        spawn(
+            cfg,
+            comp,
+            [
+                str(binary),
+                "--handler=sqlite",
+                f"--sqlite-url=file:{data}/",
+                f"--listen-addr=127.0.0.1:{cfg.mongo_port}",
+                f"--state-dir={data}",
+                "--debug-addr=-",
+                "--telemetry=disable",
+                "--log-level=warn",
+            ],
+            log,
+        )
+        wait_ready(cfg, comp, log)
 
 
 # --- commands ----------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from vrac_runtime.idempotency import insert_once, merge_updates
 from vrac_runtime.kafka import ensure_topics, make_producer
 from vrac_runtime.outbox import OutboxRelay, outbox_entries, outbox_fields, push_outbox
 from vrac_runtime.settings import ServiceSettings
+from vrac_runtime.store import open_service_database
 from vrac_testing.kafka import read_all
 
 pytestmark = pytest.mark.integration
@@ -26,7 +27,8 @@ def opened(case_id: str) -> Any:
 
 @dataclass
 class Relaying:
-    """An intake-like database with a ``cases`` collection, and a relay for it."""
+    """An intake-like database with a ``cases`` collection, as the service gets it (detected:
+    serialised on FerretDB, PyMongo's own on MongoDB), and a relay for it."""
 
     settings: ServiceSettings
     db: Any
@@ -41,7 +43,7 @@ class Relaying:
 async def relaying(make_settings) -> AsyncIterator[Relaying]:
     settings = make_settings("intake")
     client: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongodb_url)
-    db = client[settings.database]
+    db = await open_service_database(client, settings.database)
     await ensure_topics(settings, [settings.topic(OPENED.topic)])
     producer = make_producer(settings)
     await producer.start()

@@ -1,14 +1,20 @@
-"""The local stack launcher's promises: clear one-line errors, nothing half-started."""
+"""The local stack launcher's promises: clear one-line errors, nothing half-started, every
+step said as it starts and how long it took."""
 
 from __future__ import annotations
 
+import base64
+import importlib.util
+import io
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from vrac_testing.infrastructure import repo_root
@@ -16,6 +22,19 @@ from vrac_testing.infrastructure import repo_root
 STACK = repo_root() / "deploy" / "local" / "stack.py"
 CACHE_HOME = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
 REAL_CACHE = Path(os.environ.get("VRAC_CACHE_DIR", CACHE_HOME / "vrac"))
+
+
+def load_stack() -> ModuleType:
+    """The launcher as a module (it is a script, standard library only)."""
+    spec = importlib.util.spec_from_file_location("vrac_local_stack", STACK)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+stack = load_stack()
 
 
 def free_port() -> int:
@@ -115,6 +134,10 @@ def test_a_store_that_never_gets_ready_fails_within_the_bound(run_stack, tmp_pat
     assert done.returncode != 0, done.stdout
     assert "ferretdb did not become ready within 3 s; see" in done.stderr
     assert "ferretdb.log" in done.stderr
+    said = done.stdout.splitlines()
+    mongo_port = run_stack.env["VRAC_MONGO_PORT"]  # type: ignore[attr-defined]
+    assert f"starting FerretDB on 127.0.0.1:{mongo_port} ..." in said
+    assert any(line.startswith("starting FerretDB on") and "failed after" in line for line in said)
     assert not list((tmp_path / "state" / "run").glob("*.pid"))
 
 
@@ -144,3 +167,66 @@ def test_status_of_a_stopped_stack(run_stack) -> None:
     assert done.returncode == 0
     assert "kafka     stopped" in done.stdout
     assert "ferretdb  stopped" in done.stdout
+
+
+@pytest.mark.integration
+def test_storage_is_formatted_with_a_cluster_id_that_starts_with_a_dash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One random id in 64 starts with "-"; passed as its own argument the storage tool
+    took it for an option. The cached Kafka jars into a folder of this test, no broker."""
+    if not list(REAL_CACHE.glob("kafka-classpath-*.txt")):
+        pytest.skip("the Kafka classpath is not cached yet (make up resolves it)")
+    monkeypatch.setenv("VRAC_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("VRAC_CACHE_DIR", str(REAL_CACHE))
+    monkeypatch.setenv("VRAC_KAFKA_HEAP", "256m")
+    cfg = stack.Config.from_env()
+    cfg.logs.mkdir(parents=True)
+    classpath = stack.kafka_classpath(cfg)
+    jvm = stack.kafka_jvm(cfg, stack.require_java(), classpath)
+    cluster_id = base64.urlsafe_b64encode(b"\xf8" + os.urandom(15)).decode().rstrip("=")
+    assert cluster_id.startswith("-") and len(cluster_id) == 22
+    stack.format_kafka_storage(cfg, jvm, stack.kafka_properties(cfg), cluster_id)
+    meta = (cfg.state / "kafka" / "meta.properties").read_text()
+    assert f"cluster.id={cluster_id}" in meta.splitlines()
+
+
+def test_cluster_ids_have_kafkas_form() -> None:
+    for _ in range(100):
+        cluster_id = stack.new_cluster_id()
+        assert len(cluster_id) == 22
+        assert len(base64.urlsafe_b64decode(cluster_id + "==")) == 16
+
+
+def test_a_step_says_when_it_starts_and_how_long_it_took() -> None:
+    out = io.StringIO()
+    steps = stack.Steps(out=out, every=60)
+    with steps("resolving the Kafka jars with Maven", Path("/tmp/maven.log")):
+        pass
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "resolving the Kafka jars with Maven ..."
+    assert lines[1].startswith("resolving the Kafka jars with Maven: done in ")
+    assert lines[1].endswith(" s") and len(lines) == 2
+
+
+def test_a_long_step_says_it_is_still_working_and_where_to_look() -> None:
+    out = io.StringIO()
+    steps = stack.Steps(out=out, every=0.05)
+    with steps("building FerretDB", Path("/tmp/ferretdb-build.log")):
+        time.sleep(0.18)
+    lines = out.getvalue().splitlines()
+    still = [line for line in lines if line.startswith("  still building FerretDB (")]
+    assert len(still) >= 2
+    assert all(line.endswith("s so far; log: /tmp/ferretdb-build.log)") for line in still)
+    assert lines[0] == "building FerretDB ..." and "done in" in lines[-1]
+
+
+def test_a_failing_step_says_so_and_stops_reporting() -> None:
+    out = io.StringIO()
+    steps = stack.Steps(out=out, every=0.02)
+    with pytest.raises(stack.StackError), steps("starting Kafka"):
+        raise stack.StackError("kafka exited during start-up")
+    said = out.getvalue()
+    time.sleep(0.1)
+    assert out.getvalue() == said  # the heartbeat has stopped
+    assert said.splitlines()[-1].startswith("starting Kafka: failed after ")

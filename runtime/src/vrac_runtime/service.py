@@ -29,7 +29,7 @@ from vrac_runtime.kafka import ensure_topics, make_broker, make_producer
 from vrac_runtime.logging import configure_logging, get_logger
 from vrac_runtime.outbox import OutboxRelay
 from vrac_runtime.settings import ServiceSettings
-from vrac_runtime.store import SerialDatabase
+from vrac_runtime.store import SerialDatabase, is_ferretdb, service_database
 
 Job = Callable[[], Awaitable[None]]
 log = get_logger(__name__)
@@ -46,11 +46,28 @@ class ServiceRuntime:
     relay: OutboxRelay | None = None
     consumers: list[EventConsumer] = field(default_factory=list)
     jobs: list[tuple[str, float, Job]] = field(default_factory=list)
+    store_is_ferretdb: bool | None = None
+    """What the store said it is at start-up (:meth:`detect_store`); None before that."""
 
     @cached_property
     def db(self) -> AsyncDatabase[Any]:
-        """This service's database; its writes to one document never overlap (see store)."""
-        return SerialDatabase(self.mongo, self.settings.database)
+        """This service's database: PyMongo's own on MongoDB; on FerretDB, or before the
+        start-up asked the server, one whose writes to one document never overlap (see store).
+        """
+        return service_database(self.mongo, self.settings.database, ferretdb=self.store_is_ferretdb)
+
+    async def detect_store(self) -> bool:
+        """Ask the server whether it is FerretDB, and switch the database's locks to match.
+
+        The lifespan calls it before anything writes; the database may already exist, since
+        services take their collections while they are built.
+        """
+        if self.store_is_ferretdb is None:
+            self.store_is_ferretdb = await is_ferretdb(self.mongo)
+        made = self.__dict__.get("db")
+        if isinstance(made, SerialDatabase):
+            made.serialise(self.store_is_ferretdb)
+        return self.store_is_ferretdb
 
     def consumer(self, group: str) -> EventConsumer:
         consumer = EventConsumer(self.broker, self.settings, group)
@@ -109,6 +126,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.service_name, settings.log_level)
+        ferretdb = await runtime.detect_store()  # before anything writes
+        log.info("store detected", store="ferretdb" if ferretdb else "mongodb")
         for step in on_startup:
             await step()
         for consumer in runtime.consumers:

@@ -17,7 +17,7 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from vrac_runtime.settings import ServiceSettings
-from vrac_runtime.store import SerialDatabase
+from vrac_runtime.store import is_ferretdb, service_database
 
 from vrac_testing.cleanup import forget_prefixes
 from vrac_testing.infrastructure import Infrastructure, provide
@@ -90,13 +90,30 @@ def make_settings(
     return factory
 
 
+@pytest.fixture(scope="session")
+def store_is_ferretdb(mongodb_url: str) -> bool:
+    """Whether the test store is FerretDB, by its own answer (as a service's start-up asks)."""
+
+    async def ask() -> bool:
+        client: AsyncMongoClient[Any] = AsyncMongoClient(mongodb_url)
+        try:
+            return await is_ferretdb(client)
+        finally:
+            await client.close()
+
+    return asyncio.run(ask())
+
+
 @pytest.fixture
-async def mongo_db(mongodb_url: str, test_prefix: str) -> AsyncIterator[AsyncDatabase[Any]]:
-    """A database of this test's own, as services get theirs, dropped afterwards."""
+async def mongo_db(
+    mongodb_url: str, test_prefix: str, store_is_ferretdb: bool
+) -> AsyncIterator[AsyncDatabase[Any]]:
+    """A database of this test's own, as services get theirs (serialised on FerretDB, plain
+    PyMongo on MongoDB), dropped afterwards."""
     client: AsyncMongoClient[Any] = AsyncMongoClient(mongodb_url, tz_aware=True)
     name = f"{test_prefix}_db"
     try:
-        yield SerialDatabase(client, name)
+        yield service_database(client, name, ferretdb=store_is_ferretdb)
     finally:
         await client.drop_database(name)
         await client.close()
