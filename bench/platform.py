@@ -38,6 +38,7 @@ from vrac_contracts.events import (
 )
 from vrac_contracts.events.base import EventData
 from vrac_runtime.settings import ServiceSettings
+from vrac_testing.polling import eventually
 from vrac_testing.processes import Platform, free_port
 
 from bench.measure import Progress, Run, collect, offer
@@ -155,12 +156,19 @@ async def _wait_consumed(put: PlatformUnderTest, producer: str, timeout: float =
     await admin.start()
     await reader.start()
     progress = Progress("waiting for the services to catch up", 100)
+    behind: list[int] = []
+
+    async def caught_up() -> bool:
+        behind.append(await _lag(admin, reader, pairs))
+        return behind[-1] == 0
+
     try:
-        deadline = time.monotonic() + timeout
-        while (behind := await _lag(admin, reader, pairs)) > 0:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the services are still {behind} events behind")
-            await asyncio.sleep(0.5)
+        try:
+            await eventually(
+                caught_up, f"the services to consume {producer}'s events", timeout, interval=0.5
+            )
+        except AssertionError:
+            raise RuntimeError(f"the services are still {behind[-1]} events behind") from None
         progress.advance(100)
     finally:
         await admin.close()
@@ -229,10 +237,14 @@ async def run_platform(put: PlatformUnderTest, rate: float | None) -> Run:
 
 async def _from_the_end(consumer: AIOKafkaConsumer, topic: str) -> None:
     """Read ``topic`` from what arrives next: earlier rounds' deliveries are not this one's."""
-    partitions = consumer.partitions_for_topic(topic)
-    while not partitions:
-        await consumer._client.force_metadata_update()  # the topic is new to this client
-        partitions = consumer.partitions_for_topic(topic)
+
+    async def known_partitions() -> set[int] | None:
+        partitions: set[int] | None = consumer.partitions_for_topic(topic)
+        if not partitions:
+            await consumer._client.force_metadata_update()  # the topic is new to this client
+        return partitions
+
+    partitions = await eventually(known_partitions, f"the partitions of {topic}", timeout=60)
     assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
     consumer.assign(assigned)
     await consumer.seek_to_end(*assigned)

@@ -1,19 +1,31 @@
-"""The PIT journey with each service as its own process over the real Kafka and FerretDB."""
+"""The PIT journey with each service as its own process over the real Kafka and FerretDB.
+
+The steps are ``demo.scenario``'s, the ones ``make demo`` shows; this test checks what they
+returned, then what a withdrawn consent changes.
+"""
 
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from pypdf import PdfReader
+from vrac_testing.polling import eventually
 from vrac_testing.processes import Platform
 from vrac_testing.sinks import SmtpSink, WebhookReceiver
 
-from demo.__main__ import WEBHOOK_SECRET, Demo, run, wait_for
+from demo.scenario import (
+    AGENCY,
+    GRANDMOTHER_EMAIL,
+    GUARDIAN_EMAIL,
+    REACTION_TIMEOUT,
+    TEACHER_EMAIL,
+    WEBHOOK_SECRET,
+    PitCase,
+    walk,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -45,65 +57,47 @@ def platform(kafka_bootstrap, mongodb_url, test_prefix, sinks, tmp_path) -> Iter
     platform.stop()
 
 
-def test_a_leiden_case_goes_through_the_whole_journey(platform, sinks, tmp_path: Path) -> None:
+async def test_a_leiden_case_goes_through_the_whole_journey(
+    platform, sinks, tmp_path: Path
+) -> None:
     smtp, hooks = sinks
-    demo = Demo(platform)
-    result = run(demo, smtp, hooks, tmp_path)
+    async with PitCase(platform, smtp, hooks, tmp_path) as pit:
+        journey = await walk(pit)
 
-    text = "".join(page.extract_text() for page in PdfReader(result["diploma"]).pages)
-    assert "Sam" in text
-    assert "DIPLOMA" in text
-    # the strengths, in the family's language (nl)
-    assert "Onthouden" in text  # working memory
-    assert "fantasie" in text  # creativity
+        text = "".join(page.extract_text() for page in PdfReader(journey.diploma.path).pages)
+        assert "Sam" in text
+        assert "DIPLOMA" in text
+        # the strengths, in the family's language (nl)
+        assert "Onthouden" in text  # working memory
+        assert "fantasie" in text  # creativity
 
-    [grandmother] = smtp.to("oma@example.org")
-    assert "huiswerk" in grandmother.subject.lower()
-    [guardian] = smtp.to("fatima@example.org")
-    assert "diploma" in guardian.subject.lower() and "Sam" in guardian.subject
-    # the parent opens the link in the e-mail, without an account
-    [link] = re.findall(r"https?://\S+\.pdf\?link=\S+", guardian.text)
-    opened = httpx.get(link, timeout=30)
-    assert opened.status_code == 200
-    assert "Sam" in "".join(p.extract_text() for p in PdfReader(io.BytesIO(opened.content)).pages)
-    [teacher] = smtp.to("juf@regenboog.example.org")
-    assert "school" in teacher.subject.lower()
-    assert hooks.hooks and all(hook.signed_with(WEBHOOK_SECRET) for hook in hooks.hooks)
+        [grandmother] = smtp.to(GRANDMOTHER_EMAIL)
+        assert "huiswerk" in grandmother.subject.lower()
+        [guardian] = smtp.to(GUARDIAN_EMAIL)
+        assert "diploma" in guardian.subject.lower() and "Sam" in guardian.subject
+        # the parent opened the link in the e-mail, without an account
+        assert journey.notifications.diploma_link in guardian.text
+        opened = journey.notifications.link_opened
+        assert opened.status_code == 200
+        pages = PdfReader(io.BytesIO(opened.content)).pages
+        assert "Sam" in "".join(p.extract_text() for p in pages)
+        [teacher] = smtp.to(TEACHER_EMAIL)
+        assert "school" in teacher.subject.lower()
+        assert hooks.hooks and all(hook.signed_with(WEBHOOK_SECRET) for hook in hooks.hooks)
 
-    header, leiden = result["report"].strip().splitlines()[:2]
-    row = dict(zip(header.split(","), leiden.split(","), strict=True))
-    assert row["pilot"] == "leiden"
-    assert row["cases_opened"] == "<5" and row["tasks_assigned"] == "<5"
+        row = journey.report.leiden()
+        assert row["pilot"] == "leiden"
+        assert row["cases_opened"] == "<5" and row["tasks_assigned"] == "<5"
 
-    # The parents withdraw the youth team's consent: the next task reaches it no more.
-    case_id = result["case_id"]
-    sent_before = len(hooks.hooks)
-    demo.ok(
-        "POST",
-        "intake",
-        f"/cases/{case_id}/consents",
-        demo.coach,
-        json={
-            "purpose": "share-with-agency",
-            "granted": False,
-            "agency_id": "agy_youthteamleiden1",
-            "recorded_by": {"guardian_id": result["guardian_id"]},
-        },
-    )
-    task = demo.ok(
-        "POST",
-        "network",
-        f"/cases/{case_id}/tasks",
-        demo.coach,
-        json={"category": "meeting", "assignee_id": result["members"]["youth team"]},
-    )
+        # The parents withdraw the youth team's consent: the next task reaches it no more.
+        case = journey.intake
+        sent_before = len(hooks.hooks)
+        await pit.record_consent(case, "share-with-agency", granted=False, agency_id=AGENCY)
+        task = await pit.assign(case, "meeting", journey.network.members["youth team"])
 
-    def withheld() -> bool:
-        deliveries = demo.ok("GET", "notifications", f"/cases/{case_id}/deliveries", demo.coach)[
-            "deliveries"
-        ]
-        return any(d["status"] == "withheld" for d in deliveries)
+        async def withheld() -> bool:
+            return any(d["status"] == "withheld" for d in await pit.deliveries(case))
 
-    wait_for("the task message to be withheld", withheld)
-    assert len(hooks.hooks) == sent_before
-    assert task["task_id"]
+        await eventually(withheld, "the task message to be withheld", timeout=REACTION_TIMEOUT)
+        assert len(hooks.hooks) == sent_before
+        assert task["task_id"]

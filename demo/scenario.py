@@ -1,0 +1,446 @@
+"""The Leiden PIT case, step by step: the one scenario ``make demo`` shows and the e2e test checks.
+
+``walk`` takes one case through intake, consent, screening and advice, the diploma, the
+network, tasks and the overdue sweep, the e-mails and signed webhooks that went out, and
+Leiden's pilot report. Each step returns what happened (a small record that can also say it
+in lines of text); ``make demo`` prints those lines, the end-to-end test asserts on the
+records. Events travel through Kafka, so a step that depends on another service's reaction
+waits for it with ``vrac_testing.polling.eventually``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+from vrac_runtime.auth import issue_token
+from vrac_testing.polling import eventually
+from vrac_testing.processes import Platform
+from vrac_testing.sinks import ReceivedHook, ReceivedMail, SmtpSink, WebhookReceiver
+
+AGENCY = "agy_youthteamleiden1"
+WEBHOOK_SECRET = "youth-team-shared-secret-for-the-demo"
+GUARDIAN_EMAIL = "fatima@example.org"
+GRANDMOTHER_EMAIL = "oma@example.org"
+TEACHER_EMAIL = "juf@regenboog.example.org"
+
+# Waiting for another service's reaction: generous, the first consumer-group join of a fresh
+# set of services takes a few seconds, more on a busy machine.
+REACTION_TIMEOUT = 60.0
+POLL_INTERVAL = 0.3
+
+CONSENTS: tuple[tuple[str, dict[str, str]], ...] = (
+    ("screening", {}),
+    ("diploma", {}),
+    ("share-with-school", {}),
+    ("share-with-agency", {"agency_id": AGENCY}),
+    ("reporting", {}),
+)
+
+SCORES = {
+    "scores": [
+        {"domain": "working-memory", "kind": "percentile", "score": 88},
+        {"domain": "reading", "kind": "standard-score", "score": 82},
+        {"domain": "moral-reasoning", "kind": "qualitative", "rating": "well-above"},
+        {"domain": "creativity", "kind": "percentile", "score": 91},
+    ]
+}
+
+MEMBERS: dict[str, dict[str, str]] = {
+    "grandmother": {
+        "kind": "informal",
+        "role": "base-worker",
+        "display_name": "Oma Aziza",
+        "relationship": "grandmother",
+        "email": GRANDMOTHER_EMAIL,
+        "channel": "email",
+        "language": "nl",
+    },
+    "teacher": {
+        "kind": "professional",
+        "role": "teacher",
+        "display_name": "Juf Marieke",
+        "relationship": "class teacher",
+        "email": TEACHER_EMAIL,
+        "channel": "email",
+        "language": "nl",
+    },
+    "youth team": {
+        "kind": "agency",
+        "role": "spider-in-the-web",
+        "display_name": "Jeugdteam Leiden",
+        "relationship": "youth team",
+        "agency_id": AGENCY,
+        "channel": "webhook",
+        "language": "nl",
+    },
+}
+
+
+class DemoFailed(RuntimeError):
+    """A service answered a step with an error."""
+
+
+async def wait_for(what: str, probe: Callable[[], Any]) -> Any:
+    """``eventually`` with the scenario's timeout and a polling pace gentle on the services."""
+    return await eventually(probe, what, timeout=REACTION_TIMEOUT, interval=POLL_INTERVAL)
+
+
+# What each step returns -------------------------------------------------------------------
+
+
+@dataclass
+class Intake:
+    case_id: str
+    guardian_id: str
+
+    def lines(self) -> list[str]:
+        return [f"case {self.case_id} opened; guardian {self.guardian_id}"]
+
+
+@dataclass
+class Consent:
+    granted: list[str]
+
+    def lines(self) -> list[str]:
+        return [f"granted: {purpose}" for purpose in self.granted]
+
+
+@dataclass
+class Screening:
+    strengths: list[str]
+    growth_areas: list[str]
+    advice: list[dict[str, str]]
+
+    def lines(self) -> list[str]:
+        return [
+            "strengths: " + ", ".join(self.strengths),
+            "growth areas: " + ", ".join(self.growth_areas),
+            *(f"advice for {item['audience']}: {item['text']}" for item in self.advice),
+        ]
+
+
+@dataclass
+class Diploma:
+    diploma_id: str
+    path: Path
+    size: int
+
+    def lines(self) -> list[str]:
+        return [f"diploma {self.diploma_id}: {self.path} ({self.size} bytes)"]
+
+
+@dataclass
+class Network:
+    members: dict[str, str]
+
+    def lines(self) -> list[str]:
+        return [
+            f"added {key}: {member_id} ({MEMBERS[key]['role']})"
+            for key, member_id in self.members.items()
+        ]
+
+
+@dataclass
+class Tasks:
+    assigned: list[tuple[str, str, str, str]]  # category, who, due date, task id
+    overdue_reported: int
+
+    def lines(self) -> list[str]:
+        return [
+            *(
+                f"{category} -> {who}, due {due} ({task_id})"
+                for category, who, due, task_id in self.assigned
+            ),
+            f"overdue sweep reported {self.overdue_reported} task(s)",
+        ]
+
+
+@dataclass
+class Notifications:
+    mails: list[ReceivedMail]
+    hooks: list[ReceivedHook]
+    diploma_link: str
+    link_opened: httpx.Response
+    deliveries: list[dict[str, Any]]
+
+    def lines(self) -> list[str]:
+        return [
+            *(f"e-mail to {', '.join(m.recipients)}: {m.subject}" for m in self.mails),
+            *(
+                f"webhook to youth team: signature valid={h.signed_with(WEBHOOK_SECRET)}, "
+                f"{len(h.body)} bytes"
+                for h in self.hooks
+            ),
+            "the parent's diploma link opens without an account: "
+            f"HTTP {self.link_opened.status_code}",
+            f"{len(self.deliveries)} deliveries recorded",
+        ]
+
+
+@dataclass
+class Report:
+    csv: str
+
+    def lines(self) -> list[str]:
+        return [self.csv.strip()]
+
+    def leiden(self) -> dict[str, str]:
+        """The first month's row of the report, by column."""
+        header, row = self.csv.strip().splitlines()[:2]
+        return dict(zip(header.split(","), row.split(","), strict=True))
+
+
+@dataclass
+class Journey:
+    """Everything the walk returned, step by step."""
+
+    intake: Intake
+    consent: Consent
+    screening: Screening
+    diploma: Diploma
+    network: Network
+    tasks: Tasks
+    notifications: Notifications
+    report: Report
+
+
+# The case -----------------------------------------------------------------------------------
+
+
+@dataclass
+class PitCase:
+    """One Leiden PIT case against a running platform: the users, the receivers, the steps."""
+
+    platform: Platform
+    smtp: SmtpSink
+    hooks: WebhookReceiver
+    out: Path
+    http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=30))
+
+    def __post_init__(self) -> None:
+        secret = self.platform.jwt_secret
+        self.coach = _auth(issue_token(secret, subject="coach-anna", role="coach", pilot="leiden"))
+        self.lead = _auth(
+            issue_token(secret, subject="lead-leiden", role="pilot-lead", pilot="leiden")
+        )
+        self.agency = _auth(issue_token(secret, subject=AGENCY, role="agency", pilot="leiden"))
+
+    async def __aenter__(self) -> PitCase:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.http.aclose()
+
+    async def call(
+        self, method: str, service: str, path: str, headers: dict[str, str], **kwargs: Any
+    ) -> httpx.Response:
+        url = self.platform.url(service) + path
+        return await self.http.request(method, url, headers=headers, **kwargs)
+
+    async def ok(
+        self, method: str, service: str, path: str, headers: dict[str, str], **kwargs: Any
+    ) -> Any:
+        """The JSON answer (or the response, for a PDF or CSV); an error status fails."""
+        reply = await self.call(method, service, path, headers, **kwargs)
+        if reply.status_code >= 400:
+            raise DemoFailed(f"{method} {service}{path} -> {reply.status_code} {reply.text}")
+        return reply.json() if "json" in reply.headers.get("content-type", "") else reply
+
+    # the steps, in the order of ``walk``
+
+    async def intake(self) -> Intake:
+        case = await self.ok(
+            "POST",
+            "intake",
+            "/cases",
+            self.coach,
+            json={
+                "pilot": "leiden",
+                "programme": "pit",
+                "child_first_name": "Sam",
+                "birth_year": 2016,
+                "school_name": "De Regenboog",
+                "language": "nl",
+                "guardians": [
+                    {
+                        "name": "Fatima",
+                        "email": GUARDIAN_EMAIL,
+                        "preferred_channel": "email",
+                        "language": "nl",
+                    }
+                ],
+            },
+        )
+        return Intake(case["case_id"], case["guardians"][0]["guardian_id"])
+
+    async def consent(self, case: Intake) -> Consent:
+        granted = []
+        for purpose, extra in CONSENTS:
+            await self.record_consent(case, purpose, granted=True, **extra)
+            granted.append(f"{purpose} {extra['agency_id']}" if extra else purpose)
+        return Consent(granted)
+
+    async def record_consent(
+        self, case: Intake, purpose: str, *, granted: bool, agency_id: str | None = None
+    ) -> Any:
+        body: dict[str, Any] = {
+            "purpose": purpose,
+            "granted": granted,
+            "recorded_by": {"guardian_id": case.guardian_id},
+        }
+        if agency_id is not None:
+            body["agency_id"] = agency_id
+        return await self.ok(
+            "POST", "intake", f"/cases/{case.case_id}/consents", self.coach, json=body
+        )
+
+    async def screening(self, case: Intake) -> Screening:
+        async def record() -> Any:
+            reply = await self.call(
+                "POST", "screening", f"/cases/{case.case_id}/screenings", self.coach, json=SCORES
+            )
+            return reply.json() if reply.status_code == 201 else None
+
+        found = await wait_for("screening to know the case and its consent", record)
+        return Screening(found["strengths"], found["growth_areas"], found["advice"])
+
+    async def diploma(self, case: Intake) -> Diploma:
+        diplomas = await wait_for(
+            "the diploma",
+            lambda: self.ok("GET", "screening", f"/cases/{case.case_id}/diplomas", self.coach),
+        )
+        diploma_id = diplomas[0]["diploma_id"]
+        pdf = await self.ok("GET", "screening", f"/diplomas/{diploma_id}.pdf", self.coach)
+        path = self.out / f"diploma-{diploma_id}.pdf"
+        path.write_bytes(pdf.content)
+        return Diploma(diploma_id, path, len(pdf.content))
+
+    async def network(self, case: Intake) -> Network:
+        async def plan_exists() -> bool:
+            reply = await self.call("GET", "network", f"/cases/{case.case_id}/plan", self.coach)
+            return reply.status_code == 200
+
+        await wait_for("network to know the case", plan_exists)
+        await self.ok(
+            "PUT",
+            "notifications",
+            f"/agencies/{AGENCY}/webhook",
+            self.agency,
+            json={"url": self.hooks.url, "secret": WEBHOOK_SECRET},
+        )
+        members = {}
+        for key, body in MEMBERS.items():
+            member = await self.ok(
+                "POST", "network", f"/cases/{case.case_id}/members", self.coach, json=body
+            )
+            members[key] = member["member_id"]
+        return Network(members)
+
+    async def assign(
+        self, case: Intake, category: str, assignee_id: str, due: str | None = None
+    ) -> Any:
+        body = {"category": category, "assignee_id": assignee_id}
+        if due is not None:
+            body["due_date"] = due
+        return await self.ok(
+            "POST", "network", f"/cases/{case.case_id}/tasks", self.coach, json=body
+        )
+
+    async def tasks(self, case: Intake, network: Network) -> Tasks:
+        today = dt.datetime.now(dt.UTC).date()
+        soon = (today + dt.timedelta(days=7)).isoformat()
+        past = (today - dt.timedelta(days=1)).isoformat()
+        assigned = []
+        for who, category, due in (
+            ("grandmother", "homework-support", soon),
+            ("youth team", "professional-support", past),
+        ):
+            task = await self.assign(case, category, network.members[who], due)
+            assigned.append((category, who, due, task["task_id"]))
+        swept = await self.ok("POST", "network", "/sweeps/overdue", self.coach, json={})
+        return Tasks(assigned, len(swept["reported"]))
+
+    async def deliveries(self, case: Intake) -> list[dict[str, Any]]:
+        found = await self.ok(
+            "GET", "notifications", f"/cases/{case.case_id}/deliveries", self.coach
+        )
+        return list(found["deliveries"])
+
+    async def notifications(self, case: Intake) -> Notifications:
+        smtp, hooks = self.smtp, self.hooks
+        await wait_for(
+            "e-mails to grandmother, teacher and guardian",
+            lambda: all(smtp.to(a) for a in (GRANDMOTHER_EMAIL, TEACHER_EMAIL, GUARDIAN_EMAIL)),
+        )
+        await wait_for("the youth team's webhooks", lambda: len(hooks.hooks) >= 2)
+        [link] = re.findall(r"https?://\S+\.pdf\?link=\S+", smtp.to(GUARDIAN_EMAIL)[0].text)
+        opened = await self.http.get(link)  # no Authorization header: no account needed
+        return Notifications(
+            list(smtp.messages), list(hooks.hooks), link, opened, await self.deliveries(case)
+        )
+
+    async def report(self) -> Report:
+        async def leiden_row() -> Any:
+            csv = await self.ok("GET", "reporting", "/reports/pilots/leiden?format=csv", self.lead)
+            return csv if len(csv.text.strip().splitlines()) >= 2 else None
+
+        csv = await wait_for("reporting to count Leiden's case", leiden_row)
+        return Report(csv.text)
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+TITLES = {
+    "intake": "1. intake: the coach registers the family (Leiden, PIT programme)",
+    "consent": "2. consent: the parents decide what is shared, and with whom",
+    "screening": "3. screening: the university's results, strengths and advice",
+    "diploma": "4. diploma: made asynchronously by the diploma maker, in Dutch",
+    "network": "5. network: grandmother, the teacher and the youth team",
+    "tasks": "6. tasks: who does what",
+    "notifications": "7. notifications: e-mails and webhooks that went out",
+    "report": "8. report: Leiden's pilot report (counts below 5 shown as <5)",
+}
+
+
+def _silent(text: str) -> None:
+    pass
+
+
+async def walk(
+    pit: PitCase,
+    step: Callable[[str], None] = _silent,
+    say: Callable[[str], None] = _silent,
+) -> Journey:
+    """Take the case through every step: ``step(title)`` as one begins, ``say(line)`` for
+    each line of what it returned once it ends."""
+
+    async def run(name: str, action: Awaitable[Any]) -> Any:
+        step(TITLES[name])
+        result = await action
+        for line in result.lines():
+            say(line)
+        return result
+
+    intake: Intake = await run("intake", pit.intake())
+    consent: Consent = await run("consent", pit.consent(intake))
+    screening: Screening = await run("screening", pit.screening(intake))
+    diploma: Diploma = await run("diploma", pit.diploma(intake))
+    network: Network = await run("network", pit.network(intake))
+    tasks: Tasks = await run("tasks", pit.tasks(intake, network))
+    notifications: Notifications = await run("notifications", pit.notifications(intake))
+    report: Report = await run("report", pit.report())
+    return Journey(intake, consent, screening, diploma, network, tasks, notifications, report)
