@@ -98,21 +98,34 @@ HEADER: Final = (
 # --- topics -----------------------------------------------------------------------------
 
 
-def _topic(name: str, policy: TopicPolicy, spec: EventSpec) -> dict[str, Any]:
+def _strimzi(kind: str, name: str, labels: dict[str, str], spec: dict[str, Any]) -> dict[str, Any]:
+    """A Strimzi resource of ``kind`` on the VRAC cluster, labelled as part of VRAC."""
     return {
         "apiVersion": "kafka.strimzi.io/v1beta2",
-        "kind": "KafkaTopic",
+        "kind": kind,
         "metadata": {
             "name": name,
             "labels": {
                 "strimzi.io/cluster": KAFKA_CLUSTER,
                 "app.kubernetes.io/part-of": "vrac",
-                "vrac.org/topic-kind": policy.kind,
-                "vrac.org/audience": str(spec.audience),
-                "vrac.org/owner": spec.service,
+                **labels,
             },
         },
-        "spec": {
+        "spec": spec,
+    }
+
+
+def _topic(name: str, policy: TopicPolicy, spec: EventSpec) -> dict[str, Any]:
+    labels = {
+        "vrac.org/topic-kind": policy.kind,
+        "vrac.org/audience": str(spec.audience),
+        "vrac.org/owner": spec.service,
+    }
+    return _strimzi(
+        "KafkaTopic",
+        name,
+        labels,
+        {
             "topicName": name,
             "partitions": policy.partitions,
             "replicas": policy.replicas,
@@ -122,7 +135,7 @@ def _topic(name: str, policy: TopicPolicy, spec: EventSpec) -> dict[str, Any]:
                 "min.insync.replicas": policy.min_insync_replicas,
             },
         },
-    }
+    )
 
 
 def topic_resources() -> list[dict[str, Any]]:
@@ -165,22 +178,15 @@ def service_acls(service: str) -> list[dict[str, Any]]:
 
 
 def _user(name: str, acls: list[dict[str, Any]], labels: dict[str, str]) -> dict[str, Any]:
-    return {
-        "apiVersion": "kafka.strimzi.io/v1beta2",
-        "kind": "KafkaUser",
-        "metadata": {
-            "name": name,
-            "labels": {
-                "strimzi.io/cluster": KAFKA_CLUSTER,
-                "app.kubernetes.io/part-of": "vrac",
-                **labels,
-            },
-        },
-        "spec": {
+    return _strimzi(
+        "KafkaUser",
+        name,
+        labels,
+        {
             "authentication": {"type": "scram-sha-512"},
             "authorization": {"type": "simple", "acls": acls},
         },
-    }
+    )
 
 
 def service_user_name(service: str) -> str:
@@ -279,15 +285,13 @@ def service_settings_class(service: str) -> type[ServiceSettings] | None:
     return None
 
 
+def _settings_table(fields: dict[str, Any]) -> list[str]:
+    return ["| variable | default | meaning |", "|---|---|---|", *_settings_rows(fields)]
+
+
 def settings_tables() -> str:
     shared = ServiceSettings.model_fields
-    out = [
-        "### Shared by every service",
-        "",
-        "| variable | default | meaning |",
-        "|---|---|---|",
-        *_settings_rows(shared),
-    ]
+    out = ["### Shared by every service", "", *_settings_table(shared)]
     for service in SERVICES:
         cls = service_settings_class(service)
         out += ["", f"### {service}", ""]
@@ -301,11 +305,7 @@ def settings_tables() -> str:
             for name, field in cls.model_fields.items()
             if name not in shared or field.default != shared[name].default
         }
-        out += [
-            "| variable | default | meaning |",
-            "|---|---|---|",
-            *_settings_rows(own),
-        ]
+        out += _settings_table(own)
     return "\n".join(out)
 
 
@@ -392,15 +392,18 @@ def render(root: Path | None = None) -> dict[str, str]:
     return files
 
 
+def _is_current(path: Path, text: str) -> bool:
+    return path.is_file() and path.read_text(encoding="utf-8") == text
+
+
 def drifted(root: Path | None = None) -> list[str]:
     """The generated files whose committed copy under ``root`` differs from a fresh rendering."""
     root = REPO_ROOT if root is None else root
-    stale = []
-    for relative, text in render(root).items():
-        path = root / relative
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            stale.append(relative)
-    return stale
+    return [
+        relative
+        for relative, text in render(root).items()
+        if not _is_current(root / relative, text)
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -417,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     for relative, text in render().items():
         path = REPO_ROOT / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        if not _is_current(path, text):
             path.write_text(text, encoding="utf-8")
             print(f"wrote {relative}")
     return 0

@@ -1,4 +1,5 @@
-"""Fixtures of the deploy checks: the repository paths and the pinned Go tools.
+"""Fixtures of the deploy checks: the repository paths, the pinned Go tools and the two
+renderings (kustomize build, docker compose config) the checks read.
 
 kustomize and docker compose are built from their Go modules by the scripts in
 deploy/tools/ the first time a test needs them, then reused from the user's cache folder.
@@ -7,26 +8,55 @@ deploy/tools/ the first time a test needs them, then reused from the user's cach
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
+import yaml
 
 DEPLOY = Path(__file__).resolve().parent.parent
 REPO = DEPLOY.parent
+COMPOSE = DEPLOY / "compose"
 PILOTS = ("leiden", "mechelen", "east-sussex", "norwich", "lille", "wattrelos")
 
 
-def _built_tool(script: str) -> Path:
-    result = subprocess.run(
-        ["bash", str(DEPLOY / "tools" / script)],
+def run(
+    args: Sequence[str | Path], *, timeout: float, **kwargs: Any
+) -> subprocess.CompletedProcess[str]:
+    """Run a command with its output captured as text; the caller judges the return code."""
+    return subprocess.run(
+        [str(arg) for arg in args],
         capture_output=True,
         text=True,
-        timeout=1500,
+        timeout=timeout,
         check=False,
+        **kwargs,
     )
+
+
+def kustomize_build(kustomize: Path, target: str) -> list[dict[str, Any]]:
+    """The documents ``kustomize build deploy/k8s/<target>`` renders."""
+    result = run([kustomize, "build", DEPLOY / "k8s" / target], timeout=120)
+    assert result.returncode == 0, f"kustomize build {target} failed:\n{result.stderr}"
+    return [d for d in yaml.safe_load_all(result.stdout) if d]
+
+
+def compose_config(binary: Path, *env_files: Path) -> subprocess.CompletedProcess[str]:
+    """``docker compose config`` of the stack, blind to the caller's VRAC_/MONGO_/COMPOSE_ env."""
+    args = [binary, "--project-directory", COMPOSE, "-f", COMPOSE / "compose.yaml"]
+    for env_file in env_files:
+        args += ["--env-file", env_file]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VRAC_", "MONGO_", "COMPOSE_"))}
+    return run([*args, "config", "--format", "yaml"], timeout=120, env=env)
+
+
+def _built_tool(script: str) -> Path:
+    result = run(["bash", DEPLOY / "tools" / script], timeout=1500)
     if result.returncode != 0:
         pytest.fail(f"deploy/tools/{script} failed:\n{result.stderr[-4000:]}")
     return Path(result.stdout.strip().splitlines()[-1])

@@ -13,24 +13,7 @@ import pytest
 import yaml
 from vrac_contracts.catalogue import CATALOGUE, SERVICES
 
-from .conftest import DEPLOY
-
-COMPOSE = DEPLOY / "compose"
-
-
-def compose_config(binary: Path, *env_files: Path) -> subprocess.CompletedProcess[str]:
-    args = [str(binary), "--project-directory", str(COMPOSE), "-f", str(COMPOSE / "compose.yaml")]
-    for env_file in env_files:
-        args += ["--env-file", str(env_file)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VRAC_", "MONGO_", "COMPOSE_"))}
-    return subprocess.run(
-        [*args, "config", "--format", "yaml"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
-    )
+from .conftest import COMPOSE, compose_config, run
 
 
 @pytest.fixture(scope="module")
@@ -108,23 +91,24 @@ def _fake_kafka_topics(tmp_path: Path, existing: list[str]) -> tuple[Path, Path]
     return fake, log
 
 
-def test_topic_creator_creates_each_missing_topic_once(tmp_path: Path) -> None:
-    already = CATALOGUE[0].topic
-    fake, log = _fake_kafka_topics(tmp_path, [already, "__consumer_offsets"])
-    result = subprocess.run(
-        ["sh", str(COMPOSE / "create-topics.sh")],
+def _create_topics(fake: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the compose stack's one-shot topic creator against the fake ``kafka-topics.sh``."""
+    return run(
+        ["sh", COMPOSE / "create-topics.sh"],
+        timeout=60,
         env={
             "PATH": os.environ["PATH"],
             "KAFKA_TOPICS_CMD": str(fake),
             "TOPICS_FILE": str(COMPOSE / "topics.txt"),
-            "KAFKA_BOOTSTRAP": "kafka:9092",
-            "TOPIC_REPLICAS": "1",
+            **env,
         },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
     )
+
+
+def test_topic_creator_creates_each_missing_topic_once(tmp_path: Path) -> None:
+    already = CATALOGUE[0].topic
+    fake, log = _fake_kafka_topics(tmp_path, [already, "__consumer_offsets"])
+    result = _create_topics(fake, KAFKA_BOOTSTRAP="kafka:9092", TOPIC_REPLICAS="1")
     assert result.returncode == 0, result.stderr
     creates = [line.split() for line in log.read_text().splitlines() if "--create" in line]
 
@@ -148,16 +132,5 @@ def test_topic_creator_fails_when_the_broker_cannot_be_listed(tmp_path: Path) ->
     fake = tmp_path / "kafka-topics.sh"
     fake.write_text("#!/bin/sh\necho 'broker unreachable' >&2\nexit 1\n")
     fake.chmod(0o755)
-    result = subprocess.run(
-        ["sh", str(COMPOSE / "create-topics.sh")],
-        env={
-            "PATH": os.environ["PATH"],
-            "KAFKA_TOPICS_CMD": str(fake),
-            "TOPICS_FILE": str(COMPOSE / "topics.txt"),
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _create_topics(fake)
     assert result.returncode != 0, "a failed listing must fail the one-shot, not skip it"

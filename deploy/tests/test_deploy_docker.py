@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from vrac_contracts.catalogue import SERVICES
 
-from .conftest import DEPLOY, REPO
+from .conftest import DEPLOY, REPO, run
 
 DOCKERFILE = DEPLOY / "docker" / "Dockerfile"
 HEALTHCHECK = DEPLOY / "docker" / "healthcheck.py"
@@ -130,29 +130,23 @@ def test_the_image_install_step_works_from_the_lock(service: str, tmp_path: Path
     venv = tmp_path / "venv"
     env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv), "UV_LINK_MODE": "copy"}
     env.pop("VIRTUAL_ENV", None)
-    result = subprocess.run(
+    result = run(
         [uv, "sync", "--frozen", "--no-dev", "--no-editable", "--package", f"vrac-{service}"],
+        timeout=600,
         cwd=src,
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (venv / "bin" / f"vrac-{service}").is_file(), "the image's entrypoint target"
-    probe = subprocess.run(
+    probe = run(
         [
-            str(venv / "bin" / "python"),
+            venv / "bin" / "python",
             "-c",
             f"import vrac_{service}, vrac_runtime, vrac_contracts, importlib.util as u; "
             "print(u.find_spec('pytest') is None and u.find_spec('vrac_testing') is None)",
         ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
         timeout=120,
-        check=False,
+        cwd=tmp_path,
     )
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.strip() == "True", "development tools or the test kit leaked into the image"

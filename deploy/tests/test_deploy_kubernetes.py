@@ -8,7 +8,6 @@ below, written from Strimzi's v1beta2 API reference.
 
 from __future__ import annotations
 
-import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import pytest
 import yaml
 from vrac_contracts.catalogue import CATALOGUE, SERVICES, consumed_by
 
-from .conftest import DEPLOY, PILOTS
+from .conftest import DEPLOY, PILOTS, kustomize_build
 
 KUBERNETES_VERSION = "1.33.0"
 TARGETS = ("base", *(f"overlays/{p}" for p in PILOTS))
@@ -85,81 +84,66 @@ _METADATA = {
         },
     },
 }
+
+
+def _strimzi(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """The structural schema of a Strimzi v1beta2 resource of ``kind`` with ``spec``."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {
+            "apiVersion": {"const": "kafka.strimzi.io/v1beta2"},
+            "kind": {"const": kind},
+            "metadata": _METADATA,
+            "spec": {"type": "object", "additionalProperties": False, **spec},
+        },
+    }
+
+
 STRIMZI_SCHEMAS: dict[str, dict[str, Any]] = {
-    "KafkaTopic": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["apiVersion", "kind", "metadata", "spec"],
-        "properties": {
-            "apiVersion": {"const": "kafka.strimzi.io/v1beta2"},
-            "kind": {"const": "KafkaTopic"},
-            "metadata": _METADATA,
-            "spec": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["partitions", "replicas"],
-                "properties": {
-                    "topicName": {"type": "string"},
-                    "partitions": {"type": "integer", "minimum": 1},
-                    "replicas": {"type": "integer", "minimum": 1, "maximum": 32767},
-                    "config": {
-                        "type": "object",
-                        "additionalProperties": {
-                            "type": ["string", "integer", "boolean", "number"]
-                        },
+    "KafkaTopic": _strimzi(
+        "KafkaTopic",
+        {
+            "required": ["partitions", "replicas"],
+            "properties": {
+                "topicName": {"type": "string"},
+                "partitions": {"type": "integer", "minimum": 1},
+                "replicas": {"type": "integer", "minimum": 1, "maximum": 32767},
+                "config": {
+                    "type": "object",
+                    "additionalProperties": {"type": ["string", "integer", "boolean", "number"]},
+                },
+            },
+        },
+    ),
+    "KafkaUser": _strimzi(
+        "KafkaUser",
+        {
+            "properties": {
+                "authentication": {
+                    "type": "object",
+                    "required": ["type"],
+                    "properties": {"type": {"enum": ["tls", "tls-external", "scram-sha-512"]}},
+                },
+                "authorization": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["type", "acls"],
+                    "properties": {
+                        "type": {"const": "simple"},
+                        "acls": {"type": "array", "items": _ACL},
                     },
                 },
             },
         },
-    },
-    "KafkaUser": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["apiVersion", "kind", "metadata", "spec"],
-        "properties": {
-            "apiVersion": {"const": "kafka.strimzi.io/v1beta2"},
-            "kind": {"const": "KafkaUser"},
-            "metadata": _METADATA,
-            "spec": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {
-                    "authentication": {
-                        "type": "object",
-                        "required": ["type"],
-                        "properties": {"type": {"enum": ["tls", "tls-external", "scram-sha-512"]}},
-                    },
-                    "authorization": {
-                        "type": "object",
-                        "additionalProperties": False,
-                        "required": ["type", "acls"],
-                        "properties": {
-                            "type": {"const": "simple"},
-                            "acls": {"type": "array", "items": _ACL},
-                        },
-                    },
-                },
-            },
-        },
-    },
+    ),
 }
-
-
-def render(kustomize: Path, target: str) -> list[dict[str, Any]]:
-    result = subprocess.run(
-        [str(kustomize), "build", str(DEPLOY / "k8s" / target)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, f"kustomize build {target} failed:\n{result.stderr}"
-    return [d for d in yaml.safe_load_all(result.stdout) if d]
 
 
 @pytest.fixture(scope="module")
 def rendered(kustomize: Path) -> dict[str, list[dict[str, Any]]]:
-    return {target: render(kustomize, target) for target in TARGETS}
+    return {target: kustomize_build(kustomize, target) for target in TARGETS}
 
 
 def _of_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:

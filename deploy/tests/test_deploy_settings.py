@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from types import ModuleType
 
@@ -11,9 +10,7 @@ import yaml
 from vrac_contracts.catalogue import SERVICES
 from vrac_runtime.settings import ServiceSettings
 
-from .conftest import DEPLOY
-
-COMPOSE = DEPLOY / "compose"
+from .conftest import COMPOSE, DEPLOY, compose_config, kustomize_build
 
 
 def known_variables(generator: ModuleType, service: str) -> set[str]:
@@ -25,14 +22,7 @@ def known_variables(generator: ModuleType, service: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def base_manifests(kustomize: Path) -> list[dict]:
-    result = subprocess.run(
-        [str(kustomize), "build", str(DEPLOY / "k8s" / "base")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return [d for d in yaml.safe_load_all(result.stdout) if d]
+    return kustomize_build(kustomize, "base")
 
 
 def test_the_check_knows_a_misspelt_variable(generator: ModuleType) -> None:
@@ -63,24 +53,8 @@ def test_kubernetes_sets_only_variables_the_service_reads(
 def test_compose_sets_only_variables_the_service_reads(
     generator: ModuleType, docker_compose: Path, service: str
 ) -> None:
-    result = subprocess.run(
-        [
-            str(docker_compose),
-            "--project-directory",
-            str(COMPOSE),
-            "-f",
-            str(COMPOSE / "compose.yaml"),
-            "--env-file",
-            str(COMPOSE / "example.env"),
-            "config",
-            "--format",
-            "yaml",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    result = compose_config(docker_compose, COMPOSE / "example.env")
+    assert result.returncode == 0, result.stderr
     env = yaml.safe_load(result.stdout)["services"][service]["environment"]
     unknown = set(env) - known_variables(generator, service)
     assert not unknown, f"{service} does not read {sorted(unknown)}"

@@ -3,29 +3,13 @@
 # Prints the path of the binary on stdout. Safe to call repeatedly: it only
 # builds when the cached binary is missing.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/go-tool.sh"
 
-KUSTOMIZE_VERSION="${KUSTOMIZE_VERSION:-v5.7.1}"
-cache_dir="${XDG_CACHE_HOME:-$HOME/.cache}/vrac"
-binary="$cache_dir/kustomize-$KUSTOMIZE_VERSION"
+# go install into a private GOBIN; cached_go_tool moves it under a versioned name.
+build_kustomize() {
+    local workdir="$1" version="$2"
+    GOBIN="$workdir/bin" GOFLAGS="${GOFLAGS:-} -trimpath" \
+        go install "sigs.k8s.io/kustomize/kustomize/v5@$version"
+}
 
-if [[ -x "$binary" ]]; then
-    echo "$binary"
-    exit 0
-fi
-
-if ! command -v go >/dev/null 2>&1; then
-    echo "build-kustomize: the go command is needed to build kustomize $KUSTOMIZE_VERSION" >&2
-    exit 1
-fi
-
-mkdir -p "$cache_dir"
-workdir="$(mktemp -d)"
-trap 'rm -rf "$workdir"' EXIT
-
-# go install into a private GOBIN, then move the binary under a versioned name
-# so that bumping KUSTOMIZE_VERSION never reuses a stale build.
-GOBIN="$workdir/bin" GOFLAGS="${GOFLAGS:-} -trimpath" \
-    go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" >&2
-mv "$workdir/bin/kustomize" "$binary.tmp.$$"
-mv "$binary.tmp.$$" "$binary"
-echo "$binary"
+cached_go_tool kustomize "${KUSTOMIZE_VERSION:-v5.7.1}" kustomize build_kustomize

@@ -104,10 +104,19 @@ _PUBLIC, _INTERNAL = Audience.PUBLIC, Audience.INTERNAL
 _CASE = "case_7Hq2mX9aK3pL0sVd"
 _T = "2025-03-14T09:30:00Z"
 _BASE: Final[dict[str, Any]] = {"case_id": _CASE, "pilot": "leiden", "occurred_at": _T}
+# what every task event's example has in common (task-overdue's assignee is a professional)
+_TASK: Final[dict[str, Any]] = {
+    **_BASE,
+    "task_id": "task_1a2b3c4d5e6f",
+    "assignee_id": "mbr_4d5e6f7a8b9c",
+    "assignee_kind": "family",
+}
 
 # every public event also goes to reporting; listed here are the other consumers
 _INTAKE_READERS = ("screening", "network", "notifications")
 
+# one spec's service, event, version, audience and model stay on one line
+# fmt: off
 CATALOGUE: Final[tuple[EventSpec, ...]] = (
     EventSpec(
         "intake", "case-opened", 1, _PUBLIC, CaseOpened,
@@ -226,10 +235,7 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
         "network", "task-assigned", 1, _PUBLIC, TaskAssigned,
         "A task of the care plan was given to a member of the network.",
         {
-            **_BASE,
-            "task_id": "task_1a2b3c4d5e6f",
-            "assignee_id": "mbr_4d5e6f7a8b9c",
-            "assignee_kind": "family",
+            **_TASK,
             "category": "homework-support",
             "due_date": "2025-03-28",
         },
@@ -238,22 +244,14 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
     EventSpec(
         "network", "task-accepted", 1, _PUBLIC, TaskAccepted,
         "The assignee accepted a task.",
-        {
-            **_BASE,
-            "task_id": "task_1a2b3c4d5e6f",
-            "assignee_id": "mbr_4d5e6f7a8b9c",
-            "assignee_kind": "family",
-        },
+        dict(_TASK),
         ("reporting",),
     ),
     EventSpec(
         "network", "task-declined", 1, _PUBLIC, TaskDeclined,
         "The assignee declined a task; the team finds someone else.",
         {
-            **_BASE,
-            "task_id": "task_1a2b3c4d5e6f",
-            "assignee_id": "mbr_4d5e6f7a8b9c",
-            "assignee_kind": "family",
+            **_TASK,
             "decline_reason": "no-time",
         },
         ("reporting",),
@@ -261,21 +259,14 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
     EventSpec(
         "network", "task-completed", 1, _PUBLIC, TaskCompleted,
         "The assignee did the task.",
-        {
-            **_BASE,
-            "task_id": "task_1a2b3c4d5e6f",
-            "assignee_id": "mbr_4d5e6f7a8b9c",
-            "assignee_kind": "family",
-        },
+        dict(_TASK),
         ("reporting",),
     ),
     EventSpec(
         "network", "task-overdue", 1, _PUBLIC, TaskOverdue,
         "A task passed its due date without being completed.",
         {
-            **_BASE,
-            "task_id": "task_1a2b3c4d5e6f",
-            "assignee_id": "mbr_4d5e6f7a8b9c",
+            **_TASK,
             "assignee_kind": "professional",
             "due_date": "2025-03-28",
         },
@@ -310,6 +301,7 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
         (),
     ),
 )
+# fmt: on
 
 # consumers that read an event in a group of their own rather than the service's main group
 CONSUMER_ROLES: Final[dict[tuple[str, str], str]] = {
@@ -321,29 +313,27 @@ _BY_TOPIC: Final = {s.topic: s for s in CATALOGUE}
 _BY_MODEL: Final[dict[type[BaseModel], EventSpec]] = {s.model: s for s in CATALOGUE}
 
 
+def _lookup(table: dict[Any, EventSpec], key: Any, field: str, problem: str) -> EventSpec:
+    try:
+        return table[key]
+    except (KeyError, TypeError):
+        raise ContractError(field, problem) from None
+
+
 def by_type(ce_type: str) -> EventSpec:
     """The spec of CloudEvents type ``ce_type``; ContractError when unknown."""
-    try:
-        return _BY_TYPE[ce_type]
-    except (KeyError, TypeError):
-        raise ContractError("ce_type", "not a known VRAC event type") from None
+    return _lookup(_BY_TYPE, ce_type, "ce_type", "not a known VRAC event type")
 
 
 def by_topic(topic: str) -> EventSpec:
     """The spec of the event published on ``topic``; ContractError when unknown."""
-    try:
-        return _BY_TOPIC[topic]
-    except (KeyError, TypeError):
-        raise ContractError("topic", "not a known VRAC topic") from None
+    return _lookup(_BY_TOPIC, topic, "topic", "not a known VRAC topic")
 
 
 def spec_for(model: type[BaseModel]) -> EventSpec:
     """The spec whose data model is ``model``; ContractError when it is not an event model."""
-    try:
-        return _BY_MODEL[model]
-    except (KeyError, TypeError):
-        name = getattr(model, "__name__", "model")
-        raise ContractError("model", f"{name} is not an event model") from None
+    name = getattr(model, "__name__", "model")
+    return _lookup(_BY_MODEL, model, "model", f"{name} is not an event model")
 
 
 def public() -> tuple[EventSpec, ...]:

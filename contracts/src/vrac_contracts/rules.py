@@ -13,9 +13,11 @@ from pydantic import BaseModel
 
 from .catalogue import SERVICES, TOPIC_PATTERN, TYPE_PATTERN, Audience, EventSpec
 from .fields import is_personal
+from .schema import schema_nodes
 
 EVENT_NAME: Final = re.compile(r"^[a-z]+(-[a-z]+)*$")
 # irregular past participles and states reached that may end an event name
+# fmt: off
 PAST_PARTICIPLES: Final = frozenset(
     {
         "begun", "built", "chosen", "done", "drawn", "given", "held", "kept", "known", "left",
@@ -23,6 +25,7 @@ PAST_PARTICIPLES: Final = frozenset(
         "shown", "sold", "spent", "taken", "told", "won", "written",
     }
 )
+# fmt: on
 BOUNDED_FORMATS: Final = frozenset({"date-time", "date", "time", "uuid", "duration"})
 
 
@@ -91,7 +94,6 @@ def unbounded_strings(schema: dict[str, Any]) -> list[str]:
     A string is bounded when it has an ``enum`` or ``const``, a known ``format`` such as
     ``date-time``, or both a ``pattern`` and a ``maxLength``.
     """
-    found: list[str] = []
 
     def bounded(node: dict[str, Any]) -> bool:
         if "enum" in node or "const" in node:
@@ -100,21 +102,16 @@ def unbounded_strings(schema: dict[str, Any]) -> list[str]:
             return True
         return "pattern" in node and "maxLength" in node
 
-    def walk(node: Any, path: str) -> None:
-        if isinstance(node, dict):
-            types = node.get("type")
-            is_string = types == "string" or (isinstance(types, list) and "string" in types)
-            if is_string and not bounded(node):
-                found.append(path)
-            for key, child in node.items():
-                if key not in ("examples", "default", "const", "enum"):
-                    walk(child, f"{path}/{key}")
-        elif isinstance(node, list):
-            for index, child in enumerate(node):
-                walk(child, f"{path}/{index}")
+    def is_string(node: dict[str, Any]) -> bool:
+        types = node.get("type")
+        return types == "string" or (isinstance(types, list) and "string" in types)
 
-    walk(schema, "#")
-    return found
+    values = ("examples", "default", "const", "enum")
+    return [
+        path
+        for path, node in schema_nodes(schema, skip=values)
+        if is_string(node) and not bounded(node)
+    ]
 
 
 def public_violations(spec: EventSpec, schema: dict[str, Any]) -> list[str]:

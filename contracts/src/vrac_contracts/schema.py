@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator
 from typing import Any, Final
 
 from .catalogue import EventSpec
@@ -33,20 +34,27 @@ def event_schema(spec: EventSpec) -> dict[str, Any]:
     return {**head, **body, "examples": [spec.example]}
 
 
-def personal_fields(schema: dict[str, Any]) -> list[str]:
-    """Paths of every property marked ``x-personal-data`` anywhere in ``schema``."""
-    found: list[str] = []
+def schema_nodes(
+    schema: Any, skip: Collection[str] = ("examples",)
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every object in ``schema`` with its path (``#/properties/x``), parents first.
 
-    def walk(node: Any, path: str) -> None:
+    Keys in ``skip`` are not descended into: they hold values, not schemas.
+    """
+
+    def walk(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
         if isinstance(node, dict):
-            if node.get("x-personal-data") is True:
-                found.append(path)
+            yield path, node
             for key, child in node.items():
-                if key != "examples":
-                    walk(child, f"{path}/{key}")
+                if key not in skip:
+                    yield from walk(child, f"{path}/{key}")
         elif isinstance(node, list):
             for index, child in enumerate(node):
-                walk(child, f"{path}/{index}")
+                yield from walk(child, f"{path}/{index}")
 
-    walk(schema, "#")
-    return found
+    return walk(schema, "#")
+
+
+def personal_fields(schema: dict[str, Any]) -> list[str]:
+    """Paths of every property marked ``x-personal-data`` anywhere in ``schema``."""
+    return [path for path, node in schema_nodes(schema) if node.get("x-personal-data") is True]

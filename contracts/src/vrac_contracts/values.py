@@ -39,23 +39,17 @@ class Language(StrEnum):
     EN = "en"
 
 
-PILOT_LANGUAGE: Final[dict[Pilot, Language]] = {
-    Pilot.LEIDEN: Language.NL,
-    Pilot.MECHELEN: Language.NL,
-    Pilot.EAST_SUSSEX: Language.EN,
-    Pilot.NORWICH: Language.EN,
-    Pilot.LILLE: Language.FR,
-    Pilot.WATTRELOS: Language.FR,
+# each pilot's language and ISO 3166-1 alpha-2 country, one row a pilot
+_PILOTS: Final[dict[Pilot, tuple[Language, str]]] = {
+    Pilot.LEIDEN: (Language.NL, "NL"),
+    Pilot.MECHELEN: (Language.NL, "BE"),
+    Pilot.EAST_SUSSEX: (Language.EN, "GB"),
+    Pilot.NORWICH: (Language.EN, "GB"),
+    Pilot.LILLE: (Language.FR, "FR"),
+    Pilot.WATTRELOS: (Language.FR, "FR"),
 }
-
-PILOT_COUNTRY: Final[dict[Pilot, str]] = {
-    Pilot.LEIDEN: "NL",
-    Pilot.MECHELEN: "BE",
-    Pilot.EAST_SUSSEX: "GB",
-    Pilot.NORWICH: "GB",
-    Pilot.LILLE: "FR",
-    Pilot.WATTRELOS: "FR",
-}
+PILOT_LANGUAGE: Final[dict[Pilot, Language]] = {p: lang for p, (lang, _) in _PILOTS.items()}
+PILOT_COUNTRY: Final[dict[Pilot, str]] = {p: country for p, (_, country) in _PILOTS.items()}
 
 
 class MemberKind(StrEnum):

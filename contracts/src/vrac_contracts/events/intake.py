@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from ..fields import described, personal
+from ..fields import described, personal, personal_email, personal_phone
 from ..ids import AgencyId, GuardianId
 from ..values import ActorRole, Channel, CloseReason, ConsentPurpose, Language
 from .base import EventData
@@ -48,18 +48,8 @@ class Guardian(BaseModel):
 
     guardian_id: GuardianId = described("Pseudonymous id of the guardian.")
     name: str = personal("Name as the guardian wants to be addressed.", max_length=120)
-    email: str | None = personal(
-        "E-mail address.",
-        default=None,
-        max_length=254,
-        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
-    )
-    phone: str | None = personal(
-        "Phone number in E.164 form, e.g. +31612345678.",
-        default=None,
-        max_length=16,
-        pattern=r"^\+[1-9][0-9]{6,14}$",
-    )
+    email: str | None = personal_email()
+    phone: str | None = personal_phone("Phone number in E.164 form, e.g. +31612345678.")
     preferred_channel: Channel = described("The channel the guardian wants to hear from us on.")
     language: Language = described("The language the guardian wants to be addressed in.")
 
@@ -70,9 +60,7 @@ class FamilyRegistered(EventData):
     child_first_name: str = personal("The child's first name.", max_length=80)
     birth_year: int = personal("The child's year of birth.", ge=2000, le=2100)
     language: Language = described("The family's language: diplomas and advice use it.")
-    school_name: str | None = personal(
-        "Name of the child's school.", default=None, max_length=160
-    )
+    school_name: str | None = personal("Name of the child's school.", default=None, max_length=160)
     programme: ProgrammeSlug = described("Slug of the programme the case is in.")
     guardians: list[Guardian] = described(
         "The child's guardians and their contact channels.", min_length=1, max_length=6

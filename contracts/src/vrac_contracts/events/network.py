@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ..fields import described, personal
+from ..fields import described, personal, personal_email, personal_phone
 from ..ids import AgencyId, MemberId, TaskId
 from ..values import Channel, DeclineReason, Language, MemberKind, NetworkRole, TaskCategory
 from .base import EventData
@@ -22,18 +22,8 @@ class MemberAdded(EventData):
         default=None,
         max_length=80,
     )
-    email: str | None = personal(
-        "E-mail address.",
-        default=None,
-        max_length=254,
-        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
-    )
-    phone: str | None = personal(
-        "Phone number in E.164 form.",
-        default=None,
-        max_length=16,
-        pattern=r"^\+[1-9][0-9]{6,14}$",
-    )
+    email: str | None = personal_email()
+    phone: str | None = personal_phone()
     webhook_url: str | None = described(
         "HTTPS endpoint of an agency that takes notifications by webhook.",
         default=None,
