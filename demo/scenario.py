@@ -412,7 +412,7 @@ TITLES = {
     "network": "5. network: grandmother, the teacher and the youth team",
     "tasks": "6. tasks: who does what",
     "notifications": "7. notifications: e-mails and webhooks that went out",
-    "report": "8. report: Leiden's pilot report (counts below 5 shown as <5)",
+    "report": "8. report: Leiden's pilot report (small counts, and any that reveal them, hidden)",
 }
 
 

@@ -103,27 +103,36 @@ def test_the_month_is_the_utc_month(moment: str, month: str) -> None:
 
 
 def test_counts_below_five_are_suppressed_zero_included() -> None:
-    suppression = Suppression(5)
-    assert [suppression.count(n) for n in (0, 1, 4, 5, 6, 120)] == ["<5", "<5", "<5", 5, 6, 120]
+    counts = [0, 1, 4, 5, 6, 120]
+    shown = [
+        month_figures("2025-03", {"cases_opened": n}, Suppression()).values["cases_opened"]
+        for n in counts
+    ]
+    assert shown == ["suppressed", "suppressed", "suppressed", 5, 6, 120]
 
 
-def test_a_share_needs_five_tasks_behind_it() -> None:
-    four = month_figures(
-        "2025-03", {"tasks_informal_network": 3, "tasks_professional": 1}, Suppression()
+def test_a_share_is_shown_only_when_both_parts_are() -> None:
+    # 4 informal and 1 professional: showing the 0.8 share would give away both counts
+    small = month_figures(
+        "2025-03",
+        {"tasks_assigned": 5, "tasks_informal_network": 4, "tasks_professional": 1},
+        Suppression(),
     )
-    five = month_figures(
-        "2025-03", {"tasks_informal_network": 4, "tasks_professional": 1}, Suppression()
+    both = month_figures(
+        "2025-03",
+        {"tasks_assigned": 13, "tasks_informal_network": 8, "tasks_professional": 5},
+        Suppression(),
     )
-    assert four.values["informal_network_share"] is None
-    assert four.values["professional_share"] is None
-    assert five.values["informal_network_share"] == 0.8
-    assert five.values["professional_share"] == 0.2
-    assert five.values["tasks_professional"] == "<5"
+    assert small.values["informal_network_share"] is None
+    assert small.values["professional_share"] is None
+    assert small.values["tasks_professional"] == "suppressed"
+    assert both.values["informal_network_share"] == 0.62
+    assert both.values["professional_share"] == 0.38
 
 
-def test_a_stricter_threshold_shows_in_the_marker() -> None:
+def test_a_stricter_threshold_hides_more() -> None:
     figures = month_figures("2025-03", {"cases_opened": 7}, Suppression(10))
-    assert figures.values["cases_opened"] == "<10"
+    assert figures.values["cases_opened"] == "suppressed"
 
 
 def test_month_figures_have_every_column_in_order() -> None:
@@ -157,7 +166,7 @@ def test_the_consortium_report_shows_every_pilot_for_every_month() -> None:
     march, april = (by_pilot for _, by_pilot in report.months)
     assert list(march) == list(report.pilots) and len(report.pilots) == 6
     assert march["leiden"].values["cases_opened"] == 5
-    assert march["lille"].values["cases_opened"] == "<5"
+    assert march["lille"].values["cases_opened"] == "suppressed"
     assert april["lille"].values["cases_opened"] == 8
     assert "atlantis" not in april
 
@@ -171,7 +180,7 @@ def test_csv_has_a_header_row_and_one_row_per_pilot_and_month() -> None:
     assert len(rows) == 1 + 6
     leiden = dict(zip(rows[0], rows[1], strict=True))
     assert leiden["pilot"] == "leiden" and leiden["cases_opened"] == "5"
-    assert leiden["tasks_assigned"] == "<5" and leiden["informal_network_share"] == ""
+    assert leiden["tasks_assigned"] == "suppressed" and leiden["informal_network_share"] == ""
     single = pilot_report("leiden", "g0", [], Suppression(), MonthRange())
     assert list(csv.reader(io.StringIO(pilot_csv(single)))) == [list(HEADER)]
 

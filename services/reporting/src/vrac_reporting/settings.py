@@ -11,7 +11,7 @@ class ReportingSettings(ServiceSettings):
     service_name: str = Field("reporting", description="Name used in logs, client ids and groups.")
     http_port: int = Field(8005, ge=0, le=65535, description="HTTP listen port.")
     suppression_threshold: int = Field(
-        5, ge=5, description="Counts below this are shown as `<N>`; shares need this many tasks."
+        5, ge=5, description="Counts below this are hidden, with the cells that would reveal them."
     )
     rebuild_fetch_records: int = Field(
         5000, ge=1, description="Records a rebuild fetches from Kafka per poll."

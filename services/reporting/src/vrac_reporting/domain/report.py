@@ -1,10 +1,21 @@
-"""Reports from the monthly counts, with small cells suppressed.
+"""Reports from the monthly counts, with small cells suppressed so that none can be derived.
 
-Any count below the threshold (5) is shown as ``"<5"``: zero included, since telling zero
-from one or two apart is what suppression protects. A share is shown only when the number of
-tasks it is computed from reaches the threshold; below it the share is ``None`` (null in
-JSON, an empty cell in CSV) and ``tasks_assigned`` next to it reads ``"<5"``. No totals over
-months or pilots are given: a total beside suppressed cells would give them away.
+Primary suppression: any count below the threshold (5) is hidden, zero included, since
+telling zero from one or two apart is what suppression protects.
+
+Complementary suppression: some published cells add up. Every task assigned is counted
+either for the informal network or for professionals, so ``tasks_assigned`` is the sum of
+the two; with one part hidden and the other part and the total shown, the hidden one would
+follow by subtraction. So wherever a relation has exactly one hidden cell, a visible part
+of it is hidden too (the total stays), until no relation has a lone hidden cell. Every hidden cell,
+primary or complementary, carries the same marker (``"suppressed"``): a marker that told
+them apart would say that a complementary cell is at least the threshold, which can pin
+the primary one down again (0 informal, 5 professional, 5 assigned).
+
+The shares are ratios of the two parts, so a share is shown only when both parts are
+(``None`` otherwise: null in JSON, an empty cell in CSV). No totals over months or pilots
+are given, and the pilot and consortium reports, JSON and CSV, show the same cells for a
+pilot's month, so combining them tells nothing more than each alone.
 """
 
 from __future__ import annotations
@@ -44,20 +55,48 @@ COLUMNS: tuple[str, ...] = (
 )
 
 
+# Published counts that add up: (total, parts). Each is a relation complementary
+# suppression keeps closed.
+ADDITIVE: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (Metric.TASKS_ASSIGNED, (Metric.TASKS_INFORMAL_NETWORK, Metric.TASKS_PROFESSIONAL)),
+)
+
+
 @dataclass(frozen=True)
 class Suppression:
     threshold: int = 5
+    marker: str = "suppressed"
 
-    @property
-    def marker(self) -> str:
-        return f"<{self.threshold}"
+    def hidden(self, counts: Mapping[str, int]) -> set[str]:
+        """The cells to hide: those below the threshold, and the complements they need."""
+        hidden = {name for name, n in counts.items() if n < self.threshold}
+        changed = True
+        while changed:
+            changed = False
+            for total, parts in ADDITIVE:
+                cells = (total, *parts)
+                if len([c for c in cells if c in hidden]) == 1:
+                    hidden.add(self._complement(counts, total, parts, hidden))
+                    changed = True
+        return hidden
 
-    def count(self, n: int) -> Cell:
-        return n if n >= self.threshold else self.marker
+    @staticmethod
+    def _complement(
+        counts: Mapping[str, int], total: str, parts: tuple[str, ...], hidden: set[str]
+    ) -> str:
+        """The cell that hides a lone hidden one: a visible part, never the total.
 
-    def share(self, part: int, total: int) -> float | None:
-        if total < self.threshold:
-            return None
+        Hiding the other part keeps what is published a function of the total alone; a
+        choice between part and total by size would itself tell something (with 0 and 5
+        parts, hiding the total of 5 rather than the part of 5 would say the hidden part
+        is 0).
+        """
+        visible_parts = [p for p in parts if p not in hidden]
+        if not visible_parts:
+            return total
+        return min(visible_parts, key=lambda p: (counts[p], p))
+
+    def share(self, part: int, total: int) -> float:
         return round(part / total, SHARE_DIGITS)
 
 
@@ -74,13 +113,16 @@ class MonthFigures:
 
 def month_figures(month: str, raw: Mapping[str, int], suppression: Suppression) -> MonthFigures:
     counts = {str(metric): int(raw.get(metric, 0)) for metric in Metric}
+    hidden = suppression.hidden(counts)
+    values: dict[str, Cell | float | None] = {
+        name: suppression.marker if name in hidden else n for name, n in counts.items()
+    }
     informal = counts[Metric.TASKS_INFORMAL_NETWORK]
     professional = counts[Metric.TASKS_PROFESSIONAL]
-    values: dict[str, Cell | float | None] = {
-        name: suppression.count(n) for name, n in counts.items()
-    }
-    values[INFORMAL_SHARE] = suppression.share(informal, informal + professional)
-    values[PROFESSIONAL_SHARE] = suppression.share(professional, informal + professional)
+    shown = not hidden.intersection({Metric.TASKS_INFORMAL_NETWORK, Metric.TASKS_PROFESSIONAL})
+    total = informal + professional
+    values[INFORMAL_SHARE] = suppression.share(informal, total) if shown else None
+    values[PROFESSIONAL_SHARE] = suppression.share(professional, total) if shown else None
     return MonthFigures(month, {column: values[column] for column in COLUMNS})
 
 
