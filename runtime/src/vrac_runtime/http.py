@@ -8,6 +8,7 @@ they may be personal data.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,9 +16,17 @@ from fastapi.responses import JSONResponse
 
 from vrac_runtime.errors import Conflict, DomainError, NotFound, RuleBroken
 
-__all__ = ["Conflict", "NotFound", "RuleBroken", "health_router", "install_error_handlers"]
+__all__ = [
+    "Conflict",
+    "NotFound",
+    "RuleBroken",
+    "deps_of",
+    "health_router",
+    "install_error_handlers",
+]
 
 Check = Callable[[], Awaitable[None]]
+T = TypeVar("T")
 
 
 def _field(loc: tuple[int | str, ...]) -> str:
@@ -80,3 +89,16 @@ def health_router(checks: Mapping[str, Check]) -> APIRouter:
         )
 
     return router
+
+
+def deps_of(kind: type[T]) -> Callable[[Request], T]:
+    """The FastAPI dependency giving routes the handlers' ``Deps`` of type ``kind``: the one
+    the composition root set as ``app.state.deps``."""
+
+    def deps(request: Request) -> T:
+        found = request.app.state.deps
+        if not isinstance(found, kind):
+            raise TypeError(f"app.state.deps is a {type(found).__name__}, not a {kind.__name__}")
+        return found
+
+    return deps

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import uvicorn
 from aiokafka import AIOKafkaProducer
@@ -31,8 +32,16 @@ from vrac_runtime.outbox import OutboxRelay
 from vrac_runtime.settings import ServiceSettings
 from vrac_runtime.store import SerialDatabase, is_ferretdb, service_database
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 Job = Callable[[], Awaitable[None]]
 log = get_logger(__name__)
+
+D = TypeVar("D", bound="DataclassInstance")
+S = TypeVar("S", bound=ServiceSettings)
+Step = Callable[[D], Awaitable[object]]
+"""Work on the service's final ``Deps`` (after the overrides), e.g. creating indexes."""
 
 
 @dataclass
@@ -190,3 +199,83 @@ def serve(build: Callable[[], FastAPI], settings: ServiceSettings) -> None:
         await uvicorn.Server(config).serve()
 
     asyncio.run(run())
+
+
+class Subscribing(Protocol):
+    """A service's ``Subscribers``: registers its handlers with the runtime."""
+
+    def register(self, runtime: ServiceRuntime) -> None: ...
+
+
+def compose(runtime: ServiceRuntime, deps: D, overrides: Mapping[str, Any]) -> Composition[D]:
+    """The one composition every service does, step one: ``overrides`` replace fields of the
+    service's ``deps`` (tests swap a mailer, a clock...). :meth:`Composition.app` does the rest.
+    """
+    return Composition(runtime, dataclasses.replace(deps, **overrides))
+
+
+@dataclass(frozen=True)
+class Composition(Generic[D]):
+    """A service's runtime and its final ``Deps``, which the subscribers, periodic jobs,
+    start-up and shutdown steps and the routes (as ``app.state.deps``) all receive."""
+
+    runtime: ServiceRuntime
+    deps: D
+
+    def app(
+        self,
+        routers: Sequence[APIRouter],
+        *,
+        title: str,
+        description: str,
+        subscribers: Callable[[D], Subscribing] | None = None,
+        on_startup: Sequence[Step[D]] = (),
+        on_shutdown: Sequence[Step[D]] = (),
+        jobs: Sequence[tuple[str, float, Step[D]]] = (),
+    ) -> FastAPI:
+        """The service's app. ``on_startup`` runs before the consumers start; ``on_shutdown``
+        runs first when the app stops, while the store and Kafka are still open."""
+        if subscribers is not None:
+            subscribers(self.deps).register(self.runtime)
+        for name, seconds, job in jobs:
+            self.runtime.every(name, seconds, self._bound(job))
+        app = create_app(
+            self.runtime,
+            routers,
+            title=title,
+            description=description,
+            on_startup=[self._bound(step) for step in on_startup],
+        )
+        app.state.deps = self.deps
+        if on_shutdown:
+            _stop_first(app, [self._bound(step) for step in on_shutdown])
+        return app
+
+    def _bound(self, step: Step[D]) -> Job:
+        async def job() -> None:
+            await step(self.deps)
+
+        return job
+
+
+def _stop_first(app: FastAPI, steps: Sequence[Job]) -> None:
+    """Run ``steps`` at shutdown before the runtime closes its clients."""
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with inner(app):
+            try:
+                yield
+            finally:
+                for step in steps:
+                    await step()
+
+    app.router.lifespan_context = lifespan
+
+
+def run(build: Callable[[S], FastAPI], settings_type: type[S]) -> None:
+    """A service's ``main()``: its settings from the environment, served until SIGTERM or
+    SIGINT, then a graceful stop."""
+    settings = settings_type()
+    serve(lambda: build(settings), settings)

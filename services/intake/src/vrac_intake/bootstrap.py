@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from fastapi import FastAPI
-from vrac_runtime.service import build_runtime, create_app, serve
+from vrac_runtime.service import build_runtime, compose, run
 
 from vrac_intake.adapters.repository import COLLECTIONS, MongoCases
 from vrac_intake.entrypoints.http import router
@@ -23,23 +22,16 @@ def build(settings: IntakeSettings | None = None, **overrides: Any) -> FastAPI:
     """The app on the store and Kafka of ``settings``; ``overrides`` replace fields of
     ``Deps`` (a clock, the cases...). Intake consumes no events, so it registers no
     subscribers."""
-    settings = settings or IntakeSettings()
-    runtime = build_runtime(settings)
-    relay = runtime.with_outbox(COLLECTIONS)
-    cases = MongoCases(runtime.db, on_events=relay.wake)
-    deps = dataclasses.replace(Deps(cases), **overrides)
-    app = create_app(
-        runtime,
+    runtime = build_runtime(settings or IntakeSettings())
+    cases = MongoCases(runtime.db, on_events=runtime.with_outbox(COLLECTIONS).wake)
+    return compose(runtime, Deps(cases), overrides).app(
         [router],
         title="VRAC intake",
         description=DESCRIPTION,
-        on_startup=[cases.create_indexes],
+        on_startup=[lambda _: cases.create_indexes()],
     )
-    app.state.deps = deps
-    return app
 
 
 def main() -> None:
     """``vrac-intake``: serve until SIGTERM or SIGINT, then stop gracefully."""
-    settings = IntakeSettings()
-    serve(lambda: build(settings), settings)
+    run(build, IntakeSettings)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from fastapi import FastAPI
-from vrac_runtime.service import build_runtime, create_app, serve
+from vrac_runtime.service import build_runtime, compose, run
 
 from vrac_network import handlers
 from vrac_network.adapters.store import COLLECTIONS, NetworkStore
@@ -25,30 +24,22 @@ def build(settings: NetworkSettings | None = None, **overrides: Any) -> FastAPI:
     """The app; ``overrides`` replace fields of its ``Deps`` (a clock, a store...)."""
     settings = settings or NetworkSettings()
     runtime = build_runtime(settings)
-    relay = runtime.with_outbox(COLLECTIONS)
-    store = NetworkStore(runtime.db, on_events=relay.wake)
-    deps = dataclasses.replace(handlers.Deps(cases=store, tasks=store), **overrides)
-    Subscribers(deps).register(runtime)
-
-    if settings.overdue_sweep_seconds > 0:
-
-        async def sweep_today() -> None:
-            await handlers.sweep_overdue(deps, SweepOverdue(as_of=deps.clock().date()))
-
-        runtime.every("overdue-sweep", settings.overdue_sweep_seconds, sweep_today)
-
-    app = create_app(
-        runtime,
+    store = NetworkStore(runtime.db, on_events=runtime.with_outbox(COLLECTIONS).wake)
+    every = settings.overdue_sweep_seconds
+    return compose(runtime, handlers.Deps(cases=store, tasks=store), overrides).app(
         [router],
         title="VRAC network",
         description=DESCRIPTION,
-        on_startup=[store.create_indexes],
+        subscribers=Subscribers,
+        on_startup=[lambda _: store.create_indexes()],
+        jobs=[("overdue-sweep", every, _sweep_today)] if every > 0 else [],
     )
-    app.state.deps = deps
-    return app
+
+
+async def _sweep_today(deps: handlers.Deps) -> None:
+    await handlers.sweep_overdue(deps, SweepOverdue(as_of=deps.clock().date()))
 
 
 def main() -> None:
     """``vrac-network``: serve until SIGTERM or SIGINT, then stop gracefully."""
-    settings = NetworkSettings()
-    serve(lambda: build(settings), settings)
+    run(build, NetworkSettings)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from fastapi import FastAPI
-from vrac_runtime.service import build_runtime, create_app, serve
+from vrac_runtime.service import build_runtime, compose, run
 
 from vrac_notifications.adapters.email import SmtpMailer
 from vrac_notifications.adapters.links import DiplomaLinks
@@ -50,20 +49,15 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
         retry=RetryPolicy(settings.delivery_max_attempts, settings.delivery_backoff_seconds),
         require_https_webhooks=settings.webhook_require_https,
     )
-    deps = dataclasses.replace(deps, **overrides)
-    Subscribers(deps).register(runtime)
-    app = create_app(
-        runtime,
+    return compose(runtime, deps, overrides).app(
         [http.router],
         title="VRAC notifications",
         description=DESCRIPTION,
-        on_startup=[deliveries.ensure_indexes],
+        subscribers=Subscribers,
+        on_startup=[lambda _: deliveries.ensure_indexes()],
     )
-    app.state.deps = deps
-    return app
 
 
 def main() -> None:
     """``vrac-notifications``: run until SIGTERM or SIGINT, then shut down gracefully."""
-    settings = NotificationsSettings()
-    serve(lambda: build(settings), settings)
+    run(build, NotificationsSettings)

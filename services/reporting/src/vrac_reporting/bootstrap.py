@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
 from vrac_runtime.kafka import client_options
-from vrac_runtime.service import build_runtime, create_app, serve
+from vrac_runtime.service import build_runtime, compose, run
 
 from vrac_reporting.adapters.background import BackgroundTasks
 from vrac_reporting.adapters.read_models import MongoReadModels
@@ -31,18 +28,15 @@ def build(settings: ReportingSettings | None = None, **overrides: Any) -> FastAP
     """The service's app; ``overrides`` replace fields of its ``Deps`` (tests swap fakes)."""
     settings = settings or ReportingSettings()
     runtime = build_runtime(settings)
-    deps = dataclasses.replace(build_deps(settings, runtime.db), **overrides)
-    Subscribers(deps).register(runtime)
-    app = create_app(
-        runtime,
+    return compose(runtime, build_deps(settings, runtime.db), overrides).app(
         [router],
         title="VRAC reporting",
         description=DESCRIPTION,
-        on_startup=[deps.models.initialize],
+        subscribers=Subscribers,
+        on_startup=[lambda deps: deps.models.initialize()],
+        # a running rebuild is cancelled (and marked failed) while the store is still open
+        on_shutdown=[lambda deps: deps.background.stop()],
     )
-    app.state.deps = deps
-    _stop_background_first(app, deps)
-    return app
 
 
 def build_deps(settings: ReportingSettings, db: AsyncDatabase[Any]) -> Deps:
@@ -69,22 +63,6 @@ def build_deps(settings: ReportingSettings, db: AsyncDatabase[Any]) -> Deps:
     )
 
 
-def _stop_background_first(app: FastAPI, deps: Deps) -> None:
-    """A running rebuild is cancelled (and marked failed) while the store is still open."""
-    inner = app.router.lifespan_context
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with inner(app):
-            try:
-                yield
-            finally:
-                await deps.background.stop()
-
-    app.router.lifespan_context = lifespan
-
-
 def main() -> None:
     """``vrac-reporting``: serve until SIGTERM or SIGINT, then shut down gracefully."""
-    settings = ReportingSettings()
-    serve(lambda: build(settings), settings)
+    run(build, ReportingSettings)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
-from vrac_runtime.service import build_runtime, create_app, serve
+from vrac_runtime.service import build_runtime, compose, run
 
 from vrac_screening.adapters.pdf import render_diploma
 from vrac_screening.adapters.store import (
@@ -50,27 +49,17 @@ async def create_indexes(db: AsyncDatabase[Any]) -> None:
 
 def build(settings: ScreeningSettings | None = None, **overrides: Any) -> FastAPI:
     """The app; ``overrides`` replace fields of its ``Deps`` (a clock, a renderer...)."""
-    settings = settings or ScreeningSettings()
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings or ScreeningSettings())
     relay = runtime.with_outbox(OUTBOX_COLLECTIONS)
-    deps = dataclasses.replace(mongo_deps(runtime.db, relay.wake), **overrides)
-    Subscribers(deps).register(runtime)
-
-    async def indexes() -> None:
-        await create_indexes(runtime.db)
-
-    app = create_app(
-        runtime,
+    return compose(runtime, mongo_deps(runtime.db, relay.wake), overrides).app(
         [router],
         title="VRAC screening",
         description=DESCRIPTION,
-        on_startup=[indexes],
+        subscribers=Subscribers,
+        on_startup=[lambda _: create_indexes(runtime.db)],
     )
-    app.state.deps = deps
-    return app
 
 
 def main() -> None:
     """``vrac-screening``: serve until SIGTERM or SIGINT, then stop gracefully."""
-    settings = ScreeningSettings()
-    serve(lambda: build(settings), settings)
+    run(build, ScreeningSettings)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from vrac_contracts.values import Pilot
 from vrac_runtime.auth import ALL_PILOTS, Principal, requires
+from vrac_runtime.http import deps_of
 
 from vrac_intake import handlers
 from vrac_intake.domain.case import CaseStatus
@@ -28,22 +28,16 @@ from vrac_intake.entrypoints.schemas import (
 
 router = APIRouter(tags=["cases"])
 
-REGISTRARS = requires("coach")
-CONSENT_WRITERS = requires("coach")
-CLOSERS = requires("coach", "pilot-lead")
-READERS = requires("coach", "pilot-lead", "service")
+deps = deps_of(handlers.Deps)
+
+# what routes take: the handlers' Deps and the caller, checked for the route's roles; the
+# handlers get ``who.ensure_pilot``, which refuses (403) a case of another pilot
+D = Annotated[handlers.Deps, Depends(deps)]
+Coach = Annotated[Principal, Depends(requires("coach"))]
+Closer = Annotated[Principal, Depends(requires("coach", "pilot-lead"))]
+Reader = Annotated[Principal, Depends(requires("coach", "pilot-lead", "service"))]
 
 _CASE_PATH = "/cases/{case_id}"
-
-
-def deps(request: Request) -> handlers.Deps:
-    result: handlers.Deps = request.app.state.deps
-    return result
-
-
-def scoped_to(principal: Principal) -> Callable[[Pilot], None]:
-    """Refuses (403) a case of a pilot the caller's token does not cover."""
-    return lambda pilot: principal.ensure_pilot(str(pilot))
 
 
 @router.post(
@@ -55,15 +49,15 @@ def scoped_to(principal: Principal) -> Callable[[Pilot], None]:
 async def register_family(
     body: RegisterFamilyIn,
     response: Response,
+    who: Coach,
+    d: D,
     idempotency_key: Annotated[
         str | None, Header(alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY)
     ] = None,
-    who: Principal = Depends(REGISTRARS),
-    d: handlers.Deps = Depends(deps),
 ) -> CaseOut:
     """Open a case for a family; publishes case-opened and family-registered (internal)."""
     command = body.to_command(who.subject, idempotency_key)
-    registration = await handlers.register_family(d, command, scoped_to(who))
+    registration = await handlers.register_family(d, command, who.ensure_pilot)
     if not registration.created:
         response.status_code = 200
     return CaseOut.of(registration.case)
@@ -72,14 +66,14 @@ async def register_family(
 @router.get("/cases", response_model=CaseListOut)
 async def list_cases(
     request: Request,
+    who: Reader,
+    d: D,
     status: CaseStatus | None = None,
     pilot: Pilot | None = Query(
         None, description="A pilot-scoped token may only name its own pilot."
     ),
     limit: int = Query(100, ge=1),
     offset: int = Query(0, ge=0, le=1_000_000_000),
-    who: Principal = Depends(READERS),
-    d: handlers.Deps = Depends(deps),
 ) -> CaseListOut:
     """Cases of the caller's pilot, newest first."""
     most = request.app.state.settings.max_page_size
@@ -102,11 +96,9 @@ def _listed_pilot(who: Principal, asked: Pilot | None) -> Pilot | None:
 
 
 @router.get(_CASE_PATH, response_model=CaseOut)
-async def get_case(
-    case_id: str, who: Principal = Depends(READERS), d: handlers.Deps = Depends(deps)
-) -> CaseOut:
+async def get_case(case_id: str, who: Reader, d: D) -> CaseOut:
     """The case, its family and the consent now in force per purpose."""
-    return CaseOut.of(await handlers.get_case(d, case_id, scoped_to(who)))
+    return CaseOut.of(await handlers.get_case(d, case_id, who.ensure_pilot))
 
 
 @router.post(
@@ -119,8 +111,8 @@ async def record_consent(
     case_id: str,
     body: ConsentIn,
     response: Response,
-    who: Principal = Depends(CONSENT_WRITERS),
-    d: handlers.Deps = Depends(deps),
+    who: Coach,
+    d: D,
 ) -> ConsentChangeOut:
     """Grant or withdraw consent for one purpose; publishes consent-changed if it changed."""
     command = RecordConsent(
@@ -131,7 +123,7 @@ async def record_consent(
         recorded_by=body.recorded_by.to_domain(who.subject),
         decided_at=body.decided_at,
     )
-    outcome = await handlers.record_consent(d, command, scoped_to(who))
+    outcome = await handlers.record_consent(d, command, who.ensure_pilot)
     if not outcome.changed:
         response.status_code = 200
     in_force = {c.key: c for c in outcome.case.current_consents()}.get(
@@ -143,11 +135,9 @@ async def record_consent(
 
 
 @router.get(f"{_CASE_PATH}/consents", response_model=ConsentsOut)
-async def list_consents(
-    case_id: str, who: Principal = Depends(READERS), d: handlers.Deps = Depends(deps)
-) -> ConsentsOut:
+async def list_consents(case_id: str, who: Reader, d: D) -> ConsentsOut:
     """The consent in force per purpose, and every decision ever recorded."""
-    case = await handlers.get_case(d, case_id, scoped_to(who))
+    case = await handlers.get_case(d, case_id, who.ensure_pilot)
     return ConsentsOut(
         current=[ConsentOut.of(c) for c in case.current_consents()],
         history=[ConsentOut.of(c) for c in case.consents],
@@ -158,10 +148,10 @@ async def list_consents(
 async def close_case(
     case_id: str,
     body: CloseIn,
-    who: Principal = Depends(CLOSERS),
-    d: handlers.Deps = Depends(deps),
+    who: Closer,
+    d: D,
 ) -> CaseOut:
     """Close the case; publishes case-closed. `erasure-requested` also erases the family's
     details from intake's store."""
     command = CloseCase(case_id=case_id, reason=body.reason, closed_by=who.subject)
-    return CaseOut.of(await handlers.close_case(d, command, scoped_to(who)))
+    return CaseOut.of(await handlers.close_case(d, command, who.ensure_pilot))

@@ -6,8 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, status
 from vrac_runtime.auth import ALL_PILOTS, Principal, requires
+from vrac_runtime.http import deps_of
 
 from vrac_network import handlers
 from vrac_network.domain.case import Member
@@ -50,9 +51,7 @@ class PrincipalAccess:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "this task is not assigned to you")
 
 
-def deps(request: Request) -> handlers.Deps:
-    result: handlers.Deps = request.app.state.deps
-    return result
+deps = deps_of(handlers.Deps)
 
 
 def _access(*roles: str) -> Callable[[Principal], PrincipalAccess]:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, status
 from pydantic import BaseModel, Field
 from vrac_contracts.values import Channel, DeliveryError, Pilot
 from vrac_runtime.auth import ALL_PILOTS, Principal, requires
+from vrac_runtime.http import deps_of
 
 from vrac_notifications import handlers
 from vrac_notifications.domain.commands import RegisterWebhook
@@ -24,16 +25,13 @@ CaseIdPath = Annotated[str, Path(pattern=r"^case_[0-9A-Za-z]{8,40}$", descriptio
 AgencyIdPath = Annotated[str, Path(pattern=r"^agy_[0-9A-Za-z]{8,40}$", description="Agency id.")]
 
 router = APIRouter()
+deps = deps_of(Deps)
 
-
-def deps(request: Request) -> Deps:
-    result: Deps = request.app.state.deps
-    return result
-
-
-def scoped_to(who: Principal) -> handlers.Authorize:
-    """Refuses (403) a case or webhook of a pilot the caller's token does not cover."""
-    return lambda pilot: who.ensure_pilot(str(pilot))
+# what routes take: the handlers' Deps and the caller, checked for the route's roles; the
+# handlers get ``who.ensure_pilot``, which refuses (403) a case or webhook of another pilot
+D = Annotated[Deps, Depends(deps)]
+Coach = Annotated[Principal, Depends(requires("coach"))]
+Agency = Annotated[Principal, Depends(requires("agency"))]
 
 
 # -- deliveries --
@@ -70,12 +68,8 @@ class CaseDeliveries(BaseModel):
     tags=["deliveries"],
     summary="Every message of a case: to whom, on which channel, and what became of it",
 )
-async def case_deliveries(
-    case_id: CaseIdPath,
-    who: Principal = Depends(requires("coach")),
-    d: Deps = Depends(deps),
-) -> CaseDeliveries:
-    pilot, deliveries = await handlers.list_deliveries(d, case_id, scoped_to(who))
+async def case_deliveries(case_id: CaseIdPath, who: Coach, d: D) -> CaseDeliveries:
+    pilot, deliveries = await handlers.list_deliveries(d, case_id, who.ensure_pilot)
     return CaseDeliveries(
         case_id=case_id, pilot=pilot, deliveries=[DeliveryOut.of(d) for d in deliveries]
     )
@@ -132,15 +126,10 @@ def _pilot_for(who: Principal, requested: Pilot | None) -> Pilot:
     tags=["agencies"],
     summary="Register or replace an agency's webhook endpoint and secret",
 )
-async def put_webhook(
-    agency_id: AgencyIdPath,
-    body: WebhookIn,
-    who: Principal = Depends(requires("agency")),
-    d: Deps = Depends(deps),
-) -> WebhookOut:
+async def put_webhook(agency_id: AgencyIdPath, body: WebhookIn, who: Agency, d: D) -> WebhookOut:
     _ensure_agency(who, agency_id)
     command = RegisterWebhook(agency_id, _pilot_for(who, body.pilot), body.url, body.secret)
-    return WebhookOut.of(await handlers.register_webhook(d, command, scoped_to(who)))
+    return WebhookOut.of(await handlers.register_webhook(d, command, who.ensure_pilot))
 
 
 @router.get(
@@ -148,10 +137,6 @@ async def put_webhook(
     tags=["agencies"],
     summary="An agency's registered webhook (never its secret)",
 )
-async def get_webhook(
-    agency_id: AgencyIdPath,
-    who: Principal = Depends(requires("agency")),
-    d: Deps = Depends(deps),
-) -> WebhookOut:
+async def get_webhook(agency_id: AgencyIdPath, who: Agency, d: D) -> WebhookOut:
     _ensure_agency(who, agency_id)
-    return WebhookOut.of(await handlers.get_webhook(d, agency_id, scoped_to(who)))
+    return WebhookOut.of(await handlers.get_webhook(d, agency_id, who.ensure_pilot))

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, sta
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from vrac_runtime.auth import ALL_PILOTS, Principal, requires
+from vrac_runtime.http import deps_of
 
 from vrac_reporting import handlers
 from vrac_reporting.adapters.csv_renderer import consortium_csv, pilot_csv
@@ -91,17 +92,16 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {CSV: {"schema": {"type": "string"}}}, "description": "JSON or CSV"}
 }
 Format = Literal["json", "csv"]
-READERS = requires("pilot-lead", "coach", "consortium")
-CONSORTIUM = requires("consortium")
-ADMIN = requires("admin")
+REPORT: dict[str, Any] = {"responses": CSV_RESPONSE, "tags": ["reports"]}
 
 router = APIRouter()
+deps = deps_of(handlers.Deps)
 
-
-def deps(request: Request) -> handlers.Deps:
-    """The handlers' dependencies, built once by the composition root."""
-    result: handlers.Deps = request.app.state.deps
-    return result
+# what routes take: the handlers' Deps and the caller, checked for the route's roles
+D = Annotated[handlers.Deps, Depends(deps)]
+Reader = Annotated[Principal, Depends(requires("pilot-lead", "coach", "consortium"))]
+Consortium = Annotated[Principal, Depends(requires("consortium"))]
+Admin = Annotated[Principal, Depends(requires("admin"))]
 
 
 def month_range(
@@ -116,9 +116,14 @@ def month_range(
 
 
 def _wants_csv(fmt: Format | None, request: Request) -> bool:
+    """CSV when ``?format=csv``, or with no format when the client accepts text/csv."""
     if fmt is not None:
         return fmt == "csv"
     return CSV in request.headers.get("accept", "")
+
+
+Months = Annotated[MonthRange, Depends(month_range)]
+FormatQuery = Annotated[Format | None, Query(alias="format")]
 
 
 def _csv(body: str, name: str) -> Response:
@@ -159,17 +164,16 @@ def _consortium_json(report: ConsortiumReport) -> ConsortiumReportOut:
 @router.get(
     "/reports/pilots/{pilot}",
     response_model=PilotReportOut,
-    responses=CSV_RESPONSE,
-    tags=["reports"],
     summary="Monthly figures of one pilot (JSON, or CSV with ?format=csv)",
+    **REPORT,
 )
 async def get_pilot_report(
     request: Request,
     pilot: Annotated[str, Path(description="Pilot id, e.g. `leiden`.")],
-    principal: Annotated[Principal, Depends(READERS)],
-    months: Annotated[MonthRange, Depends(month_range)],
-    d: Annotated[handlers.Deps, Depends(deps)],
-    fmt: Annotated[Format | None, Query(alias="format")] = None,
+    principal: Reader,
+    months: Months,
+    d: D,
+    fmt: FormatQuery = None,
 ) -> Any:
     report = await handlers.report_pilot(d, pilot, months, principal.ensure_pilot)
     if _wants_csv(fmt, request):
@@ -180,16 +184,11 @@ async def get_pilot_report(
 @router.get(
     "/reports/consortium",
     response_model=ConsortiumReportOut,
-    responses=CSV_RESPONSE,
-    tags=["reports"],
     summary="Every pilot's monthly figures side by side (JSON, or CSV)",
+    **REPORT,
 )
 async def get_consortium_report(
-    request: Request,
-    principal: Annotated[Principal, Depends(CONSORTIUM)],
-    months: Annotated[MonthRange, Depends(month_range)],
-    d: Annotated[handlers.Deps, Depends(deps)],
-    fmt: Annotated[Format | None, Query(alias="format")] = None,
+    request: Request, principal: Consortium, months: Months, d: D, fmt: FormatQuery = None
 ) -> Any:
     if principal.pilot != ALL_PILOTS:
         raise HTTPException(
@@ -209,8 +208,8 @@ async def get_consortium_report(
     summary="Rebuild the read models by replaying the public topics",
 )
 async def start_rebuild(
-    _: Annotated[Principal, Depends(ADMIN)],
-    d: Annotated[handlers.Deps, Depends(deps)],
+    _: Admin,
+    d: D,
     force: Annotated[bool, Query(description="Replace a rebuild still registered")] = False,
 ) -> RebuildStarted:
     generation = await handlers.start_rebuild(d, force=force)
@@ -227,7 +226,7 @@ async def start_rebuild(
 )
 async def get_rebuild(
     generation: Annotated[str, Path(max_length=64)],
-    _: Annotated[Principal, Depends(ADMIN)],
-    d: Annotated[handlers.Deps, Depends(deps)],
+    _: Admin,
+    d: D,
 ) -> RebuildStatus:
     return RebuildStatus.model_validate(await handlers.get_rebuild(d, generation))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from vrac_contracts.values import Language
 from vrac_runtime.auth import Principal, requires, requires_or_link
+from vrac_runtime.http import deps_of
 
 from vrac_screening import handlers
 from vrac_screening.domain.commands import RecordScreening, SubmitQuestionnaire
@@ -20,11 +22,6 @@ from vrac_screening.entrypoints.schemas import (
 )
 
 router = APIRouter(tags=["screening"])
-
-WRITERS = requires("coach")
-READERS = requires("coach", "pilot-lead", "service")
-# a parent opens the diploma through the signed link in the e-mail
-READERS_OR_LINK = requires_or_link("coach", "pilot-lead", "service")
 
 
 @dataclass(frozen=True)
@@ -42,18 +39,20 @@ class LinkAccess:
         return None
 
 
-def deps(request: Request) -> handlers.Deps:
-    result: handlers.Deps = request.app.state.deps
-    return result
+deps = deps_of(handlers.Deps)
+
+# what routes take: the handlers' Deps and the caller, checked for the route's roles
+D = Annotated[handlers.Deps, Depends(deps)]
+Writer = Annotated[Principal, Depends(requires("coach"))]
+Reader = Annotated[Principal, Depends(requires("coach", "pilot-lead", "service"))]
+# a parent opens the diploma through the signed link in the e-mail
+ReaderOrLink = Annotated[
+    Principal | None, Depends(requires_or_link("coach", "pilot-lead", "service"))
+]
 
 
 @router.post("/cases/{case_id}/screenings", status_code=201, response_model=ScreeningOut)
-async def record_screening(
-    case_id: str,
-    body: ScreeningIn,
-    who: Principal = Depends(WRITERS),
-    d: handlers.Deps = Depends(deps),
-) -> ScreeningOut:
+async def record_screening(case_id: str, body: ScreeningIn, who: Writer, d: D) -> ScreeningOut:
     """Record a screening (needs screening consent); publishes screening-completed."""
     command = RecordScreening(case_id, [s.to_domain() for s in body.scores], body.screened_on)
     screening = await handlers.record_screening(d, command, PrincipalAccess(who))
@@ -63,9 +62,9 @@ async def record_screening(
 @router.get("/cases/{case_id}/screenings", response_model=list[ScreeningOut])
 async def list_screenings(
     case_id: str,
+    who: Reader,
+    d: D,
     language: Language | None = Query(None, description="Language of the advice texts."),
-    who: Principal = Depends(READERS),
-    d: handlers.Deps = Depends(deps),
 ) -> list[ScreeningOut]:
     found = await handlers.list_screenings(d, case_id, PrincipalAccess(who))
     return [ScreeningOut.of(s, language) for s in found]
@@ -74,20 +73,18 @@ async def list_screenings(
 @router.get("/screenings/{screening_id}", response_model=ScreeningOut)
 async def get_screening(
     screening_id: str,
+    who: Reader,
+    d: D,
     language: Language | None = Query(
         None, description="Language of the advice texts; default the family's language."
     ),
-    who: Principal = Depends(READERS),
-    d: handlers.Deps = Depends(deps),
 ) -> ScreeningOut:
     screening = await handlers.get_screening(d, screening_id, PrincipalAccess(who))
     return ScreeningOut.of(screening, language)
 
 
 @router.get("/cases/{case_id}/diplomas", response_model=list[DiplomaOut])
-async def list_diplomas(
-    case_id: str, who: Principal = Depends(READERS), d: handlers.Deps = Depends(deps)
-) -> list[DiplomaOut]:
+async def list_diplomas(case_id: str, who: Reader, d: D) -> list[DiplomaOut]:
     access = PrincipalAccess(who)
     found = await handlers.list_diplomas(d, case_id, access)
     shown = [await handlers.get_diploma(d, found_one.diploma_id, access) for found_one in found]
@@ -100,11 +97,7 @@ async def list_diplomas(
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}, "description": "The diploma."}},
 )
-async def diploma_pdf(
-    diploma_id: str,
-    who: Principal | None = Depends(READERS_OR_LINK),
-    d: handlers.Deps = Depends(deps),
-) -> Response:
+async def diploma_pdf(diploma_id: str, who: ReaderOrLink, d: D) -> Response:
     """The diploma as a PDF, rendered on first download and cached. Opens with a bearer
     token or with the signed ``link`` the family received."""
     access = LinkAccess() if who is None else PrincipalAccess(who)
@@ -117,19 +110,14 @@ async def diploma_pdf(
 
 
 @router.get("/diplomas/{diploma_id}", response_model=DiplomaOut)
-async def get_diploma(
-    diploma_id: str, who: Principal = Depends(READERS), d: handlers.Deps = Depends(deps)
-) -> DiplomaOut:
+async def get_diploma(diploma_id: str, who: Reader, d: D) -> DiplomaOut:
     diploma, sheet = await handlers.get_diploma(d, diploma_id, PrincipalAccess(who))
     return DiplomaOut.of(diploma, sheet)
 
 
 @router.post("/cases/{case_id}/questionnaires", status_code=201, response_model=QuestionnaireOut)
 async def submit_questionnaire(
-    case_id: str,
-    body: QuestionnaireIn,
-    who: Principal = Depends(WRITERS),
-    d: handlers.Deps = Depends(deps),
+    case_id: str, body: QuestionnaireIn, who: Writer, d: D
 ) -> QuestionnaireOut:
     """Record a wellbeing questionnaire (needs questionnaires consent); publishes
     questionnaire-submitted with the band only."""
@@ -139,8 +127,6 @@ async def submit_questionnaire(
 
 
 @router.get("/cases/{case_id}/questionnaires", response_model=list[QuestionnaireOut])
-async def list_questionnaires(
-    case_id: str, who: Principal = Depends(READERS), d: handlers.Deps = Depends(deps)
-) -> list[QuestionnaireOut]:
+async def list_questionnaires(case_id: str, who: Reader, d: D) -> list[QuestionnaireOut]:
     found = await handlers.list_questionnaires(d, case_id, PrincipalAccess(who))
     return [QuestionnaireOut.of(q) for q in found]
