@@ -5,10 +5,12 @@ Response bodies read their fields off domain objects with ``vrac_runtime.values.
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from typing import Annotated, Final, Self
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from vrac_contracts.fields import EMAIL_PATTERN, PHONE_PATTERN
+
+from vrac_runtime.values import from_attributes
 
 EMAIL_MAX: Final = 254
 
@@ -18,6 +20,14 @@ class Request(BaseModel):
     dropped."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class Attributes(BaseModel):
+    """Base of response bodies whose every field stands on the domain object by that name."""
+
+    @classmethod
+    def of(cls, source: object) -> Self:
+        return from_attributes(cls, source)
 
 
 def trimmed(max_length: int) -> StringConstraints:

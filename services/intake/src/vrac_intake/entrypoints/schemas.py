@@ -28,13 +28,13 @@ from vrac_contracts.values import (
     Language,
     Pilot,
 )
-from vrac_runtime.schemas import Email, Phone, Request, trimmed
+from vrac_runtime.schemas import Attributes, Email, Phone, Request, trimmed
 from vrac_runtime.values import from_attributes
 
 from vrac_intake.domain.case import Case, CaseStatus
 from vrac_intake.domain.commands import RegisterFamily
 from vrac_intake.domain.consent import ConsentDecision, Recorder
-from vrac_intake.domain.family import MAX_GUARDIANS, Guardian, GuardianDetails
+from vrac_intake.domain.family import MAX_GUARDIANS, GuardianDetails
 
 PersonName = Annotated[str, trimmed(120)]
 ChildName = Annotated[str, trimmed(80)]
@@ -115,17 +115,13 @@ class CloseIn(Request):
 # -- responses --
 
 
-class GuardianOut(BaseModel):
+class GuardianOut(Attributes):
     guardian_id: GuardianId
     name: str | None
     email: str | None
     phone: str | None
     preferred_channel: Channel
     language: Language
-
-    @classmethod
-    def of(cls, guardian: Guardian) -> GuardianOut:
-        return from_attributes(cls, guardian)
 
 
 class ConsentOut(BaseModel):

@@ -17,12 +17,12 @@ from vrac_contracts.values import (
     TaskCategory,
 )
 from vrac_runtime import schemas
-from vrac_runtime.schemas import Request
+from vrac_runtime.schemas import Attributes, Request
 from vrac_runtime.values import from_attributes
 
-from vrac_network.domain.case import Member, NewMember
+from vrac_network.domain.case import NewMember
 from vrac_network.domain.plan import CarePlan
-from vrac_network.domain.task import DESCRIPTION_MAX, NewTask, Task, TaskStatus
+from vrac_network.domain.task import DESCRIPTION_MAX, NewTask, TaskStatus
 
 # the same formats the member-added contract accepts, checked at the door
 Email = schemas.Email
@@ -76,7 +76,7 @@ class SweepIn(Request):
     )
 
 
-class MemberOut(BaseModel):
+class MemberOut(Attributes):
     member_id: str
     kind: MemberKind
     role: NetworkRole
@@ -90,12 +90,8 @@ class MemberOut(BaseModel):
     language: Language
     added_at: dt.datetime
 
-    @classmethod
-    def of(cls, member: Member) -> MemberOut:
-        return from_attributes(cls, member)
 
-
-class TaskOut(BaseModel):
+class TaskOut(Attributes):
     task_id: str
     case_id: str
     pilot: Pilot
@@ -109,10 +105,6 @@ class TaskOut(BaseModel):
     overdue: bool = Field(description="True once the overdue sweep reported the task.")
     created_at: dt.datetime
     updated_at: dt.datetime
-
-    @classmethod
-    def of(cls, task: Task) -> TaskOut:
-        return from_attributes(cls, task)
 
 
 class MemberPlanOut(MemberOut):

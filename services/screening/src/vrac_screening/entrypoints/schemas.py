@@ -16,7 +16,7 @@ from vrac_contracts.values import (
     ScoreKind,
     WellbeingBand,
 )
-from vrac_runtime.schemas import Request
+from vrac_runtime.schemas import Attributes, Request
 from vrac_runtime.values import from_attributes
 
 from vrac_screening.domain.diploma import Diploma, DiplomaSheet
@@ -48,16 +48,12 @@ class ScreeningIn(Request):
     )
 
 
-class ScoreOut(BaseModel):
+class ScoreOut(Attributes):
     domain: Domain
     kind: ScoreKind
     score: float | None
     rating: Rating | None
     level: Level
-
-    @classmethod
-    def of(cls, result: DomainResult) -> ScoreOut:
-        return from_attributes(cls, result)
 
 
 class AdviceOut(BaseModel):
