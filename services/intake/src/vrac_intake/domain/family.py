@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from vrac_contracts.values import Channel, Language
+from vrac_runtime.values import check_between
 
 from vrac_intake.domain.errors import RuleBroken
 
@@ -42,8 +43,7 @@ class Guardian:
 
 def check_birth_year(birth_year: int, this_year: int) -> None:
     oldest, youngest = this_year - OLDEST_AGE, this_year - YOUNGEST_AGE
-    if not oldest <= birth_year <= youngest:
-        raise RuleBroken("birth_year", f"must be between {oldest} and {youngest}")
+    check_between("birth_year", birth_year, oldest, youngest)
 
 
 def check_guardians(guardians: tuple[GuardianDetails, ...]) -> None:

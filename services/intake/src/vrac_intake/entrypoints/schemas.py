@@ -13,10 +13,8 @@ from typing import Annotated, Literal
 from pydantic import (
     AwareDatetime,
     BaseModel,
-    ConfigDict,
     Field,
     StrictBool,
-    StringConstraints,
     field_validator,
     model_validator,
 )
@@ -30,33 +28,21 @@ from vrac_contracts.values import (
     Language,
     Pilot,
 )
+from vrac_runtime.schemas import Attributes, Email, Phone, Request, trimmed
+from vrac_runtime.values import from_attributes
 
 from vrac_intake.domain.case import Case, CaseStatus
 from vrac_intake.domain.commands import RegisterFamily
 from vrac_intake.domain.consent import ConsentDecision, Recorder
-from vrac_intake.domain.family import MAX_GUARDIANS, Guardian, GuardianDetails
+from vrac_intake.domain.family import MAX_GUARDIANS, GuardianDetails
 
-
-def _text(max_length: int) -> StringConstraints:
-    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
-
-
-PersonName = Annotated[str, _text(120)]
-ChildName = Annotated[str, _text(80)]
-SchoolName = Annotated[str, _text(160)]
-Email = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
-]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+[1-9][0-9]{6,14}$")]
+PersonName = Annotated[str, trimmed(120)]
+ChildName = Annotated[str, trimmed(80)]
+SchoolName = Annotated[str, trimmed(160)]
 IDEMPOTENCY_KEY = r"^[A-Za-z0-9._:-]{8,100}$"
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class GuardianIn(_Request):
+class GuardianIn(Request):
     name: PersonName = Field(description="Name as the guardian wants to be addressed.")
     email: Email | None = Field(None, description="E-mail address.")
     phone: Phone | None = Field(None, description="Phone number in E.164 form (+31612345678).")
@@ -64,16 +50,10 @@ class GuardianIn(_Request):
     language: Language | None = Field(None, description="Defaults to the family's language.")
 
     def to_domain(self) -> GuardianDetails:
-        return GuardianDetails(
-            name=self.name,
-            email=self.email,
-            phone=self.phone,
-            preferred_channel=self.preferred_channel,
-            language=self.language,
-        )
+        return GuardianDetails(**dict(self))
 
 
-class RegisterFamilyIn(_Request):
+class RegisterFamilyIn(Request):
     pilot: Pilot = Field(description="The pilot; must be the caller's own.")
     programme: ProgrammeSlug = Field(description="Programme slug, e.g. `pit`.")
     child_first_name: ChildName = Field(description="The child's first name.")
@@ -84,19 +64,13 @@ class RegisterFamilyIn(_Request):
 
     def to_command(self, registered_by: str, idempotency_key: str | None) -> RegisterFamily:
         return RegisterFamily(
-            pilot=self.pilot,
-            programme=self.programme,
-            child_first_name=self.child_first_name,
-            birth_year=self.birth_year,
-            school_name=self.school_name,
-            language=self.language,
-            guardians=tuple(g.to_domain() for g in self.guardians),
+            **{**dict(self), "guardians": tuple(g.to_domain() for g in self.guardians)},
             registered_by=registered_by,
             idempotency_key=idempotency_key,
         )
 
 
-class RecordedByIn(_Request):
+class RecordedByIn(Request):
     """Exactly one of: the guardian of this case who decided, or the staff role."""
 
     guardian_id: GuardianId | None = Field(None, description="A guardian of this case.")
@@ -114,7 +88,7 @@ class RecordedByIn(_Request):
         return Recorder(ActorRole.GUARDIAN, guardian_id=self.guardian_id, user=user)
 
 
-class ConsentIn(_Request):
+class ConsentIn(Request):
     purpose: ConsentPurpose
     granted: StrictBool = Field(description="true grants, false withdraws.")
     agency_id: AgencyId | None = Field(
@@ -134,31 +108,20 @@ class ConsentIn(_Request):
         return moment
 
 
-class CloseIn(_Request):
+class CloseIn(Request):
     reason: CloseReason
 
 
 # -- responses --
 
 
-class GuardianOut(BaseModel):
+class GuardianOut(Attributes):
     guardian_id: GuardianId
     name: str | None
     email: str | None
     phone: str | None
     preferred_channel: Channel
     language: Language
-
-    @classmethod
-    def of(cls, guardian: Guardian) -> GuardianOut:
-        return cls(
-            guardian_id=guardian.guardian_id,
-            name=guardian.name,
-            email=guardian.email,
-            phone=guardian.phone,
-            preferred_channel=guardian.preferred_channel,
-            language=guardian.language,
-        )
 
 
 class ConsentOut(BaseModel):
@@ -174,15 +137,13 @@ class ConsentOut(BaseModel):
     @classmethod
     def of(cls, decision: ConsentDecision) -> ConsentOut:
         who = decision.recorded_by
-        return cls(
-            purpose=decision.purpose,
-            agency_id=decision.agency_id,
-            granted=decision.granted,
+        return from_attributes(
+            cls,
+            decision,
             changed_by=who.role,
             guardian_id=who.guardian_id,
             recorded_by_user=who.user,
             changed_at=decision.decided_at,
-            recorded_at=decision.recorded_at,
         )
 
 
@@ -197,15 +158,7 @@ class CaseSummaryOut(BaseModel):
 
     @classmethod
     def of(cls, case: Case) -> CaseSummaryOut:
-        return cls(
-            case_id=case.case_id,
-            pilot=case.pilot,
-            programme=case.programme,
-            status=case.status,
-            child_first_name=case.child_first_name,
-            opened_at=case.opened_at,
-            closed_at=case.closed_at,
-        )
+        return from_attributes(cls, case)
 
 
 class CaseOut(CaseSummaryOut):
@@ -219,14 +172,10 @@ class CaseOut(CaseSummaryOut):
 
     @classmethod
     def of(cls, case: Case) -> CaseOut:
-        return cls(
-            **CaseSummaryOut.of(case).model_dump(),
-            language=case.language,
-            birth_year=case.birth_year,
-            school_name=case.school_name,
+        return from_attributes(
+            cls,
+            case,
             guardians=[GuardianOut.of(g) for g in case.guardians],
-            close_reason=case.close_reason,
-            erased=case.erased,
             consents=[ConsentOut.of(d) for d in case.current_consents()],
         )
 

@@ -15,6 +15,7 @@ from vrac_contracts.consent import ConsentState, consent_key
 from vrac_contracts.events.base import EventData
 from vrac_contracts.events.network import MemberAdded
 from vrac_contracts.values import Channel, ConsentPurpose, Language, MemberKind, NetworkRole, Pilot
+from vrac_runtime.values import required_text
 
 from .errors import CaseIsClosed, RuleBroken, UnknownCase
 
@@ -55,8 +56,7 @@ class Member:
 
 def check_member_rules(details: NewMember) -> None:
     """Rules across fields: the chosen channel must be reachable, agencies need their id."""
-    if not details.display_name.strip():
-        raise RuleBroken("display_name", "must not be blank")
+    required_text("display_name", details.display_name)
     if details.kind is MemberKind.AGENCY and not details.agency_id:
         raise RuleBroken("agency_id", "required for a member of kind agency")
     if details.channel is Channel.EMAIL and not details.email:
@@ -104,7 +104,7 @@ class Case:
             member_id=member_id,
             kind=details.kind,
             role=details.role,
-            display_name=details.display_name.strip(),
+            display_name=required_text("display_name", details.display_name),
             channel=details.channel,
             # without a stated language, the pilot's own language is the best guess
             language=details.language or self.pilot.default_language,

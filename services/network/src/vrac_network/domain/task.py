@@ -22,6 +22,7 @@ from vrac_contracts.events.network import (
     TaskOverdue,
 )
 from vrac_contracts.values import DeclineReason, MemberKind, Pilot, TaskCategory
+from vrac_runtime.values import optional_text
 
 from .case import Case
 from .errors import InvalidTransition, RuleBroken
@@ -134,9 +135,7 @@ def assign_task(case: Case, task_id: str, request: NewTask, now: dt.datetime) ->
     assignee = case.member(request.assignee_id)
     if assignee is None:
         raise RuleBroken("assignee_id", "not a member of this case's network")
-    description = (request.description or "").strip() or None
-    if description is not None and len(description) > DESCRIPTION_MAX:
-        raise RuleBroken("description", f"at most {DESCRIPTION_MAX} characters")
+    description = optional_text("description", request.description, DESCRIPTION_MAX)
     task = Task(
         task_id=task_id,
         case_id=case.case_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field, StringConstraints
 from vrac_contracts.ids import AgencyId, MemberId
 from vrac_contracts.values import (
     Channel,
@@ -16,23 +16,21 @@ from vrac_contracts.values import (
     Pilot,
     TaskCategory,
 )
+from vrac_runtime import schemas
+from vrac_runtime.schemas import Attributes, Request
+from vrac_runtime.values import from_attributes
 
-from vrac_network.domain.case import Member, NewMember
+from vrac_network.domain.case import NewMember
 from vrac_network.domain.plan import CarePlan
-from vrac_network.domain.task import DESCRIPTION_MAX, NewTask, Task, TaskStatus
+from vrac_network.domain.task import DESCRIPTION_MAX, NewTask, TaskStatus
 
 # the same formats the member-added contract accepts, checked at the door
-Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-Phone = Annotated[str, Field(max_length=16, pattern=r"^\+[1-9][0-9]{6,14}$")]
+Email = schemas.Email
+Phone = Annotated[schemas.Phone, StringConstraints(max_length=16)]
 HttpsUrl = Annotated[str, Field(max_length=2000, pattern=r"^https://[^\s]+$")]
 
 
-class _In(BaseModel):
-    # a misspelt field is an error that names it, not silently dropped
-    model_config = ConfigDict(extra="forbid")
-
-
-class MemberIn(_In):
+class MemberIn(Request):
     kind: MemberKind = Field(description="family, informal, professional or agency.")
     role: NetworkRole = Field(description="The part the member plays, e.g. spider-in-the-web.")
     display_name: str = Field(min_length=1, max_length=120, description="Name to address them.")
@@ -54,7 +52,7 @@ class MemberIn(_In):
         return NewMember(**self.model_dump())
 
 
-class TaskIn(_In):
+class TaskIn(Request):
     category: TaskCategory = Field(description="What kind of help the task asks for.")
     assignee_id: MemberId = Field(description="A member of this case's network (mbr_...).")
     due_date: dt.date | None = Field(None, description="Date the task should be done by.")
@@ -68,17 +66,17 @@ class TaskIn(_In):
         return NewTask(**self.model_dump())
 
 
-class DeclineIn(_In):
+class DeclineIn(Request):
     reason: DeclineReason = Field(description="Why the task is declined.")
 
 
-class SweepIn(_In):
+class SweepIn(Request):
     as_of: dt.date | None = Field(
         None, description="Report tasks due before this date; defaults to today (UTC)."
     )
 
 
-class MemberOut(BaseModel):
+class MemberOut(Attributes):
     member_id: str
     kind: MemberKind
     role: NetworkRole
@@ -92,12 +90,8 @@ class MemberOut(BaseModel):
     language: Language
     added_at: dt.datetime
 
-    @classmethod
-    def of(cls, member: Member) -> MemberOut:
-        return cls(**{name: getattr(member, name) for name in cls.model_fields})
 
-
-class TaskOut(BaseModel):
+class TaskOut(Attributes):
     task_id: str
     case_id: str
     pilot: Pilot
@@ -111,10 +105,6 @@ class TaskOut(BaseModel):
     overdue: bool = Field(description="True once the overdue sweep reported the task.")
     created_at: dt.datetime
     updated_at: dt.datetime
-
-    @classmethod
-    def of(cls, task: Task) -> TaskOut:
-        return cls(**{name: getattr(task, name) for name in cls.model_fields})
 
 
 class MemberPlanOut(MemberOut):
@@ -136,8 +126,9 @@ class PlanOut(BaseModel):
     @classmethod
     def of(cls, plan: CarePlan) -> PlanOut:
         members = [
-            MemberPlanOut(
-                **MemberOut.of(entry.member).model_dump(),
+            from_attributes(
+                MemberPlanOut,
+                entry.member,
                 agency_consent=entry.agency_consent,
                 tasks=[TaskOut.of(task) for task in entry.tasks],
             )

@@ -12,6 +12,7 @@ from typing import Final
 from vrac_contracts.events.base import EventData
 from vrac_contracts.events.screening import QuestionnaireSubmitted
 from vrac_contracts.values import ConsentPurpose, Instrument, Pilot, Respondent, WellbeingBand
+from vrac_runtime.values import check_between
 
 from vrac_screening.domain.case import Case
 from vrac_screening.domain.errors import InvalidInput
@@ -42,10 +43,9 @@ class Scale:
         return max(b.highest for b in self.bands)
 
     def band(self, score: int) -> WellbeingBand:
-        for band in self.bands:
-            if band.lowest <= score <= band.highest:
-                return band.band
-        raise InvalidInput("score", f"must be between {self.minimum} and {self.maximum}")
+        check_between("score", score, self.minimum, self.maximum, error=InvalidInput)
+        # the bands cover the whole range, so one holds the score
+        return next(b.band for b in self.bands if b.lowest <= score <= b.highest)
 
 
 LOW, MODERATE, HIGH = WellbeingBand.LOW, WellbeingBand.MODERATE, WellbeingBand.HIGH

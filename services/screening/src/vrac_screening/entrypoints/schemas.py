@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from vrac_contracts.advice import AdviceCode, advice_text
 from vrac_contracts.values import (
     AdviceAudience,
@@ -16,6 +16,8 @@ from vrac_contracts.values import (
     ScoreKind,
     WellbeingBand,
 )
+from vrac_runtime.schemas import Attributes, Request
+from vrac_runtime.values import from_attributes
 
 from vrac_screening.domain.diploma import Diploma, DiplomaSheet
 from vrac_screening.domain.questionnaire import Questionnaire
@@ -23,11 +25,7 @@ from vrac_screening.domain.scores import DomainResult, Level, Rating
 from vrac_screening.domain.screening import Screening
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ScoreIn(_In):
+class ScoreIn(Request):
     domain: Domain = Field(description="The domain screened.")
     kind: ScoreKind = Field(description="percentile, standard-score or qualitative.")
     score: float | None = Field(
@@ -41,7 +39,7 @@ class ScoreIn(_In):
         return DomainResult(self.domain, self.kind, self.score, self.rating)
 
 
-class ScreeningIn(_In):
+class ScreeningIn(Request):
     scores: list[ScoreIn] = Field(
         description="One result per domain screened.", min_length=1, max_length=len(Domain)
     )
@@ -50,22 +48,12 @@ class ScreeningIn(_In):
     )
 
 
-class ScoreOut(BaseModel):
+class ScoreOut(Attributes):
     domain: Domain
     kind: ScoreKind
     score: float | None
     rating: Rating | None
     level: Level
-
-    @classmethod
-    def of(cls, result: DomainResult) -> ScoreOut:
-        return cls(
-            domain=result.domain,
-            kind=result.kind,
-            score=result.score,
-            rating=result.rating,
-            level=result.level,
-        )
 
 
 class AdviceOut(BaseModel):
@@ -91,16 +79,10 @@ class ScreeningOut(BaseModel):
     @classmethod
     def of(cls, screening: Screening, language: Language | None = None) -> ScreeningOut:
         shown = language or screening.language
-        return cls(
-            screening_id=screening.screening_id,
-            case_id=screening.case_id,
-            pilot=screening.pilot,
-            language=screening.language,
-            screened_on=screening.screened_on,
-            recorded_at=screening.recorded_at,
+        return from_attributes(
+            cls,
+            screening,
             scores=[ScoreOut.of(r) for r in screening.results],
-            strengths=list(screening.strengths),
-            growth_areas=list(screening.growth_areas),
             advice_language=shown,
             advice=[
                 AdviceOut(
@@ -136,12 +118,9 @@ class DiplomaOut(BaseModel):
 
     @classmethod
     def of(cls, diploma: Diploma, sheet: DiplomaSheet) -> DiplomaOut:
-        return cls(
-            diploma_id=diploma.diploma_id,
-            screening_id=diploma.screening_id,
-            case_id=diploma.case_id,
-            pilot=diploma.pilot,
-            language=diploma.language,
+        return from_attributes(
+            cls,
+            diploma,
             child_first_name=sheet.child_first_name,
             title=sheet.title,
             strengths=[
@@ -149,13 +128,11 @@ class DiplomaOut(BaseModel):
                 for d, c in zip(diploma.strengths, sheet.strengths, strict=True)
             ],
             place_and_date=sheet.place_and_date,
-            issued_on=diploma.issued_on,
-            issued_at=diploma.issued_at,
             pdf_url=f"/diplomas/{diploma.diploma_id}.pdf",
         )
 
 
-class QuestionnaireIn(_In):
+class QuestionnaireIn(Request):
     instrument: Instrument = Field(description="The questionnaire instrument.")
     respondent: Respondent = Field(description="Who filled it in: child, guardian or teacher.")
     score: int = Field(
@@ -175,13 +152,4 @@ class QuestionnaireOut(BaseModel):
 
     @classmethod
     def of(cls, questionnaire: Questionnaire) -> QuestionnaireOut:
-        return cls(
-            questionnaire_id=questionnaire.questionnaire_id,
-            case_id=questionnaire.case_id,
-            pilot=questionnaire.pilot,
-            instrument=questionnaire.instrument,
-            respondent=questionnaire.respondent,
-            score=questionnaire.score,
-            wellbeing_band=questionnaire.band,
-            submitted_at=questionnaire.submitted_at,
-        )
+        return from_attributes(cls, questionnaire, wellbeing_band=questionnaire.band)

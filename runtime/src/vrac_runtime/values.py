@@ -1,0 +1,63 @@
+"""Pure helpers for domain values: the checks every service words the same way, and
+building an object from another one's attributes of the same names.
+
+Pure Python, beside ``errors``, so a ``domain`` package may import it as well as an
+entrypoint.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from vrac_runtime.errors import RuleBroken
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    M = TypeVar("M", bound=BaseModel)
+
+
+def from_attributes(model: type[M], source: object, /, **values: Any) -> M:
+    """An instance of ``model``: ``values``, then each other field read off ``source``'s
+    attribute of the same name (a field ``source`` lacks keeps its default)."""
+    taken = {
+        name: getattr(source, name)
+        for name in model.model_fields
+        if name not in values and hasattr(source, name)
+    }
+    return model(**taken, **values)
+
+
+def check_between(
+    field: str,
+    value: float,
+    lowest: float,
+    highest: float,
+    *,
+    error: type[RuleBroken] = RuleBroken,
+) -> None:
+    """Refuse ``value`` (naming ``field``) unless ``lowest <= value <= highest``."""
+    if not lowest <= value <= highest:
+        raise error(field, f"must be between {lowest:g} and {highest:g}")
+
+
+def required_text(field: str, text: str, *, error: type[RuleBroken] = RuleBroken) -> str:
+    """``text`` trimmed of surrounding white space; a blank one is refused naming ``field``."""
+    trimmed = text.strip()
+    if not trimmed:
+        raise error(field, "must not be blank")
+    return trimmed
+
+
+def optional_text(
+    field: str,
+    text: str | None,
+    max_length: int,
+    *,
+    error: type[RuleBroken] = RuleBroken,
+) -> str | None:
+    """``text`` trimmed, None when blank or absent; longer than ``max_length`` is refused."""
+    trimmed = (text or "").strip() or None
+    if trimmed is not None and len(trimmed) > max_length:
+        raise error(field, f"at most {max_length} characters")
+    return trimmed
