@@ -10,14 +10,16 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from vrac_contracts.consent import ConsentState, is_newer
+from vrac_contracts.consent import is_newer
 from vrac_contracts.events.base import EventData
+from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
 from vrac_contracts.events.network import TaskOverdue
 from vrac_contracts.ids import PREFIXES
-from vrac_contracts.values import CloseReason, Pilot
+from vrac_contracts.values import Pilot
 from vrac_network.domain.case import Case, Member
 from vrac_network.domain.task import Task
 from vrac_network.handlers import Deps
+from vrac_runtime.intake_facts import consent_decision
 
 NOW = dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC)
 
@@ -37,21 +39,16 @@ class FakeNetwork:
     def _case(self, case_id: str, pilot: Pilot) -> Case:
         return self.cases.setdefault(case_id, Case(case_id, pilot))
 
-    async def record_case_opened(
-        self, case_id: str, pilot: Pilot, programme: str, opened_at: dt.datetime
-    ) -> None:
-        case = self._case(case_id, pilot)
-        case.pilot, case.opened = pilot, True
+    async def record_opened(self, event: CaseOpened) -> None:
+        case = self._case(event.case_id, event.pilot)
+        case.pilot, case.opened = event.pilot, True
 
-    async def record_case_closed(
-        self, case_id: str, pilot: Pilot, reason: CloseReason, closed_at: dt.datetime
-    ) -> None:
-        self._case(case_id, pilot).closed = True
+    async def record_closed(self, event: CaseClosed) -> None:
+        self._case(event.case_id, event.pilot).closed = True
 
-    async def record_consent(
-        self, case_id: str, pilot: Pilot, key: str, consent: ConsentState
-    ) -> None:
-        consents = self._case(case_id, pilot).consents
+    async def record_consent(self, event: ConsentChanged) -> None:
+        key, consent = consent_decision(event)
+        consents = self._case(event.case_id, event.pilot).consents
         if is_newer(consents.get(key), consent):
             consents[key] = consent
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
 from vrac_contracts.events.network import (
     MemberAdded,
     TaskAccepted,
@@ -15,6 +16,7 @@ from vrac_contracts.events.network import (
     TaskOverdue,
 )
 from vrac_contracts.values import (
+    ActorRole,
     Channel,
     CloseReason,
     ConsentPurpose,
@@ -33,9 +35,6 @@ from vrac_network.domain.commands import (
     AssignTask,
     CompleteTask,
     DeclineTask,
-    RecordCaseClosed,
-    RecordCaseOpened,
-    RecordConsent,
     SweepOverdue,
 )
 from vrac_network.domain.errors import (
@@ -82,12 +81,32 @@ def store_of(deps: Deps) -> FakeNetwork:
 
 
 async def opened(deps: Deps, case_id: str = CASE, pilot: Pilot = Pilot.LEIDEN) -> None:
-    await handlers.record_case_opened(deps, RecordCaseOpened(case_id, pilot, "pit", NOW))
+    event = CaseOpened(
+        case_id=case_id, pilot=pilot, occurred_at=NOW, programme="pit", opened_at=NOW
+    )
+    await handlers.open_case(deps, event)
 
 
 async def closed(deps: Deps, case_id: str = CASE) -> None:
-    command = RecordCaseClosed(case_id, Pilot.LEIDEN, CloseReason.COMPLETED, NOW)
-    await handlers.record_case_closed(deps, command)
+    event = CaseClosed(
+        case_id=case_id, pilot=Pilot.LEIDEN, occurred_at=NOW, reason=CloseReason.COMPLETED
+    )
+    await handlers.close_case(deps, event)
+
+
+def consent(
+    purpose: ConsentPurpose, granted: bool, changed_at: dt.datetime, agency_id: str | None = None
+) -> ConsentChanged:
+    return ConsentChanged(
+        case_id=CASE,
+        pilot=Pilot.LEIDEN,
+        occurred_at=changed_at,
+        purpose=purpose,
+        granted=granted,
+        agency_id=agency_id,
+        changed_by=ActorRole.COACH,
+        changed_at=changed_at,
+    )
 
 
 async def member(deps: Deps, details: NewMember = GRANDMOTHER) -> Member:
@@ -125,8 +144,7 @@ async def test_a_case_without_case_opened_is_unknown(deps: Deps) -> None:
     with pytest.raises(UnknownCase):
         await member(deps)
     # a consent or a close arriving first makes the case exist, not known
-    consent = RecordConsent(CASE, Pilot.LEIDEN, ConsentPurpose.SCREENING, None, True, NOW)
-    await handlers.record_consent(deps, consent)
+    await handlers.record_consent(deps, consent(ConsentPurpose.SCREENING, True, NOW))
     with pytest.raises(UnknownCase):
         await handlers.list_members(deps, CASE, LEIDEN)
     assert store_of(deps).outbox == []
@@ -261,9 +279,8 @@ async def test_the_sweep_of_one_pilot_leaves_the_others(deps: Deps) -> None:
 # -- consent --
 
 
-def agency_consent(granted: bool, changed_at: dt.datetime) -> RecordConsent:
-    purpose = ConsentPurpose.SHARE_WITH_AGENCY
-    return RecordConsent(CASE, Pilot.LEIDEN, purpose, AGENCY, granted, changed_at)
+def agency_consent(granted: bool, changed_at: dt.datetime) -> ConsentChanged:
+    return consent(ConsentPurpose.SHARE_WITH_AGENCY, granted, changed_at, AGENCY)
 
 
 async def test_the_newest_consent_decision_is_kept(deps: Deps) -> None:
@@ -282,7 +299,7 @@ async def test_the_newest_consent_decision_is_kept(deps: Deps) -> None:
 
 
 async def test_consent_is_kept_per_purpose_and_per_agency(deps: Deps) -> None:
-    school = RecordConsent(CASE, Pilot.LEIDEN, ConsentPurpose.SHARE_WITH_SCHOOL, None, True, NOW)
+    school = consent(ConsentPurpose.SHARE_WITH_SCHOOL, True, NOW)
     await handlers.record_consent(deps, school)
     case = await deps.cases.get_case(CASE)
     assert case is not None

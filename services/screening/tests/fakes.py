@@ -10,9 +10,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from vrac_contracts.consent import ConsentState, is_newer
+from vrac_contracts.consent import is_newer
 from vrac_contracts.events.base import EventData
-from vrac_contracts.values import CloseReason, Language, Pilot
+from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
+from vrac_contracts.values import Language, Pilot
+from vrac_runtime.intake_facts import consent_decision
 from vrac_screening.domain.case import Case
 from vrac_screening.domain.diploma import Diploma, DiplomaSheet
 from vrac_screening.domain.questionnaire import Questionnaire
@@ -49,8 +51,8 @@ class FakeCases:
     async def get(self, case_id: str) -> Case | None:
         return copy.deepcopy(self.cases.get(case_id))
 
-    async def open(self, case_id: str, pilot: Pilot, programme: str) -> None:
-        self._ensure(case_id, pilot).opened = True
+    async def record_opened(self, event: CaseOpened) -> None:
+        self._ensure(event.case_id, event.pilot).opened = True
 
     async def keep_family(
         self, case_id: str, pilot: Pilot, child_first_name: str, language: Language
@@ -59,16 +61,15 @@ class FakeCases:
         if not case.erased:
             case.child_first_name, case.language = child_first_name, language
 
-    async def keep_consent(
-        self, case_id: str, pilot: Pilot, key: str, consent: ConsentState
-    ) -> None:
-        case = self._ensure(case_id, pilot)
+    async def record_consent(self, event: ConsentChanged) -> None:
+        key, consent = consent_decision(event)
+        case = self._ensure(event.case_id, event.pilot)
         if is_newer(case.consents.get(key), consent):
             case.consents[key] = consent
 
-    async def close(self, case_id: str, pilot: Pilot, reason: CloseReason) -> None:
-        case = self._ensure(case_id, pilot)
-        case.closed, case.close_reason = True, reason
+    async def record_closed(self, event: CaseClosed) -> None:
+        case = self._ensure(event.case_id, event.pilot)
+        case.closed, case.close_reason = True, event.reason
 
     async def erase(self, case_id: str) -> None:
         case = self.cases[case_id]

@@ -6,12 +6,14 @@ import datetime as dt
 
 import pytest
 from vrac_contracts.envelope import new_envelope
+from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
 from vrac_contracts.events.screening import (
     DiplomaIssued,
     QuestionnaireSubmitted,
     ScreeningCompleted,
 )
 from vrac_contracts.values import (
+    ActorRole,
     AdviceAudience,
     CloseReason,
     ConsentPurpose,
@@ -26,10 +28,7 @@ from vrac_contracts.values import (
 from vrac_screening import handlers
 from vrac_screening.bootstrap import build
 from vrac_screening.domain.commands import (
-    CloseCase,
-    KeepConsent,
     KeepFamily,
-    OpenCase,
     RecordScreening,
     SubmitQuestionnaire,
 )
@@ -81,8 +80,20 @@ def w() -> World:
 async def give(
     w: World, purpose: ConsentPurpose, granted: bool = True, at: dt.datetime = NOW
 ) -> None:
-    command = KeepConsent(CASE, Pilot.LEIDEN, purpose, None, granted, at)
-    await handlers.keep_consent(w.deps, command)
+    event = ConsentChanged(
+        case_id=CASE,
+        pilot=Pilot.LEIDEN,
+        occurred_at=at,
+        purpose=purpose,
+        granted=granted,
+        changed_by=ActorRole.COACH,
+        changed_at=at,
+    )
+    await handlers.record_consent(w.deps, event)
+
+
+def closed(reason: CloseReason) -> CaseClosed:
+    return CaseClosed(case_id=CASE, pilot=Pilot.LEIDEN, occurred_at=NOW, reason=reason)
 
 
 async def register(w: World, name: str = "Sam") -> None:
@@ -92,7 +103,10 @@ async def register(w: World, name: str = "Sam") -> None:
 async def open_case(
     w: World, consents: tuple[ConsentPurpose, ...] = ALL, name: str | None = "Sam"
 ) -> None:
-    await handlers.open_case(w.deps, OpenCase(CASE, Pilot.LEIDEN, "pit"))
+    event = CaseOpened(
+        case_id=CASE, pilot=Pilot.LEIDEN, occurred_at=NOW, programme="pit", opened_at=NOW
+    )
+    await handlers.open_case(w.deps, event)
     for purpose in consents:
         await give(w, purpose)
     if name is not None:
@@ -152,7 +166,7 @@ async def test_nothing_is_recorded_for_an_unknown_closed_or_unseen_case(w: World
     with pytest.raises(Refused):
         command = RecordScreening(CASE, RESULTS)
         await handlers.record_screening(w.deps, command, Only(Pilot.LILLE))
-    await handlers.close_case(w.deps, CloseCase(CASE, Pilot.LEIDEN, CloseReason.COMPLETED))
+    await handlers.close_case(w.deps, closed(CloseReason.COMPLETED))
     with pytest.raises(CaseIsClosed):
         await screen(w)
     assert w.outbox.events == []
@@ -219,7 +233,7 @@ async def test_erasure_forgets_the_child_and_deletes_the_records(w: World) -> No
     await deliver_completed(w)
     [diploma] = await handlers.list_diplomas(w.deps, CASE, Anyone())
     await handlers.get_diploma_pdf(w.deps, diploma.diploma_id, Anyone())
-    erase = CloseCase(CASE, Pilot.LEIDEN, CloseReason.ERASURE_REQUESTED)
+    erase = closed(CloseReason.ERASURE_REQUESTED)
     # the events are not sent yet: their records stay until they are, and it is retried
     with pytest.raises(ErasureNotFinished):
         await handlers.close_case(w.deps, erase)

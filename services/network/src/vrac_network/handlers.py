@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
-from vrac_contracts.consent import ConsentState, consent_key
+from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
 from vrac_contracts.ids import new_id
 
 from vrac_network.domain import task as tasks
@@ -22,9 +22,6 @@ from vrac_network.domain.commands import (
     AssignTask,
     CompleteTask,
     DeclineTask,
-    RecordCaseClosed,
-    RecordCaseOpened,
-    RecordConsent,
     SweepOverdue,
 )
 from vrac_network.domain.errors import CaseIsClosed, TaskChangedMeanwhile, UnknownCase, UnknownTask
@@ -52,22 +49,16 @@ class Deps:
 # -- intake's events --
 
 
-async def record_case_opened(deps: Deps, command: RecordCaseOpened) -> None:
-    await deps.cases.record_case_opened(
-        command.case_id, command.pilot, command.programme, command.opened_at
-    )
+async def open_case(deps: Deps, event: CaseOpened) -> None:
+    await deps.cases.record_opened(event)
 
 
-async def record_case_closed(deps: Deps, command: RecordCaseClosed) -> None:
-    await deps.cases.record_case_closed(
-        command.case_id, command.pilot, command.reason, command.closed_at
-    )
+async def close_case(deps: Deps, event: CaseClosed) -> None:
+    await deps.cases.record_closed(event)
 
 
-async def record_consent(deps: Deps, command: RecordConsent) -> None:
-    key = consent_key(command.purpose, command.agency_id)
-    consent = ConsentState(granted=command.granted, changed_at=command.changed_at)
-    await deps.cases.record_consent(command.case_id, command.pilot, key, consent)
+async def record_consent(deps: Deps, event: ConsentChanged) -> None:
+    await deps.cases.record_consent(event)
 
 
 # -- the network --

@@ -6,29 +6,15 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Protocol
 
-from vrac_contracts.consent import ConsentState
-from vrac_contracts.values import CloseReason, Pilot
+from vrac_runtime.intake_facts import IntakeFacts
 
 from vrac_network.domain.case import Case, Member
 from vrac_network.domain.task import Task
 
 
-class Cases(Protocol):
+class Cases(IntakeFacts, Protocol):
     """Cases as network knows them. Intake's facts may arrive in any order and more than
     once, so each ``record_*`` is safe to apply twice and creates the case if need be."""
-
-    async def record_case_opened(
-        self, case_id: str, pilot: Pilot, programme: str, opened_at: dt.datetime
-    ) -> None: ...
-
-    async def record_case_closed(
-        self, case_id: str, pilot: Pilot, reason: CloseReason, closed_at: dt.datetime
-    ) -> None: ...
-
-    async def record_consent(
-        self, case_id: str, pilot: Pilot, key: str, consent: ConsentState
-    ) -> None:
-        """Keep the newest decision per key: an older one arriving late changes nothing."""
 
     async def get_case(self, case_id: str) -> Case | None: ...
 

@@ -20,7 +20,6 @@ from tenacity import (
     stop_after_attempt,
     wait_exponential,
 )
-from vrac_contracts.consent import ConsentState, consent_key
 from vrac_contracts.events import (
     CaseClosed,
     CaseOpened,
@@ -43,6 +42,7 @@ from vrac_contracts.values import (
     TaskCategory,
 )
 from vrac_runtime.consumer import PermanentError
+from vrac_runtime.intake_facts import consent_decision
 from vrac_runtime.logging import get_logger
 
 from vrac_notifications.domain.casefile import CaseFile, Outcome, Planned
@@ -151,8 +151,7 @@ async def record_consent(deps: Deps, event: ConsentChanged) -> None:
         # names no agency, so there is nothing it could allow: never filed, never granted
         await _change(deps, event, lambda case: False)
         return
-    key = consent_key(event.purpose, event.agency_id)
-    decision = ConsentState(granted=event.granted, changed_at=event.changed_at)
+    key, decision = consent_decision(event)
     await _change(deps, event, lambda case: case.change_consent(key, decision))
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from vrac_contracts.consent import ConsentState, consent_key
+from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
 from vrac_contracts.ids import new_id
 from vrac_contracts.values import CloseReason, ConsentPurpose
 
@@ -20,10 +20,7 @@ from vrac_screening.domain import questionnaire as questionnaires
 from vrac_screening.domain import screening as screenings
 from vrac_screening.domain.case import Case
 from vrac_screening.domain.commands import (
-    CloseCase,
-    KeepConsent,
     KeepFamily,
-    OpenCase,
     RecordScreening,
     SubmitQuestionnaire,
 )
@@ -71,8 +68,8 @@ class Deps:
 # -- intake's events --
 
 
-async def open_case(deps: Deps, command: OpenCase) -> None:
-    await deps.cases.open(command.case_id, command.pilot, command.programme)
+async def open_case(deps: Deps, event: CaseOpened) -> None:
+    await deps.cases.record_opened(event)
 
 
 async def keep_family(deps: Deps, command: KeepFamily) -> None:
@@ -83,19 +80,17 @@ async def keep_family(deps: Deps, command: KeepFamily) -> None:
     await issue_missing_diplomas(deps, command.case_id)
 
 
-async def keep_consent(deps: Deps, command: KeepConsent) -> None:
-    key = consent_key(command.purpose, command.agency_id)
-    consent = ConsentState(granted=command.granted, changed_at=command.changed_at)
-    await deps.cases.keep_consent(command.case_id, command.pilot, key, consent)
-    if command.purpose is ConsentPurpose.DIPLOMA and command.granted:
+async def record_consent(deps: Deps, event: ConsentChanged) -> None:
+    await deps.cases.record_consent(event)
+    if event.purpose is ConsentPurpose.DIPLOMA and event.granted:
         # consent given after the screening: its diploma is made now
-        await issue_missing_diplomas(deps, command.case_id)
+        await issue_missing_diplomas(deps, event.case_id)
 
 
-async def close_case(deps: Deps, command: CloseCase) -> None:
-    await deps.cases.close(command.case_id, command.pilot, command.reason)
-    if command.reason is CloseReason.ERASURE_REQUESTED:
-        await erase_case(deps, command.case_id)
+async def close_case(deps: Deps, event: CaseClosed) -> None:
+    await deps.cases.record_closed(event)
+    if event.reason is CloseReason.ERASURE_REQUESTED:
+        await erase_case(deps, event.case_id)
 
 
 async def erase_case(deps: Deps, case_id: str) -> None:

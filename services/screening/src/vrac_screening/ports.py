@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
-from vrac_contracts.consent import ConsentState
-from vrac_contracts.values import CloseReason, Language, Pilot
+from vrac_contracts.values import Language, Pilot
+from vrac_runtime.intake_facts import IntakeFacts
 
 from vrac_screening.domain.case import Case
 from vrac_screening.domain.diploma import Diploma, DiplomaSheet
@@ -21,25 +21,16 @@ class Access(Protocol):
     def check(self, pilot: str) -> None: ...
 
 
-class Cases(Protocol):
+class Cases(IntakeFacts, Protocol):
     """Intake's cases as screening knows them. Every update is safe to apply twice, and an
     event may arrive before the case's ``case-opened``."""
 
     async def get(self, case_id: str) -> Case | None: ...
 
-    async def open(self, case_id: str, pilot: Pilot, programme: str) -> None: ...
-
     async def keep_family(
         self, case_id: str, pilot: Pilot, child_first_name: str, language: Language
     ) -> None:
         """Keep the child's name and language, unless the case was erased."""
-
-    async def keep_consent(
-        self, case_id: str, pilot: Pilot, key: str, consent: ConsentState
-    ) -> None:
-        """Keep the decision unless a newer one for the same key is already kept."""
-
-    async def close(self, case_id: str, pilot: Pilot, reason: CloseReason) -> None: ...
 
     async def erase(self, case_id: str) -> None:
         """Forget the child's name and language for good."""

@@ -17,14 +17,11 @@ from typing import Any, Final
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
-from vrac_contracts.consent import ConsentState
 from vrac_contracts.envelope import Envelope, new_envelope
 from vrac_contracts.events.base import EventData
 from vrac_contracts.events.network import TaskOverdue
 from vrac_contracts.values import (
     Channel,
-    CloseReason,
     DeclineReason,
     Language,
     MemberKind,
@@ -32,7 +29,8 @@ from vrac_contracts.values import (
     Pilot,
     TaskCategory,
 )
-from vrac_runtime.idempotency import merge_updates, newer_at
+from vrac_runtime.idempotency import merge_updates
+from vrac_runtime.intake_cases import MongoIntakeCases, consents_of
 from vrac_runtime.outbox import WITHOUT_OUTBOX, outbox_fields, push_outbox
 
 from vrac_network.domain.case import Case, Member
@@ -61,20 +59,16 @@ def _envelopes(events: Sequence[EventData]) -> list[Envelope[Any]]:
     ]
 
 
-def _new_case(pilot: Pilot) -> dict[str, Any]:
-    """Fields a case document starts with, whichever intake event created it."""
-    return {"pilot": str(pilot), "opened": False, "closed": False, "members": [], "consents": {}}
-
-
-class NetworkStore:
-    """Cases (with their members) and tasks: the ``Cases`` and ``Tasks`` ports."""
+class NetworkStore(MongoIntakeCases):
+    """Cases (with their members) and tasks: the ``Cases`` and ``Tasks`` ports. Intake's
+    facts about a case are recorded by ``MongoIntakeCases``."""
 
     def __init__(
         self,
         db: AsyncDatabase[Any],
         on_events: Callable[[], None] = lambda: None,
     ) -> None:
-        self._cases = db[CASES]
+        super().__init__(db[CASES], starts_with={"members": []})
         self._tasks = db[TASKS]
         # told after a write that queued events, so the relay sends them right away
         self._on_events = on_events
@@ -82,58 +76,6 @@ class NetworkStore:
     async def create_indexes(self) -> None:
         await self._tasks.create_index([("case_id", ASCENDING)])
         await self._tasks.create_index([("overdue", ASCENDING), ("due_date", ASCENDING)])
-
-    # -- cases, from intake's events (each update is safe to apply twice) --
-
-    async def record_case_opened(
-        self, case_id: str, pilot: Pilot, programme: str, opened_at: dt.datetime
-    ) -> None:
-        fields = _new_case(pilot)
-        fields.pop("opened")
-        fields.pop("pilot")
-        await self._upsert(
-            case_id,
-            {
-                "$set": {
-                    "pilot": str(pilot),
-                    "opened": True,
-                    "programme": programme,
-                    "opened_at": opened_at,
-                },
-                "$setOnInsert": fields,
-            },
-        )
-
-    async def record_case_closed(
-        self, case_id: str, pilot: Pilot, reason: CloseReason, closed_at: dt.datetime
-    ) -> None:
-        fields = _new_case(pilot)
-        fields.pop("closed")
-        await self._upsert(
-            case_id,
-            {
-                "$set": {"closed": True, "close_reason": str(reason), "closed_at": closed_at},
-                "$setOnInsert": fields,
-            },
-        )
-
-    async def record_consent(
-        self, case_id: str, pilot: Pilot, key: str, consent: ConsentState
-    ) -> None:
-        """Keep the newest decision per key: an older one arriving late changes nothing."""
-        await self._upsert(case_id, {"$setOnInsert": _new_case(pilot)})
-        path = f"consents.{key}"
-        await self._cases.update_one(
-            {"_id": case_id, **newer_at(path, consent.changed_at)},
-            {"$set": {path: {"granted": consent.granted, "changed_at": consent.changed_at}}},
-        )
-
-    async def _upsert(self, case_id: str, update: dict[str, Any]) -> None:
-        try:
-            await self._cases.update_one({"_id": case_id}, update, upsert=True)
-        except DuplicateKeyError:
-            # another process inserted the case first: the document exists now
-            await self._cases.update_one({"_id": case_id}, update)
 
     async def get_case(self, case_id: str) -> Case | None:
         doc = await self._cases.find_one({"_id": case_id}, WITHOUT_OUTBOX)
@@ -266,10 +208,7 @@ def _case(doc: dict[str, Any]) -> Case:
         opened=bool(doc.get("opened")),
         closed=bool(doc.get("closed")),
         members=[_member(m) for m in doc.get("members", [])],
-        consents={
-            key: ConsentState(granted=value["granted"], changed_at=value["changed_at"])
-            for key, value in (doc.get("consents") or {}).items()
-        },
+        consents=consents_of(doc),
     )
 
 

@@ -5,36 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from vrac_contracts.values import CloseReason, ConsentPurpose, DeclineReason, Pilot
+from vrac_contracts.values import DeclineReason
 
 from .case import NewMember
 from .task import NewTask
-
-
-@dataclass(frozen=True)
-class RecordCaseOpened:
-    case_id: str
-    pilot: Pilot
-    programme: str
-    opened_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class RecordCaseClosed:
-    case_id: str
-    pilot: Pilot
-    reason: CloseReason
-    closed_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class RecordConsent:
-    case_id: str
-    pilot: Pilot
-    purpose: ConsentPurpose
-    agency_id: str | None
-    granted: bool
-    changed_at: dt.datetime
 
 
 @dataclass(frozen=True)

@@ -11,16 +11,13 @@ clears.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import Callable
 from typing import Any, Final
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 from vrac_contracts.advice import AdviceCode
-from vrac_contracts.consent import ConsentState
 from vrac_contracts.envelope import new_envelope
 from vrac_contracts.events.base import EventData
 from vrac_contracts.values import (
@@ -34,7 +31,8 @@ from vrac_contracts.values import (
     ScoreKind,
     WellbeingBand,
 )
-from vrac_runtime.idempotency import insert_once, newer_at
+from vrac_runtime.idempotency import insert_once
+from vrac_runtime.intake_cases import MongoIntakeCases, consents_of
 from vrac_runtime.outbox import OUTBOX, WITHOUT_OUTBOX, outbox_fields
 
 from vrac_screening.domain.advice_rules import AdviceChoice
@@ -63,55 +61,26 @@ def _no_wake() -> None:
     return None
 
 
-class MongoCases:
-    """Intake's cases as screening knows them; written only by the consumer of intake's
-    events, one event at a time, and every update is safe to apply twice."""
+class MongoCases(MongoIntakeCases):
+    """Intake's cases as screening knows them, with the child's name and language; written
+    only by the consumer of intake's events, one event at a time, and every update is safe
+    to apply twice."""
 
     def __init__(self, db: AsyncDatabase[Any]) -> None:
-        self._cases = db[CASES]
-
-    async def _ensure(self, case_id: str, pilot: Pilot) -> None:
-        new = {"pilot": str(pilot), "opened": False, "closed": False, "erased": False}
-        update = {"$setOnInsert": {**new, "consents": {}}}
-        # inserted concurrently: it exists now, which is all we wanted
-        with contextlib.suppress(DuplicateKeyError):
-            await self._cases.update_one({"_id": case_id}, update, upsert=True)
+        super().__init__(db[CASES], starts_with={"erased": False})
 
     async def get(self, case_id: str) -> Case | None:
         doc = await self._cases.find_one({"_id": case_id})
         return None if doc is None else _case(doc)
 
-    async def open(self, case_id: str, pilot: Pilot, programme: str) -> None:
-        await self._ensure(case_id, pilot)
-        await self._cases.update_one(
-            {"_id": case_id}, {"$set": {"opened": True, "programme": programme}}
-        )
-
     async def keep_family(
         self, case_id: str, pilot: Pilot, child_first_name: str, language: Language
     ) -> None:
-        await self._ensure(case_id, pilot)
+        await self.upsert(case_id, pilot)
         # an erased case never gets a name back, even from a late redelivery
         await self._cases.update_one(
             {"_id": case_id, "erased": False},
             {"$set": {"child_first_name": child_first_name, "language": str(language)}},
-        )
-
-    async def keep_consent(
-        self, case_id: str, pilot: Pilot, key: str, consent: ConsentState
-    ) -> None:
-        """Keep the newest decision per key: an older one arriving late changes nothing."""
-        await self._ensure(case_id, pilot)
-        path = f"consents.{key}"
-        await self._cases.update_one(
-            {"_id": case_id, **newer_at(path, consent.changed_at)},
-            {"$set": {path: {"granted": consent.granted, "changed_at": consent.changed_at}}},
-        )
-
-    async def close(self, case_id: str, pilot: Pilot, reason: CloseReason) -> None:
-        await self._ensure(case_id, pilot)
-        await self._cases.update_one(
-            {"_id": case_id}, {"$set": {"closed": True, "close_reason": str(reason)}}
         )
 
     async def erase(self, case_id: str) -> None:
@@ -233,10 +202,7 @@ def _case(doc: dict[str, Any]) -> Case:
         close_reason=CloseReason(reason) if reason else None,
         child_first_name=doc.get("child_first_name"),
         language=Language(language) if language else None,
-        consents={
-            key: ConsentState(granted=value["granted"], changed_at=value["changed_at"])
-            for key, value in (doc.get("consents") or {}).items()
-        },
+        consents=consents_of(doc),
     )
 
 

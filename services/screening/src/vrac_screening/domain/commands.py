@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vrac_contracts.values import (
-    CloseReason,
-    ConsentPurpose,
     Instrument,
     Language,
     Pilot,
@@ -37,32 +35,8 @@ class SubmitQuestionnaire:
 
 
 @dataclass(frozen=True)
-class OpenCase:
-    case_id: str
-    pilot: Pilot
-    programme: str
-
-
-@dataclass(frozen=True)
 class KeepFamily:
     case_id: str
     pilot: Pilot
     child_first_name: str
     language: Language
-
-
-@dataclass(frozen=True)
-class KeepConsent:
-    case_id: str
-    pilot: Pilot
-    purpose: ConsentPurpose
-    agency_id: str | None
-    granted: bool
-    changed_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class CloseCase:
-    case_id: str
-    pilot: Pilot
-    reason: CloseReason

@@ -12,7 +12,7 @@ from vrac_contracts.events.screening import ScreeningCompleted
 from vrac_runtime.service import ServiceRuntime
 
 from vrac_screening import handlers
-from vrac_screening.domain.commands import CloseCase, KeepConsent, KeepFamily, OpenCase
+from vrac_screening.domain.commands import KeepFamily
 from vrac_screening.domain.diploma import ScreeningOutcome
 
 
@@ -23,8 +23,7 @@ class Subscribers:
         self._deps = deps
 
     async def on_case_opened(self, envelope: Envelope[CaseOpened]) -> None:
-        data = envelope.data
-        await handlers.open_case(self._deps, OpenCase(data.case_id, data.pilot, data.programme))
+        await handlers.open_case(self._deps, envelope.data)
 
     async def on_family_registered(self, envelope: Envelope[FamilyRegistered]) -> None:
         data = envelope.data
@@ -32,20 +31,10 @@ class Subscribers:
         await handlers.keep_family(self._deps, command)
 
     async def on_consent_changed(self, envelope: Envelope[ConsentChanged]) -> None:
-        data = envelope.data
-        command = KeepConsent(
-            case_id=data.case_id,
-            pilot=data.pilot,
-            purpose=data.purpose,
-            agency_id=data.agency_id,
-            granted=data.granted,
-            changed_at=data.changed_at,
-        )
-        await handlers.keep_consent(self._deps, command)
+        await handlers.record_consent(self._deps, envelope.data)
 
     async def on_case_closed(self, envelope: Envelope[CaseClosed]) -> None:
-        data = envelope.data
-        await handlers.close_case(self._deps, CloseCase(data.case_id, data.pilot, data.reason))
+        await handlers.close_case(self._deps, envelope.data)
 
     async def on_screening_completed(self, envelope: Envelope[ScreeningCompleted]) -> None:
         data = envelope.data
