@@ -6,38 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from vrac_contracts.events.network import (
-    MemberAdded,
-    TaskAccepted,
-    TaskAssigned,
-    TaskCompleted,
-    TaskDeclined,
-    TaskOverdue,
-)
-from vrac_contracts.values import (
-    Channel,
-    CloseReason,
-    ConsentPurpose,
-    DeclineReason,
-    Language,
-    MemberKind,
-    NetworkRole,
-    Pilot,
-    TaskCategory,
-)
+from vrac_contracts import values as vocab
+from vrac_contracts.events import network as emitted
 from vrac_network import handlers
+from vrac_network.domain import commands
 from vrac_network.domain.case import Case, Member, NewMember
-from vrac_network.domain.commands import (
-    AcceptTask,
-    AddMember,
-    AssignTask,
-    CompleteTask,
-    DeclineTask,
-    RecordCaseClosed,
-    RecordCaseOpened,
-    RecordConsent,
-    SweepOverdue,
-)
 from vrac_network.domain.errors import (
     CaseIsClosed,
     InvalidTransition,
@@ -50,25 +23,10 @@ from vrac_network.handlers import Deps
 from vrac_runtime.errors import Conflict
 
 from services.network.tests.fakes import NOW, FakeAccess, FakeNetwork, fake_deps
+from services.network.tests.network_testkit import AGENCY, GRANDMOTHER, YOUTH_TEAM
 
 CASE = "case_handlers00001"
 LEIDEN = FakeAccess("leiden")
-AGENCY = "agy_youthteam0001"
-GRANDMOTHER = NewMember(
-    kind=MemberKind.FAMILY,
-    role=NetworkRole.SUPPORTER,
-    display_name="Oma Ria",
-    relationship="grandmother",
-    email="ria@example.org",
-    channel=Channel.EMAIL,
-)
-YOUTH_TEAM = NewMember(
-    kind=MemberKind.AGENCY,
-    role=NetworkRole.SPIDER_IN_THE_WEB,
-    display_name="Jeugdteam Leiden",
-    agency_id=AGENCY,
-    channel=Channel.WEBHOOK,
-)
 
 
 @pytest.fixture
@@ -81,22 +39,24 @@ def store_of(deps: Deps) -> FakeNetwork:
     return deps.cases
 
 
-async def opened(deps: Deps, case_id: str = CASE, pilot: Pilot = Pilot.LEIDEN) -> None:
-    await handlers.record_case_opened(deps, RecordCaseOpened(case_id, pilot, "pit", NOW))
+async def opened(deps: Deps, case_id: str = CASE, pilot: vocab.Pilot = vocab.Pilot.LEIDEN) -> None:
+    await handlers.record_case_opened(deps, commands.RecordCaseOpened(case_id, pilot, "pit", NOW))
 
 
 async def closed(deps: Deps, case_id: str = CASE) -> None:
-    command = RecordCaseClosed(case_id, Pilot.LEIDEN, CloseReason.COMPLETED, NOW)
+    command = commands.RecordCaseClosed(
+        case_id, vocab.Pilot.LEIDEN, vocab.CloseReason.COMPLETED, NOW
+    )
     await handlers.record_case_closed(deps, command)
 
 
 async def member(deps: Deps, details: NewMember = GRANDMOTHER) -> Member:
-    return await handlers.add_member(deps, AddMember(CASE, details), LEIDEN)
+    return await handlers.add_member(deps, commands.AddMember(CASE, details), LEIDEN)
 
 
 async def task_for(deps: Deps, who: Member, due: dt.date | None = None) -> Task:
-    request = NewTask(TaskCategory.HOMEWORK_SUPPORT, who.member_id, due)
-    return await handlers.assign_task(deps, AssignTask(CASE, request), LEIDEN)
+    request = NewTask(vocab.TaskCategory.HOMEWORK_SUPPORT, who.member_id, due)
+    return await handlers.assign_task(deps, commands.AssignTask(CASE, request), LEIDEN)
 
 
 def published(deps: Deps) -> list[type]:
@@ -110,10 +70,10 @@ async def test_a_member_added_is_stored_and_member_added_published(deps: Deps) -
     await opened(deps)
     oma = await member(deps)
     assert oma.member_id == "mbr_fake00000001"
-    assert (oma.added_at, oma.language) == (NOW, Language.NL)  # the pilot's language
+    assert (oma.added_at, oma.language) == (NOW, vocab.Language.NL)  # the pilot's language
     assert await handlers.list_members(deps, CASE, LEIDEN) == [oma]
     [event] = store_of(deps).outbox
-    assert isinstance(event, MemberAdded)
+    assert isinstance(event, emitted.MemberAdded)
     assert (event.member_id, event.display_name, event.email) == (
         oma.member_id,
         "Oma Ria",
@@ -125,7 +85,9 @@ async def test_a_case_without_case_opened_is_unknown(deps: Deps) -> None:
     with pytest.raises(UnknownCase):
         await member(deps)
     # a consent or a close arriving first makes the case exist, not known
-    consent = RecordConsent(CASE, Pilot.LEIDEN, ConsentPurpose.SCREENING, None, True, NOW)
+    consent = commands.RecordConsent(
+        CASE, vocab.Pilot.LEIDEN, vocab.ConsentPurpose.SCREENING, None, True, NOW
+    )
     await handlers.record_consent(deps, consent)
     with pytest.raises(UnknownCase):
         await handlers.list_members(deps, CASE, LEIDEN)
@@ -135,7 +97,7 @@ async def test_a_case_without_case_opened_is_unknown(deps: Deps) -> None:
 async def test_another_pilots_case_is_refused_and_nothing_written(deps: Deps) -> None:
     await opened(deps)
     with pytest.raises(PermissionError):
-        await handlers.add_member(deps, AddMember(CASE, GRANDMOTHER), FakeAccess("lille"))
+        await handlers.add_member(deps, commands.AddMember(CASE, GRANDMOTHER), FakeAccess("lille"))
     assert store_of(deps).cases[CASE].members == []
     assert store_of(deps).outbox == []
 
@@ -153,21 +115,21 @@ async def test_a_task_assigned_is_stored_and_task_assigned_published(deps: Deps)
         NOW,
     )
     assert await handlers.tasks_of_case(deps, CASE, LEIDEN) == [task]
-    assert published(deps) == [MemberAdded, TaskAssigned]
+    assert published(deps) == [emitted.MemberAdded, emitted.TaskAssigned]
     assigned = store_of(deps).outbox[-1]
-    assert isinstance(assigned, TaskAssigned) and assigned.due_date == dt.date(2025, 4, 1)
+    assert isinstance(assigned, emitted.TaskAssigned) and assigned.due_date == dt.date(2025, 4, 1)
 
 
 async def test_a_task_is_accepted_then_completed(deps: Deps) -> None:
     await opened(deps)
     task = await task_for(deps, await member(deps))
-    accepted = await handlers.accept_task(deps, AcceptTask(task.task_id), LEIDEN)
+    accepted = await handlers.accept_task(deps, commands.AcceptTask(task.task_id), LEIDEN)
     assert accepted.status is TaskStatus.ACCEPTED
-    done = await handlers.complete_task(deps, CompleteTask(task.task_id), LEIDEN)
+    done = await handlers.complete_task(deps, commands.CompleteTask(task.task_id), LEIDEN)
     assert done.status is TaskStatus.COMPLETED
     stored = await handlers.get_task(deps, task.task_id, LEIDEN)
     assert (stored.status, stored.version) == (TaskStatus.COMPLETED, 3)
-    assert published(deps)[-2:] == [TaskAccepted, TaskCompleted]
+    assert published(deps)[-2:] == [emitted.TaskAccepted, emitted.TaskCompleted]
 
 
 async def test_a_declined_task_publishes_the_reason_and_takes_no_more_changes(
@@ -175,17 +137,18 @@ async def test_a_declined_task_publishes_the_reason_and_takes_no_more_changes(
 ) -> None:
     await opened(deps)
     task = await task_for(deps, await member(deps))
-    command = DeclineTask(task.task_id, DeclineReason.NO_TIME)
+    command = commands.DeclineTask(task.task_id, vocab.DeclineReason.NO_TIME)
     declined = await handlers.decline_task(deps, command, LEIDEN)
     assert (declined.status, declined.decline_reason) == (
         TaskStatus.DECLINED,
-        DeclineReason.NO_TIME,
+        vocab.DeclineReason.NO_TIME,
     )
     event = store_of(deps).outbox[-1]
-    assert isinstance(event, TaskDeclined) and event.decline_reason is DeclineReason.NO_TIME
+    assert isinstance(event, emitted.TaskDeclined)
+    assert event.decline_reason is vocab.DeclineReason.NO_TIME
     before = list(store_of(deps).outbox)
     with pytest.raises(InvalidTransition):
-        await handlers.complete_task(deps, CompleteTask(task.task_id), LEIDEN)
+        await handlers.complete_task(deps, commands.CompleteTask(task.task_id), LEIDEN)
     assert store_of(deps).outbox == before
     stored = await handlers.get_task(deps, task.task_id, LEIDEN)
     assert stored.status is TaskStatus.DECLINED
@@ -193,7 +156,7 @@ async def test_a_declined_task_publishes_the_reason_and_takes_no_more_changes(
 
 async def test_an_unknown_task_is_refused(deps: Deps) -> None:
     with pytest.raises(UnknownTask):
-        await handlers.accept_task(deps, AcceptTask("task_doesnotexist0001"), LEIDEN)
+        await handlers.accept_task(deps, commands.AcceptTask("task_doesnotexist0001"), LEIDEN)
 
 
 async def test_an_agency_acts_only_on_its_own_tasks(deps: Deps) -> None:
@@ -201,20 +164,20 @@ async def test_an_agency_acts_only_on_its_own_tasks(deps: Deps) -> None:
     mine = await task_for(deps, await member(deps, YOUTH_TEAM))
     theirs = await task_for(deps, await member(deps))
     agency = FakeAccess("leiden", AGENCY)
-    assert (await handlers.accept_task(deps, AcceptTask(mine.task_id), agency)).status is (
+    assert (await handlers.accept_task(deps, commands.AcceptTask(mine.task_id), agency)).status is (
         TaskStatus.ACCEPTED
     )
     with pytest.raises(PermissionError):
-        await handlers.accept_task(deps, AcceptTask(theirs.task_id), agency)
+        await handlers.accept_task(deps, commands.AcceptTask(theirs.task_id), agency)
 
 
 async def test_a_write_that_lost_a_race_reads_again_and_succeeds(deps: Deps) -> None:
     await opened(deps)
     task = await task_for(deps, await member(deps))
     store_of(deps).races = handlers.TASK_WRITE_ATTEMPTS - 1
-    accepted = await handlers.accept_task(deps, AcceptTask(task.task_id), LEIDEN)
+    accepted = await handlers.accept_task(deps, commands.AcceptTask(task.task_id), LEIDEN)
     assert accepted.status is TaskStatus.ACCEPTED
-    assert published(deps).count(TaskAccepted) == 1
+    assert published(deps).count(emitted.TaskAccepted) == 1
 
 
 async def test_a_task_that_keeps_changing_is_a_conflict_and_publishes_nothing(
@@ -224,9 +187,9 @@ async def test_a_task_that_keeps_changing_is_a_conflict_and_publishes_nothing(
     task = await task_for(deps, await member(deps))
     store_of(deps).races = handlers.TASK_WRITE_ATTEMPTS
     with pytest.raises(TaskChangedMeanwhile) as refused:
-        await handlers.accept_task(deps, AcceptTask(task.task_id), LEIDEN)
+        await handlers.accept_task(deps, commands.AcceptTask(task.task_id), LEIDEN)
     assert isinstance(refused.value, Conflict)  # 409: try again
-    assert TaskAccepted not in published(deps)
+    assert emitted.TaskAccepted not in published(deps)
 
 
 # -- the overdue sweep --
@@ -239,12 +202,12 @@ async def test_the_sweep_reports_each_task_past_due_once(deps: Deps) -> None:
     late = await task_for(deps, oma, due)
     in_time = await task_for(deps, oma, due + dt.timedelta(days=1))
     done = await task_for(deps, oma, due)
-    await handlers.complete_task(deps, CompleteTask(done.task_id), LEIDEN)
+    await handlers.complete_task(deps, commands.CompleteTask(done.task_id), LEIDEN)
     await task_for(deps, oma, None)  # never overdue
     as_of = due + dt.timedelta(days=1)
-    assert await handlers.sweep_overdue(deps, SweepOverdue(as_of)) == [late.task_id]
-    assert await handlers.sweep_overdue(deps, SweepOverdue(as_of)) == []
-    [event] = [e for e in store_of(deps).outbox if isinstance(e, TaskOverdue)]
+    assert await handlers.sweep_overdue(deps, commands.SweepOverdue(as_of)) == [late.task_id]
+    assert await handlers.sweep_overdue(deps, commands.SweepOverdue(as_of)) == []
+    [event] = [e for e in store_of(deps).outbox if isinstance(e, emitted.TaskOverdue)]
     assert (event.task_id, event.due_date) == (late.task_id, due)
     assert (await handlers.get_task(deps, late.task_id, LEIDEN)).overdue
     assert not (await handlers.get_task(deps, in_time.task_id, LEIDEN)).overdue
@@ -254,16 +217,18 @@ async def test_the_sweep_of_one_pilot_leaves_the_others(deps: Deps) -> None:
     await opened(deps)
     task = await task_for(deps, await member(deps), dt.date(2025, 3, 1))
     as_of = dt.date(2025, 4, 1)
-    assert await handlers.sweep_overdue(deps, SweepOverdue(as_of, "lille")) == []
-    assert await handlers.sweep_overdue(deps, SweepOverdue(as_of, "leiden")) == [task.task_id]
+    assert await handlers.sweep_overdue(deps, commands.SweepOverdue(as_of, "lille")) == []
+    assert await handlers.sweep_overdue(deps, commands.SweepOverdue(as_of, "leiden")) == [
+        task.task_id
+    ]
 
 
 # -- consent --
 
 
-def agency_consent(granted: bool, changed_at: dt.datetime) -> RecordConsent:
-    purpose = ConsentPurpose.SHARE_WITH_AGENCY
-    return RecordConsent(CASE, Pilot.LEIDEN, purpose, AGENCY, granted, changed_at)
+def agency_consent(granted: bool, changed_at: dt.datetime) -> commands.RecordConsent:
+    purpose = vocab.ConsentPurpose.SHARE_WITH_AGENCY
+    return commands.RecordConsent(CASE, vocab.Pilot.LEIDEN, purpose, AGENCY, granted, changed_at)
 
 
 async def test_the_newest_consent_decision_is_kept(deps: Deps) -> None:
@@ -282,7 +247,9 @@ async def test_the_newest_consent_decision_is_kept(deps: Deps) -> None:
 
 
 async def test_consent_is_kept_per_purpose_and_per_agency(deps: Deps) -> None:
-    school = RecordConsent(CASE, Pilot.LEIDEN, ConsentPurpose.SHARE_WITH_SCHOOL, None, True, NOW)
+    school = commands.RecordConsent(
+        CASE, vocab.Pilot.LEIDEN, vocab.ConsentPurpose.SHARE_WITH_SCHOOL, None, True, NOW
+    )
     await handlers.record_consent(deps, school)
     case = await deps.cases.get_case(CASE)
     assert case is not None
@@ -304,13 +271,15 @@ async def test_a_closed_case_refuses_every_change(deps: Deps) -> None:
     with pytest.raises(CaseIsClosed):
         await task_for(deps, oma)
     for change in (
-        handlers.accept_task(deps, AcceptTask(task.task_id), LEIDEN),
-        handlers.decline_task(deps, DeclineTask(task.task_id, DeclineReason.OTHER), LEIDEN),
-        handlers.complete_task(deps, CompleteTask(task.task_id), LEIDEN),
+        handlers.accept_task(deps, commands.AcceptTask(task.task_id), LEIDEN),
+        handlers.decline_task(
+            deps, commands.DeclineTask(task.task_id, vocab.DeclineReason.OTHER), LEIDEN
+        ),
+        handlers.complete_task(deps, commands.CompleteTask(task.task_id), LEIDEN),
     ):
         with pytest.raises(CaseIsClosed):
             await change
-    assert await handlers.sweep_overdue(deps, SweepOverdue(dt.date(2025, 6, 1))) == []
+    assert await handlers.sweep_overdue(deps, commands.SweepOverdue(dt.date(2025, 6, 1))) == []
     assert store_of(deps).outbox == before
     plan = await handlers.show_care_plan(deps, CASE, LEIDEN)
     assert plan.case.closed and [t.status for t in plan.members[0].tasks] == [TaskStatus.ASSIGNED]
