@@ -23,18 +23,8 @@ from vrac_notifications.entrypoints.subscribers import Subscribers
 from vrac_notifications.handlers import get_webhook, list_deliveries, register_webhook
 from vrac_runtime.consumer import PermanentError
 
-AGENCY = "agy_youthteam0001"
-YOUTH_TEAM = {
-    "member_id": "mbr_youthteam0001",
-    "kind": "agency",
-    "role": "care-provider",
-    "display_name": "Jeugdteam Leiden",
-    "relationship": None,
-    "email": None,
-    "channel": "webhook",
-    "agency_id": AGENCY,
-    "language": "nl",
-}
+from services.notifications.tests.notifications_testkit import AGENCY, YOUTH_TEAM
+
 TEACHER = {
     "member_id": "mbr_teacher000001",
     "kind": "professional",
@@ -66,6 +56,15 @@ async def deliver(world, envelope) -> None:
 async def register_agency_webhook(world) -> None:
     command = RegisterWebhook(AGENCY, Pilot.LEIDEN, "https://agency.example.org/h", "s" * 20)
     await register_webhook(world.deps, command, lambda pilot: None)
+
+
+async def youth_team_with_webhook_and_consent(world, envelope) -> None:
+    """The youth team joined, registered its webhook, and may be told about the case."""
+    await deliver(world, envelope(MemberAdded, **YOUTH_TEAM))
+    await register_agency_webhook(world)
+    await deliver(
+        world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
+    )
 
 
 def consent(envelope, purpose: str, granted: bool, at: str, agency_id: str | None = None):
@@ -202,11 +201,7 @@ async def test_a_teacher_added_after_the_screening_still_gets_the_advice(world, 
 
 
 async def test_a_withdrawal_stops_the_messages_it_covered_from_then_on(world, envelope) -> None:
-    await deliver(world, envelope(MemberAdded, **YOUTH_TEAM))
-    await register_agency_webhook(world)
-    await deliver(
-        world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
-    )
+    await youth_team_with_webhook_and_consent(world, envelope)
     await deliver(
         world, envelope(TaskAssigned, assignee_id="mbr_youthteam0001", assignee_kind="agency")
     )
@@ -231,11 +226,7 @@ async def test_nothing_is_sent_for_a_closed_case(world, envelope) -> None:
 
 
 async def test_a_webhook_is_retried_with_backoff_then_succeeds(world, envelope) -> None:
-    await deliver(world, envelope(MemberAdded, **YOUTH_TEAM))
-    await register_agency_webhook(world)
-    await deliver(
-        world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
-    )
+    await youth_team_with_webhook_and_consent(world, envelope)
     world.poster.problems = [DeliveryProblem(DeliveryError.HTTP_ERROR, retryable=True)] * 2
     await deliver(world, envelope(TaskAssigned, assignee_id="mbr_youthteam0001"))
     [hook] = world.poster.sent
@@ -246,11 +237,7 @@ async def test_a_webhook_is_retried_with_backoff_then_succeeds(world, envelope) 
 
 
 async def test_a_webhook_that_keeps_failing_is_recorded_and_dead_lettered(world, envelope) -> None:
-    await deliver(world, envelope(MemberAdded, **YOUTH_TEAM))
-    await register_agency_webhook(world)
-    await deliver(
-        world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
-    )
+    await youth_team_with_webhook_and_consent(world, envelope)
     world.poster.problems = [DeliveryProblem(DeliveryError.HTTP_ERROR, retryable=True)] * 5
     assigned = envelope(TaskAssigned, assignee_id="mbr_youthteam0001")
     with pytest.raises(PermanentError):
@@ -285,11 +272,7 @@ async def test_a_failure_released_by_another_event_is_recorded_not_dead_lettered
 
 
 async def test_a_refused_webhook_is_not_retried(world, envelope) -> None:
-    await deliver(world, envelope(MemberAdded, **YOUTH_TEAM))
-    await register_agency_webhook(world)
-    await deliver(
-        world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
-    )
+    await youth_team_with_webhook_and_consent(world, envelope)
     world.poster.problems = [DeliveryProblem(DeliveryError.REJECTED, retryable=False)]
     with pytest.raises(PermanentError):
         await deliver(world, envelope(TaskAssigned, assignee_id="mbr_youthteam0001"))
