@@ -13,7 +13,7 @@ from vrac_contracts.events.intake import CaseOpened
 from vrac_runtime.consumer import DLQ_ERROR, DLQ_REASON, EventConsumer
 from vrac_runtime.kafka import ensure_topics, make_broker
 from vrac_runtime.settings import ServiceSettings
-from vrac_testing.kafka import read_all, send_raw
+from vrac_testing.kafka import publish, read_all, send_raw
 from vrac_testing.polling import eventually
 
 pytestmark = pytest.mark.integration
@@ -23,17 +23,6 @@ OPENED = by_type("org.vrac.intake.case-opened.v1")
 def case_opened(case_id: str) -> Envelope[Any]:
     data = OPENED.model.model_validate({**OPENED.example, "case_id": case_id})
     return new_envelope(data)
-
-
-async def publish(settings: ServiceSettings, envelope: Envelope[Any]) -> None:
-    record = encode(envelope)
-    await send_raw(
-        settings.kafka_bootstrap_servers,
-        settings.topic(record.topic),
-        record.value,
-        record.key,
-        record.headers,
-    )
 
 
 class Consuming:

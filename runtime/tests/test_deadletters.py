@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 from vrac_contracts.catalogue import by_type, consumer_group
-from vrac_contracts.envelope import Envelope, encode, new_envelope
+from vrac_contracts.envelope import Envelope, new_envelope
 from vrac_contracts.events.intake import CaseOpened
 from vrac_runtime.consumer import EventConsumer
 from vrac_runtime.deadletters import read_dead_letters, redrive
 from vrac_runtime.kafka import ensure_topics, make_broker
 from vrac_runtime.settings import ServiceSettings
-from vrac_testing.kafka import send_raw
+from vrac_testing.kafka import publish
 from vrac_testing.polling import eventually
 
 pytestmark = pytest.mark.integration
@@ -43,14 +43,7 @@ async def test_a_dead_letter_is_listed_and_handled_once_it_is_re_driven(make_set
 
     broker = await consume_with(settings, broken)
     try:
-        record = encode(sent)
-        await send_raw(
-            settings.kafka_bootstrap_servers,
-            settings.topic(record.topic),
-            record.value,
-            record.key,
-            record.headers,
-        )
+        await publish(settings, sent)
         letters = await eventually(lambda: read_dead_letters(settings), "the dead letter")
     finally:
         await broker.stop()

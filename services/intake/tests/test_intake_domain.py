@@ -6,15 +6,8 @@ import datetime as dt
 import json
 
 import pytest
+from vrac_contracts import values as vocab
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged, FamilyRegistered
-from vrac_contracts.values import (
-    ActorRole,
-    Channel,
-    CloseReason,
-    ConsentPurpose,
-    Language,
-    Pilot,
-)
 from vrac_intake.domain.case import Case, CaseStatus
 from vrac_intake.domain.commands import CloseCase, RecordConsent, RegisterFamily
 from vrac_intake.domain.consent import Recorder
@@ -32,8 +25,8 @@ from vrac_runtime.http import domain_error_response
 NOW = dt.datetime(2025, 3, 14, 9, 30, 0, 123456, tzinfo=dt.UTC)
 CASE = "case_domaintest0001"
 MOTHER, FATHER = "gdn_mother000001", "gdn_father000001"
-COACH = Recorder(ActorRole.COACH, user="coach-1")
-BY_MOTHER = Recorder(ActorRole.GUARDIAN, guardian_id=MOTHER, user="coach-1")
+COACH = Recorder(vocab.ActorRole.COACH, user="coach-1")
+BY_MOTHER = Recorder(vocab.ActorRole.GUARDIAN, guardian_id=MOTHER, user="coach-1")
 AGENCY = "agy_youthteam0001"
 
 
@@ -42,7 +35,7 @@ def details(**changes: object) -> GuardianDetails:
         "name": "Fatima",
         "email": "fatima@example.org",
         "phone": None,
-        "preferred_channel": Channel.EMAIL,
+        "preferred_channel": vocab.Channel.EMAIL,
         "language": None,
     }
     values.update(changes)
@@ -51,7 +44,7 @@ def details(**changes: object) -> GuardianDetails:
 
 def registration(**changes: object) -> RegisterFamily:
     values: dict[str, object] = {
-        "pilot": Pilot.LEIDEN,
+        "pilot": vocab.Pilot.LEIDEN,
         "programme": "pit",
         "child_first_name": "Sam",
         "birth_year": 2016,
@@ -63,8 +56,8 @@ def registration(**changes: object) -> RegisterFamily:
                 name="Karim",
                 email=None,
                 phone="+31612345678",
-                preferred_channel=Channel.SMS,
-                language=Language.FR,
+                preferred_channel=vocab.Channel.SMS,
+                language=vocab.Language.FR,
             ),
         ),
         "registered_by": "coach-1",
@@ -80,7 +73,7 @@ def new_case(**changes: object) -> Case:
 
 
 def consent(
-    purpose: ConsentPurpose = ConsentPurpose.DIPLOMA,
+    purpose: vocab.ConsentPurpose = vocab.ConsentPurpose.DIPLOMA,
     granted: bool = True,
     recorded_by: Recorder = BY_MOTHER,
     agency_id: str | None = None,
@@ -100,7 +93,7 @@ def test_registering_opens_the_case_with_both_events() -> None:
     case = Case.register(registration(), CASE, [MOTHER, FATHER], NOW)
     opened, family = case.pull_events()
     assert isinstance(opened, CaseOpened) and isinstance(family, FamilyRegistered)
-    assert (opened.case_id, opened.pilot, opened.programme) == (CASE, Pilot.LEIDEN, "pit")
+    assert (opened.case_id, opened.pilot, opened.programme) == (CASE, vocab.Pilot.LEIDEN, "pit")
     assert family.child_first_name == "Sam" and family.birth_year == 2016
     assert [g.guardian_id for g in family.guardians] == [MOTHER, FATHER]
     assert case.status is CaseStatus.OPEN and case.pull_events() == []
@@ -108,10 +101,10 @@ def test_registering_opens_the_case_with_both_events() -> None:
 
 def test_languages_default_to_the_pilot_and_then_the_family() -> None:
     case = new_case()
-    assert case.language is Language.NL
-    assert [g.language for g in case.guardians] == [Language.NL, Language.FR]
-    assert new_case(pilot=Pilot.LILLE).language is Language.FR
-    assert new_case(language=Language.EN).guardians[0].language is Language.EN
+    assert case.language is vocab.Language.NL
+    assert [g.language for g in case.guardians] == [vocab.Language.NL, vocab.Language.FR]
+    assert new_case(pilot=vocab.Pilot.LILLE).language is vocab.Language.FR
+    assert new_case(language=vocab.Language.EN).guardians[0].language is vocab.Language.EN
 
 
 def test_times_are_kept_to_the_millisecond_the_store_holds() -> None:
@@ -137,8 +130,8 @@ def test_the_birth_year_bounds_are_inclusive(birth_year: int) -> None:
     [
         (details(email=None, phone=None), "guardians.1.email"),
         (details(email=None, phone="+31612345678"), "guardians.1.email"),
-        (details(preferred_channel=Channel.SMS), "guardians.1.phone"),
-        (details(preferred_channel=Channel.WEBHOOK), "guardians.1.preferred_channel"),
+        (details(preferred_channel=vocab.Channel.SMS), "guardians.1.phone"),
+        (details(preferred_channel=vocab.Channel.WEBHOOK), "guardians.1.preferred_channel"),
     ],
 )
 def test_a_guardian_must_be_reachable_on_their_channel(
@@ -166,9 +159,9 @@ def test_granting_records_a_decision_and_an_event() -> None:
     (event,) = case.pull_events()
     assert isinstance(event, ConsentChanged)
     assert (event.purpose, event.granted, event.changed_by) == (
-        ConsentPurpose.DIPLOMA,
+        vocab.ConsentPurpose.DIPLOMA,
         True,
-        ActorRole.GUARDIAN,
+        vocab.ActorRole.GUARDIAN,
     )
     assert event.changed_at == decision.decided_at == later(1).replace(microsecond=123000)
 
@@ -193,25 +186,25 @@ def test_withdrawal_is_kept_beside_the_grant_in_the_history() -> None:
     case.record_consent(consent(granted=False, recorded_by=COACH), later(2))
     assert [d.granted for d in case.consents] == [True, False]
     (current,) = case.current_consents()
-    assert not current.granted and current.recorded_by.role is ActorRole.COACH
+    assert not current.granted and current.recorded_by.role is vocab.ActorRole.COACH
     assert [e.granted for e in case.pull_events()] == [True, False]  # type: ignore[attr-defined]
 
 
 def test_each_agency_has_its_own_consent() -> None:
     case = new_case()
     other = "agy_careprovider01"
-    case.record_consent(consent(ConsentPurpose.SHARE_WITH_AGENCY, agency_id=AGENCY), later(1))
-    case.record_consent(consent(ConsentPurpose.SHARE_WITH_AGENCY, agency_id=other), later(2))
+    case.record_consent(consent(vocab.ConsentPurpose.SHARE_WITH_AGENCY, agency_id=AGENCY), later(1))
+    case.record_consent(consent(vocab.ConsentPurpose.SHARE_WITH_AGENCY, agency_id=other), later(2))
     assert {d.agency_id for d in case.current_consents()} == {AGENCY, other}
     assert [e.agency_id for e in case.pull_events()] == [AGENCY, other]  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
     ("purpose", "agency_id"),
-    [(ConsentPurpose.SHARE_WITH_AGENCY, None), (ConsentPurpose.SCREENING, AGENCY)],
+    [(vocab.ConsentPurpose.SHARE_WITH_AGENCY, None), (vocab.ConsentPurpose.SCREENING, AGENCY)],
 )
 def test_only_sharing_with_an_agency_names_one(
-    purpose: ConsentPurpose, agency_id: str | None
+    purpose: vocab.ConsentPurpose, agency_id: str | None
 ) -> None:
     with pytest.raises(RuleBroken) as refused:
         new_case().record_consent(consent(purpose, agency_id=agency_id), later(1))
@@ -219,7 +212,7 @@ def test_only_sharing_with_an_agency_names_one(
 
 
 def test_a_guardian_of_another_case_cannot_decide() -> None:
-    stranger = Recorder(ActorRole.GUARDIAN, guardian_id="gdn_stranger00001")
+    stranger = Recorder(vocab.ActorRole.GUARDIAN, guardian_id="gdn_stranger00001")
     with pytest.raises(RuleBroken) as refused:
         new_case().record_consent(consent(recorded_by=stranger), later(1))
     assert refused.value.field == "recorded_by.guardian_id"
@@ -227,10 +220,10 @@ def test_a_guardian_of_another_case_cannot_decide() -> None:
 
 def test_a_recorder_is_a_guardian_by_id_or_staff() -> None:
     with pytest.raises(RuleBroken) as refused:
-        Recorder(ActorRole.GUARDIAN)
+        Recorder(vocab.ActorRole.GUARDIAN)
     assert refused.value.field == "recorded_by.guardian_id"
     with pytest.raises(RuleBroken):
-        Recorder(ActorRole.SYSTEM)
+        Recorder(vocab.ActorRole.SYSTEM)
 
 
 def test_decisions_for_a_purpose_are_strictly_later_even_when_the_clock_is_not() -> None:
@@ -263,21 +256,21 @@ def test_a_decision_dated_in_the_future_is_refused() -> None:
 
 def test_closing_records_the_reason_and_refuses_further_changes() -> None:
     case = new_case()
-    case.close(CloseCase(CASE, CloseReason.COMPLETED, "coach-1"), later(5))
+    case.close(CloseCase(CASE, vocab.CloseReason.COMPLETED, "coach-1"), later(5))
     (event,) = case.pull_events()
-    assert isinstance(event, CaseClosed) and event.reason is CloseReason.COMPLETED
+    assert isinstance(event, CaseClosed) and event.reason is vocab.CloseReason.COMPLETED
     assert case.status is CaseStatus.CLOSED and case.closed_by == "coach-1"
     assert case.child_first_name == "Sam"  # details stay unless erasure was asked for
     with pytest.raises(CaseIsClosed):
         case.record_consent(consent(), later(6))
     with pytest.raises(CaseIsClosed):
-        case.close(CloseCase(CASE, CloseReason.OTHER, "coach-1"), later(6))
+        case.close(CloseCase(CASE, vocab.CloseReason.OTHER, "coach-1"), later(6))
 
 
 def test_closing_on_request_for_erasure_erases_the_family_details() -> None:
     case = new_case()
     case.record_consent(consent(), later(1))
-    case.close(CloseCase(CASE, CloseReason.ERASURE_REQUESTED, "coach-1"), later(5))
+    case.close(CloseCase(CASE, vocab.CloseReason.ERASURE_REQUESTED, "coach-1"), later(5))
     assert case.erased
     assert (case.child_first_name, case.birth_year, case.school_name) == (None, None, None)
     assert all((g.name, g.email, g.phone) == (None, None, None) for g in case.guardians)
@@ -288,7 +281,7 @@ def test_closing_on_request_for_erasure_erases_the_family_details() -> None:
 def test_public_events_carry_no_personal_data() -> None:
     case = Case.register(registration(), CASE, [MOTHER, FATHER], NOW)
     case.record_consent(consent(), later(1))
-    case.close(CloseCase(CASE, CloseReason.COMPLETED, "coach-1"), later(2))
+    case.close(CloseCase(CASE, vocab.CloseReason.COMPLETED, "coach-1"), later(2))
     public = [e for e in case.pull_events() if not isinstance(e, FamilyRegistered)]
     assert len(public) == 3
     for event in public:

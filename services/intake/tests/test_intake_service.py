@@ -256,6 +256,9 @@ async def test_an_invalid_registration_is_422_naming_the_field(
     assert not any(p in response.text for p in intake.PERSONAL)
 
 
+DIPLOMA_BY_COACH = {"purpose": "diploma", "granted": True, "recorded_by": {"role": "coach"}}
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -272,39 +275,19 @@ async def test_an_invalid_registration_is_422_naming_the_field(
             "agency_id",
         ),
         (
-            {
-                "purpose": "diploma",
-                "granted": True,
-                "recorded_by": {"role": "coach"},
-                "agency_id": "agy_youthteam0001",
-            },
+            {**DIPLOMA_BY_COACH, "agency_id": "agy_youthteam0001"},
             "agency_id",
         ),
         (
-            {
-                "purpose": "diploma",
-                "granted": True,
-                "recorded_by": {"role": "coach"},
-                "decided_at": "2025-03-14T09:00:00",
-            },
+            {**DIPLOMA_BY_COACH, "decided_at": "2025-03-14T09:00:00"},
             "decided_at",
         ),
         (
-            {
-                "purpose": "diploma",
-                "granted": True,
-                "recorded_by": {"role": "coach"},
-                "decided_at": "2099-01-01T00:00:00Z",
-            },
+            {**DIPLOMA_BY_COACH, "decided_at": "2099-01-01T00:00:00Z"},
             "decided_at",
         ),
         (
-            {
-                "purpose": "diploma",
-                "granted": True,
-                "recorded_by": {"role": "coach"},
-                "decided_at": "0001-01-01T00:00:00+01:00",
-            },
+            {**DIPLOMA_BY_COACH, "decided_at": "0001-01-01T00:00:00+01:00"},
             "decided_at",
         ),
     ],

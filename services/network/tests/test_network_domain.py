@@ -2,56 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
+from vrac_contracts import values as vocab
 from vrac_contracts.catalogue import spec_for
 from vrac_contracts.consent import ConsentState, consent_key
-from vrac_contracts.events.network import (
-    MemberAdded,
-    TaskAccepted,
-    TaskAssigned,
-    TaskCompleted,
-    TaskDeclined,
-    TaskOverdue,
-)
+from vrac_contracts.events import network as emitted
 from vrac_contracts.fields import is_personal
 from vrac_contracts.ids import new_id
-from vrac_contracts.values import (
-    Channel,
-    ConsentPurpose,
-    DeclineReason,
-    Language,
-    MemberKind,
-    NetworkRole,
-    Pilot,
-    TaskCategory,
-)
 from vrac_network.domain.case import Case, Member, NewMember
 from vrac_network.domain.errors import CaseIsClosed, InvalidTransition, RuleBroken, UnknownCase
 from vrac_network.domain.plan import care_plan
 from vrac_network.domain.task import NewTask, Task, TaskStatus, assign_task
 
+from services.network.tests.network_testkit import GRANDMOTHER, YOUTH_TEAM
+
 NOW = dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC)
-GRANDMOTHER = NewMember(
-    kind=MemberKind.FAMILY,
-    role=NetworkRole.SUPPORTER,
-    display_name="Oma Ria",
-    relationship="grandmother",
-    email="ria@example.org",
-    channel=Channel.EMAIL,
-)
-YOUTH_TEAM = NewMember(
-    kind=MemberKind.AGENCY,
-    role=NetworkRole.SPIDER_IN_THE_WEB,
-    display_name="Jeugdteam Leiden",
-    agency_id="agy_youthteam0001",
-    channel=Channel.WEBHOOK,
-    language=Language.NL,
-)
+YOUTH_TEAM = dataclasses.replace(YOUTH_TEAM, language=vocab.Language.NL)
 
 
-def open_case(pilot: Pilot = Pilot.LEIDEN) -> Case:
+def open_case(pilot: vocab.Pilot = vocab.Pilot.LEIDEN) -> Case:
     return Case(case_id="case_domain000001", pilot=pilot, opened=True)
 
 
@@ -63,7 +35,7 @@ def join(case: Case, details: NewMember) -> Member:
 
 
 def task_for(case: Case, member_id: str, due: dt.date | None = dt.date(2025, 3, 28)) -> Task:
-    request = NewTask(TaskCategory.HOMEWORK_SUPPORT, member_id, due)
+    request = NewTask(vocab.TaskCategory.HOMEWORK_SUPPORT, member_id, due)
     task = assign_task(case, new_id("task"), request, NOW)
     task.pull_events()
     return task
@@ -73,7 +45,7 @@ def test_a_member_joins_and_the_event_carries_how_to_reach_them() -> None:
     case = open_case()
     member = case.add_member(new_id("member"), GRANDMOTHER, NOW)
     [event] = case.pull_events()
-    assert isinstance(event, MemberAdded)
+    assert isinstance(event, emitted.MemberAdded)
     assert case.members == [member]
     assert member.member_id.startswith("mbr_")
     assert (event.member_id, event.display_name, event.email) == (
@@ -81,21 +53,25 @@ def test_a_member_joins_and_the_event_carries_how_to_reach_them() -> None:
         "Oma Ria",
         "ria@example.org",
     )
-    assert (event.case_id, event.pilot, event.occurred_at) == (case.case_id, Pilot.LEIDEN, NOW)
+    assert (event.case_id, event.pilot, event.occurred_at) == (
+        case.case_id,
+        vocab.Pilot.LEIDEN,
+        NOW,
+    )
 
 
 def test_without_a_language_a_member_is_addressed_in_the_pilots_language() -> None:
-    member = join(open_case(Pilot.LILLE), GRANDMOTHER)
-    assert member.language is Language.FR
+    member = join(open_case(vocab.Pilot.LILLE), GRANDMOTHER)
+    assert member.language is vocab.Language.FR
 
 
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
         ({"email": None}, "email"),
-        ({"channel": Channel.SMS}, "phone"),
-        ({"channel": Channel.WEBHOOK}, "agency_id"),
-        ({"kind": MemberKind.AGENCY}, "agency_id"),
+        ({"channel": vocab.Channel.SMS}, "phone"),
+        ({"channel": vocab.Channel.WEBHOOK}, "agency_id"),
+        ({"kind": vocab.MemberKind.AGENCY}, "agency_id"),
         ({"display_name": "   "}, "display_name"),
         ({"email": "not-an-address"}, "email"),
     ],
@@ -114,20 +90,23 @@ def test_a_member_that_cannot_be_reached_is_refused_naming_the_field(
 
 def test_members_join_only_an_opened_case_that_is_not_closed() -> None:
     with pytest.raises(UnknownCase):
-        join(Case("case_domain000001", Pilot.LEIDEN, opened=False), GRANDMOTHER)
+        join(Case("case_domain000001", vocab.Pilot.LEIDEN, opened=False), GRANDMOTHER)
     with pytest.raises(CaseIsClosed):
-        join(Case("case_domain000001", Pilot.LEIDEN, opened=True, closed=True), GRANDMOTHER)
+        join(Case("case_domain000001", vocab.Pilot.LEIDEN, opened=True, closed=True), GRANDMOTHER)
 
 
 def test_a_task_goes_to_a_member_and_its_event_names_only_ids_and_codes() -> None:
     case = open_case()
     member = join(case, GRANDMOTHER)
     request = NewTask(
-        TaskCategory.TRANSPORT, member.member_id, dt.date(2025, 4, 1), "Drives Sam to football"
+        vocab.TaskCategory.TRANSPORT,
+        member.member_id,
+        dt.date(2025, 4, 1),
+        "Drives Sam to football",
     )
     task = assign_task(case, new_id("task"), request, NOW)
     [event] = task.pull_events()
-    assert isinstance(event, TaskAssigned)
+    assert isinstance(event, emitted.TaskAssigned)
     assert task.status is TaskStatus.ASSIGNED
     assert task.description == "Drives Sam to football"
     assert event.model_dump(mode="json") == {
@@ -143,14 +122,20 @@ def test_a_task_goes_to_a_member_and_its_event_names_only_ids_and_codes() -> Non
 
 
 def test_task_events_have_no_personal_fields() -> None:
-    for model in (TaskAssigned, TaskAccepted, TaskDeclined, TaskCompleted, TaskOverdue):
+    for model in (
+        emitted.TaskAssigned,
+        emitted.TaskAccepted,
+        emitted.TaskDeclined,
+        emitted.TaskCompleted,
+        emitted.TaskOverdue,
+    ):
         assert spec_for(model).audience == "public"
         assert not [name for name, f in model.model_fields.items() if is_personal(f)]
 
 
 def test_a_task_for_someone_outside_the_network_is_refused_naming_the_assignee() -> None:
     with pytest.raises(RuleBroken) as refused:
-        request = NewTask(TaskCategory.CHECK_IN, "mbr_stranger000001")
+        request = NewTask(vocab.TaskCategory.CHECK_IN, "mbr_stranger000001")
         assign_task(open_case(), new_id("task"), request, NOW)
     assert refused.value.field == "assignee_id"
 
@@ -158,7 +143,7 @@ def test_a_task_for_someone_outside_the_network_is_refused_naming_the_assignee()
 def test_an_overlong_description_is_refused() -> None:
     case = open_case()
     member = join(case, GRANDMOTHER)
-    request = NewTask(TaskCategory.CHECK_IN, member.member_id, None, "x" * 501)
+    request = NewTask(vocab.TaskCategory.CHECK_IN, member.member_id, None, "x" * 501)
     with pytest.raises(RuleBroken) as refused:
         assign_task(case, new_id("task"), request, NOW)
     assert refused.value.field == "description"
@@ -170,12 +155,12 @@ def test_accept_then_complete() -> None:
     task = task_for(case, member.member_id)
     task.accept(NOW)
     [accepted] = task.pull_events()
-    assert isinstance(accepted, TaskAccepted)
+    assert isinstance(accepted, emitted.TaskAccepted)
     assert (task.status, accepted.task_id) == (TaskStatus.ACCEPTED, task.task_id)
     task.complete(NOW)
     [completed] = task.pull_events()
-    assert isinstance(completed, TaskCompleted)
-    assert (task.status, completed.assignee_kind) == (TaskStatus.COMPLETED, MemberKind.FAMILY)
+    assert isinstance(completed, emitted.TaskCompleted)
+    assert (task.status, completed.assignee_kind) == (TaskStatus.COMPLETED, vocab.MemberKind.FAMILY)
 
 
 def test_a_task_may_be_completed_without_an_explicit_accept() -> None:
@@ -190,13 +175,13 @@ def test_decline_records_the_reason_code() -> None:
     case = open_case()
     member = join(case, GRANDMOTHER)
     task = task_for(case, member.member_id)
-    task.decline(DeclineReason.NO_TIME, NOW)
+    task.decline(vocab.DeclineReason.NO_TIME, NOW)
     [event] = task.pull_events()
-    assert isinstance(event, TaskDeclined)
+    assert isinstance(event, emitted.TaskDeclined)
     assert (task.status, task.decline_reason, event.decline_reason) == (
         TaskStatus.DECLINED,
-        DeclineReason.NO_TIME,
-        DeclineReason.NO_TIME,
+        vocab.DeclineReason.NO_TIME,
+        vocab.DeclineReason.NO_TIME,
     )
 
 
@@ -217,7 +202,7 @@ def test_invalid_transitions_are_refused_and_change_nothing(first: str, then: st
     task = task_for(case, member.member_id)
     act = {
         "accept": lambda: task.accept(NOW),
-        "decline": lambda: task.decline(DeclineReason.OTHER, NOW),
+        "decline": lambda: task.decline(vocab.DeclineReason.OTHER, NOW),
         "complete": lambda: task.complete(NOW),
     }
     act[first]()
@@ -238,7 +223,7 @@ def test_overdue_is_reported_once_after_the_due_day_and_never_for_done_tasks() -
     assert task.pull_events() == []
     assert task.mark_overdue(due + dt.timedelta(days=1), NOW)
     [event] = task.pull_events()
-    assert isinstance(event, TaskOverdue) and event.due_date == due
+    assert isinstance(event, emitted.TaskOverdue) and event.due_date == due
     assert not task.mark_overdue(due + dt.timedelta(days=2), NOW)
     assert task.pull_events() == []
     done = task_for(case, member.member_id, due)
@@ -255,13 +240,13 @@ def test_the_care_plan_shows_who_does_what_and_agency_consent() -> None:
     case = open_case()
     oma = join(case, GRANDMOTHER)
     team = join(case, YOUTH_TEAM)
-    key = consent_key(ConsentPurpose.SHARE_WITH_AGENCY, "agy_youthteam0001")
+    key = consent_key(vocab.ConsentPurpose.SHARE_WITH_AGENCY, "agy_youthteam0001")
     case.consents[key] = ConsentState(granted=True, changed_at=NOW)
     late = task_for(case, oma.member_id, dt.date(2025, 5, 1))
     early = task_for(case, oma.member_id, dt.date(2025, 4, 1))
     undated = task_for(case, oma.member_id, None)
     meeting = task_for(case, team.member_id)
-    meeting.decline(DeclineReason.NO_TIME, NOW)
+    meeting.decline(vocab.DeclineReason.NO_TIME, NOW)
     late.mark_overdue(dt.date(2025, 6, 1), NOW)
     plan = care_plan(case, [late, undated, early, meeting])
     assert [p.member.member_id for p in plan.members] == [oma.member_id, team.member_id]

@@ -9,15 +9,8 @@ from typing import Any
 import pytest
 from vrac_contracts.catalogue import spec_for
 from vrac_contracts.envelope import encode, new_envelope
+from vrac_contracts.events import network as emitted
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
-from vrac_contracts.events.network import (
-    MemberAdded,
-    TaskAccepted,
-    TaskAssigned,
-    TaskCompleted,
-    TaskDeclined,
-    TaskOverdue,
-)
 from vrac_contracts.fields import is_personal
 from vrac_runtime.consumer import DLQ_ERROR, DLQ_REASON
 
@@ -72,7 +65,7 @@ async def test_a_network_with_tasks_is_published_and_shown_in_the_care_plan(netw
     declined = await network.act(meeting["task_id"], "decline", reason="no-time")
     assert declined.json()["decline_reason"] == "no-time"
 
-    members = network.decoded(await network.published(MemberAdded, expect=2))
+    members = network.decoded(await network.published(emitted.MemberAdded, expect=2))
     assert {m.data.member_id: m.data.display_name for m in members} == {
         oma["member_id"]: "Oma Ria",
         team["member_id"]: "Jeugdteam Leiden",
@@ -80,15 +73,15 @@ async def test_a_network_with_tasks_is_published_and_shown_in_the_care_plan(netw
     assert {m.data.agency_id for m in members} == {None, "agy_youthteam0001"}
     assert all(m.subject == CASE for m in members)
 
-    assigned = network.decoded(await network.published(TaskAssigned, expect=2))
+    assigned = network.decoded(await network.published(emitted.TaskAssigned, expect=2))
     assert {(e.data.task_id, e.data.assignee_id, e.data.category) for e in assigned} == {
         (homework["task_id"], oma["member_id"], "homework-support"),
         (meeting["task_id"], team["member_id"], "meeting"),
     }
     for model, task in (
-        (TaskAccepted, homework),
-        (TaskCompleted, homework),
-        (TaskDeclined, meeting),
+        (emitted.TaskAccepted, homework),
+        (emitted.TaskCompleted, homework),
+        (emitted.TaskDeclined, meeting),
     ):
         [event] = network.decoded(await network.published(model, expect=1))
         assert event.data.task_id == task["task_id"]
@@ -110,9 +103,9 @@ async def test_public_task_events_carry_no_personal_data(network) -> None:
     )
     await network.act(task["task_id"], "decline", reason="not-suitable")
     await network.http.post("/sweeps/overdue", json={"as_of": "2025-05-01"}, headers=network.auth())
-    await network.published(TaskDeclined, expect=1)
+    await network.published(emitted.TaskDeclined, expect=1)
     private = ("Oma", "Ria", "Sam", "ria@example.org", "+31612345678", "grandmother")
-    for model in (TaskAssigned, TaskDeclined):
+    for model in (emitted.TaskAssigned, emitted.TaskDeclined):
         records = await network.published(model, expect=1)
         assert records, model.__name__
         spec = spec_for(model)
@@ -194,7 +187,7 @@ async def test_the_same_intake_event_delivered_twice_has_one_effect(network) -> 
     entry = next(m for m in plan["members"] if m["member_id"] == team["member_id"])
     # the newest decision (withdrawn on the 16th) wins over the older one that came late
     assert entry["agency_consent"] is False
-    assert len(await network.published(MemberAdded, expect=2)) == 2
+    assert len(await network.published(emitted.MemberAdded, expect=2)) == 2
 
 
 async def test_a_malformed_message_is_dead_lettered_and_the_next_one_handled(network) -> None:
@@ -309,8 +302,8 @@ async def test_unknown_tasks_are_404_and_invalid_transitions_409(network) -> Non
     assert (await network.act(task["task_id"], "accept")).status_code == 409
     current = await network.http.get(f"/tasks/{task['task_id']}", headers=network.auth())
     assert current.json()["status"] == "declined"
-    assert len(await network.published(TaskDeclined, expect=1)) == 1
-    assert await network.published(TaskCompleted, expect=0) == []
+    assert len(await network.published(emitted.TaskDeclined, expect=1)) == 1
+    assert await network.published(emitted.TaskCompleted, expect=0) == []
 
 
 async def test_overdue_is_published_once_per_task_even_when_sweeps_run_together(
@@ -341,7 +334,7 @@ async def test_overdue_is_published_once_per_task_even_when_sweeps_run_together(
     third = await sweep()
     assert sorted(first + second) == sorted([late["task_id"], also_late["task_id"]])
     assert third == []
-    events = network.decoded(await network.published(TaskOverdue, expect=2))
+    events = network.decoded(await network.published(emitted.TaskOverdue, expect=2))
     assert sorted((e.data.task_id, str(e.data.due_date)) for e in events) == sorted(
         [(late["task_id"], "2025-04-01"), (also_late["task_id"], "2025-04-10")]
     )
@@ -367,5 +360,5 @@ async def test_the_periodic_sweep_reports_tasks_past_due(start_network) -> None:
         oma = await network.add_member(CASE)
         late = await network.assign(CASE, oma["member_id"], due_date=yesterday)
         await network.assign(CASE, oma["member_id"])  # no due date: never overdue
-        [event] = network.decoded(await network.published(TaskOverdue, expect=1))
+        [event] = network.decoded(await network.published(emitted.TaskOverdue, expect=1))
     assert (event.data.task_id, event.data.due_date.isoformat()) == (late["task_id"], yesterday)

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from vrac_contracts import values as vocab
 from vrac_contracts.advice import advice_text
 from vrac_contracts.consent import ConsentState, consent_key
-from vrac_contracts.values import (
-    Channel,
-    ConsentPurpose,
-    Language,
-    MemberKind,
-    NetworkRole,
-    Pilot,
-    TaskCategory,
-)
 from vrac_notifications.domain.casefile import CaseFile, Outcome, delivery_id
 from vrac_notifications.domain.contacts import Contact, RecipientKind
 from vrac_notifications.domain.intents import (
@@ -27,17 +19,17 @@ from vrac_notifications.domain.templates import render
 
 T0 = dt.datetime(2025, 3, 14, 9, 0, tzinfo=dt.UTC)
 CASE = "case_domain0000001"
-SCHOOL = consent_key(ConsentPurpose.SHARE_WITH_SCHOOL)
+SCHOOL = consent_key(vocab.ConsentPurpose.SHARE_WITH_SCHOOL)
 AGENCY = "agy_youthteam0001"
 
 
-def guardian(language: Language = Language.NL, **extra: object) -> Contact:
+def guardian(language: vocab.Language = vocab.Language.NL, **extra: object) -> Contact:
     values: dict[str, object] = {
         "recipient_id": "gdn_fatima000001",
         "recipient_kind": RecipientKind.GUARDIAN,
         "name": "Fatima",
         "language": language,
-        "channel": Channel.EMAIL,
+        "channel": vocab.Channel.EMAIL,
         "email": "fatima@example.org",
     }
     return Contact(**(values | extra))  # type: ignore[arg-type]
@@ -48,11 +40,11 @@ def member(member_id: str = "mbr_oma000000001", **extra: object) -> Contact:
         "recipient_id": member_id,
         "recipient_kind": RecipientKind.MEMBER,
         "name": "Oma Ria",
-        "language": Language.NL,
-        "channel": Channel.EMAIL,
+        "language": vocab.Language.NL,
+        "channel": vocab.Channel.EMAIL,
         "email": "ria@example.org",
-        "member_kind": MemberKind.FAMILY,
-        "role": NetworkRole.SUPPORTER,
+        "member_kind": vocab.MemberKind.FAMILY,
+        "role": vocab.NetworkRole.SUPPORTER,
     }
     return Contact(**(values | extra))  # type: ignore[arg-type]
 
@@ -62,8 +54,8 @@ def teacher(**extra: object) -> Contact:
         "mbr_teacher000001",
         name="Juf Anna",
         email="anna@school.example.org",
-        member_kind=MemberKind.PROFESSIONAL,
-        role=NetworkRole.TEACHER,
+        member_kind=vocab.MemberKind.PROFESSIONAL,
+        role=vocab.NetworkRole.TEACHER,
         **extra,
     )
 
@@ -73,9 +65,9 @@ def agency(**extra: object) -> Contact:
         "mbr_youthteam0001",
         name="Jeugdteam",
         email=None,
-        channel=Channel.WEBHOOK,
-        member_kind=MemberKind.AGENCY,
-        role=NetworkRole.CARE_PROVIDER,
+        channel=vocab.Channel.WEBHOOK,
+        member_kind=vocab.MemberKind.AGENCY,
+        role=vocab.NetworkRole.CARE_PROVIDER,
         agency_id=AGENCY,
         **extra,
     )
@@ -89,7 +81,7 @@ def task(member_id: str = "mbr_oma000000001", trigger: str = "ev-task-1", **extr
         "occurred_at": T0,
         "task_id": "task_homework0001",
         "member_id": member_id,
-        "category": TaskCategory.HOMEWORK_SUPPORT,
+        "category": vocab.TaskCategory.HOMEWORK_SUPPORT,
         "due_date": dt.date(2025, 3, 28),
     }
     return TaskMessage(**(values | extra))  # type: ignore[arg-type]
@@ -106,7 +98,7 @@ def advice(trigger: str = "ev-screening-1", at: dt.datetime = T0) -> SchoolAdvic
 
 
 def case_file() -> CaseFile:
-    return CaseFile(case_id=CASE, pilot=Pilot.LEIDEN)
+    return CaseFile(case_id=CASE, pilot=vocab.Pilot.LEIDEN)
 
 
 def test_a_task_for_someone_not_yet_in_the_directory_waits_for_them() -> None:
@@ -129,7 +121,7 @@ def test_the_same_event_is_expected_once() -> None:
 
 def test_a_closed_case_sends_nothing_at_all() -> None:
     case = case_file()
-    case.register_family("Sam", Language.NL, [guardian()])
+    case.register_family("Sam", vocab.Language.NL, [guardian()])
     case.add_member(member())
     case.expect(task())
     case.close(T0)
@@ -138,13 +130,13 @@ def test_a_closed_case_sends_nothing_at_all() -> None:
 
 def test_closing_a_case_erases_its_directory_and_keeps_none_arriving_later() -> None:
     case = case_file()
-    case.register_family("Sam", Language.NL, [guardian()])
+    case.register_family("Sam", vocab.Language.NL, [guardian()])
     case.add_member(member())
     case.expect(task())
     case.close(T0)
     assert (case.child_first_name, case.contacts, case.intents) == (None, {}, [])
     assert case.add_member(member()) is False
-    assert case.register_family("Sam", Language.NL, [guardian()]) is False
+    assert case.register_family("Sam", vocab.Language.NL, [guardian()]) is False
     assert case.contacts == {}
 
 
@@ -189,13 +181,13 @@ def test_an_agency_needs_share_with_agency_consent_for_its_own_agency_id() -> No
     case = case_file()
     case.add_member(agency())
     case.expect(task("mbr_youthteam0001"))
-    other = consent_key(ConsentPurpose.SHARE_WITH_AGENCY, "agy_otheragency01")
+    other = consent_key(vocab.ConsentPurpose.SHARE_WITH_AGENCY, "agy_otheragency01")
     case.change_consent(other, ConsentState(granted=True, changed_at=T0))
     assert [p.outcome for p in case.plan()] == [Outcome.WITHHELD]
-    mine = consent_key(ConsentPurpose.SHARE_WITH_AGENCY, AGENCY)
+    mine = consent_key(vocab.ConsentPurpose.SHARE_WITH_AGENCY, AGENCY)
     case.change_consent(mine, ConsentState(granted=True, changed_at=T0))
     [planned] = case.plan()
-    assert (planned.outcome, planned.channel) == (Outcome.SEND, Channel.WEBHOOK)
+    assert (planned.outcome, planned.channel) == (Outcome.SEND, vocab.Channel.WEBHOOK)
 
 
 def test_the_family_network_needs_no_extra_consent() -> None:
@@ -206,7 +198,9 @@ def test_the_family_network_needs_no_extra_consent() -> None:
 
 def test_sms_falls_back_to_email_and_without_an_address_nobody_is_reachable() -> None:
     case = case_file()
-    case.register_family("Sam", Language.NL, [guardian(channel=Channel.SMS, phone="+31612345678")])
+    case.register_family(
+        "Sam", vocab.Language.NL, [guardian(channel=vocab.Channel.SMS, phone="+31612345678")]
+    )
     case.add_member(member(email=None))
     case.expect(task())
     case.expect(
@@ -219,8 +213,8 @@ def test_sms_falls_back_to_email_and_without_an_address_nobody_is_reachable() ->
     )
     outcomes = {p.contact.recipient_id: (p.outcome, p.channel) for p in case.plan()}
     assert outcomes == {
-        "mbr_oma000000001": (Outcome.UNREACHABLE, Channel.EMAIL),
-        "gdn_fatima000001": (Outcome.SEND, Channel.EMAIL),
+        "mbr_oma000000001": (Outcome.UNREACHABLE, vocab.Channel.EMAIL),
+        "gdn_fatima000001": (Outcome.SEND, vocab.Channel.EMAIL),
     }
 
 
@@ -237,15 +231,15 @@ def test_an_overdue_reminder_knows_the_task_from_its_assignment() -> None:
 def test_a_task_message_is_in_the_recipients_language_with_the_due_date() -> None:
     by_language = {
         lang: render(task(), member(language=lang), case_id=CASE, child_first_name="Sam")
-        for lang in Language
+        for lang in vocab.Language
     }
-    assert "helpen met huiswerk" in by_language[Language.NL].text
-    assert "28 maart 2025" in by_language[Language.NL].text
-    assert "aider aux devoirs" in by_language[Language.FR].text
-    assert "28 mars 2025" in by_language[Language.FR].text
-    assert "helping with homework" in by_language[Language.EN].text
-    assert "28 March 2025" in by_language[Language.EN].text
-    assert by_language[Language.EN].text.startswith("Dear Oma Ria,")
+    assert "helpen met huiswerk" in by_language[vocab.Language.NL].text
+    assert "28 maart 2025" in by_language[vocab.Language.NL].text
+    assert "aider aux devoirs" in by_language[vocab.Language.FR].text
+    assert "28 mars 2025" in by_language[vocab.Language.FR].text
+    assert "helping with homework" in by_language[vocab.Language.EN].text
+    assert "28 March 2025" in by_language[vocab.Language.EN].text
+    assert by_language[vocab.Language.EN].text.startswith("Dear Oma Ria,")
 
 
 def test_an_agency_is_told_the_case_id_never_the_childs_name() -> None:
@@ -263,14 +257,16 @@ def test_the_diploma_message_carries_the_link() -> None:
     )
     link = "https://screening.example.org/diplomas/dip_0c1d2e3f4a5b6c7d.pdf"
     message = render(
-        intent, guardian(Language.EN), case_id=CASE, child_first_name="Sam", diploma_url=link
+        intent, guardian(vocab.Language.EN), case_id=CASE, child_first_name="Sam", diploma_url=link
     )
     assert message.subject == "Sam's diploma is ready!"
     assert link in message.text
 
 
 def test_school_advice_uses_the_advice_library_in_the_teachers_language() -> None:
-    message = render(advice(), teacher(language=Language.FR), case_id=CASE, child_first_name="Sam")
-    assert advice_text("memory-for-reading", Language.FR) in message.text
-    assert advice_text("quiet-place-in-class", Language.FR) in message.text
+    message = render(
+        advice(), teacher(language=vocab.Language.FR), case_id=CASE, child_first_name="Sam"
+    )
+    assert advice_text("memory-for-reading", vocab.Language.FR) in message.text
+    assert advice_text("quiet-place-in-class", vocab.Language.FR) in message.text
     assert message.subject.startswith("Conseils pour l'école")

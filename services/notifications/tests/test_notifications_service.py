@@ -33,10 +33,11 @@ from vrac_testing.kafka import read_all, send_raw
 from vrac_testing.polling import eventually
 from vrac_testing.sinks import SmtpSink, WebhookReceiver
 
+from services.notifications.tests.notifications_testkit import AGENCY, YOUTH_TEAM
+
 pytestmark = pytest.mark.integration
 
 CASE = "case_7Hq2mX9aK3pL0sVd"
-AGENCY = "agy_youthteam0001"
 SECRET = "a-webhook-secret-of-the-youth-team"
 GRANDMA = {"member_id": "mbr_4d5e6f7a8b9c", "email": "ria@example.org", "language": "nl"}
 TEACHER = {
@@ -55,17 +56,6 @@ NEIGHBOUR = {
     "display_name": "Kees",
     "relationship": "neighbour",
     "email": "kees@example.org",
-    "language": "nl",
-}
-YOUTH_TEAM = {
-    "member_id": "mbr_youthteam0001",
-    "kind": "agency",
-    "role": "care-provider",
-    "display_name": "Jeugdteam Leiden",
-    "relationship": None,
-    "email": None,
-    "channel": "webhook",
-    "agency_id": AGENCY,
     "language": "nl",
 }
 

@@ -4,16 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from vrac_contracts import values as vocab
 from vrac_contracts.consent import ConsentState, consent_key
-from vrac_contracts.values import (
-    Channel,
-    ConsentPurpose,
-    Language,
-    MemberKind,
-    NetworkRole,
-    Pilot,
-    TaskCategory,
-)
 from vrac_notifications.adapters import store
 from vrac_notifications.domain.casefile import CaseFile
 from vrac_notifications.domain.contacts import Contact, RecipientKind
@@ -25,7 +17,7 @@ from vrac_notifications.domain.intents import (
 )
 
 T0 = dt.datetime(2025, 3, 14, 9, 0, 0, 123456, tzinfo=dt.UTC)
-AGENCY_KEY = consent_key(ConsentPurpose.SHARE_WITH_AGENCY, "agy_youthteam0001")
+AGENCY_KEY = consent_key(vocab.ConsentPurpose.SHARE_WITH_AGENCY, "agy_youthteam0001")
 
 
 def a_case_file() -> CaseFile:
@@ -34,18 +26,18 @@ def a_case_file() -> CaseFile:
         recipient_id="mbr_teacher000001",
         recipient_kind=RecipientKind.MEMBER,
         name="Juf Anna",
-        language=Language.EN,
-        channel=Channel.EMAIL,
+        language=vocab.Language.EN,
+        channel=vocab.Channel.EMAIL,
         email="anna@school.example.org",
-        member_kind=MemberKind.PROFESSIONAL,
-        role=NetworkRole.TEACHER,
+        member_kind=vocab.MemberKind.PROFESSIONAL,
+        role=vocab.NetworkRole.TEACHER,
     )
     return CaseFile(
         case_id="case_store00000001",
-        pilot=Pilot.LEIDEN,
+        pilot=vocab.Pilot.LEIDEN,
         version=3,
         child_first_name="Sam",
-        family_language=Language.NL,
+        family_language=vocab.Language.NL,
         contacts={teacher.recipient_id: teacher},
         consents={AGENCY_KEY: ConsentState(granted=True, changed_at=T0)},
         intents=[
@@ -55,7 +47,7 @@ def a_case_file() -> CaseFile:
                 kind=MessageKind.TASK_OVERDUE,
                 task_id="task_1",
                 member_id="mbr_teacher000001",
-                category=TaskCategory.MEETING,
+                category=vocab.TaskCategory.MEETING,
                 due_date=dt.date(2025, 3, 28),
             ),
             DiplomaMessage(**trigger, trigger_id="ev-2", diploma_id="dip_1"),

@@ -1,4 +1,4 @@
-"""Helpers of the reporting tests: events, publishing, tokens, a running app.
+"""Helpers of the reporting tests: events, tokens, a running app.
 
 A module of its own because test modules cannot import a conftest; the in-memory fakes of
 the ports are in ``fakes``.
@@ -13,11 +13,10 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from vrac_contracts.catalogue import by_type
-from vrac_contracts.envelope import Envelope, encode, new_envelope
+from vrac_contracts.envelope import new_envelope
 from vrac_contracts.ids import new_id
 from vrac_reporting.settings import ReportingSettings
 from vrac_runtime.auth import issue_token
-from vrac_testing.kafka import send_raw
 
 TYPES = {
     "opened": "org.vrac.intake.case-opened.v1",
@@ -39,18 +38,6 @@ def event(kind: str, *, pilot: str = "leiden", at: str = "2025-03-14T09:30:00Z",
     spec = by_type(TYPES[kind])
     data = {**spec.example, "case_id": new_id("case"), "pilot": pilot, "occurred_at": at}
     return new_envelope(spec.model.model_validate({**data, **fields}))
-
-
-async def publish(settings: ReportingSettings, *envelopes: Envelope[Any]) -> None:
-    for envelope in envelopes:
-        record = encode(envelope)
-        await send_raw(
-            settings.kafka_bootstrap_servers,
-            settings.topic(record.topic),
-            record.value,
-            record.key,
-            record.headers,
-        )
 
 
 def token(settings: ReportingSettings, role: str, pilot: str) -> dict[str, str]:

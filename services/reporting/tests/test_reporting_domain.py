@@ -51,25 +51,14 @@ def tally(kind: str, **fields) -> Tally:
         ("overdue", {}, {Metric.TASKS_OVERDUE}),
         ("consent", {"granted": True}, {Metric.CONSENTS_GRANTED}),
         ("consent", {"granted": False}, {Metric.CONSENTS_WITHDRAWN}),
-        (
-            "assigned",
-            {"assignee_kind": "family"},
-            {Metric.TASKS_ASSIGNED, Metric.TASKS_INFORMAL_NETWORK},
-        ),
-        (
-            "assigned",
-            {"assignee_kind": "informal"},
-            {Metric.TASKS_ASSIGNED, Metric.TASKS_INFORMAL_NETWORK},
-        ),
-        (
-            "assigned",
-            {"assignee_kind": "professional"},
-            {Metric.TASKS_ASSIGNED, Metric.TASKS_PROFESSIONAL},
-        ),
-        (
-            "assigned",
-            {"assignee_kind": "agency"},
-            {Metric.TASKS_ASSIGNED, Metric.TASKS_PROFESSIONAL},
+        *(
+            ("assigned", {"assignee_kind": kind}, {Metric.TASKS_ASSIGNED, metric})
+            for kind, metric in [
+                ("family", Metric.TASKS_INFORMAL_NETWORK),
+                ("informal", Metric.TASKS_INFORMAL_NETWORK),
+                ("professional", Metric.TASKS_PROFESSIONAL),
+                ("agency", Metric.TASKS_PROFESSIONAL),
+            ]
         ),
     ],
 )

@@ -15,10 +15,10 @@ from vrac_reporting.adapters.read_models import MongoReadModels
 from vrac_reporting.bootstrap import build
 from vrac_reporting.domain.generations import Generation
 from vrac_reporting.settings import ReportingSettings
-from vrac_testing.kafka import send_raw
+from vrac_testing.kafka import publish, send_raw
 from vrac_testing.polling import eventually
 
-from services.reporting.tests.reporting_testkit import event, publish, running, token
+from services.reporting.tests.reporting_testkit import event, running, token
 
 pytestmark = pytest.mark.integration
 

@@ -18,10 +18,10 @@ from vrac_contracts.catalogue import by_topic
 from vrac_contracts.envelope import encode
 from vrac_reporting.bootstrap import build
 from vrac_runtime.consumer import DLQ_ERROR, DLQ_REASON
-from vrac_testing.kafka import read_all, send_raw
+from vrac_testing.kafka import publish, read_all, send_raw
 from vrac_testing.polling import eventually
 
-from services.reporting.tests.reporting_testkit import event, publish, running, token
+from services.reporting.tests.reporting_testkit import event, running, token
 
 pytestmark = pytest.mark.integration
 

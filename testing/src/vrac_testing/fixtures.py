@@ -9,8 +9,11 @@ with thousands of partitions (the broker's heap holds every partition's metadata
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +24,7 @@ from vrac_runtime.store import is_ferretdb, service_database
 
 from vrac_testing.cleanup import forget_prefixes
 from vrac_testing.infrastructure import Infrastructure, provide
+from vrac_testing.processes import OneService, service_process
 
 
 @pytest.fixture(scope="session")
@@ -88,6 +92,21 @@ def make_settings(
         return ServiceSettings(**values)
 
     return factory
+
+
+@pytest.fixture
+def run_service(
+    kafka_bootstrap: str, mongodb_url: str, test_prefix: str, tmp_path: Path
+) -> Callable[[str], AbstractAsyncContextManager[OneService]]:
+    """``async with run_service("intake") as intake``: the service as its own process,
+    configured by environment only, on this test's Kafka, store and prefix."""
+    return functools.partial(
+        service_process,
+        kafka_bootstrap=kafka_bootstrap,
+        mongodb_url=mongodb_url,
+        test_prefix=test_prefix,
+        logs=tmp_path,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Small raw-Kafka helpers for tests: send exact bytes, read what a topic holds."""
+"""Small raw-Kafka helpers for tests: send exact bytes or envelopes, read what a topic holds."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
+from vrac_contracts.envelope import Envelope, encode
+from vrac_runtime.settings import ServiceSettings
 
 
 async def send_raw(
@@ -18,6 +20,19 @@ async def send_raw(
         await producer.send_and_wait(topic, value=value, key=key, headers=headers)
     finally:
         await producer.stop()
+
+
+async def publish_to(bootstrap: str, prefix: str, *envelopes: Envelope[Any]) -> None:
+    """Send envelopes exactly as their producer would, to their topics under ``prefix``
+    (a topic prefix as the settings hold it: ``"<test prefix>."``)."""
+    for envelope in envelopes:
+        record = encode(envelope)
+        await send_raw(bootstrap, prefix + record.topic, record.value, record.key, record.headers)
+
+
+async def publish(settings: ServiceSettings, *envelopes: Envelope[Any]) -> None:
+    """Send envelopes exactly as their producer would, to this service's test topics."""
+    await publish_to(settings.kafka_bootstrap_servers, settings.topic_prefix, *envelopes)
 
 
 async def read_all(

@@ -3,21 +3,33 @@
 Used by the end-to-end tests, ``make demo`` and ``make bench``: each service gets its own
 port, database and log file, and the same Kafka, store and topic prefix. ``start`` returns
 when every service answers ``/health/ready``; ``stop`` sends SIGTERM (graceful shutdown) and
-waits.
+waits. ``service_process`` runs one of them for a test of that service.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
+from pydantic import BaseModel
+from pymongo import AsyncMongoClient
+from vrac_contracts.catalogue import spec_for
+from vrac_contracts.envelope import new_envelope
+from vrac_contracts.events.base import EventData
+from vrac_runtime.auth import issue_token
+
+from vrac_testing.kafka import publish_to, read_all
 
 SERVICES = ("intake", "screening", "network", "notifications", "reporting")
 
@@ -122,3 +134,64 @@ class Platform:
                 service.process.kill()
                 service.process.wait()
             service.process = None
+
+
+@dataclass
+class OneService:
+    """One service of a ``Platform``, running as its own process, with what a test of it
+    needs: its URL, a token, sending events to it and reading what it published."""
+
+    platform: Platform
+    name: str
+    returncode: int | None = None
+
+    @property
+    def url(self) -> str:
+        return self.platform.url(self.name)
+
+    @property
+    def log(self) -> str:
+        return self.process.log.read_text()
+
+    @property
+    def process(self) -> ServiceProcess:
+        return self.platform.services[self.name]
+
+    def auth(self, subject: str = "u-1", role: str = "coach", pilot: str = "leiden") -> dict:
+        token = issue_token(self.platform.jwt_secret, subject=subject, role=role, pilot=pilot)
+        return {"Authorization": f"Bearer {token}"}
+
+    async def publish(self, *events: EventData) -> None:
+        """Send events to the service exactly as their producers would."""
+        envelopes = [new_envelope(event) for event in events]
+        await publish_to(self.platform.kafka_bootstrap, self.platform.prefix, *envelopes)
+
+    async def published(self, model: type[BaseModel], expect: int = 1) -> list[Any]:
+        """The raw records on one event type's topic (``expect`` of them, or fewer in time)."""
+        topic = self.platform.prefix + spec_for(model).topic
+        return await read_all(self.platform.kafka_bootstrap, topic, expect=expect)
+
+    @property
+    def stopped_gracefully(self) -> bool:
+        """The lifespan ran to its end (uvicorn then re-raises SIGTERM as it exits)."""
+        return self.returncode in (0, -signal.SIGTERM)
+
+
+@asynccontextmanager
+async def service_process(
+    name: str, kafka_bootstrap: str, mongodb_url: str, test_prefix: str, logs: Path
+) -> AsyncIterator[OneService]:
+    """Start one service as a process under the test's prefix and wait until it is ready;
+    afterwards stop it (its exit code in ``returncode``) and drop its database."""
+    platform = Platform(kafka_bootstrap, mongodb_url, f"{test_prefix}.", logs)
+    await asyncio.to_thread(platform.start, (name,))
+    one = OneService(platform, name)
+    try:
+        yield one
+    finally:
+        process = platform.services[name].process
+        await asyncio.to_thread(platform.stop, (name,))
+        one.returncode = None if process is None else process.returncode
+        client: AsyncMongoClient[Any] = AsyncMongoClient(mongodb_url)
+        await client.drop_database(platform.env(name)["VRAC_MONGODB_DATABASE"])
+        await client.close()
