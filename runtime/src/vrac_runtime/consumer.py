@@ -20,19 +20,13 @@ from typing import Any, TypeVar
 from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential,
-)
 from vrac_contracts.catalogue import EventSpec, spec_for
 from vrac_contracts.envelope import ContractError, Envelope, decode
 from vrac_contracts.events.base import EventData
 
 from vrac_runtime.kafka import AUTO_OFFSET_RESET, CONSUMER_ACK_POLICY
 from vrac_runtime.logging import bound_event, get_logger
+from vrac_runtime.retry import with_retries
 from vrac_runtime.settings import ServiceSettings
 
 E = TypeVar("E", bound=EventData)
@@ -169,25 +163,23 @@ class EventConsumer:
     async def _run(self, handler: Handler[Any], envelope: Envelope[Any]) -> Failure | None:
         """Run the handler, retrying with exponential backoff; the failure that ends it."""
         settings = self._settings
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(settings.handler_max_attempts),
-            wait=wait_exponential(multiplier=settings.handler_backoff_seconds, max=5.0),
-            retry=retry_if_exception(_retryable),
-            before_sleep=_log_retry,
-            reraise=True,
+
+        async def attempt() -> None:
+            async with asyncio.timeout(settings.handler_timeout_seconds):
+                await handler(envelope)
+
+        ended = await with_retries(
+            attempt,
+            attempts=settings.handler_max_attempts,
+            first_wait=settings.handler_backoff_seconds,
+            max_wait=5.0,
+            retry_if=lambda error: not isinstance(error, PermanentError),
+            on_retry=_log_retry,
         )
-        attempts = 0
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    attempts = attempt.retry_state.attempt_number
-                    async with asyncio.timeout(settings.handler_timeout_seconds):
-                        await handler(envelope)
-        except PermanentError as err:
-            return Failure("permanent", _describe(err), attempts)
-        except (Exception, TimeoutError) as err:
-            return Failure("exhausted", _describe(err), attempts)
-        return None
+        if ended.error is None:
+            return None
+        reason = "permanent" if isinstance(ended.error, PermanentError) else "exhausted"
+        return Failure(reason, _describe(ended.error), ended.count)
 
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], failure: Failure) -> None:
         headers = {key: value.decode("utf-8", "replace") for key, value in record.headers or ()}
@@ -216,14 +208,8 @@ class EventConsumer:
         )
 
 
-def _retryable(error: BaseException) -> bool:
-    # a cancellation (shutdown, revocation) is never retried: it ends the handler undone
-    return isinstance(error, Exception) and not isinstance(error, PermanentError)
-
-
-def _log_retry(state: RetryCallState) -> None:
-    error = state.outcome.exception() if state.outcome is not None else None
-    log.warning("handler failed", attempt=state.attempt_number, error_type=type(error).__name__)
+def _log_retry(attempt: int, error: Exception) -> None:
+    log.warning("handler failed", attempt=attempt, error_type=type(error).__name__)
 
 
 def _describe(err: BaseException) -> str:

@@ -22,12 +22,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from vrac_contracts.catalogue import SERVICES, consumed_by, consumer_groups
 
 from vrac_runtime.consumer import DLQ_ERROR, DLQ_REASON
-from vrac_runtime.kafka import client_options
+from vrac_runtime.kafka import client_options, existing_partitions
 from vrac_runtime.settings import ServiceSettings
 
 _DLQ_PREFIX = "vrac_dlq_"
@@ -105,7 +104,7 @@ async def redrive(settings: ServiceSettings, chosen: Sequence[tuple[DeadLetter, 
 
 async def _read_topics(settings: ServiceSettings, topics: Sequence[str]) -> list[Any]:
     """Everything the topics hold now, from the earliest offset, without a consumer group."""
-    partitions = await _partitions(settings, topics)
+    partitions = await existing_partitions(client_options(settings), topics)
     if not partitions:
         return []
     consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False, group_id=None)
@@ -127,23 +126,6 @@ async def _read_topics(settings: ServiceSettings, topics: Sequence[str]) -> list
         return records
     finally:
         await consumer.stop()
-
-
-async def _partitions(settings: ServiceSettings, topics: Sequence[str]) -> list[TopicPartition]:
-    """The partitions of those topics that exist."""
-    admin = AIOKafkaAdminClient(**client_options(settings))
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        wanted = [topic for topic in topics if topic in existing]
-        described = await admin.describe_topics(wanted) if wanted else []
-    finally:
-        await admin.close()
-    return [
-        TopicPartition(topic["topic"], part["partition"])
-        for topic in described
-        for part in topic["partitions"]
-    ]
 
 
 def _parser() -> argparse.ArgumentParser:

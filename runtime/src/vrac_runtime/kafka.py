@@ -11,10 +11,10 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Final, Literal
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy
@@ -119,3 +119,26 @@ async def ensure_topics(
             await asyncio.sleep(0.1)
     finally:
         await admin.close()
+
+
+async def existing_partitions(
+    client: Mapping[str, Any], topics: Iterable[str]
+) -> list[TopicPartition]:
+    """Every partition of those topics that exist (a topic never written to may not).
+
+    ``client`` is :func:`client_options`' answer. Asked of the cluster through the admin
+    client, since a consumer without a subscription keeps no metadata of other topics.
+    """
+    admin = AIOKafkaAdminClient(**client)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [topic for topic in topics if topic in existing]
+        described = await admin.describe_topics(wanted) if wanted else []
+    finally:
+        await admin.close()
+    return [
+        TopicPartition(topic["topic"], part["partition"])
+        for topic in described
+        for part in sorted(topic["partitions"], key=lambda p: p["partition"])
+    ]

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from vrac_contracts.envelope import ContractError, decode
+from vrac_runtime.kafka import existing_partitions
 
 from vrac_reporting.domain.generations import Offsets, Position
 from vrac_reporting.ports import Replayed
@@ -50,26 +50,10 @@ class KafkaReplaySource:
         self._partitions: list[TopicPartition] = []
 
     async def __aenter__(self) -> KafkaReplaySource:
-        self._partitions = await self._discover()
+        self._partitions = await existing_partitions(self._client, self._topics)
         await self._consumer.start()
         self._consumer.assign(self._partitions)
         return self
-
-    async def _discover(self) -> list[TopicPartition]:
-        """Every partition of the topics that exist (a topic never written to may not)."""
-        admin = AIOKafkaAdminClient(**self._client)
-        await admin.start()
-        try:
-            existing = set(await admin.list_topics())
-            wanted = [topic for topic in self._topics if topic in existing]
-            described = await admin.describe_topics(wanted) if wanted else []
-        finally:
-            await admin.close()
-        return [
-            TopicPartition(topic["topic"], part["partition"])
-            for topic in described
-            for part in sorted(topic["partitions"], key=lambda p: p["partition"])
-        ]
 
     async def __aexit__(self, *_: object) -> None:
         await self._consumer.stop()
