@@ -17,7 +17,7 @@ from pymongo import AsyncMongoClient
 from vrac_intake.bootstrap import build
 from vrac_intake.settings import IntakeSettings
 from vrac_testing.builders import family_registration
-from vrac_testing.service import RunningService, running_app
+from vrac_testing.service import RunningService, running_app, settings_factory
 
 FAMILY: dict[str, Any] = family_registration(
     {
@@ -91,10 +91,7 @@ def running(settings: IntakeSettings, **overrides: Any) -> AbstractAsyncContextM
 
 @pytest.fixture
 def intake_settings(make_settings: Callable[..., Any]) -> Callable[..., IntakeSettings]:
-    def factory(**overrides: Any) -> IntakeSettings:
-        return IntakeSettings(**{**make_settings("intake").model_dump(), **overrides})
-
-    return factory
+    return settings_factory(make_settings, "intake", IntakeSettings)
 
 
 @pytest.fixture
