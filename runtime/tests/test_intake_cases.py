@@ -9,9 +9,10 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from vrac_contracts.consent import ConsentState
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
-from vrac_contracts.values import ActorRole, CloseReason, ConsentPurpose, Pilot
+from vrac_contracts.values import CloseReason, ConsentPurpose, Pilot
 from vrac_runtime.intake_cases import MongoIntakeCases, consents_of
 from vrac_runtime.intake_facts import consent_decision
+from vrac_testing.builders import consent_changed
 
 CASE = "case_intakefacts01"
 T0 = dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC)
@@ -32,16 +33,7 @@ def closed() -> CaseClosed:
 
 def consent(granted: bool, at: dt.datetime, agency_id: str | None = None) -> ConsentChanged:
     purpose = ConsentPurpose.SHARE_WITH_AGENCY if agency_id else ConsentPurpose.SCREENING
-    return ConsentChanged(
-        case_id=CASE,
-        pilot=Pilot.LEIDEN,
-        occurred_at=at,
-        purpose=purpose,
-        granted=granted,
-        agency_id=agency_id,
-        changed_by=ActorRole.GUARDIAN,
-        changed_at=at,
-    )
+    return consent_changed(CASE, purpose, granted, at, agency_id)
 
 
 def test_a_decision_is_filed_per_purpose_and_per_agency() -> None:

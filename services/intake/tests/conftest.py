@@ -16,25 +16,18 @@ import pytest
 from pymongo import AsyncMongoClient
 from vrac_intake.bootstrap import build
 from vrac_intake.settings import IntakeSettings
-from vrac_testing.service import RunningService, running_app
+from vrac_testing.builders import family_registration
+from vrac_testing.service import RunningService, running_app, settings_factory
 
-FAMILY: dict[str, Any] = {
-    "pilot": "leiden",
-    "programme": "pit",
-    "child_first_name": "Sam",
-    "birth_year": 2016,
-    "school_name": "De Regenboog",
-    "language": "nl",
-    "guardians": [
-        {
-            "name": "Fatima",
-            "email": "fatima@example.org",
-            "phone": "+31612345678",
-            "preferred_channel": "email",
-        },
-        {"name": "Karim", "phone": "+31687654321", "preferred_channel": "sms", "language": "fr"},
-    ],
-}
+FAMILY: dict[str, Any] = family_registration(
+    {
+        "name": "Fatima",
+        "email": "fatima@example.org",
+        "phone": "+31612345678",
+        "preferred_channel": "email",
+    },
+    {"name": "Karim", "phone": "+31687654321", "preferred_channel": "sms", "language": "fr"},
+)
 # every piece of the family's personal data above, as it would appear in a message
 PERSONAL = ("Sam", "2016", "Regenboog", "Fatima", "Karim", "example.org", "+3161", "+3168")
 
@@ -98,10 +91,7 @@ def running(settings: IntakeSettings, **overrides: Any) -> AbstractAsyncContextM
 
 @pytest.fixture
 def intake_settings(make_settings: Callable[..., Any]) -> Callable[..., IntakeSettings]:
-    def factory(**overrides: Any) -> IntakeSettings:
-        return IntakeSettings(**{**make_settings("intake").model_dump(), **overrides})
-
-    return factory
+    return settings_factory(make_settings, "intake", IntakeSettings)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from vrac_contracts.events.intake import CaseOpened
 from vrac_network.bootstrap import build
 from vrac_network.settings import NetworkSettings
-from vrac_testing.service import RunningService, running_app
+from vrac_testing.service import RunningService, running_app, settings_factory
 
 OPENED_AT = "2025-03-14T09:00:00+01:00"
 OCCURRED_AT = "2025-03-14T09:30:00Z"
@@ -107,12 +107,7 @@ def network_settings(make_settings: Callable[..., Any]) -> Callable[..., Network
     """Settings of a network service wired to this test's topics and database; the
     periodic sweep is off unless a test turns it on."""
 
-    def factory(**overrides: Any) -> NetworkSettings:
-        values = make_settings("network").model_dump()
-        values.update({"overdue_sweep_seconds": 0, **overrides})
-        return NetworkSettings(**values)
-
-    return factory
+    return settings_factory(make_settings, "network", NetworkSettings, overdue_sweep_seconds=0)
 
 
 @pytest.fixture

@@ -3,57 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
-from faststream.kafka import TestKafkaBroker
 from vrac_contracts.consent import consent_key
-from vrac_contracts.envelope import encode, new_envelope
-from vrac_contracts.events.base import EventData
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
 from vrac_contracts.values import ConsentPurpose
 from vrac_network.adapters.store import NetworkStore
 from vrac_network.entrypoints.subscribers import Subscribers
 from vrac_network.handlers import Deps
-from vrac_runtime.service import build_runtime
+from vrac_runtime.service import ServiceRuntime
+from vrac_testing.subscribing import InMemoryDelivery
+from vrac_testing.subscribing import subscribed as in_memory_runtime
 
 pytestmark = pytest.mark.integration
 
 CASE = "case_networksubs0001"
 BASE = {"case_id": CASE, "pilot": "leiden", "occurred_at": "2025-03-14T09:30:00Z"}
 AGENCY_KEY = consent_key(ConsentPurpose.SHARE_WITH_AGENCY, "agy_youthteam0001")
+InMemory = InMemoryDelivery[NetworkStore]
 
 
-class InMemory:
-    def __init__(self, broker: Any, store: NetworkStore, settings: Any) -> None:
-        self.broker, self.store, self.settings = broker, store, settings
-
-    async def deliver(self, data: EventData, envelope: Any = None) -> Any:
-        envelope = envelope or new_envelope(data)
-        record = encode(envelope)
-        await self.broker.publish(
-            record.value,
-            self.settings.topic(record.topic),
-            key=record.key,
-            headers=record.headers_dict(),
-        )
-        return envelope
+def wired(runtime: ServiceRuntime) -> NetworkStore:
+    store = NetworkStore(runtime.db)
+    Subscribers(Deps(cases=store, tasks=store)).register(runtime)
+    return store
 
 
 @pytest.fixture
 async def subscribed(make_settings) -> AsyncIterator[InMemory]:
-    settings = make_settings("network")
-    runtime = build_runtime(settings)
-    store = NetworkStore(runtime.db)
-    Subscribers(Deps(cases=store, tasks=store)).register(runtime)
-    for consumer in runtime.consumers:
-        consumer.register()
-    try:
-        async with TestKafkaBroker(runtime.broker) as broker:
-            yield InMemory(broker, store, settings)
-    finally:
-        await runtime.mongo.drop_database(settings.database)
-        await runtime.mongo.close()
+    async with in_memory_runtime(make_settings("network"), wired) as delivery:
+        yield delivery
 
 
 def consent(granted: bool, changed_at: str) -> ConsentChanged:
@@ -75,29 +54,29 @@ async def test_on_case_opened_makes_the_case_known_once(subscribed: InMemory) ->
     )
     envelope = await subscribed.deliver(opened)
     await subscribed.deliver(opened, envelope)
-    case = await subscribed.store.get_case(CASE)
+    case = await subscribed.deps.get_case(CASE)
     assert case is not None and case.opened and not case.closed
     assert case.pilot == "leiden" and case.members == []
 
 
 async def test_on_case_closed_closes_even_a_case_not_yet_opened(subscribed: InMemory) -> None:
     await subscribed.deliver(CaseClosed.model_validate({**BASE, "reason": "moved-away"}))
-    case = await subscribed.store.get_case(CASE)
+    case = await subscribed.deps.get_case(CASE)
     assert case is not None and case.closed and not case.opened
     await subscribed.deliver(
         CaseOpened.model_validate({**BASE, "programme": "pit", "opened_at": BASE["occurred_at"]})
     )
-    case = await subscribed.store.get_case(CASE)
+    case = await subscribed.deps.get_case(CASE)
     assert case is not None and case.closed and case.opened
 
 
 async def test_on_consent_changed_keeps_the_newest_decision(subscribed: InMemory) -> None:
     await subscribed.deliver(consent(True, "2025-03-15T10:00:00Z"))
-    case = await subscribed.store.get_case(CASE)
+    case = await subscribed.deps.get_case(CASE)
     assert case is not None and case.agency_consent("agy_youthteam0001") is True
     await subscribed.deliver(consent(False, "2025-03-17T10:00:00Z"))
     await subscribed.deliver(consent(True, "2025-03-16T10:00:00Z"))  # older, arrives late
-    case = await subscribed.store.get_case(CASE)
+    case = await subscribed.deps.get_case(CASE)
     assert case is not None and case.agency_consent("agy_youthteam0001") is False
     assert case.consents[AGENCY_KEY].changed_at.isoformat().startswith("2025-03-17T10:00")
 
@@ -113,7 +92,7 @@ async def test_a_consent_for_another_purpose_is_kept_apart(subscribed: InMemory)
         }
     )
     await subscribed.deliver(school)
-    case = await subscribed.store.get_case(CASE)
+    case = await subscribed.deps.get_case(CASE)
     assert case is not None
     assert case.consents[consent_key(ConsentPurpose.SHARE_WITH_SCHOOL)].granted is True
     assert case.agency_consent("agy_youthteam0001") is None

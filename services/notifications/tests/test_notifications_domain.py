@@ -119,21 +119,23 @@ def test_the_same_event_is_expected_once() -> None:
     assert len(case.plan()) == 1
 
 
-def test_a_closed_case_sends_nothing_at_all() -> None:
+def closed_case_file() -> CaseFile:
+    """A case with a family, a member and a task expected, then closed."""
     case = case_file()
     case.register_family("Sam", vocab.Language.NL, [guardian()])
     case.add_member(member())
     case.expect(task())
     case.close(T0)
+    return case
+
+
+def test_a_closed_case_sends_nothing_at_all() -> None:
+    case = closed_case_file()
     assert case.plan() == []
 
 
 def test_closing_a_case_erases_its_directory_and_keeps_none_arriving_later() -> None:
-    case = case_file()
-    case.register_family("Sam", vocab.Language.NL, [guardian()])
-    case.add_member(member())
-    case.expect(task())
-    case.close(T0)
+    case = closed_case_file()
     assert (case.child_first_name, case.contacts, case.intents) == (None, {}, [])
     assert case.add_member(member()) is False
     assert case.register_family("Sam", vocab.Language.NL, [guardian()]) is False

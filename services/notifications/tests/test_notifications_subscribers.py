@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from faststream.kafka import TestKafkaBroker
 from vrac_contracts.catalogue import spec_for
-from vrac_contracts.envelope import Envelope, encode, new_envelope
+from vrac_contracts.envelope import Envelope, new_envelope
 from vrac_contracts.events import MemberAdded, TaskAssigned
 from vrac_contracts.events.base import EventData
 from vrac_notifications.bootstrap import build
 from vrac_notifications.settings import NotificationsSettings
+from vrac_testing.subscribing import in_memory
 
 
 def event(model: type[EventData], **overrides: Any) -> Envelope[Any]:
@@ -25,14 +25,8 @@ async def test_the_app_routes_each_event_to_its_subscriber(world) -> None:
     runtime = app.state.runtime
     for consumer in runtime.consumers:
         consumer.register()
-    async with TestKafkaBroker(runtime.broker) as broker:
+    async with in_memory(runtime, world.deps) as delivery:
         for envelope in (event(TaskAssigned), event(MemberAdded)):
-            record = encode(envelope)
-            await broker.publish(
-                record.value,
-                topic=settings.topic(record.topic),
-                key=record.key,
-                headers=record.headers_dict(),
-            )
+            await delivery.deliver(envelope.data, envelope)
     assert [m.to_address for m in world.mailer.sent] == ["ria@example.org"]
     assert world.mailer.sent[0].subject == "Nieuwe taak: helpen met huiswerk"

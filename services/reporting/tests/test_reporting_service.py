@@ -238,43 +238,27 @@ async def test_months_can_be_limited(reporting_settings) -> None:
 
 async def test_who_may_see_which_report(reporting_settings) -> None:
     settings = reporting_settings()
+    pilot, consortium = "/reports/pilots/mechelen", "/reports/consortium"
+    bad: dict[str, str] = {"Authorization": "Bearer nonsense"}
+    # who asks: (method, path, headers; None for a (role, pilot) with no token at all)
+    asks: dict[str, tuple[str, str, tuple[str, str] | dict[str, str] | None]] = {
+        "no token": ("GET", pilot, None),
+        "bad token": ("GET", pilot, bad),
+        "leiden lead": ("GET", pilot, ("pilot-lead", "leiden")),
+        "mechelen lead": ("GET", pilot, ("pilot-lead", "mechelen")),
+        "mechelen coach": ("GET", pilot, ("coach", "mechelen")),
+        "mechelen agency": ("GET", pilot, ("agency", "mechelen")),
+        "consortium": ("GET", pilot, ("consortium", "*")),
+        "consortium, no token": ("GET", consortium, None),
+        "consortium, a pilot lead": ("GET", consortium, ("pilot-lead", "leiden")),
+        "consortium, scoped to one pilot": ("GET", consortium, ("consortium", "leiden")),
+        "rebuild, a pilot lead": ("POST", "/admin/rebuild", ("pilot-lead", "*")),
+    }
     async with running(build(settings)) as client:
-        pilot = "/reports/pilots/mechelen"
-        statuses = {
-            "no token": (await client.get(pilot)).status_code,
-            "bad token": (
-                await client.get(pilot, headers={"Authorization": "Bearer nonsense"})
-            ).status_code,
-            "leiden lead": (
-                await client.get(pilot, headers=token(settings, "pilot-lead", "leiden"))
-            ).status_code,
-            "mechelen lead": (
-                await client.get(pilot, headers=token(settings, "pilot-lead", "mechelen"))
-            ).status_code,
-            "mechelen coach": (
-                await client.get(pilot, headers=token(settings, "coach", "mechelen"))
-            ).status_code,
-            "mechelen agency": (
-                await client.get(pilot, headers=token(settings, "agency", "mechelen"))
-            ).status_code,
-            "consortium": (
-                await client.get(pilot, headers=token(settings, "consortium", "*"))
-            ).status_code,
-            "consortium, no token": (await client.get("/reports/consortium")).status_code,
-            "consortium, a pilot lead": (
-                await client.get(
-                    "/reports/consortium", headers=token(settings, "pilot-lead", "leiden")
-                )
-            ).status_code,
-            "consortium, scoped to one pilot": (
-                await client.get(
-                    "/reports/consortium", headers=token(settings, "consortium", "leiden")
-                )
-            ).status_code,
-            "rebuild, a pilot lead": (
-                await client.post("/admin/rebuild", headers=token(settings, "pilot-lead", "*"))
-            ).status_code,
-        }
+        statuses = {}
+        for who, (method, path, by) in asks.items():
+            headers = token(settings, *by) if isinstance(by, tuple) else by
+            statuses[who] = (await client.request(method, path, headers=headers)).status_code
     assert statuses == {
         "no token": 401,
         "bad token": 401,

@@ -14,7 +14,7 @@ import pytest
 from pymongo import AsyncMongoClient
 from vrac_screening.bootstrap import build
 from vrac_screening.settings import ScreeningSettings
-from vrac_testing.service import RunningService, running_app
+from vrac_testing.service import RunningService, running_app, settings_factory
 
 from services.screening.tests.screening_events import consent, family, opened
 
@@ -116,12 +116,7 @@ def running(settings: ScreeningSettings) -> AbstractAsyncContextManager[Screenin
 
 @pytest.fixture
 def screening_settings(make_settings: Callable[..., Any]) -> Callable[..., ScreeningSettings]:
-    def factory(**overrides: Any) -> ScreeningSettings:
-        values = make_settings("screening").model_dump()
-        values.update(overrides)
-        return ScreeningSettings(**values)
-
-    return factory
+    return settings_factory(make_settings, "screening", ScreeningSettings)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -92,19 +93,21 @@ class _Records(Generic[R]):
             del self.records[record_id]
         return len(waiting)
 
-    def _of_case(self, case_id: str) -> list[R]:
-        return [copy.deepcopy(r) for r in self.records.values() if r.case_id == case_id]
+    def _of_case(self, case_id: str, when: Callable[[R], dt.datetime]) -> list[R]:
+        """The case's records, oldest first by ``when``."""
+        mine = [copy.deepcopy(r) for r in self.records.values() if r.case_id == case_id]
+        return sorted(mine, key=when)
+
+    async def get(self, record_id: str) -> R | None:
+        return copy.deepcopy(self.records.get(record_id))
 
 
 class FakeScreenings(_Records[Screening]):
     async def add(self, screening: Screening) -> None:
         self._store(screening.screening_id, screening)
 
-    async def get(self, screening_id: str) -> Screening | None:
-        return copy.deepcopy(self.records.get(screening_id))
-
     async def of_case(self, case_id: str) -> list[Screening]:
-        return sorted(self._of_case(case_id), key=lambda s: s.recorded_at)
+        return self._of_case(case_id, lambda s: s.recorded_at)
 
 
 class FakeDiplomas(_Records[Diploma]):
@@ -114,11 +117,8 @@ class FakeDiplomas(_Records[Diploma]):
         self._store(diploma.diploma_id, diploma)
         return True
 
-    async def get(self, diploma_id: str) -> Diploma | None:
-        return copy.deepcopy(self.records.get(diploma_id))
-
     async def of_case(self, case_id: str) -> list[Diploma]:
-        return sorted(self._of_case(case_id), key=lambda d: d.issued_at)
+        return self._of_case(case_id, lambda d: d.issued_at)
 
 
 class FakeQuestionnaires(_Records[Questionnaire]):
@@ -126,7 +126,7 @@ class FakeQuestionnaires(_Records[Questionnaire]):
         self._store(questionnaire.questionnaire_id, questionnaire)
 
     async def of_case(self, case_id: str) -> list[Questionnaire]:
-        return sorted(self._of_case(case_id), key=lambda q: q.submitted_at)
+        return self._of_case(case_id, lambda q: q.submitted_at)
 
 
 class FakePdfs:

@@ -3,60 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
-from faststream.kafka import TestKafkaBroker
 from vrac_contracts.consent import consent_key
-from vrac_contracts.envelope import encode, new_envelope
-from vrac_contracts.events.base import EventData
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged, FamilyRegistered
 from vrac_contracts.events.screening import ScreeningCompleted
 from vrac_contracts.ids import derived_id
 from vrac_contracts.values import ConsentPurpose, Language
-from vrac_runtime.service import build_runtime
+from vrac_runtime.service import ServiceRuntime
 from vrac_screening.bootstrap import mongo_deps
 from vrac_screening.entrypoints.subscribers import Subscribers
 from vrac_screening.handlers import Deps
+from vrac_testing.subscribing import InMemoryDelivery
+from vrac_testing.subscribing import subscribed as in_memory_runtime
 
 pytestmark = pytest.mark.integration
 
 CASE = "case_screeningsubs001"
 BASE = {"case_id": CASE, "pilot": "leiden", "occurred_at": "2025-03-14T09:30:00Z"}
 DIPLOMA = consent_key(ConsentPurpose.DIPLOMA)
+InMemory = InMemoryDelivery[Deps]
 
 
-class InMemory:
-    def __init__(self, broker: Any, deps: Deps, settings: Any) -> None:
-        self.broker, self.deps, self.settings = broker, deps, settings
-
-    async def deliver(self, data: EventData, envelope: Any = None) -> Any:
-        envelope = envelope or new_envelope(data)
-        record = encode(envelope)
-        await self.broker.publish(
-            record.value,
-            self.settings.topic(record.topic),
-            key=record.key,
-            headers=record.headers_dict(),
-        )
-        return envelope
+def wired(runtime: ServiceRuntime) -> Deps:
+    deps = mongo_deps(runtime.db)
+    Subscribers(deps).register(runtime)
+    return deps
 
 
 @pytest.fixture
 async def subscribed(make_settings) -> AsyncIterator[InMemory]:
     # one attempt: a handler that fails is dead-lettered at once, no waiting for retries
     settings = make_settings("screening", handler_max_attempts=1)
-    runtime = build_runtime(settings)
-    deps = mongo_deps(runtime.db)
-    Subscribers(deps).register(runtime)
-    for consumer in runtime.consumers:
-        consumer.register()
-    try:
-        async with TestKafkaBroker(runtime.broker) as broker:
-            yield InMemory(broker, deps, settings)
-    finally:
-        await runtime.mongo.drop_database(settings.database)
-        await runtime.mongo.close()
+    async with in_memory_runtime(settings, wired) as delivery:
+        yield delivery
 
 
 def consent(purpose: str, granted: bool, changed_at: str) -> ConsentChanged:

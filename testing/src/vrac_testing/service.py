@@ -96,3 +96,20 @@ async def running_app(
         client: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongodb_url)
         await client.drop_database(settings.database)
         await client.close()
+
+
+def settings_factory(
+    make_settings: Callable[..., ServiceSettings],
+    service: str,
+    kind: type[Settings],
+    **defaults: Any,
+) -> Callable[..., Settings]:
+    """``factory(**overrides)``: ``kind`` settings of ``service`` on this test's topics and
+    database, with ``defaults`` and then ``overrides`` applied."""
+
+    def factory(**overrides: Any) -> Settings:
+        values = make_settings(service).model_dump()
+        values.update({**defaults, **overrides})
+        return kind(**values)
+
+    return factory
