@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from pydantic import ValidationError
 from vrac_contracts.events.base import EventData
 from vrac_contracts.events.intake import CaseOpened
 from vrac_contracts.values import Pilot
-from vrac_runtime.aggregate import RecordsEvents, recorded_events
+from vrac_runtime.aggregate import RecordsEvents
 
 NOW = dt.datetime(2025, 3, 1, 9, 30, tzinfo=dt.UTC)
 PILOT = next(iter(Pilot))
@@ -21,14 +21,14 @@ CASE = "case_0123456789"
 class Thing(RecordsEvents):
     case_id: str
     pilot: Pilot
-    events: list[EventData] = recorded_events()
+    events: list[EventData] = field(default_factory=list, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
 class FrozenThing(RecordsEvents):
     case_id: str
     pilot: Pilot
-    events: list[EventData] = recorded_events()
+    events: list[EventData] = field(default_factory=list, repr=False, compare=False)
 
 
 def test_record_fills_the_case_id_pilot_and_time() -> None:

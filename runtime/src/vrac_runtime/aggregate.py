@@ -9,7 +9,6 @@ the same write as the aggregate.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import field
 from typing import Any, TypeVar
 
 from vrac_contracts.events.base import EventData
@@ -18,16 +17,10 @@ from vrac_contracts.values import Pilot
 E = TypeVar("E", bound=EventData)
 
 
-def recorded_events() -> Any:
-    """The ``events`` field of an aggregate dataclass: empty, and left out of its repr and
-    of equality (two aggregates in the same state are equal whatever they recorded)."""
-    return field(default_factory=list, repr=False, compare=False)
-
-
 class RecordsEvents:
-    """Mixin for a dataclass aggregate with ``case_id``, ``pilot`` and
-    ``events: list[EventData] = recorded_events()``. Works for frozen dataclasses too: the
-    list is changed in place, never replaced."""
+    """Mixin for a dataclass aggregate with ``case_id``, ``pilot`` and the field
+    ``events: list[EventData] = field(default_factory=list, repr=False, compare=False)``.
+    Works for frozen dataclasses too: the list is changed in place, never replaced."""
 
     case_id: str
     pilot: Pilot
