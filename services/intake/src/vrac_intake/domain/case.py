@@ -20,6 +20,7 @@ from vrac_contracts.events.intake import (
 )
 from vrac_contracts.events.intake import Guardian as GuardianOnWire
 from vrac_contracts.values import CloseReason, Language, Pilot
+from vrac_runtime.aggregate import RecordsEvents
 
 from vrac_intake.domain import consent
 from vrac_intake.domain.clock import ONE_TICK, to_stored
@@ -38,7 +39,7 @@ class CaseStatus(StrEnum):
 
 
 @dataclass
-class Case:
+class Case(RecordsEvents):
     case_id: str
     pilot: Pilot
     programme: str
@@ -97,7 +98,8 @@ class Case:
             opened_at=now,
             registered_by=command.registered_by,
         )
-        case.events += [case._opened(), case._family_registered()]
+        case._record_opened()
+        case._record_family_registered()
         return case
 
     def record_consent(self, command: RecordConsent, now: dt.datetime) -> ConsentDecision | None:
@@ -125,7 +127,7 @@ class Case:
             recorded_at=now,
         )
         self.consents.append(decision)
-        self.events.append(self._consent_changed(decision))
+        self._record_consent_changed(decision)
         return decision
 
     def close(self, command: CloseCase, now: dt.datetime) -> None:
@@ -137,14 +139,7 @@ class Case:
         self.closed_by = command.closed_by
         if command.reason is CloseReason.ERASURE_REQUESTED:
             self._erase()
-        self.events.append(
-            CaseClosed(
-                case_id=self.case_id,
-                pilot=self.pilot,
-                occurred_at=self.closed_at,
-                reason=command.reason,
-            )
-        )
+        self.record(CaseClosed, self.closed_at, reason=command.reason)
 
     # -- queries --
 
@@ -154,11 +149,6 @@ class Case:
     def current_consents(self) -> list[ConsentDecision]:
         """The latest decision per purpose, in the order the purposes were first decided."""
         return list(consent.current(self.consents).values())
-
-    def pull_events(self) -> list[EventData]:
-        """The events recorded since the last call (the repository stores them)."""
-        events, self.events = self.events, []
-        return events
 
     # -- internals --
 
@@ -188,21 +178,14 @@ class Case:
         self.guardians = tuple(g.erased() for g in self.guardians)
         self.erased = True
 
-    def _opened(self) -> CaseOpened:
-        return CaseOpened(
-            case_id=self.case_id,
-            pilot=self.pilot,
-            occurred_at=self.opened_at,
-            programme=self.programme,
-            opened_at=self.opened_at,
-        )
+    def _record_opened(self) -> None:
+        self.record(CaseOpened, self.opened_at, programme=self.programme, opened_at=self.opened_at)
 
-    def _family_registered(self) -> FamilyRegistered:
+    def _record_family_registered(self) -> None:
         assert self.child_first_name is not None and self.birth_year is not None
-        return FamilyRegistered(
-            case_id=self.case_id,
-            pilot=self.pilot,
-            occurred_at=self.opened_at,
+        self.record(
+            FamilyRegistered,
+            self.opened_at,
             child_first_name=self.child_first_name,
             birth_year=self.birth_year,
             language=self.language,
@@ -221,11 +204,10 @@ class Case:
             ],
         )
 
-    def _consent_changed(self, decision: ConsentDecision) -> ConsentChanged:
-        return ConsentChanged(
-            case_id=self.case_id,
-            pilot=self.pilot,
-            occurred_at=decision.recorded_at,
+    def _record_consent_changed(self, decision: ConsentDecision) -> None:
+        self.record(
+            ConsentChanged,
+            decision.recorded_at,
             purpose=decision.purpose,
             granted=decision.granted,
             agency_id=decision.agency_id,

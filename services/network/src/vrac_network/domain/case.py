@@ -15,6 +15,7 @@ from vrac_contracts.consent import ConsentState, consent_key
 from vrac_contracts.events.base import EventData
 from vrac_contracts.events.network import MemberAdded
 from vrac_contracts.values import Channel, ConsentPurpose, Language, MemberKind, NetworkRole, Pilot
+from vrac_runtime.aggregate import RecordsEvents
 from vrac_runtime.values import required_text
 
 from .errors import CaseIsClosed, RuleBroken, UnknownCase
@@ -69,7 +70,7 @@ def check_member_rules(details: NewMember) -> None:
 
 
 @dataclass
-class Case:
+class Case(RecordsEvents):
     """A case and its support network. A change records its events in ``events``; the store
     writes them together with the change."""
 
@@ -116,22 +117,16 @@ class Case:
             agency_id=details.agency_id,
         )
         # built first: the contract may still refuse a field, and then nothing changes
-        self.events.append(_member_added(self, member, now))
+        _record_member_added(self, member, now)
         self.members.append(member)
         return member
 
-    def pull_events(self) -> list[EventData]:
-        """The events recorded since the last call (the store writes them)."""
-        events, self.events = self.events, []
-        return events
 
-
-def _member_added(case: Case, member: Member, now: dt.datetime) -> MemberAdded:
+def _record_member_added(case: Case, member: Member, now: dt.datetime) -> None:
     try:
-        return MemberAdded(
-            case_id=case.case_id,
-            pilot=case.pilot,
-            occurred_at=now,
+        case.record(
+            MemberAdded,
+            now,
             member_id=member.member_id,
             kind=member.kind,
             role=member.role,

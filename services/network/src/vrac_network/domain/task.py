@@ -22,6 +22,7 @@ from vrac_contracts.events.network import (
     TaskOverdue,
 )
 from vrac_contracts.values import DeclineReason, MemberKind, Pilot, TaskCategory
+from vrac_runtime.aggregate import RecordsEvents
 from vrac_runtime.values import optional_text
 
 from .case import Case
@@ -52,7 +53,7 @@ class NewTask:
 
 
 @dataclass
-class Task:
+class Task(RecordsEvents):
     """A task; a change records its event in ``events`` for the store to write with it."""
 
     task_id: str
@@ -76,15 +77,16 @@ class Task:
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
-    def _ids(self, now: dt.datetime) -> dict[str, object]:
-        return {
-            "case_id": self.case_id,
-            "pilot": self.pilot,
-            "occurred_at": now,
-            "task_id": self.task_id,
-            "assignee_id": self.assignee_id,
-            "assignee_kind": self.assignee_kind,
-        }
+    def _record(self, event: type[EventData], now: dt.datetime, **fields: object) -> None:
+        """Every task event names the task and its assignee."""
+        self.record(
+            event,
+            now,
+            task_id=self.task_id,
+            assignee_id=self.assignee_id,
+            assignee_kind=self.assignee_kind,
+            **fields,
+        )
 
     def _move(
         self, action: str, allowed_from: tuple[TaskStatus, ...], to: TaskStatus, now: dt.datetime
@@ -96,18 +98,16 @@ class Task:
 
     def accept(self, now: dt.datetime) -> None:
         self._move("accept", (TaskStatus.ASSIGNED,), TaskStatus.ACCEPTED, now)
-        self.events.append(TaskAccepted.model_validate(self._ids(now)))
+        self._record(TaskAccepted, now)
 
     def decline(self, reason: DeclineReason, now: dt.datetime) -> None:
         self._move("decline", OPEN_STATUSES, TaskStatus.DECLINED, now)
         self.decline_reason = reason
-        self.events.append(
-            TaskDeclined.model_validate({**self._ids(now), "decline_reason": reason})
-        )
+        self._record(TaskDeclined, now, decline_reason=reason)
 
     def complete(self, now: dt.datetime) -> None:
         self._move("complete", OPEN_STATUSES, TaskStatus.COMPLETED, now)
-        self.events.append(TaskCompleted.model_validate(self._ids(now)))
+        self._record(TaskCompleted, now)
 
     def is_overdue(self, as_of: dt.date) -> bool:
         """Past its due date (the due day itself still counts as in time) and not done."""
@@ -118,15 +118,8 @@ class Task:
         if self.overdue or not self.is_overdue(as_of):
             return False
         self.overdue = True
-        self.events.append(
-            TaskOverdue.model_validate({**self._ids(now), "due_date": self.due_date})
-        )
+        self._record(TaskOverdue, now, due_date=self.due_date)
         return True
-
-    def pull_events(self) -> list[EventData]:
-        """The events recorded since the last call (the store writes them)."""
-        events, self.events = self.events, []
-        return events
 
 
 def assign_task(case: Case, task_id: str, request: NewTask, now: dt.datetime) -> Task:
@@ -149,9 +142,5 @@ def assign_task(case: Case, task_id: str, request: NewTask, now: dt.datetime) ->
         due_date=request.due_date,
         description=description,
     )
-    task.events.append(
-        TaskAssigned.model_validate(
-            {**task._ids(now), "category": task.category, "due_date": task.due_date}
-        )
-    )
+    task._record(TaskAssigned, now, category=task.category, due_date=task.due_date)
     return task

@@ -8,11 +8,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 from vrac_contracts.events.base import EventData
 from vrac_contracts.events.notifications import NotificationDelivered, NotificationFailed
 from vrac_contracts.values import Channel, DeliveryError, Pilot
+from vrac_runtime.aggregate import RecordsEvents
 
 from vrac_notifications.domain.casefile import Outcome, Planned
 from vrac_notifications.domain.contacts import RecipientKind
@@ -43,7 +43,7 @@ class DeliveryProblem(Exception):
 
 
 @dataclass(kw_only=True)
-class Delivery:
+class Delivery(RecordsEvents):
     delivery_id: str
     case_id: str
     pilot: Pilot
@@ -88,14 +88,12 @@ class Delivery:
     def succeed(self, attempts: int, now: dt.datetime) -> None:
         self.status, self.attempts = DeliveryStatus.DELIVERED, attempts
         self.updated_at = self.delivered_at = now
-        self.events.append(NotificationDelivered(**self._event_fields(now)))
+        self._record(NotificationDelivered, now)
 
     def fail(self, code: DeliveryError, attempts: int, now: dt.datetime) -> None:
         self.status, self.attempts, self.error_code = DeliveryStatus.FAILED, attempts, code
         self.updated_at = now
-        self.events.append(
-            NotificationFailed(**self._event_fields(now), error_code=code, final=True)
-        )
+        self._record(NotificationFailed, now, error_code=code, final=True)
 
     def refuse(self) -> None:
         """Record a message that was never tried (withheld or without address).
@@ -106,24 +104,17 @@ class Delivery:
         self.attempts = 1
         code = self.error_code or DeliveryError.OTHER
         final = self.status is not DeliveryStatus.WITHHELD
-        event = NotificationFailed(
-            **self._event_fields(self.updated_at), error_code=code, final=final
+        self._record(NotificationFailed, self.updated_at, error_code=code, final=final)
+
+    def _record(self, event: type[EventData], now: dt.datetime, **fields: object) -> None:
+        """Every outcome names the message, its recipient and what triggered it."""
+        self.record(
+            event,
+            now,
+            notification_id=self.delivery_id,
+            recipient_id=self.recipient_id,
+            channel=self.channel,
+            trigger_event_id=self.trigger_event_id,
+            attempts=max(self.attempts, 1),
+            **fields,
         )
-        self.events.append(event)
-
-    def pull_events(self) -> list[EventData]:
-        """The events recorded since the last call (the repository stores them)."""
-        events, self.events = self.events, []
-        return events
-
-    def _event_fields(self, now: dt.datetime) -> dict[str, Any]:
-        return {
-            "case_id": self.case_id,
-            "pilot": self.pilot,
-            "occurred_at": now,
-            "notification_id": self.delivery_id,
-            "recipient_id": self.recipient_id,
-            "channel": self.channel,
-            "trigger_event_id": self.trigger_event_id,
-            "attempts": max(self.attempts, 1),
-        }

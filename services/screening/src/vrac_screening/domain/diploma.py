@@ -14,10 +14,10 @@ from vrac_contracts.events.screening import DiplomaIssued
 from vrac_contracts.ids import derived_id
 from vrac_contracts.values import ConsentPurpose, Domain, Language, Pilot
 from vrac_contracts.wording import long_date
+from vrac_runtime.aggregate import RecordsEvents
 
 from vrac_screening.domain.case import Case
 from vrac_screening.domain.errors import ChildNotKnownYet
-from vrac_screening.domain.recorded import RecordsEvents
 from vrac_screening.domain.wording import PHRASES, PILOT_NAMES, praise
 
 
@@ -50,11 +50,10 @@ class Diploma(RecordsEvents):
     def issued_on(self) -> dt.date:
         return self.issued_at.date()
 
-    def issued_event(self) -> DiplomaIssued:
-        return DiplomaIssued(
-            case_id=self.case_id,
-            pilot=self.pilot,
-            occurred_at=self.issued_at,
+    def record_issued(self) -> None:
+        self.record(
+            DiplomaIssued,
+            self.issued_at,
             diploma_id=self.diploma_id,
             screening_id=self.screening_id,
             language=self.language,
@@ -85,7 +84,7 @@ def make_diploma(case: Case | None, outcome: ScreeningOutcome, now: dt.datetime)
         strengths=outcome.strengths,
         issued_at=now,
     )
-    diploma.events.append(diploma.issued_event())
+    diploma.record_issued()
     return diploma
 
 

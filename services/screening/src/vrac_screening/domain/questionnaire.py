@@ -12,11 +12,11 @@ from typing import Final
 from vrac_contracts.events.base import EventData
 from vrac_contracts.events.screening import QuestionnaireSubmitted
 from vrac_contracts.values import ConsentPurpose, Instrument, Pilot, Respondent, WellbeingBand
+from vrac_runtime.aggregate import RecordsEvents
 from vrac_runtime.values import check_between
 
 from vrac_screening.domain.case import Case
 from vrac_screening.domain.errors import InvalidInput
-from vrac_screening.domain.recorded import RecordsEvents
 
 
 @dataclass(frozen=True)
@@ -74,11 +74,10 @@ class Questionnaire(RecordsEvents):
     submitted_at: dt.datetime
     events: list[EventData] = field(default_factory=list, repr=False, compare=False)
 
-    def submitted_event(self) -> QuestionnaireSubmitted:
-        return QuestionnaireSubmitted(
-            case_id=self.case_id,
-            pilot=self.pilot,
-            occurred_at=self.submitted_at,
+    def record_submitted(self) -> None:
+        self.record(
+            QuestionnaireSubmitted,
+            self.submitted_at,
             questionnaire_id=self.questionnaire_id,
             instrument=self.instrument,
             wellbeing_band=self.band,
@@ -108,5 +107,5 @@ def submit_questionnaire(
         band=band,
         submitted_at=now,
     )
-    questionnaire.events.append(questionnaire.submitted_event())
+    questionnaire.record_submitted()
     return questionnaire

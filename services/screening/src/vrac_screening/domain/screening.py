@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from vrac_contracts.events.base import EventData
 from vrac_contracts.events.screening import AdviceItem, ScreeningCompleted
 from vrac_contracts.values import ConsentPurpose, Domain, Language, Pilot
+from vrac_runtime.aggregate import RecordsEvents
 
 from vrac_screening.domain import scores
 from vrac_screening.domain.advice_rules import AdviceChoice, Profile, choose_advice
 from vrac_screening.domain.case import Case
 from vrac_screening.domain.errors import InvalidInput
-from vrac_screening.domain.recorded import RecordsEvents
 from vrac_screening.domain.scores import DomainResult
 
 
@@ -32,11 +32,10 @@ class Screening(RecordsEvents):
     recorded_at: dt.datetime
     events: list[EventData] = field(default_factory=list, repr=False, compare=False)
 
-    def completed_event(self) -> ScreeningCompleted:
-        return ScreeningCompleted(
-            case_id=self.case_id,
-            pilot=self.pilot,
-            occurred_at=self.recorded_at,
+    def record_completed(self) -> None:
+        self.record(
+            ScreeningCompleted,
+            self.recorded_at,
             screening_id=self.screening_id,
             language=self.language,
             strengths=list(self.strengths),
@@ -72,5 +71,5 @@ def record_screening(
         screened_on=screened_on or now.date(),
         recorded_at=now,
     )
-    screening.events.append(screening.completed_event())
+    screening.record_completed()
     return screening
