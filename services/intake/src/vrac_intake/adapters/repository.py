@@ -12,11 +12,10 @@ from typing import Any, Final
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 from vrac_contracts import values as vocab
-from vrac_contracts.envelope import new_envelope
+from vrac_runtime.event_outbox import append_outbox, insert_with_events
 from vrac_runtime.idempotency import merge_updates
-from vrac_runtime.outbox import WITHOUT_OUTBOX, outbox_fields, push_outbox
+from vrac_runtime.outbox import WITHOUT_OUTBOX
 from vrac_runtime.store import DocumentLocks
 
 from vrac_intake.domain.case import Case, CaseStatus
@@ -53,15 +52,9 @@ class MongoCases:
 
     async def add(self, case: Case, fingerprint: str | None = None) -> bool:
         doc = {**_state(case), "_id": case.case_id, "version": case.version}
-        doc |= outbox_fields(new_envelope(e) for e in case.pull_events())
         if fingerprint is not None:
             doc[FINGERPRINT] = fingerprint
-        try:
-            await self._cases.insert_one(doc)
-        except DuplicateKeyError:
-            return False
-        self._on_events()
-        return True
+        return await insert_with_events(self._cases, doc, case.pull_events(), self._on_events)
 
     async def fingerprint(self, case_id: str) -> str | None:
         doc = await self._cases.find_one({"_id": case_id}, {FINGERPRINT: 1})
@@ -79,7 +72,7 @@ class MongoCases:
         events = case.pull_events()
         update = merge_updates(
             {"$set": {**_state(case), "version": case.version + 1}},
-            push_outbox(new_envelope(e) for e in events),
+            append_outbox(events),
             {"$unset": {FINGERPRINT: ""}} if case.erased else {},
         )
         result = await self._cases.update_one(

@@ -19,11 +19,11 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from vrac_contracts import values as vocab
 from vrac_contracts.advice import AdviceCode
-from vrac_contracts.envelope import new_envelope
 from vrac_contracts.events.base import EventData
+from vrac_runtime.event_outbox import insert_with_events, new_outbox
 from vrac_runtime.idempotency import insert_once
 from vrac_runtime.intake_cases import MongoIntakeCases, consents_of
-from vrac_runtime.outbox import OUTBOX, WITHOUT_OUTBOX, outbox_fields
+from vrac_runtime.outbox import OUTBOX, WITHOUT_OUTBOX
 
 from vrac_screening.domain.advice_rules import AdviceChoice
 from vrac_screening.domain.case import Case
@@ -41,10 +41,6 @@ QUESTIONNAIRES: Final = "questionnaires"
 OUTBOX_COLLECTIONS: Final = (SCREENINGS, DIPLOMAS, QUESTIONNAIRES)
 _NO_OUTBOX = WITHOUT_OUTBOX
 _SENT = {f"{OUTBOX}.0": {"$exists": False}}
-
-
-def _with_outbox(doc: dict[str, Any], events: list[EventData]) -> dict[str, Any]:
-    return {**doc, **outbox_fields(new_envelope(e) for e in events)}
 
 
 def _no_wake() -> None:
@@ -98,7 +94,7 @@ class _Records:
         return await self._records.count_documents({"case_id": case_id})
 
     async def _insert(self, doc: dict[str, Any], events: list[EventData]) -> None:
-        await self._records.insert_one(_with_outbox(doc, events))
+        await self._records.insert_one(doc | new_outbox(events))
         self._on_events()
 
     async def _of_case(self, case_id: str, order: str) -> list[dict[str, Any]]:
@@ -127,11 +123,8 @@ class MongoDiplomas(_Records):
 
     async def add(self, diploma: Diploma) -> bool:
         """Store the diploma with its event; False when it was made before."""
-        doc = _with_outbox(_diploma_doc(diploma), diploma.pull_events())
-        inserted = await insert_once(self._records, doc)
-        if inserted:
-            self._on_events()
-        return inserted
+        doc, events = _diploma_doc(diploma), diploma.pull_events()
+        return await insert_with_events(self._records, doc, events, self._on_events)
 
     async def get(self, diploma_id: str) -> Diploma | None:
         doc = await self._records.find_one({"_id": diploma_id}, _NO_OUTBOX)
