@@ -9,24 +9,8 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
+from . import events as ev
 from .errors import ContractError
-from .events import (
-    CaseClosed,
-    CaseOpened,
-    ConsentChanged,
-    DiplomaIssued,
-    FamilyRegistered,
-    MemberAdded,
-    NotificationDelivered,
-    NotificationFailed,
-    QuestionnaireSubmitted,
-    ScreeningCompleted,
-    TaskAccepted,
-    TaskAssigned,
-    TaskCompleted,
-    TaskDeclined,
-    TaskOverdue,
-)
 from .events.base import EventData
 
 SERVICES: Final = ("intake", "screening", "network", "notifications", "reporting")
@@ -119,19 +103,19 @@ _INTAKE_READERS = ("screening", "network", "notifications")
 # fmt: off
 CATALOGUE: Final[tuple[EventSpec, ...]] = (
     EventSpec(
-        "intake", "case-opened", 1, _PUBLIC, CaseOpened,
+        "intake", "case-opened", 1, _PUBLIC, ev.CaseOpened,
         "A child and family entered a programme of a pilot.",
         {**_BASE, "programme": "pit", "opened_at": "2025-03-14T09:00:00+01:00"},
         (*_INTAKE_READERS, "reporting"),
     ),
     EventSpec(
-        "intake", "case-closed", 1, _PUBLIC, CaseClosed,
+        "intake", "case-closed", 1, _PUBLIC, ev.CaseClosed,
         "A case was closed, with a coded reason.",
         {**_BASE, "reason": "completed"},
         (*_INTAKE_READERS, "reporting"),
     ),
     EventSpec(
-        "intake", "consent-changed", 1, _PUBLIC, ConsentChanged,
+        "intake", "consent-changed", 1, _PUBLIC, ev.ConsentChanged,
         "The parents granted or withdrew consent for one purpose (and, for sharing with an "
         "agency, one agency).",
         {
@@ -145,7 +129,7 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
         (*_INTAKE_READERS, "reporting"),
     ),
     EventSpec(
-        "intake", "family-registered", 1, _INTERNAL, FamilyRegistered,
+        "intake", "family-registered", 1, _INTERNAL, ev.FamilyRegistered,
         "The family's details: the child's first name and birth year, language, school and "
         "guardians with their contact channels. Personal data; never for partners.",
         {
@@ -169,7 +153,7 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
         ("screening", "notifications"),
     ),
     EventSpec(
-        "screening", "screening-completed", 1, _PUBLIC, ScreeningCompleted,
+        "screening", "screening-completed", 1, _PUBLIC, ev.ScreeningCompleted,
         "A screening of the child's talents and skills was completed: strengths, growth "
         "areas and coded advice for school, parents and child.",
         {
@@ -188,7 +172,7 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
         ("screening", "notifications", "reporting"),
     ),
     EventSpec(
-        "screening", "diploma-issued", 1, _PUBLIC, DiplomaIssued,
+        "screening", "diploma-issued", 1, _PUBLIC, ev.DiplomaIssued,
         "A diploma naming the child's strengths was made in the family's language.",
         {
             **_BASE,
@@ -200,7 +184,7 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
         ("notifications", "reporting"),
     ),
     EventSpec(
-        "screening", "questionnaire-submitted", 1, _PUBLIC, QuestionnaireSubmitted,
+        "screening", "questionnaire-submitted", 1, _PUBLIC, ev.QuestionnaireSubmitted,
         "A wellbeing questionnaire was filled in; only its instrument and band are shared.",
         {
             **_BASE,
@@ -212,7 +196,7 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
         ("reporting",),
     ),
     EventSpec(
-        "network", "member-added", 1, _INTERNAL, MemberAdded,
+        "network", "member-added", 1, _INTERNAL, ev.MemberAdded,
         "Someone joined the child's support network, with how to reach them. Personal data; "
         "never for partners.",
         {
@@ -232,7 +216,7 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
         ("notifications",),
     ),
     EventSpec(
-        "network", "task-assigned", 1, _PUBLIC, TaskAssigned,
+        "network", "task-assigned", 1, _PUBLIC, ev.TaskAssigned,
         "A task of the care plan was given to a member of the network.",
         {
             **_TASK,
@@ -242,13 +226,13 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
         ("notifications", "reporting"),
     ),
     EventSpec(
-        "network", "task-accepted", 1, _PUBLIC, TaskAccepted,
+        "network", "task-accepted", 1, _PUBLIC, ev.TaskAccepted,
         "The assignee accepted a task.",
         dict(_TASK),
         ("reporting",),
     ),
     EventSpec(
-        "network", "task-declined", 1, _PUBLIC, TaskDeclined,
+        "network", "task-declined", 1, _PUBLIC, ev.TaskDeclined,
         "The assignee declined a task; the team finds someone else.",
         {
             **_TASK,
@@ -257,13 +241,13 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
         ("reporting",),
     ),
     EventSpec(
-        "network", "task-completed", 1, _PUBLIC, TaskCompleted,
+        "network", "task-completed", 1, _PUBLIC, ev.TaskCompleted,
         "The assignee did the task.",
         dict(_TASK),
         ("reporting",),
     ),
     EventSpec(
-        "network", "task-overdue", 1, _PUBLIC, TaskOverdue,
+        "network", "task-overdue", 1, _PUBLIC, ev.TaskOverdue,
         "A task passed its due date without being completed.",
         {
             **_TASK,
@@ -273,7 +257,7 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
         ("notifications", "reporting"),
     ),
     EventSpec(
-        "notifications", "notification-delivered", 1, _INTERNAL, NotificationDelivered,
+        "notifications", "notification-delivered", 1, _INTERNAL, ev.NotificationDelivered,
         "A notification reached its recipient's channel.",
         {
             **_BASE,
@@ -286,7 +270,7 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
         (),
     ),
     EventSpec(
-        "notifications", "notification-failed", 1, _INTERNAL, NotificationFailed,
+        "notifications", "notification-failed", 1, _INTERNAL, ev.NotificationFailed,
         "A notification could not be delivered.",
         {
             **_BASE,

@@ -6,37 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from vrac_contracts import values as vocab
+from vrac_contracts.events import network as network_events
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
-from vrac_contracts.events.network import (
-    MemberAdded,
-    TaskAccepted,
-    TaskAssigned,
-    TaskCompleted,
-    TaskDeclined,
-    TaskOverdue,
-)
-from vrac_contracts.values import (
-    ActorRole,
-    Channel,
-    CloseReason,
-    ConsentPurpose,
-    DeclineReason,
-    Language,
-    MemberKind,
-    NetworkRole,
-    Pilot,
-    TaskCategory,
-)
 from vrac_network import handlers
+from vrac_network.domain import commands
 from vrac_network.domain.case import Case, Member, NewMember
-from vrac_network.domain.commands import (
-    AcceptTask,
-    AddMember,
-    AssignTask,
-    CompleteTask,
-    DeclineTask,
-    SweepOverdue,
-)
 from vrac_network.domain.errors import (
     CaseIsClosed,
     InvalidTransition,
@@ -54,19 +29,19 @@ CASE = "case_handlers00001"
 LEIDEN = FakeAccess("leiden")
 AGENCY = "agy_youthteam0001"
 GRANDMOTHER = NewMember(
-    kind=MemberKind.FAMILY,
-    role=NetworkRole.SUPPORTER,
+    kind=vocab.MemberKind.FAMILY,
+    role=vocab.NetworkRole.SUPPORTER,
     display_name="Oma Ria",
     relationship="grandmother",
     email="ria@example.org",
-    channel=Channel.EMAIL,
+    channel=vocab.Channel.EMAIL,
 )
 YOUTH_TEAM = NewMember(
-    kind=MemberKind.AGENCY,
-    role=NetworkRole.SPIDER_IN_THE_WEB,
+    kind=vocab.MemberKind.AGENCY,
+    role=vocab.NetworkRole.SPIDER_IN_THE_WEB,
     display_name="Jeugdteam Leiden",
     agency_id=AGENCY,
-    channel=Channel.WEBHOOK,
+    channel=vocab.Channel.WEBHOOK,
 )
 
 
@@ -80,7 +55,7 @@ def store_of(deps: Deps) -> FakeNetwork:
     return deps.cases
 
 
-async def opened(deps: Deps, case_id: str = CASE, pilot: Pilot = Pilot.LEIDEN) -> None:
+async def opened(deps: Deps, case_id: str = CASE, pilot: vocab.Pilot = vocab.Pilot.LEIDEN) -> None:
     event = CaseOpened(
         case_id=case_id, pilot=pilot, occurred_at=NOW, programme="pit", opened_at=NOW
     )
@@ -89,33 +64,39 @@ async def opened(deps: Deps, case_id: str = CASE, pilot: Pilot = Pilot.LEIDEN) -
 
 async def closed(deps: Deps, case_id: str = CASE) -> None:
     event = CaseClosed(
-        case_id=case_id, pilot=Pilot.LEIDEN, occurred_at=NOW, reason=CloseReason.COMPLETED
+        case_id=case_id,
+        pilot=vocab.Pilot.LEIDEN,
+        occurred_at=NOW,
+        reason=vocab.CloseReason.COMPLETED,
     )
     await handlers.close_case(deps, event)
 
 
 def consent(
-    purpose: ConsentPurpose, granted: bool, changed_at: dt.datetime, agency_id: str | None = None
+    purpose: vocab.ConsentPurpose,
+    granted: bool,
+    changed_at: dt.datetime,
+    agency_id: str | None = None,
 ) -> ConsentChanged:
     return ConsentChanged(
         case_id=CASE,
-        pilot=Pilot.LEIDEN,
+        pilot=vocab.Pilot.LEIDEN,
         occurred_at=changed_at,
         purpose=purpose,
         granted=granted,
         agency_id=agency_id,
-        changed_by=ActorRole.COACH,
+        changed_by=vocab.ActorRole.COACH,
         changed_at=changed_at,
     )
 
 
 async def member(deps: Deps, details: NewMember = GRANDMOTHER) -> Member:
-    return await handlers.add_member(deps, AddMember(CASE, details), LEIDEN)
+    return await handlers.add_member(deps, commands.AddMember(CASE, details), LEIDEN)
 
 
 async def task_for(deps: Deps, who: Member, due: dt.date | None = None) -> Task:
-    request = NewTask(TaskCategory.HOMEWORK_SUPPORT, who.member_id, due)
-    return await handlers.assign_task(deps, AssignTask(CASE, request), LEIDEN)
+    request = NewTask(vocab.TaskCategory.HOMEWORK_SUPPORT, who.member_id, due)
+    return await handlers.assign_task(deps, commands.AssignTask(CASE, request), LEIDEN)
 
 
 def published(deps: Deps) -> list[type]:
@@ -129,10 +110,10 @@ async def test_a_member_added_is_stored_and_member_added_published(deps: Deps) -
     await opened(deps)
     oma = await member(deps)
     assert oma.member_id == "mbr_fake00000001"
-    assert (oma.added_at, oma.language) == (NOW, Language.NL)  # the pilot's language
+    assert (oma.added_at, oma.language) == (NOW, vocab.Language.NL)  # the pilot's language
     assert await handlers.list_members(deps, CASE, LEIDEN) == [oma]
     [event] = store_of(deps).outbox
-    assert isinstance(event, MemberAdded)
+    assert isinstance(event, network_events.MemberAdded)
     assert (event.member_id, event.display_name, event.email) == (
         oma.member_id,
         "Oma Ria",
@@ -144,7 +125,7 @@ async def test_a_case_without_case_opened_is_unknown(deps: Deps) -> None:
     with pytest.raises(UnknownCase):
         await member(deps)
     # a consent or a close arriving first makes the case exist, not known
-    await handlers.record_consent(deps, consent(ConsentPurpose.SCREENING, True, NOW))
+    await handlers.record_consent(deps, consent(vocab.ConsentPurpose.SCREENING, True, NOW))
     with pytest.raises(UnknownCase):
         await handlers.list_members(deps, CASE, LEIDEN)
     assert store_of(deps).outbox == []
@@ -153,7 +134,7 @@ async def test_a_case_without_case_opened_is_unknown(deps: Deps) -> None:
 async def test_another_pilots_case_is_refused_and_nothing_written(deps: Deps) -> None:
     await opened(deps)
     with pytest.raises(PermissionError):
-        await handlers.add_member(deps, AddMember(CASE, GRANDMOTHER), FakeAccess("lille"))
+        await handlers.add_member(deps, commands.AddMember(CASE, GRANDMOTHER), FakeAccess("lille"))
     assert store_of(deps).cases[CASE].members == []
     assert store_of(deps).outbox == []
 
@@ -171,21 +152,23 @@ async def test_a_task_assigned_is_stored_and_task_assigned_published(deps: Deps)
         NOW,
     )
     assert await handlers.tasks_of_case(deps, CASE, LEIDEN) == [task]
-    assert published(deps) == [MemberAdded, TaskAssigned]
+    assert published(deps) == [network_events.MemberAdded, network_events.TaskAssigned]
     assigned = store_of(deps).outbox[-1]
-    assert isinstance(assigned, TaskAssigned) and assigned.due_date == dt.date(2025, 4, 1)
+    assert isinstance(assigned, network_events.TaskAssigned) and assigned.due_date == dt.date(
+        2025, 4, 1
+    )
 
 
 async def test_a_task_is_accepted_then_completed(deps: Deps) -> None:
     await opened(deps)
     task = await task_for(deps, await member(deps))
-    accepted = await handlers.accept_task(deps, AcceptTask(task.task_id), LEIDEN)
+    accepted = await handlers.accept_task(deps, commands.AcceptTask(task.task_id), LEIDEN)
     assert accepted.status is TaskStatus.ACCEPTED
-    done = await handlers.complete_task(deps, CompleteTask(task.task_id), LEIDEN)
+    done = await handlers.complete_task(deps, commands.CompleteTask(task.task_id), LEIDEN)
     assert done.status is TaskStatus.COMPLETED
     stored = await handlers.get_task(deps, task.task_id, LEIDEN)
     assert (stored.status, stored.version) == (TaskStatus.COMPLETED, 3)
-    assert published(deps)[-2:] == [TaskAccepted, TaskCompleted]
+    assert published(deps)[-2:] == [network_events.TaskAccepted, network_events.TaskCompleted]
 
 
 async def test_a_declined_task_publishes_the_reason_and_takes_no_more_changes(
@@ -193,17 +176,20 @@ async def test_a_declined_task_publishes_the_reason_and_takes_no_more_changes(
 ) -> None:
     await opened(deps)
     task = await task_for(deps, await member(deps))
-    command = DeclineTask(task.task_id, DeclineReason.NO_TIME)
+    command = commands.DeclineTask(task.task_id, vocab.DeclineReason.NO_TIME)
     declined = await handlers.decline_task(deps, command, LEIDEN)
     assert (declined.status, declined.decline_reason) == (
         TaskStatus.DECLINED,
-        DeclineReason.NO_TIME,
+        vocab.DeclineReason.NO_TIME,
     )
     event = store_of(deps).outbox[-1]
-    assert isinstance(event, TaskDeclined) and event.decline_reason is DeclineReason.NO_TIME
+    assert (
+        isinstance(event, network_events.TaskDeclined)
+        and event.decline_reason is vocab.DeclineReason.NO_TIME
+    )
     before = list(store_of(deps).outbox)
     with pytest.raises(InvalidTransition):
-        await handlers.complete_task(deps, CompleteTask(task.task_id), LEIDEN)
+        await handlers.complete_task(deps, commands.CompleteTask(task.task_id), LEIDEN)
     assert store_of(deps).outbox == before
     stored = await handlers.get_task(deps, task.task_id, LEIDEN)
     assert stored.status is TaskStatus.DECLINED
@@ -211,7 +197,7 @@ async def test_a_declined_task_publishes_the_reason_and_takes_no_more_changes(
 
 async def test_an_unknown_task_is_refused(deps: Deps) -> None:
     with pytest.raises(UnknownTask):
-        await handlers.accept_task(deps, AcceptTask("task_doesnotexist0001"), LEIDEN)
+        await handlers.accept_task(deps, commands.AcceptTask("task_doesnotexist0001"), LEIDEN)
 
 
 async def test_an_agency_acts_only_on_its_own_tasks(deps: Deps) -> None:
@@ -219,20 +205,20 @@ async def test_an_agency_acts_only_on_its_own_tasks(deps: Deps) -> None:
     mine = await task_for(deps, await member(deps, YOUTH_TEAM))
     theirs = await task_for(deps, await member(deps))
     agency = FakeAccess("leiden", AGENCY)
-    assert (await handlers.accept_task(deps, AcceptTask(mine.task_id), agency)).status is (
+    assert (await handlers.accept_task(deps, commands.AcceptTask(mine.task_id), agency)).status is (
         TaskStatus.ACCEPTED
     )
     with pytest.raises(PermissionError):
-        await handlers.accept_task(deps, AcceptTask(theirs.task_id), agency)
+        await handlers.accept_task(deps, commands.AcceptTask(theirs.task_id), agency)
 
 
 async def test_a_write_that_lost_a_race_reads_again_and_succeeds(deps: Deps) -> None:
     await opened(deps)
     task = await task_for(deps, await member(deps))
     store_of(deps).races = handlers.TASK_WRITE_ATTEMPTS - 1
-    accepted = await handlers.accept_task(deps, AcceptTask(task.task_id), LEIDEN)
+    accepted = await handlers.accept_task(deps, commands.AcceptTask(task.task_id), LEIDEN)
     assert accepted.status is TaskStatus.ACCEPTED
-    assert published(deps).count(TaskAccepted) == 1
+    assert published(deps).count(network_events.TaskAccepted) == 1
 
 
 async def test_a_task_that_keeps_changing_is_a_conflict_and_publishes_nothing(
@@ -242,9 +228,9 @@ async def test_a_task_that_keeps_changing_is_a_conflict_and_publishes_nothing(
     task = await task_for(deps, await member(deps))
     store_of(deps).races = handlers.TASK_WRITE_ATTEMPTS
     with pytest.raises(TaskChangedMeanwhile) as refused:
-        await handlers.accept_task(deps, AcceptTask(task.task_id), LEIDEN)
+        await handlers.accept_task(deps, commands.AcceptTask(task.task_id), LEIDEN)
     assert isinstance(refused.value, Conflict)  # 409: try again
-    assert TaskAccepted not in published(deps)
+    assert network_events.TaskAccepted not in published(deps)
 
 
 # -- the overdue sweep --
@@ -257,12 +243,12 @@ async def test_the_sweep_reports_each_task_past_due_once(deps: Deps) -> None:
     late = await task_for(deps, oma, due)
     in_time = await task_for(deps, oma, due + dt.timedelta(days=1))
     done = await task_for(deps, oma, due)
-    await handlers.complete_task(deps, CompleteTask(done.task_id), LEIDEN)
+    await handlers.complete_task(deps, commands.CompleteTask(done.task_id), LEIDEN)
     await task_for(deps, oma, None)  # never overdue
     as_of = due + dt.timedelta(days=1)
-    assert await handlers.sweep_overdue(deps, SweepOverdue(as_of)) == [late.task_id]
-    assert await handlers.sweep_overdue(deps, SweepOverdue(as_of)) == []
-    [event] = [e for e in store_of(deps).outbox if isinstance(e, TaskOverdue)]
+    assert await handlers.sweep_overdue(deps, commands.SweepOverdue(as_of)) == [late.task_id]
+    assert await handlers.sweep_overdue(deps, commands.SweepOverdue(as_of)) == []
+    [event] = [e for e in store_of(deps).outbox if isinstance(e, network_events.TaskOverdue)]
     assert (event.task_id, event.due_date) == (late.task_id, due)
     assert (await handlers.get_task(deps, late.task_id, LEIDEN)).overdue
     assert not (await handlers.get_task(deps, in_time.task_id, LEIDEN)).overdue
@@ -272,15 +258,17 @@ async def test_the_sweep_of_one_pilot_leaves_the_others(deps: Deps) -> None:
     await opened(deps)
     task = await task_for(deps, await member(deps), dt.date(2025, 3, 1))
     as_of = dt.date(2025, 4, 1)
-    assert await handlers.sweep_overdue(deps, SweepOverdue(as_of, "lille")) == []
-    assert await handlers.sweep_overdue(deps, SweepOverdue(as_of, "leiden")) == [task.task_id]
+    assert await handlers.sweep_overdue(deps, commands.SweepOverdue(as_of, "lille")) == []
+    assert await handlers.sweep_overdue(deps, commands.SweepOverdue(as_of, "leiden")) == [
+        task.task_id
+    ]
 
 
 # -- consent --
 
 
 def agency_consent(granted: bool, changed_at: dt.datetime) -> ConsentChanged:
-    return consent(ConsentPurpose.SHARE_WITH_AGENCY, granted, changed_at, AGENCY)
+    return consent(vocab.ConsentPurpose.SHARE_WITH_AGENCY, granted, changed_at, AGENCY)
 
 
 async def test_the_newest_consent_decision_is_kept(deps: Deps) -> None:
@@ -299,7 +287,7 @@ async def test_the_newest_consent_decision_is_kept(deps: Deps) -> None:
 
 
 async def test_consent_is_kept_per_purpose_and_per_agency(deps: Deps) -> None:
-    school = consent(ConsentPurpose.SHARE_WITH_SCHOOL, True, NOW)
+    school = consent(vocab.ConsentPurpose.SHARE_WITH_SCHOOL, True, NOW)
     await handlers.record_consent(deps, school)
     case = await deps.cases.get_case(CASE)
     assert case is not None
@@ -321,13 +309,15 @@ async def test_a_closed_case_refuses_every_change(deps: Deps) -> None:
     with pytest.raises(CaseIsClosed):
         await task_for(deps, oma)
     for change in (
-        handlers.accept_task(deps, AcceptTask(task.task_id), LEIDEN),
-        handlers.decline_task(deps, DeclineTask(task.task_id, DeclineReason.OTHER), LEIDEN),
-        handlers.complete_task(deps, CompleteTask(task.task_id), LEIDEN),
+        handlers.accept_task(deps, commands.AcceptTask(task.task_id), LEIDEN),
+        handlers.decline_task(
+            deps, commands.DeclineTask(task.task_id, vocab.DeclineReason.OTHER), LEIDEN
+        ),
+        handlers.complete_task(deps, commands.CompleteTask(task.task_id), LEIDEN),
     ):
         with pytest.raises(CaseIsClosed):
             await change
-    assert await handlers.sweep_overdue(deps, SweepOverdue(dt.date(2025, 6, 1))) == []
+    assert await handlers.sweep_overdue(deps, commands.SweepOverdue(dt.date(2025, 6, 1))) == []
     assert store_of(deps).outbox == before
     plan = await handlers.show_care_plan(deps, CASE, LEIDEN)
     assert plan.case.closed and [t.status for t in plan.members[0].tasks] == [TaskStatus.ASSIGNED]

@@ -5,25 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from vrac_contracts import values as vocab
 from vrac_contracts.envelope import new_envelope
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
 from vrac_contracts.events.screening import (
     DiplomaIssued,
     QuestionnaireSubmitted,
     ScreeningCompleted,
-)
-from vrac_contracts.values import (
-    ActorRole,
-    AdviceAudience,
-    CloseReason,
-    ConsentPurpose,
-    Domain,
-    Instrument,
-    Language,
-    Pilot,
-    Respondent,
-    ScoreKind,
-    WellbeingBand,
 )
 from vrac_screening import handlers
 from vrac_screening.bootstrap import build
@@ -46,11 +34,15 @@ from vrac_screening.entrypoints.subscribers import Subscribers
 from services.screening.tests.fakes import NOW, FakeRenderer, World, world
 
 CASE = "case_handlertest001"
-ALL = (ConsentPurpose.SCREENING, ConsentPurpose.DIPLOMA, ConsentPurpose.QUESTIONNAIRES)
+ALL = (
+    vocab.ConsentPurpose.SCREENING,
+    vocab.ConsentPurpose.DIPLOMA,
+    vocab.ConsentPurpose.QUESTIONNAIRES,
+)
 RESULTS = [
-    DomainResult(Domain.WORKING_MEMORY, ScoreKind.PERCENTILE, 88),
-    DomainResult(Domain.READING, ScoreKind.STANDARD_SCORE, 82),
-    DomainResult(Domain.MATHS, ScoreKind.PERCENTILE, 50),
+    DomainResult(vocab.Domain.WORKING_MEMORY, vocab.ScoreKind.PERCENTILE, 88),
+    DomainResult(vocab.Domain.READING, vocab.ScoreKind.STANDARD_SCORE, 82),
+    DomainResult(vocab.Domain.MATHS, vocab.ScoreKind.PERCENTILE, 50),
 ]
 
 
@@ -64,7 +56,7 @@ class Anyone:
 
 
 class Only:
-    def __init__(self, pilot: Pilot) -> None:
+    def __init__(self, pilot: vocab.Pilot) -> None:
         self.pilot = pilot
 
     def check(self, pilot: str) -> None:
@@ -78,33 +70,35 @@ def w() -> World:
 
 
 async def give(
-    w: World, purpose: ConsentPurpose, granted: bool = True, at: dt.datetime = NOW
+    w: World, purpose: vocab.ConsentPurpose, granted: bool = True, at: dt.datetime = NOW
 ) -> None:
     event = ConsentChanged(
         case_id=CASE,
-        pilot=Pilot.LEIDEN,
+        pilot=vocab.Pilot.LEIDEN,
         occurred_at=at,
         purpose=purpose,
         granted=granted,
-        changed_by=ActorRole.COACH,
+        changed_by=vocab.ActorRole.COACH,
         changed_at=at,
     )
     await handlers.record_consent(w.deps, event)
 
 
-def closed(reason: CloseReason) -> CaseClosed:
-    return CaseClosed(case_id=CASE, pilot=Pilot.LEIDEN, occurred_at=NOW, reason=reason)
+def closed(reason: vocab.CloseReason) -> CaseClosed:
+    return CaseClosed(case_id=CASE, pilot=vocab.Pilot.LEIDEN, occurred_at=NOW, reason=reason)
 
 
 async def register(w: World, name: str = "Sam") -> None:
-    await handlers.keep_family(w.deps, KeepFamily(CASE, Pilot.LEIDEN, name, Language.FR))
+    await handlers.keep_family(
+        w.deps, KeepFamily(CASE, vocab.Pilot.LEIDEN, name, vocab.Language.FR)
+    )
 
 
 async def open_case(
-    w: World, consents: tuple[ConsentPurpose, ...] = ALL, name: str | None = "Sam"
+    w: World, consents: tuple[vocab.ConsentPurpose, ...] = ALL, name: str | None = "Sam"
 ) -> None:
     event = CaseOpened(
-        case_id=CASE, pilot=Pilot.LEIDEN, occurred_at=NOW, programme="pit", opened_at=NOW
+        case_id=CASE, pilot=vocab.Pilot.LEIDEN, occurred_at=NOW, programme="pit", opened_at=NOW
     )
     await handlers.open_case(w.deps, event)
     for purpose in consents:
@@ -132,28 +126,28 @@ async def test_a_screening_is_stored_with_its_advice_and_published(w: World) -> 
     await open_case(w)
     screening_id = await screen(w)
     stored = await handlers.get_screening(w.deps, screening_id, Anyone())
-    assert stored.strengths == (Domain.WORKING_MEMORY,)
-    assert stored.growth_areas == (Domain.READING,)
-    assert stored.advice and stored.language is Language.FR
+    assert stored.strengths == (vocab.Domain.WORKING_MEMORY,)
+    assert stored.growth_areas == (vocab.Domain.READING,)
+    assert stored.advice and stored.language is vocab.Language.FR
     assert stored.recorded_at == NOW and stored.screened_on == NOW.date()
     [event] = sent(w, ScreeningCompleted)
     assert event.screening_id == screening_id and event.case_id == CASE
     assert [(a.code, a.audience) for a in event.advice] == [
         (a.code, a.audience) for a in stored.advice
     ]
-    assert {a.audience for a in event.advice} <= set(AdviceAudience)
+    assert {a.audience for a in event.advice} <= set(vocab.AdviceAudience)
     assert [s.screening_id for s in await handlers.list_screenings(w.deps, CASE, Anyone())] == [
         screening_id
     ]
 
 
 async def test_a_screening_without_consent_is_refused_and_nothing_is_stored(w: World) -> None:
-    await open_case(w, consents=(ConsentPurpose.DIPLOMA,))
+    await open_case(w, consents=(vocab.ConsentPurpose.DIPLOMA,))
     with pytest.raises(NoConsent, match="screening"):
         await screen(w)
-    await give(w, ConsentPurpose.SCREENING)
+    await give(w, vocab.ConsentPurpose.SCREENING)
     later = NOW + dt.timedelta(hours=1)
-    await give(w, ConsentPurpose.SCREENING, granted=False, at=later)  # withdrawn again
+    await give(w, vocab.ConsentPurpose.SCREENING, granted=False, at=later)  # withdrawn again
     with pytest.raises(NoConsent):
         await screen(w)
     assert w.screenings.records == {} and w.outbox.events == []
@@ -165,8 +159,8 @@ async def test_nothing_is_recorded_for_an_unknown_closed_or_unseen_case(w: World
     await open_case(w)
     with pytest.raises(Refused):
         command = RecordScreening(CASE, RESULTS)
-        await handlers.record_screening(w.deps, command, Only(Pilot.LILLE))
-    await handlers.close_case(w.deps, closed(CloseReason.COMPLETED))
+        await handlers.record_screening(w.deps, command, Only(vocab.Pilot.LILLE))
+    await handlers.close_case(w.deps, closed(vocab.CloseReason.COMPLETED))
     with pytest.raises(CaseIsClosed):
         await screen(w)
     assert w.outbox.events == []
@@ -182,24 +176,28 @@ async def test_the_diploma_is_issued_once_when_the_event_arrives_twice(w: World)
     await maker.on_screening_completed(envelope)  # redelivered
     [issued] = sent(w, DiplomaIssued)
     assert list(w.diplomas.records) == [issued.diploma_id]
-    assert issued.screening_id == screening_id and issued.language == Language.FR
+    assert issued.screening_id == screening_id and issued.language == vocab.Language.FR
     diploma, sheet = await handlers.get_diploma(w.deps, issued.diploma_id, Anyone())
-    assert sheet.child_first_name == "Sam" and diploma.strengths == (Domain.WORKING_MEMORY,)
+    assert sheet.child_first_name == "Sam" and diploma.strengths == (vocab.Domain.WORKING_MEMORY,)
     # a second trigger (the family's details again) names the same diploma: nothing new
-    outcome = ScreeningOutcome(screening_id, CASE, Pilot.LEIDEN, (Domain.WORKING_MEMORY,))
+    outcome = ScreeningOutcome(
+        screening_id, CASE, vocab.Pilot.LEIDEN, (vocab.Domain.WORKING_MEMORY,)
+    )
     again = await handlers.issue_diploma(w.deps, outcome)
     assert again is not None and again.diploma_id == issued.diploma_id
     assert len(sent(w, DiplomaIssued)) == 1
 
 
 async def test_no_diploma_without_diploma_consent(w: World) -> None:
-    await open_case(w, consents=(ConsentPurpose.SCREENING,))
+    await open_case(w, consents=(vocab.ConsentPurpose.SCREENING,))
     screening_id = await screen(w)
-    outcome = ScreeningOutcome(screening_id, CASE, Pilot.LEIDEN, (Domain.WORKING_MEMORY,))
+    outcome = ScreeningOutcome(
+        screening_id, CASE, vocab.Pilot.LEIDEN, (vocab.Domain.WORKING_MEMORY,)
+    )
     assert await handlers.issue_diploma(w.deps, outcome) is None
     assert w.diplomas.records == {} and sent(w, DiplomaIssued) == []
     # consent given later: the earlier screening gets its diploma then
-    await give(w, ConsentPurpose.DIPLOMA)
+    await give(w, vocab.ConsentPurpose.DIPLOMA)
     assert len(sent(w, DiplomaIssued)) == 1
 
 
@@ -209,7 +207,7 @@ async def test_a_diploma_waiting_for_the_family_follows_its_registration(w: Worl
     assert await handlers.issue_missing_diplomas(w.deps, CASE) == []
     await register(w, "Inès")
     [diploma] = await handlers.list_diplomas(w.deps, CASE, Anyone())
-    assert diploma.screening_id == screening_id and diploma.language is Language.FR
+    assert diploma.screening_id == screening_id and diploma.language is vocab.Language.FR
     await register(w, "Inès")  # a redelivery makes nothing new
     assert len(sent(w, DiplomaIssued)) == 1
 
@@ -228,12 +226,12 @@ async def test_the_pdf_is_rendered_once_and_then_served_from_the_cache(w: World)
 async def test_erasure_forgets_the_child_and_deletes_the_records(w: World) -> None:
     await open_case(w)
     await screen(w)
-    command = SubmitQuestionnaire(CASE, Instrument.SDQ, Respondent.GUARDIAN, 5)
+    command = SubmitQuestionnaire(CASE, vocab.Instrument.SDQ, vocab.Respondent.GUARDIAN, 5)
     await handlers.submit_questionnaire(w.deps, command, Anyone())
     await deliver_completed(w)
     [diploma] = await handlers.list_diplomas(w.deps, CASE, Anyone())
     await handlers.get_diploma_pdf(w.deps, diploma.diploma_id, Anyone())
-    erase = closed(CloseReason.ERASURE_REQUESTED)
+    erase = closed(vocab.CloseReason.ERASURE_REQUESTED)
     # the events are not sent yet: their records stay until they are, and it is retried
     with pytest.raises(ErasureNotFinished):
         await handlers.close_case(w.deps, erase)
@@ -252,18 +250,18 @@ async def test_erasure_forgets_the_child_and_deletes_the_records(w: World) -> No
 
 async def test_a_questionnaire_is_banded_and_only_the_band_is_published(w: World) -> None:
     await open_case(w)
-    command = SubmitQuestionnaire(CASE, Instrument.KIDSCREEN_10, Respondent.CHILD, 25)
+    command = SubmitQuestionnaire(CASE, vocab.Instrument.KIDSCREEN_10, vocab.Respondent.CHILD, 25)
     questionnaire = await handlers.submit_questionnaire(w.deps, command, Anyone())
-    assert questionnaire.band is WellbeingBand.LOW and questionnaire.score == 25
+    assert questionnaire.band is vocab.WellbeingBand.LOW and questionnaire.score == 25
     [event] = sent(w, QuestionnaireSubmitted)
-    assert event.wellbeing_band is WellbeingBand.LOW and "score" not in event.model_dump()
+    assert event.wellbeing_band is vocab.WellbeingBand.LOW and "score" not in event.model_dump()
     found = await handlers.list_questionnaires(w.deps, CASE, Anyone())
     assert [q.questionnaire_id for q in found] == [questionnaire.questionnaire_id]
 
 
 async def test_a_questionnaire_needs_its_own_consent(w: World) -> None:
-    await open_case(w, consents=(ConsentPurpose.SCREENING,))
-    command = SubmitQuestionnaire(CASE, Instrument.SDQ, Respondent.CHILD, 5)
+    await open_case(w, consents=(vocab.ConsentPurpose.SCREENING,))
+    command = SubmitQuestionnaire(CASE, vocab.Instrument.SDQ, vocab.Respondent.CHILD, 5)
     with pytest.raises(NoConsent, match="questionnaires"):
         await handlers.submit_questionnaire(w.deps, command, Anyone())
     assert w.questionnaires.records == {} and w.outbox.events == []

@@ -14,16 +14,9 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
 from vrac_contracts.ids import new_id
 
+from vrac_network.domain import commands
 from vrac_network.domain import task as tasks
 from vrac_network.domain.case import Case, Member
-from vrac_network.domain.commands import (
-    AcceptTask,
-    AddMember,
-    AssignTask,
-    CompleteTask,
-    DeclineTask,
-    SweepOverdue,
-)
 from vrac_network.domain.errors import CaseIsClosed, TaskChangedMeanwhile, UnknownCase, UnknownTask
 from vrac_network.domain.plan import CarePlan, care_plan
 from vrac_network.domain.task import Task
@@ -64,7 +57,7 @@ async def record_consent(deps: Deps, event: ConsentChanged) -> None:
 # -- the network --
 
 
-async def add_member(deps: Deps, command: AddMember, access: Access) -> Member:
+async def add_member(deps: Deps, command: commands.AddMember, access: Access) -> Member:
     """Add someone to the case's network: member-added."""
     case = await _visible_case(deps, command.case_id, access)
     member = case.add_member(deps.mint("member"), command.member, deps.clock())
@@ -94,7 +87,7 @@ async def _visible_case(deps: Deps, case_id: str, access: Access) -> Case:
 # -- tasks --
 
 
-async def assign_task(deps: Deps, command: AssignTask, access: Access) -> Task:
+async def assign_task(deps: Deps, command: commands.AssignTask, access: Access) -> Task:
     """Give a member of the network a task: task-assigned."""
     case = await _visible_case(deps, command.case_id, access)
     task = tasks.assign_task(case, deps.mint("task"), command.task, deps.clock())
@@ -112,22 +105,22 @@ async def get_task(deps: Deps, task_id: str, access: Access) -> Task:
     return task
 
 
-async def accept_task(deps: Deps, command: AcceptTask, access: Access) -> Task:
+async def accept_task(deps: Deps, command: commands.AcceptTask, access: Access) -> Task:
     return await _change_task(deps, command.task_id, access, lambda t: t.accept(deps.clock()))
 
 
-async def decline_task(deps: Deps, command: DeclineTask, access: Access) -> Task:
+async def decline_task(deps: Deps, command: commands.DeclineTask, access: Access) -> Task:
     def decline(task: Task) -> None:
         task.decline(command.reason, deps.clock())
 
     return await _change_task(deps, command.task_id, access, decline)
 
 
-async def complete_task(deps: Deps, command: CompleteTask, access: Access) -> Task:
+async def complete_task(deps: Deps, command: commands.CompleteTask, access: Access) -> Task:
     return await _change_task(deps, command.task_id, access, lambda t: t.complete(deps.clock()))
 
 
-async def sweep_overdue(deps: Deps, command: SweepOverdue) -> list[str]:
+async def sweep_overdue(deps: Deps, command: commands.SweepOverdue) -> list[str]:
     """Report every open task due before ``as_of`` as overdue, once; returns the task ids
     this sweep reported (a concurrent sweep reports the others)."""
     reported: list[str] = []

@@ -20,27 +20,10 @@ from tenacity import (
     stop_after_attempt,
     wait_exponential,
 )
-from vrac_contracts.events import (
-    CaseClosed,
-    CaseOpened,
-    ConsentChanged,
-    DiplomaIssued,
-    FamilyRegistered,
-    MemberAdded,
-    ScreeningCompleted,
-    TaskAssigned,
-    TaskOverdue,
-)
+from vrac_contracts import events
+from vrac_contracts import values as vocab
 from vrac_contracts.events.base import EventData
 from vrac_contracts.events.intake import Guardian
-from vrac_contracts.values import (
-    AdviceAudience,
-    Channel,
-    ConsentPurpose,
-    DeliveryError,
-    Pilot,
-    TaskCategory,
-)
 from vrac_runtime.consumer import PermanentError
 from vrac_runtime.intake_facts import consent_decision
 from vrac_runtime.logging import get_logger
@@ -76,7 +59,7 @@ from vrac_notifications.ports import (
 
 Clock = Callable[[], dt.datetime]
 Sleep = Callable[[float], Awaitable[None]]
-Authorize = Callable[[Pilot], None]  # refuses a pilot the caller may not touch
+Authorize = Callable[[vocab.Pilot], None]  # refuses a pilot the caller may not touch
 Send = Callable[[], Awaitable[None]]
 # a case-file write that lost a race reads again and retries, at most this many times in all
 _WRITE_ATTEMPTS = 3
@@ -124,15 +107,15 @@ class DeliveryFailed(PermanentError):
 # -- the directory --
 
 
-async def open_case(deps: Deps, event: CaseOpened) -> None:
+async def open_case(deps: Deps, event: events.CaseOpened) -> None:
     await _change(deps, event, lambda case: None)
 
 
-async def close_case(deps: Deps, event: CaseClosed) -> None:
+async def close_case(deps: Deps, event: events.CaseClosed) -> None:
     await _change(deps, event, lambda case: case.close(event.occurred_at))
 
 
-async def register_family(deps: Deps, event: FamilyRegistered) -> None:
+async def register_family(deps: Deps, event: events.FamilyRegistered) -> None:
     guardians = [_guardian(g) for g in event.guardians]
     await _change(
         deps,
@@ -141,13 +124,13 @@ async def register_family(deps: Deps, event: FamilyRegistered) -> None:
     )
 
 
-async def add_member(deps: Deps, event: MemberAdded) -> None:
+async def add_member(deps: Deps, event: events.MemberAdded) -> None:
     member = _member(event)
     await _change(deps, event, lambda case: case.add_member(member))
 
 
-async def record_consent(deps: Deps, event: ConsentChanged) -> None:
-    if event.purpose is ConsentPurpose.SHARE_WITH_AGENCY and event.agency_id is None:
+async def record_consent(deps: Deps, event: events.ConsentChanged) -> None:
+    if event.purpose is vocab.ConsentPurpose.SHARE_WITH_AGENCY and event.agency_id is None:
         # names no agency, so there is nothing it could allow: never filed, never granted
         await _change(deps, event, lambda case: False)
         return
@@ -167,7 +150,7 @@ def _guardian(guardian: Guardian) -> Contact:
     )
 
 
-def _member(event: MemberAdded) -> Contact:
+def _member(event: events.MemberAdded) -> Contact:
     return Contact(
         recipient_id=event.member_id,
         recipient_kind=RecipientKind.MEMBER,
@@ -185,18 +168,18 @@ def _member(event: MemberAdded) -> Contact:
 # -- the messages --
 
 
-async def tell_assignee(deps: Deps, event: TaskAssigned, trigger: Trigger) -> None:
+async def tell_assignee(deps: Deps, event: events.TaskAssigned, trigger: Trigger) -> None:
     """Tell the member a task was assigned to them."""
     intent = _task(MessageKind.TASK_ASSIGNED, event, trigger, event.category)
     await _expect(deps, event, intent)
 
 
-async def remind_assignee(deps: Deps, event: TaskOverdue, trigger: Trigger) -> None:
+async def remind_assignee(deps: Deps, event: events.TaskOverdue, trigger: Trigger) -> None:
     """Remind the member of an overdue task (its category comes from the assignment)."""
     await _expect(deps, event, _task(MessageKind.TASK_OVERDUE, event, trigger, None))
 
 
-async def announce_diploma(deps: Deps, event: DiplomaIssued, trigger: Trigger) -> None:
+async def announce_diploma(deps: Deps, event: events.DiplomaIssued, trigger: Trigger) -> None:
     """Tell the guardians the child's diploma is ready."""
     intent = DiplomaMessage(
         trigger_id=trigger.event_id,
@@ -207,9 +190,9 @@ async def announce_diploma(deps: Deps, event: DiplomaIssued, trigger: Trigger) -
     await _expect(deps, event, intent)
 
 
-async def advise_school(deps: Deps, event: ScreeningCompleted, trigger: Trigger) -> None:
+async def advise_school(deps: Deps, event: events.ScreeningCompleted, trigger: Trigger) -> None:
     """Give the school the screening's advice for school, if it has any."""
-    codes = tuple(str(a.code) for a in event.advice if a.audience is AdviceAudience.SCHOOL)
+    codes = tuple(str(a.code) for a in event.advice if a.audience is vocab.AdviceAudience.SCHOOL)
     if not codes:
         return  # nothing for school in this screening
     intent = SchoolAdviceMessage(
@@ -224,9 +207,9 @@ async def advise_school(deps: Deps, event: ScreeningCompleted, trigger: Trigger)
 
 def _task(
     kind: Literal[MessageKind.TASK_ASSIGNED, MessageKind.TASK_OVERDUE],
-    event: TaskAssigned | TaskOverdue,
+    event: events.TaskAssigned | events.TaskOverdue,
     trigger: Trigger,
-    category: TaskCategory | None,
+    category: vocab.TaskCategory | None,
 ) -> TaskMessage:
     return TaskMessage(
         kind=kind,
@@ -333,7 +316,7 @@ async def _deliver(deps: Deps, case: CaseFile, item: Planned, *, resume: bool) -
     )
     send = await _sender(deps, case, item, message)
     if send is None:
-        delivery.fail(DeliveryError.NO_CONTACT_DETAILS, 1, deps.clock())
+        delivery.fail(vocab.DeliveryError.NO_CONTACT_DETAILS, 1, deps.clock())
         await deps.deliveries.finish(delivery)
         return True
     attempts, problem = await _send_with_retries(deps, send)
@@ -355,7 +338,7 @@ def _diploma_url(deps: Deps, intent: Intent) -> str:
 async def _sender(deps: Deps, case: CaseFile, item: Planned, message: Message) -> Send | None:
     """The call that sends the message on its channel; None when there is no address."""
     contact = item.contact
-    if item.channel is Channel.WEBHOOK:
+    if item.channel is vocab.Channel.WEBHOOK:
         subscription = await _subscription(deps, contact.agency_id, case.pilot)
         if subscription is None:
             return None
@@ -388,7 +371,7 @@ async def _sender(deps: Deps, case: CaseFile, item: Planned, message: Message) -
 
 
 async def _subscription(
-    deps: Deps, agency_id: str | None, pilot: Pilot
+    deps: Deps, agency_id: str | None, pilot: vocab.Pilot
 ) -> WebhookSubscription | None:
     if agency_id is None:
         return None
@@ -454,7 +437,7 @@ async def get_webhook(deps: Deps, agency_id: str, authorize: Authorize) -> Webho
 
 async def list_deliveries(
     deps: Deps, case_id: str, authorize: Authorize
-) -> tuple[Pilot, list[Delivery]]:
+) -> tuple[vocab.Pilot, list[Delivery]]:
     """The pilot of a case and its deliveries, oldest first."""
     case = await deps.case_files.get(case_id)
     if case is None:

@@ -12,18 +12,10 @@ from typing import Any, Final
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
-from vrac_contracts.envelope import new_envelope
-from vrac_contracts.values import (
-    ActorRole,
-    Channel,
-    CloseReason,
-    ConsentPurpose,
-    Language,
-    Pilot,
-)
+from vrac_contracts import values as vocab
+from vrac_runtime.event_outbox import append_outbox, insert_with_events
 from vrac_runtime.idempotency import merge_updates
-from vrac_runtime.outbox import WITHOUT_OUTBOX, outbox_fields, push_outbox
+from vrac_runtime.outbox import WITHOUT_OUTBOX
 from vrac_runtime.store import DocumentLocks
 
 from vrac_intake.domain.case import Case, CaseStatus
@@ -60,15 +52,9 @@ class MongoCases:
 
     async def add(self, case: Case, fingerprint: str | None = None) -> bool:
         doc = {**_state(case), "_id": case.case_id, "version": case.version}
-        doc |= outbox_fields(new_envelope(e) for e in case.pull_events())
         if fingerprint is not None:
             doc[FINGERPRINT] = fingerprint
-        try:
-            await self._cases.insert_one(doc)
-        except DuplicateKeyError:
-            return False
-        self._on_events()
-        return True
+        return await insert_with_events(self._cases, doc, case.pull_events(), self._on_events)
 
     async def fingerprint(self, case_id: str) -> str | None:
         doc = await self._cases.find_one({"_id": case_id}, {FINGERPRINT: 1})
@@ -86,7 +72,7 @@ class MongoCases:
         events = case.pull_events()
         update = merge_updates(
             {"$set": {**_state(case), "version": case.version + 1}},
-            push_outbox(new_envelope(e) for e in events),
+            append_outbox(events),
             {"$unset": {FINGERPRINT: ""}} if case.erased else {},
         )
         result = await self._cases.update_one(
@@ -99,7 +85,7 @@ class MongoCases:
             self._on_events()
 
     async def search(
-        self, pilot: Pilot | None, status: CaseStatus | None, limit: int, offset: int
+        self, pilot: vocab.Pilot | None, status: CaseStatus | None, limit: int, offset: int
     ) -> list[Case]:
         query: dict[str, Any] = {}
         if pilot is not None:
@@ -167,9 +153,9 @@ def _case(doc: dict[str, Any]) -> Case:
     reason = doc.get("close_reason")
     return Case(
         case_id=doc["_id"],
-        pilot=Pilot(doc["pilot"]),
+        pilot=vocab.Pilot(doc["pilot"]),
         programme=doc["programme"],
-        language=Language(doc["language"]),
+        language=vocab.Language(doc["language"]),
         child_first_name=doc.get("child_first_name"),
         birth_year=doc.get("birth_year"),
         school_name=doc.get("school_name"),
@@ -178,7 +164,7 @@ def _case(doc: dict[str, Any]) -> Case:
         registered_by=doc.get("registered_by", ""),
         status=CaseStatus(doc["status"]),
         closed_at=doc.get("closed_at"),
-        close_reason=None if reason is None else CloseReason(reason),
+        close_reason=None if reason is None else vocab.CloseReason(reason),
         closed_by=doc.get("closed_by"),
         erased=bool(doc.get("erased", False)),
         consents=[_decision(d) for d in doc.get("consents", [])],
@@ -192,18 +178,20 @@ def _guardian(doc: dict[str, Any]) -> Guardian:
         name=doc.get("name"),
         email=doc.get("email"),
         phone=doc.get("phone"),
-        preferred_channel=Channel(doc["preferred_channel"]),
-        language=Language(doc["language"]),
+        preferred_channel=vocab.Channel(doc["preferred_channel"]),
+        language=vocab.Language(doc["language"]),
     )
 
 
 def _decision(doc: dict[str, Any]) -> ConsentDecision:
     return ConsentDecision(
-        purpose=ConsentPurpose(doc["purpose"]),
+        purpose=vocab.ConsentPurpose(doc["purpose"]),
         agency_id=doc.get("agency_id"),
         granted=bool(doc["granted"]),
         recorded_by=Recorder(
-            role=ActorRole(doc["role"]), guardian_id=doc.get("guardian_id"), user=doc.get("user")
+            role=vocab.ActorRole(doc["role"]),
+            guardian_id=doc.get("guardian_id"),
+            user=doc.get("user"),
         ),
         decided_at=doc["decided_at"],
         recorded_at=doc["recorded_at"],

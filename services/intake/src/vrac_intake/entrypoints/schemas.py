@@ -18,16 +18,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from vrac_contracts import values as vocab
 from vrac_contracts.events.intake import ProgrammeSlug
 from vrac_contracts.ids import AgencyId, CaseId, GuardianId
-from vrac_contracts.values import (
-    ActorRole,
-    Channel,
-    CloseReason,
-    ConsentPurpose,
-    Language,
-    Pilot,
-)
 from vrac_runtime.schemas import Attributes, Email, Phone, Request, trimmed
 from vrac_runtime.values import from_attributes
 
@@ -46,20 +39,22 @@ class GuardianIn(Request):
     name: PersonName = Field(description="Name as the guardian wants to be addressed.")
     email: Email | None = Field(None, description="E-mail address.")
     phone: Phone | None = Field(None, description="Phone number in E.164 form (+31612345678).")
-    preferred_channel: Channel = Field(description="`email` or `sms`; needs that contact.")
-    language: Language | None = Field(None, description="Defaults to the family's language.")
+    preferred_channel: vocab.Channel = Field(description="`email` or `sms`; needs that contact.")
+    language: vocab.Language | None = Field(None, description="Defaults to the family's language.")
 
     def to_domain(self) -> GuardianDetails:
         return GuardianDetails(**dict(self))
 
 
 class RegisterFamilyIn(Request):
-    pilot: Pilot = Field(description="The pilot; must be the caller's own.")
+    pilot: vocab.Pilot = Field(description="The pilot; must be the caller's own.")
     programme: ProgrammeSlug = Field(description="Programme slug, e.g. `pit`.")
     child_first_name: ChildName = Field(description="The child's first name.")
     birth_year: int = Field(description="The child's birth year (aged 2 to 21 this year).")
     school_name: SchoolName | None = Field(None, description="The child's school.")
-    language: Language | None = Field(None, description="Family language; default: the pilot's.")
+    language: vocab.Language | None = Field(
+        None, description="Family language; default: the pilot's."
+    )
     guardians: list[GuardianIn] = Field(min_length=1, max_length=MAX_GUARDIANS)
 
     def to_command(self, registered_by: str, idempotency_key: str | None) -> RegisterFamily:
@@ -84,12 +79,12 @@ class RecordedByIn(Request):
 
     def to_domain(self, user: str) -> Recorder:
         if self.role is not None:
-            return Recorder(ActorRole(self.role), user=user)
-        return Recorder(ActorRole.GUARDIAN, guardian_id=self.guardian_id, user=user)
+            return Recorder(vocab.ActorRole(self.role), user=user)
+        return Recorder(vocab.ActorRole.GUARDIAN, guardian_id=self.guardian_id, user=user)
 
 
 class ConsentIn(Request):
-    purpose: ConsentPurpose
+    purpose: vocab.ConsentPurpose
     granted: StrictBool = Field(description="true grants, false withdraws.")
     agency_id: AgencyId | None = Field(
         None, description="Only, and required, for share-with-agency."
@@ -109,7 +104,7 @@ class ConsentIn(Request):
 
 
 class CloseIn(Request):
-    reason: CloseReason
+    reason: vocab.CloseReason
 
 
 # -- responses --
@@ -120,15 +115,15 @@ class GuardianOut(Attributes):
     name: str | None
     email: str | None
     phone: str | None
-    preferred_channel: Channel
-    language: Language
+    preferred_channel: vocab.Channel
+    language: vocab.Language
 
 
 class ConsentOut(BaseModel):
-    purpose: ConsentPurpose
+    purpose: vocab.ConsentPurpose
     agency_id: AgencyId | None
     granted: bool
-    changed_by: ActorRole = Field(description="Role of whoever decided.")
+    changed_by: vocab.ActorRole = Field(description="Role of whoever decided.")
     guardian_id: GuardianId | None = Field(description="The guardian who decided, if one did.")
     recorded_by_user: str | None = Field(description="Token subject of who entered it.")
     changed_at: dt.datetime = Field(description="When the decision was made.")
@@ -149,7 +144,7 @@ class ConsentOut(BaseModel):
 
 class CaseSummaryOut(BaseModel):
     case_id: CaseId
-    pilot: Pilot
+    pilot: vocab.Pilot
     programme: str
     status: CaseStatus
     child_first_name: str | None
@@ -162,11 +157,11 @@ class CaseSummaryOut(BaseModel):
 
 
 class CaseOut(CaseSummaryOut):
-    language: Language
+    language: vocab.Language
     birth_year: int | None
     school_name: str | None
     guardians: list[GuardianOut]
-    close_reason: CloseReason | None
+    close_reason: vocab.CloseReason | None
     erased: bool = Field(description="The family's details were erased when it closed.")
     consents: list[ConsentOut] = Field(description="The current decision per purpose.")
 

@@ -17,18 +17,10 @@ from typing import Any, Final
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
+from vrac_contracts import values as vocab
 from vrac_contracts.envelope import Envelope, new_envelope
 from vrac_contracts.events.base import EventData
 from vrac_contracts.events.network import TaskOverdue
-from vrac_contracts.values import (
-    Channel,
-    DeclineReason,
-    Language,
-    MemberKind,
-    NetworkRole,
-    Pilot,
-    TaskCategory,
-)
 from vrac_runtime.idempotency import merge_updates
 from vrac_runtime.intake_cases import MongoIntakeCases, consents_of
 from vrac_runtime.outbox import WITHOUT_OUTBOX, outbox_fields, push_outbox
@@ -187,11 +179,11 @@ def _member_doc(member: Member) -> dict[str, Any]:
 def _member(doc: dict[str, Any]) -> Member:
     return Member(
         member_id=doc["member_id"],
-        kind=MemberKind(doc["kind"]),
-        role=NetworkRole(doc["role"]),
+        kind=vocab.MemberKind(doc["kind"]),
+        role=vocab.NetworkRole(doc["role"]),
         display_name=doc["display_name"],
-        channel=Channel(doc["channel"]),
-        language=Language(doc["language"]),
+        channel=vocab.Channel(doc["channel"]),
+        language=vocab.Language(doc["language"]),
         added_at=doc["added_at"],
         relationship=doc.get("relationship"),
         email=doc.get("email"),
@@ -204,7 +196,7 @@ def _member(doc: dict[str, Any]) -> Member:
 def _case(doc: dict[str, Any]) -> Case:
     return Case(
         case_id=doc["_id"],
-        pilot=Pilot(doc["pilot"]),
+        pilot=vocab.Pilot(doc["pilot"]),
         opened=bool(doc.get("opened")),
         closed=bool(doc.get("closed")),
         members=[_member(m) for m in doc.get("members", [])],
@@ -238,16 +230,16 @@ def _task(doc: dict[str, Any]) -> Task:
     return Task(
         task_id=doc["_id"],
         case_id=doc["case_id"],
-        pilot=Pilot(doc["pilot"]),
+        pilot=vocab.Pilot(doc["pilot"]),
         assignee_id=doc["assignee_id"],
-        assignee_kind=MemberKind(doc["assignee_kind"]),
-        category=TaskCategory(doc["category"]),
+        assignee_kind=vocab.MemberKind(doc["assignee_kind"]),
+        category=vocab.TaskCategory(doc["category"]),
         status=TaskStatus(doc["status"]),
         created_at=doc["created_at"],
         updated_at=doc["updated_at"],
         due_date=dt.date.fromisoformat(due) if due else None,
         description=doc.get("description"),
-        decline_reason=DeclineReason(reason) if reason else None,
+        decline_reason=vocab.DeclineReason(reason) if reason else None,
         overdue=bool(doc.get("overdue")),
         version=int(doc.get("version", 1)),
     )

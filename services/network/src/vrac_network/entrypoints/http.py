@@ -11,15 +11,8 @@ from vrac_runtime.auth import ALL_PILOTS, Principal, requires
 from vrac_runtime.http import deps_of
 
 from vrac_network import handlers
+from vrac_network.domain import commands
 from vrac_network.domain.case import Member
-from vrac_network.domain.commands import (
-    AcceptTask,
-    AddMember,
-    AssignTask,
-    CompleteTask,
-    DeclineTask,
-    SweepOverdue,
-)
 from vrac_network.entrypoints.schemas import (
     DeclineIn,
     MemberIn,
@@ -76,7 +69,7 @@ TaskActor = Annotated[PrincipalAccess, Depends(_access("coach", "agency"))]
 @router.post("/cases/{case_id}/members", status_code=201, response_model=MemberOut)
 async def add_member(case_id: str, body: MemberIn, who: Writer, d: D) -> MemberOut:
     """Add someone to the case's support network; publishes member-added (internal)."""
-    member = await handlers.add_member(d, AddMember(case_id, body.to_domain()), who)
+    member = await handlers.add_member(d, commands.AddMember(case_id, body.to_domain()), who)
     return MemberOut.of(member)
 
 
@@ -88,7 +81,7 @@ async def list_members(case_id: str, who: Reader, d: D) -> list[MemberOut]:
 @router.post("/cases/{case_id}/tasks", status_code=201, response_model=TaskOut)
 async def assign_task(case_id: str, body: TaskIn, who: Writer, d: D) -> TaskOut:
     """Give a task to a member of the network; publishes task-assigned."""
-    task = await handlers.assign_task(d, AssignTask(case_id, body.to_domain()), who)
+    task = await handlers.assign_task(d, commands.AssignTask(case_id, body.to_domain()), who)
     return TaskOut.of(task)
 
 
@@ -110,17 +103,19 @@ async def get_task(task_id: str, who: TaskReader, d: D) -> TaskOut:
 
 @router.post("/tasks/{task_id}/accept", response_model=TaskOut)
 async def accept_task(task_id: str, who: TaskActor, d: D) -> TaskOut:
-    return TaskOut.of(await handlers.accept_task(d, AcceptTask(task_id), who))
+    return TaskOut.of(await handlers.accept_task(d, commands.AcceptTask(task_id), who))
 
 
 @router.post("/tasks/{task_id}/decline", response_model=TaskOut)
 async def decline_task(task_id: str, body: DeclineIn, who: TaskActor, d: D) -> TaskOut:
-    return TaskOut.of(await handlers.decline_task(d, DeclineTask(task_id, body.reason), who))
+    return TaskOut.of(
+        await handlers.decline_task(d, commands.DeclineTask(task_id, body.reason), who)
+    )
 
 
 @router.post("/tasks/{task_id}/complete", response_model=TaskOut)
 async def complete_task(task_id: str, who: TaskActor, d: D) -> TaskOut:
-    return TaskOut.of(await handlers.complete_task(d, CompleteTask(task_id), who))
+    return TaskOut.of(await handlers.complete_task(d, commands.CompleteTask(task_id), who))
 
 
 @router.post("/sweeps/overdue", response_model=SweepOut)
@@ -128,5 +123,5 @@ async def sweep_overdue(who: Writer, d: D, body: SweepIn | None = None) -> Sweep
     """Run the overdue sweep now; a coach sweeps their own pilot, an admin every pilot."""
     as_of = (body.as_of if body else None) or d.clock().date()
     pilot = None if who.principal.pilot == ALL_PILOTS else who.principal.pilot
-    reported = await handlers.sweep_overdue(d, SweepOverdue(as_of, pilot))
+    reported = await handlers.sweep_overdue(d, commands.SweepOverdue(as_of, pilot))
     return SweepOut(as_of=as_of, reported=reported)

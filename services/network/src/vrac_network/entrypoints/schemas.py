@@ -6,16 +6,8 @@ import datetime as dt
 from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
+from vrac_contracts import values as vocab
 from vrac_contracts.ids import AgencyId, MemberId
-from vrac_contracts.values import (
-    Channel,
-    DeclineReason,
-    Language,
-    MemberKind,
-    NetworkRole,
-    Pilot,
-    TaskCategory,
-)
 from vrac_runtime import schemas
 from vrac_runtime.schemas import Attributes, Request
 from vrac_runtime.values import from_attributes
@@ -31,8 +23,10 @@ HttpsUrl = Annotated[str, Field(max_length=2000, pattern=r"^https://[^\s]+$")]
 
 
 class MemberIn(Request):
-    kind: MemberKind = Field(description="family, informal, professional or agency.")
-    role: NetworkRole = Field(description="The part the member plays, e.g. spider-in-the-web.")
+    kind: vocab.MemberKind = Field(description="family, informal, professional or agency.")
+    role: vocab.NetworkRole = Field(
+        description="The part the member plays, e.g. spider-in-the-web."
+    )
     display_name: str = Field(min_length=1, max_length=120, description="Name to address them.")
     relationship: str | None = Field(
         None, max_length=80, description="Relationship to the child, e.g. grandmother."
@@ -43,8 +37,8 @@ class MemberIn(Request):
     agency_id: AgencyId | None = Field(
         None, description="The agency (agy_...); required for kind agency and channel webhook."
     )
-    channel: Channel = Field(description="How the member wants to be notified.")
-    language: Language | None = Field(
+    channel: vocab.Channel = Field(description="How the member wants to be notified.")
+    language: vocab.Language | None = Field(
         None, description="nl, fr or en; defaults to the pilot's language."
     )
 
@@ -53,7 +47,7 @@ class MemberIn(Request):
 
 
 class TaskIn(Request):
-    category: TaskCategory = Field(description="What kind of help the task asks for.")
+    category: vocab.TaskCategory = Field(description="What kind of help the task asks for.")
     assignee_id: MemberId = Field(description="A member of this case's network (mbr_...).")
     due_date: dt.date | None = Field(None, description="Date the task should be done by.")
     description: str | None = Field(
@@ -67,7 +61,7 @@ class TaskIn(Request):
 
 
 class DeclineIn(Request):
-    reason: DeclineReason = Field(description="Why the task is declined.")
+    reason: vocab.DeclineReason = Field(description="Why the task is declined.")
 
 
 class SweepIn(Request):
@@ -78,30 +72,30 @@ class SweepIn(Request):
 
 class MemberOut(Attributes):
     member_id: str
-    kind: MemberKind
-    role: NetworkRole
+    kind: vocab.MemberKind
+    role: vocab.NetworkRole
     display_name: str
     relationship: str | None
     email: str | None
     phone: str | None
     webhook_url: str | None
     agency_id: str | None
-    channel: Channel
-    language: Language
+    channel: vocab.Channel
+    language: vocab.Language
     added_at: dt.datetime
 
 
 class TaskOut(Attributes):
     task_id: str
     case_id: str
-    pilot: Pilot
+    pilot: vocab.Pilot
     assignee_id: str
-    assignee_kind: MemberKind
-    category: TaskCategory
+    assignee_kind: vocab.MemberKind
+    category: vocab.TaskCategory
     status: TaskStatus
     due_date: dt.date | None
     description: str | None
-    decline_reason: DeclineReason | None
+    decline_reason: vocab.DeclineReason | None
     overdue: bool = Field(description="True once the overdue sweep reported the task.")
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -117,7 +111,7 @@ class MemberPlanOut(MemberOut):
 
 class PlanOut(BaseModel):
     case_id: str
-    pilot: Pilot
+    pilot: vocab.Pilot
     status: str = Field(description="open or closed.")
     members: list[MemberPlanOut]
     task_counts: dict[TaskStatus, int]

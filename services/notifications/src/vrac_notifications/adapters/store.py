@@ -14,7 +14,6 @@ from typing import Any, Final, TypeVar
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from vrac_contracts.consent import ConsentState
-from vrac_contracts.envelope import new_envelope
 from vrac_contracts.values import (
     Channel,
     DeliveryError,
@@ -24,8 +23,9 @@ from vrac_contracts.values import (
     Pilot,
     TaskCategory,
 )
+from vrac_runtime.event_outbox import append_outbox, insert_with_events
 from vrac_runtime.idempotency import insert_once, merge_updates
-from vrac_runtime.outbox import WITHOUT_OUTBOX, outbox_fields, push_outbox
+from vrac_runtime.outbox import WITHOUT_OUTBOX
 
 from vrac_notifications.domain.casefile import CaseFile
 from vrac_notifications.domain.contacts import Contact, RecipientKind
@@ -238,20 +238,15 @@ class MongoDeliveries:
         return result.modified_count == 1
 
     async def record(self, delivery: Delivery) -> bool:
-        events = [new_envelope(e) for e in delivery.pull_events()]
-        inserted = await insert_once(self._col, _delivery_doc(delivery) | outbox_fields(events))
-        if inserted:
-            self._on_events()
-        return inserted
+        doc = _delivery_doc(delivery)
+        return await insert_with_events(self._col, doc, delivery.pull_events(), self._on_events)
 
     async def finish(self, delivery: Delivery) -> None:
         state = _delivery_doc(delivery)
         state.pop("_id")
         state.pop("created_at")
-        events = [new_envelope(e) for e in delivery.pull_events()]
-        await self._col.update_one(
-            {"_id": delivery.delivery_id}, merge_updates({"$set": state}, push_outbox(events))
-        )
+        update = merge_updates({"$set": state}, append_outbox(delivery.pull_events()))
+        await self._col.update_one({"_id": delivery.delivery_id}, update)
         self._on_events()
 
     async def for_case(self, case_id: str) -> list[Delivery]:

@@ -12,20 +12,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from vrac_contracts.events import (
-    CaseClosed,
-    CaseOpened,
-    ConsentChanged,
-    DiplomaIssued,
-    EventData,
-    QuestionnaireSubmitted,
-    ScreeningCompleted,
-    TaskAccepted,
-    TaskAssigned,
-    TaskCompleted,
-    TaskDeclined,
-    TaskOverdue,
-)
+from vrac_contracts import events as ev
+from vrac_contracts.events import EventData
 from vrac_contracts.values import MemberKind
 
 from vrac_reporting.domain.errors import NotCounted
@@ -70,17 +58,17 @@ def _fixed(*metrics: Metric) -> Callable[[Any], tuple[Metric, ...]]:
 
 
 _RULES: Final[dict[type[EventData], Callable[[Any], tuple[Metric, ...]]]] = {
-    CaseOpened: _fixed(Metric.CASES_OPENED),
-    CaseClosed: _fixed(Metric.CASES_CLOSED),
-    ConsentChanged: _consent,
-    ScreeningCompleted: _fixed(Metric.SCREENINGS_COMPLETED),
-    DiplomaIssued: _fixed(Metric.DIPLOMAS_ISSUED),
-    QuestionnaireSubmitted: _fixed(Metric.QUESTIONNAIRES_SUBMITTED),
-    TaskAssigned: _assigned,
-    TaskAccepted: _fixed(Metric.TASKS_ACCEPTED),
-    TaskDeclined: _fixed(Metric.TASKS_DECLINED),
-    TaskCompleted: _fixed(Metric.TASKS_COMPLETED),
-    TaskOverdue: _fixed(Metric.TASKS_OVERDUE),
+    ev.CaseOpened: _fixed(Metric.CASES_OPENED),
+    ev.CaseClosed: _fixed(Metric.CASES_CLOSED),
+    ev.ConsentChanged: _consent,
+    ev.ScreeningCompleted: _fixed(Metric.SCREENINGS_COMPLETED),
+    ev.DiplomaIssued: _fixed(Metric.DIPLOMAS_ISSUED),
+    ev.QuestionnaireSubmitted: _fixed(Metric.QUESTIONNAIRES_SUBMITTED),
+    ev.TaskAssigned: _assigned,
+    ev.TaskAccepted: _fixed(Metric.TASKS_ACCEPTED),
+    ev.TaskDeclined: _fixed(Metric.TASKS_DECLINED),
+    ev.TaskCompleted: _fixed(Metric.TASKS_COMPLETED),
+    ev.TaskOverdue: _fixed(Metric.TASKS_OVERDUE),
 }
 
 COUNTED_EVENTS: Final = tuple(_RULES)

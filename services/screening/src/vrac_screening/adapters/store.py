@@ -17,23 +17,13 @@ from typing import Any, Final
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
+from vrac_contracts import values as vocab
 from vrac_contracts.advice import AdviceCode
-from vrac_contracts.envelope import new_envelope
 from vrac_contracts.events.base import EventData
-from vrac_contracts.values import (
-    AdviceAudience,
-    CloseReason,
-    Domain,
-    Instrument,
-    Language,
-    Pilot,
-    Respondent,
-    ScoreKind,
-    WellbeingBand,
-)
+from vrac_runtime.event_outbox import insert_with_events, new_outbox
 from vrac_runtime.idempotency import insert_once
 from vrac_runtime.intake_cases import MongoIntakeCases, consents_of
-from vrac_runtime.outbox import OUTBOX, WITHOUT_OUTBOX, outbox_fields
+from vrac_runtime.outbox import OUTBOX, WITHOUT_OUTBOX
 
 from vrac_screening.domain.advice_rules import AdviceChoice
 from vrac_screening.domain.case import Case
@@ -53,10 +43,6 @@ _NO_OUTBOX = WITHOUT_OUTBOX
 _SENT = {f"{OUTBOX}.0": {"$exists": False}}
 
 
-def _with_outbox(doc: dict[str, Any], events: list[EventData]) -> dict[str, Any]:
-    return {**doc, **outbox_fields(new_envelope(e) for e in events)}
-
-
 def _no_wake() -> None:
     return None
 
@@ -74,7 +60,7 @@ class MongoCases(MongoIntakeCases):
         return None if doc is None else _case(doc)
 
     async def keep_family(
-        self, case_id: str, pilot: Pilot, child_first_name: str, language: Language
+        self, case_id: str, pilot: vocab.Pilot, child_first_name: str, language: vocab.Language
     ) -> None:
         await self.upsert(case_id, pilot)
         # an erased case never gets a name back, even from a late redelivery
@@ -108,7 +94,7 @@ class _Records:
         return await self._records.count_documents({"case_id": case_id})
 
     async def _insert(self, doc: dict[str, Any], events: list[EventData]) -> None:
-        await self._records.insert_one(_with_outbox(doc, events))
+        await self._records.insert_one(doc | new_outbox(events))
         self._on_events()
 
     async def _of_case(self, case_id: str, order: str) -> list[dict[str, Any]]:
@@ -137,11 +123,8 @@ class MongoDiplomas(_Records):
 
     async def add(self, diploma: Diploma) -> bool:
         """Store the diploma with its event; False when it was made before."""
-        doc = _with_outbox(_diploma_doc(diploma), diploma.pull_events())
-        inserted = await insert_once(self._records, doc)
-        if inserted:
-            self._on_events()
-        return inserted
+        doc, events = _diploma_doc(diploma), diploma.pull_events()
+        return await insert_with_events(self._records, doc, events, self._on_events)
 
     async def get(self, diploma_id: str) -> Diploma | None:
         doc = await self._records.find_one({"_id": diploma_id}, _NO_OUTBOX)
@@ -195,13 +178,13 @@ def _case(doc: dict[str, Any]) -> Case:
     reason, language = doc.get("close_reason"), doc.get("language")
     return Case(
         case_id=doc["_id"],
-        pilot=Pilot(doc["pilot"]),
+        pilot=vocab.Pilot(doc["pilot"]),
         opened=bool(doc.get("opened")),
         closed=bool(doc.get("closed")),
         erased=bool(doc.get("erased")),
-        close_reason=CloseReason(reason) if reason else None,
+        close_reason=vocab.CloseReason(reason) if reason else None,
         child_first_name=doc.get("child_first_name"),
-        language=Language(language) if language else None,
+        language=vocab.Language(language) if language else None,
         consents=consents_of(doc),
     )
 
@@ -237,23 +220,23 @@ def _screening(doc: dict[str, Any]) -> Screening:
     return Screening(
         screening_id=doc["_id"],
         case_id=doc["case_id"],
-        pilot=Pilot(doc["pilot"]),
-        language=Language(doc["language"]),
+        pilot=vocab.Pilot(doc["pilot"]),
+        language=vocab.Language(doc["language"]),
         results=tuple(
             DomainResult(
-                domain=Domain(r["domain"]),
-                kind=ScoreKind(r["kind"]),
+                domain=vocab.Domain(r["domain"]),
+                kind=vocab.ScoreKind(r["kind"]),
                 score=r.get("score"),
                 rating=Rating(r["rating"]) if r.get("rating") else None,
             )
             for r in doc["results"]
         ),
-        strengths=tuple(Domain(d) for d in doc["strengths"]),
-        growth_areas=tuple(Domain(d) for d in doc["growth_areas"]),
+        strengths=tuple(vocab.Domain(d) for d in doc["strengths"]),
+        growth_areas=tuple(vocab.Domain(d) for d in doc["growth_areas"]),
         advice=tuple(
             AdviceChoice(
                 code=AdviceCode(a["code"]),
-                audience=AdviceAudience(a["audience"]),
+                audience=vocab.AdviceAudience(a["audience"]),
                 rule_id=a["rule"],
             )
             for a in doc["advice"]
@@ -280,9 +263,9 @@ def _diploma(doc: dict[str, Any]) -> Diploma:
         diploma_id=doc["_id"],
         screening_id=doc["screening_id"],
         case_id=doc["case_id"],
-        pilot=Pilot(doc["pilot"]),
-        language=Language(doc["language"]),
-        strengths=tuple(Domain(d) for d in doc["strengths"]),
+        pilot=vocab.Pilot(doc["pilot"]),
+        language=vocab.Language(doc["language"]),
+        strengths=tuple(vocab.Domain(d) for d in doc["strengths"]),
         issued_at=doc["issued_at"],
     )
 
@@ -304,10 +287,10 @@ def _questionnaire(doc: dict[str, Any]) -> Questionnaire:
     return Questionnaire(
         questionnaire_id=doc["_id"],
         case_id=doc["case_id"],
-        pilot=Pilot(doc["pilot"]),
-        instrument=Instrument(doc["instrument"]),
-        respondent=Respondent(doc["respondent"]),
+        pilot=vocab.Pilot(doc["pilot"]),
+        instrument=vocab.Instrument(doc["instrument"]),
+        respondent=vocab.Respondent(doc["respondent"]),
         score=int(doc["score"]),
-        band=WellbeingBand(doc["band"]),
+        band=vocab.WellbeingBand(doc["band"]),
         submitted_at=doc["submitted_at"],
     )

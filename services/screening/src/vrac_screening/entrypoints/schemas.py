@@ -5,17 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from pydantic import BaseModel, Field
+from vrac_contracts import values as vocab
 from vrac_contracts.advice import AdviceCode, advice_text
-from vrac_contracts.values import (
-    AdviceAudience,
-    Domain,
-    Instrument,
-    Language,
-    Pilot,
-    Respondent,
-    ScoreKind,
-    WellbeingBand,
-)
 from vrac_runtime.schemas import Attributes, Request
 from vrac_runtime.values import from_attributes
 
@@ -26,8 +17,8 @@ from vrac_screening.domain.screening import Screening
 
 
 class ScoreIn(Request):
-    domain: Domain = Field(description="The domain screened.")
-    kind: ScoreKind = Field(description="percentile, standard-score or qualitative.")
+    domain: vocab.Domain = Field(description="The domain screened.")
+    kind: vocab.ScoreKind = Field(description="percentile, standard-score or qualitative.")
     score: float | None = Field(
         None,
         strict=True,  # a number, not "88" or true
@@ -41,7 +32,7 @@ class ScoreIn(Request):
 
 class ScreeningIn(Request):
     scores: list[ScoreIn] = Field(
-        description="One result per domain screened.", min_length=1, max_length=len(Domain)
+        description="One result per domain screened.", min_length=1, max_length=len(vocab.Domain)
     )
     screened_on: dt.date | None = Field(
         None, description="The day the child was screened; default today (UTC)."
@@ -49,8 +40,8 @@ class ScreeningIn(Request):
 
 
 class ScoreOut(Attributes):
-    domain: Domain
-    kind: ScoreKind
+    domain: vocab.Domain
+    kind: vocab.ScoreKind
     score: float | None
     rating: Rating | None
     level: Level
@@ -58,7 +49,7 @@ class ScoreOut(Attributes):
 
 class AdviceOut(BaseModel):
     code: AdviceCode
-    audience: AdviceAudience
+    audience: vocab.AdviceAudience
     rule: str = Field(description="The rule of the advice library that chose it.")
     text: str = Field(description="The advice in the requested language.")
 
@@ -66,18 +57,18 @@ class AdviceOut(BaseModel):
 class ScreeningOut(BaseModel):
     screening_id: str
     case_id: str
-    pilot: Pilot
-    language: Language = Field(description="The family's language when it was recorded.")
+    pilot: vocab.Pilot
+    language: vocab.Language = Field(description="The family's language when it was recorded.")
     screened_on: dt.date
     recorded_at: dt.datetime
     scores: list[ScoreOut]
-    strengths: list[Domain]
-    growth_areas: list[Domain]
-    advice_language: Language = Field(description="The language of the advice texts.")
+    strengths: list[vocab.Domain]
+    growth_areas: list[vocab.Domain]
+    advice_language: vocab.Language = Field(description="The language of the advice texts.")
     advice: list[AdviceOut]
 
     @classmethod
-    def of(cls, screening: Screening, language: Language | None = None) -> ScreeningOut:
+    def of(cls, screening: Screening, language: vocab.Language | None = None) -> ScreeningOut:
         shown = language or screening.language
         return from_attributes(
             cls,
@@ -97,7 +88,7 @@ class ScreeningOut(BaseModel):
 
 
 class StrengthOut(BaseModel):
-    domain: Domain
+    domain: vocab.Domain
     label: str = Field(description="The strength, in the diploma's language.")
     reason: str = Field(description="Why that is great, in the diploma's language.")
 
@@ -106,8 +97,8 @@ class DiplomaOut(BaseModel):
     diploma_id: str
     screening_id: str
     case_id: str
-    pilot: Pilot
-    language: Language
+    pilot: vocab.Pilot
+    language: vocab.Language
     child_first_name: str
     title: str
     strengths: list[StrengthOut]
@@ -133,8 +124,10 @@ class DiplomaOut(BaseModel):
 
 
 class QuestionnaireIn(Request):
-    instrument: Instrument = Field(description="The questionnaire instrument.")
-    respondent: Respondent = Field(description="Who filled it in: child, guardian or teacher.")
+    instrument: vocab.Instrument = Field(description="The questionnaire instrument.")
+    respondent: vocab.Respondent = Field(
+        description="Who filled it in: child, guardian or teacher."
+    )
     score: int = Field(
         strict=True, description="The total score (an integer) within the instrument's range."
     )
@@ -143,11 +136,11 @@ class QuestionnaireIn(Request):
 class QuestionnaireOut(BaseModel):
     questionnaire_id: str
     case_id: str
-    pilot: Pilot
-    instrument: Instrument
-    respondent: Respondent
+    pilot: vocab.Pilot
+    instrument: vocab.Instrument
+    respondent: vocab.Respondent
     score: int
-    wellbeing_band: WellbeingBand
+    wellbeing_band: vocab.WellbeingBand
     submitted_at: dt.datetime
 
     @classmethod
