@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from vrac_runtime.retry import with_retries
+from vrac_runtime.retry import retried, with_retries
 
 
 class Flaky:
@@ -58,3 +58,19 @@ async def test_a_cancellation_is_neither_retried_nor_swallowed() -> None:
     with pytest.raises(asyncio.CancelledError):
         await with_retries(cancelled, attempts=5, first_wait=0)
     assert calls == 1
+
+
+async def test_retried_returns_what_the_call_returned_after_a_lost_race() -> None:
+    lost = Flaky(1, LookupError("changed meanwhile"))
+
+    async def change() -> str:
+        await lost()
+        return "saved"
+
+    assert await retried(change, attempts=3, first_wait=0, retry_if=lambda e: True) == "saved"
+    assert lost.calls == 2
+
+
+async def test_retried_raises_the_last_error_when_every_race_is_lost() -> None:
+    with pytest.raises(LookupError):
+        await retried(Flaky(5, LookupError("x")), attempts=3, first_wait=0, retry_if=lambda e: True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from tenacity import (
     AsyncRetrying,
@@ -19,6 +20,7 @@ from tenacity import (
 )
 
 Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -70,3 +72,34 @@ async def with_retries(
     except Exception as error:
         return Attempts(made, error)
     return Attempts(made)
+
+
+async def retried(
+    call: Callable[[], Awaitable[T]],
+    *,
+    attempts: int,
+    first_wait: float,
+    retry_if: Callable[[Exception], bool],
+    max_wait: float = 60.0,
+    sleep: Sleep = asyncio.sleep,
+) -> T:
+    """The call's result once it succeeds; the error that ended it otherwise.
+
+    For a read-change-write that lost a race to another writer: read again and retry.
+    """
+    results: list[T] = []
+
+    async def once() -> None:
+        results.append(await call())
+
+    ended = await with_retries(
+        once,
+        attempts=attempts,
+        first_wait=first_wait,
+        retry_if=retry_if,
+        max_wait=max_wait,
+        sleep=sleep,
+    )
+    if ended.error is not None:
+        raise ended.error
+    return results[-1]

@@ -10,9 +10,9 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
 from vrac_contracts.ids import new_id
+from vrac_runtime.retry import retried
 
 from vrac_network.domain import commands
 from vrac_network.domain import task as tasks
@@ -148,16 +148,13 @@ async def _change_task(
     deps: Deps, task_id: str, access: Access, change: Callable[[Task], None]
 ) -> Task:
     """Read, change and write the task; a write that lost a race starts over."""
-    retries = AsyncRetrying(
-        retry=retry_if_exception_type(TaskChangedMeanwhile),
-        stop=stop_after_attempt(TASK_WRITE_ATTEMPTS),
-        wait=wait_exponential(multiplier=0.005, max=0.05),
-        reraise=True,
+    return await retried(
+        lambda: _change_task_once(deps, task_id, access, change),
+        attempts=TASK_WRITE_ATTEMPTS,
+        first_wait=0.005,
+        max_wait=0.05,
+        retry_if=lambda error: isinstance(error, TaskChangedMeanwhile),
     )
-    async for attempt in retries:
-        with attempt:
-            return await _change_task_once(deps, task_id, access, change)
-    raise AssertionError("unreachable: the last attempt re-raises")
 
 
 async def _change_task_once(

@@ -13,13 +13,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential,
-)
 from vrac_contracts import events
 from vrac_contracts import values as vocab
 from vrac_contracts.events.base import EventData
@@ -27,6 +20,7 @@ from vrac_contracts.events.intake import Guardian
 from vrac_runtime.consumer import PermanentError
 from vrac_runtime.intake_facts import consent_decision
 from vrac_runtime.logging import get_logger
+from vrac_runtime.retry import retried, with_retries
 
 from vrac_notifications.domain.casefile import CaseFile, Outcome, Planned
 from vrac_notifications.domain.commands import RegisterWebhook
@@ -235,15 +229,13 @@ async def _change(
     trigger_id: str | None = None,
 ) -> None:
     """Apply ``change`` to the event's case file, reading again when a write lost a race."""
-    retrying = AsyncRetrying(
-        stop=stop_after_attempt(_WRITE_ATTEMPTS),
-        retry=retry_if_exception_type(ChangedMeanwhile),
+    case = await retried(
+        lambda: _apply(deps, event, change),
+        attempts=_WRITE_ATTEMPTS,
+        first_wait=0,
+        retry_if=lambda error: isinstance(error, ChangedMeanwhile),
         sleep=deps.sleep,
-        reraise=True,
     )
-    async for attempt in retrying:
-        with attempt:
-            case = await _apply(deps, event, change)
     # Also after "nothing new": a redelivered event finishes what a crash interrupted.
     await dispatch(deps, case, trigger_id)
 
@@ -379,29 +371,23 @@ async def _subscription(
     return subscription if subscription is not None and subscription.serves(pilot) else None
 
 
-def _worth_retrying(error: BaseException) -> bool:
+def _worth_retrying(error: Exception) -> bool:
     return isinstance(error, DeliveryProblem) and error.retryable
 
 
 async def _send_with_retries(deps: Deps, send: Send) -> tuple[int, DeliveryProblem | None]:
     """Try the channel with exponential backoff: the attempts made, and the problem that
     ended them (None when it went out). Anything but a DeliveryProblem propagates."""
-    retrying = AsyncRetrying(
-        stop=stop_after_attempt(deps.retry.attempts),
-        wait=wait_exponential(multiplier=deps.retry.backoff_seconds),
-        retry=retry_if_exception(_worth_retrying),
+    ended = await with_retries(
+        send,
+        attempts=deps.retry.attempts,
+        first_wait=deps.retry.backoff_seconds,
+        retry_if=_worth_retrying,
         sleep=deps.sleep,
-        reraise=True,
     )
-    attempts = 0
-    try:
-        async for attempt in retrying:
-            with attempt:
-                attempts = attempt.retry_state.attempt_number
-                await send()
-    except DeliveryProblem as problem:
-        return attempts, problem
-    return attempts, None
+    if ended.error is None or isinstance(ended.error, DeliveryProblem):
+        return ended.count, ended.error
+    raise ended.error
 
 
 # -- the HTTP side --
