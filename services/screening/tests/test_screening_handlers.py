@@ -273,3 +273,15 @@ async def test_the_app_takes_other_ports_in_place_of_its_own() -> None:
     deps: handlers.Deps = app.state.deps
     assert deps.render is renderer and deps.clock() == NOW
     await app.state.runtime.mongo.close()
+
+
+async def test_an_erased_case_shows_no_diploma_even_one_still_sending_its_event(w: World) -> None:
+    await open_case(w)
+    await screen(w)
+    await deliver_completed(w)
+    assert len(await handlers.show_diplomas(w.deps, CASE, Anyone())) == 1
+    # erasure keeps the diploma's record until its diploma-issued is sent
+    with pytest.raises(ErasureNotFinished):
+        await handlers.close_case(w.deps, closed(vocab.CloseReason.ERASURE_REQUESTED))
+    assert await handlers.show_diplomas(w.deps, CASE, Anyone()) == []
+    assert await handlers.list_diplomas(w.deps, CASE, Anyone()) == []

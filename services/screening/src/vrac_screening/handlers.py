@@ -173,8 +173,25 @@ async def issue_missing_diplomas(deps: Deps, case_id: str) -> list[Diploma]:
 
 
 async def list_diplomas(deps: Deps, case_id: str, access: Access) -> list[Diploma]:
-    await _visible_case(deps, case_id, access)
+    """The case's diplomas; none once the case is erased, even those whose diploma-issued
+    is still on its way out (their records stay until it is sent)."""
+    case = await _visible_case(deps, case_id, access)
+    if case.erased:
+        return []
     return await deps.diplomas.of_case(case_id)
+
+
+async def show_diplomas(
+    deps: Deps, case_id: str, access: Access
+) -> list[tuple[Diploma, DiplomaSheet]]:
+    """The case's diplomas with their printed words, read against one view of the case."""
+    case = await _visible_case(deps, case_id, access)
+    found = [] if case.erased else await deps.diplomas.of_case(case_id)
+    if not found:
+        return []
+    if case.child_first_name is None:
+        raise ChildNotKnownYet(f"the family of case {case_id} is not registered yet")
+    return [(diploma, diplomas.diploma_sheet(diploma, case.child_first_name)) for diploma in found]
 
 
 async def get_diploma(deps: Deps, diploma_id: str, access: Access) -> tuple[Diploma, DiplomaSheet]:

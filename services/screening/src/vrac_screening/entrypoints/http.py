@@ -85,9 +85,7 @@ async def get_screening(
 
 @router.get("/cases/{case_id}/diplomas", response_model=list[DiplomaOut])
 async def list_diplomas(case_id: str, who: Reader, d: D) -> list[DiplomaOut]:
-    access = PrincipalAccess(who)
-    found = await handlers.list_diplomas(d, case_id, access)
-    shown = [await handlers.get_diploma(d, found_one.diploma_id, access) for found_one in found]
+    shown = await handlers.show_diplomas(d, case_id, PrincipalAccess(who))
     return [DiplomaOut.of(diploma, sheet) for diploma, sheet in shown]
 
 
