@@ -39,6 +39,14 @@ from bench.report import compare, table
 HERE = Path(__file__).parent
 
 
+def _shown(folder: Path) -> str:
+    """A folder as a result records it: relative to the repository, never a machine's path."""
+    try:
+        return str(folder.resolve().relative_to(repo_root().resolve()))
+    except ValueError:
+        return folder.name  # a state folder elsewhere (VRAC_STATE_DIR): its own name only
+
+
 async def measure(kafka: str, mongodb_url: str, events: int) -> dict[str, Any]:
     saturation = await run_baseline(kafka, events, None)
     fixed_rate = round(saturation.throughput / 2, 1)
@@ -62,7 +70,7 @@ async def measure(kafka: str, mongodb_url: str, events: int) -> dict[str, Any]:
             "emails_received": emails,
             "emails_expected": 2 * events,
             "dead_lettered": dead,
-            "logs": str(put.platform.logs),
+            "logs": _shown(put.platform.logs),
         },
     }
 
