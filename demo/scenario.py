@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 from vrac_runtime.auth import issue_token
+from vrac_testing.builders import family_registration
 from vrac_testing.polling import eventually
 from vrac_testing.processes import Platform
 from vrac_testing.sinks import ReceivedHook, ReceivedMail, SmtpSink, WebhookReceiver
@@ -266,22 +267,14 @@ class PitCase:
             "intake",
             "/cases",
             self.coach,
-            json={
-                "pilot": "leiden",
-                "programme": "pit",
-                "child_first_name": "Sam",
-                "birth_year": 2016,
-                "school_name": "De Regenboog",
-                "language": "nl",
-                "guardians": [
-                    {
-                        "name": "Fatima",
-                        "email": GUARDIAN_EMAIL,
-                        "preferred_channel": "email",
-                        "language": "nl",
-                    }
-                ],
-            },
+            json=family_registration(
+                {
+                    "name": "Fatima",
+                    "email": GUARDIAN_EMAIL,
+                    "preferred_channel": "email",
+                    "language": "nl",
+                }
+            ),
         )
         return Intake(case["case_id"], case["guardians"][0]["guardian_id"])
 
