@@ -122,6 +122,21 @@ async def _periodic(name: str, seconds: float, job: Job) -> None:
         await asyncio.sleep(seconds)
 
 
+class StartupTimeout(RuntimeError):
+    """A start-up step did not finish in time: the service does not start."""
+
+
+@contextlib.asynccontextmanager
+async def _starting(step: str, seconds: float) -> AsyncIterator[None]:
+    """Bound one start-up step, so a start that hangs fails and says where."""
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError:
+        log.error("start-up step timed out", step=step, seconds=seconds)
+        raise StartupTimeout(f"{step} did not finish within {seconds:g} s") from None
+
+
 def create_app(
     runtime: ServiceRuntime,
     routers: Sequence[APIRouter],
@@ -135,18 +150,23 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.service_name, settings.log_level)
-        ferretdb = await runtime.detect_store()  # before anything writes
+        within = settings.startup_timeout_seconds
+        async with _starting("store detection", within):
+            ferretdb = await runtime.detect_store()  # before anything writes
         log.info("store detected", store="ferretdb" if ferretdb else "mongodb")
         for step in on_startup:
-            await step()
+            async with _starting("the service's start-up step", within):
+                await step()
         for consumer in runtime.consumers:
             consumer.register()
         if settings.create_topics:
-            await ensure_topics(
-                settings, [*runtime.published_topics(), *consumer_topics(runtime.consumers)]
-            )
-        await runtime.producer.start()
-        await runtime.broker.start()
+            topics = [*runtime.published_topics(), *consumer_topics(runtime.consumers)]
+            async with _starting("topic creation", within):
+                await ensure_topics(settings, topics)
+        async with _starting("the outbox relay's Kafka producer", within):
+            await runtime.producer.start()
+        async with _starting("the Kafka broker (consumers and producer)", within):
+            await runtime.broker.start()
         tasks = [asyncio.create_task(_periodic(n, s, j)) for n, s, j in runtime.jobs]
         if runtime.relay is not None:
             tasks.append(asyncio.create_task(runtime.relay.run()))

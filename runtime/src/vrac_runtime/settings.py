@@ -89,6 +89,12 @@ class ServiceSettings(BaseSettings):
     relay_interval_seconds: float = Field(
         0.5, gt=0, description="How often the outbox relay looks for pending events."
     )
+    startup_timeout_seconds: float = Field(
+        60,
+        gt=0,
+        description="Each start-up step (indexes, topics, Kafka clients) must finish "
+        "within this; one that does not stops the start with an error naming it.",
+    )
     shutdown_grace_seconds: float = Field(
         15, ge=0, description="How long a stopping service waits for running handlers."
     )
