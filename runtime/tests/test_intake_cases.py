@@ -7,11 +7,10 @@ import datetime as dt
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from vrac_contracts.consent import ConsentState
+from vrac_contracts.consent import ConsentState, consent_decision
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
 from vrac_contracts.values import CloseReason, ConsentPurpose, Pilot
 from vrac_runtime.intake_cases import MongoIntakeCases, consents_of
-from vrac_runtime.intake_facts import consent_decision
 from vrac_testing.builders import consent_changed
 
 CASE = "case_intakefacts01"

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .events.intake import ConsentChanged
 from .values import ConsentPurpose
 
 # the key of a share-with-agency decision that names no agency: no event carries it, so a
@@ -48,3 +49,10 @@ def granted(
     """Whether the newest decision for this consent grants it (no decision: not granted)."""
     state = consents.get(consent_key(purpose, agency_id))
     return state is not None and state.granted
+
+
+def consent_decision(event: ConsentChanged) -> tuple[str, ConsentState]:
+    """Where a consent-changed is filed, and the decision it carries."""
+    return consent_key(event.purpose, event.agency_id), ConsentState(
+        granted=event.granted, changed_at=event.changed_at
+    )

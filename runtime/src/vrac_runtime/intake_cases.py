@@ -14,12 +14,11 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
-from vrac_contracts.consent import ConsentState
+from vrac_contracts.consent import ConsentState, consent_decision
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
 from vrac_contracts.values import Pilot
 
 from vrac_runtime.idempotency import newer_at
-from vrac_runtime.intake_facts import consent_decision
 
 CONSENTS = "consents"
 

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from vrac_contracts.consent import is_newer
+from vrac_contracts.consent import consent_decision, is_newer
 from vrac_contracts.events.base import EventData
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
 from vrac_contracts.events.network import TaskOverdue
@@ -19,7 +19,6 @@ from vrac_contracts.values import Pilot
 from vrac_network.domain.case import Case, Member
 from vrac_network.domain.task import Task
 from vrac_network.handlers import Deps
-from vrac_runtime.intake_facts import consent_decision
 
 NOW = dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC)
 

@@ -11,11 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from vrac_contracts.consent import is_newer
+from vrac_contracts.consent import consent_decision, is_newer
 from vrac_contracts.events.base import EventData
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
 from vrac_contracts.values import Language, Pilot
-from vrac_runtime.intake_facts import consent_decision
 from vrac_screening.domain.case import Case
 from vrac_screening.domain.diploma import Diploma, DiplomaSheet
 from vrac_screening.domain.questionnaire import Questionnaire

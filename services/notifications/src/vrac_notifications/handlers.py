@@ -15,10 +15,10 @@ from typing import Literal
 
 from vrac_contracts import events
 from vrac_contracts import values as vocab
+from vrac_contracts.consent import consent_decision
 from vrac_contracts.events.base import EventData
 from vrac_contracts.events.intake import Guardian
 from vrac_runtime.consumer import PermanentError
-from vrac_runtime.intake_facts import consent_decision
 from vrac_runtime.logging import get_logger
 from vrac_runtime.retry import retried, with_retries
 
