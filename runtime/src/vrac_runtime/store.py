@@ -36,7 +36,7 @@ from typing import Any
 from pymongo import AsyncMongoClient, InsertOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.results import BulkWriteResult, DeleteResult, InsertManyResult, UpdateResult
+from pymongo.results import BulkWriteResult, DeleteResult, UpdateResult
 
 
 async def is_ferretdb(client: AsyncMongoClient[Any]) -> bool:
@@ -225,12 +225,6 @@ class SerialCollection(AsyncCollection[Any]):
     async def find_one_and_delete(self, filter: Mapping[str, Any], *args: Any, **kw: Any) -> Any:
         async with self._writing(filter):
             return await super().find_one_and_delete(filter, *args, **kw)
-
-    async def insert_many(
-        self, documents: Iterable[Any], *args: Any, **kw: Any
-    ) -> InsertManyResult:
-        # No lock needed (a repeated _id fails); here so the choice is visible in one place.
-        return await super().insert_many(documents, *args, **kw)
 
     async def bulk_write(self, requests: Sequence[Any], *args: Any, **kw: Any) -> BulkWriteResult:
         requests = list(requests)
