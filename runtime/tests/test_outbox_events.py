@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 from vrac_contracts.catalogue import by_type
-from vrac_runtime.event_outbox import append_outbox, insert_with_events, new_outbox
-from vrac_runtime.outbox import OUTBOX, PENDING_FLAG
+from vrac_runtime.outbox import OUTBOX, PENDING_FLAG, append_outbox, insert_with_events, new_outbox
 
 OPENED = by_type("org.vrac.intake.case-opened.v1")
 

@@ -23,14 +23,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from vrac_contracts.envelope import Envelope, encode
+from vrac_contracts.envelope import Envelope, encode, new_envelope
+from vrac_contracts.events.base import EventData
 
+from vrac_runtime.idempotency import insert_once
 from vrac_runtime.logging import get_logger
 from vrac_runtime.settings import ServiceSettings
 
@@ -75,6 +78,33 @@ def push_outbox(envelopes: Iterable[Envelope[Any]]) -> dict[str, Any]:
     if entries:
         update["$set"] = {PENDING_FLAG: True}
     return update
+
+
+# -- the same, from an aggregate's recorded events (each wrapped in a fresh envelope) --
+
+
+def new_outbox(events: Iterable[EventData]) -> dict[str, Any]:
+    """The fields of a new document whose outbox holds these events."""
+    return outbox_fields(new_envelope(event) for event in events)
+
+
+def append_outbox(events: Iterable[EventData]) -> dict[str, Any]:
+    """The update fragment that appends these events to a document's outbox."""
+    return push_outbox(new_envelope(event) for event in events)
+
+
+async def insert_with_events(
+    collection: AsyncCollection[Any],
+    document: dict[str, Any],
+    events: Iterable[EventData],
+    on_events: Callable[[], None],
+) -> bool:
+    """Insert a document with a deterministic ``_id`` and its events queued; False when it
+    existed already. Only a new document wakes the relay: a repeat queues nothing."""
+    inserted = await insert_once(collection, document | new_outbox(events))
+    if inserted:
+        on_events()
+    return inserted
 
 
 @dataclass

@@ -13,9 +13,8 @@ from typing import Any, Final
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from vrac_contracts import values as vocab
-from vrac_runtime.event_outbox import append_outbox, insert_with_events
 from vrac_runtime.idempotency import merge_updates
-from vrac_runtime.outbox import WITHOUT_OUTBOX
+from vrac_runtime.outbox import WITHOUT_OUTBOX, append_outbox, insert_with_events
 from vrac_runtime.store import DocumentLocks
 
 from vrac_intake.domain.case import Case, CaseStatus

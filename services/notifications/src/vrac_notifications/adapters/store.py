@@ -23,9 +23,8 @@ from vrac_contracts.values import (
     Pilot,
     TaskCategory,
 )
-from vrac_runtime.event_outbox import append_outbox, insert_with_events
 from vrac_runtime.idempotency import insert_once, merge_updates
-from vrac_runtime.outbox import WITHOUT_OUTBOX
+from vrac_runtime.outbox import WITHOUT_OUTBOX, append_outbox, insert_with_events
 
 from vrac_notifications.domain.casefile import CaseFile
 from vrac_notifications.domain.contacts import Contact, RecipientKind

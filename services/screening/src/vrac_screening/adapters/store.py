@@ -20,10 +20,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from vrac_contracts import values as vocab
 from vrac_contracts.advice import AdviceCode
 from vrac_contracts.events.base import EventData
-from vrac_runtime.event_outbox import insert_with_events, new_outbox
 from vrac_runtime.idempotency import insert_once
 from vrac_runtime.intake_cases import MongoIntakeCases, consents_of
-from vrac_runtime.outbox import OUTBOX, WITHOUT_OUTBOX
+from vrac_runtime.outbox import OUTBOX, WITHOUT_OUTBOX, insert_with_events, new_outbox
 
 from vrac_screening.domain.advice_rules import AdviceChoice
 from vrac_screening.domain.case import Case
