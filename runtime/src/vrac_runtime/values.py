@@ -7,6 +7,8 @@ entrypoint.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from vrac_runtime.errors import RuleBroken
@@ -15,6 +17,15 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     M = TypeVar("M", bound=BaseModel)
+
+
+# what handlers take to learn the time, so tests can set it
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    """The default clock of every service's handlers."""
+    return dt.datetime.now(dt.UTC)
 
 
 def from_attributes(model: type[M], source: object, /, **values: Any) -> M:

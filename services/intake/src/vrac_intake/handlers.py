@@ -6,7 +6,6 @@ passes ``authorize``, which refuses a case of a pilot the caller may not touch.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from typing import TypeVar
 
 from vrac_contracts.ids import derived_id, new_id
 from vrac_contracts.values import Pilot
+from vrac_runtime.values import Clock, utc_now
 
 from vrac_intake.domain.case import Case, CaseStatus
 from vrac_intake.domain.commands import CloseCase, RecordConsent, RegisterFamily
@@ -26,16 +26,12 @@ T = TypeVar("T")
 Authorize = Callable[[Pilot], None]
 
 
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 @dataclass
 class Deps:
     """What the handlers use: the ports, and the clock and id minting tests replace."""
 
     cases: Cases
-    clock: Callable[[], dt.datetime] = _utc_now
+    clock: Clock = utc_now
     mint: Callable[[str], str] = new_id
 
 

@@ -6,13 +6,13 @@ passes ``access``, which refuses a case or task the caller may not touch.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
 from vrac_contracts.ids import new_id
 from vrac_runtime.retry import retried
+from vrac_runtime.values import Clock, utc_now
 
 from vrac_network.domain import commands
 from vrac_network.domain import task as tasks
@@ -22,13 +22,8 @@ from vrac_network.domain.plan import CarePlan, care_plan
 from vrac_network.domain.task import Task
 from vrac_network.ports import Access, Cases, Tasks
 
-Clock = Callable[[], dt.datetime]
 # a task write that lost a race re-reads and tries again, this many times in all
 TASK_WRITE_ATTEMPTS = 3
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass

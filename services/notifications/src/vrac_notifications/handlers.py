@@ -8,7 +8,6 @@ triggering event's ``ce_id`` and the recipient, so an event handled twice sends 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -21,6 +20,7 @@ from vrac_contracts.events.intake import Guardian
 from vrac_runtime.consumer import PermanentError
 from vrac_runtime.logging import get_logger
 from vrac_runtime.retry import retried, with_retries
+from vrac_runtime.values import Clock, utc_now
 
 from vrac_notifications.domain.casefile import CaseFile, Outcome, Planned
 from vrac_notifications.domain.commands import RegisterWebhook
@@ -51,17 +51,12 @@ from vrac_notifications.ports import (
     Webhooks,
 )
 
-Clock = Callable[[], dt.datetime]
 Sleep = Callable[[float], Awaitable[None]]
 Authorize = Callable[[vocab.Pilot], None]  # refuses a pilot the caller may not touch
 Send = Callable[[], Awaitable[None]]
 # a case-file write that lost a race reads again and retries, at most this many times in all
 _WRITE_ATTEMPTS = 3
 log = get_logger(__name__)
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)

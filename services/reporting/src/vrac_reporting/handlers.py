@@ -11,12 +11,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from vrac_contracts.envelope import Envelope
 from vrac_contracts.values import Pilot
 from vrac_runtime.logging import get_logger
+from vrac_runtime.values import Clock, utc_now
 
 from vrac_reporting.domain.errors import UnknownPilot, UnknownRebuild
 from vrac_reporting.domain.generations import (
@@ -37,14 +38,9 @@ from vrac_reporting.domain.report import (
 from vrac_reporting.domain.tally import tally_of
 from vrac_reporting.ports import Background, ReadModels, ReplaySource, ReplaySources
 
-Clock = Callable[[], datetime]
 Authorize = Callable[[str], None]
 PILOTS = frozenset(p.value for p in Pilot)
 log = get_logger(__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _salt() -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
 from vrac_contracts.ids import new_id
 from vrac_contracts.values import CloseReason, ConsentPurpose
+from vrac_runtime.values import Clock
 
 from vrac_screening.domain import diploma as diplomas
 from vrac_screening.domain import questionnaire as questionnaires
@@ -43,8 +44,6 @@ from vrac_screening.ports import (
     Renderer,
     Screenings,
 )
-
-Clock = Callable[[], dt.datetime]
 
 
 def utc_now() -> dt.datetime:
