@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -11,7 +9,7 @@ import httpx
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
 from vrac_runtime.http import deps_of
-from vrac_runtime.service import ServiceRuntime, _stop_first, build_runtime, compose
+from vrac_runtime.service import ServiceRuntime, build_runtime, compose, create_app
 from vrac_runtime.settings import ServiceSettings
 
 
@@ -79,19 +77,15 @@ async def test_deps_of_refuses_an_app_wired_with_other_deps() -> None:
             await client.get("/name")
 
 
-async def test_shutdown_steps_run_before_the_runtime_closes() -> None:
-    order: list[str] = []
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        order.append("runtime closed")
+@pytest.mark.integration
+async def test_shutdown_steps_run_while_the_store_is_still_open(make_settings) -> None:
+    runtime = build_runtime(make_settings("intake"))
+    answers: list[object] = []
 
     async def stop() -> None:
-        order.append("step")
+        answers.append((await runtime.db.command("ping"))["ok"])
 
-    app = FastAPI(lifespan=lifespan)
-    _stop_first(app, [stop])
+    app = create_app(runtime, [], title="stops", on_shutdown=[stop])
     async with app.router.lifespan_context(app):
-        pass
-    assert order == ["step", "runtime closed"]
+        assert answers == []
+    assert answers == [1.0]

@@ -144,7 +144,12 @@ def create_app(
     title: str,
     description: str = "",
     on_startup: Sequence[Job] = (),
+    on_shutdown: Sequence[Job] = (),
 ) -> FastAPI:
+    """The service's app; its lifespan starts and stops the Kafka side and the store.
+
+    ``on_shutdown`` steps run first when the app stops, while the store and Kafka are open.
+    """
     settings = runtime.settings
 
     @contextlib.asynccontextmanager
@@ -174,6 +179,8 @@ def create_app(
         try:
             yield
         finally:
+            for step in on_shutdown:
+                await step()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -265,10 +272,9 @@ class Composition(Generic[D]):
             title=title,
             description=description,
             on_startup=[self._bound(step) for step in on_startup],
+            on_shutdown=[self._bound(step) for step in on_shutdown],
         )
         app.state.deps = self.deps
-        if on_shutdown:
-            _stop_first(app, [self._bound(step) for step in on_shutdown])
         return app
 
     def _bound(self, step: Step[D]) -> Job:
@@ -276,22 +282,6 @@ class Composition(Generic[D]):
             await step(self.deps)
 
         return job
-
-
-def _stop_first(app: FastAPI, steps: Sequence[Job]) -> None:
-    """Run ``steps`` at shutdown before the runtime closes its clients."""
-    inner = app.router.lifespan_context
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with inner(app):
-            try:
-                yield
-            finally:
-                for step in steps:
-                    await step()
-
-    app.router.lifespan_context = lifespan
 
 
 def run(build: Callable[[S], FastAPI], settings_type: type[S]) -> None:
