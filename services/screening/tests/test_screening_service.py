@@ -109,6 +109,35 @@ async def test_a_signed_link_opens_one_diploma_for_the_family(screening) -> None
     ).status_code == 401
 
 
+async def test_the_link_stops_when_diploma_consent_is_withdrawn_or_the_case_closes(
+    screening,
+) -> None:
+    await screening.open_case(CASE, name="Sam", language="nl")
+    await screening.screen(CASE, screened_on="2025-03-10")
+    [diploma] = await screening.wait_for_diplomas(CASE)
+    path = diploma["pdf_url"]
+    secret = screening.settings.jwt_secret.get_secret_value()
+    link = {"link": issue_link(secret, path, ttl=600, issuer=screening.settings.jwt_issuer)}
+
+    async def link_answers(status: int) -> bool:
+        return (await screening.http.get(path, params=link)).status_code == status
+
+    assert await link_answers(200)
+    await screening.publish(screening.consent(CASE, "diploma", False, "2025-04-01T10:00:00Z"))
+    await screening.eventually(lambda: link_answers(404), "the link to stop")
+    refused = await screening.http.get(path, params=link)
+    assert "diploma consent was withdrawn" in refused.json()["detail"]
+    # the coach still reads the case's diploma with a token
+    assert (await screening.http.get(path, headers=screening.auth())).status_code == 200
+
+    await screening.publish(screening.consent(CASE, "diploma", True, "2025-04-02T10:00:00Z"))
+    await screening.eventually(lambda: link_answers(200), "the link to open again")
+
+    closed = {"case_id": CASE, "pilot": "leiden", "occurred_at": "2025-06-01T10:00:00Z"}
+    await screening.publish(CaseClosed.model_validate({**closed, "reason": "completed"}))
+    await screening.eventually(lambda: link_answers(404), "the closed case's link to stop")
+
+
 async def test_a_french_family_gets_a_french_diploma(screening) -> None:
     await screening.open_case(CASE, pilot="lille", name="Zoé", language="fr")
     await screening.screen(CASE, pilot="lille")

@@ -200,6 +200,7 @@ async def get_diploma(deps: Deps, diploma_id: str, access: Access) -> tuple[Dipl
     if diploma is None or case is None or case.erased:
         raise UnknownDiploma(f"diploma {diploma_id} not found")
     access.check(diploma.pilot)
+    access.check_shared(case)
     if case.child_first_name is None:
         raise ChildNotKnownYet(f"the family of case {case.case_id} is not registered yet")
     return diploma, diplomas.diploma_sheet(diploma, case.child_first_name)

@@ -20,6 +20,10 @@ class Access(Protocol):
 
     def check(self, pilot: str) -> None: ...
 
+    def check_shared(self, case: Case) -> None:
+        """Raises when the family no longer shares the case's diploma with this caller."""
+        ...
+
 
 class Cases(IntakeFacts, Protocol):
     """Intake's cases as screening knows them. Every update is safe to apply twice, and an

@@ -42,6 +42,12 @@ class Case:
     def consented(self, purpose: ConsentPurpose) -> bool:
         return granted(self.consents, purpose)
 
+    @property
+    def diploma_shared(self) -> bool:
+        """Whether the family still shares the diploma: the case open, diploma consent
+        standing. The family's signed link opens it only then."""
+        return not self.closed and self.consented(ConsentPurpose.DIPLOMA)
+
     def require(self, purpose: ConsentPurpose) -> None:
         """Raise unless something new may be recorded for ``purpose`` on this case."""
         if not self.opened:

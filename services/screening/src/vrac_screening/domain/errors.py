@@ -18,6 +18,11 @@ class UnknownDiploma(NotFound):
     pass
 
 
+class LinkWithdrawn(NotFound):
+    """The family's link opens a diploma only while its case is open and diploma consent
+    stands: a withdrawal or a closed case stops it before the link's own expiry."""
+
+
 class CaseIsClosed(Conflict):
     """The case was closed: nothing new is recorded for it."""
 

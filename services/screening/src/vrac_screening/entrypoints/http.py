@@ -12,7 +12,9 @@ from vrac_runtime.auth import Principal, requires, requires_or_link
 from vrac_runtime.http import deps_of
 
 from vrac_screening import handlers
+from vrac_screening.domain.case import Case
 from vrac_screening.domain.commands import RecordScreening, SubmitQuestionnaire
+from vrac_screening.domain.errors import LinkWithdrawn
 from vrac_screening.entrypoints.schemas import (
     DiplomaOut,
     QuestionnaireIn,
@@ -31,12 +33,23 @@ class PrincipalAccess:
     def check(self, pilot: str) -> None:
         self.principal.ensure_pilot(pilot)
 
+    def check_shared(self, case: Case) -> None:
+        return None  # staff of the case's pilot read it under the case's own rules
+
 
 class LinkAccess:
-    """A signed link opens the one document it names, whatever its pilot."""
+    """A signed link opens the one document it names, whatever its pilot, and only while
+    the family shares it: the case open and diploma consent standing."""
 
     def check(self, pilot: str) -> None:
         return None
+
+    def check_shared(self, case: Case) -> None:
+        if not case.diploma_shared:
+            raise LinkWithdrawn(
+                "this link no longer opens the diploma: the case is closed or the "
+                "diploma consent was withdrawn"
+            )
 
 
 deps = deps_of(handlers.Deps)
