@@ -10,6 +10,7 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from pypdf import PdfReader
 from vrac_testing.polling import eventually
@@ -89,15 +90,23 @@ async def test_a_leiden_case_goes_through_the_whole_journey(
         assert row["pilot"] == "leiden"
         assert row["cases_opened"] == "suppressed" and row["tasks_assigned"] == "suppressed"
 
-        # The parents withdraw the youth team's consent: the next task reaches it no more.
+        # The parents withdraw the youth team's consent: no task can be given to it any more,
+        # and it no longer reads the task it had.
         case = journey.intake
         sent_before = len(hooks.hooks)
         await pit.record_consent(case, "share-with-agency", granted=False, agency_id=AGENCY)
-        task = await pit.assign(case, "meeting", journey.network.members["youth team"])
+        team = journey.network.members["youth team"]
+        body = {"category": "meeting", "assignee_id": team}
+        path = f"/cases/{case.case_id}/tasks"
 
-        async def withheld() -> bool:
-            return any(d["status"] == "withheld" for d in await pit.deliveries(case))
+        async def refused() -> httpx.Response | None:
+            reply = await pit.call("POST", "network", path, pit.coach, json=body)
+            assert reply.status_code in (201, 409), reply.text
+            return reply if reply.status_code == 409 else None
 
-        await eventually(withheld, "the task message to be withheld", timeout=REACTION_TIMEOUT)
+        refusal = await eventually(refused, "network to refuse tasks for the youth team")
+        assert "share-with-agency" in refusal.json()["detail"]
+        [(_, _, _, its_task)] = [t for t in journey.tasks.assigned if t[1] == "youth team"]
+        read = await pit.call("GET", "network", f"/tasks/{its_task}", pit.agency)
+        assert read.status_code == 403
         assert len(hooks.hooks) == sent_before
-        assert task["task_id"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from vrac_contracts.events.intake import CaseOpened
+from vrac_contracts.events.intake import CaseOpened, ConsentChanged
 from vrac_network.bootstrap import build
 from vrac_network.settings import NetworkSettings
 from vrac_testing.service import RunningService, running_app, settings_factory
@@ -70,6 +70,31 @@ class Network(RunningService):
             return response.status_code == 200
 
         await self.eventually(known, f"case {case_id} to be known")
+
+    async def share_with_agency(
+        self, case_id: str, agency_id: str, granted: bool = True, changed_at: str = OCCURRED_AT
+    ) -> None:
+        """Publish the parents' share-with-agency decision and wait until the service has it."""
+        decision = ConsentChanged.model_validate(
+            {
+                "case_id": case_id,
+                "pilot": "leiden",
+                "occurred_at": changed_at,
+                "purpose": "share-with-agency",
+                "agency_id": agency_id,
+                "granted": granted,
+                "changed_by": "guardian",
+                "changed_at": changed_at,
+            }
+        )
+        await self.publish(decision)
+
+        async def recorded() -> bool:
+            response = await self.http.get(f"/cases/{case_id}/plan", headers=self.auth())
+            members = response.json().get("members", []) if response.status_code == 200 else []
+            return any(m.get("agency_consent") is granted for m in members)
+
+        await self.eventually(recorded, f"the {agency_id} decision of {case_id} to arrive")
 
     async def add_member(self, case_id: str, pilot: str = "leiden", **fields: Any) -> dict:
         response = await self.http.post(

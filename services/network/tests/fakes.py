@@ -134,12 +134,14 @@ class FakeAccess:
         if pilot != self.pilot:
             raise PermissionError(f"not of pilot {pilot}")
 
-    def check_task(self, pilot: str, assignee: Member | None) -> None:
-        self.check_case(pilot)
-        if self.agency_id is not None and (
-            assignee is None or assignee.agency_id != self.agency_id
-        ):
+    def check_task(self, case: Case, assignee: Member | None) -> None:
+        self.check_case(case.pilot)
+        if self.agency_id is None:
+            return
+        if assignee is None or assignee.agency_id != self.agency_id:
             raise PermissionError("this task is not assigned to you")
+        if case.agency_consent(self.agency_id) is not True:
+            raise PermissionError("the family does not share this case with your agency")
 
 
 class FakeClock:

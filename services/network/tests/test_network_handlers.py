@@ -15,6 +15,7 @@ from vrac_network.domain.case import Case, Member, NewMember
 from vrac_network.domain.errors import (
     CaseIsClosed,
     InvalidTransition,
+    NoAgencyConsent,
     TaskChangedMeanwhile,
     UnknownCase,
     UnknownTask,
@@ -202,6 +203,7 @@ async def test_an_unknown_task_is_refused(deps: Deps) -> None:
 
 async def test_an_agency_acts_only_on_its_own_tasks(deps: Deps) -> None:
     await opened(deps)
+    await handlers.record_consent(deps, agency_consent(True, NOW))
     mine = await task_for(deps, await member(deps, YOUTH_TEAM))
     theirs = await task_for(deps, await member(deps))
     agency = FakeAccess("leiden", AGENCY)
@@ -284,6 +286,31 @@ async def test_the_newest_consent_decision_is_kept(deps: Deps) -> None:
     assert [(p.member.member_id, p.agency_consent) for p in plan.members] == [
         (team.member_id, False)
     ]
+
+
+async def test_no_task_goes_to_an_agency_the_family_does_not_share_with(deps: Deps) -> None:
+    await opened(deps)
+    team = await member(deps, YOUTH_TEAM)
+    with pytest.raises(NoAgencyConsent) as refused:
+        await task_for(deps, team)
+    assert isinstance(refused.value, Conflict) and "share-with-agency" in str(refused.value)
+    await handlers.record_consent(deps, agency_consent(True, NOW))
+    assert (await task_for(deps, team)).assignee_id == team.member_id
+
+
+async def test_a_withdrawal_stops_the_agency_reading_and_acting_on_its_task(deps: Deps) -> None:
+    await opened(deps)
+    await handlers.record_consent(deps, agency_consent(True, NOW))
+    task = await task_for(deps, await member(deps, YOUTH_TEAM))
+    agency = FakeAccess("leiden", AGENCY)
+    assert (await handlers.get_task(deps, task.task_id, agency)).task_id == task.task_id
+    await handlers.record_consent(deps, agency_consent(False, NOW + dt.timedelta(days=1)))
+    with pytest.raises(PermissionError, match="does not share"):
+        await handlers.get_task(deps, task.task_id, agency)
+    with pytest.raises(PermissionError, match="does not share"):
+        await handlers.complete_task(deps, commands.CompleteTask(task.task_id), agency)
+    # the coach still sees the task, which stays on the care plan
+    assert (await handlers.get_task(deps, task.task_id, LEIDEN)).status is TaskStatus.ASSIGNED
 
 
 async def test_consent_is_kept_per_purpose_and_per_agency(deps: Deps) -> None:

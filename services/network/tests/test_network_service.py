@@ -49,6 +49,7 @@ async def test_a_network_with_tasks_is_published_and_shown_in_the_care_plan(netw
     await network.open_case(CASE)
     oma = await network.add_member(CASE)
     team = await network.add_member(CASE, **network.YOUTH_TEAM)
+    await network.share_with_agency(CASE, "agy_youthteam0001")
     assert (oma["display_name"], oma["relationship"], oma["language"]) == (
         "Oma Ria",
         "grandmother",
@@ -233,6 +234,13 @@ async def test_an_agency_acts_only_on_its_own_tasks(network) -> None:
     await network.open_case(CASE)
     oma = await network.add_member(CASE)
     team = await network.add_member(CASE, **network.YOUTH_TEAM)
+    refused = await network.http.post(
+        f"/cases/{CASE}/tasks",
+        json={"category": "professional-support", "assignee_id": team["member_id"]},
+        headers=network.auth(),
+    )
+    assert refused.status_code == 409 and "share-with-agency" in refused.json()["detail"]
+    await network.share_with_agency(CASE, "agy_youthteam0001")
     theirs = await network.assign(CASE, team["member_id"], category="professional-support")
     not_theirs = await network.assign(CASE, oma["member_id"])
     agency = network.auth(role="agency", subject="agy_youthteam0001")
@@ -241,6 +249,16 @@ async def test_an_agency_acts_only_on_its_own_tasks(network) -> None:
     refused = await network.http.post(f"/tasks/{not_theirs['task_id']}/accept", headers=agency)
     assert refused.status_code == 403
     assert (await network.http.get(f"/cases/{CASE}/plan", headers=agency)).status_code == 403
+
+    # the parents withdraw: the agency no longer reads or acts on its task
+    await network.share_with_agency(CASE, "agy_youthteam0001", False, "2025-03-20T10:00:00Z")
+    read = await network.http.get(f"/tasks/{theirs['task_id']}", headers=agency)
+    assert (read.status_code, read.json()["detail"]) == (
+        403,
+        "the family does not share this case with your agency",
+    )
+    done = await network.http.post(f"/tasks/{theirs['task_id']}/complete", headers=agency)
+    assert done.status_code == 403
 
 
 @pytest.mark.parametrize(

@@ -135,7 +135,7 @@ async def _visible_task(deps: Deps, task_id: str, access: Access) -> tuple[Task,
     case = None if task is None else await deps.cases.get_case(task.case_id)
     if task is None or case is None:
         raise UnknownTask(f"task {task_id} not found")
-    access.check_task(task.pilot, case.member(task.assignee_id))
+    access.check_task(case, case.member(task.assignee_id))
     return task, case
 
 

@@ -18,7 +18,7 @@ from vrac_contracts.values import Channel, ConsentPurpose, Language, MemberKind,
 from vrac_runtime.aggregate import RecordsEvents
 from vrac_runtime.values import required_text
 
-from .errors import CaseIsClosed, RuleBroken, UnknownCase
+from .errors import CaseIsClosed, NoAgencyConsent, RuleBroken, UnknownCase
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,14 @@ class Case(RecordsEvents):
         """Whether the parents allow sharing with this agency; None when never asked."""
         consent = self.consents.get(consent_key(ConsentPurpose.SHARE_WITH_AGENCY, agency_id))
         return None if consent is None else consent.granted
+
+    def ensure_shared_with(self, agency_id: str) -> None:
+        """Raise unless the parents' newest decision shares the case with this agency."""
+        if self.agency_consent(agency_id) is not True:
+            raise NoAgencyConsent(
+                f"the parents have not consented to sharing case {self.case_id} with agency "
+                f"{agency_id} (purpose share-with-agency)"
+            )
 
     def add_member(self, member_id: str, details: NewMember, now: dt.datetime) -> Member:
         """Add someone to the network and record member-added."""

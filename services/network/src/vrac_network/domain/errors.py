@@ -26,6 +26,10 @@ class CaseIsClosed(Conflict):
     """Nothing changes on a closed case."""
 
 
+class NoAgencyConsent(Conflict):
+    """The parents have not consented (or no longer consent) to sharing with the agency."""
+
+
 class InvalidTransition(Conflict):
     """The task's current status does not allow the requested change."""
 

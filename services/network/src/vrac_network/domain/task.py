@@ -128,6 +128,9 @@ def assign_task(case: Case, task_id: str, request: NewTask, now: dt.datetime) ->
     assignee = case.member(request.assignee_id)
     if assignee is None:
         raise RuleBroken("assignee_id", "not a member of this case's network")
+    if assignee.agency_id:
+        # the task's description and the case reach the agency only under the parents' consent
+        case.ensure_shared_with(assignee.agency_id)
     description = optional_text("description", request.description, DESCRIPTION_MAX)
     task = Task(
         task_id=task_id,

@@ -12,7 +12,7 @@ from vrac_runtime.http import deps_of
 
 from vrac_network import handlers
 from vrac_network.domain import commands
-from vrac_network.domain.case import Member
+from vrac_network.domain.case import Case, Member
 from vrac_network.entrypoints.schemas import (
     DeclineIn,
     MemberIn,
@@ -36,12 +36,17 @@ class PrincipalAccess:
     def check_case(self, pilot: str) -> None:
         self.principal.ensure_pilot(pilot)
 
-    def check_task(self, pilot: str, assignee: Member | None) -> None:
-        self.principal.ensure_pilot(pilot)
-        if self.principal.role == "agency" and (
-            assignee is None or assignee.agency_id != self.principal.subject
-        ):
+    def check_task(self, case: Case, assignee: Member | None) -> None:
+        self.principal.ensure_pilot(case.pilot)
+        if self.principal.role != "agency":
+            return
+        agency = self.principal.subject
+        if assignee is None or assignee.agency_id != agency:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "this task is not assigned to you")
+        if case.agency_consent(agency) is not True:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, "the family does not share this case with your agency"
+            )
 
 
 deps = deps_of(handlers.Deps)
