@@ -104,7 +104,9 @@ async def test_a_leiden_case_goes_through_the_whole_journey(
             assert reply.status_code in (201, 409), reply.text
             return reply if reply.status_code == 409 else None
 
-        refusal = await eventually(refused, "network to refuse tasks for the youth team")
+        refusal = await eventually(
+            refused, "network to refuse tasks for the youth team", timeout=REACTION_TIMEOUT
+        )
         assert "share-with-agency" in refusal.json()["detail"]
         [(_, _, _, its_task)] = [t for t in journey.tasks.assigned if t[1] == "youth team"]
         read = await pit.call("GET", "network", f"/tasks/{its_task}", pit.agency)
