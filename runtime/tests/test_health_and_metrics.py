@@ -17,7 +17,7 @@ from vrac_contracts.envelope import Envelope, encode, new_envelope
 from vrac_contracts.events.intake import CaseOpened
 from vrac_runtime.kafka import ensure_topics
 from vrac_runtime.metrics import Metrics
-from vrac_runtime.outbox import OUTBOX, PENDING_FLAG, outbox_fields
+from vrac_runtime.outbox import OUTBOX, PENDING_FLAG, OutboxRelay, outbox_fields
 from vrac_runtime.service import ServiceRuntime, build_runtime, create_app
 from vrac_runtime.settings import ServiceSettings
 from vrac_testing.kafka import publish, send_raw
@@ -188,7 +188,8 @@ async def test_a_relay_topic_failing_too_long_makes_the_service_not_ready(make_s
         return None
 
     runtime = build_runtime(settings)
-    runtime.with_outbox(["cases"])
+    # a short send timeout: the broken topic fails within a second
+    runtime.relay = OutboxRelay(runtime.db, ["cases"], runtime.producer, settings, send_timeout=1)
     consumer = runtime.consumer(GROUP)
     consumer.on(CaseOpened, handler)
     await ensure_topics(settings, [*consumer.topics, *consumer.dlq_topics])

@@ -100,6 +100,7 @@ class EventConsumer:
         self._counters = _Counters(self._metrics, group)
         self._progress = _Progress()
         self._kafka: Callable[[], AIOKafkaConsumer | None] = lambda: None
+        self._lag_shown: set[tuple[str, str, str]] = set()
 
     @property
     def group(self) -> str:
@@ -193,9 +194,15 @@ class EventConsumer:
         kafka = self._kafka()
         assigned = kafka.assignment() if kafka is not None else set()
         self._metrics.consumer_assigned_partitions.labels(self._group).set(len(assigned))
+        shown: set[tuple[str, str, str]] = set()
         for partition, lag in (await self.lag()).items():
             labels = (self._group, partition.topic, str(partition.partition))
             self._metrics.consumer_lag.labels(*labels).set(lag)
+            shown.add(labels)
+        # a partition that went to another replica is no longer this one's to report
+        for labels in self._lag_shown - shown:
+            self._metrics.consumer_lag.remove(*labels)
+        self._lag_shown = shown
 
     async def readiness(self) -> None:
         """Raises :class:`NotReady` when the group has had no partition for longer than the
