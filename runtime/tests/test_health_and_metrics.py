@@ -213,3 +213,25 @@ async def test_a_relay_topic_failing_too_long_makes_the_service_not_ready(make_s
             found = await samples(client)
     assert found[("vrac_relay_failing_topics", frozenset())] == 1
     assert found[("vrac_relay_backlog_documents", frozenset({"collection": "cases"}.items()))] == 1
+
+
+async def test_a_replica_left_without_a_partition_is_not_ready_after_the_grace(
+    make_settings,
+) -> None:
+    # one partition, two replicas of the same group: one of them holds nothing
+    settings = make_settings("runtime", ready_assignment_grace_seconds=1)
+
+    async def handler(_: Envelope[Any]) -> None:
+        return None
+
+    async with serving(settings, handler) as first, serving(settings, handler) as second:
+
+        async def checks() -> list[str] | None:
+            answers = [await first.get("/health/ready"), await second.get("/health/ready")]
+            verdicts = sorted(answer.json()["checks"][CHECK] for answer in answers)
+            statuses = sorted(answer.status_code for answer in answers)
+            return verdicts if statuses == [200, 503] else None
+
+        verdicts = await eventually(checks, "one replica ready, the other not", 30)
+    assert verdicts[0].startswith("failing: no partition assigned for")
+    assert verdicts[1] == "ok"

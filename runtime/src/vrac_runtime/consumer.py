@@ -47,6 +47,8 @@ Handler = Callable[[Envelope[E]], Awaitable[None]]
 log = get_logger(__name__)
 
 DLQ_ERROR = "vrac_dlq_error"
+_POLL_MARGIN = 0.1  # seconds between the last poll of a retried record and its deadline
+_POLL_CHUNK = 1.0  # longest single poll while retrying (bounds how long a cancel waits)
 DLQ_REASON = "vrac_dlq_reason"
 
 
@@ -260,7 +262,7 @@ class EventConsumer:
         token = _position.set(position)
         try:
             with bound_event(envelope.id, envelope.subject, envelope.type):
-                failure = await self._run(handler, envelope, record.topic, _Membership(kafka))
+                failure = await self._run(handler, envelope, record.topic, kafka)
         finally:
             _position.reset(token)
         if failure is None:
@@ -276,7 +278,7 @@ class EventConsumer:
             raise ContractError("ce_type", f"{envelope.type} is not handled here") from None
 
     async def _run(
-        self, handler: Handler[Any], envelope: Envelope[Any], topic: str, membership: _Membership
+        self, handler: Handler[Any], envelope: Envelope[Any], topic: str, kafka: Any
     ) -> Failure | None:
         """Run the handler, retrying with exponential backoff within the record's deadline;
         the failure that ends it."""
@@ -301,8 +303,10 @@ class EventConsumer:
             retried.inc()
             _log_retry(number, error)
 
+        deadline = asyncio.get_running_loop().time() + settings.handler_deadline_seconds
+        membership = _Membership(kafka, deadline)
         try:
-            async with asyncio.timeout(settings.handler_deadline_seconds):
+            async with asyncio.timeout_at(deadline):
                 ended = await with_retries(
                     attempt,
                     attempts=settings.handler_max_attempts,
@@ -452,38 +456,49 @@ class _Membership:
     runs between two polls, which the settings bound to half the poll interval.
     """
 
-    def __init__(self, consumer: AIOKafkaConsumer | None) -> None:
+    def __init__(self, consumer: AIOKafkaConsumer | None, deadline: float) -> None:
         self._consumer = consumer
         self._paused: set[TopicPartition] = set()
+        # loop time of the record's deadline: a poll must end before it, since aiokafka's
+        # poll accounting does not survive a cancellation in the middle of a poll
+        self._poll_before = deadline - _POLL_MARGIN
 
     async def sleep(self, seconds: float) -> None:
         consumer = self._consumer
-        if consumer is None:
-            await asyncio.sleep(seconds)
-            return
         loop = asyncio.get_running_loop()
         until = loop.time() + seconds
-        while True:
-            remaining = max(until - loop.time(), 0.0)
+        while consumer is not None:
+            window = min(until, self._poll_before) - loop.time()
+            if window <= 0:
+                break
             assigned = consumer.assignment()
             if not assigned:
                 # nothing to pause; with no partitions there is no poll to keep alive either
-                await asyncio.sleep(min(remaining, 0.1))
-            else:
-                try:
-                    await self._poll_paused(consumer, assigned, remaining)
-                except Exception as err:
-                    log.warning("polling while retrying failed", error=_describe(err))
-                    await asyncio.sleep(remaining)
-            if loop.time() >= until:
-                return
+                await asyncio.sleep(min(window, 0.1))
+                continue
+            try:
+                await self._poll_paused(consumer, assigned, window)
+            except Exception as err:
+                log.warning("polling while retrying failed", error=_describe(err))
+                break
+        # what is left (if the deadline comes first, it cancels this plain wait)
+        await asyncio.sleep(max(until - loop.time(), 0.0))
 
     async def _poll_paused(
         self, consumer: AIOKafkaConsumer, assigned: set[TopicPartition], seconds: float
     ) -> None:
         consumer.pause(*assigned)
         self._paused |= assigned
-        got = await consumer.getmany(*assigned, timeout_ms=int(seconds * 1000))
+        poll = asyncio.ensure_future(
+            consumer.getmany(*assigned, timeout_ms=int(min(seconds, _POLL_CHUNK) * 1000))
+        )
+        try:
+            got = await asyncio.shield(poll)
+        except asyncio.CancelledError:
+            # a poll cancelled midway leaves aiokafka counting it as running for ever (and
+            # never again leaving a group it cannot serve): let it end by its own timeout
+            await asyncio.wait([poll])
+            raise
         for partition, records in got.items():
             # not expected of a paused partition; if it happens, nothing may be skipped
             if records:
