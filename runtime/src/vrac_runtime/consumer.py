@@ -299,14 +299,20 @@ class EventConsumer:
                 last = error
                 raise
 
+        deadline = asyncio.get_running_loop().time() + settings.handler_deadline_seconds
+        membership = _Membership(kafka, deadline)
+        # armed at the first retry: a first attempt is bounded by its own timeout, which the
+        # settings keep within the deadline, so a record that succeeds sets no extra timer
+        scope = asyncio.timeout(None)
+
         def on_retry(number: int, error: Exception) -> None:
             retried.inc()
             _log_retry(number, error)
+            if scope.when() is None:
+                scope.reschedule(deadline)
 
-        deadline = asyncio.get_running_loop().time() + settings.handler_deadline_seconds
-        membership = _Membership(kafka, deadline)
         try:
-            async with asyncio.timeout_at(deadline):
+            async with scope:
                 ended = await with_retries(
                     attempt,
                     attempts=settings.handler_max_attempts,
