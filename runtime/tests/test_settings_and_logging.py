@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from pydantic import ValidationError
@@ -50,15 +51,51 @@ def test_log_lines_are_json_with_event_and_case_and_no_personal_data(capsys) -> 
     assert "event_id" not in lines[1]
 
 
-def test_a_record_that_could_outlast_the_poll_interval_is_refused_at_start_up() -> None:
+def test_an_attempt_longer_than_half_the_poll_interval_is_refused_naming_both(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VRAC_HANDLER_TIMEOUT_SECONDS", "200")
+    monkeypatch.setenv("VRAC_MAX_POLL_INTERVAL_MS", "300000")
     with pytest.raises(ValidationError) as refused:
-        ServiceSettings(
-            handler_timeout_seconds=60, handler_max_attempts=5, max_poll_interval_ms=300_000
-        )
+        ServiceSettings()
     assert "VRAC_MAX_POLL_INTERVAL_MS=300000" in str(refused.value)
-    assert "303 s" in str(refused.value)
+    assert "VRAC_HANDLER_TIMEOUT_SECONDS=200" in str(refused.value)
 
 
-def test_the_defaults_leave_a_record_room_within_the_poll_interval() -> None:
+def test_a_record_deadline_shorter_than_one_attempt_is_refused_naming_both(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VRAC_HANDLER_TIMEOUT_SECONDS", "30")
+    monkeypatch.setenv("VRAC_HANDLER_DEADLINE_SECONDS", "10")
+    with pytest.raises(ValidationError) as refused:
+        ServiceSettings()
+    assert "VRAC_HANDLER_DEADLINE_SECONDS=10" in str(refused.value)
+    assert "VRAC_HANDLER_TIMEOUT_SECONDS=30" in str(refused.value)
+
+
+def test_a_record_deadline_may_outlast_the_poll_interval() -> None:
+    # between attempts the consumer polls, so only one attempt has to fit
+    settings = ServiceSettings(
+        handler_timeout_seconds=60, handler_deadline_seconds=3600, max_poll_interval_ms=300_000
+    )
+    assert settings.record_deadline_seconds > settings.max_poll_interval_ms / 1000
+
+
+def test_the_defaults_are_accepted_and_the_deadline_bounds_the_record() -> None:
     settings = ServiceSettings()
-    assert settings.record_deadline_seconds * 1000 < settings.max_poll_interval_ms
+    assert settings.record_deadline_seconds == settings.handler_deadline_seconds
+    assert settings.ready_stall_seconds > 0
+
+
+def test_kafka_client_lines_are_json_too(capsys) -> None:
+    configure_logging("intake")
+    logging.getLogger("aiokafka.consumer.group_coordinator").info("LeaveGroup request succeeded")
+    logging.getLogger("vrac.kafka").critical("CommitFailedError()", extra={"group_id": "g1"})
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["event"] for line in lines] == [
+        "LeaveGroup request succeeded",
+        "CommitFailedError()",
+    ]
+    assert lines[0]["logger"] == "aiokafka.consumer.group_coordinator"
+    assert lines[1]["group_id"] == "g1"
+    assert lines[1]["service"] == "intake"

@@ -7,25 +7,38 @@ FastStream commit the offset. A record that cannot be decoded, or whose handler 
 failing, goes to its dead-letter topic (``vrac.dlq.<audience>.<service>.<event>.v<n>``, see
 the catalogue) with the error in its headers, and the partition moves on.
 If even the dead-letter publish fails the record is not committed: it is read again.
+
+A record's attempts and backoffs share one deadline (``VRAC_HANDLER_DEADLINE_SECONDS``); a
+record still failing then is dead-lettered with reason ``deadline``. While a record waits
+between attempts the consumer keeps its place in the group: its partitions are paused and it
+keeps polling (aiokafka counts a poll as activity; a paused partition returns nothing and
+loses nothing), so a record retried for longer than ``max.poll.interval.ms`` is not read
+again by another member. Rebalances and failed commits are logged; progress, assignment and
+lag feed readiness (:meth:`EventConsumer.readiness`) and the metrics.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.message import AckStatus
 from vrac_contracts.catalogue import EventSpec, spec_for
 from vrac_contracts.envelope import ContractError, Envelope, decode
 from vrac_contracts.events.base import EventData
 
+from vrac_runtime.http import NotReady
 from vrac_runtime.kafka import AUTO_OFFSET_RESET, CONSUMER_ACK_POLICY
 from vrac_runtime.logging import bound_event, get_logger
+from vrac_runtime.metrics import Metrics
 from vrac_runtime.retry import with_retries
 from vrac_runtime.settings import ServiceSettings
 
@@ -34,6 +47,8 @@ Handler = Callable[[Envelope[E]], Awaitable[None]]
 log = get_logger(__name__)
 
 DLQ_ERROR = "vrac_dlq_error"
+_POLL_MARGIN = 0.1  # seconds between the last poll of a retried record and its deadline
+_POLL_CHUNK = 1.0  # longest single poll while retrying (bounds how long a cancel waits)
 DLQ_REASON = "vrac_dlq_reason"
 
 
@@ -64,7 +79,7 @@ def current_position() -> RecordPosition | None:
 
 @dataclasses.dataclass(frozen=True)
 class Failure:
-    reason: str  # "undecodable" | "permanent" | "exhausted"
+    reason: str  # "undecodable" | "permanent" | "exhausted" | "deadline"
     error: str
     attempts: int
 
@@ -72,11 +87,22 @@ class Failure:
 class EventConsumer:
     """The events one consumer group handles, and the subscriber that delivers them."""
 
-    def __init__(self, broker: KafkaBroker, settings: ServiceSettings, group: str) -> None:
+    def __init__(
+        self,
+        broker: KafkaBroker,
+        settings: ServiceSettings,
+        group: str,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._broker = broker
         self._settings = settings
         self._group = group
         self._handlers: dict[str, tuple[EventSpec, Handler[Any]]] = {}
+        self._metrics = metrics or Metrics()
+        self._counters = _Counters(self._metrics, group)
+        self._progress = _Progress()
+        self._kafka: Callable[[], AIOKafkaConsumer | None] = lambda: None
+        self._lag_shown: set[tuple[str, str, str]] = set()
 
     @property
     def group(self) -> str:
@@ -119,7 +145,8 @@ class EventConsumer:
             raise ValueError(f"consumer group {self._group} has no handlers")
 
         async def consume(message: KafkaMessage) -> None:
-            await self.process(message.raw_message)
+            await self.process(message.raw_message, message.consumer)
+            await self._commit(message)
 
         subscriber = self._broker.subscriber(
             *self.topics,
@@ -131,11 +158,100 @@ class EventConsumer:
             parser=_tolerant_parser,
             decoder=_raw_body,
             title=self._group,
+            listener=_Rebalances(self._group, self._progress),
         )
         subscriber(consume)
+        self._kafka = lambda: subscriber.consumer
 
-    async def process(self, record: ConsumerRecord[Any, Any]) -> None:
-        """Handle one record; returns when it is safe to commit its offset."""
+    def started(self) -> None:
+        """The broker started: grace periods of readiness count from now."""
+        now = time.monotonic()
+        self._progress.last_moved = now
+        if self._progress.unassigned_since is not None:
+            self._progress.unassigned_since = now
+
+    async def lag(self) -> dict[TopicPartition, int]:
+        """Records not yet handled per assigned partition: the high watermark of the last
+        fetch minus the position. No broker round trip; partitions never fetched are left out.
+        """
+        kafka = self._kafka()
+        if kafka is None:
+            return {}
+        lags: dict[TopicPartition, int] = {}
+        for partition in kafka.assignment():
+            try:
+                high = kafka.highwater(partition)
+                if high is None:
+                    continue
+                # immediate once the partition was fetched; bounded in case it was reset
+                async with asyncio.timeout(0.5):
+                    position = await kafka.position(partition)
+            except Exception:  # reassigned meanwhile, or no position yet: not known
+                continue
+            lags[partition] = max(high - position, 0)
+        return lags
+
+    async def refresh_metrics(self) -> None:
+        """Set the group's lag and assignment gauges (called before a scrape)."""
+        kafka = self._kafka()
+        assigned = kafka.assignment() if kafka is not None else set()
+        self._metrics.consumer_assigned_partitions.labels(self._group).set(len(assigned))
+        shown: set[tuple[str, str, str]] = set()
+        for partition, lag in (await self.lag()).items():
+            labels = (self._group, partition.topic, str(partition.partition))
+            self._metrics.consumer_lag.labels(*labels).set(lag)
+            shown.add(labels)
+        # a partition that went to another replica is no longer this one's to report
+        for labels in self._lag_shown - shown:
+            self._metrics.consumer_lag.remove(*labels)
+        self._lag_shown = shown
+
+    async def readiness(self) -> None:
+        """Raises :class:`NotReady` when the group has had no partition for longer than the
+        grace, or records wait and none has been handled (or dead-lettered) for
+        ``ready_stall_seconds``."""
+        kafka = self._kafka()
+        if kafka is None:
+            raise NotReady("consumer not started")
+        progress, settings = self._progress, self._settings
+        now = time.monotonic()
+        if not kafka.assignment():
+            progress.waiting_since = None
+            if progress.unassigned_since is None:
+                progress.unassigned_since = now
+            unassigned = now - progress.unassigned_since
+            if unassigned > settings.ready_assignment_grace_seconds:
+                raise NotReady(f"no partition assigned for {unassigned:.0f} s")
+            return
+        busy = progress.record_since
+        waiting = busy is not None or any(lag > 0 for lag in (await self.lag()).values())
+        if not waiting:
+            progress.waiting_since = None
+            return
+        if progress.waiting_since is None:
+            progress.waiting_since = now
+        since = progress.waiting_since if busy is None else min(progress.waiting_since, busy)
+        stalled = now - max(since, progress.last_moved)
+        if stalled > settings.ready_stall_seconds:
+            raise NotReady(f"records waiting, none handled for {stalled:.0f} s")
+
+    async def process(
+        self, record: ConsumerRecord[Any, Any], kafka: AIOKafkaConsumer | None = None
+    ) -> None:
+        """Handle one record; returns when it is safe to commit its offset.
+
+        ``kafka`` is the consumer that fetched it: it keeps polling, paused, while the record
+        is retried (without it, retries just wait).
+        """
+        self._progress.record_started()
+        try:
+            await self._process(record, kafka)
+        finally:
+            self._progress.record_ended()
+        # handled or dead-lettered: the partition moves on
+        self._progress.moved()
+
+    async def _process(self, record: ConsumerRecord[Any, Any], kafka: Any) -> None:
         try:
             envelope = decode(record.headers, record.value or b"")
             spec, handler = self._route(envelope)
@@ -146,10 +262,11 @@ class EventConsumer:
         token = _position.set(position)
         try:
             with bound_event(envelope.id, envelope.subject, envelope.type):
-                failure = await self._run(handler, envelope)
+                failure = await self._run(handler, envelope, record.topic, kafka)
         finally:
             _position.reset(token)
         if failure is None:
+            self._counters.handled(record.topic).inc()
             log.info("event handled", group=self._group, topic=spec.topic)
             return
         await self._dead_letter(record, failure)
@@ -160,26 +277,78 @@ class EventConsumer:
         except KeyError:
             raise ContractError("ce_type", f"{envelope.type} is not handled here") from None
 
-    async def _run(self, handler: Handler[Any], envelope: Envelope[Any]) -> Failure | None:
-        """Run the handler, retrying with exponential backoff; the failure that ends it."""
+    async def _run(
+        self, handler: Handler[Any], envelope: Envelope[Any], topic: str, kafka: Any
+    ) -> Failure | None:
+        """Run the handler, retrying with exponential backoff within the record's deadline;
+        the failure that ends it."""
         settings = self._settings
+        failed = self._counters.failed(topic)
+        retried = self._counters.retried(topic)
+        made = 0
+        last: Exception | None = None
 
         async def attempt() -> None:
-            async with asyncio.timeout(settings.handler_timeout_seconds):
-                await handler(envelope)
+            nonlocal made, last
+            made += 1
+            try:
+                async with asyncio.timeout(settings.handler_timeout_seconds):
+                    await handler(envelope)
+            except Exception as error:
+                failed.inc()
+                last = error
+                raise
 
-        ended = await with_retries(
-            attempt,
-            attempts=settings.handler_max_attempts,
-            first_wait=settings.handler_backoff_seconds,
-            max_wait=5.0,
-            retry_if=lambda error: not isinstance(error, PermanentError),
-            on_retry=_log_retry,
-        )
+        deadline = asyncio.get_running_loop().time() + settings.handler_deadline_seconds
+        membership = _Membership(kafka, deadline)
+        # armed at the first retry: a first attempt is bounded by its own timeout, which the
+        # settings keep within the deadline, so a record that succeeds sets no extra timer
+        scope = asyncio.timeout(None)
+
+        def on_retry(number: int, error: Exception) -> None:
+            retried.inc()
+            _log_retry(number, error)
+            if scope.when() is None:
+                scope.reschedule(deadline)
+
+        try:
+            async with scope:
+                ended = await with_retries(
+                    attempt,
+                    attempts=settings.handler_max_attempts,
+                    first_wait=settings.handler_backoff_seconds,
+                    max_wait=5.0,
+                    retry_if=lambda error: not isinstance(error, PermanentError),
+                    on_retry=on_retry,
+                    sleep=membership.sleep,
+                )
+        except TimeoutError:
+            error = _describe(last) if last is not None else "no attempt finished"
+            return Failure("deadline", error, made)
+        finally:
+            membership.release()
         if ended.error is None:
             return None
         reason = "permanent" if isinstance(ended.error, PermanentError) else "exhausted"
         return Failure(reason, _describe(ended.error), ended.count)
+
+    async def _commit(self, message: Any) -> None:
+        """Commit the record's offset; a refused commit (the group moved on) is logged and
+        the record will be read again by the partition's owner."""
+        try:
+            await message.ack()
+        except Exception as err:
+            record = message.raw_message
+            log.error(
+                "offset commit failed",
+                group=self._group,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                error=_describe(err),
+            )
+            # settled: FastStream must not commit again (and log it a second time)
+            message.committed = AckStatus.REJECTED
 
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], failure: Failure) -> None:
         headers = {key: value.decode("utf-8", "replace") for key, value in record.headers or ()}
@@ -199,6 +368,7 @@ class EventConsumer:
             key=record.key,
             headers=headers,
         )
+        self._counters.dead_lettered(record.topic, failure.reason).inc()
         log.error(
             "event dead-lettered",
             reason=failure.reason,
@@ -206,6 +376,152 @@ class EventConsumer:
             topic=record.topic,
             offset=record.offset,
         )
+
+
+class _Counters:
+    """The group's counters, one child per topic made once: the per-record path only adds."""
+
+    def __init__(self, metrics: Metrics, group: str) -> None:
+        self._metrics = metrics
+        self._group = group
+        self._children: dict[tuple[str, str], Any] = {}
+
+    def _child(self, kind: str, topic: str) -> Any:
+        child = self._children.get((kind, topic))
+        if child is None:
+            metric = {
+                "handled": self._metrics.events_handled,
+                "failed": self._metrics.handler_failures,
+                "retried": self._metrics.events_retried,
+            }[kind]
+            child = self._children[(kind, topic)] = metric.labels(self._group, topic)
+        return child
+
+    def handled(self, topic: str) -> Any:
+        return self._child("handled", topic)
+
+    def failed(self, topic: str) -> Any:
+        return self._child("failed", topic)
+
+    def retried(self, topic: str) -> Any:
+        return self._child("retried", topic)
+
+    def dead_lettered(self, topic: str, reason: str) -> Any:
+        return self._metrics.events_dead_lettered.labels(self._group, topic, reason)
+
+
+class _Progress:
+    """When the group last moved on, and what it is doing now (monotonic seconds)."""
+
+    def __init__(self) -> None:
+        now = time.monotonic()
+        self.last_moved = now
+        self.record_since: float | None = None
+        self.unassigned_since: float | None = now
+        self.waiting_since: float | None = None
+
+    def record_started(self) -> None:
+        self.record_since = time.monotonic()
+
+    def record_ended(self) -> None:
+        self.record_since = None
+
+    def moved(self) -> None:
+        self.last_moved = time.monotonic()
+
+    def assigned(self, partitions: Iterable[TopicPartition]) -> None:
+        if any(True for _ in partitions):
+            self.unassigned_since = None
+        elif self.unassigned_since is None:
+            self.unassigned_since = time.monotonic()
+
+
+class _Rebalances(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Logs the group's rebalances and remembers whether this member has partitions."""
+
+    def __init__(self, group: str, progress: _Progress) -> None:
+        self._group = group
+        self._progress = progress
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        if revoked:
+            log.warning("partitions revoked", group=self._group, partitions=_names(revoked))
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._progress.assigned(assigned)
+        log.info("partitions assigned", group=self._group, partitions=_names(assigned))
+
+
+class _Membership:
+    """Keeps a consumer in its group while one record waits between attempts.
+
+    aiokafka leaves the group when no poll happened for ``max.poll.interval.ms``. Instead of
+    sleeping, the backoff polls with every assigned partition paused: a paused partition
+    returns nothing (what was prefetched is fetched again from the unchanged position after
+    :meth:`release`), so nothing is consumed behind the handler's back. An attempt itself
+    runs between two polls, which the settings bound to half the poll interval.
+    """
+
+    def __init__(self, consumer: AIOKafkaConsumer | None, deadline: float) -> None:
+        self._consumer = consumer
+        self._paused: set[TopicPartition] = set()
+        # loop time of the record's deadline: a poll must end before it, since aiokafka's
+        # poll accounting does not survive a cancellation in the middle of a poll
+        self._poll_before = deadline - _POLL_MARGIN
+
+    async def sleep(self, seconds: float) -> None:
+        consumer = self._consumer
+        loop = asyncio.get_running_loop()
+        until = loop.time() + seconds
+        while consumer is not None:
+            window = min(until, self._poll_before) - loop.time()
+            if window <= 0:
+                break
+            assigned = consumer.assignment()
+            if not assigned:
+                # nothing to pause; with no partitions there is no poll to keep alive either
+                await asyncio.sleep(min(window, 0.1))
+                continue
+            try:
+                await self._poll_paused(consumer, assigned, window)
+            except Exception as err:
+                log.warning("polling while retrying failed", error=_describe(err))
+                break
+        # what is left (if the deadline comes first, it cancels this plain wait)
+        await asyncio.sleep(max(until - loop.time(), 0.0))
+
+    async def _poll_paused(
+        self, consumer: AIOKafkaConsumer, assigned: set[TopicPartition], seconds: float
+    ) -> None:
+        consumer.pause(*assigned)
+        self._paused |= assigned
+        poll = asyncio.ensure_future(
+            consumer.getmany(*assigned, timeout_ms=int(min(seconds, _POLL_CHUNK) * 1000))
+        )
+        try:
+            got = await asyncio.shield(poll)
+        except asyncio.CancelledError:
+            # a poll cancelled midway leaves aiokafka counting it as running for ever (and
+            # never again leaving a group it cannot serve): let it end by its own timeout
+            await asyncio.wait([poll])
+            raise
+        for partition, records in got.items():
+            # not expected of a paused partition; if it happens, nothing may be skipped
+            if records:
+                consumer.seek(partition, records[0].offset)
+
+    def release(self) -> None:
+        """Resume what was paused and is still this member's."""
+        if self._consumer is None or not self._paused:
+            return
+        still_ours = self._paused & self._consumer.assignment()
+        if still_ours:
+            self._consumer.resume(*still_ours)
+        self._paused.clear()
+
+
+def _names(partitions: Iterable[TopicPartition]) -> list[str]:
+    return sorted(f"{tp.topic}[{tp.partition}]" for tp in partitions)
 
 
 def _log_retry(attempt: int, error: Exception) -> None:

@@ -19,6 +19,7 @@ from vrac_runtime.errors import Conflict, DomainError, NotFound, RuleBroken
 __all__ = [
     "Conflict",
     "NotFound",
+    "NotReady",
     "RuleBroken",
     "deps_of",
     "health_router",
@@ -27,6 +28,10 @@ __all__ = [
 
 Check = Callable[[], Awaitable[None]]
 T = TypeVar("T")
+
+
+class NotReady(Exception):
+    """A readiness check's own verdict; its message (no personal data) is shown in ``checks``."""
 
 
 def _field(loc: tuple[int | str, ...]) -> str:
@@ -80,6 +85,8 @@ def health_router(checks: Mapping[str, Check]) -> APIRouter:
             try:
                 await check()
                 results[name] = "ok"
+            except NotReady as err:
+                results[name] = f"failing: {err}"
             except Exception as err:
                 results[name] = f"failing: {type(err).__name__}"
         ok = all(value == "ok" for value in results.values())

@@ -26,19 +26,39 @@ def _drop_personal_data(
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
-    """JSON lines on stdout, for this process; safe to call more than once."""
-    logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level.upper(), force=True)
+    """JSON lines on stdout, for this process; safe to call more than once.
+
+    The libraries' own lines (Kafka clients: failed commits, rebalances, leaving a group)
+    are rendered as the same JSON, with the logger's name.
+    """
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _drop_personal_data,
+        structlog.processors.format_exc_info,
+    ]
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.JSONRenderer(),
+            ],
+            foreign_pre_chain=[
+                structlog.stdlib.add_logger_name,
+                structlog.stdlib.ExtraAdder(),
+                *shared,
+            ],
+        )
+    )
+    logging.basicConfig(handlers=[handler], level=level.upper(), force=True)
     for noisy in ("aiokafka", "kafka", "pymongo", "uvicorn.access", "vrac.kafka"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # joining, leaving and rebalancing a consumer group: rare, and worth a line each
+    logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.INFO)
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _drop_personal_data,
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
-        ],
+        processors=[*shared, structlog.processors.JSONRenderer()],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         # no stream bound here: each line goes to the sys.stdout of its moment, so a stream
         # that was swapped and closed (by a test runner, say) never breaks logging

@@ -109,10 +109,12 @@ async def insert_with_events(
 
 @dataclass
 class _Backoff:
-    """A topic that failed: not tried again before ``until`` (monotonic seconds)."""
+    """A topic that failed: not tried again before ``until`` (monotonic seconds); failing
+    since ``since``."""
 
     until: float
     delay: float
+    since: float
 
 
 class OutboxRelay:
@@ -151,6 +153,15 @@ class OutboxRelay:
     def failing_topics(self) -> list[str]:
         """Catalogue topics the relay is backing off from (for health and metrics)."""
         return sorted(self._failing)
+
+    def failing_for(self) -> dict[str, float]:
+        """How long (seconds) each failing topic has been failing, for health and metrics."""
+        now = time.monotonic()
+        return {topic: now - state.since for topic, state in self._failing.items()}
+
+    async def backlog(self) -> dict[str, int]:
+        """Documents with entries still to publish, per collection (one indexed count each)."""
+        return {name: await self._db[name].count_documents(PENDING) for name in self._collections}
 
     async def prepare(self) -> None:
         """Index the pending flag, and flag outbox entries written before it existed."""
@@ -279,7 +290,9 @@ class OutboxRelay:
         previous = self._failing.get(topic)
         delay = self._first_backoff if previous is None else previous.delay * 2
         delay = min(delay, self._max_backoff)
-        self._failing[topic] = _Backoff(time.monotonic() + delay, delay)
+        now = time.monotonic()
+        since = now if previous is None else previous.since
+        self._failing[topic] = _Backoff(now + delay, delay, since)
         log.warning(
             "outbox topic failing",
             topic=topic,

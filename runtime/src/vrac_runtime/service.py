@@ -18,16 +18,17 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import uvicorn
 from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Response
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from vrac_contracts.catalogue import CATALOGUE, spec_for
 
 from vrac_runtime.consumer import E, EventConsumer, Handler, consumer_topics
-from vrac_runtime.http import health_router, install_error_handlers
+from vrac_runtime.http import Check, NotReady, health_router, install_error_handlers
 from vrac_runtime.kafka import ensure_topics, make_broker, make_producer
 from vrac_runtime.logging import configure_logging, get_logger
+from vrac_runtime.metrics import HttpMetrics, Metrics
 from vrac_runtime.outbox import OutboxRelay
 from vrac_runtime.settings import ServiceSettings
 from vrac_runtime.store import SerialDatabase, is_ferretdb, service_database
@@ -57,6 +58,8 @@ class ServiceRuntime:
     jobs: list[tuple[str, float, Job]] = field(default_factory=list)
     store_is_ferretdb: bool | None = None
     """What the store said it is at start-up (:meth:`detect_store`); None before that."""
+    metrics: Metrics = field(default_factory=Metrics)
+    """This process's metrics, exposed at ``/metrics``; a service adds its own on it."""
 
     @cached_property
     def db(self) -> AsyncDatabase[Any]:
@@ -79,7 +82,7 @@ class ServiceRuntime:
         return self.store_is_ferretdb
 
     def consumer(self, group: str) -> EventConsumer:
-        consumer = EventConsumer(self.broker, self.settings, group)
+        consumer = EventConsumer(self.broker, self.settings, group, self.metrics)
         self.consumers.append(consumer)
         return consumer
 
@@ -172,6 +175,8 @@ def create_app(
             await runtime.producer.start()
         async with _starting("the Kafka broker (consumers and producer)", within):
             await runtime.broker.start()
+        for consumer in runtime.consumers:
+            consumer.started()
         tasks = [asyncio.create_task(_periodic(n, s, j)) for n, s, j in runtime.jobs]
         if runtime.relay is not None:
             tasks.append(asyncio.create_task(runtime.relay.run()))
@@ -193,6 +198,18 @@ def create_app(
     app.state.settings = settings
     app.state.runtime = runtime
     install_error_handlers(app)
+    app.add_middleware(HttpMetrics, metrics=runtime.metrics)
+    app.include_router(health_router(_readiness_checks(runtime)))
+    app.include_router(_metrics_router(runtime))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def _readiness_checks(runtime: ServiceRuntime) -> dict[str, Check]:
+    """What ``/health/ready`` asks: the store, Kafka, each consumer group, the relay. Each
+    check answers from memory or one quick request; none waits on a slow broker round trip.
+    """
 
     async def mongo_ready() -> None:
         await runtime.db.command("ping")
@@ -201,10 +218,50 @@ def create_app(
         if not await runtime.producer.client.force_metadata_update():
             raise ConnectionError("no Kafka metadata")
 
-    app.include_router(health_router({"mongodb": mongo_ready, "kafka": kafka_ready}))
-    for router in routers:
-        app.include_router(router)
-    return app
+    checks: dict[str, Check] = {"mongodb": mongo_ready, "kafka": kafka_ready}
+    for consumer in runtime.consumers:
+        checks[f"consumer {consumer.group}"] = consumer.readiness
+    if runtime.relay is not None:
+        relay = runtime.relay
+        limit = runtime.settings.ready_relay_failing_seconds
+
+        async def relay_ready() -> None:
+            failing = {t: s for t, s in relay.failing_for().items() if s > limit}
+            if failing:
+                topic, seconds = max(failing.items(), key=lambda item: item[1])
+                raise NotReady(f"topic {topic} failing for {seconds:.0f} s")
+
+        checks["outbox relay"] = relay_ready
+    return checks
+
+
+def _metrics_router(runtime: ServiceRuntime) -> APIRouter:
+    """``/metrics``: the process's metrics in Prometheus' text format, gauges fresh."""
+    metrics = runtime.metrics
+    for consumer in runtime.consumers:
+        metrics.before_scrape(f"consumer {consumer.group}", consumer.refresh_metrics)
+    if runtime.relay is not None:
+        relay = runtime.relay
+
+        async def relay_gauges() -> None:
+            failing = relay.failing_for()
+            metrics.relay_failing_topics.set(len(failing))
+            metrics.relay_topic_failing_seconds.clear()
+            for topic, seconds in failing.items():
+                metrics.relay_topic_failing_seconds.labels(topic).set(seconds)
+            async with asyncio.timeout(2):
+                for collection, count in (await relay.backlog()).items():
+                    metrics.relay_backlog.labels(collection).set(count)
+
+        metrics.before_scrape("outbox relay", relay_gauges)
+    router = APIRouter(tags=["metrics"])
+
+    @router.get("/metrics", include_in_schema=False)
+    async def exposition() -> Response:
+        body, content_type = await metrics.exposition()
+        return Response(content=body, media_type=content_type)
+
+    return router
 
 
 def serve(build: Callable[[], FastAPI], settings: ServiceSettings) -> None:

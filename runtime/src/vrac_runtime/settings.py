@@ -81,10 +81,18 @@ class ServiceSettings(BaseSettings):
     handler_timeout_seconds: float = Field(
         60, gt=0, description="A handler running longer is cancelled and retried."
     )
+    handler_deadline_seconds: float = Field(
+        300,
+        gt=0,
+        description="Total time for one record: every attempt and backoff together; a record "
+        "still failing then is dead-lettered with reason `deadline`. At least one handler "
+        "timeout: checked at start-up.",
+    )
     max_poll_interval_ms: int = Field(
         360_000,
-        description="Kafka max.poll.interval.ms; must exceed a record's worst case "
-        "(handler timeout x attempts, plus the backoffs): checked at start-up.",
+        description="Kafka max.poll.interval.ms; at least twice the handler timeout (an attempt "
+        "runs between two polls; between attempts the consumer keeps polling with its "
+        "partitions paused): checked at start-up.",
     )
     relay_interval_seconds: float = Field(
         0.5, gt=0, description="How often the outbox relay looks for pending events."
@@ -97,6 +105,23 @@ class ServiceSettings(BaseSettings):
     )
     shutdown_grace_seconds: float = Field(
         15, ge=0, description="How long a stopping service waits for running handlers."
+    )
+    ready_stall_seconds: float = Field(
+        120,
+        gt=0,
+        description="Readiness fails when records wait in a consumer group and none has "
+        "been handled (or dead-lettered) for this long.",
+    )
+    ready_assignment_grace_seconds: float = Field(
+        60,
+        gt=0,
+        description="Readiness fails when a consumer group has had no partition assigned for "
+        "this long (after start-up, or after it left its group).",
+    )
+    ready_relay_failing_seconds: float = Field(
+        300,
+        gt=0,
+        description="Readiness fails when the outbox relay has had a topic failing for this long.",
     )
 
     @model_validator(mode="after")
@@ -126,25 +151,35 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _a_record_fits_in_the_poll_interval(self) -> Self:
-        # A record's retries run between two polls; if they outlast max.poll.interval.ms the
-        # consumer is dropped from its group, its commit fails and the record comes back.
-        worst = self.record_deadline_seconds
-        if worst * 1000 >= self.max_poll_interval_ms:
+        # An attempt runs between two polls: if it (with the dead-letter publish and commit
+        # after it) outlasts max.poll.interval.ms the consumer is dropped from its group, its
+        # commit fails and the record comes back. Between attempts the consumer polls.
+        timeout = self.handler_timeout_seconds
+        if timeout * 2000 > self.max_poll_interval_ms:
             raise ValueError(
-                f"VRAC_MAX_POLL_INTERVAL_MS={self.max_poll_interval_ms} is shorter than one "
-                f"record's worst case of {worst:.0f} s (VRAC_HANDLER_TIMEOUT_SECONDS x "
-                "VRAC_HANDLER_MAX_ATTEMPTS plus the backoffs): raise it or lower those"
+                f"VRAC_MAX_POLL_INTERVAL_MS={self.max_poll_interval_ms} is less than twice "
+                f"VRAC_HANDLER_TIMEOUT_SECONDS={timeout:g}: one attempt must leave half the "
+                "poll interval for the dead-letter publish and the commit; raise the first or "
+                "lower the second"
+            )
+        if self.handler_deadline_seconds < timeout:
+            raise ValueError(
+                f"VRAC_HANDLER_DEADLINE_SECONDS={self.handler_deadline_seconds:g} is shorter "
+                f"than VRAC_HANDLER_TIMEOUT_SECONDS={timeout:g}: a record's deadline must leave "
+                "room for at least one whole attempt"
             )
         return self
 
     @property
     def record_deadline_seconds(self) -> float:
-        """The longest one record can take: every attempt timing out, every backoff waited."""
+        """The longest one record can take: its deadline, or sooner every attempt timing out
+        and every backoff waited."""
         backoffs = sum(
             min(self.handler_backoff_seconds * 2**n, 5.0)
             for n in range(self.handler_max_attempts - 1)
         )
-        return self.handler_timeout_seconds * self.handler_max_attempts + backoffs
+        worst = self.handler_timeout_seconds * self.handler_max_attempts + backoffs
+        return min(worst, self.handler_deadline_seconds)
 
     @property
     def database(self) -> str:
