@@ -53,7 +53,9 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         )
     )
     logging.basicConfig(handlers=[handler], level=level.upper(), force=True)
-    for noisy in ("aiokafka", "kafka", "pymongo", "uvicorn.access", "vrac.kafka"):
+    # httpx and httpcore log each request's full URL (an agency's webhook may carry a token)
+    quiet = ("aiokafka", "kafka", "pymongo", "uvicorn.access", "vrac.kafka", "httpx", "httpcore")
+    for noisy in quiet:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # joining, leaving and rebalancing a consumer group: rare, and worth a line each
     logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.INFO)
