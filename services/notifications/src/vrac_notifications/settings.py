@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
 from vrac_runtime.settings import ServiceSettings
 
 
@@ -20,19 +22,35 @@ class NotificationsSettings(ServiceSettings):
     smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
     smtp_username: str = Field("", description="SMTP login; empty means no login.")
     smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password.")
-    smtp_timeout_seconds: float = Field(10, gt=0, description="Timeout of one SMTP session.")
+    smtp_timeout_seconds: float = Field(
+        10, gt=0, description="Deadline of one SMTP session, from connecting to the last reply."
+    )
 
     webhook_timeout_seconds: float = Field(
-        5, gt=0, description="Timeout of one webhook POST to an agency."
+        5, gt=0, description="Deadline of one webhook POST to an agency, in total."
     )
     webhook_require_https: bool = Field(
         False, description="Refuse agency webhook URLs that are not https (turn on in production)."
     )
-    delivery_max_attempts: int = Field(
-        4, ge=1, le=20, description="Attempts per message (e-mail or webhook) before it fails."
+    delivery_retry_hours: float = Field(
+        24,
+        gt=0,
+        description="How long transient failures of a message are retried before it fails.",
     )
     delivery_backoff_seconds: float = Field(
-        0.5, ge=0, description="Wait before the second attempt; doubles per attempt."
+        10, gt=0, description="Wait before the second attempt of a message; doubles per attempt."
+    )
+    delivery_max_backoff_seconds: float = Field(
+        900, gt=0, description="The longest wait between two attempts of a message."
+    )
+    delivery_claim_seconds: float = Field(
+        120,
+        gt=0,
+        description="How long a replica's claim on sending a message lasts before another may "
+        "take it over; longer than the SMTP and webhook timeouts.",
+    )
+    delivery_poll_seconds: float = Field(
+        1, gt=0, description="How often the stored schedule is scanned for due messages."
     )
 
     screening_public_url: str = Field(
@@ -42,3 +60,16 @@ class NotificationsSettings(ServiceSettings):
     diploma_link_days: int = Field(
         60, ge=1, le=366, description="How long the signed diploma link in a message opens it."
     )
+
+    @model_validator(mode="after")
+    def _a_send_ends_within_its_claim(self) -> Self:
+        # a send still running when its claim expires could be made a second time by another
+        # replica; the channels' deadlines keep every send well inside the claim
+        longest = max(self.smtp_timeout_seconds, self.webhook_timeout_seconds)
+        if self.delivery_claim_seconds < 2 * longest:
+            raise ValueError(
+                f"VRAC_DELIVERY_CLAIM_SECONDS={self.delivery_claim_seconds:g} must be at least "
+                f"twice the longest send ({longest:g} s: VRAC_SMTP_TIMEOUT_SECONDS, "
+                "VRAC_WEBHOOK_TIMEOUT_SECONDS)"
+            )
+        return self
