@@ -47,7 +47,7 @@ class NotificationsSettings(ServiceSettings):
         120,
         gt=0,
         description="How long a replica's claim on sending a message lasts before another may "
-        "take it over; longer than the SMTP and webhook timeouts.",
+        "take it over; at least twice the SMTP and webhook timeouts.",
     )
     delivery_poll_seconds: float = Field(
         1, gt=0, description="How often the stored schedule is scanned for due messages."
