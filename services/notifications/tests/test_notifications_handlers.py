@@ -481,3 +481,22 @@ async def test_a_webhook_of_another_pilot_is_not_replaced(world) -> None:
     assert world.webhooks.subscriptions[AGENCY].url == "https://agency.example.org/h"
     with pytest.raises(NoWebhook):
         await get_webhook(world.deps, "agy_someoneelse01", lambda pilot: None)
+
+
+async def test_a_message_that_cannot_be_prepared_is_tried_again_later(world, envelope) -> None:
+    await youth_team_with_webhook_and_consent(world, envelope)
+    registered = world.webhooks.get
+    failing = [ConnectionError("store away")]
+
+    async def get(agency_id: str):
+        if failing:
+            raise failing.pop()
+        return await registered(agency_id)
+
+    world.webhooks.get = get
+    await deliver(world, envelope(events.TaskAssigned, assignee_id="mbr_youthteam0001"))
+    [row] = world.deliveries.rows.values()
+    assert (row.status, row.error_code) == (DeliveryStatus.SCHEDULED, DeliveryError.OTHER)
+    world.clock.advance(seconds=10)
+    await send_due(world.deps)
+    assert len(world.poster.sent) == 1

@@ -68,6 +68,8 @@ Authorize = Callable[[vocab.Pilot], None]  # refuses a pilot the caller may not 
 Send = Callable[[], Awaitable[None]]
 # a case-file write that lost a race reads again and retries, at most this many times in all
 _WRITE_ATTEMPTS = 3
+# the part of a claim a send may not use: replicas' clocks differ a little
+_CLAIM_MARGIN = 0.1
 log = get_logger(__name__)
 
 
@@ -335,7 +337,7 @@ async def attempt_delivery(deps: Deps, delivery_id: str, *, early: bool = False)
         delivery.cancel(code, deps.clock())
         await _finish(deps, delivery, claim)
         return
-    send = await _sender(deps, case, item, _render(deps, case, item))
+    send = await _prepared(deps, case, item)
     if send is None:
         delivery.fail(vocab.DeliveryError.NO_CONTACT_DETAILS, deps.clock())
         await _finish(deps, delivery, claim)
@@ -348,8 +350,8 @@ async def attempt_delivery(deps: Deps, delivery_id: str, *, early: bool = False)
     elif not problem.retryable:
         delivery.fail(problem.code, now)
     else:
-        assert delivery.retry_until is not None  # every scheduled delivery has one
-        when = deps.schedule.next_attempt(delivery.attempts, delivery.retry_until, now)
+        until = delivery.retry_until or delivery.created_at + deps.schedule.retry_for
+        when = deps.schedule.next_attempt(delivery.attempts, until, now)
         if when is None:
             delivery.fail(problem.code, now)
         elif now >= claim.expires_at:
@@ -366,6 +368,21 @@ def _planned(case: CaseFile | None, delivery_id: str) -> Planned | None:
     return next((item for item in case.plan() if item.delivery_id == delivery_id), None)
 
 
+async def _prepared(deps: Deps, case: CaseFile, item: Planned) -> Send | None:
+    """The send of this message (None: no address). A message that cannot even be prepared
+    (a store read failing) is tried again later like any transient failure."""
+    try:
+        return await _sender(deps, case, item, _render(deps, case, item))
+    except Exception as err:
+        log.error("message not prepared", delivery_id=item.delivery_id, error=type(err).__name__)
+        problem = DeliveryProblem(vocab.DeliveryError.OTHER, retryable=True)
+
+        async def fails() -> None:
+            raise problem
+
+        return fails
+
+
 def _render(deps: Deps, case: CaseFile, item: Planned) -> Message:
     return render(
         item.intent,
@@ -377,9 +394,11 @@ def _render(deps: Deps, case: CaseFile, item: Planned) -> Message:
 
 
 async def _send_within(deps: Deps, send: Send, claim: Claim) -> DeliveryProblem | None:
-    """Send, but never past the claim: a send still running then is cancelled (the channels
-    have their own, shorter, deadlines). Anything unexpected counts as transient."""
-    left = (claim.expires_at - deps.clock()).total_seconds()
+    """Send, but never up to the claim's end: a send still running at 90% of the claim is
+    cancelled, leaving a margin for clocks that differ between replicas (the channels have
+    their own deadlines too). Anything unexpected counts as transient."""
+    margin = deps.claim_seconds * _CLAIM_MARGIN
+    left = (claim.expires_at - deps.clock()).total_seconds() - margin
     try:
         async with asyncio.timeout(max(left, 0)):
             await send()

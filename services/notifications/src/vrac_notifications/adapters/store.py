@@ -230,6 +230,11 @@ class MongoDeliveries:
     async def ensure_indexes(self) -> None:
         await self._col.create_index("case_id")
         await self._col.create_index("due_at")
+        # a delivery left "sending" by a version without claims: due again, as after a crash
+        await self._col.update_many(
+            {"status": str(DeliveryStatus.SENDING), "due_at": {"$exists": False}},
+            {"$set": {"due_at": dt.datetime(2000, 1, 1, tzinfo=dt.UTC), "claims": 0}},
+        )
 
     async def statuses(self, case_id: str) -> dict[str, DeliveryStatus]:
         cursor = self._col.find({"case_id": case_id}, {"status": 1})
