@@ -120,7 +120,7 @@ async def open_case(deps: Deps, event: events.CaseOpened) -> None:
 
 
 async def close_case(deps: Deps, event: events.CaseClosed) -> None:
-    await _change(deps, event, lambda case: case.close(event.occurred_at))
+    await _change(deps, event, lambda case: case.close(event.occurred_at), cancels=True)
 
 
 async def register_family(deps: Deps, event: events.FamilyRegistered) -> None:
@@ -143,7 +143,9 @@ async def record_consent(deps: Deps, event: events.ConsentChanged) -> None:
         await _change(deps, event, lambda case: False)
         return
     key, decision = consent_decision(event)
-    await _change(deps, event, lambda case: case.change_consent(key, decision))
+    await _change(
+        deps, event, lambda case: case.change_consent(key, decision), cancels=not decision.granted
+    )
 
 
 def _guardian(guardian: Guardian) -> Contact:
@@ -233,10 +235,18 @@ def _task(
 
 async def _expect(deps: Deps, event: EventData, intent: Intent) -> None:
     """An event made a message due: it is scheduled; a failure to send never fails the event."""
-    await _change(deps, event, lambda case: case.expect(intent))
+    # newer advice for school supersedes what is still scheduled of the older one
+    cancels = isinstance(intent, SchoolAdviceMessage)
+    await _change(deps, event, lambda case: case.expect(intent), cancels=cancels)
 
 
-async def _change(deps: Deps, event: EventData, change: Callable[[CaseFile], bool | None]) -> None:
+async def _change(
+    deps: Deps,
+    event: EventData,
+    change: Callable[[CaseFile], bool | None],
+    *,
+    cancels: bool = False,
+) -> None:
     """Apply ``change`` to the event's case file, reading again when a write lost a race."""
     case = await retried(
         lambda: _apply(deps, event, change),
@@ -246,7 +256,7 @@ async def _change(deps: Deps, event: EventData, change: Callable[[CaseFile], boo
         sleep=deps.sleep,
     )
     # Also after "nothing new": a redelivered event finishes what a crash interrupted.
-    await dispatch(deps, case)
+    await dispatch(deps, case, cancels=cancels)
 
 
 async def _apply(
@@ -259,9 +269,13 @@ async def _apply(
     return case
 
 
-async def dispatch(deps: Deps, case: CaseFile) -> None:
-    """Store what became due, cancel what may no longer go, and wake the scheduler."""
+async def dispatch(deps: Deps, case: CaseFile, *, cancels: bool = False) -> None:
+    """Store what became due and wake the scheduler; with ``cancels`` (a closing, a
+    withdrawal), also cancel what is scheduled and may no longer go. (Every attempt checks the
+    case file again anyway; this makes the coach see it at once.)"""
     planned = case.plan()
+    if not planned and not cancels:
+        return  # most events of a case owe nothing: no read of its deliveries
     known = await deps.deliveries.statuses(case.case_id)
     due = False
     for item in planned:
