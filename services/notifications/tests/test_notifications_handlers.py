@@ -380,7 +380,6 @@ async def test_an_agency_without_a_registered_webhook_is_recorded_unreachable(
 
 async def test_a_claim_left_by_a_crash_is_taken_over_once_it_expires(world, envelope) -> None:
     await deliver(world, envelope(events.MemberAdded))
-    world.deps.on_due = lambda: None
     await handle(world, envelope(events.TaskAssigned))
     [delivery_id] = world.deliveries.rows
     # another replica claims it and dies before sending
@@ -416,7 +415,6 @@ async def test_only_the_first_final_outcome_is_recorded(world, envelope) -> None
     """Two owners each think they made the attempt (the second took over an expired
     claim): the delivery is recorded, and notification-delivered published, once."""
     await deliver(world, envelope(events.MemberAdded))
-    world.deps.on_due = lambda: None
     await handle(world, envelope(events.TaskAssigned))
     [delivery_id] = world.deliveries.rows
     store = world.deliveries

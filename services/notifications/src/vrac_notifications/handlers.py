@@ -101,7 +101,8 @@ class Deps:
     clock: Clock = utc_now
     sleep: Sleep = asyncio.sleep  # between write retries; tests wait for nothing
     observe: Observe = lambda channel, outcome: None
-    on_due: Callable[[], None] = lambda: None  # something is due now: wake the scheduler
+    # these deliveries are due now: the scheduler starts them without waiting for its scan
+    on_due: Callable[[list[str]], None] = lambda delivery_ids: None
 
 
 @dataclass(frozen=True)
@@ -277,21 +278,23 @@ async def dispatch(deps: Deps, case: CaseFile, *, cancels: bool = False) -> None
     if not planned and not cancels:
         return  # most events of a case owe nothing: no read of its deliveries
     known = await deps.deliveries.statuses(case.case_id)
-    due = False
+    due: list[str] = []
     for item in planned:
         status = known.get(item.delivery_id)
         if status is None:
-            due = await _store(deps, case, item) or due
+            if await _store(deps, case, item):
+                due.append(item.delivery_id)
         elif _releasable(item, status):
             delivery = _delivery(deps, case, item)
             delivery.schedule(deps.clock(), deps.schedule)
-            due = await deps.deliveries.release(delivery) or due
+            if await deps.deliveries.release(delivery):
+                due.append(item.delivery_id)
     sendable = {item.delivery_id for item in planned if item.outcome is Outcome.SEND}
     for delivery_id, status in known.items():
         if status is DeliveryStatus.SCHEDULED and delivery_id not in sendable:
             await attempt_delivery(deps, delivery_id, early=True)  # finds it must not go
     if due:
-        deps.on_due()
+        deps.on_due(due)
 
 
 async def _store(deps: Deps, case: CaseFile, item: Planned) -> bool:

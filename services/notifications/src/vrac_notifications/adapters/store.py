@@ -269,9 +269,7 @@ class MongoDeliveries:
         number = await self._take_attempt(delivery_id, doc.get("claims", 0) + 1, owner, now, until)
         if number is None:
             return None
-        outcome = await self._outcomes.find_one({"_id": _final(delivery_id)}, WITHOUT_OUTBOX)
-        if outcome is not None:  # its owner recorded it, then stopped before the state
-            await self._col.update_one({"_id": delivery_id}, {"$set": _settled(outcome)})
+        if number > 1 and await self._settled_already(delivery_id):
             return None
         state = {
             "status": str(DeliveryStatus.SENDING),
@@ -285,6 +283,15 @@ class MongoDeliveries:
         delivery = _delivery(doc)
         delivery.status = DeliveryStatus.SENDING
         return Claim(delivery, number, owner, until)
+
+    async def _settled_already(self, delivery_id: str) -> bool:
+        """Whether an earlier attempt's final outcome is on record (its owner stopped before
+        writing the delivery's state, which is brought up to date here)."""
+        outcome = await self._outcomes.find_one({"_id": _final(delivery_id)}, WITHOUT_OUTBOX)
+        if outcome is None:
+            return False
+        await self._col.update_one({"_id": delivery_id}, {"$set": _settled(outcome)})
+        return True
 
     async def _take_attempt(
         self, delivery_id: str, number: int, owner: str, now: dt.datetime, until: dt.datetime

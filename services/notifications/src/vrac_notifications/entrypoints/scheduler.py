@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterable
 
 from vrac_runtime.logging import get_logger
 
@@ -26,8 +27,10 @@ class DeliveryScheduler:
         self._woken = asyncio.Event()
         self._running: dict[str, asyncio.Task[None]] = {}
         self._stopping = False
+        self._told: set[str] = set()  # due now, said a handler: start them without a scan
 
-    def wake(self) -> None:
+    def wake(self, delivery_ids: Iterable[str] = ()) -> None:
+        self._told.update(delivery_ids)
         self._woken.set()
 
     async def tick(self, deps: Deps) -> None:
@@ -37,15 +40,22 @@ class DeliveryScheduler:
             async with asyncio.timeout(self._poll):
                 await self._woken.wait()
         self._woken.clear()
-        await self.start_due(deps)
+        told, self._told = self._told, set()
+        if told:
+            self._start_all(deps, told)  # the next scan finds any left over
+        else:
+            await self.start_due(deps)
 
     async def start_due(self, deps: Deps) -> None:
         free = self._capacity - len(self._running)
         if free <= 0 or self._stopping:
             return
         # those running here are claimed, so not due; ask for a few more in case
-        for delivery_id in await handlers.due_deliveries(deps, free + len(self._running)):
-            if len(self._running) >= self._capacity:
+        self._start_all(deps, await handlers.due_deliveries(deps, free + len(self._running)))
+
+    def _start_all(self, deps: Deps, delivery_ids: Iterable[str]) -> None:
+        for delivery_id in delivery_ids:
+            if len(self._running) >= self._capacity or self._stopping:
                 break
             if delivery_id not in self._running:
                 self._start(deps, delivery_id)
