@@ -366,13 +366,13 @@ async def attempt_delivery(deps: Deps, delivery_id: str, *, early: bool = False)
         delivery.succeed(now)
     elif not problem.retryable:
         delivery.fail(problem.code, now)
+    elif now >= claim.expires_at:
+        return  # failed for now, and the claim ran out: another owner may be trying already
     else:
         until = delivery.retry_until or delivery.created_at + deps.schedule.retry_for
         when = deps.schedule.next_attempt(delivery.attempts, until, now)
         if when is None:
             delivery.fail(problem.code, now)
-        elif now >= claim.expires_at:
-            return  # the claim ran out: another owner may be trying already
         else:
             delivery.retry_at(problem.code, when, now)
     await _finish(deps, delivery, claim)
