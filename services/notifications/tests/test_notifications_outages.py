@@ -7,6 +7,7 @@ Backoffs are short here, so each test ends in seconds.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import email
 import email.policy
@@ -49,10 +50,20 @@ class ScriptedSmtp:
     """An aiosmtpd server that first gives the queued refusals, ``("rcpt" | "data", reply)``
     each at its stage, then accepts; it keeps what it accepted."""
 
-    def __init__(self, port: int, refusals: list[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        port: int,
+        refusals: list[tuple[str, str]] | None = None,
+        *,
+        slow_sessions: int = 0,
+    ) -> None:
         self.port = port
         self.refusals = list(refusals or [])
         self.accepted: list[email.message.EmailMessage] = []
+        # this many sessions answer MAIL, RCPT and DATA each a little late: every reply comes
+        # within a client's per-reply timeout, the whole session takes longer
+        self.slow_sessions = slow_sessions
+        self.slow_ended: list[str] = []  # how each slow session ended
         self._controller: Any = None
 
     def _refusal(self, stage: str) -> str | None:
@@ -62,11 +73,25 @@ class ScriptedSmtp:
 
     def start(self) -> ScriptedSmtp:
         from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import SMTP
 
         smtp = self
 
         class Handler:
+            async def handle_MAIL(self, server, session, envelope, address, options) -> str:
+                if smtp.slow_sessions:
+                    smtp.slow_sessions -= 1
+                    session.slow = True
+                await self._late(server, session)
+                envelope.mail_from = address
+                return "250 OK"
+
+            async def _late(self, server, session) -> None:
+                if getattr(session, "slow", False):
+                    await asyncio.sleep(0.7)
+
             async def handle_RCPT(self, server, session, envelope, address, options) -> str:
+                await self._late(server, session)
                 refusal = smtp._refusal("rcpt")
                 if refusal:
                     return refusal
@@ -74,6 +99,8 @@ class ScriptedSmtp:
                 return "250 OK"
 
             async def handle_DATA(self, server, session, envelope) -> str:
+                session.got_data = True
+                await self._late(server, session)
                 refusal = smtp._refusal("data")
                 if refusal:
                     return refusal
@@ -81,7 +108,18 @@ class ScriptedSmtp:
                 smtp.accepted.append(message)  # type: ignore[arg-type]
                 return "250 OK"
 
-        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        class Server(SMTP):
+            def connection_lost(self, error: Exception | None) -> None:
+                if getattr(self.session, "slow", False):
+                    got_data = getattr(self.session, "got_data", False)
+                    smtp.slow_ended.append("after data" if got_data else "before data")
+                super().connection_lost(error)
+
+        class Tracking(Controller):
+            def factory(self) -> SMTP:
+                return Server(self.handler, **self.SMTP_kwargs)
+
+        self._controller = Tracking(Handler(), hostname="127.0.0.1", port=self.port)
         self._controller.start()
         return self
 
@@ -193,6 +231,26 @@ async def test_an_smtp_server_asking_to_come_back_later_gets_the_mail(service_fa
             assert (failed.data.final, failed.data.error_code) == (False, "unreachable")
             [delivered] = await svc.published(NotificationDelivered, expect=1)
             assert delivered.data.attempts == 3
+    finally:
+        smtp.stop()
+
+
+async def test_an_smtp_session_past_its_deadline_is_given_up_and_sends_nothing(
+    service_factory,
+) -> None:
+    """The first session answers each step a little late, so only the attempt's total
+    deadline ends it: the client closes the connection and nothing of it is sent (a client
+    left running in a thread would have finished that session and sent a second copy)."""
+    port = free_port()
+    smtp = ScriptedSmtp(port, slow_sessions=1).start()
+    try:
+        async with service_factory(smtp_port=port, smtp_timeout_seconds=1) as svc:
+            await svc.publish(event(MemberAdded, **GRANDMA), event(TaskAssigned))
+            done = await row(svc, lambda r: r["status"] == "delivered", "the delivery")
+            assert done["attempts"] == 2
+            await eventually(lambda: smtp.slow_ended, "the end of the slow session")
+            assert smtp.slow_ended == ["before data"]
+            assert smtp.ids() == [done["delivery_id"]]
     finally:
         smtp.stop()
 
