@@ -1,6 +1,8 @@
-"""A delivery: one message to one recipient, what became of it, and the event it records.
+"""A delivery: one message to one recipient, what became of it, and the events it records.
 
-Every outcome records its event in ``events``; the repository stores them with the outcome.
+A delivery to send is ``scheduled``; each attempt is made under a claim (``sending``) and
+ends delivered, failed, cancelled, or scheduled again per the ``RetrySchedule``. Every
+outcome that is told records its event in ``events``; the repository stores them with it.
 """
 
 from __future__ import annotations
