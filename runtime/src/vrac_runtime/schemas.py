@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Annotated, Final, Self
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 from vrac_contracts.fields import EMAIL_PATTERN, PHONE_PATTERN
 
-from vrac_runtime.values import from_attributes
+from vrac_runtime.values import NAME_PROBLEM, from_attributes, has_control_characters
 
 EMAIL_MAX: Final = 254
 
@@ -33,6 +33,17 @@ class Attributes(BaseModel):
 def trimmed(max_length: int) -> StringConstraints:
     """Text trimmed of surrounding white space, then 1 to ``max_length`` characters."""
     return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
+
+
+def _one_line(text: str) -> str:
+    if has_control_characters(text):
+        raise ValueError(NAME_PROBLEM)
+    return text
+
+
+# a name (of a person, a school): nothing that would break an e-mail header or a line (see
+# ``vrac_runtime.values.has_control_characters``); ``Annotated[str, trimmed(120), OneLine]``
+OneLine = AfterValidator(_one_line)
 
 
 # the formats the contracts accept, trimmed first: a pasted address often carries a space

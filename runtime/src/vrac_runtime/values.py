@@ -8,6 +8,7 @@ entrypoint.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -26,6 +27,29 @@ Clock = Callable[[], dt.datetime]
 def utc_now() -> dt.datetime:
     """The default clock of every service's handlers."""
     return dt.datetime.now(dt.UTC)
+
+
+# Cc (C0/C1 controls: CR, LF, tab, NUL...), Zl (U+2028) and Zp (U+2029) break a line or a
+# header; of Cf only the bidirectional overrides and isolates, which make a name read as
+# something else. Other Cf (zero-width joiners, soft hyphen) belong to names in some scripts.
+_LINE_BREAKING = frozenset({"Cc", "Zl", "Zp"})
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+NAME_PROBLEM = "must not contain control, line-separator or bidirectional-override characters"
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a character that has no place in a one-line name."""
+    return any(
+        unicodedata.category(char) in _LINE_BREAKING or char in _BIDI_CONTROLS for char in text
+    )
+
+
+def single_line(text: str) -> str:
+    """``text`` as it may be written on one line: every such character becomes a space."""
+    if not has_control_characters(text):
+        return text
+    cleaned = (" " if has_control_characters(char) else char for char in text)
+    return " ".join("".join(cleaned).split())
 
 
 def from_attributes(model: type[M], source: object, /, **values: Any) -> M:
@@ -58,6 +82,13 @@ def required_text(field: str, text: str, *, error: type[RuleBroken] = RuleBroken
     if not trimmed:
         raise error(field, "must not be blank")
     return trimmed
+
+
+def printable_name(field: str, text: str, *, error: type[RuleBroken] = RuleBroken) -> str:
+    """``text`` unchanged; refused (naming ``field``) when it holds a control character."""
+    if has_control_characters(text):
+        raise error(field, NAME_PROBLEM)
+    return text
 
 
 def optional_text(

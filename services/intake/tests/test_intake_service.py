@@ -230,6 +230,25 @@ async def test_tokens_decide_who_sees_and_changes_what(intake: Intake) -> None:
         ({"pilot": "amsterdam"}, "pilot"),
         ({"programme": "Not A Slug"}, "programme"),
         ({"child_first_name": "   "}, "child_first_name"),
+        # a name with a line break or an override would break the e-mail header it goes into
+        ({"child_first_name": "Sam\rBcc: x@example.org"}, "child_first_name"),
+        ({"school_name": "De Regenboog\u202e"}, "school_name"),
+        (
+            {
+                "guardians": [
+                    {"name": "F\u2028G", "email": "f@example.org", "preferred_channel": "email"}
+                ]
+            },
+            "guardians.0.name",
+        ),
+        (
+            {
+                "guardians": [
+                    {"name": "F\x00", "email": "f@example.org", "preferred_channel": "email"}
+                ]
+            },
+            "guardians.0.name",
+        ),
         ({"nickname": "Sammy"}, "nickname"),
         (
             {"guardians": [{"name": "F", "email": "nope", "preferred_channel": "email"}]},

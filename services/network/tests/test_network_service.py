@@ -271,6 +271,9 @@ async def test_an_agency_acts_only_on_its_own_tasks(network) -> None:
         ({"agency_id": "youthteam"}, "agency_id"),
         ({"nickname": "Oma"}, "nickname"),
         ({"webhook_url": "http://insecure.example.org"}, "webhook_url"),
+        ({"display_name": "Oma\r\nBcc: x@example.org"}, "display_name"),
+        ({"display_name": "Oma\u2029"}, "display_name"),
+        ({"display_name": "Oma\x85"}, "display_name"),
     ],
 )
 async def test_invalid_members_are_422_naming_the_field(network, body: dict, field: str) -> None:

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 import pytest
 from vrac_contracts.events.base import EventData
-from vrac_notifications.handlers import Deps, RetryPolicy
+from vrac_notifications.domain.delivery import RetrySchedule
+from vrac_notifications.handlers import Deps
 
 from services.notifications.tests.fakes import (
+    Clock,
     FlakyChannel,
     MemoryCaseFiles,
     MemoryDeliveries,
@@ -28,6 +30,8 @@ class World:
     mailer: FlakyChannel
     poster: FlakyChannel
     waits: list[float]
+    clock: Clock
+    observed: list[tuple[str, str]]
 
 
 @pytest.fixture
@@ -35,6 +39,8 @@ def world() -> World:
     case_files, deliveries, webhooks = MemoryCaseFiles(), MemoryDeliveries(), MemoryWebhooks()
     mailer, poster = FlakyChannel(), FlakyChannel()
     waits: list[float] = []
+    clock = Clock(NOW)
+    observed: list[tuple[str, str]] = []
 
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
@@ -46,11 +52,18 @@ def world() -> World:
         mailer=mailer,
         poster=poster,
         diploma_link=lambda d: f"https://screening.vrac.example.org/diplomas/{d}.pdf?link=signed",
-        retry=RetryPolicy(attempts=3, backoff_seconds=0.5),
-        clock=lambda: NOW,
+        schedule=RetrySchedule(
+            retry_for=dt.timedelta(hours=24),
+            first_wait=dt.timedelta(seconds=10),
+            max_wait=dt.timedelta(seconds=900),
+        ),
+        claim_seconds=120,
+        owner="replica-a",
+        clock=clock,
         sleep=sleep,
+        observe=lambda channel, outcome: observed.append((str(channel), outcome)),
     )
-    return World(deps, case_files, deliveries, webhooks, mailer, poster, waits)
+    return World(deps, case_files, deliveries, webhooks, mailer, poster, waits, clock, observed)
 
 
 @pytest.fixture

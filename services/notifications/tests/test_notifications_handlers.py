@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from vrac_contracts import events
 from vrac_contracts.values import DeliveryError, Pilot
 from vrac_notifications.domain.commands import RegisterWebhook
-from vrac_notifications.domain.delivery import DeliveryProblem, DeliveryStatus
+from vrac_notifications.domain.delivery import DeliveryProblem, DeliveryStatus, RetrySchedule
 from vrac_notifications.domain.errors import InsecureWebhook, NoWebhook, UnknownCase
 from vrac_notifications.entrypoints.subscribers import Subscribers
-from vrac_notifications.handlers import get_webhook, list_deliveries, register_webhook
-from vrac_runtime.consumer import PermanentError
+from vrac_notifications.handlers import (
+    get_webhook,
+    list_deliveries,
+    register_webhook,
+    send_due,
+)
 
+from services.notifications.tests.conftest import NOW
 from services.notifications.tests.notifications_testkit import AGENCY, YOUTH_TEAM
 
 TEACHER = {
@@ -36,10 +43,16 @@ class Registry:
         self.handlers[event] = handler
 
 
-async def deliver(world, envelope) -> None:
+async def handle(world, envelope) -> None:
     registry = Registry()
     Subscribers(world.deps).register(registry)  # type: ignore[arg-type]
     await registry.handlers[type(envelope.data)](envelope)
+
+
+async def deliver(world, envelope) -> None:
+    """Handle the event, then let the scheduler send what became due."""
+    await handle(world, envelope)
+    await send_due(world.deps)
 
 
 async def register_agency_webhook(world) -> None:
@@ -218,40 +231,87 @@ async def test_nothing_is_sent_for_a_closed_case(world, envelope) -> None:
     assert world.deliveries.rows == {}
 
 
-async def test_a_webhook_is_retried_with_backoff_then_succeeds(world, envelope) -> None:
+def transient(code: DeliveryError = DeliveryError.HTTP_ERROR) -> DeliveryProblem:
+    return DeliveryProblem(code, retryable=True)
+
+
+def failures(world) -> list[events.NotificationFailed]:
+    return [e for e in world.deliveries.events if isinstance(e, events.NotificationFailed)]
+
+
+async def test_a_transient_failure_is_retried_later_with_growing_waits(world, envelope) -> None:
     await youth_team_with_webhook_and_consent(world, envelope)
-    world.poster.problems = [DeliveryProblem(DeliveryError.HTTP_ERROR, retryable=True)] * 2
+    world.poster.problems = [transient(), transient()]
     await deliver(world, envelope(events.TaskAssigned, assignee_id="mbr_youthteam0001"))
+    [row] = world.deliveries.rows.values()
+    assert (row.status, row.attempts) == (DeliveryStatus.SCHEDULED, 1)
+    assert row.next_attempt_at == NOW + dt.timedelta(seconds=10)
+    assert await send_due(world.deps) == 0  # not yet
+    world.clock.advance(seconds=10)
+    await send_due(world.deps)
+    [row] = world.deliveries.rows.values()
+    assert row.next_attempt_at == world.clock.now + dt.timedelta(seconds=20)  # doubled
+    world.clock.advance(seconds=20)
+    await send_due(world.deps)
     [hook] = world.poster.sent
     assert hook.body["task_id"] == "task_1a2b3c4d5e6f" and "Sam" not in hook.body["text"]
-    assert world.waits == [0.5, 1.0]
     [row] = world.deliveries.rows.values()
-    assert (row.status, row.attempts) == (DeliveryStatus.DELIVERED, 3)
+    assert (row.status, row.attempts, row.next_attempt_at) == (DeliveryStatus.DELIVERED, 3, None)
+    # the first transient failure is told once (not final), the delivery once
+    [first] = failures(world)
+    assert (first.final, first.error_code) == (False, DeliveryError.HTTP_ERROR)
+    assert isinstance(world.deliveries.events[-1], events.NotificationDelivered)
+    assert world.observed[-3:] == [
+        ("webhook", "scheduled"),
+        ("webhook", "scheduled"),
+        ("webhook", "delivered"),
+    ]
 
 
-async def test_a_webhook_that_keeps_failing_is_recorded_and_dead_lettered(world, envelope) -> None:
-    await youth_team_with_webhook_and_consent(world, envelope)
-    world.poster.problems = [DeliveryProblem(DeliveryError.HTTP_ERROR, retryable=True)] * 5
-    assigned = envelope(events.TaskAssigned, assignee_id="mbr_youthteam0001")
-    with pytest.raises(PermanentError):
-        await deliver(world, assigned)
-    assert world.poster.calls == 3
-    [row] = world.deliveries.rows.values()
-    assert (row.status, row.attempts, row.error_code) == (
-        DeliveryStatus.FAILED,
-        3,
-        DeliveryError.HTTP_ERROR,
-    )
-    [failed] = world.deliveries.events
-    assert isinstance(failed, events.NotificationFailed) and failed.final
-    # read again (e.g. replayed from the dead-letter topic): no second attempt
-    await deliver(world, assigned)
-    assert world.poster.calls == 3
-
-
-async def test_a_failure_released_by_another_event_is_recorded_not_dead_lettered(
+async def test_a_delivery_still_failing_after_the_retry_time_fails_for_good(
     world, envelope
 ) -> None:
+    world.deps.schedule = RetrySchedule(
+        retry_for=dt.timedelta(hours=2), max_wait=dt.timedelta(minutes=15)
+    )
+    await youth_team_with_webhook_and_consent(world, envelope)
+    world.poster.problems = [transient()] * 1000
+    await deliver(world, envelope(events.TaskAssigned, assignee_id="mbr_youthteam0001"))
+    while world.deliveries.rows and next(iter(world.deliveries.rows.values())).status in (
+        DeliveryStatus.SCHEDULED,
+        DeliveryStatus.SENDING,
+    ):
+        world.clock.advance(minutes=15)
+        await send_due(world.deps)
+    [row] = world.deliveries.rows.values()
+    assert (row.status, row.error_code) == (DeliveryStatus.FAILED, DeliveryError.HTTP_ERROR)
+    assert world.clock.now - NOW <= dt.timedelta(hours=2, minutes=15)
+    assert 8 < world.poster.calls < 20  # 10 s, 20 s, ... then every 15 minutes
+    assert [f.final for f in failures(world)] == [False, True]
+    world.clock.advance(hours=1)
+    assert await send_due(world.deps) == 0
+
+
+async def test_a_refused_message_fails_at_once_and_is_shown_to_the_coach(world, envelope) -> None:
+    await youth_team_with_webhook_and_consent(world, envelope)
+    world.poster.problems = [DeliveryProblem(DeliveryError.REJECTED, retryable=False)]
+    await deliver(world, envelope(events.TaskAssigned, assignee_id="mbr_youthteam0001"))
+    assert world.poster.calls == 1
+    _, [row] = await list_deliveries(world.deps, "case_7Hq2mX9aK3pL0sVd", lambda pilot: None)
+    assert (row.status, row.attempts, row.error_code) == (
+        DeliveryStatus.FAILED,
+        1,
+        DeliveryError.REJECTED,
+    )
+    [failed] = failures(world)
+    assert failed.final
+    assert world.observed[-1] == ("webhook", "failed")
+    world.clock.advance(hours=1)
+    await deliver(world, envelope(events.MemberAdded))  # later events try nothing again
+    assert world.poster.calls == 1
+
+
+async def test_a_failure_released_by_another_event_is_recorded(world, envelope) -> None:
     await register_agency_webhook(world)
     await deliver(
         world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
@@ -264,12 +324,46 @@ async def test_a_failure_released_by_another_event_is_recorded_not_dead_lettered
     assert isinstance(world.deliveries.events[-1], events.NotificationFailed)
 
 
-async def test_a_refused_webhook_is_not_retried(world, envelope) -> None:
+async def test_a_withdrawal_cancels_the_scheduled_messages_it_covers(world, envelope) -> None:
     await youth_team_with_webhook_and_consent(world, envelope)
-    world.poster.problems = [DeliveryProblem(DeliveryError.REJECTED, retryable=False)]
-    with pytest.raises(PermanentError):
-        await deliver(world, envelope(events.TaskAssigned, assignee_id="mbr_youthteam0001"))
-    assert world.poster.calls == 1
+    world.poster.problems = [transient()]
+    await deliver(world, envelope(events.TaskAssigned, assignee_id="mbr_youthteam0001"))
+    await deliver(
+        world, consent(envelope, "share-with-agency", False, "2025-03-20T10:00:00Z", AGENCY)
+    )
+    [row] = world.deliveries.rows.values()
+    assert (row.status, row.error_code) == (DeliveryStatus.CANCELLED, DeliveryError.NO_CONSENT)
+    world.clock.advance(hours=1)
+    await send_due(world.deps)
+    assert world.poster.sent == []
+    assert [f.final for f in failures(world)] == [False, True]
+    assert world.observed[-1] == ("webhook", "cancelled")
+
+
+async def test_closing_the_case_cancels_its_scheduled_messages(world, envelope) -> None:
+    await deliver(world, envelope(events.MemberAdded))
+    world.mailer.problems = [transient(DeliveryError.UNREACHABLE)]
+    await deliver(world, envelope(events.TaskAssigned))
+    await deliver(world, envelope(events.CaseClosed))
+    [row] = world.deliveries.rows.values()
+    assert row.status is DeliveryStatus.CANCELLED
+    world.clock.advance(hours=1)
+    await send_due(world.deps)
+    assert world.mailer.sent == []
+
+
+async def test_an_attempt_checks_the_case_file_before_sending(world, envelope) -> None:
+    await deliver(world, envelope(events.MemberAdded))
+    world.mailer.problems = [transient(DeliveryError.UNREACHABLE)]
+    await deliver(world, envelope(events.TaskAssigned))
+    # closed behind the scheduler's back (the event read by another replica, say)
+    case = world.case_files.files["case_7Hq2mX9aK3pL0sVd"]
+    case.close(NOW)
+    world.clock.advance(seconds=10)
+    await send_due(world.deps)
+    assert world.mailer.sent == []
+    [row] = world.deliveries.rows.values()
+    assert row.status is DeliveryStatus.CANCELLED
 
 
 async def test_an_agency_without_a_registered_webhook_is_recorded_unreachable(
@@ -284,16 +378,56 @@ async def test_an_agency_without_a_registered_webhook_is_recorded_unreachable(
     assert (row.status, row.error_code) == (DeliveryStatus.FAILED, DeliveryError.NO_CONTACT_DETAILS)
 
 
-async def test_a_crash_after_claiming_sends_on_redelivery(world, envelope) -> None:
+async def test_a_claim_left_by_a_crash_is_taken_over_once_it_expires(world, envelope) -> None:
     await deliver(world, envelope(events.MemberAdded))
-    world.mailer.problems = [RuntimeError("process died")]  # type: ignore[list-item]
-    assigned = envelope(events.TaskAssigned)
-    with pytest.raises(RuntimeError):
-        await deliver(world, assigned)
-    await deliver(world, assigned)
+    await handle(world, envelope(events.TaskAssigned))
+    [delivery_id] = world.deliveries.rows
+    # another replica claims it and dies before sending
+    until = NOW + dt.timedelta(seconds=120)
+    taken = await world.deliveries.claim(delivery_id, "replica-b", NOW, until, early=False)
+    assert taken is not None
+    await send_due(world.deps)
+    assert world.mailer.sent == []  # its claim still holds
+    world.clock.advance(seconds=121)
+    await send_due(world.deps)
+    await send_due(world.deps)
     assert len(world.mailer.sent) == 1
     [row] = world.deliveries.rows.values()
     assert row.status is DeliveryStatus.DELIVERED
+    assert sum(isinstance(e, events.NotificationDelivered) for e in world.deliveries.events) == 1
+
+
+async def test_an_attempt_that_outlives_its_claim_records_nothing(world, envelope) -> None:
+    await deliver(world, envelope(events.MemberAdded))
+
+    async def slow_failure(mail) -> None:
+        world.clock.advance(seconds=130)  # longer than the claim
+        raise transient(DeliveryError.TIMEOUT)
+
+    world.deps.mailer = type("Slow", (), {"send": staticmethod(slow_failure)})()
+    await deliver(world, envelope(events.TaskAssigned))
+    [row] = world.deliveries.rows.values()
+    assert row.status is DeliveryStatus.SENDING  # left to whoever takes the claim over
+    assert failures(world) == []
+
+
+async def test_only_the_first_final_outcome_is_recorded(world, envelope) -> None:
+    """Two owners each think they made the attempt (the second took over an expired
+    claim): the delivery is recorded, and notification-delivered published, once."""
+    await deliver(world, envelope(events.MemberAdded))
+    await handle(world, envelope(events.TaskAssigned))
+    [delivery_id] = world.deliveries.rows
+    store = world.deliveries
+    first = await store.claim(delivery_id, "a", NOW, NOW + dt.timedelta(seconds=5), early=False)
+    later = NOW + dt.timedelta(seconds=6)
+    second = await store.claim(delivery_id, "b", later, later, early=False)
+    assert first is not None and second is not None and second.number == first.number + 1
+    for claim in (second, first):
+        claim.delivery.attempts = 1
+        claim.delivery.succeed(later)
+        await store.finish(claim.delivery, claim)
+    assert sum(isinstance(e, events.NotificationDelivered) for e in store.events) == 1
+    assert store.rows[delivery_id].status is DeliveryStatus.DELIVERED
 
 
 async def test_an_agency_consent_naming_no_agency_is_never_granted(world, envelope) -> None:
@@ -345,3 +479,22 @@ async def test_a_webhook_of_another_pilot_is_not_replaced(world) -> None:
     assert world.webhooks.subscriptions[AGENCY].url == "https://agency.example.org/h"
     with pytest.raises(NoWebhook):
         await get_webhook(world.deps, "agy_someoneelse01", lambda pilot: None)
+
+
+async def test_a_message_that_cannot_be_prepared_is_tried_again_later(world, envelope) -> None:
+    await youth_team_with_webhook_and_consent(world, envelope)
+    registered = world.webhooks.get
+    failing = [ConnectionError("store away")]
+
+    async def get(agency_id: str):
+        if failing:
+            raise failing.pop()
+        return await registered(agency_id)
+
+    world.webhooks.get = get
+    await deliver(world, envelope(events.TaskAssigned, assignee_id="mbr_youthteam0001"))
+    [row] = world.deliveries.rows.values()
+    assert (row.status, row.error_code) == (DeliveryStatus.SCHEDULED, DeliveryError.OTHER)
+    world.clock.advance(seconds=10)
+    await send_due(world.deps)
+    assert len(world.poster.sent) == 1

@@ -9,6 +9,7 @@ from vrac_contracts.envelope import Envelope, new_envelope
 from vrac_contracts.events import MemberAdded, TaskAssigned
 from vrac_contracts.events.base import EventData
 from vrac_notifications.bootstrap import build
+from vrac_notifications.handlers import send_due
 from vrac_notifications.settings import NotificationsSettings
 from vrac_testing.subscribing import in_memory
 
@@ -28,5 +29,6 @@ async def test_the_app_routes_each_event_to_its_subscriber(world) -> None:
     async with in_memory(runtime, world.deps) as delivery:
         for envelope in (event(TaskAssigned), event(MemberAdded)):
             await delivery.deliver(envelope.data, envelope)
+    await send_due(app.state.deps)  # what the app's scheduler does
     assert [m.to_address for m in world.mailer.sent] == ["ria@example.org"]
     assert world.mailer.sent[0].subject == "Nieuwe taak: helpen met huiswerk"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import FastAPI
@@ -16,9 +17,11 @@ from vrac_notifications.adapters.store import (
     MongoWebhooks,
 )
 from vrac_notifications.adapters.webhook import HttpHookPoster
+from vrac_notifications.domain.delivery import RetrySchedule
 from vrac_notifications.entrypoints import http
+from vrac_notifications.entrypoints.scheduler import DeliveryScheduler
 from vrac_notifications.entrypoints.subscribers import Subscribers
-from vrac_notifications.handlers import Deps, RetryPolicy
+from vrac_notifications.handlers import Deps
 from vrac_notifications.settings import NotificationsSettings
 
 DESCRIPTION = (
@@ -34,6 +37,9 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
     runtime = build_runtime(settings)
     relay = runtime.with_outbox(OUTBOX_COLLECTIONS)
     deliveries = MongoDeliveries(runtime.db, on_events=relay.wake)
+    scheduler = DeliveryScheduler(
+        settings.delivery_poll_seconds, drain_seconds=settings.shutdown_grace_seconds / 2
+    )
     deps = Deps(
         case_files=MongoCaseFiles(runtime.db),
         deliveries=deliveries,
@@ -46,7 +52,13 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
             settings.jwt_issuer,
             settings.diploma_link_days,
         ),
-        retry=RetryPolicy(settings.delivery_max_attempts, settings.delivery_backoff_seconds),
+        schedule=RetrySchedule(
+            retry_for=dt.timedelta(hours=settings.delivery_retry_hours),
+            first_wait=dt.timedelta(seconds=settings.delivery_backoff_seconds),
+            max_wait=dt.timedelta(seconds=settings.delivery_max_backoff_seconds),
+        ),
+        claim_seconds=settings.delivery_claim_seconds,
+        on_due=scheduler.wake,
         require_https_webhooks=settings.webhook_require_https,
     )
     return compose(runtime, deps, overrides).app(
@@ -55,6 +67,8 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
         description=DESCRIPTION,
         subscribers=Subscribers,
         on_startup=[lambda _: deliveries.ensure_indexes()],
+        on_shutdown=[scheduler.stop],
+        jobs=[("delivery scheduler", 0, scheduler.tick)],
     )
 
 

@@ -1,13 +1,20 @@
-"""One function per command or event: update the case file, then send what became due.
+"""One function per command or event: update the case file, then schedule what became due.
 
 Every event of a case ends in ``dispatch``: it plans the messages owed to recipients known
-now, skips those with a final delivery, and sends the rest. The delivery id comes from the
-triggering event's ``ce_id`` and the recipient, so an event handled twice sends nothing twice.
+now, stores each new one as a scheduled delivery (or withheld, or failed for want of an
+address), cancels the scheduled ones that may no longer go, and wakes the scheduler. The
+delivery id comes from the triggering event's ``ce_id`` and the recipient, so an event handled
+twice schedules nothing twice. ``attempt_delivery`` makes one attempt under a claim; the
+service's scheduler calls it for every delivery that is due.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import os
+import socket
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -17,15 +24,19 @@ from vrac_contracts import values as vocab
 from vrac_contracts.consent import consent_decision
 from vrac_contracts.events.base import EventData
 from vrac_contracts.events.intake import Guardian
-from vrac_runtime.consumer import PermanentError
 from vrac_runtime.logging import get_logger
-from vrac_runtime.retry import retried, with_retries
+from vrac_runtime.retry import retried
 from vrac_runtime.values import Clock, utc_now
 
 from vrac_notifications.domain.casefile import CaseFile, Outcome, Planned
 from vrac_notifications.domain.commands import RegisterWebhook
 from vrac_notifications.domain.contacts import Contact, RecipientKind
-from vrac_notifications.domain.delivery import Delivery, DeliveryProblem, DeliveryStatus
+from vrac_notifications.domain.delivery import (
+    Delivery,
+    DeliveryProblem,
+    DeliveryStatus,
+    RetrySchedule,
+)
 from vrac_notifications.domain.errors import (
     ChangedMeanwhile,
     InsecureWebhook,
@@ -43,6 +54,7 @@ from vrac_notifications.domain.templates import Message, render
 from vrac_notifications.domain.webhooks import WebhookSubscription, webhook_body
 from vrac_notifications.ports import (
     CaseFiles,
+    Claim,
     Deliveries,
     Hook,
     HookPoster,
@@ -56,13 +68,20 @@ Authorize = Callable[[vocab.Pilot], None]  # refuses a pilot the caller may not 
 Send = Callable[[], Awaitable[None]]
 # a case-file write that lost a race reads again and retries, at most this many times in all
 _WRITE_ATTEMPTS = 3
+# the part of a claim a send may not use: replicas' clocks differ a little
+_CLAIM_MARGIN = 0.1
 log = get_logger(__name__)
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 4
-    backoff_seconds: float = 0.5  # before the second attempt; doubles each time
+Observe = Callable[[vocab.Channel, str], None]
+"""Told the channel and the outcome each time a delivery reaches one: ``delivered``,
+``scheduled`` (a transient failure put it back on the schedule), ``failed``, ``withheld``,
+``cancelled``. For metrics."""
+
+
+def process_owner() -> str:
+    """Who holds a claim: this process, unique even when a pod restarts under its name."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -75,10 +94,15 @@ class Deps:
     mailer: Mailer
     poster: HookPoster
     diploma_link: Callable[[str], str]  # a diploma's URL the family can open
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    schedule: RetrySchedule = field(default_factory=RetrySchedule)
+    claim_seconds: float = 120.0  # how long an attempt's claim lasts; sends end before it
+    owner: str = field(default_factory=process_owner)
     require_https_webhooks: bool = False
     clock: Clock = utc_now
-    sleep: Sleep = asyncio.sleep  # between retries; tests wait for nothing
+    sleep: Sleep = asyncio.sleep  # between write retries; tests wait for nothing
+    observe: Observe = lambda channel, outcome: None
+    # these deliveries are due now: the scheduler starts them without waiting for its scan
+    on_due: Callable[[list[str]], None] = lambda delivery_ids: None
 
 
 @dataclass(frozen=True)
@@ -89,10 +113,6 @@ class Trigger:
     event_type: str
 
 
-class DeliveryFailed(PermanentError):
-    """A message could not be delivered after every attempt: dead-letter its trigger."""
-
-
 # -- the directory --
 
 
@@ -101,7 +121,7 @@ async def open_case(deps: Deps, event: events.CaseOpened) -> None:
 
 
 async def close_case(deps: Deps, event: events.CaseClosed) -> None:
-    await _change(deps, event, lambda case: case.close(event.occurred_at))
+    await _change(deps, event, lambda case: case.close(event.occurred_at), cancels=True)
 
 
 async def register_family(deps: Deps, event: events.FamilyRegistered) -> None:
@@ -124,7 +144,9 @@ async def record_consent(deps: Deps, event: events.ConsentChanged) -> None:
         await _change(deps, event, lambda case: False)
         return
     key, decision = consent_decision(event)
-    await _change(deps, event, lambda case: case.change_consent(key, decision))
+    await _change(
+        deps, event, lambda case: case.change_consent(key, decision), cancels=not decision.granted
+    )
 
 
 def _guardian(guardian: Guardian) -> Contact:
@@ -213,15 +235,18 @@ def _task(
 
 
 async def _expect(deps: Deps, event: EventData, intent: Intent) -> None:
-    """An event made a message due; only its own failures dead-letter it."""
-    await _change(deps, event, lambda case: case.expect(intent), intent.trigger_id)
+    """An event made a message due: it is scheduled; a failure to send never fails the event."""
+    # newer advice for school supersedes what is still scheduled of the older one
+    cancels = isinstance(intent, SchoolAdviceMessage)
+    await _change(deps, event, lambda case: case.expect(intent), cancels=cancels)
 
 
 async def _change(
     deps: Deps,
     event: EventData,
     change: Callable[[CaseFile], bool | None],
-    trigger_id: str | None = None,
+    *,
+    cancels: bool = False,
 ) -> None:
     """Apply ``change`` to the event's case file, reading again when a write lost a race."""
     case = await retried(
@@ -232,7 +257,7 @@ async def _change(
         sleep=deps.sleep,
     )
     # Also after "nothing new": a redelivered event finishes what a crash interrupted.
-    await dispatch(deps, case, trigger_id)
+    await dispatch(deps, case, cancels=cancels)
 
 
 async def _apply(
@@ -245,31 +270,44 @@ async def _apply(
     return case
 
 
-async def dispatch(deps: Deps, case: CaseFile, trigger_id: str | None = None) -> None:
-    """Send what is owed; raise DeliveryFailed when a message of ``trigger_id`` failed.
-
-    Only the event that made a message due is dead-lettered for it: a member-added or
-    consent-changed that released a waiting message was itself handled fine, and the failure
-    is on record (delivery ``failed``, ``notification-failed`` published) either way.
-    """
+async def dispatch(deps: Deps, case: CaseFile, *, cancels: bool = False) -> None:
+    """Store what became due and wake the scheduler; with ``cancels`` (a closing, a
+    withdrawal), also cancel what is scheduled and may no longer go. (Every attempt checks the
+    case file again anyway; this makes the coach see it at once.)"""
     planned = case.plan()
-    if not planned:
-        return
+    if not planned and not cancels:
+        return  # most events of a case owe nothing: no read of its deliveries
     known = await deps.deliveries.statuses(case.case_id)
-    failed: list[str] = []
+    due: list[str] = []
     for item in planned:
         status = known.get(item.delivery_id)
-        if _releasable(item, status):
-            resume = await deps.deliveries.release(_delivery(deps, case, item))
-        elif status is None or not status.final:
-            resume = status is DeliveryStatus.SENDING
-        else:
-            continue
-        delivered = await _deliver(deps, case, item, resume=resume)
-        if not delivered and item.intent.trigger_id == trigger_id:
-            failed.append(item.delivery_id)
-    if failed:
-        raise DeliveryFailed(f"undeliverable: {', '.join(failed)}")
+        if status is None:
+            if await _store(deps, case, item):
+                due.append(item.delivery_id)
+        elif _releasable(item, status):
+            delivery = _delivery(deps, case, item)
+            delivery.schedule(deps.clock(), deps.schedule)
+            if await deps.deliveries.release(delivery):
+                due.append(item.delivery_id)
+    sendable = {item.delivery_id for item in planned if item.outcome is Outcome.SEND}
+    for delivery_id, status in known.items():
+        if status is DeliveryStatus.SCHEDULED and delivery_id not in sendable:
+            await attempt_delivery(deps, delivery_id, early=True)  # finds it must not go
+    if due:
+        deps.on_due(due)
+
+
+async def _store(deps: Deps, case: CaseFile, item: Planned) -> bool:
+    """Record a newly planned message; True when it is scheduled to go now."""
+    delivery = _delivery(deps, case, item)
+    if item.outcome is Outcome.SEND:
+        delivery.schedule(deps.clock(), deps.schedule)
+        return await deps.deliveries.schedule(delivery)
+    delivery.refuse()
+    if await deps.deliveries.record(delivery):
+        deps.observe(delivery.channel, str(delivery.status))
+        log.info("message not sent", delivery_id=delivery.delivery_id, reason=item.outcome)
+    return False
 
 
 def _releasable(item: Planned, status: DeliveryStatus | None) -> bool:
@@ -284,38 +322,133 @@ def _delivery(deps: Deps, case: CaseFile, item: Planned) -> Delivery:
     return Delivery.of(item, case_id=case.case_id, pilot=case.pilot, now=deps.clock())
 
 
-async def _deliver(deps: Deps, case: CaseFile, item: Planned, *, resume: bool) -> bool:
-    """Send one planned message; False when it failed for good after being tried."""
-    delivery = _delivery(deps, case, item)
-    if item.outcome is not Outcome.SEND:
-        delivery.refuse()
-        await deps.deliveries.record(delivery)
-        log.info("message not sent", delivery_id=delivery.delivery_id, reason=item.outcome)
-        return True
-    if not resume and not await deps.deliveries.claim(delivery):
-        return True  # another handler has it
-    message = render(
+# -- the attempts (the scheduler's side) --
+
+
+async def due_deliveries(deps: Deps, limit: int) -> list[str]:
+    return await deps.deliveries.due(deps.clock(), limit)
+
+
+async def send_due(deps: Deps, limit: int = 100) -> int:
+    """Attempt every due delivery, one after the other; how many were due."""
+    due = await due_deliveries(deps, limit)
+    for delivery_id in due:
+        await attempt_delivery(deps, delivery_id)
+    return len(due)
+
+
+async def attempt_delivery(deps: Deps, delivery_id: str, *, early: bool = False) -> None:
+    """One attempt at a delivery, under a claim: re-read the case file, then cancel the
+    message, or send it and record what came of it. ``early``: also when not yet due (to
+    cancel it). Nothing happens when another owner holds the delivery or it is not due."""
+    now = deps.clock()
+    until = now + dt.timedelta(seconds=deps.claim_seconds)
+    claim = await deps.deliveries.claim(delivery_id, deps.owner, now, until, early=early)
+    if claim is None:
+        return
+    delivery = claim.delivery
+    case = await deps.case_files.get(delivery.case_id)
+    item = _planned(case, delivery_id)
+    if case is None or item is None or item.outcome is not Outcome.SEND:
+        code = item.error if item is not None and item.error else vocab.DeliveryError.OTHER
+        delivery.cancel(code, deps.clock())
+        await _finish(deps, delivery, claim)
+        return
+    send = await _prepared(deps, case, item)
+    if send is None:
+        delivery.fail(vocab.DeliveryError.NO_CONTACT_DETAILS, deps.clock())
+        await _finish(deps, delivery, claim)
+        return
+    delivery.attempts += 1
+    problem = await _send_within(deps, send, claim)
+    now = deps.clock()
+    if problem is None:
+        delivery.succeed(now)
+    elif not problem.retryable:
+        delivery.fail(problem.code, now)
+    elif now >= claim.expires_at:
+        return  # failed for now, and the claim ran out: another owner may be trying already
+    else:
+        until = delivery.retry_until or delivery.created_at + deps.schedule.retry_for
+        when = deps.schedule.next_attempt(delivery.attempts, until, now)
+        if when is None:
+            delivery.fail(problem.code, now)
+        else:
+            delivery.retry_at(problem.code, when, now)
+    await _finish(deps, delivery, claim)
+
+
+def _planned(case: CaseFile | None, delivery_id: str) -> Planned | None:
+    """What the case file says of this message now (None: closed, or no longer owed)."""
+    if case is None:
+        return None
+    return next((item for item in case.plan() if item.delivery_id == delivery_id), None)
+
+
+async def _prepared(deps: Deps, case: CaseFile, item: Planned) -> Send | None:
+    """The send of this message (None: no address). A message that cannot even be prepared
+    (a store read failing) is tried again later like any transient failure."""
+    try:
+        return await _sender(deps, case, item, _render(deps, case, item))
+    except Exception as err:
+        log.error("message not prepared", delivery_id=item.delivery_id, error=type(err).__name__)
+        problem = DeliveryProblem(vocab.DeliveryError.OTHER, retryable=True)
+
+        async def fails() -> None:
+            raise problem
+
+        return fails
+
+
+def _render(deps: Deps, case: CaseFile, item: Planned) -> Message:
+    return render(
         item.intent,
         item.contact,
         case_id=case.case_id,
         child_first_name=case.child_first_name,
         diploma_url=_diploma_url(deps, item.intent),
     )
-    send = await _sender(deps, case, item, message)
-    if send is None:
-        delivery.fail(vocab.DeliveryError.NO_CONTACT_DETAILS, 1, deps.clock())
-        await deps.deliveries.finish(delivery)
-        return True
-    attempts, problem = await _send_with_retries(deps, send)
-    if problem is None:
-        delivery.succeed(attempts, deps.clock())
-        await deps.deliveries.finish(delivery)
-        log.info("message delivered", delivery_id=delivery.delivery_id, attempts=attempts)
-        return True
-    delivery.fail(problem.code, attempts, deps.clock())
-    await deps.deliveries.finish(delivery)
-    log.warning("message failed", delivery_id=delivery.delivery_id, error=str(problem.code))
-    return False
+
+
+async def _send_within(deps: Deps, send: Send, claim: Claim) -> DeliveryProblem | None:
+    """Send, but never up to the claim's end: a send still running at 90% of the claim is
+    cancelled, leaving a margin for clocks that differ between replicas (the channels have
+    their own deadlines too). Anything unexpected counts as transient."""
+    margin = deps.claim_seconds * _CLAIM_MARGIN
+    left = (claim.expires_at - deps.clock()).total_seconds() - margin
+    try:
+        async with asyncio.timeout(max(left, 0)):
+            await send()
+    except DeliveryProblem as problem:
+        return problem
+    except TimeoutError:
+        return DeliveryProblem(vocab.DeliveryError.TIMEOUT, retryable=True)
+    except Exception as err:
+        log.error(
+            "sending raised", delivery_id=claim.delivery.delivery_id, error=type(err).__name__
+        )
+        return DeliveryProblem(vocab.DeliveryError.OTHER, retryable=True)
+    return None
+
+
+async def _finish(deps: Deps, delivery: Delivery, claim: Claim) -> None:
+    recorded = await deps.deliveries.finish(delivery, claim)
+    fields = {"delivery_id": delivery.delivery_id, "attempts": delivery.attempts}
+    if not recorded:
+        log.warning("outcome already on record", **fields)
+        return
+    deps.observe(delivery.channel, str(delivery.status))
+    if delivery.status is DeliveryStatus.DELIVERED:
+        log.info("message delivered", **fields)
+    elif delivery.status is DeliveryStatus.SCHEDULED:
+        log.info("message retried later", error=str(delivery.error_code), **fields)
+    else:
+        log.warning(
+            "message not delivered",
+            status=str(delivery.status),
+            error=str(delivery.error_code),
+            **fields,
+        )
 
 
 def _diploma_url(deps: Deps, intent: Intent) -> str:
@@ -364,25 +497,6 @@ async def _subscription(
         return None
     subscription = await deps.webhooks.get(agency_id)
     return subscription if subscription is not None and subscription.serves(pilot) else None
-
-
-def _worth_retrying(error: Exception) -> bool:
-    return isinstance(error, DeliveryProblem) and error.retryable
-
-
-async def _send_with_retries(deps: Deps, send: Send) -> tuple[int, DeliveryProblem | None]:
-    """Try the channel with exponential backoff: the attempts made, and the problem that
-    ended them (None when it went out). Anything but a DeliveryProblem propagates."""
-    ended = await with_retries(
-        send,
-        attempts=deps.retry.attempts,
-        first_wait=deps.retry.backoff_seconds,
-        retry_if=_worth_retrying,
-        sleep=deps.sleep,
-    )
-    if ended.error is None or isinstance(ended.error, DeliveryProblem):
-        return ended.count, ended.error
-    raise ended.error
 
 
 # -- the HTTP side --

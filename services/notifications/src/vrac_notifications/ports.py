@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -38,21 +39,45 @@ class CaseFiles(Protocol):
         """Store the case file; raises ChangedMeanwhile when its version moved on."""
 
 
+@dataclass(frozen=True)
+class Claim:
+    """The right to make one attempt at a delivery: attempt ``number``, held by ``owner``
+    until ``expires_at``. Only its holder records what came of the attempt."""
+
+    delivery: Delivery
+    number: int
+    owner: str
+    expires_at: dt.datetime
+
+
 class Deliveries(Protocol):
     async def statuses(self, case_id: str) -> dict[str, DeliveryStatus]: ...
 
-    async def claim(self, delivery: Delivery) -> bool:
-        """Store a new delivery about to be sent; False when it already exists."""
+    async def schedule(self, delivery: Delivery) -> bool:
+        """Store a new delivery, due at once; False when it already exists."""
 
     async def release(self, delivery: Delivery) -> bool:
-        """Turn a withheld delivery into one about to be sent; False when it is not withheld."""
+        """Turn a withheld delivery into a scheduled one, due at once; False when it is not
+        withheld."""
 
     async def record(self, delivery: Delivery) -> bool:
-        """Store a new, already final delivery with the events it recorded; False when it
-        exists (its events are then dropped: the first record published them)."""
+        """Store a new delivery that will not be sent (withheld, no address) with the events
+        it recorded; False when it exists (its events are then dropped)."""
 
-    async def finish(self, delivery: Delivery) -> None:
-        """Store the outcome of a claimed delivery together with the events it recorded."""
+    async def due(self, now: dt.datetime, limit: int) -> list[str]:
+        """Ids of deliveries to attempt now: scheduled and due, or claimed by an owner whose
+        claim expired (it crashed). Oldest first."""
+
+    async def claim(
+        self, delivery_id: str, owner: str, now: dt.datetime, until: dt.datetime, *, early: bool
+    ) -> Claim | None:
+        """Take the next attempt at a delivery that is due (``early``: scheduled, due or not),
+        or None when it is not, or another owner holds it. Holds across processes: an attempt
+        is taken by inserting its id, which the store refuses twice."""
+
+    async def finish(self, delivery: Delivery, claim: Claim) -> bool:
+        """Record what came of the claimed attempt. A final outcome (and its events) is
+        recorded once per delivery, the first one wins: False when one was already there."""
 
     async def for_case(self, case_id: str) -> list[Delivery]: ...
 

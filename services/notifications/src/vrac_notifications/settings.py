@@ -20,19 +20,35 @@ class NotificationsSettings(ServiceSettings):
     smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
     smtp_username: str = Field("", description="SMTP login; empty means no login.")
     smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password.")
-    smtp_timeout_seconds: float = Field(10, gt=0, description="Timeout of one SMTP session.")
+    smtp_timeout_seconds: float = Field(
+        10, gt=0, description="Deadline of one SMTP session, from connecting to the last reply."
+    )
 
     webhook_timeout_seconds: float = Field(
-        5, gt=0, description="Timeout of one webhook POST to an agency."
+        5, gt=0, description="Deadline of one webhook POST to an agency, in total."
     )
     webhook_require_https: bool = Field(
         False, description="Refuse agency webhook URLs that are not https (turn on in production)."
     )
-    delivery_max_attempts: int = Field(
-        4, ge=1, le=20, description="Attempts per message (e-mail or webhook) before it fails."
+    delivery_retry_hours: float = Field(
+        24,
+        gt=0,
+        description="How long transient failures of a message are retried before it fails.",
     )
     delivery_backoff_seconds: float = Field(
-        0.5, ge=0, description="Wait before the second attempt; doubles per attempt."
+        10, gt=0, description="Wait before the second attempt of a message; doubles per attempt."
+    )
+    delivery_max_backoff_seconds: float = Field(
+        900, gt=0, description="The longest wait between two attempts of a message."
+    )
+    delivery_claim_seconds: float = Field(
+        120,
+        gt=0,
+        description="How long a replica's claim on sending a message lasts before another may "
+        "take it over; a send still running at 90% of it is cancelled.",
+    )
+    delivery_poll_seconds: float = Field(
+        1, gt=0, description="How often the stored schedule is scanned for due messages."
     )
 
     screening_public_url: str = Field(

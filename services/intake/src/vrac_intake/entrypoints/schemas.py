@@ -21,7 +21,7 @@ from pydantic import (
 from vrac_contracts import values as vocab
 from vrac_contracts.events.intake import ProgrammeSlug
 from vrac_contracts.ids import AgencyId, CaseId, GuardianId
-from vrac_runtime.schemas import Attributes, Email, Phone, Request, trimmed
+from vrac_runtime.schemas import Attributes, Email, OneLine, Phone, Request, trimmed
 from vrac_runtime.values import from_attributes
 
 from vrac_intake.domain.case import Case, CaseStatus
@@ -29,9 +29,9 @@ from vrac_intake.domain.commands import RegisterFamily
 from vrac_intake.domain.consent import ConsentDecision, Recorder
 from vrac_intake.domain.family import MAX_GUARDIANS, GuardianDetails
 
-PersonName = Annotated[str, trimmed(120)]
-ChildName = Annotated[str, trimmed(80)]
-SchoolName = Annotated[str, trimmed(160)]
+PersonName = Annotated[str, trimmed(120), OneLine]
+ChildName = Annotated[str, trimmed(80), OneLine]
+SchoolName = Annotated[str, trimmed(160), OneLine]
 IDEMPOTENCY_KEY = r"^[A-Za-z0-9._:-]{8,100}$"
 
 

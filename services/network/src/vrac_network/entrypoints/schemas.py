@@ -27,7 +27,9 @@ class MemberIn(Request):
     role: vocab.NetworkRole = Field(
         description="The part the member plays, e.g. spider-in-the-web."
     )
-    display_name: str = Field(min_length=1, max_length=120, description="Name to address them.")
+    display_name: Annotated[str, schemas.OneLine] = Field(
+        min_length=1, max_length=120, description="Name to address them."
+    )
     relationship: str | None = Field(
         None, max_length=80, description="Relationship to the child, e.g. grandmother."
     )

@@ -1,7 +1,14 @@
 """MongoDB repositories: case files, deliveries (with their outbox) and webhook subscriptions.
 
-Every write touches one document. Case files carry a version for optimistic concurrency;
-deliveries carry the events they caused in their ``outbox`` array, relayed to Kafka.
+Every write touches one document. Case files carry a version for optimistic concurrency.
+
+Deliveries are sent once across replicas without trusting concurrent updates of one document
+(FerretDB applies them non-atomically): what must happen once is an insert of a fixed ``_id``,
+which both MongoDB and FerretDB refuse twice. An attempt is taken by inserting
+``<delivery id>:<attempt number>`` into ``delivery_claims``; a final outcome is recorded by
+inserting ``<delivery id>:final`` (with its events in the outbox) into ``delivery_outcomes``,
+the first transient failure by inserting ``<delivery id>:retrying``. The delivery document is
+the readable state (status, attempts, when it is due), written by the claim's holder.
 Documents are mapped by hand beside each repository (``_..._doc`` and back).
 """
 
@@ -23,8 +30,8 @@ from vrac_contracts.values import (
     Pilot,
     TaskCategory,
 )
-from vrac_runtime.idempotency import insert_once, merge_updates
-from vrac_runtime.outbox import WITHOUT_OUTBOX, append_outbox, insert_with_events
+from vrac_runtime.idempotency import insert_once
+from vrac_runtime.outbox import WITHOUT_OUTBOX, insert_with_events
 
 from vrac_notifications.domain.casefile import CaseFile
 from vrac_notifications.domain.contacts import Contact, RecipientKind
@@ -38,11 +45,16 @@ from vrac_notifications.domain.intents import (
     TaskMessage,
 )
 from vrac_notifications.domain.webhooks import WebhookSubscription
+from vrac_notifications.ports import Claim
 
 CASE_FILES: Final = "case_files"
 DELIVERIES: Final = "deliveries"
+CLAIMS: Final = "delivery_claims"
+OUTCOMES: Final = "delivery_outcomes"
 WEBHOOKS: Final = "agency_webhooks"
-OUTBOX_COLLECTIONS: Final = (DELIVERIES,)
+OUTBOX_COLLECTIONS: Final = (DELIVERIES, OUTCOMES)
+# an attempt whose claim expired is taken over by the next number; a few in a row at most
+_TAKEOVERS = 5
 T = TypeVar("T")
 
 
@@ -210,29 +222,33 @@ class MongoDeliveries:
         self, db: AsyncDatabase[Any], on_events: Callable[[], None] = lambda: None
     ) -> None:
         self._col = db[DELIVERIES]
+        self._claims = db[CLAIMS]
+        self._outcomes = db[OUTCOMES]
         # told after a write that queued events, so the relay sends them at once
         self._on_events = on_events
 
     async def ensure_indexes(self) -> None:
         await self._col.create_index("case_id")
+        await self._col.create_index("due_at")
+        # a delivery left "sending" by a version without claims: due again, as after a crash
+        await self._col.update_many(
+            {"status": str(DeliveryStatus.SENDING), "due_at": {"$exists": False}},
+            {"$set": {"due_at": dt.datetime(2000, 1, 1, tzinfo=dt.UTC), "claims": 0}},
+        )
 
     async def statuses(self, case_id: str) -> dict[str, DeliveryStatus]:
         cursor = self._col.find({"case_id": case_id}, {"status": 1})
         return {doc["_id"]: DeliveryStatus(doc["status"]) async for doc in cursor}
 
-    async def claim(self, delivery: Delivery) -> bool:
-        return await insert_once(self._col, _delivery_doc(delivery))
+    async def schedule(self, delivery: Delivery) -> bool:
+        return await insert_once(self._col, _delivery_doc(delivery) | {"claims": 0})
 
     async def release(self, delivery: Delivery) -> bool:
+        fields = ("status", "error_code", "next_attempt_at", "retry_until", "due_at", "updated_at")
+        state = _delivery_doc(delivery)
         result = await self._col.update_one(
             {"_id": delivery.delivery_id, "status": str(DeliveryStatus.WITHHELD)},
-            {
-                "$set": {
-                    "status": str(DeliveryStatus.SENDING),
-                    "error_code": None,
-                    "updated_at": delivery.updated_at,
-                }
-            },
+            {"$set": _fields(state, fields) | {"claims": 0}},
         )
         return result.modified_count == 1
 
@@ -240,17 +256,115 @@ class MongoDeliveries:
         doc = _delivery_doc(delivery)
         return await insert_with_events(self._col, doc, delivery.pull_events(), self._on_events)
 
-    async def finish(self, delivery: Delivery) -> None:
+    async def due(self, now: dt.datetime, limit: int) -> list[str]:
+        cursor = self._col.find({"due_at": {"$lte": now}}, {"_id": 1}).sort("due_at", 1)
+        return [doc["_id"] async for doc in cursor.limit(limit)]
+
+    async def claim(
+        self, delivery_id: str, owner: str, now: dt.datetime, until: dt.datetime, *, early: bool
+    ) -> Claim | None:
+        doc = await self._col.find_one({"_id": delivery_id}, WITHOUT_OUTBOX)
+        if doc is None or not _claimable(doc, now, early=early):
+            return None
+        number = await self._take_attempt(delivery_id, doc.get("claims", 0) + 1, owner, now, until)
+        if number is None:
+            return None
+        if number > 1 and await self._settled_already(delivery_id):
+            return None
+        state = {
+            "status": str(DeliveryStatus.SENDING),
+            "claims": number,
+            "claim_owner": owner,
+            "next_attempt_at": None,
+            "due_at": until,  # if the owner stops, the claim expires and it is due again
+            "updated_at": now,
+        }
+        await self._col.update_one({"_id": delivery_id, "claims": {"$lt": number}}, {"$set": state})
+        delivery = _delivery(doc)
+        delivery.status = DeliveryStatus.SENDING
+        return Claim(delivery, number, owner, until)
+
+    async def _settled_already(self, delivery_id: str) -> bool:
+        """Whether an earlier attempt's final outcome is on record (its owner stopped before
+        writing the delivery's state, which is brought up to date here)."""
+        outcome = await self._outcomes.find_one({"_id": _final(delivery_id)}, WITHOUT_OUTBOX)
+        if outcome is None:
+            return False
+        await self._col.update_one({"_id": delivery_id}, {"$set": _settled(outcome)})
+        return True
+
+    async def _take_attempt(
+        self, delivery_id: str, number: int, owner: str, now: dt.datetime, until: dt.datetime
+    ) -> int | None:
+        """Insert the attempt's claim; an expired one is taken over with the next number."""
+        for _ in range(_TAKEOVERS):
+            claim = {
+                "_id": f"{delivery_id}:{number}",
+                "delivery_id": delivery_id,
+                "owner": owner,
+                "claimed_at": now,
+                "expires_at": until,
+            }
+            if await insert_once(self._claims, claim):
+                return number
+            held = await self._claims.find_one({"_id": claim["_id"]})
+            if held is None or held["expires_at"] > now:
+                return None  # another owner holds it
+            number += 1
+        return None
+
+    async def finish(self, delivery: Delivery, claim: Claim) -> bool:
+        events = delivery.pull_events()
         state = _delivery_doc(delivery)
-        state.pop("_id")
-        state.pop("created_at")
-        update = merge_updates({"$set": state}, append_outbox(delivery.pull_events()))
-        await self._col.update_one({"_id": delivery.delivery_id}, update)
-        self._on_events()
+        if not delivery.status.final:
+            if events:
+                retrying = {
+                    "_id": f"{delivery.delivery_id}:retrying",
+                    "delivery_id": delivery.delivery_id,
+                }
+                await insert_with_events(self._outcomes, retrying, events, self._on_events)
+            result = await self._col.update_one(
+                {"_id": delivery.delivery_id, "claims": claim.number},
+                {"$set": _fields(state, _STATE)},
+            )
+            return result.matched_count == 1
+        outcome = {"_id": _final(delivery.delivery_id), "delivery_id": delivery.delivery_id}
+        outcome |= _fields(state, _OUTCOME)
+        recorded = await insert_with_events(self._outcomes, outcome, events, self._on_events)
+        if not recorded:  # someone else's outcome came first: the state shows that one
+            first = await self._outcomes.find_one({"_id": outcome["_id"]}, WITHOUT_OUTBOX)
+            outcome = first if first is not None else outcome
+        await self._col.update_one({"_id": delivery.delivery_id}, {"$set": _settled(outcome)})
+        return recorded
 
     async def for_case(self, case_id: str) -> list[Delivery]:
         cursor = self._col.find({"case_id": case_id}, WITHOUT_OUTBOX)
         return [_delivery(doc) async for doc in cursor]
+
+
+# what a final outcome records, and what an attempt that will be retried changes
+_OUTCOME: Final = ("status", "attempts", "error_code", "updated_at", "delivered_at")
+_STATE: Final = (*_OUTCOME, "next_attempt_at", "due_at")
+
+
+def _final(delivery_id: str) -> str:
+    return f"{delivery_id}:final"
+
+
+def _fields(doc: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: doc[name] for name in names}
+
+
+def _settled(outcome: dict[str, Any]) -> dict[str, Any]:
+    """The state of a delivery whose final outcome is on record: due never again."""
+    return _fields(outcome, _OUTCOME) | {"next_attempt_at": None, "due_at": None}
+
+
+def _claimable(doc: dict[str, Any], now: dt.datetime, *, early: bool) -> bool:
+    due_at = doc.get("due_at")
+    if doc["status"] == DeliveryStatus.SCHEDULED:
+        return early or (due_at is not None and due_at <= now)
+    return doc["status"] == DeliveryStatus.SENDING and due_at is not None and due_at <= now
 
 
 def _delivery_doc(delivery: Delivery) -> dict[str, Any]:
@@ -270,6 +384,10 @@ def _delivery_doc(delivery: Delivery) -> dict[str, Any]:
         "created_at": delivery.created_at,
         "updated_at": delivery.updated_at,
         "delivered_at": delivery.delivered_at,
+        "next_attempt_at": delivery.next_attempt_at,
+        "retry_until": delivery.retry_until,
+        # what the scheduler scans: when a scheduled delivery is next due
+        "due_at": delivery.next_attempt_at if delivery.status is DeliveryStatus.SCHEDULED else None,
     }
 
 
@@ -290,6 +408,8 @@ def _delivery(doc: dict[str, Any]) -> Delivery:
         created_at=doc["created_at"],
         updated_at=doc["updated_at"],
         delivered_at=doc.get("delivered_at"),
+        next_attempt_at=doc.get("next_attempt_at"),
+        retry_until=doc.get("retry_until"),
     )
 
 

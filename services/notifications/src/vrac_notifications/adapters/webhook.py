@@ -8,6 +8,7 @@ Headers: ``X-VRAC-Signature: sha256=<hex HMAC of the body under the agency's sec
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -33,6 +34,9 @@ def encode_body(hook: Hook) -> bytes:
 
 
 class HttpHookPoster:
+    """POSTs within one total deadline: httpx's own timeouts apply per read, so an endpoint
+    that trickles a byte every few seconds would otherwise hold the attempt indefinitely."""
+
     def __init__(self, timeout_seconds: float) -> None:
         self._timeout = timeout_seconds
 
@@ -48,9 +52,12 @@ class HttpHookPoster:
         }
         try:
             # no redirects: a signed body goes only where the agency registered
-            async with httpx.AsyncClient(timeout=self._timeout, follow_redirects=False) as client:
+            async with (
+                asyncio.timeout(self._timeout),
+                httpx.AsyncClient(timeout=self._timeout, follow_redirects=False) as client,
+            ):
                 reply = await client.post(hook.url, content=body, headers=headers)
-        except httpx.TimeoutException:
+        except (TimeoutError, httpx.TimeoutException):
             raise DeliveryProblem(DeliveryError.TIMEOUT, retryable=True) from None
         except httpx.HTTPError as err:
             raise DeliveryProblem(

@@ -1,6 +1,8 @@
-"""A delivery: one message to one recipient, what became of it, and the event it records.
+"""A delivery: one message to one recipient, what became of it, and the events it records.
 
-Every outcome records its event in ``events``; the repository stores them with the outcome.
+A delivery to send is ``scheduled``; each attempt is made under a claim (``sending``) and
+ends delivered, failed, cancelled, or scheduled again per the ``RetrySchedule``. Every
+outcome that is told records its event in ``events``; the repository stores them with it.
 """
 
 from __future__ import annotations
@@ -20,15 +22,39 @@ from vrac_notifications.domain.intents import MessageKind
 
 
 class DeliveryStatus(StrEnum):
-    SENDING = "sending"  # claimed; a crash here means it is sent again on redelivery
+    SCHEDULED = "scheduled"  # waits for its next attempt (``next_attempt_at``)
+    SENDING = "sending"  # a replica holds a claim on it and is sending it
     DELIVERED = "delivered"
     FAILED = "failed"
     WITHHELD = "withheld"  # not sent: a consent it needs is missing
+    CANCELLED = "cancelled"  # was scheduled; a withdrawal or the case's closing stopped it
 
     @property
     def final(self) -> bool:
         """Nothing more happens to it (a withheld one may still be released, see Planned)."""
-        return self is not DeliveryStatus.SENDING
+        return self not in (DeliveryStatus.SCHEDULED, DeliveryStatus.SENDING)
+
+
+@dataclass(frozen=True)
+class RetrySchedule:
+    """When a delivery that failed for now is tried again, and when it is given up.
+
+    The wait doubles from ``first_wait`` up to ``max_wait``; after ``retry_for`` from the
+    moment the delivery became due, a failure is final.
+    """
+
+    retry_for: dt.timedelta = dt.timedelta(hours=24)
+    first_wait: dt.timedelta = dt.timedelta(seconds=10)
+    max_wait: dt.timedelta = dt.timedelta(seconds=900)
+
+    def next_attempt(
+        self, attempts: int, retry_until: dt.datetime, now: dt.datetime
+    ) -> dt.datetime | None:
+        """The time of the attempt after ``attempts`` failed ones; None: give up."""
+        if now >= retry_until:
+            return None
+        wait = min(self.first_wait * 2 ** max(attempts - 1, 0), self.max_wait)
+        return min(now + wait, retry_until)  # one last try when the time is up
 
 
 class DeliveryProblem(Exception):
@@ -56,16 +82,18 @@ class Delivery(RecordsEvents):
     status: DeliveryStatus
     created_at: dt.datetime
     updated_at: dt.datetime
-    attempts: int = 0
+    attempts: int = 0  # sends tried
     error_code: DeliveryError | None = None
     delivered_at: dt.datetime | None = None
+    next_attempt_at: dt.datetime | None = None  # when scheduled
+    retry_until: dt.datetime | None = None  # transient failures are final from then on
     events: list[EventData] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def of(cls, planned: Planned, *, case_id: str, pilot: Pilot, now: dt.datetime) -> Delivery:
         """The record of a planned message, before anything happened to it."""
         status = {
-            Outcome.SEND: DeliveryStatus.SENDING,
+            Outcome.SEND: DeliveryStatus.SCHEDULED,
             Outcome.WITHHELD: DeliveryStatus.WITHHELD,
             Outcome.UNREACHABLE: DeliveryStatus.FAILED,
         }[planned.outcome]
@@ -85,13 +113,34 @@ class Delivery(RecordsEvents):
             updated_at=now,
         )
 
-    def succeed(self, attempts: int, now: dt.datetime) -> None:
-        self.status, self.attempts = DeliveryStatus.DELIVERED, attempts
+    def schedule(self, now: dt.datetime, schedule: RetrySchedule) -> None:
+        """Due at once; transient failures are retried until ``schedule.retry_for`` passed."""
+        self.status, self.error_code = DeliveryStatus.SCHEDULED, None
+        self.next_attempt_at, self.retry_until = now, now + schedule.retry_for
+        self.updated_at = now
+
+    def succeed(self, now: dt.datetime) -> None:
+        self.status, self.next_attempt_at = DeliveryStatus.DELIVERED, None
         self.updated_at = self.delivered_at = now
         self._record(NotificationDelivered, now)
 
-    def fail(self, code: DeliveryError, attempts: int, now: dt.datetime) -> None:
-        self.status, self.attempts, self.error_code = DeliveryStatus.FAILED, attempts, code
+    def fail(self, code: DeliveryError, now: dt.datetime) -> None:
+        """Final: refused by the recipient's side, no address, or retried for too long."""
+        self.status, self.error_code, self.next_attempt_at = DeliveryStatus.FAILED, code, None
+        self.updated_at = now
+        self._record(NotificationFailed, now, error_code=code, final=True)
+
+    def retry_at(self, code: DeliveryError, when: dt.datetime, now: dt.datetime) -> None:
+        """A transient failure: try again at ``when``. Only the first one is published
+        (``final: false``), so a long outage does not flood the topic."""
+        self.status, self.error_code, self.next_attempt_at = DeliveryStatus.SCHEDULED, code, when
+        self.updated_at = now
+        if self.attempts == 1:
+            self._record(NotificationFailed, now, error_code=code, final=False)
+
+    def cancel(self, code: DeliveryError, now: dt.datetime) -> None:
+        """Final: a consent it needs was withdrawn, or the case closed, before it went out."""
+        self.status, self.error_code, self.next_attempt_at = DeliveryStatus.CANCELLED, code, None
         self.updated_at = now
         self._record(NotificationFailed, now, error_code=code, final=True)
 

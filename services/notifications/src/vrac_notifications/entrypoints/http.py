@@ -51,6 +51,9 @@ class DeliveryOut(BaseModel):
     created_at: dt.datetime
     updated_at: dt.datetime
     delivered_at: dt.datetime | None
+    next_attempt_at: dt.datetime | None = Field(
+        description="When the next attempt is due; null unless `scheduled`."
+    )
 
     @classmethod
     def of(cls, delivery: Delivery) -> DeliveryOut:
