@@ -40,6 +40,11 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
     scheduler = DeliveryScheduler(
         settings.delivery_poll_seconds, drain_seconds=settings.shutdown_grace_seconds / 2
     )
+    outcomes = runtime.metrics.counter(
+        "vrac_notifications_deliveries_total",
+        "Deliveries reaching an outcome, per channel (scheduled: a transient failure).",
+        ["channel", "outcome"],
+    )
     deps = Deps(
         case_files=MongoCaseFiles(runtime.db),
         deliveries=deliveries,
@@ -59,6 +64,7 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
         ),
         claim_seconds=settings.delivery_claim_seconds,
         on_due=scheduler.wake,
+        observe=lambda channel, outcome: outcomes.labels(str(channel), outcome).inc(),
         require_https_webhooks=settings.webhook_require_https,
     )
     return compose(runtime, deps, overrides).app(
