@@ -1,6 +1,10 @@
 """Reporting as its own process, killed with SIGKILL after counting an event and before
 committing its offset: after the restart every event counts once, however many events of the
-same month come after it, and a re-published copy (same ``ce_id``) counts nothing."""
+same month come after it, and a re-published copy (same ``ce_id``) counts nothing.
+
+The moment is found, not guessed: the process is frozen (SIGSTOP) every few events, and
+killed only when the store holds a record whose offset the group has not committed.
+"""
 
 from __future__ import annotations
 
@@ -30,9 +34,10 @@ from services.reporting.tests.reporting_testkit import event, reporting_consent
 pytestmark = pytest.mark.integration
 
 CASES = 12
-BATCH = 300  # events published before each kill
+BATCH = 300  # events published at a time while waiting for the moment to kill
+STEP = 3  # events counted between two stops
 AFTER = 250  # events of the same month after the crash: more than any window of recent ids
-ATTEMPTS = 8
+SAMPLES = 60
 OPENED = "vrac.public.intake.case-opened.v1"
 
 
@@ -49,6 +54,11 @@ class Reporting:
 
     async def start(self) -> None:
         await asyncio.to_thread(self.platform.start, ("reporting",))
+
+    def signal(self, number: signal.Signals) -> None:
+        service = self.platform.services["reporting"]
+        assert service.process is not None
+        service.process.send_signal(number)
 
     async def kill(self) -> None:
         service = self.platform.services["reporting"]
@@ -76,6 +86,9 @@ class Reporting:
             await producer.flush()
         finally:
             await producer.stop()
+
+    def ids_of(self, topic: str) -> set[str]:
+        return {e.id for e in self.sent if encode(e).topic == topic}
 
     async def stored_ids(self) -> set[str]:
         """The event ids whose contribution the process recorded."""
@@ -154,18 +167,25 @@ async def reporting(
 
 
 async def kill_between_counting_and_committing(reporting: Reporting, cases: list[str]) -> list[str]:
-    """Kill the process mid-stream until it died with a counted record not yet committed;
-    returns the ids of such records."""
-    for _ in range(ATTEMPTS):
-        await reporting.start()
-        batch = [event("opened", case_id=cases[i % len(cases)]) for i in range(BATCH)]
-        await reporting.publish(batch)
-        await reporting.wait_counted({e.id for e in batch}, at_least=10)
-        await reporting.kill()
+    """Freeze the process (SIGSTOP) every few events of a stream until it is frozen after
+    counting a record and before committing it, then kill it there with SIGKILL; returns the
+    ids of the records it counted without committing."""
+    await reporting.start()
+    counted = 0
+    for _ in range(SAMPLES):
+        if counted % BATCH == 0:
+            await reporting.publish(
+                event("opened", case_id=cases[i % len(cases)]) for i in range(BATCH)
+            )
+        counted += STEP
+        await reporting.wait_counted(reporting.ids_of(OPENED), at_least=counted)
+        reporting.signal(signal.SIGSTOP)
         caught = await reporting.counted_but_not_committed()
         if caught:
+            await reporting.kill()
             return caught
-    pytest.fail(f"no kill in {ATTEMPTS} landed between a count and its commit")
+        reporting.signal(signal.SIGCONT)
+    pytest.fail(f"in {SAMPLES} stops the process was never between a count and its commit")
 
 
 async def test_a_crash_between_counting_and_committing_counts_each_event_once(
@@ -181,7 +201,9 @@ async def test_a_crash_between_counting_and_committing_counts_each_event_once(
     (copy,) = [e for e in reporting.sent if e.id == caught[0]]
     await reporting.publish([copy], copies=True)
     await reporting.publish(event("opened", case_id=cases[i % len(cases)]) for i in range(AFTER))
-    await eventually(reporting.all_committed, "every record to be handled and committed")
+    await eventually(
+        reporting.all_committed, "every record to be handled and committed", timeout=120
+    )
     opened = [e for e in reporting.sent if encode(e).topic == OPENED]
     assert len({e.id for e in opened}) == len(opened)
     assert await reporting.march_opened() == len(opened)
