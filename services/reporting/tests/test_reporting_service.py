@@ -16,6 +16,7 @@ import httpx
 import pytest
 from vrac_contracts.catalogue import by_topic
 from vrac_contracts.envelope import encode
+from vrac_contracts.ids import new_id
 from vrac_reporting.bootstrap import build
 from vrac_runtime.consumer import DLQ_ERROR, DLQ_REASON
 from vrac_testing.kafka import publish as publish_events
@@ -26,6 +27,7 @@ from services.reporting.tests.reporting_testkit import (
     GRANT_MONTH,
     event,
     grants,
+    reporting_consent,
     running,
     token,
 )
@@ -370,3 +372,27 @@ async def test_the_service_runs_as_a_process_configured_by_environment(
     # uvicorn shuts down gracefully, then re-raises the signal it caught
     assert process.returncode in (0, -signal.SIGTERM)
     assert b'"service stopped"' in out
+
+
+async def test_the_report_follows_each_cases_newest_reporting_decision(reporting_settings) -> None:
+    settings = reporting_settings()
+    late, leaving = new_id("case"), new_id("case")
+    async with running(build(settings)) as client:
+        await publish(
+            settings,
+            *[event("opened", case_id=late) for _ in range(5)],  # no consent yet
+            *[event("opened", case_id=leaving) for _ in range(6)],
+            reporting_consent(leaving, at="2025-02-01T10:00:00Z"),
+        )
+        await months_when(client, settings, lambda m: cell(m, "2025-03", "cases_opened") == 6)
+        # read after the events they govern: a grant given in February, a withdrawal in April
+        await publish_events(
+            settings,
+            reporting_consent(late, at="2025-02-03T10:00:00Z"),
+            reporting_consent(leaving, granted=False, at="2025-04-01T10:00:00Z"),
+        )
+        months = await months_when(
+            client, settings, lambda m: cell(m, "2025-03", "cases_opened") == 5
+        )
+    # the withdrawal is not counted either: the case that made it counts nowhere any more
+    assert sorted(months) == ["2025-02", "2025-03"]
