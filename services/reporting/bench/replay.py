@@ -1,7 +1,8 @@
 """How long a rebuild by replay takes: ``uv run python services/reporting/bench/replay.py``.
 
-Writes ``--events`` public events (every pilot, twelve months, every event type, one in a
-hundred delivered twice) to a fresh topic prefix on the local Kafka, runs the rebuild
+Writes ``--events`` public events (every pilot, twenty cases each whose parents consent to
+reporting, twelve months, every event type, one in a hundred delivered twice) to a fresh
+topic prefix on the local Kafka, runs the rebuild
 command (``python -m vrac_reporting.entrypoints.rebuild``) against them as its own process,
 checks the rebuilt counts against what was sent, prints the timings, and removes its topics
 and database.
@@ -24,8 +25,10 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
-from vrac_contracts.catalogue import consumed_by
+from vrac_contracts import events as ev
+from vrac_contracts.catalogue import consumed_by, spec_for
 from vrac_contracts.envelope import encode, new_envelope
+from vrac_contracts.ids import derived_id
 from vrac_contracts.values import Pilot
 from vrac_reporting.adapters.read_models import MongoReadModels
 from vrac_reporting.domain.tally import tally_of
@@ -34,20 +37,41 @@ from vrac_runtime.kafka import ensure_topics
 
 MONTHS = [f"2025-{m:02d}-15T10:00:00Z" for m in range(1, 13)]
 DUPLICATE_EVERY = 100
+CASES_PER_PILOT = 20
+
+
+def cases() -> list[tuple[Pilot, str]]:
+    return [
+        (pilot, derived_id("case", "bench", pilot, str(n)))
+        for pilot in Pilot
+        for n in range(CASES_PER_PILOT)
+    ]
+
+
+def record(settings: ReportingSettings, spec: Any, **fields: Any) -> tuple[str, Any, Any]:
+    """One encoded record of ``spec``'s event type, with what it counts for."""
+    data = spec.model.model_validate({**spec.example, **fields})
+    return settings.topic(spec.topic), encode(new_envelope(data)), tally_of("x", data)
 
 
 def templates(settings: ReportingSettings) -> list[tuple[str, Any, Any]]:
-    """One encoded record per event type, pilot and month, with what it counts for."""
-    made = []
-    for spec in consumed_by("reporting"):
-        for pilot in Pilot:
-            for moment in MONTHS:
-                data = spec.model.model_validate(
-                    {**spec.example, "pilot": pilot, "occurred_at": moment}
-                )
-                envelope = new_envelope(data)
-                made.append((settings.topic(spec.topic), encode(envelope), tally_of("x", data)))
-    return made
+    """One record per event type, case and month."""
+    return [
+        record(settings, spec, case_id=case, pilot=pilot, occurred_at=moment)
+        for spec in consumed_by("reporting")
+        for pilot, case in cases()
+        for moment in MONTHS
+    ]
+
+
+def grants(settings: ReportingSettings) -> list[tuple[str, Any, Any]]:
+    """Every case's reporting consent: a case without it would not be counted."""
+    spec = spec_for(ev.ConsentChanged)
+    fields = {"purpose": "reporting", "granted": True, "agency_id": None}
+    return [
+        record(settings, spec, case_id=case, pilot=pilot, occurred_at=MONTHS[0], **fields)
+        for pilot, case in cases()
+    ]
 
 
 async def produce(settings: ReportingSettings, events: int) -> Counter[tuple[str, str, str]]:
@@ -61,16 +85,21 @@ async def produce(settings: ReportingSettings, events: int) -> Counter[tuple[str
     )
     expected: Counter[tuple[str, str, str]] = Counter()
     made = templates(settings)
+    consents = grants(settings)
     await producer.start()
     try:
         pending = []
         last_id = ""
         for i in range(events):
-            topic, record, counted = made[i % len(made)]
-            duplicate = i % DUPLICATE_EVERY == DUPLICATE_EVERY - 1
+            # the grants first (they are part of the count), then the events
+            topic, record, counted = consents[i] if i < len(consents) else made[i % len(made)]
+            duplicate = i > len(consents) and i % DUPLICATE_EVERY == DUPLICATE_EVERY - 1
             ce_id = last_id if duplicate else str(uuid.uuid4())
             if duplicate:
-                topic, record, counted = made[(i - 1) % len(made)]
+                previous = i - 1
+                topic, record, counted = (
+                    consents[previous] if previous < len(consents) else made[previous % len(made)]
+                )
             else:
                 for metric in counted.metrics:
                     expected[(counted.pilot, counted.month, str(metric))] += 1

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from vrac_contracts.envelope import Envelope, encode
+from vrac_reporting.domain.consent import Contribution, consented_buckets
 from vrac_reporting.domain.errors import RebuildRunning, Superseded
 from vrac_reporting.domain.generations import (
     INITIAL_GENERATION,
@@ -21,14 +21,16 @@ from vrac_reporting.domain.tally import Tally
 from vrac_reporting.handlers import Deps, RebuildPolicy
 from vrac_reporting.ports import Bucket
 
+from services.reporting.tests.reporting_testkit import GRANT_MONTH
+
 
 class FakeReadModels:
     """The read models in memory, with the same once-only semantics as the Mongo adapter."""
 
     def __init__(self) -> None:
         self.current = ReadModelState(Generation(INITIAL_GENERATION))
-        self.counts: dict[str, dict[tuple[str, str], Counter[str]]] = {}
-        self.facts: dict[str, set[str]] = {}
+        # generation -> id (ce_id, or the replay's) -> contribution
+        self.contributions: dict[str, dict[str, Contribution]] = {}
         self.statuses: dict[str, dict[str, Any]] = {INITIAL_GENERATION: {"status": "active"}}
         self.heartbeats: dict[str, datetime] = {}
 
@@ -39,14 +41,10 @@ class FakeReadModels:
         return self.current
 
     async def count_once(self, generation: str, tally: Tally) -> bool:
-        seen = self.facts.setdefault(generation, set())
-        if tally.event_id in seen:
+        stored = self.contributions.setdefault(generation, {})
+        if tally.event_id in stored:
             return False
-        seen.add(tally.event_id)
-        bucket = self.counts.setdefault(generation, {}).setdefault(
-            (tally.pilot, tally.month), Counter()
-        )
-        bucket.update(str(m) for m in tally.metrics)
+        stored[tally.event_id] = contribution_of(tally)
         return True
 
     async def begin_build(
@@ -67,15 +65,17 @@ class FakeReadModels:
         self.heartbeats[generation] = now
 
     async def insert_tail(self, generation: str, tallies: Iterable[Tally]) -> set[str]:
-        seen = self.facts.setdefault(generation, set())
-        known = {t.event_id for t in tallies if t.event_id in seen}
-        seen.update(t.event_id for t in tallies)
+        stored = self.contributions.setdefault(generation, {})
+        known = {t.event_id for t in tallies if t.event_id in stored}
+        stored.update((t.event_id, contribution_of(t)) for t in tallies if t.event_id not in known)
         return known
 
-    async def add_counts(self, generation: str, buckets: Iterable[Bucket]) -> None:
-        for pilot, month, values in buckets:
-            gen = self.counts.setdefault(generation, {})
-            gen.setdefault((pilot, month), Counter()).update(values)
+    async def add_contributions(
+        self, generation: str, contributions: Iterable[Contribution]
+    ) -> None:
+        stored = self.contributions.setdefault(generation, {})
+        for c in contributions:
+            stored[f"replay|{c.case_id}|{c.pilot}|{c.month}"] = c
 
     async def activate(self, generation: str, now: datetime, stats: Mapping[str, Any]) -> None:
         building = self.current.building
@@ -93,19 +93,28 @@ class FakeReadModels:
         self.statuses[generation].update(status="failed", error=error, **stats)
 
     async def monthly_counts(self, generation: str, pilot: str | None) -> list[Bucket]:
-        return [
-            (p, m, dict(c))
-            for (p, m), c in self.counts.get(generation, {}).items()
-            if pilot is None or p == pilot
-        ]
+        stored = self.contributions.get(generation, {}).values()
+        return consented_buckets(c for c in stored if pilot is None or c.pilot == pilot)
 
     async def rebuild_status(self, generation: str) -> dict[str, Any] | None:
         found = self.statuses.get(generation)
         return None if found is None else {"generation": generation, **found}
 
     def figures(self, generation: str | None = None) -> dict[tuple[str, str], dict[str, int]]:
+        """What reports would count, before suppression (consenting cases only), apart from
+        the month the tests' reporting grants are dated in."""
         gen = generation or self.current.active.id
-        return {key: {k: v for k, v in c.items() if v} for key, c in self.counts[gen].items()}
+        stored = self.contributions.get(gen, {}).values()
+        return {
+            (pilot, month): counts
+            for pilot, month, counts in consented_buckets(stored)
+            if month != GRANT_MONTH
+        }
+
+
+def contribution_of(tally: Tally) -> Contribution:
+    counts = {str(metric): 1 for metric in tally.metrics}
+    return Contribution(tally.case_id, tally.pilot, tally.month, counts, tally.decision)
 
 
 class FakeTopics:

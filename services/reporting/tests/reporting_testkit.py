@@ -14,7 +14,8 @@ import httpx
 from fastapi import FastAPI
 from vrac_contracts.catalogue import by_type
 from vrac_contracts.envelope import new_envelope
-from vrac_contracts.ids import new_id
+from vrac_contracts.ids import derived_id
+from vrac_contracts.values import Pilot
 from vrac_reporting.settings import ReportingSettings
 from vrac_runtime.auth import issue_token
 
@@ -33,11 +34,53 @@ TYPES = {
 }
 
 
-def event(kind: str, *, pilot: str = "leiden", at: str = "2025-03-14T09:30:00Z", **fields: Any):
-    """A valid event of ``kind`` (see TYPES) in a case of its own, wrapped in an envelope."""
+# The reporting grants of the tests' cases are dated in a month of their own, which the
+# fakes' ``figures`` leave out, so that a test's figures are those of its own events.
+GRANT_AT = "2024-12-01T08:00:00Z"
+GRANT_MONTH = "2024-12"
+
+
+def consenting_case(pilot: str) -> str:
+    """The case of a pilot whose parents consent to reporting (once ``grants`` are in)."""
+    return derived_id("case", "reporting-consent", pilot)
+
+
+def event(
+    kind: str,
+    *,
+    pilot: str = "leiden",
+    at: str = "2025-03-14T09:30:00Z",
+    case_id: str | None = None,
+    **fields: Any,
+):
+    """A valid event of ``kind`` (see TYPES) wrapped in an envelope; in the pilot's
+    consenting case unless ``case_id`` names another (``new_id("case")``: one of its own)."""
     spec = by_type(TYPES[kind])
-    data = {**spec.example, "case_id": new_id("case"), "pilot": pilot, "occurred_at": at}
+    case = case_id or consenting_case(pilot)
+    data = {**spec.example, "case_id": case, "pilot": pilot, "occurred_at": at}
     return new_envelope(spec.model.model_validate({**data, **fields}))
+
+
+def reporting_consent(
+    case_id: str, *, granted: bool = True, pilot: str = "leiden", at: str = GRANT_AT
+):
+    """The parents' decision on the ``reporting`` purpose of a case."""
+    return event(
+        "consent",
+        case_id=case_id,
+        pilot=pilot,
+        at=at,
+        purpose="reporting",
+        granted=granted,
+        agency_id=None,
+        changed_at=at,
+    )
+
+
+def grants(*pilots: str) -> list:
+    """The reporting grant of each pilot's consenting case (default: every pilot's)."""
+    chosen = pilots or tuple(p.value for p in Pilot)
+    return [reporting_consent(consenting_case(p), pilot=p) for p in chosen]
 
 
 def token(settings: ReportingSettings, role: str, pilot: str) -> dict[str, str]:

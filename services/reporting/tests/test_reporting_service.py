@@ -16,23 +16,41 @@ import httpx
 import pytest
 from vrac_contracts.catalogue import by_topic
 from vrac_contracts.envelope import encode
+from vrac_contracts.ids import new_id
 from vrac_reporting.bootstrap import build
 from vrac_runtime.consumer import DLQ_ERROR, DLQ_REASON
-from vrac_testing.kafka import publish, read_all, send_raw
+from vrac_testing.kafka import publish as publish_events
+from vrac_testing.kafka import read_all, send_raw
 from vrac_testing.polling import eventually
 
-from services.reporting.tests.reporting_testkit import event, running, token
+from services.reporting.tests.reporting_testkit import (
+    GRANT_MONTH,
+    event,
+    grants,
+    reporting_consent,
+    running,
+    token,
+)
 
 pytestmark = pytest.mark.integration
 
+
+async def publish(settings: Any, *events: Any) -> None:
+    """Publish events of the pilots' consenting cases, after the cases' reporting grants."""
+    await publish_events(settings, *grants(), *events)
+
+
 Months = dict[str, dict[str, Any]]
+# the first month the tests count in, after the month of the consenting cases' grants
+FIRST_MONTH = "2025-01"
 
 
 async def pilot_months(client, settings, pilot: str = "leiden") -> Months:
     headers = token(settings, "pilot-lead", pilot)
     response = await client.get(f"/reports/pilots/{pilot}", headers=headers)
     assert response.status_code == 200, response.text
-    return {m["month"]: m for m in response.json()["months"]}
+    # the month of the consenting cases' grants is not what these tests count
+    return {m["month"]: m for m in response.json()["months"] if m["month"] != GRANT_MONTH}
 
 
 async def months_when(
@@ -115,7 +133,9 @@ async def test_every_figure_of_the_journey_with_small_cells_suppressed(
         *[event("completed") for _ in range(6)],
         *[event("overdue") for _ in range(3)],
         *[event("consent", granted=True) for _ in range(5)],
-        event("consent", granted=False, purpose="reporting", agency_id=None),
+        # a withdrawal by a case that still consents to reporting (of reporting itself, the
+        # case would not count at all)
+        event("consent", granted=False, purpose="screening", agency_id=None),
     ]
     async with running(build(settings)) as client:
         await publish(settings, *events)
@@ -144,6 +164,7 @@ async def test_a_malformed_message_is_dead_lettered_and_the_next_one_counted(
     topic = settings.topic(good[0].topic)
     bootstrap = settings.kafka_bootstrap_servers
     async with running(build(settings)) as client:
+        await publish(settings)  # the consenting cases' grants
         await send_raw(bootstrap, topic, b'{"pilot": "leiden"', good[0].key, good[0].headers)
         for record in good:
             await send_raw(bootstrap, topic, record.value, record.key, record.headers)
@@ -163,11 +184,12 @@ async def test_reports_as_csv_with_a_header_row(reporting_settings) -> None:
         await months_when(client, settings, lambda m: cell(m, "2025-03", "cases_opened") == 5)
         by_query = await client.get(
             "/reports/pilots/leiden",
-            params={"format": "csv"},
+            params={"format": "csv", "from": FIRST_MONTH},
             headers=token(settings, "coach", "leiden"),
         )
         by_accept = await client.get(
             "/reports/consortium",
+            params={"from": FIRST_MONTH},
             headers={**token(settings, "consortium", "*"), "Accept": "text/csv"},
         )
     assert by_query.status_code == 200
@@ -207,7 +229,9 @@ async def test_the_consortium_report_puts_every_pilot_side_by_side(reporting_set
             client, settings, lambda m: cell(m, "2025-03", "cases_opened") == 5, "lille"
         )
         response = await client.get(
-            "/reports/consortium", headers=token(settings, "consortium", "*")
+            "/reports/consortium",
+            params={"from": FIRST_MONTH},
+            headers=token(settings, "consortium", "*"),
         )
     body = response.json()
     assert response.status_code == 200
@@ -337,7 +361,8 @@ async def test_the_service_runs_as_a_process_configured_by_environment(
                         "/reports/pilots/leiden", headers=token(settings, "coach", "leiden")
                     )
                 ).json()
-                if body["months"] and body["months"][0]["cases_opened"] == 5:
+                march = [m for m in body["months"] if m["month"] == "2025-03"]
+                if march and march[0]["cases_opened"] == 5:
                     break
                 assert asyncio.get_running_loop().time() < deadline, body
                 await asyncio.sleep(0.2)
@@ -347,3 +372,27 @@ async def test_the_service_runs_as_a_process_configured_by_environment(
     # uvicorn shuts down gracefully, then re-raises the signal it caught
     assert process.returncode in (0, -signal.SIGTERM)
     assert b'"service stopped"' in out
+
+
+async def test_the_report_follows_each_cases_newest_reporting_decision(reporting_settings) -> None:
+    settings = reporting_settings()
+    late, leaving = new_id("case"), new_id("case")
+    async with running(build(settings)) as client:
+        await publish(
+            settings,
+            *[event("opened", case_id=late) for _ in range(5)],  # no consent yet
+            *[event("opened", case_id=leaving) for _ in range(6)],
+            reporting_consent(leaving, at="2025-02-01T10:00:00Z"),
+        )
+        await months_when(client, settings, lambda m: cell(m, "2025-03", "cases_opened") == 6)
+        # read after the events they govern: a grant given in February, a withdrawal in April
+        await publish_events(
+            settings,
+            reporting_consent(late, at="2025-02-03T10:00:00Z"),
+            reporting_consent(leaving, granted=False, at="2025-04-01T10:00:00Z"),
+        )
+        months = await months_when(
+            client, settings, lambda m: cell(m, "2025-03", "cases_opened") == 5
+        )
+    # the withdrawal is not counted either: the case that made it counts nowhere any more
+    assert sorted(months) == ["2025-02", "2025-03"]

@@ -11,7 +11,7 @@ from vrac_reporting.settings import ReportingSettings
 from vrac_runtime.consumer import EventConsumer
 
 from services.reporting.tests.fakes import FakeReadModels
-from services.reporting.tests.reporting_testkit import event
+from services.reporting.tests.reporting_testkit import event, grants
 
 
 def consuming(models: FakeReadModels) -> tuple[KafkaBroker, EventConsumer]:
@@ -35,6 +35,8 @@ async def test_a_published_event_is_counted_once_however_often_it_arrives(
     broker, _ = consuming(fake_models)
     assigned = event("assigned", assignee_kind="agency", pilot="east-sussex")
     async with TestKafkaBroker(broker):
+        for grant in grants("east-sussex"):
+            await publish_envelope(broker, grant)
         await publish_envelope(broker, assigned)
         await publish_envelope(broker, assigned)
         await publish_envelope(broker, event("diploma", pilot="east-sussex"))
@@ -53,6 +55,8 @@ async def test_an_undecodable_message_is_not_counted_and_the_next_one_is(
     broker, _ = consuming(fake_models)
     good = encode(event("opened"))
     async with TestKafkaBroker(broker):
+        for grant in grants("leiden"):
+            await publish_envelope(broker, grant)
         await broker.publish(b"{}", topic=good.topic, key=good.key, headers=good.headers_dict())
         await publish_envelope(broker, event("opened"))
     assert fake_models.figures() == {("leiden", "2025-03"): {"cases_opened": 1}}

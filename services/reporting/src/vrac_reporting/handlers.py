@@ -195,9 +195,10 @@ async def complete_rebuild(
         # handled by a live consumer that did not see it yet: they take the exact path below.
         registered = await source.end_offsets()
         tally = await _replay(deps, source, generation)
-        known = await models.insert_tail(generation.id, tally.tail())
-        tally.withdraw(t for t in tally.tail() if t.event_id in known)
-        await models.add_counts(generation.id, tally.buckets())
+        tail = tally.tail()
+        known = await models.insert_tail(generation.id, tail)
+        tally.set_aside(tail, known)
+        await models.add_contributions(generation.id, tally.contributions())
         stats.events_read, stats.duplicates = tally.read, tally.duplicates
         stats.events_counted, stats.undecodable = tally.counted, tally.undecodable
         await _count_stragglers(models, source, generation, registered, tally, stats)

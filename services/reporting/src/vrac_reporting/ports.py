@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from vrac_contracts.envelope import Envelope
 
+from vrac_reporting.domain.consent import Contribution
 from vrac_reporting.domain.generations import Generation, Offsets, Position, ReadModelState
 from vrac_reporting.domain.tally import Tally
 
@@ -19,14 +20,16 @@ Replayed = tuple[Position, Envelope[Any] | None]
 
 
 class ReadModels(Protocol):
-    """The per-generation counters, the event ids counted, and the read-model state."""
+    """Per generation, every case's contributions (each event's id counted once), and the
+    read-model state."""
 
     async def initialize(self) -> None: ...
 
     async def state(self) -> ReadModelState: ...
 
     async def count_once(self, generation: str, tally: Tally) -> bool:
-        """Count the event in the generation unless its id was counted there before."""
+        """Record the event's contribution in the generation unless its id is there already;
+        one single-document write, so a crash leaves it either recorded or not."""
         ...
 
     async def begin_build(
@@ -36,10 +39,12 @@ class ReadModels(Protocol):
     async def heartbeat(self, generation: str, now: datetime) -> None: ...
 
     async def insert_tail(self, generation: str, tallies: Iterable[Tally]) -> set[str]:
-        """Record replayed event ids as counted; returns the ids that were there already."""
+        """Record replayed events one by one; returns the ids that were there already."""
         ...
 
-    async def add_counts(self, generation: str, buckets: Iterable[Bucket]) -> None: ...
+    async def add_contributions(
+        self, generation: str, contributions: Iterable[Contribution]
+    ) -> None: ...
 
     async def activate(self, generation: str, now: datetime, stats: Mapping[str, Any]) -> None: ...
 
@@ -47,7 +52,9 @@ class ReadModels(Protocol):
         self, generation: str, now: datetime, error: str, stats: Mapping[str, Any]
     ) -> None: ...
 
-    async def monthly_counts(self, generation: str, pilot: str | None) -> list[Bucket]: ...
+    async def monthly_counts(self, generation: str, pilot: str | None) -> list[Bucket]:
+        """The counts per pilot-month of the cases whose parents consent to reporting."""
+        ...
 
     async def rebuild_status(self, generation: str) -> dict[str, Any] | None: ...
 

@@ -1,16 +1,17 @@
 """The read models in MongoDB, one set of collections per generation.
 
-``counts_<generation>``: one small document per pilot and month, ``{pilot, month, counts:
-{metric: n}, recent: [ce_id, ...]}``. ``facts_<generation>``: one document per event the live
-path counted, ``{_id: ce_id, key, counted}``; the unique ``_id`` makes a second delivery of
-the same event a no-op. ``read_model_state``: which generation reports read and which one a
-rebuild is filling. ``generations``: the history and statistics of each generation.
+``contributions_<generation>``: what each case adds to the reports. The live path inserts
+one document per event, ``{_id: ce_id, case, pilot, month, counts: {metric: 1}}``, plus
+``consent: {granted, changed_at}`` when the event is a ``reporting`` decision; a rebuild
+inserts one document per case and month it replayed (``_id: "replay|<case>|<pilot>|<month>"``)
+and one per case with its newest decision (``"replay|<case>|consent"``). Reports sum the
+documents of the cases whose newest decision grants reporting.
 
-Counting one live event takes three single-document writes, safe against a crash between
-any two of them: the fact is inserted (``counted: false``), the pilot-month counters are
-incremented unless the event id is among the document's ``recent`` ids, and the fact is
-marked counted. A redelivery finds the fact; if it is not marked, the ``recent`` guard tells
-whether the increment happened.
+Counting a live event is that one insert. It either happened or not, whatever crashes
+before the offset is committed, and the unique ``_id`` refuses a second delivery of the same
+``ce_id`` at any later time, from any process: no memory of recent ids, no window.
+``read_model_state``: which generation reports read and which one a rebuild is filling.
+``generations``: the history and statistics of each generation.
 """
 
 from __future__ import annotations
@@ -21,22 +22,24 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
+from vrac_contracts.consent import ConsentState
 
+from vrac_reporting.domain.consent import Contribution, consented_buckets
 from vrac_reporting.domain.errors import RebuildRunning, Superseded
 from vrac_reporting.domain.generations import INITIAL_GENERATION, Generation, ReadModelState
 from vrac_reporting.domain.tally import Tally
 from vrac_reporting.ports import Bucket
 
 STATE = "current"
-# Event ids a counters document remembers for crash recovery; trimmed when twice as many.
-RECENT = 200
 DUPLICATE_KEY = 11000
 _INSERT_CHUNK = 5000
 _GONE = ("retired", "failed", "superseded")
+# what a generation may have left behind (counts_ and facts_ are the layout before the
+# per-case contributions)
+_PER_GENERATION = ("contributions", "counts", "facts")
 
 
 class MongoReadModels:
@@ -47,11 +50,8 @@ class MongoReadModels:
         self._state: AsyncCollection[Any] = db["read_model_state"]
         self._generations: AsyncCollection[Any] = db["generations"]
 
-    def _counts(self, generation: str) -> AsyncCollection[Any]:
-        return self._db[f"counts_{generation}"]
-
-    def _facts(self, generation: str) -> AsyncCollection[Any]:
-        return self._db[f"facts_{generation}"]
+    def _contributions(self, generation: str) -> AsyncCollection[Any]:
+        return self._db[f"contributions_{generation}"]
 
     async def initialize(self) -> None:
         """The first generation, for a store that has none yet (safe to run concurrently)."""
@@ -75,40 +75,10 @@ class MongoReadModels:
     # --- live path ---------------------------------------------------------------------
 
     async def count_once(self, generation: str, tally: Tally) -> bool:
-        facts = self._facts(generation)
         try:
-            await facts.insert_one({"_id": tally.event_id, "key": tally.key, "counted": False})
+            await self._contributions(generation).insert_one(_event_doc(tally))
         except DuplicateKeyError:
-            fact = await facts.find_one({"_id": tally.event_id})
-            if fact is None or fact.get("counted"):
-                return False
-        applied = await self._increment(self._counts(generation), tally)
-        await facts.update_one({"_id": tally.event_id}, {"$set": {"counted": True}})
-        return applied
-
-    async def _increment(self, counts: AsyncCollection[Any], tally: Tally) -> bool:
-        guard = {"_id": tally.key, "recent": {"$ne": tally.event_id}}
-        update = {
-            "$inc": {f"counts.{metric}": 1 for metric in tally.metrics},
-            "$push": {"recent": tally.event_id},
-            "$setOnInsert": {"pilot": tally.pilot, "month": tally.month},
-        }
-        try:
-            doc = await counts.find_one_and_update(
-                guard, update, upsert=True, return_document=ReturnDocument.AFTER
-            )
-        except DuplicateKeyError:
-            # The document exists: either it holds this id already, or another writer
-            # created it a moment ago. Without upsert the guard alone decides.
-            doc = await counts.find_one_and_update(
-                guard, update, return_document=ReturnDocument.AFTER
-            )
-        if doc is None:
             return False
-        recent = doc.get("recent", [])
-        if len(recent) > 2 * RECENT:
-            # $pullAll of exact values: entries pushed meanwhile stay.
-            await counts.update_one({"_id": tally.key}, {"$pullAll": {"recent": recent[:-RECENT]}})
         return True
 
     # --- rebuild -----------------------------------------------------------------------
@@ -150,8 +120,8 @@ class MongoReadModels:
         async for doc in self._generations.find({"status": {"$in": list(_GONE)}}):
             if doc.get("dropped"):
                 continue
-            await self._counts(doc["_id"]).drop()
-            await self._facts(doc["_id"]).drop()
+            for kind in _PER_GENERATION:
+                await self._db[f"{kind}_{doc['_id']}"].drop()
             await self._generations.update_one({"_id": doc["_id"]}, {"$set": {"dropped": True}})
 
     async def heartbeat(self, generation: str, now: datetime) -> None:
@@ -162,32 +132,32 @@ class MongoReadModels:
             raise Superseded(generation)
 
     async def insert_tail(self, generation: str, tallies: Iterable[Tally]) -> set[str]:
-        docs = [{"_id": t.event_id, "key": t.key, "counted": True} for t in tallies]
+        docs = [_event_doc(t) for t in tallies]
+        return await self._insert_new(self._contributions(generation), docs)
+
+    async def add_contributions(
+        self, generation: str, contributions: Iterable[Contribution]
+    ) -> None:
+        docs = [_replayed_doc(c) for c in contributions]
+        # A fresh generation holds none of these ids; should one be there, it is the same
+        # contribution written before, so it is not written twice.
+        await self._insert_new(self._contributions(generation), docs)
+
+    async def _insert_new(
+        self, collection: AsyncCollection[Any], docs: list[dict[str, Any]]
+    ) -> set[str]:
+        """Insert the documents whose ``_id`` is new; returns the ids that were there."""
         known: set[str] = set()
-        facts = self._facts(generation)
         for start in range(0, len(docs), _INSERT_CHUNK):
             chunk = docs[start : start + _INSERT_CHUNK]
             try:
-                await facts.insert_many(chunk, ordered=False)
+                await collection.insert_many(chunk, ordered=False)
             except BulkWriteError as err:
                 errors = err.details.get("writeErrors", [])
                 if any(e.get("code") != DUPLICATE_KEY for e in errors):
                     raise
                 known.update(chunk[e["index"]]["_id"] for e in errors)
         return known
-
-    async def add_counts(self, generation: str, buckets: Iterable[Bucket]) -> None:
-        counts = self._counts(generation)
-        for pilot, month, values in buckets:
-            update = {
-                "$inc": {f"counts.{metric}": n for metric, n in values.items()},
-                "$setOnInsert": {"pilot": pilot, "month": month, "recent": []},
-            }
-            key = f"{pilot}|{month}"
-            try:
-                await counts.update_one({"_id": key}, update, upsert=True)
-            except DuplicateKeyError:  # a live event created it at the same moment
-                await counts.update_one({"_id": key}, update)
 
     async def activate(self, generation: str, now: datetime, stats: Mapping[str, Any]) -> None:
         doc = await self._state.find_one({"_id": STATE}) or {}
@@ -225,8 +195,9 @@ class MongoReadModels:
 
     async def monthly_counts(self, generation: str, pilot: str | None) -> list[Bucket]:
         query = {} if pilot is None else {"pilot": pilot}
-        cursor = self._counts(generation).find(query, {"pilot": 1, "month": 1, "counts": 1})
-        return [(doc["pilot"], doc["month"], doc.get("counts", {})) async for doc in cursor]
+        fields = {"case": 1, "pilot": 1, "month": 1, "counts": 1, "consent": 1}
+        cursor = self._contributions(generation).find(query, fields)
+        return consented_buckets([_contribution(doc) async for doc in cursor])
 
     async def rebuild_status(self, generation: str) -> dict[str, Any] | None:
         doc = await self._generations.find_one({"_id": generation})
@@ -254,3 +225,50 @@ def _generation(doc: Mapping[str, Any]) -> Generation:
         for item in doc.get("coverage", [])
     }
     return Generation(doc["id"], MappingProxyType(coverage))
+
+
+# -- mapping between a contribution and its document --
+
+
+def _event_doc(tally: Tally) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "_id": tally.event_id,
+        "case": tally.case_id,
+        "pilot": tally.pilot,
+        "month": tally.month,
+        "counts": {str(metric): 1 for metric in tally.metrics},
+    }
+    if tally.decision is not None:
+        doc["consent"] = _decision_doc(tally.decision)
+    return doc
+
+
+def _replayed_doc(contribution: Contribution) -> dict[str, Any]:
+    case, pilot, month = contribution.case_id, contribution.pilot, contribution.month
+    doc: dict[str, Any] = {
+        "_id": f"replay|{case}|consent" if month is None else f"replay|{case}|{pilot}|{month}",
+        "case": case,
+        "pilot": pilot,
+        "counts": dict(contribution.counts),
+    }
+    if month is not None:
+        doc["month"] = month
+    if contribution.decision is not None:
+        doc["consent"] = _decision_doc(contribution.decision)
+    return doc
+
+
+def _decision_doc(decision: ConsentState) -> dict[str, Any]:
+    return {"granted": decision.granted, "changed_at": decision.changed_at}
+
+
+def _contribution(doc: Mapping[str, Any]) -> Contribution:
+    consent = doc.get("consent")
+    decision = (
+        None
+        if consent is None
+        else ConsentState(granted=bool(consent["granted"]), changed_at=consent["changed_at"])
+    )
+    return Contribution(
+        str(doc["case"]), str(doc["pilot"]), doc.get("month"), doc.get("counts", {}), decision
+    )

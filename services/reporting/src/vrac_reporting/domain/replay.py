@@ -1,16 +1,20 @@
 """The replay's in-memory aggregation: one pass over the topics, written out once at the end.
 
-Writing per event is what makes a replay slow, so a replay keeps the counts per pilot-month
-in memory and remembers every event id it counted (about 100 bytes per event), which makes a
-duplicate anywhere in the topics count once. The last ``tail`` events of each partition are
-also kept, so the live path can recognise a re-published copy of one of them later.
+Writing per event is what makes a replay slow, so a replay keeps each case's counts per
+month in memory, with the newest ``reporting`` decision of each case, and remembers every
+event id it counted (about 100 bytes per event), which makes a duplicate anywhere in the
+topics count once. The last ``tail`` events of each partition are kept apart and written one
+by one, so the live path can recognise a re-published copy of one of them later.
 """
 
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Collection
 
+from vrac_contracts.consent import ConsentState
+
+from vrac_reporting.domain.consent import Contribution, prevails
 from vrac_reporting.domain.generations import Position
 from vrac_reporting.domain.tally import Metric, Tally
 
@@ -19,8 +23,10 @@ class ReplayTally:
     def __init__(self, tail: int) -> None:
         self._tail_size = tail
         self._seen: set[str] = set()
-        self._counts: dict[str, Counter[Metric]] = {}
-        self._where: dict[str, tuple[str, str]] = {}
+        # (case, pilot, month) -> counts
+        self._counts: dict[tuple[str, str, str], Counter[Metric]] = {}
+        # case -> (pilot, newest reporting decision)
+        self._decisions: dict[str, tuple[str, ConsentState]] = {}
         self._tails: dict[tuple[str, int], deque[Tally]] = {}
         self.read = 0
         self.duplicates = 0
@@ -34,12 +40,15 @@ class ReplayTally:
             self.duplicates += 1
             return False
         self._seen.add(tally.event_id)
-        key = tally.key
+        key = (tally.case_id, tally.pilot, tally.month)
         counts = self._counts.get(key)
         if counts is None:
             counts = self._counts[key] = Counter()
-            self._where[key] = (tally.pilot, tally.month)
         counts.update(tally.metrics)
+        if tally.decision is not None:
+            held = self._decisions.get(tally.case_id)
+            if prevails(None if held is None else held[1], tally.decision):
+                self._decisions[tally.case_id] = (tally.pilot, tally.decision)
         if self._tail_size:
             part = (position.topic, position.partition)
             tail = self._tails.get(part)
@@ -58,23 +67,26 @@ class ReplayTally:
     def tail(self) -> list[Tally]:
         return [tally for part in self._tails.values() for tally in part]
 
-    def withdraw(self, tallies: Iterable[Tally]) -> None:
-        """Take back events that turned out to be counted already by the live path."""
-        for tally in tallies:
-            self._counts[tally.key].subtract(tally.metrics)
-            self.duplicates += 1
-            self._withdrawn += 1
+    def set_aside(self, tail: Collection[Tally], known: Collection[str]) -> None:
+        """Take the tail's events out of the aggregate: they are stored one by one. Those in
+        ``known`` were counted by the live path already, so they are duplicates."""
+        for tally in tail:
+            self._counts[(tally.case_id, tally.pilot, tally.month)].subtract(tally.metrics)
+        withdrawn = sum(1 for tally in tail if tally.event_id in known)
+        self.duplicates += withdrawn
+        self._withdrawn += withdrawn
 
     @property
     def counted(self) -> int:
         return len(self._seen) - self._withdrawn
 
-    def buckets(self) -> list[tuple[str, str, dict[str, int]]]:
-        """``(pilot, month, {metric: count})`` for every pilot-month with a count."""
+    def contributions(self) -> list[Contribution]:
+        """Every case's counts per month, and every case's newest reporting decision."""
         result = []
-        for key, counts in self._counts.items():
-            pilot, month = self._where[key]
+        for (case_id, pilot, month), counts in self._counts.items():
             nonzero = {str(metric): n for metric, n in counts.items() if n}
             if nonzero:
-                result.append((pilot, month, nonzero))
+                result.append(Contribution(case_id, pilot, month, nonzero))
+        for case_id, (pilot, decision) in self._decisions.items():
+            result.append(Contribution(case_id, pilot, None, {}, decision))
         return result

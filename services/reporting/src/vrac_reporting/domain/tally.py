@@ -13,9 +13,11 @@ from enum import StrEnum
 from typing import Any, Final
 
 from vrac_contracts import events as ev
+from vrac_contracts.consent import ConsentState
 from vrac_contracts.events import EventData
 from vrac_contracts.values import MemberKind
 
+from vrac_reporting.domain.consent import reporting_decision
 from vrac_reporting.domain.errors import NotCounted
 
 
@@ -86,12 +88,17 @@ def bucket_key(pilot: str, month: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Tally:
-    """One event's contribution: its id decides whether it was counted already."""
+    """One event's contribution: its id decides whether it was counted already.
+
+    ``case_id`` ties it to the case whose ``reporting`` consent decides whether it shows in
+    reports; ``decision`` is that consent when the event itself records a decision on it."""
 
     event_id: str
+    case_id: str
     pilot: str
     month: str
     metrics: tuple[Metric, ...]
+    decision: ConsentState | None = None
 
     @property
     def key(self) -> str:
@@ -103,4 +110,11 @@ def tally_of(event_id: str, data: EventData) -> Tally:
     rule = _RULES.get(type(data))
     if rule is None:
         raise NotCounted(type(data).__name__)
-    return Tally(event_id, str(data.pilot), month_of(data.occurred_at), rule(data))
+    return Tally(
+        event_id,
+        str(data.case_id),
+        str(data.pilot),
+        month_of(data.occurred_at),
+        rule(data),
+        reporting_decision(data),
+    )
