@@ -62,6 +62,11 @@ class MongoReadModels:
         ):
             with contextlib.suppress(DuplicateKeyError):
                 await collection.insert_one(doc)
+        await self._index(INITIAL_GENERATION)
+
+    async def _index(self, generation: str) -> None:
+        # a pilot's report reads only that pilot's contributions
+        await self._contributions(generation).create_index("pilot")
 
     async def state(self) -> ReadModelState:
         doc = await self._state.find_one({"_id": STATE})
@@ -97,6 +102,7 @@ class MongoReadModels:
         await self._generations.insert_one(
             {"_id": generation.id, "status": "building", "started_at": now}
         )
+        await self._index(generation.id)
 
     async def _replace_build(
         self, building: dict[str, Any], stale_before: datetime, force: bool
