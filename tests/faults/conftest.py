@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
 
 import pytest
 from vrac_testing.faults import CaseStream, Faults
@@ -21,14 +20,6 @@ DELIVERY_ENV = {
     "VRAC_DELIVERY_POLL_SECONDS": "0.5",
     "VRAC_DELIVERY_CLAIM_SECONDS": "15",
 }
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.faults)
-            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")

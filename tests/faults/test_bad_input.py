@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from vrac_contracts.catalogue import consumed_by, spec_for
 from vrac_contracts.envelope import encode, new_envelope
 from vrac_contracts.events import CaseOpened, MemberAdded, TaskAssigned
@@ -24,6 +25,8 @@ from vrac_testing.kafka import send_raw
 from vrac_testing.polling import eventually
 from vrac_testing.processes import SERVICES, Platform
 from vrac_testing.sinks import SmtpSink
+
+pytestmark = [pytest.mark.faults, pytest.mark.integration]
 
 BAD_NAMES = ("Oma\u2028Aziza", "Opa\rJan")
 

@@ -13,7 +13,9 @@ from vrac_testing.infrastructure import Infrastructure
 from vrac_testing.processes import SERVICES
 from vrac_testing.sinks import SmtpSink
 
-CASES = 15
+pytestmark = [pytest.mark.faults, pytest.mark.integration]
+
+CASES = 10
 BROKER_DOWN_SECONDS = 15.0  # how long the broker stays away: the fault, not a wait
 
 
@@ -24,7 +26,7 @@ async def test_each_service_killed_mid_stream_loses_and_doubles_nothing(
     await stream.register_webhook()
     running = asyncio.create_task(stream.run(CASES))
     for i, service in enumerate(SERVICES):
-        await stream.wait_started(2 + 2 * i)
+        await stream.wait_started(1 + 2 * i)
         await faults.kill_and_restart(service)
     await running
     killed = [service for service, _ in faults.kills]
@@ -40,7 +42,7 @@ async def test_broker_stopped_and_started_mid_stream_loses_and_doubles_nothing(
         pytest.skip(why_not)
     stream = new_stream("mechelen")
     await stream.register_webhook()
-    running = asyncio.create_task(stream.run(8))
+    running = asyncio.create_task(stream.run(6))
     await stream.wait_started(3)
     await asyncio.to_thread(broker.stop)
     try:

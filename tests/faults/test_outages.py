@@ -8,9 +8,12 @@ import asyncio
 import time
 from collections.abc import Callable
 
+import pytest
 from vrac_testing.faults import CaseStream, verify
 from vrac_testing.polling import eventually
 from vrac_testing.sinks import SmtpSink, WebhookReceiver
+
+pytestmark = [pytest.mark.faults, pytest.mark.integration]
 
 OUTAGE_SECONDS = 65.0  # how long both stay away: the fault, longer than a minute
 WAITING = ("scheduled", "sending")

@@ -7,9 +7,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+import pytest
 from vrac_testing.faults import CaseStream, verify
 from vrac_testing.processes import Platform
 from vrac_testing.sinks import SmtpSink
+
+pytestmark = [pytest.mark.faults, pytest.mark.integration]
 
 
 async def test_two_notifications_replicas_send_each_message_once(
