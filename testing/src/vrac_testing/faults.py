@@ -11,8 +11,9 @@ would see afterwards.
 - ``CaseStream`` drives cases through intake, screening and network over HTTP, as coaches do,
   and knows what each case is owed: one diploma, one e-mail to the guardian, one to a helper
   and one webhook to the youth team.
-- ``Outcome`` collects, at the end, what the users got: diplomas, e-mails, webhooks, the
-  deliveries the coach sees, ``notification-delivered`` events, dead letters, the report.
+- ``verify`` checks, at the end, what the users got (``Outcome``: diplomas, e-mails,
+  webhooks, the deliveries the coach sees, ``notification-delivered`` events), then the dead
+  letters and the pilot's report.
 """
 
 from __future__ import annotations
@@ -189,7 +190,13 @@ class CaseStream:
     timeout: float = 180.0
     cases: list[Case] = field(default_factory=list)
     started: int = 0
-    http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=30))
+    # A fresh connection per request: a kept-alive one the server closes as idle just as a
+    # request goes out fails that request without the service having seen it.
+    http: httpx.AsyncClient = field(
+        default_factory=lambda: httpx.AsyncClient(
+            timeout=30, limits=httpx.Limits(max_keepalive_connections=0)
+        )
+    )
 
     def __post_init__(self) -> None:
         secret = self.platform.jwt_secret
@@ -447,19 +454,17 @@ async def gather_outcome(stream: CaseStream, smtp: SmtpSink, timeout: float = 12
     async def diplomas_made() -> bool:
         return all([await stream.diplomas(c) for c in cases])
 
-    await eventually(diplomas_made, "every case's diploma", timeout, interval=1)
-    await eventually(
-        lambda: {a for m in mails() for a in m.recipients} >= addresses,
-        "an e-mail to every guardian and helper",
-        timeout,
-        interval=0.5,
-    )
-    await eventually(
-        lambda: {h.json["case_id"] for h in hooks()} >= ids,
-        "a webhook to the youth team for every case",
-        timeout,
-        interval=0.5,
-    )
+    def everything_received() -> bool:
+        received = {a for m in mails() for a in m.recipients}
+        return received >= addresses and {h.json["case_id"] for h in hooks()} >= ids
+
+    try:
+        await eventually(diplomas_made, "every case's diploma", timeout, interval=1)
+        await eventually(
+            everything_received, "every e-mail and webhook owed", timeout, interval=0.5
+        )
+    except AssertionError as timed_out:
+        raise AssertionError(f"{timed_out}; {await _missing(stream, mails(), hooks())}") from None
 
     async def all_delivered() -> dict[str, list[dict[str, Any]]] | None:
         found = {c.case_id: await stream.deliveries(c) for c in cases}
@@ -511,6 +516,36 @@ async def gather_outcome(stream: CaseStream, smtp: SmtpSink, timeout: float = 12
         deliveries,
         delivered,
     )
+
+
+async def _missing(stream: CaseStream, mails: list[ReceivedMail], hooks: list[ReceivedHook]) -> str:
+    """What each incomplete case lacks, and its deliveries as the coach sees them."""
+    received = {a for m in mails for a in m.recipients}
+    hooked = {h.json["case_id"] for h in hooks}
+    lines = []
+    for case in stream.cases:
+        lacks = [
+            what
+            for what, missing in (
+                ("diploma", not await stream.diplomas(case)),
+                ("guardian e-mail", case.guardian_email not in received),
+                ("helper e-mail", case.helper_email not in received),
+                ("webhook", case.case_id not in hooked),
+                *((f"e-mail to {a}", a not in received) for a in case.extra_emails),
+            )
+            if missing
+        ]
+        if lacks:
+            reply = await stream.call(
+                "GET", "notifications", f"/cases/{case.case_id}/deliveries", stream.coach
+            )
+            listed = reply.json().get("deliveries", []) if reply.status_code == 200 else []
+            seen = [
+                (d["kind"], d["channel"], d["status"], d["attempts"], d["error_code"])
+                for d in listed
+            ]
+            lines.append(f"{case.case_id} lacks {lacks}; deliveries {seen}")
+    return " | ".join(lines) or "nothing missing now"
 
 
 def _settled(case: Case, delivery: dict[str, Any]) -> bool:
