@@ -2,6 +2,10 @@
 """The local stack: Apache Kafka (KRaft, one node) and FerretDB (SQLite), as plain processes.
 
     python3 deploy/local/stack.py up|down|status
+    python3 deploy/local/stack.py kafka-stop|kafka-start
+
+``kafka-stop`` and ``kafka-start`` stop and start the broker alone, on the same storage, for
+tests of what the services do while Kafka is away; ``kafka-start`` returns once it serves.
 
 Standard library only, so it runs before any virtual environment exists. Everything listens
 on 127.0.0.1. Data, logs and pid files live in the state folder (``VRAC_STATE_DIR``, default
@@ -737,10 +741,53 @@ def status(cfg: Config) -> int:
     return 0
 
 
+def kafka_stop(cfg: Config) -> int:
+    """Stop this stack's broker alone (SIGTERM, then SIGKILL after 30 s); FerretDB stays."""
+    if not stop(cfg, kafka(cfg)):
+        raise StackError(f"kafka is not running from {cfg.state}; nothing stopped")
+    print("kafka     stopped")
+    return 0
+
+
+def kafka_start(cfg: Config) -> int:
+    """Start the broker again on the storage it had, and return once it serves."""
+    comp = kafka(cfg)
+    if comp.pid(cfg):
+        print("kafka     already running; nothing started")
+        return 0
+    if not (cfg.state / "kafka" / "meta.properties").exists():
+        raise StackError(f"no Kafka storage in {cfg.state / 'kafka'}; start the stack with 'up'")
+    for port, variable in (
+        (cfg.kafka_port, "VRAC_KAFKA_PORT"),
+        (cfg.controller_port, "VRAC_KAFKA_CONTROLLER_PORT"),
+        (cfg.sasl_port, "VRAC_KAFKA_SASL_PORT"),
+    ):
+        if not port_is_free(port):
+            raise StackError(
+                f"port {port} on 127.0.0.1 is taken by another process; "
+                f"stop it or choose another port for kafka ({variable})"
+            )
+    java = require_java()
+    classpath = kafka_classpath(cfg)
+    try:
+        start_kafka(cfg, java, classpath)
+    except BaseException:
+        stop(cfg, comp)
+        raise
+    print("\n".join(describe(cfg)[:1]))
+    return 0
+
+
 def main(argv: list[str]) -> int:
-    commands = {"up": up, "down": down, "status": status}
+    commands = {
+        "up": up,
+        "down": down,
+        "status": status,
+        "kafka-stop": kafka_stop,
+        "kafka-start": kafka_start,
+    }
     if len(argv) != 2 or argv[1] not in commands:
-        print(f"usage: {Path(argv[0]).name} up|down|status", file=sys.stderr)
+        print(f"usage: {Path(argv[0]).name} {'|'.join(commands)}", file=sys.stderr)
         return 2
     try:
         return commands[argv[1]](Config.from_env())

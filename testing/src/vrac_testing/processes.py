@@ -3,7 +3,9 @@
 Used by the end-to-end tests, ``make demo`` and ``make bench``: each service gets its own
 port, database and log file, and the same Kafka, store and topic prefix. ``start`` returns
 when every service answers ``/health/ready``; ``stop`` sends SIGTERM (graceful shutdown) and
-waits. ``service_process`` runs one of them for a test of that service.
+waits. Fault tests add replicas of a service (``add_replica``: same database, groups and
+topics, its own port) and ``kill`` one with SIGKILL, then ``start`` it again.
+``service_process`` runs one of them for a test of that service.
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ class ServiceProcess:
     port: int
     log: Path
     process: subprocess.Popen[bytes] | None = None
+    service: str = ""  # which of SERVICES this process runs; a replica's differs from its name
+
+    def __post_init__(self) -> None:
+        self.service = self.service or self.name
 
     @property
     def url(self) -> str:
@@ -72,14 +78,27 @@ class Platform:
     def url(self, name: str) -> str:
         return self.services[name].url
 
+    def add_replica(self, service: str) -> str:
+        """One more process of ``service`` (same settings, database and consumer groups, its
+        own port and log); returns its name, e.g. ``notifications-2``. Start it with
+        ``start((name,))``."""
+        count = sum(1 for p in self.services.values() if p.service == service)
+        name = f"{service}-{count + 1}"
+        self.services[name] = ServiceProcess(
+            name, free_port(), self.logs / f"{name}.log", service=service
+        )
+        return name
+
     def env(self, name: str) -> dict[str, str]:
         db_prefix = self.prefix.rstrip(".").replace(".", "_")
+        service = self.services[name].service
+        database = f"{db_prefix}_vrac_{service}" if db_prefix else f"vrac_{service}"
         values = {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
             "MONGODB_URL": self.mongodb_url,
             "VRAC_TOPIC_PREFIX": self.prefix,
-            "VRAC_MONGODB_DATABASE": f"{db_prefix}_vrac_{name}" if db_prefix else f"vrac_{name}",
+            "VRAC_MONGODB_DATABASE": database,
             "VRAC_HTTP_PORT": str(self.services[name].port),
             "VRAC_JWT_SECRET": self.jwt_secret,
             "VRAC_SCREENING_PUBLIC_URL": self.url("screening"),
@@ -94,7 +113,7 @@ class Platform:
             service = self.services[name]
             with service.log.open("ab") as out:
                 service.process = subprocess.Popen(
-                    [sys.executable, "-m", f"vrac_{name}"],
+                    [sys.executable, "-m", f"vrac_{service.service}"],
                     env=self.env(name),
                     stdout=out,
                     stderr=subprocess.STDOUT,
@@ -120,7 +139,19 @@ class Platform:
             time.sleep(0.3)
         raise RuntimeError(f"{service.name} not ready within {timeout:.0f} s; see {service.log}")
 
-    def stop(self, names: tuple[str, ...] = SERVICES) -> None:
+    def kill(self, name: str) -> None:
+        """SIGKILL one process, as a crash or an out-of-memory kill would end it: no shutdown
+        step runs, nothing is flushed or committed."""
+        service = self.services[name]
+        if service.process is None:
+            raise RuntimeError(f"{name} is not running")
+        service.process.kill()
+        service.process.wait()
+        service.process = None
+
+    def stop(self, names: tuple[str, ...] | None = None) -> None:
+        """SIGTERM and wait for ``names`` (default: every process of this platform)."""
+        names = tuple(self.services) if names is None else names
         running = [self.services[n] for n in names if self.services[n].process is not None]
         for service in running:
             assert service.process is not None

@@ -1,7 +1,9 @@
 """Real receivers for what the platform sends: an SMTP server and a webhook endpoint.
 
 Both listen on 127.0.0.1 on a free port and keep what they received, so tests (and the
-demo) can show and check the e-mails and webhooks that went out.
+demo) can show and check the e-mails and webhooks that went out. Fault tests take them away
+and bring them back on the same port: ``SmtpSink.stop()`` then ``start()`` closes and reopens
+the port; ``WebhookReceiver.unavailable`` makes the endpoint answer 503 meanwhile.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ import email
 import email.policy
 import hashlib
 import hmac
+import json
 import threading
+import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +28,12 @@ class ReceivedMail:
     sender: str
     recipients: list[str]
     message: EmailMessage
+    received_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def notification_id(self) -> str:
+        """The delivery id the sender put in ``X-VRAC-Notification``."""
+        return str(self.message["X-VRAC-Notification"] or "")
 
     @property
     def subject(self) -> str:
@@ -74,6 +84,12 @@ class ReceivedHook:
     path: str
     headers: dict[str, str]
     body: bytes
+    received_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def json(self) -> dict[str, Any]:
+        found: dict[str, Any] = json.loads(self.body)
+        return found
 
     def signed_with(self, secret: str, header: str = "x-vrac-signature") -> bool:
         """True when the HMAC-SHA256 of the body under ``secret`` matches the header."""
@@ -83,9 +99,11 @@ class ReceivedHook:
 
 @dataclass
 class WebhookReceiver:
-    """An HTTP server that records every POST; ``fail_first`` answers 503 that many times."""
+    """An HTTP server that records every POST; ``fail_first`` answers 503 that many times,
+    and so does every POST while ``unavailable`` is true."""
 
     fail_first: int = 0
+    unavailable: bool = False
     hooks: list[ReceivedHook] = field(default_factory=list)
     attempts: int = 0
     port: int = field(default_factory=free_port)
@@ -102,7 +120,7 @@ class WebhookReceiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
                 receiver.attempts += 1
-                if receiver.attempts <= receiver.fail_first:
+                if receiver.unavailable or receiver.attempts <= receiver.fail_first:
                     self.send_response(503)
                     self.end_headers()
                     return
