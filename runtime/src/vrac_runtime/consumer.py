@@ -15,6 +15,14 @@ keeps polling (aiokafka counts a poll as activity; a paused partition returns no
 loses nothing), so a record retried for longer than ``max.poll.interval.ms`` is not read
 again by another member. Rebalances and failed commits are logged; progress, assignment and
 lag feed readiness (:meth:`EventConsumer.readiness`) and the metrics.
+
+One case, one member at a time. Every event is keyed by its case id, and the group uses the
+range assignor: with the same partition count on every topic it reads, partition ``n`` of
+each topic goes to the same member, so all of one case's events are handled by one replica.
+When partitions move, a member gives them up only after its record in flight is handled and
+committed, and Kafka assigns none before every member has given its up: a case is never in
+two replicas' hands at once. (FerretDB does not apply a guarded update of one document
+atomically across processes; this keeps a service's writes to one case in one process.)
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -101,6 +110,9 @@ class EventConsumer:
         self._metrics = metrics or Metrics()
         self._counters = _Counters(self._metrics, group)
         self._progress = _Progress()
+        # set while no record is between its fetch and its commit
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._kafka: Callable[[], AIOKafkaConsumer | None] = lambda: None
         self._lag_shown: set[tuple[str, str, str]] = set()
 
@@ -145,8 +157,12 @@ class EventConsumer:
             raise ValueError(f"consumer group {self._group} has no handlers")
 
         async def consume(message: KafkaMessage) -> None:
-            await self.process(message.raw_message, message.consumer)
-            await self._commit(message)
+            self._idle.clear()
+            try:
+                await self.process(message.raw_message, message.consumer)
+                await self._commit(message)
+            finally:
+                self._idle.set()
 
         subscriber = self._broker.subscriber(
             *self.topics,
@@ -158,7 +174,8 @@ class EventConsumer:
             parser=_tolerant_parser,
             decoder=_raw_body,
             title=self._group,
-            listener=_Rebalances(self._group, self._progress),
+            partition_assignment_strategy=(RangePartitionAssignor,),
+            listener=_Rebalances(self._group, self._progress, self._idle, self._settings),
         )
         subscriber(consume)
         self._kafka = lambda: subscriber.consumer
@@ -437,15 +454,27 @@ class _Progress:
 
 
 class _Rebalances(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Logs the group's rebalances and remembers whether this member has partitions."""
+    """Logs the group's rebalances, remembers whether this member has partitions, and
+    gives partitions up only once the record in flight is handled and committed."""
 
-    def __init__(self, group: str, progress: _Progress) -> None:
+    def __init__(
+        self, group: str, progress: _Progress, idle: asyncio.Event, settings: ServiceSettings
+    ) -> None:
         self._group = group
         self._progress = progress
+        self._idle = idle
+        # past the rebalance timeout the broker drops this member anyway
+        self._wait = settings.max_poll_interval_ms / 1000
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        if revoked:
-            log.warning("partitions revoked", group=self._group, partitions=_names(revoked))
+        if not revoked:
+            return
+        log.warning("partitions revoked", group=self._group, partitions=_names(revoked))
+        try:
+            async with asyncio.timeout(self._wait):
+                await self._idle.wait()
+        except TimeoutError:
+            log.error("record in flight outlived the rebalance", group=self._group)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         self._progress.assigned(assigned)
