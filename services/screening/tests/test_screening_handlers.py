@@ -15,6 +15,7 @@ from vrac_contracts.events.screening import (
 )
 from vrac_screening import handlers
 from vrac_screening.bootstrap import build
+from vrac_screening.domain.case import Case
 from vrac_screening.domain.commands import (
     KeepFamily,
     RecordScreening,
@@ -54,6 +55,9 @@ class Anyone:
     def check(self, pilot: str) -> None:
         return None
 
+    def check_shared(self, case: Case) -> None:
+        return None
+
 
 class Only:
     def __init__(self, pilot: vocab.Pilot) -> None:
@@ -62,6 +66,9 @@ class Only:
     def check(self, pilot: str) -> None:
         if pilot != self.pilot:
             raise Refused(pilot)
+
+    def check_shared(self, case: Case) -> None:
+        return None
 
 
 @pytest.fixture
