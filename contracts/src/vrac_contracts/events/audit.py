@@ -24,7 +24,7 @@ AuditAction = Literal["read", "create", "update", "delete"]
 AuditEntryId = Annotated[str, Field(pattern=r"^aud_[0-9a-f]{32}$", max_length=36)]
 Slug = Annotated[str, Field(pattern=r"^[a-z]+(-[a-z]+)*$", max_length=40)]
 RouteTemplate = Annotated[str, Field(pattern=r"^/[A-Za-z0-9_/{}.-]*$", max_length=200)]
-Subject = Annotated[str, Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z._:@-]{0,127}$", max_length=128)]
+Subject = Annotated[str, Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z._:-]{0,127}$", max_length=128)]
 
 
 class AccessRecorded(EventData):
