@@ -141,7 +141,7 @@ def status_of(error: BaseException) -> int:
     if isinstance(error, DomainError):
         return domain_error_response(error).status_code
     if isinstance(error, RequestValidationError):
-        return status.HTTP_422_UNPROCESSABLE_ENTITY
+        return status.HTTP_422_UNPROCESSABLE_CONTENT
     return status.HTTP_500_INTERNAL_SERVER_ERROR
 
 
