@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from vrac_runtime.audit import AUDIT_OUTBOX, keep_audit
 from vrac_runtime.service import build_runtime, compose, run
 
 from vrac_notifications.adapters.email import SmtpMailer
@@ -32,7 +33,7 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
     """The app; ``overrides`` replace fields of ``Deps`` (a mailer, a clock, ...)."""
     settings = settings or NotificationsSettings()
     runtime = build_runtime(settings)
-    relay = runtime.with_outbox(OUTBOX_COLLECTIONS)
+    relay = runtime.with_outbox([*OUTBOX_COLLECTIONS, AUDIT_OUTBOX])
     deliveries = MongoDeliveries(runtime.db, on_events=relay.wake)
     deps = Deps(
         case_files=MongoCaseFiles(runtime.db),
@@ -49,13 +50,14 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
         retry=RetryPolicy(settings.delivery_max_attempts, settings.delivery_backoff_seconds),
         require_https_webhooks=settings.webhook_require_https,
     )
-    return compose(runtime, deps, overrides).app(
+    app = compose(runtime, deps, overrides).app(
         [http.router],
         title="VRAC notifications",
         description=DESCRIPTION,
         subscribers=Subscribers,
         on_startup=[lambda _: deliveries.ensure_indexes()],
     )
+    return keep_audit(app)
 
 
 def main() -> None:
