@@ -9,10 +9,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
-from vrac_contracts.events.audit import AccessRecorded
+from vrac_contracts.catalogue import spec_for
+from vrac_contracts.envelope import decode
+from vrac_contracts.events.audit import AccessRecorded, NetworkAccessRecorded
 from vrac_runtime.audit import (
     AUDIT_OUTBOX,
     AuditOutbox,
+    AuditRelay,
     CaseRef,
     about,
     audited,
@@ -20,8 +23,9 @@ from vrac_runtime.audit import (
 )
 from vrac_runtime.auth import Principal, issue_link, issue_token, requires, requires_or_link
 from vrac_runtime.http import NotFound, RuleBroken, install_error_handlers
-from vrac_runtime.outbox import OUTBOX, PENDING_FLAG
+from vrac_runtime.kafka import ensure_topics, make_producer
 from vrac_runtime.settings import ServiceSettings
+from vrac_testing.kafka import read_all
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 CASE = "case_audited0001"
@@ -199,20 +203,27 @@ async def test_a_read_whose_entry_cannot_be_written_is_refused() -> None:
 
 
 @pytest.mark.integration
-async def test_entries_of_a_case_wait_in_one_outbox_document(mongo_db) -> None:
-    wakes: list[None] = []
-    outbox = AuditOutbox(mongo_db, lambda: wakes.append(None))
+async def test_entries_wait_in_the_store_until_kafka_has_them(mongo_db, make_settings) -> None:
+    settings = make_settings("network")
     transport = httpx.ASGITransport(app=build_app(Kept()))
     app = transport.app
-    app.state.audit = outbox  # type: ignore[attr-defined]
+    app.state.audit = AuditOutbox(mongo_db)  # type: ignore[attr-defined]
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         assert (await http.get(f"/cases/{CASE}/tasks", headers=bearer())).status_code == 200
-        assert (await http.post(f"/tasks/{TASK}/accept", headers=bearer())).status_code == 200
         assert (await http.get("/cases", headers=bearer())).status_code == 200
-    docs = {doc["_id"]: doc async for doc in mongo_db[AUDIT_OUTBOX].find({})}
-    assert set(docs) == {CASE, OTHER}
-    assert all(doc[PENDING_FLAG] is True for doc in docs.values())
-    topics = [entry["topic"] for entry in docs[CASE][OUTBOX]]
-    assert topics == ["vrac.internal.network.access-recorded.v1"] * 3
-    assert len(docs[OTHER][OUTBOX]) == 1
-    assert len(wakes) == 3
+    waiting = [doc async for doc in mongo_db[AUDIT_OUTBOX].find({})]
+    assert len(waiting) == 3
+
+    topic = spec_for(NetworkAccessRecorded).topic
+    await ensure_topics(settings, [settings.topic(topic)])
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        assert await AuditRelay(mongo_db, producer, settings).flush() == 3
+    finally:
+        await producer.stop()
+    assert await mongo_db[AUDIT_OUTBOX].count_documents({}) == 0
+    records = await read_all(settings.kafka_bootstrap_servers, settings.topic(topic), expect=3)
+    entries = [decode(r.headers, r.value).data for r in records]
+    assert sorted(e.case_id for e in entries) == [CASE, CASE, OTHER]
+    assert {e.entry_id for e in entries} == {doc["_id"] for doc in waiting}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from vrac_runtime.audit import AUDIT_OUTBOX, keep_audit
+from vrac_runtime.audit import keep_audit
 from vrac_runtime.service import build_runtime, compose, run
 
 from vrac_intake.adapters.audit import MongoAuditTrail
@@ -26,8 +26,7 @@ def build(settings: IntakeSettings | None = None, **overrides: Any) -> FastAPI:
     ``Deps`` (a clock, the cases...). Intake consumes only the audit trail's entries, which
     it keeps for every service."""
     runtime = build_runtime(settings or IntakeSettings())
-    relay = runtime.with_outbox([*COLLECTIONS, AUDIT_OUTBOX])
-    cases = MongoCases(runtime.db, on_events=relay.wake)
+    cases = MongoCases(runtime.db, on_events=runtime.with_outbox(COLLECTIONS).wake)
     audit = MongoAuditTrail(runtime.db)
     app = compose(runtime, Deps(cases, audit), overrides).app(
         [router, audit_router],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from vrac_runtime.audit import AUDIT_OUTBOX, keep_audit
+from vrac_runtime.audit import keep_audit
 from vrac_runtime.service import build_runtime, compose, run
 
 from vrac_network import handlers
@@ -25,8 +25,7 @@ def build(settings: NetworkSettings | None = None, **overrides: Any) -> FastAPI:
     """The app; ``overrides`` replace fields of its ``Deps`` (a clock, a store...)."""
     settings = settings or NetworkSettings()
     runtime = build_runtime(settings)
-    relay = runtime.with_outbox([*COLLECTIONS, AUDIT_OUTBOX])
-    store = NetworkStore(runtime.db, on_events=relay.wake)
+    store = NetworkStore(runtime.db, on_events=runtime.with_outbox(COLLECTIONS).wake)
     every = settings.overdue_sweep_seconds
     app = compose(runtime, handlers.Deps(cases=store, tasks=store), overrides).app(
         [router],

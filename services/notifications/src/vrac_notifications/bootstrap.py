@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from vrac_runtime.audit import AUDIT_OUTBOX, keep_audit
+from vrac_runtime.audit import keep_audit
 from vrac_runtime.service import build_runtime, compose, run
 
 from vrac_notifications.adapters.email import SmtpMailer
@@ -33,7 +33,7 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
     """The app; ``overrides`` replace fields of ``Deps`` (a mailer, a clock, ...)."""
     settings = settings or NotificationsSettings()
     runtime = build_runtime(settings)
-    relay = runtime.with_outbox([*OUTBOX_COLLECTIONS, AUDIT_OUTBOX])
+    relay = runtime.with_outbox(OUTBOX_COLLECTIONS)
     deliveries = MongoDeliveries(runtime.db, on_events=relay.wake)
     deps = Deps(
         case_files=MongoCaseFiles(runtime.db),

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
-from vrac_runtime.audit import AUDIT_OUTBOX, keep_audit
+from vrac_runtime.audit import keep_audit
 from vrac_runtime.service import build_runtime, compose, run
 
 from vrac_screening.adapters.pdf import render_diploma
@@ -51,7 +51,7 @@ async def create_indexes(db: AsyncDatabase[Any]) -> None:
 def build(settings: ScreeningSettings | None = None, **overrides: Any) -> FastAPI:
     """The app; ``overrides`` replace fields of its ``Deps`` (a clock, a renderer...)."""
     runtime = build_runtime(settings or ScreeningSettings())
-    relay = runtime.with_outbox([*OUTBOX_COLLECTIONS, AUDIT_OUTBOX])
+    relay = runtime.with_outbox(OUTBOX_COLLECTIONS)
     app = compose(runtime, mongo_deps(runtime.db, relay.wake), overrides).app(
         [router],
         title="VRAC screening",
