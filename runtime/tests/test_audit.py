@@ -183,6 +183,14 @@ async def test_the_family_link_is_recorded_as_the_family(client, kept) -> None:
     assert entry.resource == "/tasks/{task_id}.pdf"
 
 
+async def test_a_stray_link_does_not_keep_a_bearer_read_off_the_trail(client, kept) -> None:
+    reply = await client.get(
+        f"/cases/{CASE}/tasks", headers=bearer(), params={"link": "not-a-link"}
+    )
+    assert reply.status_code == 200
+    assert [(e.actor_subject, e.actor_role) for e in kept.entries] == [("coach-0042", "coach")]
+
+
 async def test_an_address_as_subject_is_recorded_as_a_digest(client, kept) -> None:
     headers = bearer(subject="anna@example.org")
     assert (await client.get(f"/cases/{CASE}/tasks", headers=headers)).status_code == 200

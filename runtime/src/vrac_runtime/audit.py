@@ -109,24 +109,28 @@ LINK_ACTOR: Final = Actor(LINK_SUBJECT, FAMILY_ROLE, None)
 def recorded_subject(subject: str) -> str:
     """The subject as recorded: itself when it is a plain account id, else a digest, so an
     e-mail address used as a subject never lands in the trail."""
-    if _PLAIN_SUBJECT.fullmatch(subject) and "@" not in subject:
+    if _PLAIN_SUBJECT.fullmatch(subject):
         return subject
     return "sub-" + hashlib.sha256(subject.encode()).hexdigest()[:32]
 
 
 def actor_of(request: Request) -> Actor | None:
-    """The caller, the way the routes authenticate them: a ``?link=`` to this path is the
-    family; else a valid bearer token. None when neither holds (nobody to record)."""
+    """The caller: the family when a valid ``?link=`` opens this path, else the holder of a
+    valid bearer token, else None (nobody to record). A link that opens nothing does not
+    hide the bearer: a stray ``?link=`` on a bearer route cannot keep a read off the trail."""
     settings = request.app.state.settings
     secret = settings.jwt_secret.get_secret_value()
     link = request.query_params.get("link")
-    try:
-        if link is not None:
+    if link is not None:
+        try:
             verify_link(secret, link, request.url.path, settings.jwt_issuer)
             return LINK_ACTOR
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return None
+        except HTTPException:
+            pass
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    try:
         who = verify_token(secret, token.strip(), settings.jwt_issuer)
     except HTTPException:
         return None
