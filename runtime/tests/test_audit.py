@@ -222,6 +222,12 @@ async def test_entries_wait_in_the_store_until_kafka_has_them(mongo_db, make_set
     waiting = [doc async for doc in mongo_db[AUDIT_OUTBOX].find({})]
     assert len(waiting) == 3
 
+    # Kafka out of reach (a producer that never connects): the attempt ends at its send
+    # timeout and nothing is lost, every entry still waits
+    with pytest.raises(TimeoutError):
+        await AuditRelay(mongo_db, make_producer(settings), settings, send_timeout=2).flush()
+    assert await mongo_db[AUDIT_OUTBOX].count_documents({}) == 3
+
     topic = spec_for(NetworkAccessRecorded).topic
     await ensure_topics(settings, [settings.topic(topic)])
     producer = make_producer(settings)
