@@ -2,8 +2,8 @@
 
 Starts the services against the local stack, a real SMTP server and a webhook receiver for the
 youth team, then walks the case through intake, consent, screening, diploma, the network, tasks,
-notifications and the pilot report (the steps of ``demo.scenario``, which the end-to-end test
-walks too), printing what happened at each step.
+notifications, the pilot report and the audit trail's answer for the case (the steps of
+``demo.scenario``, which the end-to-end test walks too), printing what happened at each step.
 """
 
 from __future__ import annotations

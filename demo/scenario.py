@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Final
 
 import httpx
 from vrac_runtime.auth import issue_token
@@ -198,6 +198,45 @@ class Report:
         return dict(zip(header.split(","), row.split(","), strict=True))
 
 
+# what the audit answer must show once the journey is done: (service, role, action, resource)
+AUDITED: Final = (
+    ("intake", "coach", "create", "/cases"),
+    ("intake", "coach", "create", "/cases/{case_id}/consents"),
+    ("screening", "coach", "create", "/cases/{case_id}/screenings"),
+    ("screening", "coach", "read", "/diplomas/{diploma_id}.pdf"),
+    ("screening", "family", "read", "/diplomas/{diploma_id}.pdf"),
+    ("network", "coach", "create", "/cases/{case_id}/members"),
+    ("network", "coach", "create", "/cases/{case_id}/tasks"),
+    ("notifications", "coach", "read", "/cases/{case_id}/deliveries"),
+)
+
+
+@dataclass
+class Audit:
+    """The pilot lead's answer to "who saw or changed this child's file", oldest first."""
+
+    entries: list[dict[str, Any]]
+
+    def seen(self) -> set[tuple[str, str, str, str]]:
+        return {(e["service"], e["actor_role"], e["action"], e["resource"]) for e in self.entries}
+
+    def lines(self) -> list[str]:
+        """A short table: one row per run of like entries (polling repeats a read)."""
+        rows: list[list[Any]] = []  # when, service, who, action, resource, status, times
+        for e in self.entries:
+            who = f"{e['actor_role']} {e['actor_subject']}"
+            like = [e["service"], who, e["action"], e["resource"], e["status"]]
+            if rows and rows[-1][1:6] == like:
+                rows[-1][6] += 1
+            else:
+                rows.append([e["occurred_at"][11:19], *like, 1])
+        table = [f"{'when':8}  {'service':13}  {'who (role subject)':24}  {'action':6}  resource"]
+        for when, service, who, action, resource, status, times in rows:
+            extra = (f" {status}" if status >= 300 else "") + (f" (x{times})" if times > 1 else "")
+            table.append(f"{when:8}  {service:13}  {who:24}  {action:6}  {resource}{extra}")
+        return [*table, f"{len(self.entries)} entries; none holds a name or an address"]
+
+
 @dataclass
 class Journey:
     """Everything the walk returned, step by step."""
@@ -210,6 +249,7 @@ class Journey:
     tasks: Tasks
     notifications: Notifications
     report: Report
+    audit: Audit
 
 
 # The case -----------------------------------------------------------------------------------
@@ -392,6 +432,28 @@ class PitCase:
         csv = await wait_for("reporting to count Leiden's case", leiden_row)
         return Report(csv.text)
 
+    async def audit(self, case: Intake) -> Audit:
+        """Who saw or changed the case's file, as its pilot lead asks (every page)."""
+
+        async def everything() -> Audit | None:
+            entries: list[dict[str, Any]] = []
+            offset: int | None = 0
+            while offset is not None:
+                page = await self.ok(
+                    "GET",
+                    "intake",
+                    f"/cases/{case.case_id}/audit",
+                    self.lead,
+                    params={"offset": offset, "limit": 100},
+                )
+                entries += page["entries"]
+                offset = page["next_offset"]
+            found = Audit(entries)
+            return found if set(AUDITED) <= found.seen() else None
+
+        answer: Audit = await wait_for("the audit trail of the journey", everything)
+        return answer
+
 
 def _auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
@@ -406,6 +468,7 @@ TITLES = {
     "tasks": "6. tasks: who does what",
     "notifications": "7. notifications: e-mails and webhooks that went out",
     "report": "8. report: Leiden's pilot report (small counts, and any that reveal them, hidden)",
+    "audit": "9. audit: the pilot lead asks who saw or changed the child's file",
 }
 
 
@@ -436,4 +499,7 @@ async def walk(
     tasks: Tasks = await run("tasks", pit.tasks(intake, network))
     notifications: Notifications = await run("notifications", pit.notifications(intake))
     report: Report = await run("report", pit.report())
-    return Journey(intake, consent, screening, diploma, network, tasks, notifications, report)
+    audit: Audit = await run("audit", pit.audit(intake))
+    return Journey(
+        intake, consent, screening, diploma, network, tasks, notifications, report, audit
+    )

@@ -36,6 +36,11 @@ def test_every_issue_event_is_catalogued_with_its_audience() -> None:
         ("network", "member-added"),
         ("notifications", "notification-delivered"),
         ("notifications", "notification-failed"),
+        # the audit trail: each service's own topic, kept by intake
+        ("intake", "access-recorded"),
+        ("screening", "access-recorded"),
+        ("network", "access-recorded"),
+        ("notifications", "access-recorded"),
     }
     public = {
         ("intake", "case-opened"),
@@ -70,10 +75,16 @@ def test_consumers() -> None:
         "task-assigned", "task-overdue", "diploma-issued", "screening-completed",
     }
     assert events("reporting") == {s.event for s in CATALOGUE if s.audience == "public"}
-    assert events("intake") == set()
+    # intake keeps the audit trail of every service, its own included
+    assert events("intake") == {"access-recorded"}
+    assert {s.service for s in consumed_by("intake")} == {
+        "intake", "screening", "network", "notifications"
+    }
     for spec in CATALOGUE:
         assert set(spec.consumers) <= set(SERVICES)
-        assert spec.service not in spec.consumers or spec.event == "screening-completed"
+        assert spec.service not in spec.consumers or spec.event in (
+            "screening-completed", "access-recorded"
+        )
 
 
 def test_consumer_groups() -> None:

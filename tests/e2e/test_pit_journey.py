@@ -19,6 +19,7 @@ from vrac_testing.sinks import SmtpSink, WebhookReceiver
 
 from demo.scenario import (
     AGENCY,
+    AUDITED,
     GRANDMOTHER_EMAIL,
     GUARDIAN_EMAIL,
     REACTION_TIMEOUT,
@@ -90,6 +91,33 @@ async def test_a_leiden_case_goes_through_the_whole_journey(
         assert row["pilot"] == "leiden"
         assert row["cases_opened"] == "suppressed" and row["tasks_assigned"] == "suppressed"
 
+        # Who saw or changed the child's file: the pilot lead's answer names every service's
+        # reads and changes of the journey, the family's link among them, oldest first.
+        audit = journey.audit
+        assert set(AUDITED) <= audit.seen()
+        assert audit.entries[0]["resource"] == "/cases" and audit.entries[0]["action"] == "create"
+        times = [e["occurred_at"] for e in audit.entries]
+        assert times == sorted(times)
+        coach = {
+            (e["actor_subject"], e["actor_pilot"])
+            for e in audit.entries
+            if e["actor_role"] == "coach"
+        }
+        assert coach == {("coach-anna", "leiden")}
+        family = {
+            (e["service"], e["actor_subject"], e["actor_pilot"], e["resource"])
+            for e in audit.entries
+            if e["actor_role"] == "family"
+        }
+        assert family == {("screening", "link", None, "/diplomas/{diploma_id}.pdf")}
+        answered = str(audit.entries)
+        for personal in ("Fatima", "Sam", GUARDIAN_EMAIL, GRANDMOTHER_EMAIL, TEACHER_EMAIL):
+            assert personal not in answered
+        # the coach who works on the case may not read who saw it, nor may the agency
+        audit_path = f"/cases/{journey.intake.case_id}/audit"
+        for token in (pit.coach, pit.agency):
+            assert (await pit.call("GET", "intake", audit_path, token)).status_code == 403
+
         # The parents withdraw the youth team's consent: no task can be given to it any more,
         # and it no longer reads the task it had.
         case = journey.intake
@@ -112,3 +140,16 @@ async def test_a_leiden_case_goes_through_the_whole_journey(
         read = await pit.call("GET", "network", f"/tasks/{its_task}", pit.agency)
         assert read.status_code == 403
         assert len(hooks.hooks) == sent_before
+
+        # the refused read is in the trail too: the agency, through network, refused
+        async def refusal_recorded() -> bool:
+            reply = await pit.call("GET", "intake", audit_path, pit.lead, params={"limit": 500})
+            return any(
+                (e["service"], e["actor_subject"], e["resource"], e["status"])
+                == ("network", AGENCY, "/tasks/{task_id}", 403)
+                for e in reply.json()["entries"]
+            )
+
+        await eventually(
+            refusal_recorded, "the agency's refusal in the audit trail", timeout=REACTION_TIMEOUT
+        )

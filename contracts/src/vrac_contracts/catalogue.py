@@ -100,6 +100,31 @@ _TASK: Final[dict[str, Any]] = {
 _INTAKE_READERS = ("screening", "network", "notifications")
 
 # one spec's service, event, version, audience and model stay on one line
+
+
+def _access_recorded(service: str, example: dict[str, Any]) -> EventSpec:
+    """The audit topic of one service: its entries, kept by intake (the owner of the case)."""
+    return EventSpec(
+        service, "access-recorded", 1, _INTERNAL, ev.ACCESS_RECORDED[service],
+        f"Someone read or changed a case's personal data through {service}: who (subject, "
+        "role, pilot), what (route template, action, status), when. No personal data.",
+        {**example, "service": service},
+        ("intake",),
+    )
+
+
+_ACCESS: Final[dict[str, Any]] = {
+    **_BASE,
+    "entry_id": "aud_0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+    "actor_subject": "coach-0042",
+    "actor_role": "coach",
+    "actor_pilot": "leiden",
+    "action": "read",
+    "method": "GET",
+    "resource": "/cases/{case_id}/tasks",
+    "status": 200,
+}
+
 # fmt: off
 CATALOGUE: Final[tuple[EventSpec, ...]] = (
     EventSpec(
@@ -284,6 +309,7 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
         },
         (),
     ),
+    *(_access_recorded(service, _ACCESS) for service in ev.ACCESS_RECORDED),
 )
 # fmt: on
 

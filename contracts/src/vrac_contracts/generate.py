@@ -92,6 +92,14 @@ def _cloudevents_headers(spec: EventSpec) -> dict[str, Any]:
     }
 
 
+def _received(spec: EventSpec) -> str:
+    """How a receive operation names its event: by the event alone, unless several services
+    publish an event of that name (the audit trail's access-recorded), then with its sender."""
+    shared = sum(1 for other in CATALOGUE if other.event == spec.event) > 1
+    name = f"{spec.service}.{spec.event}" if shared else spec.event
+    return f"{name}.v{spec.major}"
+
+
 def asyncapi() -> dict[str, Any]:
     """The AsyncAPI 3.0 document of the whole platform."""
     channels: dict[str, Any] = {}
@@ -132,7 +140,7 @@ def asyncapi() -> dict[str, Any]:
         }
         for consumer in spec.consumers:
             group = spec.group_for(consumer)
-            operations[f"{group.removeprefix('vrac.')}.receive.{spec.event}.v{spec.major}"] = {
+            operations[f"{group.removeprefix('vrac.')}.receive.{_received(spec)}"] = {
                 "action": "receive",
                 "title": f"{consumer} consumes {spec.event}",
                 "channel": channel_ref,

@@ -1,7 +1,8 @@
 """Bearer tokens (JWT, HS256) whose claims give a role and the pilot it is scoped to.
 
 No token: 401. A valid token of another pilot, or a role the endpoint does not allow: 403.
-``pilot: "*"`` is for consortium-wide roles (the consortium report, operators).
+``pilot: "*"`` is for consortium-wide roles (the consortium report, operators). ``dpo``, a
+pilot's data-protection officer, reads the audit trail of the pilot's cases and nothing else.
 
 Signed links are for people without an account (a parent opening the child's diploma): a
 token that opens one path until it expires. It carries its own audience, so it is never
@@ -21,7 +22,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 ALL_PILOTS = "*"
 LINK_AUDIENCE = "vrac-link"
-ROLES = ("coach", "pilot-lead", "consortium", "agency", "service", "admin")
+ROLES = ("coach", "pilot-lead", "consortium", "agency", "service", "admin", "dpo")
 _bearer = HTTPBearer(auto_error=False)
 
 

@@ -6,6 +6,7 @@ import copy
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from vrac_contracts.events.audit import AccessRecorded
 from vrac_contracts.events.base import EventData
 from vrac_contracts.values import Pilot
 from vrac_intake.domain.case import Case, CaseStatus
@@ -56,3 +57,21 @@ class FakeCases:
         ]
         found.sort(key=lambda c: c.opened_at, reverse=True)
         return found[offset : offset + limit]
+
+
+class FakeAuditTrail:
+    """Entries by id, in arrival order; a second entry with a known id is not kept."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, AccessRecorded] = {}
+
+    async def keep(self, entry: AccessRecorded) -> bool:
+        if entry.entry_id in self.entries:
+            return False
+        self.entries[entry.entry_id] = entry
+        return True
+
+    async def of_case(self, case_id: str, limit: int, offset: int) -> list[AccessRecorded]:
+        mine = [e for e in self.entries.values() if e.case_id == case_id]
+        mine.sort(key=lambda e: (e.occurred_at, e.entry_id))
+        return mine[offset : offset + limit]

@@ -15,7 +15,7 @@ from vrac_intake.domain.consent import Recorder
 from vrac_intake.domain.errors import IdempotencyKeyReused, UnknownCase
 from vrac_intake.domain.family import GuardianDetails
 
-from services.intake.tests.fakes import FakeCases
+from services.intake.tests.fakes import FakeAuditTrail, FakeCases
 
 NOW = dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC)
 COACH = Recorder(ActorRole.COACH, user="coach-1")
@@ -44,7 +44,7 @@ def repo() -> FakeCases:
 
 @pytest.fixture
 def deps(repo: FakeCases) -> handlers.Deps:
-    return handlers.Deps(repo, clock=lambda: NOW)
+    return handlers.Deps(repo, FakeAuditTrail(), clock=lambda: NOW)
 
 
 def register(**changes: Any) -> RegisterFamily:

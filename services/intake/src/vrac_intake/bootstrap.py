@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from vrac_runtime.audit import keep_audit
 from vrac_runtime.service import build_runtime, compose, run
 
+from vrac_intake.adapters.audit import MongoAuditTrail
 from vrac_intake.adapters.repository import COLLECTIONS, MongoCases
-from vrac_intake.entrypoints.http import router
+from vrac_intake.entrypoints.http import audit_router, router
+from vrac_intake.entrypoints.subscribers import Subscribers
 from vrac_intake.handlers import Deps
 from vrac_intake.settings import IntakeSettings
 
@@ -20,16 +23,19 @@ DESCRIPTION = (
 
 def build(settings: IntakeSettings | None = None, **overrides: Any) -> FastAPI:
     """The app on the store and Kafka of ``settings``; ``overrides`` replace fields of
-    ``Deps`` (a clock, the cases...). Intake consumes no events, so it registers no
-    subscribers."""
+    ``Deps`` (a clock, the cases...). Intake consumes only the audit trail's entries, which
+    it keeps for every service."""
     runtime = build_runtime(settings or IntakeSettings())
     cases = MongoCases(runtime.db, on_events=runtime.with_outbox(COLLECTIONS).wake)
-    return compose(runtime, Deps(cases), overrides).app(
-        [router],
+    audit = MongoAuditTrail(runtime.db)
+    app = compose(runtime, Deps(cases, audit), overrides).app(
+        [router, audit_router],
         title="VRAC intake",
         description=DESCRIPTION,
-        on_startup=[lambda _: cases.create_indexes()],
+        subscribers=Subscribers,
+        on_startup=[lambda _: cases.create_indexes(), lambda _: audit.create_indexes()],
     )
+    return keep_audit(app)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TypeVar
 
+from vrac_contracts.events.audit import AccessRecorded
 from vrac_contracts.ids import derived_id, new_id
 from vrac_contracts.values import Pilot
 from vrac_runtime.values import Clock, utc_now
@@ -20,7 +21,7 @@ from vrac_intake.domain.case import Case, CaseStatus
 from vrac_intake.domain.commands import CloseCase, RecordConsent, RegisterFamily
 from vrac_intake.domain.consent import ConsentDecision
 from vrac_intake.domain.errors import IdempotencyKeyReused, UnknownCase
-from vrac_intake.ports import Cases
+from vrac_intake.ports import AuditTrail, Cases
 
 T = TypeVar("T")
 Authorize = Callable[[Pilot], None]
@@ -31,6 +32,7 @@ class Deps:
     """What the handlers use: the ports, and the clock and id minting tests replace."""
 
     cases: Cases
+    audit: AuditTrail
     clock: Clock = utc_now
     mint: Callable[[str], str] = new_id
 
@@ -104,6 +106,21 @@ async def list_cases(
 ) -> list[Case]:
     """Cases of one pilot (or of all, for ``None``), newest first."""
     return await deps.cases.search(pilot, status, limit, offset)
+
+
+async def keep_access_record(deps: Deps, entry: AccessRecorded) -> bool:
+    """Keep an entry of the audit trail, from whichever service recorded it; a redelivered
+    entry is kept once. Kept whatever became of the case: an entry holds no personal data,
+    so an erasure leaves it, and it still tells who saw the file before."""
+    return await deps.audit.keep(entry)
+
+
+async def show_audit(
+    deps: Deps, case_id: str, authorize: Authorize, limit: int, offset: int
+) -> list[AccessRecorded]:
+    """Who saw or changed the case's file, oldest first; for those ``authorize`` admits."""
+    await get_case(deps, case_id, authorize)
+    return await deps.audit.of_case(case_id, limit, offset)
 
 
 async def _change(

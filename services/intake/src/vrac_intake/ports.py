@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
+from vrac_contracts.events.audit import AccessRecorded
 from vrac_contracts.values import Pilot
 
 from vrac_intake.domain.case import Case, CaseStatus
@@ -30,3 +31,13 @@ class Cases(Protocol):
     async def search(
         self, pilot: Pilot | None, status: CaseStatus | None, limit: int, offset: int
     ) -> list[Case]: ...
+
+
+class AuditTrail(Protocol):
+    """Where the audit trail's entries are kept: append-only, once per entry id."""
+
+    async def keep(self, entry: AccessRecorded) -> bool:
+        """Store the entry; False (and nothing written) when its id is stored already."""
+
+    async def of_case(self, case_id: str, limit: int, offset: int) -> list[AccessRecorded]:
+        """A case's entries, oldest first."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from vrac_runtime.audit import keep_audit
 from vrac_runtime.service import build_runtime, compose, run
 
 from vrac_network import handlers
@@ -26,7 +27,7 @@ def build(settings: NetworkSettings | None = None, **overrides: Any) -> FastAPI:
     runtime = build_runtime(settings)
     store = NetworkStore(runtime.db, on_events=runtime.with_outbox(COLLECTIONS).wake)
     every = settings.overdue_sweep_seconds
-    return compose(runtime, handlers.Deps(cases=store, tasks=store), overrides).app(
+    app = compose(runtime, handlers.Deps(cases=store, tasks=store), overrides).app(
         [router],
         title="VRAC network",
         description=DESCRIPTION,
@@ -34,6 +35,7 @@ def build(settings: NetworkSettings | None = None, **overrides: Any) -> FastAPI:
         on_startup=[lambda _: store.create_indexes()],
         jobs=[("overdue-sweep", every, _sweep_today)] if every > 0 else [],
     )
+    return keep_audit(app)
 
 
 async def _sweep_today(deps: handlers.Deps) -> None:

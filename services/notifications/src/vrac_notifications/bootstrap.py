@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from fastapi import FastAPI
+from vrac_runtime.audit import keep_audit
 from vrac_runtime.service import build_runtime, compose, run
 
 from vrac_notifications.adapters.email import SmtpMailer
@@ -67,7 +68,7 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
         observe=lambda channel, outcome: outcomes.labels(str(channel), outcome).inc(),
         require_https_webhooks=settings.webhook_require_https,
     )
-    return compose(runtime, deps, overrides).app(
+    app = compose(runtime, deps, overrides).app(
         [http.router],
         title="VRAC notifications",
         description=DESCRIPTION,
@@ -76,6 +77,7 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
         on_shutdown=[scheduler.stop],
         jobs=[("delivery scheduler", 0, scheduler.tick)],
     )
+    return keep_audit(app)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
+from vrac_runtime.audit import keep_audit
 from vrac_runtime.service import build_runtime, compose, run
 
 from vrac_screening.adapters.pdf import render_diploma
@@ -51,13 +52,14 @@ def build(settings: ScreeningSettings | None = None, **overrides: Any) -> FastAP
     """The app; ``overrides`` replace fields of its ``Deps`` (a clock, a renderer...)."""
     runtime = build_runtime(settings or ScreeningSettings())
     relay = runtime.with_outbox(OUTBOX_COLLECTIONS)
-    return compose(runtime, mongo_deps(runtime.db, relay.wake), overrides).app(
+    app = compose(runtime, mongo_deps(runtime.db, relay.wake), overrides).app(
         [router],
         title="VRAC screening",
         description=DESCRIPTION,
         subscribers=Subscribers,
         on_startup=[lambda _: create_indexes(runtime.db)],
     )
+    return keep_audit(app)
 
 
 def main() -> None:

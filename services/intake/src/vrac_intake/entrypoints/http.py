@@ -1,11 +1,17 @@
-"""HTTP routes, thin: check the token, map the body to a command, call the handler."""
+"""HTTP routes, thin: check the token, map the body to a command, call the handler.
+
+Every route about a case records who saw or changed it (``vrac_runtime.audit``); the audit
+trail's own route is apart, on ``audit_router``: reading the trail reads no personal data.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from vrac_contracts.values import Pilot
+from vrac_runtime.audit import CaseRef, about, audited
 from vrac_runtime.auth import ALL_PILOTS, Principal, requires
 from vrac_runtime.http import deps_of
 
@@ -15,6 +21,8 @@ from vrac_intake.domain.commands import CloseCase, RecordConsent
 from vrac_intake.domain.errors import RuleBroken
 from vrac_intake.entrypoints.schemas import (
     IDEMPOTENCY_KEY,
+    AuditEntryOut,
+    AuditOut,
     CaseListOut,
     CaseOut,
     CaseSummaryOut,
@@ -26,9 +34,18 @@ from vrac_intake.entrypoints.schemas import (
     RegisterFamilyIn,
 )
 
-router = APIRouter(tags=["cases"])
-
 deps = deps_of(handlers.Deps)
+
+
+async def _locate(request: Request, params: Mapping[str, str]) -> CaseRef | None:
+    """The case a route's path names, for the audit trail."""
+    case_id = params.get("case_id")
+    case = None if case_id is None else await deps(request).cases.get(case_id)
+    return None if case is None else CaseRef(case.case_id, case.pilot)
+
+
+router = APIRouter(tags=["cases"], dependencies=[audited(_locate)])
+audit_router = APIRouter(tags=["audit"])
 
 # what routes take: the handlers' Deps and the caller, checked for the route's roles; the
 # handlers get ``who.ensure_pilot``, which refuses (403) a case of another pilot
@@ -36,6 +53,8 @@ D = Annotated[handlers.Deps, Depends(deps)]
 Coach = Annotated[Principal, Depends(requires("coach"))]
 Closer = Annotated[Principal, Depends(requires("coach", "pilot-lead"))]
 Reader = Annotated[Principal, Depends(requires("coach", "pilot-lead", "service"))]
+# the pilot's lead and data-protection officer (and admins) ask who saw a child's file
+Auditor = Annotated[Principal, Depends(requires("pilot-lead", "dpo"))]
 
 _CASE_PATH = "/cases/{case_id}"
 
@@ -47,6 +66,7 @@ _CASE_PATH = "/cases/{case_id}"
     responses={200: {"description": "A retry with the same Idempotency-Key: the same case."}},
 )
 async def register_family(
+    request: Request,
     body: RegisterFamilyIn,
     response: Response,
     who: Coach,
@@ -58,6 +78,7 @@ async def register_family(
     """Open a case for a family; publishes case-opened and family-registered (internal)."""
     command = body.to_command(who.subject, idempotency_key)
     registration = await handlers.register_family(d, command, who.ensure_pilot)
+    about(request, CaseRef(registration.case.case_id, registration.case.pilot))
     if not registration.created:
         response.status_code = 200
     return CaseOut.of(registration.case)
@@ -80,6 +101,7 @@ async def list_cases(
     if limit > most:
         raise RuleBroken("limit", f"at most {most}")
     cases = await handlers.list_cases(d, _listed_pilot(who, pilot), status, limit, offset)
+    about(request, *(CaseRef(c.case_id, c.pilot) for c in cases))  # each shows a child's name
     return CaseListOut(cases=[CaseSummaryOut.of(c) for c in cases], limit=limit, offset=offset)
 
 
@@ -155,3 +177,27 @@ async def close_case(
     details from intake's store."""
     command = CloseCase(case_id=case_id, reason=body.reason, closed_by=who.subject)
     return CaseOut.of(await handlers.close_case(d, command, who.ensure_pilot))
+
+
+@audit_router.get(f"{_CASE_PATH}/audit", response_model=AuditOut)
+async def case_audit(
+    request: Request,
+    case_id: str,
+    who: Auditor,
+    d: D,
+    limit: int = Query(100, ge=1),
+    offset: int = Query(0, ge=0, le=1_000_000_000),
+) -> AuditOut:
+    """Who saw or changed this child's file: every service's entries, oldest first, paged."""
+    most = request.app.state.settings.max_page_size
+    if limit > most:
+        raise RuleBroken("limit", f"at most {most}")
+    entries = await handlers.show_audit(d, case_id, who.ensure_pilot, limit, offset)
+    more = len(entries) == limit
+    return AuditOut(
+        case_id=case_id,
+        entries=[AuditEntryOut.of(e) for e in entries],
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if more else None,
+    )

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 from vrac_contracts import values as vocab
+from vrac_contracts.events.audit import AccessRecorded
 from vrac_contracts.events.intake import ProgrammeSlug
 from vrac_contracts.ids import AgencyId, CaseId, GuardianId
 from vrac_runtime.schemas import Attributes, Email, OneLine, Phone, Request, trimmed
@@ -191,3 +192,31 @@ class ConsentChangeOut(BaseModel):
 class ConsentsOut(BaseModel):
     current: list[ConsentOut] = Field(description="The latest decision per purpose.")
     history: list[ConsentOut] = Field(description="Every decision, oldest first.")
+
+
+class AuditEntryOut(BaseModel):
+    """One entry of the audit trail: who did what to the case's file, when, through which
+    service. No personal data: ids, roles, route templates and codes."""
+
+    entry_id: str
+    occurred_at: dt.datetime
+    service: str = Field(description="The service that answered the request.")
+    actor_subject: str = Field(description="The token's subject, or `link` for the family.")
+    actor_role: str = Field(description="The caller's role; `family` for the signed link.")
+    actor_pilot: str | None = Field(description="The pilot of the caller's token (`*`: all).")
+    action: str = Field(description="read, create, update or delete.")
+    method: str
+    resource: str = Field(description="The route template, e.g. `/cases/{case_id}/tasks`.")
+    status: int = Field(description="The HTTP status of the answer (403: refused).")
+
+    @classmethod
+    def of(cls, entry: AccessRecorded) -> AuditEntryOut:
+        return from_attributes(cls, entry)
+
+
+class AuditOut(BaseModel):
+    case_id: CaseId
+    entries: list[AuditEntryOut]
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="The offset of the next page; none at the end.")

@@ -1,12 +1,14 @@
-"""HTTP routes: check the token, map the body to a command, call the handler."""
+"""HTTP routes: check the token, map the body to a command, call the handler. Every route
+about a case is recorded in the audit trail (``vrac_runtime.audit``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from vrac_runtime.audit import CaseRef, audited
 from vrac_runtime.auth import ALL_PILOTS, Principal, requires
 from vrac_runtime.http import deps_of
 
@@ -24,7 +26,18 @@ from vrac_network.entrypoints.schemas import (
     TaskOut,
 )
 
-router = APIRouter(tags=["network"])
+
+async def _locate(request: Request, params: Mapping[str, str]) -> CaseRef | None:
+    """The case a route is about, for the audit trail: named in the path, or the task's."""
+    d = deps(request)
+    if "task_id" in params:
+        task = await d.tasks.get_task(params["task_id"])
+        return None if task is None else CaseRef(task.case_id, task.pilot)
+    case = await d.cases.get_case(params["case_id"]) if "case_id" in params else None
+    return None if case is None else CaseRef(case.case_id, case.pilot)
+
+
+router = APIRouter(tags=["network"], dependencies=[audited(_locate)])
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,13 @@ the answer. Refusals are domain errors; the runtime maps them to HTTP statuses."
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from pydantic import BaseModel, Field
 from vrac_contracts.values import Channel, DeliveryError, Pilot
+from vrac_runtime.audit import CaseRef, audited
 from vrac_runtime.auth import ALL_PILOTS, Principal, requires
 from vrac_runtime.http import deps_of
 
@@ -24,8 +26,16 @@ from vrac_notifications.handlers import Deps
 CaseIdPath = Annotated[str, Path(pattern=r"^case_[0-9A-Za-z]{8,40}$", description="Case id.")]
 AgencyIdPath = Annotated[str, Path(pattern=r"^agy_[0-9A-Za-z]{8,40}$", description="Agency id.")]
 
-router = APIRouter()
 deps = deps_of(Deps)
+
+
+async def _locate(request: Request, params: Mapping[str, str]) -> CaseRef | None:
+    """The case a route names, for the audit trail (``vrac_runtime.audit``)."""
+    case = await deps(request).case_files.get(params["case_id"]) if "case_id" in params else None
+    return None if case is None else CaseRef(case.case_id, case.pilot)
+
+
+router = APIRouter(dependencies=[audited(_locate)])
 
 # what routes take: the handlers' Deps and the caller, checked for the route's roles; the
 # handlers get ``who.ensure_pilot``, which refuses (403) a case or webhook of another pilot

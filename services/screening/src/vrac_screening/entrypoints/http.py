@@ -1,20 +1,26 @@
-"""HTTP routes, thin: check the token, map the body to a command, call the handler."""
+"""HTTP routes, thin: check the token, map the body to a command, call the handler. Every
+route about a case is recorded in the audit trail (``vrac_runtime.audit``), a read through
+the family's signed link as the family."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from vrac_contracts.values import Language
+from vrac_runtime.audit import CaseRef, audited
 from vrac_runtime.auth import Principal, requires, requires_or_link
 from vrac_runtime.http import deps_of
 
 from vrac_screening import handlers
 from vrac_screening.domain.case import Case
 from vrac_screening.domain.commands import RecordScreening, SubmitQuestionnaire
+from vrac_screening.domain.diploma import Diploma
 from vrac_screening.domain.errors import LinkWithdrawn
+from vrac_screening.domain.screening import Screening
 from vrac_screening.entrypoints.schemas import (
     DiplomaOut,
     QuestionnaireIn,
@@ -23,7 +29,21 @@ from vrac_screening.entrypoints.schemas import (
     ScreeningOut,
 )
 
-router = APIRouter(tags=["screening"])
+
+async def _locate(request: Request, params: Mapping[str, str]) -> CaseRef | None:
+    """The case a route is about, for the audit trail: named in the path, or the record's."""
+    d = deps(request)
+    found: Case | Screening | Diploma | None = None
+    if "screening_id" in params:
+        found = await d.screenings.get(params["screening_id"])
+    elif "diploma_id" in params:
+        found = await d.diplomas.get(params["diploma_id"])
+    elif "case_id" in params:
+        found = await d.cases.get(params["case_id"])
+    return None if found is None else CaseRef(found.case_id, found.pilot)
+
+
+router = APIRouter(tags=["screening"], dependencies=[audited(_locate)])
 
 
 @dataclass(frozen=True)
