@@ -103,7 +103,7 @@ async def test_a_leiden_case_goes_through_the_whole_journey(
             for e in audit.entries
             if e["actor_role"] == "coach"
         }
-        assert coach == {("coach-anna", "leiden")}
+        assert coach == {("coach-leiden-1", "leiden")}
         family = {
             (e["service"], e["actor_subject"], e["actor_pilot"], e["resource"])
             for e in audit.entries
