@@ -267,7 +267,9 @@ class PitCase:
 
     def __post_init__(self) -> None:
         secret = self.platform.jwt_secret
-        self.coach = _auth(issue_token(secret, subject="coach-leiden-1", role="coach", pilot="leiden"))
+        self.coach = _auth(
+            issue_token(secret, subject="coach-leiden-1", role="coach", pilot="leiden")
+        )
         self.lead = _auth(
             issue_token(secret, subject="lead-leiden", role="pilot-lead", pilot="leiden")
         )
