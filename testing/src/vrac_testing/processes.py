@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -36,10 +37,31 @@ from vrac_testing.kafka import publish_to, read_all
 SERVICES = ("intake", "screening", "network", "notifications", "reporting")
 
 
+_GIVEN: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port free now, outside the kernel's range of ephemeral ports: a port picked from that
+    range can be taken by some client's outgoing connection before our server binds it."""
+    low, high = _ephemeral_ports()
+    candidates = [p for p in range(10000, 30000) if not low <= p <= high and p not in _GIVEN]
+    for port in random.sample(candidates, 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            _GIVEN.add(port)  # never handed out twice by this process
+            return port
+    raise RuntimeError("no free port found outside the ephemeral range")
+
+
+def _ephemeral_ports() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
 
 
 @dataclass
