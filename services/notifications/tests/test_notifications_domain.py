@@ -250,6 +250,20 @@ def test_an_agency_is_told_the_case_id_never_the_childs_name() -> None:
     assert CASE in text
 
 
+def test_a_professional_of_no_agency_and_no_school_is_told_the_case_id_only() -> None:
+    social_worker = member(
+        "mbr_professional01",
+        name="Wijkteam",
+        member_kind=vocab.MemberKind.PROFESSIONAL,
+        role=vocab.NetworkRole.CARE_PROVIDER,
+    )
+    text = render(task("mbr_professional01"), social_worker, case_id=CASE, child_first_name="Sam")
+    assert "Sam" not in text.text and CASE in text.text
+    # the school, under its own consent, and the family's own people read the name
+    for knows in (teacher(), member()):
+        assert "Sam" in render(task(), knows, case_id=CASE, child_first_name="Sam").text
+
+
 def test_the_diploma_message_carries_the_link() -> None:
     intent = DiplomaMessage(
         trigger_id="ev-diploma-1",

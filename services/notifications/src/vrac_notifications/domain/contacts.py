@@ -44,6 +44,18 @@ class Contact:
             or self.agency_id is not None
         )
 
+    @property
+    def knows_the_child_by_name(self) -> bool:
+        """The family's own people, and the school under share-with-school, read the child's
+        first name. An agency, and a professional the parents gave no purpose for (no agency,
+        not the school), read the case id instead: the task needs doing, the name does not
+        need to travel."""
+        if self.recipient_kind is RecipientKind.GUARDIAN:
+            return True
+        if self.is_agency:
+            return False
+        return self.is_school or self.member_kind is not MemberKind.PROFESSIONAL
+
     def required_consents(self) -> list[str]:
         """The consents a message to this contact needs; the family's own need none."""
         needed: list[str] = []

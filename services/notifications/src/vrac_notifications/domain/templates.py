@@ -182,8 +182,9 @@ CHILD_UNNAMED: Final = {
 
 
 def child_reference(contact: Contact, case_id: str, first_name: str | None) -> str:
-    """How the message names the child: agencies get the case id, not the name."""
-    if contact.is_agency:
+    """How the message names the child: only those who may know the name read it (see
+    ``Contact.knows_the_child_by_name``); the others read the case id."""
+    if not contact.knows_the_child_by_name:
         return CHILD_FOR_AGENCY[contact.language].format(case_id=case_id)
     if first_name:
         return first_name
