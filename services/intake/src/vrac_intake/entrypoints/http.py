@@ -97,9 +97,7 @@ async def list_cases(
     offset: int = Query(0, ge=0, le=1_000_000_000),
 ) -> CaseListOut:
     """Cases of the caller's pilot, newest first."""
-    most = request.app.state.settings.max_page_size
-    if limit > most:
-        raise RuleBroken("limit", f"at most {most}")
+    _check_page(request, limit)
     cases = await handlers.list_cases(d, _listed_pilot(who, pilot), status, limit, offset)
     about(request, *(CaseRef(c.case_id, c.pilot) for c in cases))  # each shows a child's name
     return CaseListOut(cases=[CaseSummaryOut.of(c) for c in cases], limit=limit, offset=offset)
@@ -189,9 +187,7 @@ async def case_audit(
     offset: int = Query(0, ge=0, le=1_000_000_000),
 ) -> AuditOut:
     """Who saw or changed this child's file: every service's entries, oldest first, paged."""
-    most = request.app.state.settings.max_page_size
-    if limit > most:
-        raise RuleBroken("limit", f"at most {most}")
+    _check_page(request, limit)
     entries = await handlers.show_audit(d, case_id, who.ensure_pilot, limit, offset)
     more = len(entries) == limit
     return AuditOut(
@@ -201,3 +197,10 @@ async def case_audit(
         offset=offset,
         next_offset=offset + limit if more else None,
     )
+
+
+def _check_page(request: Request, limit: int) -> None:
+    """A page may hold at most the deployment's ``VRAC_MAX_PAGE_SIZE`` entries."""
+    most = request.app.state.settings.max_page_size
+    if limit > most:
+        raise RuleBroken("limit", f"at most {most}")
