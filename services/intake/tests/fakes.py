@@ -11,6 +11,7 @@ from vrac_contracts.events.base import EventData
 from vrac_contracts.values import Pilot
 from vrac_intake.domain.case import Case, CaseStatus
 from vrac_intake.domain.errors import ChangedMeanwhile
+from vrac_intake.handlers import Authorize
 
 
 class FakeCases:
@@ -75,3 +76,19 @@ class FakeAuditTrail:
         mine = [e for e in self.entries.values() if e.case_id == case_id]
         mine.sort(key=lambda e: (e.occurred_at, e.entry_id))
         return mine[offset : offset + limit]
+
+
+class Refused(Exception):
+    """What the handlers' ``authorize`` stand-ins raise for a pilot they do not allow."""
+
+
+def anyone(pilot: Pilot) -> None:
+    return None
+
+
+def only(allowed: Pilot) -> Authorize:
+    def check(pilot: Pilot) -> None:
+        if pilot is not allowed:
+            raise Refused(pilot)
+
+    return check

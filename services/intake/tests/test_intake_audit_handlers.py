@@ -12,25 +12,9 @@ from vrac_intake.domain.commands import RegisterFamily
 from vrac_intake.domain.errors import UnknownCase
 from vrac_intake.domain.family import GuardianDetails
 
-from services.intake.tests.fakes import FakeAuditTrail, FakeCases
+from services.intake.tests.fakes import FakeAuditTrail, FakeCases, Refused, anyone, only
 
 NOW = dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC)
-
-
-class Refused(Exception):
-    pass
-
-
-def anyone(pilot: Pilot) -> None:
-    return None
-
-
-def only(allowed: Pilot) -> handlers.Authorize:
-    def check(pilot: Pilot) -> None:
-        if pilot is not allowed:
-            raise Refused(pilot)
-
-    return check
 
 
 @pytest.fixture

@@ -15,26 +15,10 @@ from vrac_intake.domain.consent import Recorder
 from vrac_intake.domain.errors import IdempotencyKeyReused, UnknownCase
 from vrac_intake.domain.family import GuardianDetails
 
-from services.intake.tests.fakes import FakeAuditTrail, FakeCases
+from services.intake.tests.fakes import FakeAuditTrail, FakeCases, Refused, anyone, only
 
 NOW = dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC)
 COACH = Recorder(ActorRole.COACH, user="coach-1")
-
-
-class Refused(Exception):
-    pass
-
-
-def anyone(pilot: Pilot) -> None:
-    return None
-
-
-def only(allowed: Pilot) -> handlers.Authorize:
-    def check(pilot: Pilot) -> None:
-        if pilot is not allowed:
-            raise Refused(pilot)
-
-    return check
 
 
 @pytest.fixture
