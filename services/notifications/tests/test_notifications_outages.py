@@ -11,11 +11,7 @@ import asyncio
 import contextlib
 import email
 import email.policy
-import threading
-import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -29,6 +25,7 @@ from vrac_contracts.events import (
 )
 from vrac_testing.polling import eventually
 from vrac_testing.processes import free_port
+from vrac_testing.sinks import WebhookReceiver
 
 from services.notifications.tests.notifications_testkit import YOUTH_TEAM
 from services.notifications.tests.test_notifications_service import (
@@ -131,62 +128,6 @@ class ScriptedSmtp:
         return [str(m[NOTIFICATION]) for m in self.accepted]
 
 
-@dataclass
-class ScriptedEndpoint:
-    """An HTTP endpoint answering the queued statuses first, then 204; ``trickle`` makes it
-    answer 200 and then send its body one byte every ``trickle`` seconds instead."""
-
-    statuses: list[int] = field(default_factory=list)
-    trickle: float = 0.0
-    requests: int = 0
-    accepted: list[bytes] = field(default_factory=list)
-    port: int = field(default_factory=free_port)
-    _server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks"
-
-    def start(self) -> ScriptedEndpoint:
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", "0")))
-                endpoint.requests += 1
-                if endpoint.trickle:
-                    self._trickle()
-                    return
-                status = endpoint.statuses.pop(0) if endpoint.statuses else 204
-                if status < 300:
-                    endpoint.accepted.append(body)
-                self.send_response(status)
-                self.end_headers()
-
-            def _trickle(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Length", "200")
-                self.end_headers()
-                with contextlib.suppress(OSError):  # the client hung up
-                    for _ in range(200):
-                        self.wfile.write(b" ")
-                        self.wfile.flush()
-                        time.sleep(endpoint.trickle)
-
-            def log_message(self, *_: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-
 async def row(svc: Service, holds: Callable[[dict[str, Any]], bool], what: str) -> dict:
     """The case's only delivery, once it shows what the test waits for."""
 
@@ -277,7 +218,7 @@ async def test_an_address_the_smtp_server_refuses_fails_at_once(service_factory)
 
 @contextlib.asynccontextmanager
 async def agency_with(
-    service_factory, endpoint: ScriptedEndpoint, **settings: Any
+    service_factory, endpoint: WebhookReceiver, **settings: Any
 ) -> AsyncIterator[Service]:
     endpoint.start()
     try:
@@ -292,27 +233,27 @@ async def agency_with(
 
 
 async def test_a_webhook_answering_503_then_429_is_delivered_after(service_factory) -> None:
-    endpoint = ScriptedEndpoint(statuses=[503, 429])
+    endpoint = WebhookReceiver(statuses=[503, 429])
     async with agency_with(service_factory, endpoint) as svc:
         done = await row(svc, lambda r: r["status"] == "delivered", "the delivery")
-        assert (done["attempts"], endpoint.requests, len(endpoint.accepted)) == (3, 3, 1)
+        assert (done["attempts"], endpoint.attempts, len(endpoint.hooks)) == (3, 3, 1)
         [delivered] = await svc.published(NotificationDelivered, expect=1)
         assert delivered.data.notification_id == done["delivery_id"]
 
 
 async def test_a_webhook_refusing_with_a_4xx_fails_at_once(service_factory) -> None:
-    endpoint = ScriptedEndpoint(statuses=[410])
+    endpoint = WebhookReceiver(statuses=[410])
     async with agency_with(service_factory, endpoint) as svc:
         failed = await row(svc, lambda r: r["status"] == "failed", "the refusal")
         assert (failed["attempts"], failed["error_code"]) == (1, "rejected")
-        assert endpoint.requests == 1
+        assert endpoint.attempts == 1
 
 
 async def test_a_trickling_webhook_cannot_hold_an_attempt_past_its_deadline(
     service_factory,
 ) -> None:
     # every read gets a byte within httpx's per-read timeout; only a total deadline ends it
-    endpoint = ScriptedEndpoint(trickle=0.3)
+    endpoint = WebhookReceiver(trickle=0.3)
     async with agency_with(service_factory, endpoint, webhook_timeout_seconds=1) as svc:
         retried = await row(
             svc, lambda r: r["attempts"] >= 2 and r["error_code"] == "timeout", "a second try"

@@ -308,9 +308,7 @@ class CaseStream:
             )
             task = {"category": "homework-support", "assignee_id": added["member_id"]}
             # 409 until network has read the parents' share-with-agency decision
-            await self.ok(
-                "POST", "network", f"{base}/tasks", self.coach, not_yet=(409,), json=task
-            )
+            await self.ok("POST", "network", f"{base}/tasks", self.coach, not_yet=(409,), json=task)
             case.tasks += 1
         return case
 

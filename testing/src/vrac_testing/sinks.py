@@ -100,10 +100,14 @@ class ReceivedHook:
 @dataclass
 class WebhookReceiver:
     """An HTTP server that records every POST; ``fail_first`` answers 503 that many times,
-    and so does every POST while ``unavailable`` is true."""
+    and so does every POST while ``unavailable`` is true. ``statuses`` are answered first, in
+    order (a 2xx among them records the hook); ``trickle`` answers 200 and then sends its body
+    one byte every ``trickle`` seconds, recording nothing."""
 
     fail_first: int = 0
     unavailable: bool = False
+    statuses: list[int] = field(default_factory=list)
+    trickle: float = 0.0
     hooks: list[ReceivedHook] = field(default_factory=list)
     attempts: int = 0
     port: int = field(default_factory=free_port)
@@ -120,14 +124,29 @@ class WebhookReceiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
                 receiver.attempts += 1
-                if receiver.unavailable or receiver.attempts <= receiver.fail_first:
-                    self.send_response(503)
-                    self.end_headers()
+                if receiver.trickle:
+                    self._trickle()
                     return
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                receiver.hooks.append(ReceivedHook(self.path, headers, body))
-                self.send_response(204)
+                status = receiver.statuses.pop(0) if receiver.statuses else 204
+                if receiver.unavailable or receiver.attempts <= receiver.fail_first:
+                    status = 503
+                if status < 300:
+                    headers = {k.lower(): v for k, v in self.headers.items()}
+                    receiver.hooks.append(ReceivedHook(self.path, headers, body))
+                self.send_response(status)
                 self.end_headers()
+
+            def _trickle(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Length", "200")
+                self.end_headers()
+                try:
+                    for _ in range(200):
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                        time.sleep(receiver.trickle)
+                except OSError:
+                    pass  # the client hung up, as it should
 
             def log_message(self, *_: object) -> None:
                 pass  # quiet: tests read ``hooks`` instead
