@@ -33,7 +33,11 @@ def test_every_issue_event_is_catalogued_with_its_audience() -> None:
     audiences = {(s.service, s.event): s.audience for s in CATALOGUE}
     internal = {
         ("intake", "family-registered"),
+        ("intake", "consent-recorded"),
+        ("intake", "guardian-removed"),
         ("network", "member-added"),
+        ("network", "member-removed"),
+        ("screening", "findings-recorded"),
         ("notifications", "notification-delivered"),
         ("notifications", "notification-failed"),
         # the audit trail: each service's own topic, kept by intake
@@ -66,15 +70,20 @@ def test_consumers() -> None:
         return {s.event for s in consumed_by(service)}
 
     assert events("screening") == {
-        "case-opened", "case-closed", "consent-changed", "family-registered",
-        "screening-completed",
+        "case-opened", "case-closed", "consent-recorded", "family-registered",
+        "findings-recorded",
     }
-    assert events("network") == {"case-opened", "case-closed", "consent-changed"}
+    assert events("network") == {"case-opened", "case-closed", "consent-recorded"}
     assert events("notifications") == {
-        "family-registered", "member-added", "consent-changed", "case-closed", "case-opened",
-        "task-assigned", "task-overdue", "diploma-issued", "screening-completed",
+        "family-registered", "member-added", "member-removed", "guardian-removed",
+        "consent-recorded", "case-closed", "case-opened", "task-assigned", "task-overdue",
+        "diploma-issued", "findings-recorded",
     }
-    assert events("reporting") == {s.event for s in CATALOGUE if s.audience == "public"}
+    # reporting counts every public event still published; nothing reads a superseded one
+    assert {s.ce_type for s in consumed_by("reporting")} == {
+        s.ce_type for s in CATALOGUE if s.audience == "public" and not s.superseded_by
+    }
+    assert all(not s.consumers for s in CATALOGUE if s.superseded_by)
     # intake keeps the audit trail of every service, its own included
     assert events("intake") == {"access-recorded"}
     assert {s.service for s in consumed_by("intake")} == {
@@ -83,14 +92,14 @@ def test_consumers() -> None:
     for spec in CATALOGUE:
         assert set(spec.consumers) <= set(SERVICES)
         assert spec.service not in spec.consumers or spec.event in (
-            "screening-completed", "access-recorded"
+            "findings-recorded", "access-recorded"
         )
 
 
 def test_consumer_groups() -> None:
     assert consumer_group("screening") == "vrac.screening"
     assert consumer_group("screening", "diploma-maker") == "vrac.screening.diploma-maker"
-    assert by_type("org.vrac.screening.screening-completed.v1").group_for("screening") == (
+    assert by_type("org.vrac.screening.findings-recorded.v1").group_for("screening") == (
         "vrac.screening.diploma-maker"
     )
     assert spec_for(CaseOpened).group_for("screening") == "vrac.screening"

@@ -68,7 +68,8 @@ def test_asyncapi_lists_every_topic_with_its_sender_and_receivers(contracts_dir:
         side.setdefault(channel["address"], set()).add(operation["tags"][0]["name"])
 
     for spec in CATALOGUE:
-        assert senders[spec.topic] == {spec.service}
+        # a superseded event is no longer sent, so it has no operations at all
+        assert senders.get(spec.topic, set()) == (set() if spec.superseded_by else {spec.service})
         assert receivers.get(spec.topic, set()) == set(spec.consumers)
         message = resolve(f"#/components/messages/{spec.ce_type}")
         assert isinstance(message, dict)

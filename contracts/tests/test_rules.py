@@ -8,6 +8,7 @@ import jsonschema
 import pytest
 from pydantic import BaseModel, Field
 from vrac_contracts import CATALOGUE, personal
+from vrac_contracts.events import ChildDetails, GuardianDetails, MemberDetails
 from vrac_contracts.catalogue import Audience, EventSpec
 from vrac_contracts.events.base import EventData
 from vrac_contracts.fields import described
@@ -54,14 +55,33 @@ def test_example_validates_against_model_and_schema(spec: EventSpec) -> None:
 
 def test_internal_events_with_contact_details_are_marked_personal() -> None:
     marked = {
-        spec.event: set(personal_fields(spec.model))
+        spec.ce_type: set(personal_fields(spec.model))
         for spec in CATALOGUE
         if spec.audience is Audience.INTERNAL
     }
     assert {"FamilyRegistered.child_first_name", "Guardian.email", "Guardian.phone"} <= marked[
-        "family-registered"
+        "org.vrac.intake.family-registered.v1"
     ]
-    assert {"MemberAdded.display_name", "MemberAdded.email"} <= marked["member-added"]
+    assert {"MemberAdded.display_name", "MemberAdded.email"} <= marked[
+        "org.vrac.network.member-added.v1"
+    ]
+    assert {"ChildDetails.child_first_name", "ChildDetails.school_name"} <= set(
+        personal_fields(ChildDetails)
+    )
+    assert {"GuardianDetails.email", "MemberDetails.relationship"} <= set(
+        personal_fields(GuardianDetails)
+    ) | set(personal_fields(MemberDetails))
+
+
+def test_no_published_event_carries_personal_data_in_clear() -> None:
+    """Personal data on internal topics travels sealed: a field marked personal appears only
+    on the superseded v1 events (no longer published) and in the sealed plain models."""
+    in_clear = {
+        spec.ce_type: personal_fields(spec.model)
+        for spec in CATALOGUE
+        if not spec.superseded_by and personal_fields(spec.model)
+    }
+    assert in_clear == {}
 
 
 def test_every_catalogued_model_is_an_event_with_the_common_fields() -> None:

@@ -43,6 +43,9 @@ class EventSpec:
     example: dict[str, Any] = field(repr=False)
     consumers: tuple[str, ...]
     key_field: str = "case_id"
+    # the ce_type that replaces this one: it is no longer published (its topic stays for the
+    # records still retained); see "Deprecated topics" in the partner guide
+    superseded_by: str | None = None
 
     @property
     def topic(self) -> str:
@@ -125,6 +128,25 @@ _ACCESS: Final[dict[str, Any]] = {
     "status": 200,
 }
 
+_CONSENT: Final[dict[str, Any]] = {
+    **_BASE,
+    "purpose": "share-with-agency",
+    "granted": True,
+    "changed_by": "guardian",
+    "changed_at": _T,
+}
+
+
+def _sealed(key_id: str) -> dict[str, Any]:
+    """An example sealed value (not real ciphertext: no key opens it)."""
+    return {
+        "key_id": key_id,
+        "alg": "A256GCM",
+        "nonce": "q1w2e3r4t5y6u7i8",
+        "ciphertext": "c2VhbGVkLWV4YW1wbGUtb25seS1ub3QtcmVhbA",
+    }
+
+
 # fmt: off
 CATALOGUE: Final[tuple[EventSpec, ...]] = (
     EventSpec(
@@ -151,7 +173,22 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
             "changed_by": "guardian",
             "changed_at": _T,
         },
-        (*_INTAKE_READERS, "reporting"),
+        (),
+        superseded_by="org.vrac.intake.consent-changed.v2",
+    ),
+    EventSpec(
+        "intake", "consent-changed", 2, _PUBLIC, ev.ConsentChangedV2,
+        "The parents granted or withdrew consent for one purpose. Which agency a "
+        "share-with-agency decision is about is not said.",
+        dict(_CONSENT),
+        ("reporting",),
+    ),
+    EventSpec(
+        "intake", "consent-recorded", 1, _INTERNAL, ev.ConsentRecorded,
+        "A consent decision, with the agency it is about for share-with-agency. Which "
+        "agencies a family trusts is a fact about the family; never for partners.",
+        {**_CONSENT, "agency_id": "agy_youthteam0001"},
+        _INTAKE_READERS,
     ),
     EventSpec(
         "intake", "family-registered", 1, _INTERNAL, ev.FamilyRegistered,
@@ -175,7 +212,35 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
                 }
             ],
         },
+        (),
+        superseded_by="org.vrac.intake.family-registered.v2",
+    ),
+    EventSpec(
+        "intake", "family-registered", 2, _INTERNAL, ev.FamilyRegisteredV2,
+        "The family's details: language and programme in clear; the child's first name, "
+        "birth year and school, and each guardian's name and contacts, sealed with data keys "
+        "intake destroys on erasure.",
+        {
+            **_BASE,
+            "language": "nl",
+            "programme": "pit",
+            "child": _sealed(_CASE),
+            "guardians": [
+                {
+                    "guardian_id": "gdn_a1b2c3d4e5f6",
+                    "preferred_channel": "email",
+                    "language": "nl",
+                    "details": _sealed("gdn_a1b2c3d4e5f6"),
+                }
+            ],
+        },
         ("screening", "notifications"),
+    ),
+    EventSpec(
+        "intake", "guardian-removed", 1, _INTERNAL, ev.GuardianRemoved,
+        "A guardian was removed from the family's record; their details are erased.",
+        {**_BASE, "guardian_id": "gdn_a1b2c3d4e5f6"},
+        ("notifications",),
     ),
     EventSpec(
         "screening", "screening-completed", 1, _PUBLIC, ev.ScreeningCompleted,
@@ -194,7 +259,29 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
                 {"code": "show-your-strength", "audience": "child"},
             ],
         },
-        ("screening", "notifications", "reporting"),
+        (),
+        superseded_by="org.vrac.screening.screening-completed.v2",
+    ),
+    EventSpec(
+        "screening", "screening-completed", 2, _PUBLIC, ev.ScreeningCompletedV2,
+        "A screening of the child's talents and skills was completed, with the strengths it "
+        "found. Growth areas and advice are not said.",
+        {**_BASE, "screening_id": "scr_9f8e7d6c5b4a", "strengths": ["working-memory"]},
+        ("reporting",),
+    ),
+    EventSpec(
+        "screening", "findings-recorded", 1, _INTERNAL, ev.FindingsRecorded,
+        "What a completed screening found: strengths, growth areas and coded advice for "
+        "school, parents and child, in the family's language. Never for partners.",
+        {
+            **_BASE,
+            "screening_id": "scr_9f8e7d6c5b4a",
+            "language": "nl",
+            "strengths": ["working-memory", "moral-reasoning"],
+            "growth_areas": ["reading"],
+            "advice": [{"code": "memory-for-reading", "audience": "school"}],
+        },
+        ("screening", "notifications"),
     ),
     EventSpec(
         "screening", "diploma-issued", 1, _PUBLIC, ev.DiplomaIssued,
@@ -218,6 +305,19 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
             "wellbeing_band": "moderate",
             "respondent": "child",
         },
+        (),
+        superseded_by="org.vrac.screening.questionnaire-submitted.v2",
+    ),
+    EventSpec(
+        "screening", "questionnaire-submitted", 2, _PUBLIC, ev.QuestionnaireSubmittedV2,
+        "A wellbeing questionnaire was filled in; only its instrument and respondent are "
+        "shared, not its result.",
+        {
+            **_BASE,
+            "questionnaire_id": "qnr_5e6f7a8b9c0d",
+            "instrument": "kidscreen-10",
+            "respondent": "child",
+        },
         ("reporting",),
     ),
     EventSpec(
@@ -238,6 +338,29 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
             "channel": "email",
             "language": "nl",
         },
+        (),
+        superseded_by="org.vrac.network.member-added.v2",
+    ),
+    EventSpec(
+        "network", "member-added", 2, _INTERNAL, ev.MemberAddedV2,
+        "Someone joined the child's support network: kind, role, channel and language in "
+        "clear; name, relationship and contacts sealed with the member's data key.",
+        {
+            **_BASE,
+            "member_id": "mbr_4d5e6f7a8b9c",
+            "kind": "family",
+            "role": "supporter",
+            "agency_id": None,
+            "channel": "email",
+            "language": "nl",
+            "details": _sealed("mbr_4d5e6f7a8b9c"),
+        },
+        ("notifications",),
+    ),
+    EventSpec(
+        "network", "member-removed", 1, _INTERNAL, ev.MemberRemoved,
+        "Someone left the child's support network; their details are erased.",
+        {**_BASE, "member_id": "mbr_4d5e6f7a8b9c"},
         ("notifications",),
     ),
     EventSpec(
@@ -315,7 +438,7 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
 
 # consumers that read an event in a group of their own rather than the service's main group
 CONSUMER_ROLES: Final[dict[tuple[str, str], str]] = {
-    ("screening", "org.vrac.screening.screening-completed.v1"): "diploma-maker",
+    ("screening", "org.vrac.screening.findings-recorded.v1"): "diploma-maker",
 }
 
 _BY_TYPE: Final = {s.ce_type: s for s in CATALOGUE}

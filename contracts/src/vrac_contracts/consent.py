@@ -1,4 +1,4 @@
-"""What every consumer of ``consent-changed`` keeps: the newest decision per consent.
+"""What every consumer of consent decisions keeps: the newest decision per consent.
 
 Intake's topics are not ordered among each other, and a decision can be re-published, so a
 consumer keeps, per consent, the decision with the newest ``changed_at`` and ignores any
@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .events.intake import ConsentChanged
+from .events.intake import ConsentChanged, ConsentChangedV2, ConsentRecorded
 from .values import ConsentPurpose
 
 # the key of a share-with-agency decision that names no agency: no event carries it, so a
@@ -51,8 +51,12 @@ def granted(
     return state is not None and state.granted
 
 
-def consent_decision(event: ConsentChanged) -> tuple[str, ConsentState]:
-    """Where a consent-changed is filed, and the decision it carries."""
-    return consent_key(event.purpose, event.agency_id), ConsentState(
+def consent_decision(
+    event: ConsentRecorded | ConsentChanged | ConsentChangedV2,
+) -> tuple[str, ConsentState]:
+    """Where a consent decision is filed, and the decision it carries (public v2 decisions
+    name no agency: filed under no agency, they grant no share with one)."""
+    agency_id = getattr(event, "agency_id", None)
+    return consent_key(event.purpose, agency_id), ConsentState(
         granted=event.granted, changed_at=event.changed_at
     )

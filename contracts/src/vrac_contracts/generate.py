@@ -116,6 +116,8 @@ def asyncapi() -> dict[str, Any]:
             "x-vrac-audience": str(spec.audience),
             "x-vrac-dlq": spec.dlq_topic,
         }
+        if spec.superseded_by:
+            channels[spec.topic]["x-vrac-superseded-by"] = spec.superseded_by
         messages[_message_id(spec)] = {
             "name": spec.event,
             "title": spec.model.__name__,
@@ -131,6 +133,8 @@ def asyncapi() -> dict[str, Any]:
             },
             "examples": [{"name": f"{spec.event}-example", "payload": spec.example}],
         }
+        if spec.superseded_by:
+            continue  # no longer sent, so nobody receives it either
         operations[f"{spec.service}.send.{spec.event}.v{spec.major}"] = {
             "action": "send",
             "title": f"{spec.service} publishes {spec.event}",
@@ -203,6 +207,7 @@ def catalogue_json() -> dict[str, Any]:
                 ],
                 "schema": spec.schema_file,
                 "dlqTopic": spec.dlq_topic,
+                **({"supersededBy": spec.superseded_by} if spec.superseded_by else {}),
             }
             for spec in CATALOGUE
         ],
@@ -232,7 +237,7 @@ def public_topics_table() -> str:
     for spec in CATALOGUE:
         if spec.audience is Audience.PUBLIC:
             rows.append(
-                f"| `{spec.topic}` | {spec.description} | [{spec.ce_type}]({spec.schema_file}) |"
+                f"| `{spec.topic}` | {_described(spec)} | [{spec.ce_type}]({spec.schema_file}) |"
             )
     return "\n".join(rows)
 
@@ -242,8 +247,16 @@ def internal_topics_table() -> str:
     for spec in CATALOGUE:
         if spec.audience is Audience.INTERNAL:
             consumers = ", ".join(spec.consumers) or "-"
+            if spec.superseded_by:
+                consumers = f"no longer published: see {spec.superseded_by}"
             rows.append(f"| `{spec.topic}` | {spec.service} | {consumers} |")
     return "\n".join(rows)
+
+
+def _described(spec: EventSpec) -> str:
+    if spec.superseded_by:
+        return f"**Deprecated, no longer published**: use {spec.superseded_by}. {spec.description}"
+    return spec.description
 
 
 _SECTION = re.compile(

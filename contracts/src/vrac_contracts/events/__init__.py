@@ -1,4 +1,4 @@
-"""The v1 event data models, one module per producing service."""
+"""The event data models, one module per producing service."""
 
 from .audit import (
     ACCESS_RECORDED,
@@ -9,9 +9,22 @@ from .audit import (
     ScreeningAccessRecorded,
 )
 from .base import EventData
-from .intake import CaseClosed, CaseOpened, ConsentChanged, FamilyRegistered, Guardian
+from .intake import (
+    CaseClosed,
+    CaseOpened,
+    ConsentChanged,
+    ConsentChangedV2,
+    ConsentRecorded,
+    FamilyRegistered,
+    FamilyRegisteredV2,
+    Guardian,
+    GuardianRemoved,
+    SealedGuardian,
+)
 from .network import (
     MemberAdded,
+    MemberAddedV2,
+    MemberRemoved,
     TaskAccepted,
     TaskAssigned,
     TaskCompleted,
@@ -19,7 +32,16 @@ from .network import (
     TaskOverdue,
 )
 from .notifications import NotificationDelivered, NotificationFailed
-from .screening import AdviceItem, DiplomaIssued, QuestionnaireSubmitted, ScreeningCompleted
+from .screening import (
+    AdviceItem,
+    DiplomaIssued,
+    FindingsRecorded,
+    QuestionnaireSubmitted,
+    QuestionnaireSubmittedV2,
+    ScreeningCompleted,
+    ScreeningCompletedV2,
+)
+from .sealed import ChildDetails, GuardianDetails, MemberDetails, Sealed
 
 __all__ = [
     "ACCESS_RECORDED",
@@ -27,20 +49,34 @@ __all__ = [
     "AdviceItem",
     "CaseClosed",
     "CaseOpened",
+    "ChildDetails",
     "ConsentChanged",
+    "ConsentChangedV2",
+    "ConsentRecorded",
     "DiplomaIssued",
     "EventData",
     "FamilyRegistered",
+    "FamilyRegisteredV2",
+    "FindingsRecorded",
     "Guardian",
+    "GuardianDetails",
+    "GuardianRemoved",
     "IntakeAccessRecorded",
     "MemberAdded",
+    "MemberAddedV2",
+    "MemberDetails",
+    "MemberRemoved",
     "NetworkAccessRecorded",
     "NotificationDelivered",
     "NotificationFailed",
     "NotificationsAccessRecorded",
     "QuestionnaireSubmitted",
+    "QuestionnaireSubmittedV2",
     "ScreeningAccessRecorded",
     "ScreeningCompleted",
+    "ScreeningCompletedV2",
+    "Sealed",
+    "SealedGuardian",
     "TaskAccepted",
     "TaskAssigned",
     "TaskCompleted",

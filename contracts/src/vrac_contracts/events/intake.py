@@ -10,6 +10,7 @@ from ..fields import described, personal, personal_email, personal_phone
 from ..ids import AgencyId, GuardianId
 from ..values import ActorRole, Channel, CloseReason, ConsentPurpose, Language
 from .base import EventData
+from .sealed import Sealed
 
 ProgrammeSlug = Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=60)]
 
@@ -29,16 +30,32 @@ class CaseClosed(EventData):
     reason: CloseReason = described("Why the case was closed.")
 
 
-class ConsentChanged(EventData):
-    """The parents granted or withdrew consent for one purpose."""
-
+class _ConsentDecision(EventData):
     purpose: ConsentPurpose = described("The purpose the consent is for.")
     granted: bool = described("True when consent is now given, false when withdrawn.")
+    changed_by: ActorRole = described("Role of whoever recorded the change.")
+    changed_at: AwareDatetime = described("When the consent decision was made.")
+
+
+class ConsentChanged(_ConsentDecision):
+    """The parents granted or withdrew consent for one purpose (v1: names the agency)."""
+
     agency_id: AgencyId | None = described(
         "The agency the consent is about; only for `share-with-agency`.", default=None
     )
-    changed_by: ActorRole = described("Role of whoever recorded the change.")
-    changed_at: AwareDatetime = described("When the consent decision was made.")
+
+
+class ConsentChangedV2(_ConsentDecision):
+    """The parents granted or withdrew consent for one purpose; which agency is not said."""
+
+
+class ConsentRecorded(_ConsentDecision):
+    """A consent decision with the agency it is about (internal: which agencies a family
+    trusts is a fact about the family)."""
+
+    agency_id: AgencyId | None = described(
+        "The agency the consent is about; only for `share-with-agency`.", default=None
+    )
 
 
 class Guardian(BaseModel):
@@ -65,3 +82,34 @@ class FamilyRegistered(EventData):
     guardians: list[Guardian] = described(
         "The child's guardians and their contact channels.", min_length=1, max_length=6
     )
+
+
+class SealedGuardian(BaseModel):
+    """A guardian: how to reach them is sealed with the guardian's own data key."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    guardian_id: GuardianId = described("Pseudonymous id of the guardian; also its key id.")
+    preferred_channel: Channel = described("The channel the guardian wants to hear from us on.")
+    language: Language = described("The language the guardian wants to be addressed in.")
+    details: Sealed = described("Name, e-mail and phone (`GuardianDetails`), sealed.")
+
+
+class FamilyRegisteredV2(EventData):
+    """Intake registered the family's details; the personal ones travel sealed."""
+
+    language: Language = described("The family's language: diplomas and advice use it.")
+    programme: ProgrammeSlug = described("Slug of the programme the case is in.")
+    child: Sealed = described(
+        "The child's first name, birth year and school (`ChildDetails`), sealed with the "
+        "case's data key."
+    )
+    guardians: list[SealedGuardian] = described(
+        "The child's guardians and their contact channels.", min_length=1, max_length=6
+    )
+
+
+class GuardianRemoved(EventData):
+    """A guardian left the family's record; their details are erased and their key destroyed."""
+
+    guardian_id: GuardianId = described("The guardian who was removed.")

@@ -8,6 +8,7 @@ from ..fields import described, personal, personal_email, personal_phone
 from ..ids import AgencyId, MemberId, TaskId
 from ..values import Channel, DeclineReason, Language, MemberKind, NetworkRole, TaskCategory
 from .base import EventData
+from .sealed import Sealed
 
 
 class MemberAdded(EventData):
@@ -35,6 +36,28 @@ class MemberAdded(EventData):
     )
     channel: Channel = described("The channel the member wants to be notified on.")
     language: Language = described("The language the member wants to be addressed in.")
+
+
+class MemberAddedV2(EventData):
+    """Someone joined the child's support network; how to reach them travels sealed."""
+
+    member_id: MemberId = described("Pseudonymous id of the network member; also its key id.")
+    kind: MemberKind = described("Family, informal, professional or agency.")
+    role: NetworkRole = described("The part the member plays in the network.")
+    agency_id: AgencyId | None = described(
+        "The agency this member belongs to or is, if any.", default=None
+    )
+    channel: Channel = described("The channel the member wants to be notified on.")
+    language: Language = described("The language the member wants to be addressed in.")
+    details: Sealed = described(
+        "Name, relationship, e-mail and phone (`MemberDetails`), sealed with the member's key."
+    )
+
+
+class MemberRemoved(EventData):
+    """A member left the child's network; their details are erased and their key destroyed."""
+
+    member_id: MemberId = described("The member who left.")
 
 
 class _TaskEvent(EventData):

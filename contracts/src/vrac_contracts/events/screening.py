@@ -36,6 +36,20 @@ class ScreeningCompleted(EventData):
     )
 
 
+class ScreeningCompletedV2(EventData):
+    """A screening was completed; what it found about the child is not said."""
+
+    screening_id: ScreeningId = described("Id of the screening.")
+    strengths: list[Domain] = described(
+        "Domains where the child scored well: its talents.", max_length=len(Domain)
+    )
+
+
+class FindingsRecorded(ScreeningCompleted):
+    """What a completed screening found: strengths, growth areas and advice (internal: facts
+    about one child, for the services that act on them)."""
+
+
 class DiplomaIssued(EventData):
     """A diploma naming the child's strengths was made from a screening."""
 
@@ -55,6 +69,16 @@ class QuestionnaireSubmitted(EventData):
     questionnaire_id: QuestionnaireId = described("Id of the filled-in questionnaire.")
     instrument: Instrument = described("Which questionnaire instrument was used.")
     wellbeing_band: WellbeingBand = described("The band the total score falls into.")
+    respondent: Respondent | None = described(
+        "Who filled in the questionnaire, when known.", default=None
+    )
+
+
+class QuestionnaireSubmittedV2(EventData):
+    """A wellbeing questionnaire was filled in; its result is not said."""
+
+    questionnaire_id: QuestionnaireId = described("Id of the filled-in questionnaire.")
+    instrument: Instrument = described("Which questionnaire instrument was used.")
     respondent: Respondent | None = described(
         "Who filled in the questionnaire, when known.", default=None
     )
