@@ -56,6 +56,29 @@ def issue_token(
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
+class ServiceToken:
+    """This service's own bearer token for calling another service (role ``service``, all
+    pilots, subject the service's name), renewed a minute before it expires."""
+
+    def __init__(self, secret: str, service: str, issuer: str = "vrac", ttl: int = 300) -> None:
+        self._secret, self._service, self._issuer, self._ttl = secret, service, issuer, ttl
+        self._token, self._until = "", 0.0
+
+    def __call__(self) -> str:
+        now = time.time()
+        if now > self._until - 60:
+            self._token = issue_token(
+                self._secret,
+                subject=self._service,
+                role="service",
+                pilot=ALL_PILOTS,
+                issuer=self._issuer,
+                ttl=self._ttl,
+            )
+            self._until = now + self._ttl
+        return self._token
+
+
 def verify_token(secret: str, token: str, issuer: str = "vrac") -> Principal:
     try:
         claims = jwt.decode(

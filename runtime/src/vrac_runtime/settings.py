@@ -8,6 +8,8 @@ from typing import Literal, Self
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from vrac_runtime.keks import DEVELOPMENT_KEK, KeyEncryptionKeys
+
 KafkaProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
 
@@ -123,6 +125,22 @@ class ServiceSettings(BaseSettings):
         gt=0,
         description="Readiness fails when the outbox relay has had a topic failing for this long.",
     )
+    # crypto-shredding (see vrac_runtime.sealing and deploy/README.md, "Keys and erasure")
+    key_encryption_keys: SecretStr = Field(
+        SecretStr(DEVELOPMENT_KEK),
+        description=(
+            "Key-encryption keys that wrap the data keys this service owns: "
+            "`kid:base64url-of-32-bytes`, comma-separated, the first wraps new keys."
+        ),
+    )
+    key_owner_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="Base URL of each service whose sealed data this one reads, as JSON: "
+        '`{"intake": "http://intake:8001"}`.',
+    )
+    key_cache_seconds: float = Field(
+        300, gt=0, description="How long a fetched data key is kept in memory."
+    )
 
     @model_validator(mode="after")
     def _kafka_security_is_complete(self) -> Self:
@@ -148,6 +166,22 @@ class ServiceSettings(BaseSettings):
         if bool(self.kafka_ssl_certfile) != bool(self.kafka_ssl_keyfile):
             raise ValueError("VRAC_KAFKA_SSL_CERTFILE and VRAC_KAFKA_SSL_KEYFILE go together")
         return self
+
+    @model_validator(mode="after")
+    def _key_encryption_keys_parse(self) -> Self:
+        try:
+            KeyEncryptionKeys.parse(self.key_encryption_keys.get_secret_value())
+        except ValueError as err:  # the message names the kid, never the key
+            raise ValueError(f"VRAC_KEY_ENCRYPTION_KEYS: {err}") from None
+        return self
+
+    @property
+    def keks(self) -> KeyEncryptionKeys:
+        return KeyEncryptionKeys.parse(self.key_encryption_keys.get_secret_value())
+
+    @property
+    def development_keks(self) -> bool:
+        return self.key_encryption_keys.get_secret_value() == DEVELOPMENT_KEK
 
     @model_validator(mode="after")
     def _a_record_fits_in_the_poll_interval(self) -> Self:
