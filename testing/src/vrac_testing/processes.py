@@ -11,6 +11,7 @@ topics, its own port) and ``kill`` one with SIGKILL, then ``start`` it again.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import signal
@@ -124,6 +125,10 @@ class Platform:
             "VRAC_HTTP_PORT": str(self.services[name].port),
             "VRAC_JWT_SECRET": self.jwt_secret,
             "VRAC_SCREENING_PUBLIC_URL": self.url("screening"),
+            # the owners of sealed personal data, whose data keys the readers fetch
+            "VRAC_KEY_OWNER_URLS": json.dumps(
+                {owner: self.url(owner) for owner in ("intake", "network")}
+            ),
             "VRAC_TOPIC_PARTITIONS": "3",
             "PYTHONUNBUFFERED": "1",
         }
