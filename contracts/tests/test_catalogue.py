@@ -70,14 +70,25 @@ def test_consumers() -> None:
         return {s.event for s in consumed_by(service)}
 
     assert events("screening") == {
-        "case-opened", "case-closed", "consent-recorded", "family-registered",
+        "case-opened",
+        "case-closed",
+        "consent-recorded",
+        "family-registered",
         "findings-recorded",
     }
     assert events("network") == {"case-opened", "case-closed", "consent-recorded"}
     assert events("notifications") == {
-        "family-registered", "member-added", "member-removed", "guardian-removed",
-        "consent-recorded", "case-closed", "case-opened", "task-assigned", "task-overdue",
-        "diploma-issued", "findings-recorded",
+        "family-registered",
+        "member-added",
+        "member-removed",
+        "guardian-removed",
+        "consent-recorded",
+        "case-closed",
+        "case-opened",
+        "task-assigned",
+        "task-overdue",
+        "diploma-issued",
+        "findings-recorded",
     }
     # reporting counts every public event still published; nothing reads a superseded one
     assert {s.ce_type for s in consumed_by("reporting")} == {
@@ -87,12 +98,16 @@ def test_consumers() -> None:
     # intake keeps the audit trail of every service, its own included
     assert events("intake") == {"access-recorded"}
     assert {s.service for s in consumed_by("intake")} == {
-        "intake", "screening", "network", "notifications"
+        "intake",
+        "screening",
+        "network",
+        "notifications",
     }
     for spec in CATALOGUE:
         assert set(spec.consumers) <= set(SERVICES)
         assert spec.service not in spec.consumers or spec.event in (
-            "findings-recorded", "access-recorded"
+            "findings-recorded",
+            "access-recorded",
         )
 
 

@@ -63,8 +63,10 @@ def test_added_optional_field_and_widenings_are_compatible() -> None:
         ),
         (lambda s: s["required"].append("count"), "newly required property"),
         (
-            lambda s: s["properties"].__setitem__("extra", {"type": "string"})
-            or s["required"].append("extra"),
+            lambda s: (
+                s["properties"].__setitem__("extra", {"type": "string"})
+                or s["required"].append("extra")
+            ),
             "newly required property",
         ),
         (lambda s: s["properties"]["count"].__setitem__("type", "string"), "narrowed type"),
@@ -88,9 +90,20 @@ def test_added_optional_field_and_widenings_are_compatible() -> None:
         (lambda s: s.__setitem__("additionalProperties", False), "narrowed type"),
     ],
     ids=[
-        "removed", "renamed", "optional-now-required", "new-required", "type-changed",
-        "null-dropped", "enum-value-removed", "enum-added", "maxlength", "pattern",
-        "nested-maxlength", "minimum", "maxitems", "closed-object",
+        "removed",
+        "renamed",
+        "optional-now-required",
+        "new-required",
+        "type-changed",
+        "null-dropped",
+        "enum-value-removed",
+        "enum-added",
+        "maxlength",
+        "pattern",
+        "nested-maxlength",
+        "minimum",
+        "maxitems",
+        "closed-object",
     ],
 )
 def test_each_kind_of_break_is_detected(edit: Any, kind: str) -> None:

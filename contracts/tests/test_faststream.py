@@ -114,8 +114,6 @@ async def test_expecting_refuses_other_event_types() -> None:
         await broker.publish(record.value, topic, key=record.key, headers=record.headers_dict())
         record = encode(new_envelope(closed))
         with pytest.raises(ContractError) as caught:
-            await broker.publish(
-                record.value, topic, key=record.key, headers=record.headers_dict()
-            )
+            await broker.publish(record.value, topic, key=record.key, headers=record.headers_dict())
     assert caught.value.attribute == "ce_type"
     assert [e.data for e in got] == [OPENED]

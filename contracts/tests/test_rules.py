@@ -8,8 +8,8 @@ import jsonschema
 import pytest
 from pydantic import BaseModel, Field
 from vrac_contracts import CATALOGUE, personal
-from vrac_contracts.events import ChildDetails, GuardianDetails, MemberDetails
 from vrac_contracts.catalogue import Audience, EventSpec
+from vrac_contracts.events import ChildDetails, GuardianDetails, MemberDetails
 from vrac_contracts.events.base import EventData
 from vrac_contracts.fields import described
 from vrac_contracts.rules import (

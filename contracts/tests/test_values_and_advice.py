@@ -19,7 +19,12 @@ from vrac_contracts.ids import ID_PATTERN, PREFIXES
 
 def test_pilots_and_their_languages() -> None:
     assert [p.value for p in Pilot] == [
-        "leiden", "mechelen", "east-sussex", "norwich", "lille", "wattrelos",
+        "leiden",
+        "mechelen",
+        "east-sussex",
+        "norwich",
+        "lille",
+        "wattrelos",
     ]
     assert Pilot.MECHELEN.default_language is Language.NL
     assert Pilot.NORWICH.default_language is Language.EN

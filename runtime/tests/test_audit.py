@@ -19,6 +19,7 @@ from vrac_runtime.audit import (
     CaseRef,
     about,
     audited,
+    record_handled_change,
     recorded_subject,
 )
 from vrac_runtime.auth import Principal, issue_link, issue_token, requires, requires_or_link
@@ -241,3 +242,21 @@ async def test_entries_wait_in_the_store_until_kafka_has_them(mongo_db, make_set
     entries = [decode(r.headers, r.value).data for r in records]
     assert sorted(e.case_id for e in entries) == [CASE, CASE, OTHER]
     assert {e.entry_id for e in entries} == {doc["_id"] for doc in waiting}
+
+
+async def test_a_change_an_event_made_is_recorded_with_the_service_as_actor(mongo_db) -> None:
+    await record_handled_change(
+        AuditOutbox(mongo_db),
+        service="network",
+        case_id=CASE,
+        pilot="leiden",
+        resource="/cases/{case_id}/members",
+        trigger_type="org.vrac.intake.case-closed.v1",
+    )
+    [doc] = [doc async for doc in mongo_db[AUDIT_OUTBOX].find({})]
+    record = doc["record"]
+    headers = [(name, value.encode()) for name, value in record["headers"].items()]
+    entry = decode(headers, record["value"].encode()).data
+    assert (entry.actor_subject, entry.actor_role, entry.action) == ("network", "service", "delete")
+    assert (entry.method, entry.resource) == ("DELETE", "/cases/{case_id}/members")
+    assert entry.trigger_type == "org.vrac.intake.case-closed.v1"

@@ -108,7 +108,11 @@ _INTAKE_READERS = ("screening", "network", "notifications")
 def _access_recorded(service: str, example: dict[str, Any]) -> EventSpec:
     """The audit topic of one service: its entries, kept by intake (the owner of the case)."""
     return EventSpec(
-        service, "access-recorded", 1, _INTERNAL, ev.ACCESS_RECORDED[service],
+        service,
+        "access-recorded",
+        1,
+        _INTERNAL,
+        ev.ACCESS_RECORDED[service],
         f"Someone read or changed a case's personal data through {service}: who (subject, "
         "role, pilot), what (route template, action, status), when. No personal data.",
         {**example, "service": service},

@@ -117,9 +117,14 @@ class _Walker:
                 self.add(path, "narrowed type", "accepts less than before")
             return
         old_kind, new_kind = self._kind(old), self._kind(new)
-        if new_kind != "any" and old_kind != new_kind and (old_kind, new_kind) != (
-            "integer",
-            "number",
+        if (
+            new_kind != "any"
+            and old_kind != new_kind
+            and (old_kind, new_kind)
+            != (
+                "integer",
+                "number",
+            )
         ):
             self.add(path, "narrowed type", f"was {old_kind}, now {new_kind}")
             return

@@ -202,9 +202,7 @@ def catalogue_json() -> dict[str, Any]:
                 "source": spec.source,
                 "description": spec.description,
                 "producer": spec.service,
-                "consumers": [
-                    {"service": c, "group": spec.group_for(c)} for c in spec.consumers
-                ],
+                "consumers": [{"service": c, "group": spec.group_for(c)} for c in spec.consumers],
                 "schema": spec.schema_file,
                 "dlqTopic": spec.dlq_topic,
                 **({"supersededBy": spec.superseded_by} if spec.superseded_by else {}),
@@ -295,9 +293,7 @@ def artefacts(root: Path) -> dict[Path, str]:
 def drifted(root: Path) -> list[Path]:
     """Generated files that are missing or differ, plus stale schema files."""
     expected = artefacts(root)
-    stale = [
-        path for path in sorted((root / "schemas").glob("*.json")) if path not in expected
-    ]
+    stale = [path for path in sorted((root / "schemas").glob("*.json")) if path not in expected]
     changed = [
         path
         for path, text in expected.items()

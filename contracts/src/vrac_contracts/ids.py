@@ -48,9 +48,7 @@ DiplomaId = Annotated[str, _id_type("dip")]
 QuestionnaireId = Annotated[str, _id_type("qnr")]
 NotificationId = Annotated[str, _id_type("ntf")]
 # who a notification went to: a guardian, a network member or an agency
-RecipientId = Annotated[
-    str, Field(pattern=r"^(gdn|mbr|agy)_[0-9A-Za-z]{8,40}$", max_length=44)
-]
+RecipientId = Annotated[str, Field(pattern=r"^(gdn|mbr|agy)_[0-9A-Za-z]{8,40}$", max_length=44)]
 # a CloudEvents id as minted by ``new_envelope`` (or by a partner's SDK)
 EventId = Annotated[str, Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z._:-]{0,127}$", max_length=128)]
 

@@ -55,7 +55,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from aiokafka import AIOKafkaProducer
 from fastapi import Depends, FastAPI, HTTPException, Request, status
@@ -324,3 +324,42 @@ async def _record(request: Request, locate: Locate, status_code: int) -> None:
     ]
     trail: AuditOutbox = request.app.state.audit
     await trail.record(entries)
+
+
+async def record_handled_change(
+    trail: AuditOutbox,
+    *,
+    service: str,
+    case_id: str,
+    pilot: str,
+    resource: str,
+    trigger_type: str,
+    action: AuditAction = "delete",
+) -> None:
+    """Record a change of a case's personal data that an event made (not a request): the
+    actor is the service itself. Call it after the change is durable; a redelivered event
+    records it again, which tells a data-protection officer no more than that it ran twice."""
+    entry = ACCESS_RECORDED[service](
+        case_id=case_id,
+        pilot=pilot,
+        occurred_at=utc_now(),
+        entry_id=new_entry_id(),
+        service=service,
+        actor_subject=service,
+        actor_role="service",
+        actor_pilot="*",
+        action=action,
+        method=_METHOD_OF[action],
+        resource=resource,
+        status=200,
+        trigger_type=trigger_type,
+    )
+    await trail.record([entry])
+
+
+_METHOD_OF: Final[dict[str, Literal["GET", "POST", "PUT", "DELETE"]]] = {
+    "read": "GET",
+    "create": "POST",
+    "update": "PUT",
+    "delete": "DELETE",
+}

@@ -56,6 +56,14 @@ class AccessRecorded(EventData):
         "The route template, e.g. `/cases/{case_id}/tasks`: never the concrete path."
     )
     status: int = Field(description="The HTTP status of the answer.", ge=100, le=599)
+    trigger_type: str | None = described(
+        "For a change a service made on an event rather than a request (an erasure after "
+        "`case-closed`): that event's CloudEvents type. The actor is then the service itself "
+        "(role `service`), and method and resource name what was changed as the API would.",
+        default=None,
+        max_length=100,
+        pattern=r"^org\.vrac\.[a-z]+(-[a-z]+)*\.[a-z]+(-[a-z]+)*\.v[1-9][0-9]*$",
+    )
 
 
 # one model per recording service, so the catalogue maps each to its own topic

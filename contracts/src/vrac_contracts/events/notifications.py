@@ -26,6 +26,4 @@ class NotificationFailed(_NotificationEvent):
     """A notification could not be delivered."""
 
     error_code: DeliveryError = described("Why delivery failed.")
-    final: bool = described(
-        "True when no more attempts will be made.", default=True
-    )
+    final: bool = described("True when no more attempts will be made.", default=True)
