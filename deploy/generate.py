@@ -242,7 +242,9 @@ def _env_names(name: str, field: Any) -> list[str]:
 def _default(field: Any) -> str:
     from pydantic import SecretStr
 
-    value = field.default
+    value = field.get_default(call_default_factory=True)
+    if isinstance(value, dict):
+        return "none" if not value else f"`{value}`"
     if isinstance(value, SecretStr):
         return "empty" if not value.get_secret_value() else "a development-only value: set it"
     if isinstance(value, bool):
