@@ -2,8 +2,9 @@
 
 Starts the services against the local stack, a real SMTP server and a webhook receiver for the
 youth team, then walks the case through intake, consent, screening, diploma, the network, tasks,
-notifications, the pilot report and the audit trail's answer for the case (the steps of
-``demo.scenario``, which the end-to-end test walks too), printing what happened at each step.
+notifications, the pilot report, the audit trail's answer for the case and, last, its erasure
+(the steps of ``demo.scenario``, which the end-to-end test walks too), printing what happened
+at each step.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from vrac_testing.infrastructure import local_stack_ports, repo_root
 from vrac_testing.processes import Platform
 from vrac_testing.sinks import SmtpSink, WebhookReceiver
 
-from demo.scenario import DemoFailed, PitCase, walk
+from demo.scenario import DemoFailed, PitCase, erase, walk
 
 
 def step(title: str) -> None:
@@ -33,7 +34,8 @@ async def show_the_case(
     platform: Platform, smtp: SmtpSink, hooks: WebhookReceiver, out: Path
 ) -> None:
     async with PitCase(platform, smtp, hooks, out) as pit:
-        await walk(pit, step=step, say=say)
+        journey = await walk(pit, step=step, say=say)
+        await erase(pit, journey, step=step, say=say)
 
 
 def main() -> int:

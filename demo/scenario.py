@@ -30,6 +30,8 @@ WEBHOOK_SECRET = "youth-team-shared-secret-for-the-demo"
 GUARDIAN_EMAIL = "fatima@example.org"
 GRANDMOTHER_EMAIL = "oma@example.org"
 TEACHER_EMAIL = "juf@regenboog.example.org"
+# a note for the team on the grandmother's task: free text about the child, never published
+TASK_NOTE = "Dinsdag na school samen lezen met Sam, bij oma thuis"
 
 # Waiting for another service's reaction: generous, the first consumer-group join of a fresh
 # set of services takes a few seconds, more on a busy machine.
@@ -237,6 +239,32 @@ class Audit:
         return [*table, f"{len(self.entries)} entries; none holds a name or an address"]
 
 
+# the services that keep a copy of the family's personal data and erase it on their own
+ERASING_SERVICES: Final = ("screening", "network", "notifications")
+
+
+@dataclass
+class Erasure:
+    """The family asked for erasure: intake's answer, and when each service erased its copy
+    (from the audit trail, where each records the erasure it did)."""
+
+    closed: dict[str, Any]
+    erased_at: dict[str, str]
+    keys_answer: int  # what intake answers for the case's data key now
+
+    def lines(self) -> list[str]:
+        return [
+            f"intake: case closed ({self.closed['close_reason']}), the family's details "
+            f"erased: {self.closed['erased']}",
+            *(
+                f"{service}: erased its copy at {self.erased_at[service][11:19]}"
+                for service in ERASING_SERVICES
+            ),
+            f"the case's data key at intake: HTTP {self.keys_answer} (destroyed: the sealed "
+            "copies on Kafka, in dead letters and in backups stay unreadable)",
+        ]
+
+
 @dataclass
 class Journey:
     """Everything the walk returned, step by step."""
@@ -384,11 +412,18 @@ class PitCase:
         return Network(members)
 
     async def assign(
-        self, case: Intake, category: str, assignee_id: str, due: str | None = None
+        self,
+        case: Intake,
+        category: str,
+        assignee_id: str,
+        due: str | None = None,
+        note: str | None = None,
     ) -> Any:
         body = {"category": category, "assignee_id": assignee_id}
         if due is not None:
             body["due_date"] = due
+        if note is not None:
+            body["description"] = note
         return await self.ok(
             "POST", "network", f"/cases/{case.case_id}/tasks", self.coach, json=body
         )
@@ -398,11 +433,11 @@ class PitCase:
         soon = (today + dt.timedelta(days=7)).isoformat()
         past = (today - dt.timedelta(days=1)).isoformat()
         assigned = []
-        for who, category, due in (
-            ("grandmother", "homework-support", soon),
-            ("youth team", "professional-support", past),
+        for who, category, due, note in (
+            ("grandmother", "homework-support", soon, TASK_NOTE),
+            ("youth team", "professional-support", past, None),
         ):
-            task = await self.assign(case, category, network.members[who], due)
+            task = await self.assign(case, category, network.members[who], due, note)
             assigned.append((category, who, due, task["task_id"]))
         swept = await self.ok("POST", "network", "/sweeps/overdue", self.coach, json={})
         return Tasks(assigned, len(swept["reported"]))
@@ -456,6 +491,33 @@ class PitCase:
         answer: Audit = await wait_for("the audit trail of the journey", everything)
         return answer
 
+    async def erase(self, case: Intake) -> Erasure:
+        """The parents ask for erasure: the coach closes the case with that reason, and
+        every service erases its copy on its own, as the audit trail then shows."""
+        closed = await self.ok(
+            "POST",
+            "intake",
+            f"/cases/{case.case_id}/close",
+            self.coach,
+            json={"reason": "erasure-requested"},
+        )
+
+        async def all_erased() -> dict[str, str] | None:
+            entries = (await self.audit(case)).entries
+            erased = {e["service"]: e["occurred_at"] for e in entries if e.get("trigger_type")}
+            return erased if set(ERASING_SERVICES) <= set(erased) else None
+
+        erased_at = await wait_for("every service to erase its copy", all_erased)
+        return Erasure(closed, erased_at, await self.data_key_status(case.case_id))
+
+    async def data_key_status(self, key_id: str) -> int:
+        """What intake answers notifications (a reader of sealed family data) for a key."""
+        token = issue_token(
+            self.platform.jwt_secret, subject="notifications", role="service", pilot="*"
+        )
+        path = f"/internal/data-keys/{key_id}"
+        return (await self.call("GET", "intake", path, _auth(token))).status_code
+
 
 def _auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
@@ -471,6 +533,7 @@ TITLES = {
     "notifications": "7. notifications: e-mails and webhooks that went out",
     "report": "8. report: Leiden's pilot report (small counts, and any that reveal them, hidden)",
     "audit": "9. audit: the pilot lead asks who saw or changed the child's file",
+    "erasure": "10. erasure: the parents ask for it; every service erases its copy",
 }
 
 
@@ -505,3 +568,17 @@ async def walk(
     return Journey(
         intake, consent, screening, diploma, network, tasks, notifications, report, audit
     )
+
+
+async def erase(
+    pit: PitCase,
+    journey: Journey,
+    step: Callable[[str], None] = _silent,
+    say: Callable[[str], None] = _silent,
+) -> Erasure:
+    """The last step, apart from ``walk`` because a closed case takes no further step."""
+    step(TITLES["erasure"])
+    erasure = await pit.erase(journey.intake)
+    for line in erasure.lines():
+        say(line)
+    return erasure

@@ -1,20 +1,27 @@
 """The PIT journey with each service as its own process over the real Kafka and FerretDB.
 
 The steps are ``demo.scenario``'s, the ones ``make demo`` shows; this test checks what they
-returned, then what a withdrawn consent changes.
+returned, then what a withdrawn consent changes, then that the family's erasure leaves none of
+their names, addresses or notes in clear in any database or on any topic, dead letters
+included.
 """
 
 from __future__ import annotations
 
 import io
+import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from pypdf import PdfReader
+from vrac_contracts.catalogue import by_type
+from vrac_testing.kafka import read_all, send_raw
 from vrac_testing.polling import eventually
-from vrac_testing.processes import Platform
+from vrac_testing.processes import SERVICES, Platform
+from vrac_testing.scan import scan_databases, scan_topics
 from vrac_testing.sinks import SmtpSink, WebhookReceiver
 
 from demo.scenario import (
@@ -22,10 +29,14 @@ from demo.scenario import (
     AUDITED,
     GRANDMOTHER_EMAIL,
     GUARDIAN_EMAIL,
+    MEMBERS,
     REACTION_TIMEOUT,
+    TASK_NOTE,
     TEACHER_EMAIL,
     WEBHOOK_SECRET,
+    Journey,
     PitCase,
+    erase,
     walk,
 )
 
@@ -153,3 +164,74 @@ async def test_a_leiden_case_goes_through_the_whole_journey(
         await eventually(
             refusal_recorded, "the agency's refusal in the audit trail", timeout=REACTION_TIMEOUT
         )
+
+        await erasure_reaches_everything(platform, pit, journey)
+
+
+FAMILY_REGISTERED = by_type("org.vrac.intake.family-registered.v2")
+# what must not stand in clear anywhere once the family is erased
+PERSONAL = (
+    "Sam",
+    "Fatima",
+    "De Regenboog",
+    GUARDIAN_EMAIL,
+    GRANDMOTHER_EMAIL,
+    TEACHER_EMAIL,
+    TASK_NOTE,
+    *(MEMBERS[who]["display_name"] for who in ("grandmother", "teacher")),
+    "class teacher",
+)
+
+
+async def erasure_reaches_everything(platform: Platform, pit: PitCase, journey: Journey) -> None:
+    bootstrap, prefix = platform.kafka_bootstrap, platform.prefix
+    databases = [platform.env(name)["VRAC_MONGODB_DATABASE"] for name in SERVICES]
+    dead_letters = await _dead_letter_a_sealed_copy(platform, journey.intake.case_id)
+
+    # before: the stores hold the family's details (the scan can find them), the topics only
+    # ever carried them sealed, dead letters included
+    assert await scan_databases(platform.mongodb_url, databases, PERSONAL)
+    hits, read = await scan_topics(bootstrap, prefix, PERSONAL)
+    assert hits == [] and read > 0
+    assert await pit.data_key_status(journey.intake.case_id) == 200
+
+    erasure = await erase(pit, journey)
+    assert erasure.closed["erased"] is True
+    assert erasure.keys_answer == 410  # the key that opened the sealed copies is destroyed
+
+    assert await scan_databases(platform.mongodb_url, databases, PERSONAL) == []
+    hits, _ = await scan_topics(bootstrap, prefix, PERSONAL)
+    assert hits == []
+    # the dead-lettered copy is still there, sealed under a key that no longer exists
+    for record in dead_letters:
+        sealed = json.loads(record.value)["child"]
+        assert await pit.data_key_status(sealed["key_id"]) == 410
+
+
+async def _dead_letter_a_sealed_copy(platform: Platform, case_id: str) -> list:
+    """A copy of the family's registration that its readers cannot accept (its programme is
+    malformed): they dead-letter it, sealed details and all."""
+    topic = platform.prefix + FAMILY_REGISTERED.topic
+    [original] = [
+        r
+        for r in await read_all(platform.kafka_bootstrap, topic, expect=1)
+        if r.key.decode() == case_id
+    ]
+    data = json.loads(original.value)
+    data["programme"] = "Not A Programme"
+    headers = [
+        (name, str(uuid.uuid4()).encode() if name == "ce_id" else value)
+        for name, value in original.headers
+    ]
+    await send_raw(
+        platform.kafka_bootstrap, topic, json.dumps(data).encode(), original.key, headers
+    )
+    dlq = platform.prefix + FAMILY_REGISTERED.dlq_topic
+
+    async def both_readers_gave_up() -> list | None:
+        records = await read_all(platform.kafka_bootstrap, dlq, expect=2, timeout=2)
+        return records if len(records) >= 2 else None
+
+    return await eventually(
+        both_readers_gave_up, "the malformed copy in dead letters", timeout=REACTION_TIMEOUT
+    )
