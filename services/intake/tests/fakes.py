@@ -48,7 +48,7 @@ class FakeCases:
         if self.cases[case.case_id].version != case.version:
             raise ChangedMeanwhile(case.case_id)
         self.outbox += case.pull_events()
-        if case.erased:  # the fingerprint goes with the details
+        if case.erased or case.removed_guardians:  # the fingerprint goes with the details
             self.fingerprints[case.case_id] = None
         case.version += 1
         self.cases[case.case_id] = copy.deepcopy(case)

@@ -14,6 +14,7 @@ from vrac_contracts.events.intake import (
     ConsentChangedV2,
     ConsentRecorded,
     FamilyRegisteredV2,
+    GuardianRemoved,
 )
 from vrac_contracts.events.sealed import ChildDetails
 from vrac_contracts.events.sealed import GuardianDetails as GuardianOnWire
@@ -24,9 +25,11 @@ from vrac_intake.domain.errors import (
     CaseIsClosed,
     ChangedMeanwhile,
     IdempotencyKeyReused,
+    LastGuardian,
     RuleBroken,
     StaleDecision,
     UnknownCase,
+    UnknownGuardian,
 )
 from vrac_intake.domain.family import GuardianDetails, SealedFamily
 from vrac_runtime.http import domain_error_response
@@ -344,6 +347,54 @@ def test_closing_without_erasure_owes_no_key() -> None:
     assert case.keys_to_destroy == []
 
 
+# -- removing a guardian --
+
+
+def test_removing_a_guardian_erases_them_and_owes_their_key() -> None:
+    case = new_case()
+    case.remove_guardian(FATHER, later(1))
+    assert [g.guardian_id for g in case.guardians] == [MOTHER]
+    assert case.removed_guardians == [FATHER] and case.keys_to_destroy == [FATHER]
+    (event,) = case.pull_events()
+    assert isinstance(event, GuardianRemoved) and event.guardian_id == FATHER
+    assert event.occurred_at == later(1).replace(microsecond=123000)
+    case.keys_destroyed([FATHER])
+    assert case.keys_to_destroy == []
+
+
+def test_a_removed_guardian_no_longer_decides_consent() -> None:
+    case = new_case()
+    case.remove_guardian(MOTHER, later(1))
+    with pytest.raises(RuleBroken) as refused:
+        case.record_consent(consent(recorded_by=BY_MOTHER), later(2))
+    assert refused.value.field == "recorded_by.guardian_id"
+
+
+def test_the_last_guardian_of_an_open_case_stays() -> None:
+    case = new_case()
+    case.remove_guardian(MOTHER, later(1))
+    case.pull_events()
+    with pytest.raises(LastGuardian, match="last guardian"):
+        case.remove_guardian(FATHER, later(2))
+    assert [g.guardian_id for g in case.guardians] == [FATHER] and case.pull_events() == []
+
+
+def test_an_unknown_or_removed_guardian_is_not_found() -> None:
+    case = new_case()
+    with pytest.raises(UnknownGuardian):
+        case.remove_guardian("gdn_stranger00001", later(1))
+    case.remove_guardian(MOTHER, later(1))
+    with pytest.raises(UnknownGuardian):
+        case.remove_guardian(MOTHER, later(2))
+
+
+def test_no_guardian_is_removed_from_a_closed_case() -> None:
+    case = new_case()
+    case.close(CloseCase(CASE, vocab.CloseReason.COMPLETED, "coach-1"), later(1))
+    with pytest.raises(CaseIsClosed):
+        case.remove_guardian(FATHER, later(2))
+
+
 def test_public_events_carry_no_personal_data() -> None:
     case = registered()
     case.record_consent(consent(), later(1))
@@ -362,7 +413,9 @@ def test_public_events_carry_no_personal_data() -> None:
     ("refusal", "status"),
     [
         (UnknownCase("no case"), 404),
+        (UnknownGuardian("no guardian"), 404),
         (CaseIsClosed("closed"), 409),
+        (LastGuardian("the last one"), 409),
         (StaleDecision("stale"), 409),
         (ChangedMeanwhile("moved on"), 409),
         (IdempotencyKeyReused("reused"), 409),

@@ -7,18 +7,20 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from vrac_contracts.events.intake import FamilyRegisteredV2
+from vrac_contracts.events.intake import FamilyRegisteredV2, GuardianRemoved
 from vrac_contracts.events.sealed import ChildDetails
 from vrac_contracts.events.sealed import GuardianDetails as GuardianOnWire
 from vrac_contracts.values import ActorRole, Channel, CloseReason, ConsentPurpose, Pilot
 from vrac_intake import handlers
 from vrac_intake.domain.case import Case, CaseStatus
-from vrac_intake.domain.commands import CloseCase, RecordConsent, RegisterFamily
+from vrac_intake.domain.commands import CloseCase, RecordConsent, RegisterFamily, RemoveGuardian
 from vrac_intake.domain.consent import Recorder
 from vrac_intake.domain.errors import (
     IdempotencyKeyReused,
+    LastGuardian,
     RuleBroken,
     UnknownCase,
+    UnknownGuardian,
 )
 from vrac_intake.domain.family import GuardianDetails
 
@@ -249,3 +251,55 @@ async def test_an_erasure_the_key_store_failed_is_finished_by_the_periodic_job(
     assert keys.open(case.case_id, family_of(repo, case.case_id).child, ChildDetails) is None
     assert repo.cases[case.case_id].keys_to_destroy == []
     assert await handlers.finish_key_destruction(deps) == 0  # nothing more owed
+
+
+async def test_removing_a_guardian_erases_them_and_destroys_their_key_only(
+    deps: handlers.Deps, repo: FakeCases, keys: FakeKeys
+) -> None:
+    case = await registered(deps)
+    mother, father = (g.guardian_id for g in case.guardians)
+    after = await handlers.remove_guardian(deps, RemoveGuardian(case.case_id, father), anyone)
+    assert [g.guardian_id for g in after.guardians] == [mother]
+    stored = repo.cases[case.case_id]
+    assert [g.guardian_id for g in stored.guardians] == [mother]
+    assert stored.keys_to_destroy == [] and father in keys.destroyed
+    removed = repo.outbox[-1]
+    assert isinstance(removed, GuardianRemoved) and removed.guardian_id == father
+    family = family_of(repo, case.case_id)
+    assert keys.open(case.case_id, family.guardians[1].details, GuardianOnWire) is None
+    assert keys.open(case.case_id, family.guardians[0].details, GuardianOnWire)
+    assert keys.open(case.case_id, family.child, ChildDetails)
+    assert "Karim" not in repr(stored)
+
+
+async def test_a_removal_the_key_store_failed_is_finished_later(
+    deps: handlers.Deps, repo: FakeCases, keys: FakeKeys
+) -> None:
+    case = await registered(deps)
+    father = case.guardians[1].guardian_id
+    keys.failures = 1
+    await handlers.remove_guardian(deps, RemoveGuardian(case.case_id, father), anyone)
+    assert repo.cases[case.case_id].keys_to_destroy == [father]
+    assert father not in keys.destroyed
+    assert await handlers.finish_key_destruction(deps) == 1
+    assert father in keys.destroyed and repo.cases[case.case_id].keys_to_destroy == []
+
+
+async def test_removing_refuses_the_last_an_unknown_guardian_and_other_pilots(
+    deps: handlers.Deps, repo: FakeCases, keys: FakeKeys
+) -> None:
+    case = await registered(deps)
+    mother, father = (g.guardian_id for g in case.guardians)
+    with pytest.raises(Refused):
+        await handlers.remove_guardian(
+            deps, RemoveGuardian(case.case_id, father), only(Pilot.LILLE)
+        )
+    with pytest.raises(UnknownGuardian):
+        await handlers.remove_guardian(
+            deps, RemoveGuardian(case.case_id, "gdn_nobody0000001"), anyone
+        )
+    await handlers.remove_guardian(deps, RemoveGuardian(case.case_id, father), anyone)
+    with pytest.raises(LastGuardian):
+        await handlers.remove_guardian(deps, RemoveGuardian(case.case_id, mother), anyone)
+    assert [g.guardian_id for g in repo.cases[case.case_id].guardians] == [mother]
+    assert mother not in keys.destroyed

@@ -1,6 +1,6 @@
 """Crypto-shredding on the real Kafka and store: intake seals the family's details under data
 keys it keeps, serves them to the services that read family-registered, and destroys them
-when the case is erased."""
+when the case is erased or a guardian removed."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
-from vrac_contracts.events.intake import CaseClosed, FamilyRegisteredV2
+from vrac_contracts.catalogue import spec_for
+from vrac_contracts.events.intake import CaseClosed, FamilyRegisteredV2, GuardianRemoved
 from vrac_contracts.events.sealed import ChildDetails, Sealed
 from vrac_contracts.events.sealed import GuardianDetails as GuardianOnWire
 from vrac_contracts.values import Channel, CloseReason, Pilot
@@ -147,6 +148,75 @@ async def test_an_erasure_left_unfinished_is_finished_at_the_next_start(
         for key_id in (case_id, guardian_id):
             assert (await data_key(intake, key_id)).status_code == 410
         assert (await intake.stored(case_id) or {})["erasure_pending"] is False
+
+
+async def test_removing_a_guardian_erases_them_and_destroys_their_key(intake: Intake) -> None:
+    case = await intake.register()
+    case_id = case["case_id"]
+    mother, father = (g["guardian_id"] for g in case["guardians"])
+    lead = intake.auth(role="pilot-lead", subject="lead-leiden")
+    removed = await intake.http.delete(f"/cases/{case_id}/guardians/{father}", headers=lead)
+    assert removed.status_code == 200, removed.text
+    assert [g["guardian_id"] for g in removed.json()["guardians"]] == [mother]
+    shown = (await intake.http.get(f"/cases/{case_id}", headers=intake.auth())).json()
+    assert [g["guardian_id"] for g in shown["guardians"]] == [mother]
+
+    assert (await data_key(intake, father)).status_code == 410
+    assert (await data_key(intake, mother)).status_code == 200
+    assert (await data_key(intake, case_id)).status_code == 200
+    (record,) = await intake.published(GuardianRemoved, expect=1)
+    assert record.key == case_id.encode()
+    assert intake.headers(record)["ce_type"] == spec_for(GuardianRemoved).ce_type
+    assert intake.body(record)["guardian_id"] == father
+
+    async def relayed() -> bool:
+        stored = await intake.stored(case_id)
+        return stored is not None and stored.get("outbox") == []
+
+    await intake.eventually(relayed, "the outbox to be relayed")
+    text = repr(await intake.stored(case_id))
+    assert "Karim" not in text and "+3168" not in text and "Fatima" in text
+
+    again = await intake.http.delete(f"/cases/{case_id}/guardians/{father}", headers=intake.auth())
+    assert again.status_code == 404
+    last = await intake.http.delete(f"/cases/{case_id}/guardians/{mother}", headers=intake.auth())
+    assert last.status_code == 409 and "last guardian" in last.json()["detail"]
+    by_father = await intake.consent(case_id, "screening", recorded_by={"guardian_id": father})
+    assert by_father.status_code == 422
+
+    async def audited() -> bool:  # the removal is in the case's audit trail, like every route
+        reply = await intake.http.get(f"/cases/{case_id}/audit", headers=lead)
+        return any(
+            (e["actor_role"], e["action"], e["resource"], e["status"])
+            == ("pilot-lead", "delete", "/cases/{case_id}/guardians/{guardian_id}", 200)
+            for e in reply.json()["entries"]
+        )
+
+    await intake.eventually(audited, "the removal in the audit trail")
+
+
+async def test_who_may_remove_a_guardian_and_when(intake: Intake) -> None:
+    case = await intake.register()
+    case_id, father = case["case_id"], case["guardians"][1]["guardian_id"]
+    path = f"/cases/{case_id}/guardians/{father}"
+    assert (await intake.http.delete(path)).status_code == 401
+    for who in (
+        intake.auth(pilot="mechelen"),
+        intake.auth(role="service", pilot="*", subject="screening"),
+        intake.auth(role="agency"),
+        intake.auth(role="dpo"),
+    ):
+        assert (await intake.http.delete(path, headers=who)).status_code == 403
+    unknown = "/cases/case_doesnotexist01/guardians/" + father
+    assert (await intake.http.delete(unknown, headers=intake.auth())).status_code == 404
+    assert (await intake.close(case_id)).status_code == 200
+    closed = await intake.http.delete(path, headers=intake.auth())
+    assert closed.status_code == 409
+    assert (await data_key(intake, father)).status_code == 200  # nothing was removed
+    admin = intake.auth(role="admin", pilot="*")
+    other = await intake.register()
+    path = f"/cases/{other['case_id']}/guardians/{other['guardians'][0]['guardian_id']}"
+    assert (await intake.http.delete(path, headers=admin)).status_code == 200
 
 
 async def everything_in(intake: Intake) -> dict[str, list[dict]]:

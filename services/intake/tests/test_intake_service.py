@@ -397,6 +397,7 @@ async def test_health_and_the_openapi_document(intake: Intake) -> None:
         "/cases/{case_id}",
         "/cases/{case_id}/consents",
         "/cases/{case_id}/close",
+        "/cases/{case_id}/guardians/{guardian_id}",
     } <= set(document["paths"])
     assert not any(path.startswith("/internal/") for path in document["paths"])
 

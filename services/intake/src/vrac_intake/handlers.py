@@ -22,7 +22,7 @@ from vrac_runtime.sealing import KeyGone
 from vrac_runtime.values import Clock, utc_now
 
 from vrac_intake.domain.case import Case, CaseStatus
-from vrac_intake.domain.commands import CloseCase, RecordConsent, RegisterFamily
+from vrac_intake.domain.commands import CloseCase, RecordConsent, RegisterFamily, RemoveGuardian
 from vrac_intake.domain.consent import ConsentDecision
 from vrac_intake.domain.errors import IdempotencyKeyReused, UnknownCase
 from vrac_intake.domain.family import SealedFamily
@@ -142,6 +142,18 @@ async def close_case(deps: Deps, command: CloseCase, authorize: Authorize) -> Ca
     details in that write, then destroys every data key of the case."""
     case, _ = await _change(
         deps, command.case_id, authorize, lambda c: c.close(command, deps.clock())
+    )
+    return case
+
+
+async def remove_guardian(deps: Deps, command: RemoveGuardian, authorize: Authorize) -> Case:
+    """Take one guardian off the case: their details are erased and guardian-removed queued
+    in one write, then their data key is destroyed."""
+    case, _ = await _change(
+        deps,
+        command.case_id,
+        authorize,
+        lambda c: c.remove_guardian(command.guardian_id, deps.clock()),
     )
     return case
 

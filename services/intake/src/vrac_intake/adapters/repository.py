@@ -76,7 +76,7 @@ class MongoCases:
             {"$set": {**_state(case), "version": case.version + 1}},
             append_outbox(events),
             # the fingerprint is a digest of the family's details: it goes with them
-            {"$unset": {FINGERPRINT: ""}} if case.erased else {},
+            {"$unset": {FINGERPRINT: ""}} if case.erased or case.removed_guardians else {},
         )
         result = await self._cases.update_one(
             {"_id": case.case_id, "version": case.version}, update
@@ -128,6 +128,7 @@ def _state(case: Case) -> dict[str, Any]:
         "closed_by": case.closed_by,
         "erased": case.erased,
         "consents": [_decision_doc(d) for d in case.consents],
+        "removed_guardians": list(case.removed_guardians),
         "keys_to_destroy": list(case.keys_to_destroy),
         KEYS_OWED: bool(case.keys_to_destroy),
     }
@@ -177,6 +178,7 @@ def _case(doc: dict[str, Any]) -> Case:
         closed_by=doc.get("closed_by"),
         erased=bool(doc.get("erased", False)),
         consents=[_decision(d) for d in doc.get("consents", [])],
+        removed_guardians=list(doc.get("removed_guardians", [])),
         keys_to_destroy=list(doc.get("keys_to_destroy", [])),
         version=int(doc["version"]),
     )

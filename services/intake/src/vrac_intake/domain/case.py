@@ -23,6 +23,7 @@ from vrac_contracts.events.intake import (
     ConsentChangedV2,
     ConsentRecorded,
     FamilyRegisteredV2,
+    GuardianRemoved,
     SealedGuardian,
 )
 from vrac_contracts.values import CloseReason, Language, Pilot
@@ -32,7 +33,13 @@ from vrac_intake.domain import consent
 from vrac_intake.domain.clock import ONE_TICK, to_stored
 from vrac_intake.domain.commands import CloseCase, RecordConsent, RegisterFamily
 from vrac_intake.domain.consent import ConsentDecision
-from vrac_intake.domain.errors import CaseIsClosed, RuleBroken, StaleDecision
+from vrac_intake.domain.errors import (
+    CaseIsClosed,
+    LastGuardian,
+    RuleBroken,
+    StaleDecision,
+    UnknownGuardian,
+)
 from vrac_intake.domain.family import Guardian, SealedFamily, check_birth_year, check_guardians
 
 # How far ahead of our clock a decision's time may be (the client's clock may run fast).
@@ -63,6 +70,8 @@ class Case(RecordsEvents):
     closed_by: str | None = None
     erased: bool = False
     consents: list[ConsentDecision] = field(default_factory=list)
+    # ids of guardians removed from the case (their details are gone; ids are not personal)
+    removed_guardians: list[str] = field(default_factory=list)
     # data keys still to destroy; the case id stands for every key of the case
     keys_to_destroy: list[str] = field(default_factory=list)
     version: int = 0
@@ -157,6 +166,19 @@ class Case(RecordsEvents):
         if command.reason is CloseReason.ERASURE_REQUESTED:
             self._erase()
         self.record(CaseClosed, self.closed_at, reason=command.reason)
+
+    def remove_guardian(self, guardian_id: str, now: dt.datetime) -> None:
+        """Take a guardian off the case: their details go, their key is owed destruction;
+        records guardian-removed. The family stays reachable: the last one stays."""
+        self._ensure_open()
+        if self.guardian(guardian_id) is None:
+            raise UnknownGuardian(f"case {self.case_id} has no guardian {guardian_id}")
+        if len(self.guardians) == 1:
+            raise LastGuardian("the last guardian of an open case cannot be removed")
+        self.guardians = tuple(g for g in self.guardians if g.guardian_id != guardian_id)
+        self.removed_guardians.append(guardian_id)
+        self.keys_to_destroy.append(guardian_id)
+        self.record(GuardianRemoved, to_stored(now), guardian_id=guardian_id)
 
     def keys_destroyed(self, key_ids: Collection[str]) -> None:
         """The key store destroyed these keys: they are no longer owed."""
