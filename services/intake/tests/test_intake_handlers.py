@@ -10,6 +10,7 @@ import pytest
 from vrac_contracts.events.intake import FamilyRegisteredV2, GuardianRemoved
 from vrac_contracts.events.sealed import ChildDetails
 from vrac_contracts.events.sealed import GuardianDetails as GuardianOnWire
+from vrac_contracts.ids import derived_id
 from vrac_contracts.values import ActorRole, Channel, CloseReason, ConsentPurpose, Pilot
 from vrac_intake import handlers
 from vrac_intake.domain.case import Case, CaseStatus
@@ -150,6 +151,18 @@ async def test_a_key_used_for_another_family_is_refused(deps: handlers.Deps) -> 
     with pytest.raises(IdempotencyKeyReused):
         other = register(idempotency_key="key-000001", child_first_name="Noor")
         await handlers.register_family(deps, other, anyone)
+
+
+async def test_a_key_whose_case_was_erased_meanwhile_is_refused_not_failed(
+    deps: handlers.Deps, repo: FakeCases, keys: FakeKeys
+) -> None:
+    """Another request with the same Idempotency-Key registered and erased its case between
+    this one's look-up and its sealing: the destroyed key is never made again."""
+    case_id = derived_id("case", Pilot.LEIDEN, "key-000001")
+    await keys.destroy_case(case_id)
+    with pytest.raises(IdempotencyKeyReused):
+        await handlers.register_family(deps, register(idempotency_key="key-000001"), anyone)
+    assert repo.cases == {} and keys.keys == {}  # no guardian key made for it either
 
 
 async def test_the_same_key_in_another_pilot_is_another_case(deps: handlers.Deps) -> None:

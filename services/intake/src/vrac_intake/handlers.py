@@ -78,12 +78,11 @@ async def register_family(
     guardian_ids = [deps.mint("guardian") for _ in command.guardians]
     try:
         family = await _seal_family(deps.keys, case_id, guardian_ids, command)
-    except KeyGone:  # the key's case was registered and erased meanwhile
-        family = None
-    if family is not None:
         case = Case.register(command, case_id, guardian_ids, now, family)
         if await deps.cases.add(case, fingerprint):
             return Registration(case, created=True)
+    except KeyGone:
+        pass  # the same key registered a case, which was erased, meanwhile
     # the key was used before: the same request again is answered with what it made
     before = await _registered_before(deps, case_id, fingerprint)
     if before is None:
@@ -108,12 +107,14 @@ async def _seal_family(
     keys: Keys, case_id: str, guardian_ids: list[str], command: RegisterFamily
 ) -> SealedFamily:
     """The family's personal details sealed: the child's under the case id, each guardian's
-    under their own id, so removing one person destroys only their key."""
+    under their own id, so removing one person destroys only their key. The case's key
+    first: once the case is erased it is gone, and no guardian key is made for it."""
     child = ChildDetails(
         child_first_name=command.child_first_name,
         birth_year=command.birth_year,
         school_name=command.school_name,
     )
+    sealed_child = await keys.seal(case_id, case_id, child)
     guardians = {
         guardian_id: await keys.seal(
             case_id,
@@ -122,13 +123,14 @@ async def _seal_family(
         )
         for guardian_id, details in zip(guardian_ids, command.guardians, strict=True)
     }
-    return SealedFamily(await keys.seal(case_id, case_id, child), guardians)
+    return SealedFamily(sealed_child, guardians)
 
 
 async def record_consent(
     deps: Deps, command: RecordConsent, authorize: Authorize
 ) -> ConsentOutcome:
-    """Grant or withdraw consent for one purpose; consent-changed only when it changes."""
+    """Grant or withdraw consent for one purpose; consent-changed and consent-recorded
+    only when it changes."""
 
     def decide(case: Case) -> ConsentDecision | None:
         return case.record_consent(command, deps.clock())
