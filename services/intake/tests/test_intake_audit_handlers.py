@@ -12,7 +12,7 @@ from vrac_intake.domain.commands import RegisterFamily
 from vrac_intake.domain.errors import UnknownCase
 from vrac_intake.domain.family import GuardianDetails
 
-from services.intake.tests.fakes import FakeAuditTrail, FakeCases, Refused, anyone, only
+from services.intake.tests.fakes import FakeAuditTrail, FakeCases, FakeKeys, Refused, anyone, only
 
 NOW = dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC)
 
@@ -24,7 +24,7 @@ def trail() -> FakeAuditTrail:
 
 @pytest.fixture
 def deps(trail: FakeAuditTrail) -> handlers.Deps:
-    return handlers.Deps(FakeCases(), trail, clock=lambda: NOW)
+    return handlers.Deps(FakeCases(), trail, FakeKeys(), clock=lambda: NOW)
 
 
 async def registered(deps: handlers.Deps) -> str:

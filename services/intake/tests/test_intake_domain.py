@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 
 import pytest
 from vrac_contracts import values as vocab
-from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged, FamilyRegistered
+from vrac_contracts.events.intake import (
+    CaseClosed,
+    CaseOpened,
+    ConsentChangedV2,
+    ConsentRecorded,
+    FamilyRegisteredV2,
+    GuardianRemoved,
+)
+from vrac_contracts.events.sealed import ChildDetails
+from vrac_contracts.events.sealed import GuardianDetails as GuardianOnWire
 from vrac_intake.domain.case import Case, CaseStatus
 from vrac_intake.domain.commands import CloseCase, RecordConsent, RegisterFamily
 from vrac_intake.domain.consent import Recorder
@@ -15,12 +25,15 @@ from vrac_intake.domain.errors import (
     CaseIsClosed,
     ChangedMeanwhile,
     IdempotencyKeyReused,
+    LastGuardian,
     RuleBroken,
     StaleDecision,
     UnknownCase,
+    UnknownGuardian,
 )
-from vrac_intake.domain.family import GuardianDetails
+from vrac_intake.domain.family import GuardianDetails, SealedFamily
 from vrac_runtime.http import domain_error_response
+from vrac_runtime.sealing import open_with, seal_with
 
 NOW = dt.datetime(2025, 3, 14, 9, 30, 0, 123456, tzinfo=dt.UTC)
 CASE = "case_domaintest0001"
@@ -28,6 +41,7 @@ MOTHER, FATHER = "gdn_mother000001", "gdn_father000001"
 COACH = Recorder(vocab.ActorRole.COACH, user="coach-1")
 BY_MOTHER = Recorder(vocab.ActorRole.GUARDIAN, guardian_id=MOTHER, user="coach-1")
 AGENCY = "agy_youthteam0001"
+KEYS = {key_id: os.urandom(32) for key_id in (CASE, MOTHER, FATHER)}
 
 
 def details(**changes: object) -> GuardianDetails:
@@ -66,8 +80,28 @@ def registration(**changes: object) -> RegisterFamily:
     return RegisterFamily(**values)  # type: ignore[arg-type]
 
 
+def sealed(command: RegisterFamily) -> SealedFamily:
+    """The family's details sealed as the handler seals them, under ``KEYS``."""
+    child = ChildDetails(
+        child_first_name=command.child_first_name,
+        birth_year=command.birth_year,
+        school_name=command.school_name,
+    )
+    guardians = {
+        gid: seal_with(KEYS[gid], CASE, gid, GuardianOnWire(name=g.name, email=g.email))
+        for gid, g in zip((MOTHER, FATHER), command.guardians, strict=False)
+    }
+    return SealedFamily(seal_with(KEYS[CASE], CASE, CASE, child), guardians)
+
+
+def registered(**changes: object) -> Case:
+    command = registration(**changes)
+    Case.check_registration(command, NOW)  # as the handler does, before sealing
+    return Case.register(command, CASE, [MOTHER, FATHER], NOW, sealed(command))
+
+
 def new_case(**changes: object) -> Case:
-    case = Case.register(registration(**changes), CASE, [MOTHER, FATHER], NOW)
+    case = registered(**changes)
     case.pull_events()
     return case
 
@@ -90,13 +124,30 @@ def later(minutes: float) -> dt.datetime:
 
 
 def test_registering_opens_the_case_with_both_events() -> None:
-    case = Case.register(registration(), CASE, [MOTHER, FATHER], NOW)
+    case = registered()
     opened, family = case.pull_events()
-    assert isinstance(opened, CaseOpened) and isinstance(family, FamilyRegistered)
+    assert isinstance(opened, CaseOpened) and isinstance(family, FamilyRegisteredV2)
     assert (opened.case_id, opened.pilot, opened.programme) == (CASE, vocab.Pilot.LEIDEN, "pit")
-    assert family.child_first_name == "Sam" and family.birth_year == 2016
+    child = open_with(KEYS[CASE], CASE, family.child, ChildDetails)
+    assert (child.child_first_name, child.birth_year) == ("Sam", 2016)
     assert [g.guardian_id for g in family.guardians] == [MOTHER, FATHER]
+    father = family.guardians[1]
+    assert open_with(KEYS[FATHER], CASE, father.details, GuardianOnWire).name == "Karim"
+    assert (father.preferred_channel, father.language) == (vocab.Channel.SMS, vocab.Language.FR)
     assert case.status is CaseStatus.OPEN and case.pull_events() == []
+
+
+def test_family_registered_holds_the_details_only_sealed() -> None:
+    (_, family) = registered().pull_events()
+    text = family.model_dump_json()
+    for personal in ("Sam", "2016", "Regenboog", "Fatima", "Karim", "example.org", "+316"):
+        assert personal not in text
+
+
+def test_a_family_sealed_for_other_ids_is_refused() -> None:
+    command = registration()
+    with pytest.raises(ValueError, match="not sealed for this case"):
+        Case.register(command, CASE, [MOTHER, "gdn_stranger00001"], NOW, sealed(command))
 
 
 def test_languages_default_to_the_pilot_and_then_the_family() -> None:
@@ -108,7 +159,7 @@ def test_languages_default_to_the_pilot_and_then_the_family() -> None:
 
 
 def test_times_are_kept_to_the_millisecond_the_store_holds() -> None:
-    case = Case.register(registration(), CASE, [MOTHER, FATHER], NOW)
+    case = registered()
     assert case.opened_at == NOW.replace(microsecond=123000)
     assert case.pull_events()[0].occurred_at == case.opened_at
 
@@ -152,18 +203,27 @@ def test_a_family_needs_one_to_six_guardians() -> None:
 # -- consent --
 
 
-def test_granting_records_a_decision_and_an_event() -> None:
+def test_granting_records_a_decision_and_both_consent_events() -> None:
     case = new_case()
     decision = case.record_consent(consent(), later(1))
     assert decision is not None and decision.granted
-    (event,) = case.pull_events()
-    assert isinstance(event, ConsentChanged)
-    assert (event.purpose, event.granted, event.changed_by) == (
-        vocab.ConsentPurpose.DIPLOMA,
-        True,
-        vocab.ActorRole.GUARDIAN,
-    )
-    assert event.changed_at == decision.decided_at == later(1).replace(microsecond=123000)
+    public, internal = case.pull_events()
+    assert isinstance(public, ConsentChangedV2) and isinstance(internal, ConsentRecorded)
+    for event in (public, internal):
+        assert (event.purpose, event.granted, event.changed_by) == (
+            vocab.ConsentPurpose.DIPLOMA,
+            True,
+            vocab.ActorRole.GUARDIAN,
+        )
+        assert event.changed_at == decision.decided_at == later(1).replace(microsecond=123000)
+
+
+def test_which_agency_is_trusted_goes_on_the_internal_event_only() -> None:
+    case = new_case()
+    case.record_consent(consent(vocab.ConsentPurpose.SHARE_WITH_AGENCY, agency_id=AGENCY), later(1))
+    public, internal = case.pull_events()
+    assert AGENCY not in public.model_dump_json()
+    assert isinstance(internal, ConsentRecorded) and internal.agency_id == AGENCY
 
 
 def test_granting_what_is_granted_changes_nothing() -> None:
@@ -187,7 +247,8 @@ def test_withdrawal_is_kept_beside_the_grant_in_the_history() -> None:
     assert [d.granted for d in case.consents] == [True, False]
     (current,) = case.current_consents()
     assert not current.granted and current.recorded_by.role is vocab.ActorRole.COACH
-    assert [e.granted for e in case.pull_events()] == [True, False]  # type: ignore[attr-defined]
+    recorded = [e for e in case.pull_events() if isinstance(e, ConsentRecorded)]
+    assert [e.granted for e in recorded] == [True, False]
 
 
 def test_each_agency_has_its_own_consent() -> None:
@@ -196,7 +257,8 @@ def test_each_agency_has_its_own_consent() -> None:
     case.record_consent(consent(vocab.ConsentPurpose.SHARE_WITH_AGENCY, agency_id=AGENCY), later(1))
     case.record_consent(consent(vocab.ConsentPurpose.SHARE_WITH_AGENCY, agency_id=other), later(2))
     assert {d.agency_id for d in case.current_consents()} == {AGENCY, other}
-    assert [e.agency_id for e in case.pull_events()] == [AGENCY, other]  # type: ignore[attr-defined]
+    recorded = [e for e in case.pull_events() if isinstance(e, ConsentRecorded)]
+    assert [e.agency_id for e in recorded] == [AGENCY, other]
 
 
 @pytest.mark.parametrize(
@@ -276,13 +338,70 @@ def test_closing_on_request_for_erasure_erases_the_family_details() -> None:
     assert all((g.name, g.email, g.phone) == (None, None, None) for g in case.guardians)
     assert [g.guardian_id for g in case.guardians] == [MOTHER, FATHER]
     assert len(case.consents) == 1  # the consent history holds no personal data
+    assert case.keys_to_destroy == [CASE]  # the case's id stands for every key of the case
+
+
+def test_closing_without_erasure_owes_no_key() -> None:
+    case = new_case()
+    case.close(CloseCase(CASE, vocab.CloseReason.MOVED_AWAY, "coach-1"), later(5))
+    assert case.keys_to_destroy == []
+
+
+# -- removing a guardian --
+
+
+def test_removing_a_guardian_erases_them_and_owes_their_key() -> None:
+    case = new_case()
+    case.remove_guardian(FATHER, later(1))
+    assert [g.guardian_id for g in case.guardians] == [MOTHER]
+    assert case.removed_guardians == [FATHER] and case.keys_to_destroy == [FATHER]
+    (event,) = case.pull_events()
+    assert isinstance(event, GuardianRemoved) and event.guardian_id == FATHER
+    assert event.occurred_at == later(1).replace(microsecond=123000)
+    case.keys_destroyed([FATHER])
+    assert case.keys_to_destroy == []
+
+
+def test_a_removed_guardian_no_longer_decides_consent() -> None:
+    case = new_case()
+    case.remove_guardian(MOTHER, later(1))
+    with pytest.raises(RuleBroken) as refused:
+        case.record_consent(consent(recorded_by=BY_MOTHER), later(2))
+    assert refused.value.field == "recorded_by.guardian_id"
+
+
+def test_the_last_guardian_of_an_open_case_stays() -> None:
+    case = new_case()
+    case.remove_guardian(MOTHER, later(1))
+    case.pull_events()
+    with pytest.raises(LastGuardian, match="last guardian"):
+        case.remove_guardian(FATHER, later(2))
+    assert [g.guardian_id for g in case.guardians] == [FATHER] and case.pull_events() == []
+
+
+def test_an_unknown_or_removed_guardian_is_not_found() -> None:
+    case = new_case()
+    with pytest.raises(UnknownGuardian):
+        case.remove_guardian("gdn_stranger00001", later(1))
+    case.remove_guardian(MOTHER, later(1))
+    with pytest.raises(UnknownGuardian):
+        case.remove_guardian(MOTHER, later(2))
+
+
+def test_no_guardian_is_removed_from_a_closed_case() -> None:
+    case = new_case()
+    case.close(CloseCase(CASE, vocab.CloseReason.COMPLETED, "coach-1"), later(1))
+    with pytest.raises(CaseIsClosed):
+        case.remove_guardian(FATHER, later(2))
 
 
 def test_public_events_carry_no_personal_data() -> None:
-    case = Case.register(registration(), CASE, [MOTHER, FATHER], NOW)
+    case = registered()
     case.record_consent(consent(), later(1))
     case.close(CloseCase(CASE, vocab.CloseReason.COMPLETED, "coach-1"), later(2))
-    public = [e for e in case.pull_events() if not isinstance(e, FamilyRegistered)]
+    public = [
+        e for e in case.pull_events() if not isinstance(e, FamilyRegisteredV2 | ConsentRecorded)
+    ]
     assert len(public) == 3
     for event in public:
         text = event.model_dump_json()
@@ -294,7 +413,9 @@ def test_public_events_carry_no_personal_data() -> None:
     ("refusal", "status"),
     [
         (UnknownCase("no case"), 404),
+        (UnknownGuardian("no guardian"), 404),
         (CaseIsClosed("closed"), 409),
+        (LastGuardian("the last one"), 409),
         (StaleDecision("stale"), 409),
         (ChangedMeanwhile("moved on"), 409),
         (IdempotencyKeyReused("reused"), 409),

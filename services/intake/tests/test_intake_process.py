@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from vrac_contracts.events.intake import CaseOpened, FamilyRegistered
+from vrac_contracts.envelope import decode
+from vrac_contracts.events.intake import CaseOpened, FamilyRegisteredV2
+from vrac_contracts.events.sealed import ChildDetails
+from vrac_runtime.auth import ServiceToken
+from vrac_runtime.sealing import KeyClient, KeyUnavailable, Opener
+from vrac_testing.processes import OneService
 
 pytestmark = pytest.mark.integration
 
@@ -17,6 +22,12 @@ FAMILY = {
 }
 
 
+def opener_for(intake: OneService, service: str) -> Opener:
+    """How ``service`` opens intake's sealed values: keys fetched over HTTP with its token."""
+    token = ServiceToken(intake.platform.jwt_secret, service)
+    return Opener(KeyClient({"intake": intake.url}, token))
+
+
 async def test_the_process_registers_a_family_and_publishes_its_events(run_service) -> None:
     async with run_service("intake") as intake:
         async with httpx.AsyncClient(base_url=intake.url, timeout=10) as http:
@@ -24,9 +35,21 @@ async def test_the_process_registers_a_family_and_publishes_its_events(run_servi
             response = await http.post("/cases", json=FAMILY, headers=intake.auth("coach-1"))
             assert response.status_code == 201, response.text
         case_id = response.json()["case_id"]
-        for model in (CaseOpened, FamilyRegistered):
+        for model in (CaseOpened, FamilyRegisteredV2):
             (record,) = await intake.published(model, expect=1)
             assert record.key == case_id.encode()
+        assert b"Sam" not in record.value and b"Fatima" not in record.value
+        # a reader of family-registered opens the child's details with the key intake serves
+        child = decode(record.headers, record.value).data.child
+        screening, reporting = opener_for(intake, "screening"), opener_for(intake, "reporting")
+        try:
+            opened = await screening.open("intake", case_id, child, ChildDetails)
+            assert opened is not None and opened.child_first_name == "Sam"
+            with pytest.raises(KeyUnavailable):  # not a reader of intake's sealed data
+                await reporting.open("intake", case_id, child, ChildDetails)
+        finally:
+            await screening.aclose()
+            await reporting.aclose()
     # a graceful stop: the lifespan ran to its end
     assert intake.stopped_gracefully
     assert '"service stopped"' in intake.log

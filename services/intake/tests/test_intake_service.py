@@ -10,13 +10,24 @@ import pytest
 from pymongo import AsyncMongoClient
 from vrac_contracts.catalogue import spec_for
 from vrac_contracts.envelope import decode
-from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged, FamilyRegistered
+from vrac_contracts.events.intake import (
+    CaseClosed,
+    CaseOpened,
+    ConsentChanged,
+    ConsentChangedV2,
+    ConsentRecorded,
+    FamilyRegistered,
+    FamilyRegisteredV2,
+)
+from vrac_contracts.events.sealed import ChildDetails
+from vrac_contracts.events.sealed import GuardianDetails as GuardianOnWire
 from vrac_contracts.fields import is_personal
 from vrac_contracts.values import Channel, Pilot
 from vrac_intake.adapters.repository import MongoCases
 from vrac_intake.domain.case import Case
 from vrac_intake.domain.commands import RegisterFamily
-from vrac_intake.domain.family import GuardianDetails
+from vrac_intake.domain.family import GuardianDetails, SealedFamily
+from vrac_runtime.sealing import owner_keys
 from vrac_testing.infrastructure import secured_listener
 
 pytestmark = pytest.mark.integration
@@ -33,24 +44,28 @@ async def test_registering_publishes_case_opened_and_family_registered(intake: I
     assert case["guardians"][1]["language"] == "fr"
 
     (opened,) = await intake.published(CaseOpened, expect=1)
-    (family,) = await intake.published(FamilyRegistered, expect=1)
-    for record, model in [(opened, CaseOpened), (family, FamilyRegistered)]:
+    (family,) = await intake.published(FamilyRegisteredV2, expect=1)
+    for record, model in [(opened, CaseOpened), (family, FamilyRegisteredV2)]:
         assert record.key == case_id.encode()
         headers = intake.headers(record)
         assert headers["ce_type"] == spec_for(model).ce_type
         assert headers["ce_subject"] == case_id
         assert decode(record.headers, record.value).data.case_id == case_id
     registered = intake.body(family)
-    assert registered["child_first_name"] == "Sam"
+    assert registered["child"]["key_id"] == case_id
     assert [g["guardian_id"] for g in registered["guardians"]] == guardian_ids
+    assert [g["details"]["key_id"] for g in registered["guardians"]] == guardian_ids
+    assert not any(p.encode() in family.value for p in intake.PERSONAL)
     assert intake.body(opened)["programme"] == "pit"
+    # the superseded v1 events are no longer published
+    assert await intake.published(FamilyRegistered, expect=0, timeout=1) == []
 
 
 async def test_public_events_carry_no_personal_data(intake: Intake) -> None:
     case_id = (await intake.register())["case_id"]
     assert (await intake.consent(case_id, "diploma")).status_code == 201
     assert (await intake.close(case_id)).status_code == 200
-    for model in (CaseOpened, ConsentChanged, CaseClosed):
+    for model in (CaseOpened, ConsentChangedV2, CaseClosed):
         (record,) = await intake.published(model, expect=1)
         assert record.key == case_id.encode()
         assert not any(p.encode() in record.value for p in intake.PERSONAL)
@@ -77,15 +92,20 @@ async def test_each_consent_change_is_published_once_and_no_change_not_at_all(
     agency = await intake.consent(case_id, "share-with-agency", agency_id="agy_youthteam0001")
     assert agency.status_code == 201
 
-    records = await intake.published(ConsentChanged, expect=3)
-    bodies = [intake.body(r) for r in records]
-    assert [(b["purpose"], b["granted"], b["changed_by"]) for b in bodies] == [
-        ("share-with-school", True, "guardian"),
-        ("share-with-school", False, "coach"),
-        ("share-with-agency", True, "coach"),
-    ]
-    assert bodies[2]["agency_id"] == "agy_youthteam0001"
-    assert {r.key for r in records} == {case_id.encode()}
+    public = await intake.published(ConsentChangedV2, expect=3)
+    internal = await intake.published(ConsentRecorded, expect=3)
+    for records in (public, internal):
+        bodies = [intake.body(r) for r in records]
+        assert [(b["purpose"], b["granted"], b["changed_by"]) for b in bodies] == [
+            ("share-with-school", True, "guardian"),
+            ("share-with-school", False, "coach"),
+            ("share-with-agency", True, "coach"),
+        ]
+        assert {r.key for r in records} == {case_id.encode()}
+    # which agency the family trusts is said on the internal topic only
+    assert intake.body(internal[2])["agency_id"] == "agy_youthteam0001"
+    assert not any(b"agy_youthteam0001" in r.value for r in public)
+    assert await intake.published(ConsentChanged, expect=0, timeout=1) == []
 
     consents = (await intake.http.get(f"/cases/{case_id}/consents", headers=intake.auth())).json()
     assert [c["granted"] for c in consents["history"]] == [True, False, True]
@@ -153,8 +173,9 @@ async def test_concurrent_changes_to_one_case_lose_nothing(intake: Intake) -> No
         *(intake.consent(case_id, "share-with-agency", agency_id=a) for a in agencies)
     )
     assert [r.status_code for r in responses] == [201] * 12
-    records = await intake.published(ConsentChanged, expect=12)
+    records = await intake.published(ConsentRecorded, expect=12)
     assert sorted(intake.body(r)["agency_id"] for r in records) == agencies
+    assert len(await intake.published(ConsentChangedV2, expect=12)) == 12
     history = (await intake.http.get(f"/cases/{case_id}/consents", headers=intake.auth())).json()
     assert sorted(c["agency_id"] for c in history["history"]) == agencies
 
@@ -328,7 +349,7 @@ async def test_a_consent_older_than_the_one_in_force_is_a_conflict(intake: Intak
     assert (await intake.consent(case_id, "diploma", **signed)).status_code == 201
     stale = await intake.consent(case_id, "diploma", granted=False, **signed)
     assert stale.status_code == 409
-    record = (await intake.published(ConsentChanged, expect=1))[0]
+    record = (await intake.published(ConsentChangedV2, expect=1))[0]
     assert intake.body(record)["changed_at"].startswith("2025-03-10T09:00:00")
 
 
@@ -376,7 +397,9 @@ async def test_health_and_the_openapi_document(intake: Intake) -> None:
         "/cases/{case_id}",
         "/cases/{case_id}/consents",
         "/cases/{case_id}/close",
+        "/cases/{case_id}/guardians/{guardian_id}",
     } <= set(document["paths"])
+    assert not any(path.startswith("/internal/") for path in document["paths"])
 
 
 async def test_events_left_in_the_outbox_go_out_after_a_restart(
@@ -388,12 +411,20 @@ async def test_events_left_in_the_outbox_go_out_after_a_restart(
     client: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
     try:
         cases = MongoCases(client[settings.database])
+        keys = owner_keys(client[settings.database], settings)
         guardian = GuardianDetails("Fatima", "fatima@example.org", None, Channel.EMAIL)
         command = RegisterFamily(
             Pilot.LEIDEN, "pit", "Sam", 2016, None, None, (guardian,), "coach-1"
         )
         now = dt.datetime.now(dt.UTC)
-        await cases.add(Case.register(command, "case_restart000001", ["gdn_restart00001"], now))
+        case_id, guardian_id = "case_restart000001", "gdn_restart00001"
+        child = ChildDetails(child_first_name="Sam", birth_year=2016)
+        details = GuardianOnWire(name="Fatima", email="fatima@example.org")
+        family = SealedFamily(
+            await keys.seal(case_id, case_id, child),
+            {guardian_id: await keys.seal(case_id, guardian_id, details)},
+        )
+        await cases.add(Case.register(command, case_id, [guardian_id], now, family))
         doc = await client[settings.database]["cases"].find_one({"_id": "case_restart000001"})
         assert doc is not None
         minted = {entry["id"] for entry in doc["outbox"]}
@@ -401,7 +432,7 @@ async def test_events_left_in_the_outbox_go_out_after_a_restart(
         await client.close()
     async with start_intake(settings) as intake:
         (opened,) = await intake.published(CaseOpened, expect=1)
-        (family,) = await intake.published(FamilyRegistered, expect=1)
+        (family,) = await intake.published(FamilyRegisteredV2, expect=1)
         assert {intake.headers(r)["ce_id"] for r in (opened, family)} == minted
         shown = await intake.http.get("/cases/case_restart000001", headers=intake.auth())
         assert shown.json()["guardians"][0]["guardian_id"] == "gdn_restart00001"

@@ -1,7 +1,7 @@
 """One function per command or query: load the case, let the domain decide, store the result.
 
-Handlers know nothing of HTTP or Mongo: they talk to the ``Cases`` port, and the caller
-passes ``authorize``, which refuses a case of a pilot the caller may not touch.
+Handlers know nothing of HTTP or Mongo: they talk to the ``Cases`` and ``Keys`` ports, and
+the caller passes ``authorize``, which refuses a case of a pilot the caller may not touch.
 """
 
 from __future__ import annotations
@@ -13,18 +13,26 @@ from dataclasses import asdict, dataclass
 from typing import TypeVar
 
 from vrac_contracts.events.audit import AccessRecorded
+from vrac_contracts.events.sealed import ChildDetails
+from vrac_contracts.events.sealed import GuardianDetails as SealedGuardianDetails
 from vrac_contracts.ids import derived_id, new_id
 from vrac_contracts.values import Pilot
+from vrac_runtime.logging import get_logger
+from vrac_runtime.sealing import KeyGone
 from vrac_runtime.values import Clock, utc_now
 
 from vrac_intake.domain.case import Case, CaseStatus
-from vrac_intake.domain.commands import CloseCase, RecordConsent, RegisterFamily
+from vrac_intake.domain.commands import CloseCase, RecordConsent, RegisterFamily, RemoveGuardian
 from vrac_intake.domain.consent import ConsentDecision
 from vrac_intake.domain.errors import IdempotencyKeyReused, UnknownCase
-from vrac_intake.ports import AuditTrail, Cases
+from vrac_intake.domain.family import SealedFamily
+from vrac_intake.ports import AuditTrail, Cases, Keys
 
 T = TypeVar("T")
 Authorize = Callable[[Pilot], None]
+log = get_logger(__name__)
+# how many cases with keys owed one run of the periodic job takes on
+OWED_BATCH = 100
 
 
 @dataclass
@@ -33,6 +41,7 @@ class Deps:
 
     cases: Cases
     audit: AuditTrail
+    keys: Keys
     clock: Clock = utc_now
     mint: Callable[[str], str] = new_id
 
@@ -56,27 +65,72 @@ class ConsentOutcome:
 async def register_family(
     deps: Deps, command: RegisterFamily, authorize: Authorize
 ) -> Registration:
-    """Open a case for a family: case-opened and family-registered, in one write."""
+    """Open a case for a family: case-opened and family-registered (its personal details
+    sealed under the case's and each guardian's key), in one write."""
     authorize(command.pilot)
+    now = deps.clock()
+    Case.check_registration(command, now)  # no key is made for a refused request
     key = command.idempotency_key
     case_id = deps.mint("case") if key is None else derived_id("case", command.pilot, key)
-    guardian_ids = [deps.mint("guardian") for _ in command.guardians]
-    case = Case.register(command, case_id, guardian_ids, deps.clock())
     fingerprint = None if key is None else _fingerprint(command, key)
-    if await deps.cases.add(case, fingerprint):
-        return Registration(case, created=True)
+    if key is not None and (before := await _registered_before(deps, case_id, fingerprint)):
+        return before
+    guardian_ids = [deps.mint("guardian") for _ in command.guardians]
+    try:
+        family = await _seal_family(deps.keys, case_id, guardian_ids, command)
+        case = Case.register(command, case_id, guardian_ids, now, family)
+        if await deps.cases.add(case, fingerprint):
+            return Registration(case, created=True)
+    except KeyGone:
+        pass  # the same key registered a case, which was erased, meanwhile
     # the key was used before: the same request again is answered with what it made
-    if fingerprint is not None and await deps.cases.fingerprint(case_id) == fingerprint:
-        stored = await deps.cases.get(case_id)
-        if stored is not None:
-            return Registration(stored, created=False)
-    raise IdempotencyKeyReused("this Idempotency-Key was used for another registration")
+    before = await _registered_before(deps, case_id, fingerprint)
+    if before is None:
+        raise IdempotencyKeyReused("this Idempotency-Key was used for another registration")
+    return before
+
+
+async def _registered_before(
+    deps: Deps, case_id: str, fingerprint: str | None
+) -> Registration | None:
+    """The case an earlier request with the same Idempotency-Key made, if the same family;
+    None if there is none; IdempotencyKeyReused if it registered another family."""
+    stored = await deps.cases.get(case_id)
+    if stored is None:
+        return None
+    if fingerprint is None or await deps.cases.fingerprint(case_id) != fingerprint:
+        raise IdempotencyKeyReused("this Idempotency-Key was used for another registration")
+    return Registration(stored, created=False)
+
+
+async def _seal_family(
+    keys: Keys, case_id: str, guardian_ids: list[str], command: RegisterFamily
+) -> SealedFamily:
+    """The family's personal details sealed: the child's under the case id, each guardian's
+    under their own id, so removing one person destroys only their key. The case's key
+    first: once the case is erased it is gone, and no guardian key is made for it."""
+    child = ChildDetails(
+        child_first_name=command.child_first_name,
+        birth_year=command.birth_year,
+        school_name=command.school_name,
+    )
+    sealed_child = await keys.seal(case_id, case_id, child)
+    guardians = {
+        guardian_id: await keys.seal(
+            case_id,
+            guardian_id,
+            SealedGuardianDetails(name=details.name, email=details.email, phone=details.phone),
+        )
+        for guardian_id, details in zip(guardian_ids, command.guardians, strict=True)
+    }
+    return SealedFamily(sealed_child, guardians)
 
 
 async def record_consent(
     deps: Deps, command: RecordConsent, authorize: Authorize
 ) -> ConsentOutcome:
-    """Grant or withdraw consent for one purpose; consent-changed only when it changes."""
+    """Grant or withdraw consent for one purpose; consent-changed and consent-recorded
+    only when it changes."""
 
     def decide(case: Case) -> ConsentDecision | None:
         return case.record_consent(command, deps.clock())
@@ -86,11 +140,56 @@ async def record_consent(
 
 
 async def close_case(deps: Deps, command: CloseCase, authorize: Authorize) -> Case:
-    """Close the case with a coded reason: case-closed."""
+    """Close the case with a coded reason: case-closed. An erasure erases the family's
+    details in that write, then destroys every data key of the case."""
     case, _ = await _change(
         deps, command.case_id, authorize, lambda c: c.close(command, deps.clock())
     )
     return case
+
+
+async def remove_guardian(deps: Deps, command: RemoveGuardian, authorize: Authorize) -> Case:
+    """Take one guardian off the case: their details are erased and guardian-removed queued
+    in one write, then their data key is destroyed."""
+    case, _ = await _change(
+        deps,
+        command.case_id,
+        authorize,
+        lambda c: c.remove_guardian(command.guardian_id, deps.clock()),
+    )
+    return case
+
+
+async def finish_key_destruction(deps: Deps) -> int:
+    """The periodic job: destroy the keys that erasures and removals still owe (their
+    destruction failed, or the process stopped in between); how many cases it settled.
+    Runs until done: a case that fails now is taken up again on the next run."""
+    settled = 0
+    for case_id in await deps.cases.owing_keys(OWED_BATCH):
+        try:
+            async with deps.cases.lock(case_id):
+                case = await deps.cases.get(case_id)
+                if case is not None and await _destroy_owed_keys(deps, case):
+                    settled += 1
+        except Exception as err:  # one case's trouble must not hold up the others
+            log.warning("key destruction failed", case_id=case_id, error_type=type(err).__name__)
+    return settled
+
+
+async def _destroy_owed_keys(deps: Deps, case: Case) -> bool:
+    """Destroy the keys ``case`` owes, then record that they are gone. The caller holds the
+    case's lock; an error leaves the keys owed, for the periodic job."""
+    owed = list(case.keys_to_destroy)
+    if not owed:
+        return False
+    for key_id in owed:
+        if key_id == case.case_id:
+            await deps.keys.destroy_case(case.case_id)
+        else:
+            await deps.keys.destroy(case.case_id, key_id)
+    case.keys_destroyed(owed)
+    await deps.cases.save(case)
+    return True
 
 
 async def get_case(deps: Deps, case_id: str, authorize: Authorize) -> Case:
@@ -131,7 +230,18 @@ async def _change(
         result = change(case)
         if case.events:
             await deps.cases.save(case)
+        if case.keys_to_destroy:
+            await _try_destroying_owed_keys(deps, case)
     return case, result
+
+
+async def _try_destroying_owed_keys(deps: Deps, case: Case) -> None:
+    """Destroy the keys a change made owed, now. The change itself is stored already, so
+    a failing key store does not undo it: the periodic job finishes the destruction."""
+    try:
+        await _destroy_owed_keys(deps, case)
+    except Exception as err:
+        log.warning("key destruction deferred", case_id=case.case_id, error_type=type(err).__name__)
 
 
 def _fingerprint(command: RegisterFamily, key: str) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
+from pydantic import BaseModel
 from vrac_contracts.events.audit import AccessRecorded
+from vrac_contracts.events.sealed import Sealed
 from vrac_contracts.values import Pilot
 
 from vrac_intake.domain.case import Case, CaseStatus
@@ -31,6 +33,23 @@ class Cases(Protocol):
     async def search(
         self, pilot: Pilot | None, status: CaseStatus | None, limit: int, offset: int
     ) -> list[Case]: ...
+
+    async def owing_keys(self, limit: int) -> list[str]:
+        """Ids of cases with data keys still to destroy (an erasure or removal unfinished)."""
+
+
+class Keys(Protocol):
+    """The data keys intake seals the family's details with (``vrac_runtime.sealing``)."""
+
+    async def seal(self, case_id: str, key_id: str, plain: BaseModel) -> Sealed:
+        """``plain`` sealed under the key ``key_id`` of the case, made on first use;
+        raises KeyGone once that key was destroyed."""
+
+    async def destroy(self, case_id: str, key_id: str) -> None:
+        """Destroy one key for good (a person removed)."""
+
+    async def destroy_case(self, case_id: str) -> int:
+        """Destroy every key of the case for good (the case erased)."""
 
 
 class AuditTrail(Protocol):

@@ -25,6 +25,8 @@ from vrac_intake.domain.family import Guardian
 CASES: Final = "cases"
 COLLECTIONS: Final = (CASES,)
 FINGERPRINT: Final = "registration_fingerprint"
+# set while the case owes the destruction of data keys, for the periodic job to find
+KEYS_OWED: Final = "erasure_pending"
 # what a read never needs: pending events and the registration fingerprint
 _HIDDEN: Final = {**WITHOUT_OUTBOX, FINGERPRINT: 0}
 
@@ -45,6 +47,7 @@ class MongoCases:
 
     async def create_indexes(self) -> None:
         await self._cases.create_index([("pilot", ASCENDING), ("opened_at", DESCENDING)])
+        await self._cases.create_index(KEYS_OWED)
 
     def lock(self, case_id: str) -> AbstractAsyncContextManager[None]:
         return self._commands.hold(case_id)
@@ -72,7 +75,8 @@ class MongoCases:
         update = merge_updates(
             {"$set": {**_state(case), "version": case.version + 1}},
             append_outbox(events),
-            {"$unset": {FINGERPRINT: ""}} if case.erased else {},
+            # the fingerprint is a digest of the family's details: it goes with them
+            {"$unset": {FINGERPRINT: ""}} if case.erased or case.removed_guardians else {},
         )
         result = await self._cases.update_one(
             {"_id": case.case_id, "version": case.version}, update
@@ -99,6 +103,10 @@ class MongoCases:
         )
         return [_case(doc) async for doc in cursor]
 
+    async def owing_keys(self, limit: int) -> list[str]:
+        cursor = self._cases.find({KEYS_OWED: True}, {"_id": 1}).sort("_id").limit(limit)
+        return [str(doc["_id"]) async for doc in cursor]
+
 
 # -- mapping between the aggregate and its document --
 
@@ -120,6 +128,9 @@ def _state(case: Case) -> dict[str, Any]:
         "closed_by": case.closed_by,
         "erased": case.erased,
         "consents": [_decision_doc(d) for d in case.consents],
+        "removed_guardians": list(case.removed_guardians),
+        "keys_to_destroy": list(case.keys_to_destroy),
+        KEYS_OWED: bool(case.keys_to_destroy),
     }
 
 
@@ -167,6 +178,8 @@ def _case(doc: dict[str, Any]) -> Case:
         closed_by=doc.get("closed_by"),
         erased=bool(doc.get("erased", False)),
         consents=[_decision(d) for d in doc.get("consents", [])],
+        removed_guardians=list(doc.get("removed_guardians", [])),
+        keys_to_destroy=list(doc.get("keys_to_destroy", [])),
         version=int(doc["version"]),
     )
 

@@ -2,12 +2,17 @@
 
 Every change records the events it caused in ``events``; the repository stores them in the
 case's outbox in the same write as the new state.
+
+Personal data leaves the case only sealed (the caller seals it with the key store before
+registering), and a change that removes personal data lists the data keys to destroy in
+``keys_to_destroy``: the change is stored first, the keys are destroyed after, and the list
+says what is still owed if that second step failed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -15,10 +20,12 @@ from vrac_contracts.events.base import EventData
 from vrac_contracts.events.intake import (
     CaseClosed,
     CaseOpened,
-    ConsentChanged,
-    FamilyRegistered,
+    ConsentChangedV2,
+    ConsentRecorded,
+    FamilyRegisteredV2,
+    GuardianRemoved,
+    SealedGuardian,
 )
-from vrac_contracts.events.intake import Guardian as GuardianOnWire
 from vrac_contracts.values import CloseReason, Language, Pilot
 from vrac_runtime.aggregate import RecordsEvents
 
@@ -26,8 +33,14 @@ from vrac_intake.domain import consent
 from vrac_intake.domain.clock import ONE_TICK, to_stored
 from vrac_intake.domain.commands import CloseCase, RecordConsent, RegisterFamily
 from vrac_intake.domain.consent import ConsentDecision
-from vrac_intake.domain.errors import CaseIsClosed, RuleBroken, StaleDecision
-from vrac_intake.domain.family import Guardian, check_birth_year, check_guardians
+from vrac_intake.domain.errors import (
+    CaseIsClosed,
+    LastGuardian,
+    RuleBroken,
+    StaleDecision,
+    UnknownGuardian,
+)
+from vrac_intake.domain.family import Guardian, SealedFamily, check_birth_year, check_guardians
 
 # How far ahead of our clock a decision's time may be (the client's clock may run fast).
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
@@ -57,10 +70,20 @@ class Case(RecordsEvents):
     closed_by: str | None = None
     erased: bool = False
     consents: list[ConsentDecision] = field(default_factory=list)
+    # ids of guardians removed from the case (their details are gone; ids are not personal)
+    removed_guardians: list[str] = field(default_factory=list)
+    # data keys still to destroy; the case id stands for every key of the case
+    keys_to_destroy: list[str] = field(default_factory=list)
     version: int = 0
     events: list[EventData] = field(default_factory=list, repr=False, compare=False)
 
     # -- commands --
+
+    @staticmethod
+    def check_registration(command: RegisterFamily, now: dt.datetime) -> None:
+        """Refuse a registration that breaks a rule (before anything is sealed for it)."""
+        check_birth_year(command.birth_year, to_stored(now).year)
+        check_guardians(command.guardians)
 
     @classmethod
     def register(
@@ -69,11 +92,14 @@ class Case(RecordsEvents):
         case_id: str,
         guardian_ids: Sequence[str],
         now: dt.datetime,
+        family: SealedFamily,
     ) -> Case:
-        """Open a case for the family; records case-opened and family-registered."""
+        """Open a case for the family; records case-opened and family-registered, whose
+        personal details are ``family``, sealed for these ids."""
         now = to_stored(now)
-        check_birth_year(command.birth_year, now.year)
-        check_guardians(command.guardians)
+        cls.check_registration(command, now)
+        if family.child.key_id != case_id or set(family.guardians) != set(guardian_ids):
+            raise ValueError("the sealed family is not sealed for this case")
         language = command.language or command.pilot.default_language
         guardians = tuple(
             Guardian(
@@ -99,7 +125,7 @@ class Case(RecordsEvents):
             registered_by=command.registered_by,
         )
         case._record_opened()
-        case._record_family_registered()
+        case._record_family_registered(family)
         return case
 
     def record_consent(self, command: RecordConsent, now: dt.datetime) -> ConsentDecision | None:
@@ -127,7 +153,7 @@ class Case(RecordsEvents):
             recorded_at=now,
         )
         self.consents.append(decision)
-        self._record_consent_changed(decision)
+        self._record_consent(decision)
         return decision
 
     def close(self, command: CloseCase, now: dt.datetime) -> None:
@@ -140,6 +166,23 @@ class Case(RecordsEvents):
         if command.reason is CloseReason.ERASURE_REQUESTED:
             self._erase()
         self.record(CaseClosed, self.closed_at, reason=command.reason)
+
+    def remove_guardian(self, guardian_id: str, now: dt.datetime) -> None:
+        """Take a guardian off the case: their details go, their key is owed destruction;
+        records guardian-removed. The family stays reachable: the last one stays."""
+        self._ensure_open()
+        if self.guardian(guardian_id) is None:
+            raise UnknownGuardian(f"case {self.case_id} has no guardian {guardian_id}")
+        if len(self.guardians) == 1:
+            raise LastGuardian("the last guardian of an open case cannot be removed")
+        self.guardians = tuple(g for g in self.guardians if g.guardian_id != guardian_id)
+        self.removed_guardians.append(guardian_id)
+        self.keys_to_destroy.append(guardian_id)
+        self.record(GuardianRemoved, to_stored(now), guardian_id=guardian_id)
+
+    def keys_destroyed(self, key_ids: Collection[str]) -> None:
+        """The key store destroyed these keys: they are no longer owed."""
+        self.keys_to_destroy = [k for k in self.keys_to_destroy if k not in key_ids]
 
     # -- queries --
 
@@ -177,40 +220,37 @@ class Case(RecordsEvents):
         self.school_name = None
         self.guardians = tuple(g.erased() for g in self.guardians)
         self.erased = True
+        self.keys_to_destroy = [self.case_id]  # every key of the case, the guardians' too
 
     def _record_opened(self) -> None:
         self.record(CaseOpened, self.opened_at, programme=self.programme, opened_at=self.opened_at)
 
-    def _record_family_registered(self) -> None:
-        assert self.child_first_name is not None and self.birth_year is not None
+    def _record_family_registered(self, family: SealedFamily) -> None:
         self.record(
-            FamilyRegistered,
+            FamilyRegisteredV2,
             self.opened_at,
-            child_first_name=self.child_first_name,
-            birth_year=self.birth_year,
             language=self.language,
-            school_name=self.school_name,
             programme=self.programme,
+            child=family.child,
             guardians=[
-                GuardianOnWire(
+                SealedGuardian(
                     guardian_id=g.guardian_id,
-                    name=g.name or "",
-                    email=g.email,
-                    phone=g.phone,
                     preferred_channel=g.preferred_channel,
                     language=g.language,
+                    details=family.guardians[g.guardian_id],
                 )
                 for g in self.guardians
             ],
         )
 
-    def _record_consent_changed(self, decision: ConsentDecision) -> None:
-        self.record(
-            ConsentChanged,
-            decision.recorded_at,
-            purpose=decision.purpose,
-            granted=decision.granted,
-            agency_id=decision.agency_id,
-            changed_by=decision.recorded_by.role,
-            changed_at=decision.decided_at,
-        )
+    def _record_consent(self, decision: ConsentDecision) -> None:
+        """Every decision twice, in the same write: publicly without the agency, and on the
+        internal topic with it for the services that act on it."""
+        decided = {
+            "purpose": decision.purpose,
+            "granted": decision.granted,
+            "changed_by": decision.recorded_by.role,
+            "changed_at": decision.decided_at,
+        }
+        self.record(ConsentChangedV2, decision.recorded_at, **decided)
+        self.record(ConsentRecorded, decision.recorded_at, agency_id=decision.agency_id, **decided)

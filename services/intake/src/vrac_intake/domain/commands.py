@@ -40,3 +40,9 @@ class CloseCase:
     case_id: str
     reason: CloseReason
     closed_by: str  # token subject, for the audit trail
+
+
+@dataclass(frozen=True)
+class RemoveGuardian:
+    case_id: str
+    guardian_id: str

@@ -9,9 +9,11 @@ __all__ = [
     "CaseIsClosed",
     "ChangedMeanwhile",
     "IdempotencyKeyReused",
+    "LastGuardian",
     "RuleBroken",
     "StaleDecision",
     "UnknownCase",
+    "UnknownGuardian",
 ]
 
 
@@ -33,3 +35,11 @@ class ChangedMeanwhile(Conflict):
 
 class IdempotencyKeyReused(Conflict):
     """An idempotency key already registered a different family."""
+
+
+class UnknownGuardian(NotFound):
+    """The case has no guardian with this id (never had, or they were removed)."""
+
+
+class LastGuardian(Conflict):
+    """An open case keeps at least one guardian: the family must stay reachable."""

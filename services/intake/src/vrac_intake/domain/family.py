@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from vrac_contracts.events.sealed import Sealed
 from vrac_contracts.values import Channel, Language
 from vrac_runtime.values import check_between
 
@@ -39,6 +41,16 @@ class Guardian:
 
     def erased(self) -> Guardian:
         return replace(self, name=None, email=None, phone=None)
+
+
+@dataclass(frozen=True)
+class SealedFamily:
+    """The family's personal details as family-registered carries them, sealed by the
+    caller (sealing needs the key store): the child's under the case's data key, each
+    guardian's under the guardian's own key."""
+
+    child: Sealed
+    guardians: Mapping[str, Sealed]  # by guardian id
 
 
 def check_birth_year(birth_year: int, this_year: int) -> None:

@@ -17,7 +17,7 @@ from vrac_runtime.http import deps_of
 
 from vrac_intake import handlers
 from vrac_intake.domain.case import CaseStatus
-from vrac_intake.domain.commands import CloseCase, RecordConsent
+from vrac_intake.domain.commands import CloseCase, RecordConsent, RemoveGuardian
 from vrac_intake.domain.errors import RuleBroken
 from vrac_intake.entrypoints.schemas import (
     IDEMPOTENCY_KEY,
@@ -175,6 +175,14 @@ async def close_case(
     details from intake's store."""
     command = CloseCase(case_id=case_id, reason=body.reason, closed_by=who.subject)
     return CaseOut.of(await handlers.close_case(d, command, who.ensure_pilot))
+
+
+@router.delete(f"{_CASE_PATH}/guardians/{{guardian_id}}", response_model=CaseOut)
+async def remove_guardian(case_id: str, guardian_id: str, who: Closer, d: D) -> CaseOut:
+    """Take one guardian off an open case: erases their details, destroys their data key
+    and publishes guardian-removed. The last guardian stays (409)."""
+    command = RemoveGuardian(case_id=case_id, guardian_id=guardian_id)
+    return CaseOut.of(await handlers.remove_guardian(d, command, who.ensure_pilot))
 
 
 @audit_router.get(f"{_CASE_PATH}/audit", response_model=AuditOut)
