@@ -208,6 +208,11 @@ class AuditEntryOut(BaseModel):
     method: str
     resource: str = Field(description="The route template, e.g. `/cases/{case_id}/tasks`.")
     status: int = Field(description="The HTTP status of the answer (403: refused).")
+    trigger_type: str | None = Field(
+        None,
+        description="For a change a service made on an event (its erasure after the case "
+        "closed): the event's type; the actor is then the service itself.",
+    )
 
     @classmethod
     def of(cls, entry: AccessRecorded) -> AuditEntryOut:
