@@ -12,9 +12,14 @@ from typing import Any
 
 import httpx
 import pytest
-from vrac_contracts.events.intake import CaseOpened, ConsentChanged
+from vrac_contracts.envelope import Envelope
+from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentRecorded
+from vrac_contracts.events.network import MemberAddedV2
+from vrac_contracts.events.sealed import MemberDetails
 from vrac_network.bootstrap import build
 from vrac_network.settings import NetworkSettings
+from vrac_runtime.keks import unb64
+from vrac_runtime.sealing import open_with
 from vrac_testing.service import RunningService, running_app, settings_factory
 
 OPENED_AT = "2025-03-14T09:00:00+01:00"
@@ -75,7 +80,7 @@ class Network(RunningService):
         self, case_id: str, agency_id: str, granted: bool = True, changed_at: str = OCCURRED_AT
     ) -> None:
         """Publish the parents' share-with-agency decision and wait until the service has it."""
-        decision = ConsentChanged.model_validate(
+        decision = ConsentRecorded.model_validate(
             {
                 "case_id": case_id,
                 "pilot": "leiden",
@@ -95,6 +100,31 @@ class Network(RunningService):
             return any(m.get("agency_consent") is granted for m in members)
 
         await self.eventually(recorded, f"the {agency_id} decision of {case_id} to arrive")
+
+    async def close_case(self, case_id: str, reason: str = "erasure-requested") -> None:
+        """Publish intake's case-closed; the caller waits for what it expects of it."""
+        await self.publish(
+            CaseClosed.model_validate(
+                {
+                    "case_id": case_id,
+                    "pilot": "leiden",
+                    "occurred_at": "2025-06-01T10:00:00Z",
+                    "reason": reason,
+                }
+            )
+        )
+
+    async def data_key(self, key_id: str, service: str = "notifications") -> httpx.Response:
+        """Ask the key route for a data key as another service would."""
+        headers = self.auth(role="service", pilot="*", subject=service)
+        return await self.http.get(f"/internal/data-keys/{key_id}", headers=headers)
+
+    async def open_details(self, envelope: Envelope[MemberAddedV2]) -> MemberDetails:
+        """Open a member-added record's sealed details with the key notifications is served."""
+        answer = await self.data_key(envelope.data.details.key_id)
+        assert answer.status_code == 200, answer.text
+        key = unb64(answer.json()["key"])
+        return open_with(key, envelope.data.case_id, envelope.data.details, MemberDetails)
 
     async def add_member(self, case_id: str, pilot: str = "leiden", **fields: Any) -> dict:
         response = await self.http.post(

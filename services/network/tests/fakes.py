@@ -7,18 +7,26 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
+from pydantic import BaseModel
 from vrac_contracts.consent import consent_decision, is_newer
 from vrac_contracts.events.base import EventData
-from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
+from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged, ConsentRecorded
 from vrac_contracts.events.network import TaskOverdue
+from vrac_contracts.events.sealed import Sealed
 from vrac_contracts.ids import PREFIXES
 from vrac_contracts.values import Pilot
 from vrac_network.domain.case import Case, Member
 from vrac_network.domain.task import Task
 from vrac_network.handlers import Deps
+from vrac_network.ports import PendingWork
+from vrac_runtime.sealing import KeyGone, open_with, seal_with
+
+M = TypeVar("M", bound=BaseModel)
 
 NOW = dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC)
 
@@ -32,6 +40,13 @@ class FakeNetwork:
         self.outbox: list[EventData] = []
         # the next this many task writes find the task changed by another writer
         self.races = 0
+        self.erasure_pending: set[str] = set()
+        self.removals_pending: dict[str, list[str]] = {}
+        self.unchecked: set[str] = set()
+        # run once just before / right after the next task insert: another writer acting
+        # at that moment, or the process dying
+        self.before_insert: Callable[[], Awaitable[None]] | None = None
+        self.after_insert: Callable[[], Awaitable[None]] | None = None
 
     # -- Cases --
 
@@ -45,7 +60,7 @@ class FakeNetwork:
     async def record_closed(self, event: CaseClosed) -> None:
         self._case(event.case_id, event.pilot).closed = True
 
-    async def record_consent(self, event: ConsentChanged) -> None:
+    async def record_consent(self, event: ConsentChanged | ConsentRecorded) -> None:
         key, consent = consent_decision(event)
         consents = self._case(event.case_id, event.pilot).consents
         if is_newer(consents.get(key), consent):
@@ -55,14 +70,61 @@ class FakeNetwork:
         case = self.cases.get(case_id)
         return None if case is None else copy.deepcopy(case)
 
+    def _changeable(self, case_id: str) -> Case | None:
+        stored = self.cases.get(case_id)
+        ok = stored is not None and stored.opened and not stored.closed and not stored.erased
+        return stored if ok else None
+
     async def add_member(self, case: Case, member: Member) -> bool:
         events = case.pull_events()
-        stored = self.cases.get(case.case_id)
-        if stored is None or not stored.opened or stored.closed:
+        stored = self._changeable(case.case_id)
+        if stored is None:
             return False
         stored.members.append(member)
         self.outbox += events
         return True
+
+    async def remove_member(self, case: Case, member: Member) -> bool:
+        events = case.pull_events()
+        stored = self._changeable(case.case_id)
+        if stored is None:
+            return False
+        index = stored.member_index(member.member_id)
+        if stored.members[index].removed:
+            return False
+        stored.members[index] = member
+        pending = self.removals_pending.setdefault(case.case_id, [])
+        if member.member_id not in pending:
+            pending.append(member.member_id)
+        self.outbox += events
+        return True
+
+    async def removal_done(self, case_id: str, member_id: str) -> None:
+        pending = self.removals_pending.get(case_id, [])
+        if member_id in pending:
+            pending.remove(member_id)
+
+    async def mark_erased(self, event: CaseClosed) -> None:
+        case = self._case(event.case_id, event.pilot)
+        case.closed, case.erased = True, True
+        self.erasure_pending.add(event.case_id)
+
+    async def erase_members(self, case_id: str) -> None:
+        case = self.cases[case_id]
+        case.members = [m.without_personal_data() for m in case.members]
+
+    async def erasure_done(self, case_id: str) -> None:
+        self.erasure_pending.discard(case_id)
+
+    async def pending_work(self) -> AsyncIterator[PendingWork]:
+        ids = self.erasure_pending | {c for c, ms in self.removals_pending.items() if ms}
+        for case_id in sorted(ids):
+            yield PendingWork(
+                case_id=case_id,
+                pilot=self.cases[case_id].pilot,
+                erase_case=case_id in self.erasure_pending,
+                removed=list(self.removals_pending.get(case_id, [])),
+            )
 
     async def is_closed(self, case_id: str) -> bool:
         case = self.cases.get(case_id)
@@ -71,8 +133,33 @@ class FakeNetwork:
     # -- Tasks --
 
     async def insert_task(self, task: Task) -> None:
+        meanwhile, self.before_insert = self.before_insert, None
+        if meanwhile is not None:
+            await meanwhile()
         self.outbox += task.pull_events()
         self.tasks[task.task_id] = copy.deepcopy(task)
+        self.unchecked.add(task.task_id)
+        meanwhile, self.after_insert = self.after_insert, None
+        if meanwhile is not None:
+            await meanwhile()
+
+    async def unchecked_tasks(self) -> AsyncIterator[Task]:
+        for task_id in sorted(self.unchecked):
+            yield copy.deepcopy(self.tasks[task_id])
+
+    async def text_checked(self, task_id: str) -> None:
+        self.unchecked.discard(task_id)
+
+    async def erase_texts(
+        self, case_id: str, assignee_id: str | None = None, task_id: str | None = None
+    ) -> None:
+        for task in self.tasks.values():
+            if (
+                task.case_id == case_id
+                and assignee_id in (None, task.assignee_id)
+                and task_id in (None, task.task_id)
+            ):
+                task.description = None
 
     async def get_task(self, task_id: str) -> Task | None:
         task = self.tasks.get(task_id)
@@ -122,6 +209,51 @@ class FakeNetwork:
         return True
 
 
+class FakeKeys:
+    """Data keys in a dict, sealing with the real cipher; a destroyed key is a tombstone."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, tuple[str, bytes | None]] = {}
+        # the next this many destroy_case calls fail, as a store that is away would
+        self.failures = 0
+
+    async def seal(self, case_id: str, key_id: str, plain: BaseModel) -> Sealed:
+        owner, key = self.keys.setdefault(key_id, (case_id, os.urandom(32)))
+        if key is None:
+            raise KeyGone(key_id)
+        return seal_with(key, owner, key_id, plain)
+
+    def open(self, case_id: str, sealed: Sealed, model: type[M]) -> M | None:
+        _, key = self.keys[sealed.key_id]
+        return None if key is None else open_with(key, case_id, sealed, model)
+
+    async def destroy(self, case_id: str, key_id: str) -> None:
+        self.keys[key_id] = (case_id, None)
+
+    async def destroy_case(self, case_id: str) -> int:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("the key store is away")
+        await self.destroy(case_id, case_id)
+        mine = [k for k, (case, _) in self.keys.items() if case == case_id]
+        for key_id in mine:
+            await self.destroy(case_id, key_id)
+        return len(mine)
+
+    def destroyed(self, key_id: str) -> bool:
+        return key_id in self.keys and self.keys[key_id][1] is None
+
+
+class FakeTrail:
+    """The audit trail: the cases whose erasure was recorded, in order."""
+
+    def __init__(self) -> None:
+        self.erased: list[tuple[str, str]] = []
+
+    async def case_erased(self, case_id: str, pilot: str) -> None:
+        self.erased.append((case_id, pilot))
+
+
 @dataclass(frozen=True)
 class FakeAccess:
     """A caller of one pilot; with an ``agency_id``, an agency that only touches tasks of its
@@ -138,7 +270,7 @@ class FakeAccess:
         self.check_case(case.pilot)
         if self.agency_id is None:
             return
-        if assignee is None or assignee.agency_id != self.agency_id:
+        if assignee is None or assignee.removed or assignee.agency_id != self.agency_id:
             raise PermissionError("this task is not assigned to you")
         if case.agency_consent(self.agency_id) is not True:
             raise PermissionError("the family does not share this case with your agency")
@@ -170,4 +302,12 @@ class FakeMint:
 
 def fake_deps() -> tuple[Deps, FakeNetwork]:
     store = FakeNetwork()
-    return Deps(cases=store, tasks=store, clock=FakeClock(), mint=FakeMint()), store
+    deps = Deps(
+        cases=store,
+        tasks=store,
+        keys=FakeKeys(),
+        trail=FakeTrail(),
+        clock=FakeClock(),
+        mint=FakeMint(),
+    )
+    return deps, store

@@ -4,22 +4,32 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 
 import pytest
 from vrac_contracts import values as vocab
 from vrac_contracts.catalogue import spec_for
 from vrac_contracts.consent import ConsentState, consent_key
 from vrac_contracts.events import network as emitted
+from vrac_contracts.events.sealed import MemberDetails, Sealed
 from vrac_contracts.fields import is_personal
 from vrac_contracts.ids import new_id
 from vrac_network.domain.case import Case, Member, NewMember
-from vrac_network.domain.errors import CaseIsClosed, InvalidTransition, RuleBroken, UnknownCase
+from vrac_network.domain.errors import (
+    CaseIsClosed,
+    InvalidTransition,
+    RuleBroken,
+    UnknownCase,
+    UnknownMember,
+)
 from vrac_network.domain.plan import care_plan
 from vrac_network.domain.task import NewTask, Task, TaskStatus, assign_task
+from vrac_runtime.sealing import open_with, seal_with
 
 from services.network.tests.network_testkit import GRANDMOTHER, YOUTH_TEAM
 
 NOW = dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC)
+KEY = os.urandom(32)
 YOUTH_TEAM = dataclasses.replace(YOUTH_TEAM, language=vocab.Language.NL)
 
 
@@ -27,9 +37,14 @@ def open_case(pilot: vocab.Pilot = vocab.Pilot.LEIDEN) -> Case:
     return Case(case_id="case_domain000001", pilot=pilot, opened=True)
 
 
+def sealed(case: Case, member: Member) -> Sealed:
+    return seal_with(KEY, case.case_id, member.member_id, member.details())
+
+
 def join(case: Case, details: NewMember) -> Member:
     """A member added, its event handed over (as the store would take it)."""
-    member = case.add_member(new_id("member"), details, NOW)
+    member = case.new_member(new_id("member"), details, NOW)
+    case.add_member(member, sealed(case, member), NOW)
     case.pull_events()
     return member
 
@@ -41,23 +56,68 @@ def task_for(case: Case, member_id: str, due: dt.date | None = dt.date(2025, 3, 
     return task
 
 
-def test_a_member_joins_and_the_event_carries_how_to_reach_them() -> None:
+def test_a_member_joins_and_the_event_carries_how_to_reach_them_sealed() -> None:
     case = open_case()
-    member = case.add_member(new_id("member"), GRANDMOTHER, NOW)
+    member = case.new_member(new_id("member"), GRANDMOTHER, NOW)
+    assert case.members == [] and case.pull_events() == []  # checked, not added yet
+    case.add_member(member, sealed(case, member), NOW)
     [event] = case.pull_events()
-    assert isinstance(event, emitted.MemberAdded)
+    assert isinstance(event, emitted.MemberAddedV2)
     assert case.members == [member]
     assert member.member_id.startswith("mbr_")
-    assert (event.member_id, event.display_name, event.email) == (
+    assert (event.member_id, event.kind, event.channel) == (
         member.member_id,
-        "Oma Ria",
-        "ria@example.org",
+        vocab.MemberKind.FAMILY,
+        vocab.Channel.EMAIL,
+    )
+    assert "ria@example.org" not in event.model_dump_json()
+    assert open_with(KEY, case.case_id, event.details, MemberDetails) == MemberDetails(
+        display_name="Oma Ria", relationship="grandmother", email="ria@example.org"
     )
     assert (event.case_id, event.pilot, event.occurred_at) == (
         case.case_id,
         vocab.Pilot.LEIDEN,
         NOW,
     )
+
+
+def test_a_member_who_leaves_keeps_ids_and_codes_only_and_member_removed_is_recorded() -> None:
+    case = open_case()
+    oma = join(case, GRANDMOTHER)
+    gone = case.remove_member(oma.member_id, NOW)
+    [event] = case.pull_events()
+    assert isinstance(event, emitted.MemberRemoved) and event.member_id == oma.member_id
+    assert case.members == [gone]
+    assert (gone.member_id, gone.kind, gone.role, gone.removed_at) == (
+        oma.member_id,
+        oma.kind,
+        oma.role,
+        NOW,
+    )
+    assert (gone.display_name, gone.relationship, gone.email, gone.phone) == (None,) * 4
+    # leaving twice changes nothing and records nothing
+    assert case.remove_member(oma.member_id, NOW) == gone and case.pull_events() == []
+    with pytest.raises(UnknownMember):
+        case.remove_member("mbr_stranger000001", NOW)
+
+
+def test_no_task_goes_to_a_member_who_left() -> None:
+    case = open_case()
+    oma = join(case, GRANDMOTHER)
+    case.remove_member(oma.member_id, NOW)
+    with pytest.raises(RuleBroken) as refused:
+        assign_task(case, new_id("task"), NewTask(vocab.TaskCategory.CHECK_IN, oma.member_id), NOW)
+    assert refused.value.field == "assignee_id"
+
+
+def test_an_erased_case_takes_no_member_and_shows_none_of_their_details() -> None:
+    case = open_case()
+    join(case, GRANDMOTHER)
+    case.erased = True
+    with pytest.raises(CaseIsClosed):
+        join(case, YOUTH_TEAM)
+    [shown] = case.without_personal_data().members
+    assert (shown.display_name, shown.email, shown.kind) == (None, None, vocab.MemberKind.FAMILY)
 
 
 def test_without_a_language_a_member_is_addressed_in_the_pilots_language() -> None:
@@ -82,7 +142,7 @@ def test_a_member_that_cannot_be_reached_is_refused_naming_the_field(
     details = NewMember(**{**GRANDMOTHER.__dict__, **changes})  # type: ignore[arg-type]
     case = open_case()
     with pytest.raises(RuleBroken) as refused:
-        case.add_member(new_id("member"), details, NOW)
+        case.new_member(new_id("member"), details, NOW)
     assert refused.value.field == field
     assert case.members == []
     assert case.pull_events() == []

@@ -8,7 +8,8 @@ import datetime as dt
 import pytest
 from vrac_contracts import values as vocab
 from vrac_contracts.events import network as network_events
-from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
+from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentRecorded
+from vrac_contracts.events.sealed import MemberDetails
 from vrac_network import handlers
 from vrac_network.domain import commands
 from vrac_network.domain.case import Case, Member, NewMember
@@ -24,7 +25,7 @@ from vrac_network.domain.task import NewTask, Task, TaskStatus
 from vrac_network.handlers import Deps
 from vrac_runtime.errors import Conflict
 
-from services.network.tests.fakes import NOW, FakeAccess, FakeNetwork, fake_deps
+from services.network.tests.fakes import NOW, FakeAccess, FakeKeys, FakeNetwork, fake_deps
 
 CASE = "case_handlers00001"
 LEIDEN = FakeAccess("leiden")
@@ -56,6 +57,11 @@ def store_of(deps: Deps) -> FakeNetwork:
     return deps.cases
 
 
+def keys_of(deps: Deps) -> FakeKeys:
+    assert isinstance(deps.keys, FakeKeys)
+    return deps.keys
+
+
 async def opened(deps: Deps, case_id: str = CASE, pilot: vocab.Pilot = vocab.Pilot.LEIDEN) -> None:
     event = CaseOpened(
         case_id=case_id, pilot=pilot, occurred_at=NOW, programme="pit", opened_at=NOW
@@ -78,8 +84,8 @@ def consent(
     granted: bool,
     changed_at: dt.datetime,
     agency_id: str | None = None,
-) -> ConsentChanged:
-    return ConsentChanged(
+) -> ConsentRecorded:
+    return ConsentRecorded(
         case_id=CASE,
         pilot=vocab.Pilot.LEIDEN,
         occurred_at=changed_at,
@@ -114,11 +120,12 @@ async def test_a_member_added_is_stored_and_member_added_published(deps: Deps) -
     assert (oma.added_at, oma.language) == (NOW, vocab.Language.NL)  # the pilot's language
     assert await handlers.list_members(deps, CASE, LEIDEN) == [oma]
     [event] = store_of(deps).outbox
-    assert isinstance(event, network_events.MemberAdded)
-    assert (event.member_id, event.display_name, event.email) == (
-        oma.member_id,
-        "Oma Ria",
-        "ria@example.org",
+    assert isinstance(event, network_events.MemberAddedV2)
+    assert "Oma Ria" not in event.model_dump_json()
+    assert (event.member_id, event.details.key_id) == (oma.member_id, oma.member_id)
+    details = keys_of(deps).open(CASE, event.details, MemberDetails)
+    assert details == MemberDetails(
+        display_name="Oma Ria", relationship="grandmother", email="ria@example.org"
     )
 
 
@@ -153,7 +160,7 @@ async def test_a_task_assigned_is_stored_and_task_assigned_published(deps: Deps)
         NOW,
     )
     assert await handlers.tasks_of_case(deps, CASE, LEIDEN) == [task]
-    assert published(deps) == [network_events.MemberAdded, network_events.TaskAssigned]
+    assert published(deps) == [network_events.MemberAddedV2, network_events.TaskAssigned]
     assigned = store_of(deps).outbox[-1]
     assert isinstance(assigned, network_events.TaskAssigned) and assigned.due_date == dt.date(
         2025, 4, 1
@@ -269,7 +276,7 @@ async def test_the_sweep_of_one_pilot_leaves_the_others(deps: Deps) -> None:
 # -- consent --
 
 
-def agency_consent(granted: bool, changed_at: dt.datetime) -> ConsentChanged:
+def agency_consent(granted: bool, changed_at: dt.datetime) -> ConsentRecorded:
     return consent(vocab.ConsentPurpose.SHARE_WITH_AGENCY, granted, changed_at, AGENCY)
 
 

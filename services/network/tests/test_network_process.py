@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from vrac_contracts.events.intake import CaseOpened
-from vrac_contracts.events.network import MemberAdded
+from vrac_contracts.events.network import MemberAddedV2
 from vrac_testing.polling import eventually
 
 pytestmark = pytest.mark.integration
@@ -41,7 +41,7 @@ async def test_the_process_serves_http_consumes_and_publishes(run_service) -> No
             assert await eventually(members_status, "the case opened, as its members answer")
             added = await http.post(f"/cases/{CASE}/members", json=MEMBER, headers=headers)
             assert added.status_code == 201
-        published = await network.published(MemberAdded, expect=1)
+        published = await network.published(MemberAddedV2, expect=1)
         assert [r.key for r in published] == [CASE.encode()]
     # graceful: the lifespan ran to its end (uvicorn then re-raises SIGTERM as it exits)
     assert network.stopped_gracefully

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from vrac_contracts.catalogue import spec_for
+from vrac_contracts.events.intake import CaseOpened
 from vrac_contracts.events.network import TaskAccepted, TaskAssigned, TaskCompleted, TaskOverdue
 from vrac_contracts.ids import new_id
 from vrac_contracts.values import Channel, MemberKind, NetworkRole, Pilot, TaskCategory
@@ -15,6 +16,8 @@ from vrac_network.adapters.store import NetworkStore, overdue_event_id
 from vrac_network.domain.case import Case, NewMember
 from vrac_network.domain.commands import SweepOverdue
 from vrac_network.domain.task import NewTask, assign_task
+
+from services.network.tests.fakes import FakeKeys, FakeTrail
 
 pytestmark = pytest.mark.integration
 
@@ -41,15 +44,23 @@ async def test_quick_successive_commands_lose_neither_state_nor_events(network) 
 async def test_two_processes_sweeping_at_once_queue_one_overdue_event_id(mongo_db) -> None:
     # two stores with their own locks stand for two service processes on one database
     stores = NetworkStore(mongo_db), NetworkStore(mongo_db)
-    first, second = (handlers.Deps(cases=s, tasks=s) for s in stores)
+    keys = FakeKeys()
+    first, second = (handlers.Deps(cases=s, tasks=s, keys=keys, trail=FakeTrail()) for s in stores)
+    await stores[0].record_opened(
+        CaseOpened(
+            case_id=CASE, pilot=Pilot.LEIDEN, occurred_at=NOW, programme="pit", opened_at=NOW
+        )
+    )
     case = Case(CASE, Pilot.LEIDEN, opened=True)
-    member = case.add_member(
+    member = case.new_member(
         new_id("member"),
         NewMember(
             MemberKind.FAMILY, NetworkRole.SUPPORTER, "Oma", Channel.EMAIL, email="oma@example.org"
         ),
         NOW,
     )
+    case.add_member(member, await keys.seal(CASE, member.member_id, member.details()), NOW)
+    assert await stores[0].add_member(case, member)
     task = assign_task(
         case,
         new_id("task"),

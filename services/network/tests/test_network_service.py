@@ -10,7 +10,7 @@ import pytest
 from vrac_contracts.catalogue import spec_for
 from vrac_contracts.envelope import encode, new_envelope
 from vrac_contracts.events import network as emitted
-from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
+from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentRecorded
 from vrac_contracts.fields import is_personal
 from vrac_runtime.consumer import DLQ_ERROR, DLQ_REASON
 
@@ -30,8 +30,8 @@ def closed(case_id: str, pilot: str = "leiden") -> CaseClosed:
     )
 
 
-def consent(case_id: str, granted: bool, changed_at: str) -> ConsentChanged:
-    return ConsentChanged.model_validate(
+def consent(case_id: str, granted: bool, changed_at: str) -> ConsentRecorded:
+    return ConsentRecorded.model_validate(
         {
             "case_id": case_id,
             "pilot": "leiden",
@@ -66,10 +66,13 @@ async def test_a_network_with_tasks_is_published_and_shown_in_the_care_plan(netw
     declined = await network.act(meeting["task_id"], "decline", reason="no-time")
     assert declined.json()["decline_reason"] == "no-time"
 
-    members = network.decoded(await network.published(emitted.MemberAdded, expect=2))
-    assert {m.data.member_id: m.data.display_name for m in members} == {
-        oma["member_id"]: "Oma Ria",
-        team["member_id"]: "Jeugdteam Leiden",
+    records = await network.published(emitted.MemberAddedV2, expect=2)
+    assert not [r for r in records if b"Oma Ria" in r.value or b"ria@example.org" in r.value]
+    members = network.decoded(records)
+    opened = {m.data.member_id: await network.open_details(m) for m in members}
+    assert {k: (v.display_name, v.relationship) for k, v in opened.items()} == {
+        oma["member_id"]: ("Oma Ria", "grandmother"),
+        team["member_id"]: ("Jeugdteam Leiden", "youth team"),
     }
     assert {m.data.agency_id for m in members} == {None, "agy_youthteam0001"}
     assert all(m.subject == CASE for m in members)
@@ -188,7 +191,7 @@ async def test_the_same_intake_event_delivered_twice_has_one_effect(network) -> 
     entry = next(m for m in plan["members"] if m["member_id"] == team["member_id"])
     # the newest decision (withdrawn on the 16th) wins over the older one that came late
     assert entry["agency_consent"] is False
-    assert len(await network.published(emitted.MemberAdded, expect=2)) == 2
+    assert len(await network.published(emitted.MemberAddedV2, expect=2)) == 2
 
 
 async def test_a_malformed_message_is_dead_lettered_and_the_next_one_handled(network) -> None:

@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 from vrac_contracts.consent import consent_key
-from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
+from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentRecorded
 from vrac_contracts.values import ConsentPurpose
 from vrac_network.adapters.store import NetworkStore
+from vrac_network.adapters.trail import AuditTrail
 from vrac_network.entrypoints.subscribers import Subscribers
 from vrac_network.handlers import Deps
+from vrac_runtime.sealing import owner_keys
 from vrac_runtime.service import ServiceRuntime
 from vrac_testing.subscribing import InMemoryDelivery
 from vrac_testing.subscribing import subscribed as in_memory_runtime
@@ -25,7 +27,9 @@ InMemory = InMemoryDelivery[NetworkStore]
 
 def wired(runtime: ServiceRuntime) -> NetworkStore:
     store = NetworkStore(runtime.db)
-    Subscribers(Deps(cases=store, tasks=store)).register(runtime)
+    keys = owner_keys(runtime.db, runtime.settings)
+    trail = AuditTrail(runtime.db, "network")
+    Subscribers(Deps(cases=store, tasks=store, keys=keys, trail=trail)).register(runtime)
     return store
 
 
@@ -35,8 +39,8 @@ async def subscribed(make_settings) -> AsyncIterator[InMemory]:
         yield delivery
 
 
-def consent(granted: bool, changed_at: str) -> ConsentChanged:
-    return ConsentChanged.model_validate(
+def consent(granted: bool, changed_at: str) -> ConsentRecorded:
+    return ConsentRecorded.model_validate(
         {
             **BASE,
             "purpose": "share-with-agency",
@@ -70,7 +74,7 @@ async def test_on_case_closed_closes_even_a_case_not_yet_opened(subscribed: InMe
     assert case is not None and case.closed and case.opened
 
 
-async def test_on_consent_changed_keeps_the_newest_decision(subscribed: InMemory) -> None:
+async def test_on_consent_recorded_keeps_the_newest_decision(subscribed: InMemory) -> None:
     await subscribed.deliver(consent(True, "2025-03-15T10:00:00Z"))
     case = await subscribed.deps.get_case(CASE)
     assert case is not None and case.agency_consent("agy_youthteam0001") is True
@@ -82,7 +86,7 @@ async def test_on_consent_changed_keeps_the_newest_decision(subscribed: InMemory
 
 
 async def test_a_consent_for_another_purpose_is_kept_apart(subscribed: InMemory) -> None:
-    school = ConsentChanged.model_validate(
+    school = ConsentRecorded.model_validate(
         {
             **BASE,
             "purpose": "share-with-school",

@@ -6,10 +6,12 @@ from typing import Any
 
 from fastapi import FastAPI
 from vrac_runtime.audit import keep_audit
-from vrac_runtime.service import build_runtime, compose, run
+from vrac_runtime.sealing import key_routes, owner_keys, sealed_readers
+from vrac_runtime.service import Step, build_runtime, compose, run
 
 from vrac_network import handlers
 from vrac_network.adapters.store import COLLECTIONS, NetworkStore
+from vrac_network.adapters.trail import AuditTrail
 from vrac_network.domain.commands import SweepOverdue
 from vrac_network.entrypoints.http import router
 from vrac_network.entrypoints.subscribers import Subscribers
@@ -26,14 +28,22 @@ def build(settings: NetworkSettings | None = None, **overrides: Any) -> FastAPI:
     settings = settings or NetworkSettings()
     runtime = build_runtime(settings)
     store = NetworkStore(runtime.db, on_events=runtime.with_outbox(COLLECTIONS).wake)
-    every = settings.overdue_sweep_seconds
-    app = compose(runtime, handlers.Deps(cases=store, tasks=store), overrides).app(
-        [router],
+    keys = owner_keys(runtime.db, settings)
+    deps = handlers.Deps(
+        cases=store, tasks=store, keys=keys, trail=AuditTrail(runtime.db, settings.service_name)
+    )
+    jobs: list[tuple[str, float, Step[handlers.Deps]]] = [
+        ("finish-erasures", settings.erasure_retry_seconds, handlers.finish_pending_erasures)
+    ]
+    if settings.overdue_sweep_seconds > 0:
+        jobs.append(("overdue-sweep", settings.overdue_sweep_seconds, _sweep_today))
+    app = compose(runtime, deps, overrides).app(
+        [router, key_routes(keys, sealed_readers("network"))],
         title="VRAC network",
         description=DESCRIPTION,
         subscribers=Subscribers,
-        on_startup=[lambda _: store.create_indexes()],
-        jobs=[("overdue-sweep", every, _sweep_today)] if every > 0 else [],
+        on_startup=[lambda _: store.create_indexes(), lambda _: keys.ensure_indexes()],
+        jobs=jobs,
     )
     return keep_audit(app)
 

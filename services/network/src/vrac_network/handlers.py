@@ -2,6 +2,12 @@
 
 Handlers know nothing of HTTP or Mongo: they talk to the ports in ``Deps``, and the caller
 passes ``access``, which refuses a case or task the caller may not touch.
+
+Erasure (a case closed with erasure requested, or one member removed) first makes the fact
+durable in one write of the case document, which from then on refuses every change and is
+served without personal data; then erases what other places hold (members' details, tasks'
+free text, data keys) and clears its pending marker. Any step that fails is finished by the
+periodic :func:`finish_pending_erasures`, so an erasure never gives up.
 """
 
 from __future__ import annotations
@@ -9,27 +15,38 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
+from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentRecorded
 from vrac_contracts.ids import new_id
+from vrac_contracts.values import CloseReason
+from vrac_runtime.logging import get_logger
 from vrac_runtime.retry import retried
 from vrac_runtime.values import Clock, utc_now
 
 from vrac_network.domain import commands
 from vrac_network.domain import task as tasks
 from vrac_network.domain.case import Case, Member
-from vrac_network.domain.errors import CaseIsClosed, TaskChangedMeanwhile, UnknownCase, UnknownTask
+from vrac_network.domain.errors import (
+    AssigneeLeft,
+    CaseIsClosed,
+    TaskChangedMeanwhile,
+    UnknownCase,
+    UnknownTask,
+)
 from vrac_network.domain.plan import CarePlan, care_plan
 from vrac_network.domain.task import Task
-from vrac_network.ports import Access, Cases, Tasks
+from vrac_network.ports import Access, Cases, DataKeys, PendingWork, Tasks, Trail
 
 # a task write that lost a race re-reads and tries again, this many times in all
 TASK_WRITE_ATTEMPTS = 3
+log = get_logger(__name__)
 
 
 @dataclass
 class Deps:
     cases: Cases
     tasks: Tasks
+    keys: DataKeys
+    trail: Trail
     clock: Clock = utc_now
     mint: Callable[[str], str] = new_id
 
@@ -42,33 +59,97 @@ async def open_case(deps: Deps, event: CaseOpened) -> None:
 
 
 async def close_case(deps: Deps, event: CaseClosed) -> None:
-    await deps.cases.record_closed(event)
+    if event.reason is not CloseReason.ERASURE_REQUESTED:
+        await deps.cases.record_closed(event)
+        return
+    # the marker first: from now on no route or handler stores or serves personal data
+    await deps.cases.mark_erased(event)
+    await finish_erasure(deps, event.case_id, event.pilot)
 
 
-async def record_consent(deps: Deps, event: ConsentChanged) -> None:
+async def record_consent(deps: Deps, event: ConsentRecorded) -> None:
     await deps.cases.record_consent(event)
+
+
+# -- erasure --
+
+
+async def finish_erasure(deps: Deps, case_id: str, pilot: str) -> None:
+    """Erase what the case still holds elsewhere, destroy its keys, record it, clear the
+    pending marker; every step is safe to repeat."""
+    await deps.cases.erase_members(case_id)
+    await deps.tasks.erase_texts(case_id)
+    await deps.keys.destroy_case(case_id)
+    await deps.trail.case_erased(case_id, pilot)
+    await deps.cases.erasure_done(case_id)
+
+
+async def finish_removal(deps: Deps, case_id: str, member_id: str) -> None:
+    """The rest of a member's removal: their tasks' free text and their key."""
+    await deps.tasks.erase_texts(case_id, assignee_id=member_id)
+    await deps.keys.destroy(case_id, member_id)
+    await deps.cases.removal_done(case_id, member_id)
+
+
+async def finish_pending_erasures(deps: Deps) -> int:
+    """The periodic job: finish every erasure and removal a failure left half done; how
+    many cases were finished. A case that fails again is tried on the next run."""
+    finished = 0
+    async for task in deps.tasks.unchecked_tasks():
+        await _keep_text_only_if_allowed(deps, task)
+    async for work in deps.cases.pending_work():
+        try:
+            await _finish(deps, work)
+            finished += 1
+        except Exception as err:  # one failing case must not hold back the others
+            log.warning("pending erasure failed", case_id=work.case_id, error=type(err).__name__)
+    return finished
+
+
+async def _finish(deps: Deps, work: PendingWork) -> None:
+    for member_id in work.removed:
+        await finish_removal(deps, work.case_id, member_id)
+    if work.erase_case:
+        await finish_erasure(deps, work.case_id, work.pilot)
 
 
 # -- the network --
 
 
 async def add_member(deps: Deps, command: commands.AddMember, access: Access) -> Member:
-    """Add someone to the case's network: member-added."""
+    """Add someone to the case's network: member-added, their details sealed with their key."""
     case = await _visible_case(deps, command.case_id, access)
-    member = case.add_member(deps.mint("member"), command.member, deps.clock())
+    now = deps.clock()
+    member = case.new_member(deps.mint("member"), command.member, now)
+    sealed = await deps.keys.seal(case.case_id, member.member_id, member.details())
+    case.add_member(member, sealed, now)
     if not await deps.cases.add_member(case, member):
-        # closed between our read and our write
+        # closed or erased between our read and our write: the key seals nothing stored
+        await deps.keys.destroy(case.case_id, member.member_id)
         raise CaseIsClosed(f"case {command.case_id} is closed")
     return member
 
 
+async def remove_member(deps: Deps, command: commands.RemoveMember, access: Access) -> None:
+    """The member leaves the network: their details erased, their key destroyed,
+    member-removed published. Removing them again only finishes what is left."""
+    case = await _visible_case(deps, command.case_id, access)
+    member = case.remove_member(command.member_id, deps.clock())
+    if case.events and not await deps.cases.remove_member(case, member):
+        # someone else changed the case meanwhile: removed them too, or closed it
+        again = (await _visible_case(deps, command.case_id, access)).member(command.member_id)
+        if again is None or not again.removed:
+            raise CaseIsClosed(f"case {command.case_id} is closed")
+    await finish_removal(deps, command.case_id, command.member_id)
+
+
 async def list_members(deps: Deps, case_id: str, access: Access) -> list[Member]:
-    return (await _visible_case(deps, case_id, access)).members
+    return _shown(await _visible_case(deps, case_id, access)).members
 
 
 async def show_care_plan(deps: Deps, case_id: str, access: Access) -> CarePlan:
     case = await _visible_case(deps, case_id, access)
-    return care_plan(case, await deps.tasks.tasks_of_case(case_id))
+    return care_plan(_shown(case), _shown_tasks(case, await deps.tasks.tasks_of_case(case_id)))
 
 
 async def _visible_case(deps: Deps, case_id: str, access: Access) -> Case:
@@ -79,6 +160,22 @@ async def _visible_case(deps: Deps, case_id: str, access: Access) -> Case:
     return case
 
 
+def _shown(case: Case) -> Case:
+    """What may be served of a case: nothing personal once it is erased, even while the
+    erasure is still under way."""
+    return case.without_personal_data() if case.erased else case
+
+
+def _shown_tasks(case: Case, found: list[Task]) -> list[Task]:
+    """Tasks as they may be served: no free text of an erased case or of a member who left."""
+    return [task.without_personal_data() if _text_gone(case, task) else task for task in found]
+
+
+def _text_gone(case: Case, task: Task) -> bool:
+    assignee = case.member(task.assignee_id)
+    return case.erased or (assignee is not None and assignee.removed)
+
+
 # -- tasks --
 
 
@@ -87,17 +184,30 @@ async def assign_task(deps: Deps, command: commands.AssignTask, access: Access) 
     case = await _visible_case(deps, command.case_id, access)
     task = tasks.assign_task(case, deps.mint("task"), command.task, deps.clock())
     await deps.tasks.insert_task(task)
+    return await _keep_text_only_if_allowed(deps, task)
+
+
+async def _keep_text_only_if_allowed(deps: Deps, task: Task) -> Task:
+    """A task is its own document: an erasure (or the assignee's removal) that swept the
+    case's tasks between the insert's read of the case and the insert did not see it, so
+    look at the case again. The task stays marked unchecked until this ran, and the
+    periodic job runs it for a task whose handler died first."""
+    case = await deps.cases.get_case(task.case_id)
+    if task.description is not None and (case is None or _text_gone(case, task)):
+        await deps.tasks.erase_texts(task.case_id, task_id=task.task_id)
+        task = task.without_personal_data()
+    await deps.tasks.text_checked(task.task_id)
     return task
 
 
 async def tasks_of_case(deps: Deps, case_id: str, access: Access) -> list[Task]:
-    await _visible_case(deps, case_id, access)
-    return await deps.tasks.tasks_of_case(case_id)
+    case = await _visible_case(deps, case_id, access)
+    return _shown_tasks(case, await deps.tasks.tasks_of_case(case_id))
 
 
 async def get_task(deps: Deps, task_id: str, access: Access) -> Task:
-    task, _ = await _visible_task(deps, task_id, access)
-    return task
+    task, case = await _visible_task(deps, task_id, access)
+    return _shown_tasks(case, [task])[0]
 
 
 async def accept_task(deps: Deps, command: commands.AcceptTask, access: Access) -> Task:
@@ -119,15 +229,23 @@ async def sweep_overdue(deps: Deps, command: commands.SweepOverdue) -> list[str]
     """Report every open task due before ``as_of`` as overdue, once; returns the task ids
     this sweep reported (a concurrent sweep reports the others)."""
     reported: list[str] = []
-    closed: dict[str, bool] = {}
+    cases: dict[str, Case | None] = {}
     async for task in deps.tasks.overdue_candidates(command.as_of, command.pilot):
-        if task.case_id not in closed:
-            closed[task.case_id] = await deps.cases.is_closed(task.case_id)
-        if closed[task.case_id]:
-            continue  # nobody is reminded about a closed case's tasks
+        if task.case_id not in cases:
+            cases[task.case_id] = await deps.cases.get_case(task.case_id)
+        if not _may_remind(cases[task.case_id], task):
+            continue
         if task.mark_overdue(command.as_of, deps.clock()) and await deps.tasks.flag_overdue(task):
             reported.append(task.task_id)
     return reported
+
+
+def _may_remind(case: Case | None, task: Task) -> bool:
+    """Nobody is reminded about a closed case's tasks, nor someone who left the network."""
+    if case is None or case.closed or case.erased:
+        return False
+    assignee = case.member(task.assignee_id)
+    return assignee is not None and not assignee.removed
 
 
 async def _visible_task(deps: Deps, task_id: str, access: Access) -> tuple[Task, Case]:
@@ -156,10 +274,13 @@ async def _change_task_once(
     deps: Deps, task_id: str, access: Access, change: Callable[[Task], None]
 ) -> Task:
     task, case = await _visible_task(deps, task_id, access)
-    if case.closed:
+    if case.closed or case.erased:
         raise CaseIsClosed(f"case {case.case_id} is closed")
+    assignee = case.member(task.assignee_id)
+    if assignee is None or assignee.removed:
+        raise AssigneeLeft(f"the assignee of task {task_id} left the network")
     read_version = task.version
     change(task)
     if not await deps.tasks.save_task(task, read_version):
         raise TaskChangedMeanwhile(f"task {task_id} kept changing meanwhile; try again")
-    return task
+    return _shown_tasks(case, [task])[0]

@@ -4,23 +4,60 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from pydantic import BaseModel
+from vrac_contracts.events.intake import CaseClosed, ConsentChanged, ConsentRecorded
+from vrac_contracts.events.sealed import Sealed
 from vrac_runtime.intake_facts import IntakeFacts
 
 from vrac_network.domain.case import Case, Member
 from vrac_network.domain.task import Task
 
 
+@dataclass(frozen=True)
+class PendingWork:
+    """Erasure a case still owes: the whole case, or members who left (their keys and the
+    free text of their tasks)."""
+
+    case_id: str
+    pilot: str
+    erase_case: bool = False
+    removed: list[str] = field(default_factory=list)
+
+
 class Cases(IntakeFacts, Protocol):
     """Cases as network knows them. Intake's facts may arrive in any order and more than
     once, so each ``record_*`` is safe to apply twice and creates the case if need be."""
 
+    async def record_consent(self, event: ConsentChanged | ConsentRecorded) -> None:
+        """Keep the decision unless a newer one for the same key is already kept."""
+
     async def get_case(self, case_id: str) -> Case | None: ...
 
     async def add_member(self, case: Case, member: Member) -> bool:
-        """Store the new member with the case's recorded events, if the case is still open;
-        False (nothing written) when it was closed meanwhile."""
+        """Store the new member with the case's recorded events, if the case is still open
+        and not erased; False (nothing written) when it was closed meanwhile."""
+
+    async def remove_member(self, case: Case, member: Member) -> bool:
+        """Store the member's removal (their details erased) with the case's recorded events
+        and note the work it still owes, if the case is still open and the member not yet
+        removed; False (nothing written) otherwise."""
+
+    async def removal_done(self, case_id: str, member_id: str) -> None: ...
+
+    async def mark_erased(self, event: CaseClosed) -> None:
+        """In one write: the case is closed, erased (no personal data is stored or served
+        from now on) and its erasure pending. Creates the case if need be."""
+
+    async def erase_members(self, case_id: str) -> None:
+        """Erase every member's name, relationship and contacts of an erased case."""
+
+    async def erasure_done(self, case_id: str) -> None: ...
+
+    def pending_work(self) -> AsyncIterator[PendingWork]:
+        """Every case with an erasure or a removal not yet finished."""
 
     async def is_closed(self, case_id: str) -> bool: ...
 
@@ -44,6 +81,32 @@ class Tasks(Protocol):
     async def flag_overdue(self, task: Task) -> bool:
         """Store the overdue flag and its event; False when another sweep (or a
         transition) got there first."""
+
+    def unchecked_tasks(self) -> AsyncIterator[Task]:
+        """Tasks inserted whose case was not looked at again afterwards (a crash between)."""
+
+    async def text_checked(self, task_id: str) -> None: ...
+
+    async def erase_texts(
+        self, case_id: str, assignee_id: str | None = None, task_id: str | None = None
+    ) -> None:
+        """Erase the free text of the case's tasks (of one assignee, or one task)."""
+
+
+class DataKeys(Protocol):
+    """Network's own data keys (``vrac_runtime.sealing.DataKeys``): one per member."""
+
+    async def seal(self, case_id: str, key_id: str, plain: BaseModel) -> Sealed: ...
+
+    async def destroy(self, case_id: str, key_id: str) -> None: ...
+
+    async def destroy_case(self, case_id: str) -> int: ...
+
+
+class Trail(Protocol):
+    """The audit trail, for changes an event made rather than a request."""
+
+    async def case_erased(self, case_id: str, pilot: str) -> None: ...
 
 
 class Access(Protocol):

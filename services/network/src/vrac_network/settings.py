@@ -14,3 +14,8 @@ class NetworkSettings(ServiceSettings):
         ge=0,
         description="How often the overdue sweep runs (as of today, UTC); 0 turns it off.",
     )
+    erasure_retry_seconds: float = Field(
+        60,
+        gt=0,
+        description="How often erasures and removals a failure left half done are finished.",
+    )

@@ -6,6 +6,12 @@ the version that was read, a task not yet flagged overdue (the runtime's databas
 such conditions hold, see ``vrac_runtime.store``), and no write ever touches another
 aggregate's document: a closed case's tasks are skipped by the sweep, not rewritten.
 Documents are mapped by hand (``_*_doc`` and their readers below).
+
+Erasure: the case document's ``erased`` flag is set in the same write as ``closed`` and
+``erasure_pending``; ``removals_pending`` lists members who left whose key or tasks' free
+text may still be there. Members are only ever appended, never moved, so a member is
+addressed by its index (``members.<i>``, guarded by its id): FerretDB 1.24 has no
+positional ``$`` update.
 """
 
 from __future__ import annotations
@@ -13,13 +19,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from vrac_contracts import values as vocab
 from vrac_contracts.envelope import Envelope, new_envelope
 from vrac_contracts.events.base import EventData
+from vrac_contracts.events.intake import CaseClosed, ConsentChanged, ConsentRecorded
 from vrac_contracts.events.network import TaskOverdue
 from vrac_runtime.idempotency import merge_updates
 from vrac_runtime.intake_cases import MongoIntakeCases, consents_of
@@ -27,12 +34,17 @@ from vrac_runtime.outbox import WITHOUT_OUTBOX, outbox_fields, push_outbox
 
 from vrac_network.domain.case import Case, Member
 from vrac_network.domain.task import OPEN_STATUSES, Task, TaskStatus
+from vrac_network.ports import PendingWork
 
 CASES: Final = "cases"
 TASKS: Final = "tasks"
 COLLECTIONS: Final = (CASES, TASKS)
 _OPEN = [str(s) for s in OPEN_STATUSES]
 _OVERDUE_IDS: Final = uuid.UUID("8c3f0e52-6a1d-4b7e-9f21-3d5a7c9e0b64")
+# what a member keeps after erasure is everything but these
+_PERSONAL_MEMBER_FIELDS: Final = ("display_name", "relationship", "email", "phone", "webhook_url")
+_UNCHECKED: Final = "text_unchecked"
+_CHANGEABLE: Final = {"opened": True, "closed": False, "erased": {"$ne": True}}
 
 
 def overdue_event_id(task_id: str) -> str:
@@ -60,7 +72,15 @@ class NetworkStore(MongoIntakeCases):
         db: AsyncDatabase[Any],
         on_events: Callable[[], None] = lambda: None,
     ) -> None:
-        super().__init__(db[CASES], starts_with={"members": []})
+        super().__init__(
+            db[CASES],
+            starts_with={
+                "members": [],
+                "erased": False,
+                "erasure_pending": False,
+                "removals_pending": [],
+            },
+        )
         self._tasks = db[TASKS]
         # told after a write that queued events, so the relay sends them right away
         self._on_events = on_events
@@ -68,15 +88,20 @@ class NetworkStore(MongoIntakeCases):
     async def create_indexes(self) -> None:
         await self._tasks.create_index([("case_id", ASCENDING)])
         await self._tasks.create_index([("overdue", ASCENDING), ("due_date", ASCENDING)])
+        await self._tasks.create_index([(_UNCHECKED, ASCENDING)])
 
     async def get_case(self, case_id: str) -> Case | None:
         doc = await self._cases.find_one({"_id": case_id}, WITHOUT_OUTBOX)
         return None if doc is None else _case(doc)
 
+    async def record_consent(self, event: ConsentChanged | ConsentRecorded) -> None:
+        # the runtime files any decision ``consent_decision`` reads; its hint still says v1
+        await super().record_consent(cast(ConsentChanged, event))
+
     async def add_member(self, case: Case, member: Member) -> bool:
         """Append the member and the case's events, if the case is still open; else False."""
         result = await self._cases.update_one(
-            {"_id": case.case_id, "opened": True, "closed": False},
+            {"_id": case.case_id, **_CHANGEABLE},
             merge_updates(
                 {"$push": {"members": _member_doc(member)}},
                 push_outbox(_envelopes(case.pull_events())),
@@ -85,10 +110,75 @@ class NetworkStore(MongoIntakeCases):
         self._written(result.modified_count)
         return result.modified_count == 1
 
+    async def remove_member(self, case: Case, member: Member) -> bool:
+        """Replace the member by its erased self, note the removal pending and queue the
+        case's events, if the case is open and the member not yet removed; else False."""
+        index = case.member_index(member.member_id)
+        at = f"members.{index}"
+        result = await self._cases.update_one(
+            {
+                "_id": case.case_id,
+                **_CHANGEABLE,
+                f"{at}.member_id": member.member_id,
+                f"{at}.removed_at": None,
+            },
+            merge_updates(
+                {"$set": {at: _member_doc(member)}},
+                {"$addToSet": {"removals_pending": member.member_id}},
+                push_outbox(_envelopes(case.pull_events())),
+            ),
+        )
+        self._written(result.modified_count)
+        return result.modified_count == 1
+
+    async def removal_done(self, case_id: str, member_id: str) -> None:
+        await self._cases.update_one({"_id": case_id}, {"$pull": {"removals_pending": member_id}})
+
+    async def mark_erased(self, event: CaseClosed) -> None:
+        fields = {
+            "closed": True,
+            "close_reason": str(event.reason),
+            "closed_at": event.occurred_at,
+            "erased": True,
+            "erasure_pending": True,
+        }
+        await self.upsert(event.case_id, event.pilot, fields)
+
+    async def erase_members(self, case_id: str) -> None:
+        """Null every member's personal fields, by index (members are only appended, and
+        none is added to an erased case)."""
+        doc = await self._cases.find_one({"_id": case_id}, {"members": 1})
+        count = len(doc.get("members") or []) if doc else 0
+        if count == 0:
+            return
+        erased = {
+            f"members.{i}.{name}": None for i in range(count) for name in _PERSONAL_MEMBER_FIELDS
+        }
+        await self._cases.update_one({"_id": case_id, "erased": True}, {"$set": erased})
+
+    async def erasure_done(self, case_id: str) -> None:
+        await self._cases.update_one({"_id": case_id}, {"$set": {"erasure_pending": False}})
+
+    async def pending_work(self) -> AsyncIterator[PendingWork]:
+        query = {"$or": [{"erasure_pending": True}, {"removals_pending.0": {"$exists": True}}]}
+        fields = {"pilot": 1, "erasure_pending": 1, "removals_pending": 1}
+        async for doc in self._cases.find(query, fields):
+            yield PendingWork(
+                case_id=doc["_id"],
+                pilot=doc["pilot"],
+                erase_case=bool(doc.get("erasure_pending")),
+                removed=list(doc.get("removals_pending") or []),
+            )
+
     # -- tasks --
 
     async def insert_task(self, task: Task) -> None:
-        doc = {**_task_doc(task), **outbox_fields(_envelopes(task.pull_events()))}
+        doc = {
+            **_task_doc(task),
+            **outbox_fields(_envelopes(task.pull_events())),
+            # until the handler has looked at the case again (see handlers.assign_task)
+            _UNCHECKED: True,
+        }
         await self._tasks.insert_one(doc)
         self._written(1)
 
@@ -147,6 +237,23 @@ class NetworkStore(MongoIntakeCases):
         self._written(result.modified_count)
         return result.modified_count == 1
 
+    async def unchecked_tasks(self) -> AsyncIterator[Task]:
+        async for doc in self._tasks.find({_UNCHECKED: True}, WITHOUT_OUTBOX):
+            yield _task(doc)
+
+    async def text_checked(self, task_id: str) -> None:
+        await self._tasks.update_one({"_id": task_id}, {"$unset": {_UNCHECKED: ""}})
+
+    async def erase_texts(
+        self, case_id: str, assignee_id: str | None = None, task_id: str | None = None
+    ) -> None:
+        query: dict[str, Any] = {"case_id": case_id, "description": {"$ne": None}}
+        if assignee_id is not None:
+            query["assignee_id"] = assignee_id
+        if task_id is not None:
+            query["_id"] = task_id
+        await self._tasks.update_many(query, {"$set": {"description": None}})
+
     async def is_closed(self, case_id: str) -> bool:
         return await self._cases.count_documents({"_id": case_id, "closed": True}) > 0
 
@@ -173,6 +280,7 @@ def _member_doc(member: Member) -> dict[str, Any]:
         "channel": str(member.channel),
         "language": str(member.language),
         "added_at": member.added_at,
+        "removed_at": member.removed_at,
     }
 
 
@@ -181,7 +289,7 @@ def _member(doc: dict[str, Any]) -> Member:
         member_id=doc["member_id"],
         kind=vocab.MemberKind(doc["kind"]),
         role=vocab.NetworkRole(doc["role"]),
-        display_name=doc["display_name"],
+        display_name=doc.get("display_name"),
         channel=vocab.Channel(doc["channel"]),
         language=vocab.Language(doc["language"]),
         added_at=doc["added_at"],
@@ -190,6 +298,7 @@ def _member(doc: dict[str, Any]) -> Member:
         phone=doc.get("phone"),
         webhook_url=doc.get("webhook_url"),
         agency_id=doc.get("agency_id"),
+        removed_at=doc.get("removed_at"),
     )
 
 
@@ -199,6 +308,7 @@ def _case(doc: dict[str, Any]) -> Case:
         pilot=vocab.Pilot(doc["pilot"]),
         opened=bool(doc.get("opened")),
         closed=bool(doc.get("closed")),
+        erased=bool(doc.get("erased")),
         members=[_member(m) for m in doc.get("members", [])],
         consents=consents_of(doc),
     )

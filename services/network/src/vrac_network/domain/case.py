@@ -2,23 +2,26 @@
 
 A case document comes into being from whichever intake event arrives first (topics are not
 ordered among each other), so ``opened`` and ``closed`` are independent facts: a case is
-usable only when it was opened and is not closed.
+usable only when it was opened and is not closed. An erased case (closed with erasure
+requested) keeps its members' ids, kinds and roles for the care plan's history, never their
+names or contacts; a removed member likewise.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pydantic import ValidationError
 from vrac_contracts.consent import ConsentState, consent_key
 from vrac_contracts.events.base import EventData
-from vrac_contracts.events.network import MemberAdded
+from vrac_contracts.events.network import MemberAddedV2, MemberRemoved
+from vrac_contracts.events.sealed import MemberDetails, Sealed
 from vrac_contracts.values import Channel, ConsentPurpose, Language, MemberKind, NetworkRole, Pilot
 from vrac_runtime.aggregate import RecordsEvents
 from vrac_runtime.values import required_text
 
-from .errors import CaseIsClosed, NoAgencyConsent, RuleBroken, UnknownCase
+from .errors import CaseIsClosed, NoAgencyConsent, RuleBroken, UnknownCase, UnknownMember
 
 
 @dataclass(frozen=True)
@@ -39,12 +42,13 @@ class NewMember:
 
 @dataclass(frozen=True)
 class Member:
-    """A member of the child's support network."""
+    """A member of the child's support network. ``display_name`` is None once their
+    personal data was erased (they left, or the case was erased)."""
 
     member_id: str
     kind: MemberKind
     role: NetworkRole
-    display_name: str
+    display_name: str | None
     channel: Channel
     language: Language
     added_at: dt.datetime
@@ -53,6 +57,29 @@ class Member:
     phone: str | None = None
     webhook_url: str | None = None
     agency_id: str | None = None
+    removed_at: dt.datetime | None = None
+
+    @property
+    def removed(self) -> bool:
+        return self.removed_at is not None
+
+    def without_personal_data(self) -> Member:
+        """The member as kept after erasure: ids and codes only (the care plan's history)."""
+        return replace(
+            self, display_name=None, relationship=None, email=None, phone=None, webhook_url=None
+        )
+
+    def details(self) -> MemberDetails:
+        """What travels sealed on member-added; the contract has the last word on formats."""
+        try:
+            return MemberDetails(
+                display_name=self.display_name or "",
+                relationship=self.relationship,
+                email=self.email,
+                phone=self.phone,
+            )
+        except ValidationError as err:
+            raise _refused(err) from None
 
 
 def check_member_rules(details: NewMember) -> None:
@@ -78,6 +105,8 @@ class Case(RecordsEvents):
     pilot: Pilot
     opened: bool = False
     closed: bool = False
+    # closed with erasure requested: nothing personal is stored or served any more
+    erased: bool = False
     members: list[Member] = field(default_factory=list)
     # the newest decision per consent key (``vrac_contracts.consent``)
     consents: dict[str, ConsentState] = field(default_factory=dict)
@@ -86,7 +115,7 @@ class Case(RecordsEvents):
     def ensure_open(self) -> None:
         if not self.opened:
             raise UnknownCase(f"case {self.case_id} is not known (not opened yet)")
-        if self.closed:
+        if self.closed or self.erased:
             raise CaseIsClosed(f"case {self.case_id} is closed")
 
     def member(self, member_id: str) -> Member | None:
@@ -105,8 +134,9 @@ class Case(RecordsEvents):
                 f"{agency_id} (purpose share-with-agency)"
             )
 
-    def add_member(self, member_id: str, details: NewMember, now: dt.datetime) -> Member:
-        """Add someone to the network and record member-added."""
+    def new_member(self, member_id: str, details: NewMember, now: dt.datetime) -> Member:
+        """Someone who may join the network, checked but not added yet: their details are
+        sealed (I/O) before :meth:`add_member` records them."""
         self.ensure_open()
         check_member_rules(details)
         member = Member(
@@ -124,31 +154,54 @@ class Case(RecordsEvents):
             webhook_url=details.webhook_url,
             agency_id=details.agency_id,
         )
-        # built first: the contract may still refuse a field, and then nothing changes
-        _record_member_added(self, member, now)
-        self.members.append(member)
+        member.details()  # refuses a format the contract would refuse, before any key is made
         return member
 
+    def add_member(self, member: Member, sealed: Sealed, now: dt.datetime) -> None:
+        """Add the member and record member-added with their details ``sealed``."""
+        self.ensure_open()
+        try:
+            self.record(
+                MemberAddedV2,
+                now,
+                member_id=member.member_id,
+                kind=member.kind,
+                role=member.role,
+                agency_id=member.agency_id,
+                channel=member.channel,
+                language=member.language,
+                details=sealed,
+            )
+        except ValidationError as err:
+            raise _refused(err) from None
+        self.members.append(member)
 
-def _record_member_added(case: Case, member: Member, now: dt.datetime) -> None:
-    try:
-        case.record(
-            MemberAdded,
-            now,
-            member_id=member.member_id,
-            kind=member.kind,
-            role=member.role,
-            display_name=member.display_name,
-            relationship=member.relationship,
-            email=member.email,
-            phone=member.phone,
-            webhook_url=member.webhook_url,
-            agency_id=member.agency_id,
-            channel=member.channel,
-            language=member.language,
-        )
-    except ValidationError as err:
-        # the contract is the last word on field formats; name the field it refused
-        first = err.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(part) for part in first["loc"]) or "member"
-        raise RuleBroken(where, first["msg"]) from None
+    def remove_member(self, member_id: str, now: dt.datetime) -> Member:
+        """The member leaves: their personal data goes, their id and role stay in the plan's
+        history; records member-removed. Removing someone already gone changes nothing."""
+        self.ensure_open()
+        index = self.member_index(member_id)
+        member = self.members[index]
+        if member.removed:
+            return member
+        gone = replace(member.without_personal_data(), removed_at=now)
+        self.members[index] = gone
+        self.record(MemberRemoved, now, member_id=member_id)
+        return gone
+
+    def member_index(self, member_id: str) -> int:
+        for index, member in enumerate(self.members):
+            if member.member_id == member_id:
+                return index
+        raise UnknownMember(f"member {member_id} is not in case {self.case_id}'s network")
+
+    def without_personal_data(self) -> Case:
+        """The case as an erased case is served: members without names or contacts."""
+        return replace(self, members=[m.without_personal_data() for m in self.members])
+
+
+def _refused(err: ValidationError) -> RuleBroken:
+    """The contract is the last word on field formats; name the field it refused."""
+    first = err.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(part) for part in first["loc"]) or "member"
+    return RuleBroken(where, first["msg"])

@@ -18,6 +18,12 @@ class AddMember:
 
 
 @dataclass(frozen=True)
+class RemoveMember:
+    case_id: str
+    member_id: str
+
+
+@dataclass(frozen=True)
 class AssignTask:
     case_id: str
     task: NewTask

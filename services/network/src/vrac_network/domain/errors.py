@@ -5,11 +5,13 @@ from __future__ import annotations
 from vrac_runtime.errors import Conflict, NotFound, RuleBroken
 
 __all__ = [
+    "AssigneeLeft",
     "CaseIsClosed",
     "InvalidTransition",
     "RuleBroken",
     "TaskChangedMeanwhile",
     "UnknownCase",
+    "UnknownMember",
     "UnknownTask",
 ]
 
@@ -20,6 +22,14 @@ class UnknownCase(NotFound):
 
 class UnknownTask(NotFound):
     """No task has this id."""
+
+
+class UnknownMember(NotFound):
+    """No member of the case's network has this id."""
+
+
+class AssigneeLeft(Conflict):
+    """The task's assignee was removed from the network: the task no longer moves."""
 
 
 class CaseIsClosed(Conflict):

@@ -9,7 +9,7 @@ the due date records it, whatever the status does later.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Final
 
@@ -77,6 +77,10 @@ class Task(RecordsEvents):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    def without_personal_data(self) -> Task:
+        """The task as kept after erasure: the team's free text goes, codes and dates stay."""
+        return replace(self, description=None)
+
     def _record(self, event: type[EventData], now: dt.datetime, **fields: object) -> None:
         """Every task event names the task and its assignee."""
         self.record(
@@ -128,6 +132,8 @@ def assign_task(case: Case, task_id: str, request: NewTask, now: dt.datetime) ->
     assignee = case.member(request.assignee_id)
     if assignee is None:
         raise RuleBroken("assignee_id", "not a member of this case's network")
+    if assignee.removed:
+        raise RuleBroken("assignee_id", "this member left the case's network")
     if assignee.agency_id:
         # the task's description and the case reach the agency only under the parents' consent
         case.ensure_shared_with(assignee.agency_id)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from vrac_runtime.audit import CaseRef, audited
 from vrac_runtime.auth import ALL_PILOTS, Principal, requires
 from vrac_runtime.http import deps_of
@@ -54,7 +54,7 @@ class PrincipalAccess:
         if self.principal.role != "agency":
             return
         agency = self.principal.subject
-        if assignee is None or assignee.agency_id != agency:
+        if assignee is None or assignee.removed or assignee.agency_id != agency:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "this task is not assigned to you")
         if case.agency_consent(agency) is not True:
             raise HTTPException(
@@ -82,6 +82,7 @@ TaskReader = Annotated[
     PrincipalAccess, Depends(_access("coach", "pilot-lead", "service", "agency"))
 ]
 TaskActor = Annotated[PrincipalAccess, Depends(_access("coach", "agency"))]
+Remover = Annotated[PrincipalAccess, Depends(_access("coach", "pilot-lead"))]
 
 
 @router.post("/cases/{case_id}/members", status_code=201, response_model=MemberOut)
@@ -94,6 +95,14 @@ async def add_member(case_id: str, body: MemberIn, who: Writer, d: D) -> MemberO
 @router.get("/cases/{case_id}/members", response_model=list[MemberOut])
 async def list_members(case_id: str, who: Reader, d: D) -> list[MemberOut]:
     return [MemberOut.of(m) for m in await handlers.list_members(d, case_id, who)]
+
+
+@router.delete("/cases/{case_id}/members/{member_id}", status_code=204)
+async def remove_member(case_id: str, member_id: str, who: Remover, d: D) -> Response:
+    """The member leaves the network: their details are erased, their data key destroyed,
+    member-removed published; their tasks stay in the plan without free text."""
+    await handlers.remove_member(d, commands.RemoveMember(case_id, member_id), who)
+    return Response(status_code=204)
 
 
 @router.post("/cases/{case_id}/tasks", status_code=201, response_model=TaskOut)

@@ -76,7 +76,9 @@ class MemberOut(Attributes):
     member_id: str
     kind: vocab.MemberKind
     role: vocab.NetworkRole
-    display_name: str
+    display_name: str | None = Field(
+        description="Null once erased: the member left, or the case was erased."
+    )
     relationship: str | None
     email: str | None
     phone: str | None
@@ -85,6 +87,9 @@ class MemberOut(Attributes):
     channel: vocab.Channel
     language: vocab.Language
     added_at: dt.datetime
+    removed_at: dt.datetime | None = Field(
+        description="When the member left the network (their details are erased); else null."
+    )
 
 
 class TaskOut(Attributes):
@@ -115,6 +120,9 @@ class PlanOut(BaseModel):
     case_id: str
     pilot: vocab.Pilot
     status: str = Field(description="open or closed.")
+    erased: bool = Field(
+        description="The case was closed with erasure requested: nothing personal is kept."
+    )
     members: list[MemberPlanOut]
     task_counts: dict[TaskStatus, int]
     overdue: int = Field(description="Open tasks the overdue sweep reported.")
@@ -134,6 +142,7 @@ class PlanOut(BaseModel):
             case_id=plan.case.case_id,
             pilot=plan.case.pilot,
             status="closed" if plan.case.closed else "open",
+            erased=plan.case.erased,
             members=members,
             task_counts=plan.counts,
             overdue=plan.overdue,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vrac_contracts.envelope import Envelope
-from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
+from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentRecorded
 from vrac_runtime.service import ServiceRuntime
 
 from vrac_network import handlers
@@ -21,10 +21,10 @@ class Subscribers:
     async def on_case_closed(self, envelope: Envelope[CaseClosed]) -> None:
         await handlers.close_case(self._deps, envelope.data)
 
-    async def on_consent_changed(self, envelope: Envelope[ConsentChanged]) -> None:
+    async def on_consent_recorded(self, envelope: Envelope[ConsentRecorded]) -> None:
         await handlers.record_consent(self._deps, envelope.data)
 
     def register(self, runtime: ServiceRuntime) -> None:
         runtime.on(CaseOpened, self.on_case_opened)
         runtime.on(CaseClosed, self.on_case_closed)
-        runtime.on(ConsentChanged, self.on_consent_changed)
+        runtime.on(ConsentRecorded, self.on_consent_recorded)
