@@ -15,7 +15,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 from vrac_contracts.consent import ConsentState, consent_decision
-from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
+from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentRecorded
 from vrac_contracts.values import Pilot
 
 from vrac_runtime.idempotency import newer_at
@@ -50,7 +50,7 @@ class MongoIntakeCases:
         fields = {"closed": True, "close_reason": str(event.reason), "closed_at": event.occurred_at}
         await self.upsert(event.case_id, event.pilot, fields)
 
-    async def record_consent(self, event: ConsentChanged) -> None:
+    async def record_consent(self, event: ConsentRecorded) -> None:
         key, consent = consent_decision(event)
         await self.upsert(event.case_id, event.pilot)
         path = f"{CONSENTS}.{key}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
+from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentRecorded
 
 
 class IntakeFacts(Protocol):
@@ -21,5 +21,5 @@ class IntakeFacts(Protocol):
 
     async def record_closed(self, event: CaseClosed) -> None: ...
 
-    async def record_consent(self, event: ConsentChanged) -> None:
+    async def record_consent(self, event: ConsentRecorded) -> None:
         """Keep the decision unless a newer one for the same key is already kept."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from pydantic import BaseModel
-from vrac_contracts.events.intake import CaseClosed, ConsentChanged, ConsentRecorded
+from vrac_contracts.events.intake import CaseClosed, ConsentRecorded
 from vrac_contracts.events.sealed import Sealed
 from vrac_runtime.intake_facts import IntakeFacts
 
@@ -31,7 +31,7 @@ class Cases(IntakeFacts, Protocol):
     """Cases as network knows them. Intake's facts may arrive in any order and more than
     once, so each ``record_*`` is safe to apply twice and creates the case if need be."""
 
-    async def record_consent(self, event: ConsentChanged | ConsentRecorded) -> None:
+    async def record_consent(self, event: ConsentRecorded) -> None:
         """Keep the decision unless a newer one for the same key is already kept."""
 
     async def get_case(self, case_id: str) -> Case | None: ...

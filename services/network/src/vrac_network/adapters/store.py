@@ -19,14 +19,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from vrac_contracts import values as vocab
 from vrac_contracts.envelope import Envelope, new_envelope
 from vrac_contracts.events.base import EventData
-from vrac_contracts.events.intake import CaseClosed, ConsentChanged, ConsentRecorded
+from vrac_contracts.events.intake import CaseClosed
 from vrac_contracts.events.network import TaskOverdue
 from vrac_runtime.idempotency import merge_updates
 from vrac_runtime.intake_cases import MongoIntakeCases, consents_of
@@ -93,10 +93,6 @@ class NetworkStore(MongoIntakeCases):
     async def get_case(self, case_id: str) -> Case | None:
         doc = await self._cases.find_one({"_id": case_id}, WITHOUT_OUTBOX)
         return None if doc is None else _case(doc)
-
-    async def record_consent(self, event: ConsentChanged | ConsentRecorded) -> None:
-        # the runtime files any decision ``consent_decision`` reads; its hint still says v1
-        await super().record_consent(cast(ConsentChanged, event))
 
     async def add_member(self, case: Case, member: Member) -> bool:
         """Append the member and the case's events, if the case is still open; else False."""
