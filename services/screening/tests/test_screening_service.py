@@ -457,8 +457,16 @@ async def test_a_closed_case_takes_nothing_new_and_erasure_removes_the_child(scr
     assert again.status_code == 409 and "closed" in again.json()["detail"]
 
     # the audit trail says the service erased the case, because of case-closed
-    entries = screening.decoded(await screening.published(ACCESS_RECORDED["screening"], 20))
-    [erasure] = [e.data for e in entries if e.data.trigger_type]
+    erasures: list[Any] = []
+
+    async def erasure_recorded() -> bool:
+        # every entry so far (the reads above made an unknown number of them)
+        records = await screening.published(ACCESS_RECORDED["screening"], 10_000, timeout=1)
+        erasures[:] = [e.data for e in screening.decoded(records) if e.data.trigger_type]
+        return bool(erasures)
+
+    await screening.eventually(erasure_recorded, "the erasure's audit entry")
+    [erasure] = erasures
     assert erasure.trigger_type == spec_for(CaseClosed).ce_type
     assert (erasure.case_id, erasure.actor_subject, erasure.action) == (
         CASE,
