@@ -7,16 +7,19 @@ the fixture yields.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+import httpx
 import pytest
 from pymongo import AsyncMongoClient
+from vrac_contracts.events.intake import FamilyRegisteredV2
 from vrac_screening.bootstrap import build
 from vrac_screening.settings import ScreeningSettings
 from vrac_testing.service import RunningService, running_app, settings_factory
 
-from services.screening.tests.screening_events import consent, family, opened
+from services.screening.tests.key_owner import IntakeKeys
+from services.screening.tests.screening_events import closed, consent, opened
 
 # working memory and moral reasoning are strengths; reading and emotion regulation grow
 SCORES: list[dict[str, Any]] = [
@@ -29,13 +32,25 @@ SCORES: list[dict[str, Any]] = [
 
 
 class Screening(RunningService):
-    """One running screening service: HTTP client, its settings, and Kafka at hand."""
+    """One running screening service: HTTP client, its settings, Kafka and intake's data
+    keys at hand."""
 
     settings: ScreeningSettings
     SCORES = SCORES
     opened = staticmethod(opened)
     consent = staticmethod(consent)
-    family = staticmethod(family)
+    closed = staticmethod(closed)
+
+    def __init__(
+        self, settings: ScreeningSettings, http: httpx.AsyncClient, intake: IntakeKeys
+    ) -> None:
+        super().__init__(settings, http)
+        self.intake = intake
+
+    async def family(
+        self, case_id: str, name: str = "Sam", language: str = "nl", pilot: str = "leiden"
+    ) -> FamilyRegisteredV2:
+        return await self.intake.family(case_id, name, language, pilot)
 
     async def open_case(
         self,
@@ -50,7 +65,7 @@ class Screening(RunningService):
         for purpose in consents:
             await self.publish(consent(case_id, purpose, pilot=pilot))
         if name is not None:
-            await self.publish(family(case_id, name, language, pilot))
+            await self.publish(await self.family(case_id, name, language, pilot))
 
         async def known() -> bool:
             response = await self.http.get(
@@ -110,8 +125,19 @@ class Screening(RunningService):
         return found
 
 
-def running(settings: ScreeningSettings) -> AbstractAsyncContextManager[Screening]:
-    return running_app(build, settings, Screening)
+@asynccontextmanager
+async def running(
+    settings: ScreeningSettings, deps: dict[str, Any] | None = None
+) -> AsyncIterator[Screening]:
+    """The service (``deps`` replacing some of its ports), with intake's key route served
+    beside it on a real HTTP server."""
+    secret = settings.jwt_secret.get_secret_value()
+    async with IntakeKeys(settings.mongodb_url, f"{settings.database}_keys", secret) as intake:
+        settings = settings.model_copy(update={"key_owner_urls": {"intake": intake.url}})
+        async with running_app(
+            lambda s: build(s, **(deps or {})), settings, lambda s, http: Screening(s, http, intake)
+        ) as service:
+            yield service
 
 
 @pytest.fixture
@@ -123,8 +149,13 @@ def screening_settings(make_settings: Callable[..., Any]) -> Callable[..., Scree
 def start_screening(
     screening_settings: Callable[..., ScreeningSettings],
 ) -> Callable[..., AbstractAsyncContextManager[Screening]]:
-    """``async with start_screening(**overrides) as service``: a service with other settings."""
-    return lambda **overrides: running(screening_settings(**overrides))
+    """``async with start_screening(deps={...}, **overrides) as service``: a service with
+    other settings, or other ports."""
+
+    def start(deps: dict[str, Any] | None = None, **overrides: Any) -> Any:
+        return running(screening_settings(**overrides), deps)
+
+    return start
 
 
 @pytest.fixture

@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import itertools
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from pydantic import BaseModel
 from vrac_contracts.consent import consent_decision, is_newer
 from vrac_contracts.events.base import EventData
-from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
+from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged, ConsentRecorded
+from vrac_contracts.events.sealed import Sealed
 from vrac_contracts.values import Language, Pilot
+from vrac_runtime.sealing import open_with, seal_with
 from vrac_screening.domain.case import Case
 from vrac_screening.domain.diploma import Diploma, DiplomaSheet
 from vrac_screening.domain.questionnaire import Questionnaire
@@ -23,6 +28,7 @@ from vrac_screening.handlers import Deps
 
 NOW = dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC)
 R = TypeVar("R", Screening, Diploma, Questionnaire)
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass
@@ -44,6 +50,9 @@ class Outbox:
 class FakeCases:
     def __init__(self) -> None:
         self.cases: dict[str, Case] = {}
+        self.pending: set[str] = set()  # erasures not finished
+        self.writes: dict[str, dict[str, dt.datetime]] = {}  # case -> token -> lease end
+        self._tokens = itertools.count()
 
     def _ensure(self, case_id: str, pilot: Pilot) -> Case:
         return self.cases.setdefault(case_id, Case(case_id=case_id, pilot=pilot))
@@ -61,7 +70,7 @@ class FakeCases:
         if not case.erased:
             case.child_first_name, case.language = child_first_name, language
 
-    async def record_consent(self, event: ConsentChanged) -> None:
+    async def record_consent(self, event: ConsentRecorded | ConsentChanged) -> None:
         key, consent = consent_decision(event)
         case = self._ensure(event.case_id, event.pilot)
         if is_newer(case.consents.get(key), consent):
@@ -71,9 +80,31 @@ class FakeCases:
         case = self._ensure(event.case_id, event.pilot)
         case.closed, case.close_reason = True, event.reason
 
-    async def erase(self, case_id: str) -> None:
-        case = self.cases[case_id]
+    async def mark_erased(self, case_id: str, pilot: Pilot) -> None:
+        case = self._ensure(case_id, pilot)
         case.erased, case.child_first_name, case.language = True, None, None
+        case.consents = {}
+        self.pending.add(case_id)
+
+    async def begin_write(self, case_id: str, until: dt.datetime) -> str | None:
+        case = self.cases.get(case_id)
+        if case is None or case.erased:
+            return None
+        token = f"w{next(self._tokens)}"
+        self.writes.setdefault(case_id, {})[token] = until
+        return token
+
+    async def end_write(self, case_id: str, token: str) -> None:
+        self.writes.get(case_id, {}).pop(token, None)
+
+    async def writes_in_flight(self, case_id: str, now: dt.datetime) -> int:
+        return sum(1 for until in self.writes.get(case_id, {}).values() if until > now)
+
+    async def erasure_done(self, case_id: str) -> None:
+        self.pending.discard(case_id)
+
+    async def erasures_pending(self) -> list[str]:
+        return sorted(self.pending)
 
 
 class _Records(Generic[R]):
@@ -139,9 +170,6 @@ class FakePdfs:
     async def put(self, diploma: Diploma, pdf: bytes, rendered_at: dt.datetime) -> None:
         self.pdfs.setdefault(diploma.diploma_id, (diploma.case_id, pdf))
 
-    async def drop(self, diploma_id: str) -> None:
-        self.pdfs.pop(diploma_id, None)
-
     async def drop_case(self, case_id: str) -> None:
         for diploma_id in [i for i, (c, _) in self.pdfs.items() if c == case_id]:
             del self.pdfs[diploma_id]
@@ -158,6 +186,40 @@ class FakeRenderer:
         return f"%PDF {sheet.child_first_name}".encode()
 
 
+class FakeKeys:
+    """Intake's data keys in memory: seals with the real cipher, and opens for screening
+    until a key is destroyed (then None, as the real opener answers)."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, bytes] = {}
+        self.destroyed: set[str] = set()
+        self.forgotten: list[str] = []  # cases whose keys screening dropped
+
+    def seal(self, case_id: str, key_id: str, plain: BaseModel) -> Sealed:
+        key = self.keys.setdefault(key_id, os.urandom(32))
+        return seal_with(key, case_id, key_id, plain)
+
+    def destroy(self, key_id: str) -> None:
+        self.keys.pop(key_id, None)
+        self.destroyed.add(key_id)
+
+    async def open(self, owner: str, case_id: str, sealed: Sealed, model: type[M]) -> M | None:
+        assert owner == "intake"
+        key = self.keys.get(sealed.key_id)
+        return None if key is None else open_with(key, case_id, sealed, model)
+
+    def forget_case(self, case_id: str) -> None:
+        self.forgotten.append(case_id)
+
+
+class FakeAudit:
+    def __init__(self) -> None:
+        self.erasures: list[tuple[str, str]] = []  # (case id, pilot)
+
+    async def erased(self, case_id: str, pilot: str) -> None:
+        self.erasures.append((case_id, pilot))
+
+
 @dataclass
 class World:
     """The fakes behind one ``Deps``, for the tests to look into."""
@@ -169,6 +231,8 @@ class World:
     questionnaires: FakeQuestionnaires
     pdfs: FakePdfs
     render: FakeRenderer
+    keys: FakeKeys
+    audit: FakeAudit
     deps: Deps
 
 
@@ -176,7 +240,7 @@ def world(now: dt.datetime = NOW) -> World:
     outbox = Outbox()
     cases, pdfs, render = FakeCases(), FakePdfs(), FakeRenderer()
     screenings, diplomas = FakeScreenings(outbox), FakeDiplomas(outbox)
-    questionnaires = FakeQuestionnaires(outbox)
+    questionnaires, keys, audit = FakeQuestionnaires(outbox), FakeKeys(), FakeAudit()
     deps = Deps(
         cases=cases,
         screenings=screenings,
@@ -184,6 +248,10 @@ def world(now: dt.datetime = NOW) -> World:
         questionnaires=questionnaires,
         pdfs=pdfs,
         render=render,
+        sealed=keys,
+        audit=audit,
         clock=lambda: now,
     )
-    return World(outbox, cases, screenings, diplomas, questionnaires, pdfs, render, deps)
+    return World(
+        outbox, cases, screenings, diplomas, questionnaires, pdfs, render, keys, audit, deps
+    )

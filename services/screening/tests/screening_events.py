@@ -1,11 +1,12 @@
 """Intake's events as screening receives them, built for the tests (a module of its own:
-test modules cannot import a conftest, and the process test needs them too)."""
+test modules cannot import a conftest, and the process test needs them too). The family's
+details travel sealed: ``key_owner.IntakeKeys.family`` builds that event."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from vrac_contracts.events.intake import CaseOpened, ConsentChanged, FamilyRegistered
+from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentRecorded
 
 OCCURRED_AT = "2025-03-14T09:30:00Z"
 
@@ -26,8 +27,8 @@ def consent(
     granted: bool = True,
     changed_at: str = "2025-03-14T10:00:00Z",
     pilot: str = "leiden",
-) -> ConsentChanged:
-    return ConsentChanged.model_validate(
+) -> ConsentRecorded:
+    return ConsentRecorded.model_validate(
         {
             **base(case_id, pilot),
             "purpose": purpose,
@@ -38,24 +39,7 @@ def consent(
     )
 
 
-def family(
-    case_id: str, name: str = "Sam", language: str = "nl", pilot: str = "leiden"
-) -> FamilyRegistered:
-    return FamilyRegistered.model_validate(
-        {
-            **base(case_id, pilot),
-            "child_first_name": name,
-            "birth_year": 2016,
-            "language": language,
-            "programme": "pit",
-            "guardians": [
-                {
-                    "guardian_id": "gdn_a1b2c3d4e5f6",
-                    "name": "Fatima",
-                    "email": "fatima@example.org",
-                    "preferred_channel": "email",
-                    "language": language,
-                }
-            ],
-        }
+def closed(case_id: str, reason: str, pilot: str = "leiden") -> CaseClosed:
+    return CaseClosed.model_validate(
+        {**base(case_id, pilot), "occurred_at": "2025-06-01T10:00:00Z", "reason": reason}
     )

@@ -9,6 +9,7 @@ import pytest
 from vrac_contracts import values as vocab
 from vrac_contracts.advice import ADVICE, AdviceCode, advice_text
 from vrac_contracts.consent import ConsentState, consent_key
+from vrac_contracts.events.screening import FindingsRecorded, ScreeningCompletedV2
 from vrac_contracts.ids import derived_id
 from vrac_contracts.wording import long_date
 from vrac_screening.domain import errors
@@ -130,13 +131,17 @@ def test_record_screening_derives_strengths_growth_areas_and_the_event() -> None
     ]
     subject = case(vocab.ConsentPurpose.SCREENING, language=vocab.Language.FR)
     screening = record_screening(subject, "scr_domaintest001", results, None, NOW)
-    [event] = screening.pull_events()
+    public, event = screening.pull_events()
     assert screening.strengths == (vocab.Domain.WORKING_MEMORY, vocab.Domain.EMPATHY)
     assert screening.growth_areas == (vocab.Domain.READING,)
     assert screening.screened_on == NOW.date()
+    assert isinstance(public, ScreeningCompletedV2) and isinstance(event, FindingsRecorded)
+    assert public.strengths == list(screening.strengths)
+    assert not {"growth_areas", "advice", "language"} & set(public.model_dump())
     assert event.language == vocab.Language.FR and event.case_id == subject.case_id
+    assert event.growth_areas == [vocab.Domain.READING]
     assert [a.code for a in event.advice] == [c.code for c in screening.advice]
-    assert event.occurred_at == NOW
+    assert event.occurred_at == public.occurred_at == NOW
 
 
 def test_a_screening_before_the_family_is_known_uses_the_pilot_language() -> None:
@@ -250,8 +255,9 @@ def test_questionnaire_scores_fall_into_bands(instrument, score, band) -> None:
         subject, "qnr_domaintest001", instrument, vocab.Respondent.CHILD, score, NOW
     )
     [event] = questionnaire.pull_events()
-    assert questionnaire.band is band and event.wellbeing_band is band
-    assert "score" not in event.model_dump()
+    assert questionnaire.band is band
+    # the score and its band stay in the service
+    assert not {"score", "wellbeing_band"} & set(event.model_dump())
 
 
 def test_every_scale_covers_its_range_without_gaps_or_overlaps() -> None:

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import threading
 from typing import Any
 
 import pytest
 from pypdf import PdfReader
 from vrac_contracts.catalogue import spec_for
-from vrac_contracts.events.intake import CaseClosed
+from vrac_contracts.events.audit import ACCESS_RECORDED
+from vrac_contracts.events.intake import CaseClosed, FamilyRegisteredV2
 from vrac_contracts.events.screening import (
     DiplomaIssued,
-    QuestionnaireSubmitted,
-    ScreeningCompleted,
+    FindingsRecorded,
+    QuestionnaireSubmittedV2,
+    ScreeningCompletedV2,
 )
 from vrac_contracts.ids import derived_id
+from vrac_runtime.audit import AUDIT_OUTBOX
 from vrac_runtime.auth import issue_link
 from vrac_runtime.consumer import DLQ_ERROR, DLQ_REASON
+from vrac_screening.adapters.pdf import render_diploma
 
 pytestmark = pytest.mark.integration
 
@@ -47,10 +53,12 @@ async def test_a_screening_gives_advice_and_a_diploma_in_the_family_language(scr
         "typical",
     ]
 
-    [event] = screening.decoded(await screening.published(ScreeningCompleted, expect=1))
+    [event] = screening.decoded(await screening.published(FindingsRecorded, expect=1))
     assert event.subject == CASE and event.data.screening_id == recorded["screening_id"]
     assert [a.code for a in event.data.advice] == codes
     assert event.data.language == "nl"
+    [public] = screening.decoded(await screening.published(ScreeningCompletedV2, expect=1))
+    assert public.data.strengths == ["working-memory", "moral-reasoning"]
 
     in_french = await screening.http.get(
         f"/screenings/{recorded['screening_id']}",
@@ -133,8 +141,7 @@ async def test_the_link_stops_when_diploma_consent_is_withdrawn_or_the_case_clos
     await screening.publish(screening.consent(CASE, "diploma", True, "2025-04-02T10:00:00Z"))
     await screening.eventually(lambda: link_answers(200), "the link to open again")
 
-    closed = {"case_id": CASE, "pilot": "leiden", "occurred_at": "2025-06-01T10:00:00Z"}
-    await screening.publish(CaseClosed.model_validate({**closed, "reason": "completed"}))
+    await screening.publish(screening.closed(CASE, "completed"))
     await screening.eventually(lambda: link_answers(404), "the closed case's link to stop")
 
 
@@ -176,10 +183,10 @@ async def test_screening_needs_consent_and_the_newest_decision_counts(screening)
     await screening.eventually(withdrawn, "the withdrawal to count")
 
 
-async def test_a_screening_completed_delivered_twice_makes_one_diploma(screening) -> None:
+async def test_findings_delivered_twice_make_one_diploma(screening) -> None:
     await screening.open_case(CASE)
     recorded = await screening.screen(CASE)
-    [record] = await screening.published(ScreeningCompleted, expect=1)
+    [record] = await screening.published(FindingsRecorded, expect=1)
     await screening.wait_for_diplomas(CASE)
     # the same event twice more, as redeliveries would bring it
     topic = record.topic.removeprefix(screening.settings.topic_prefix)
@@ -220,14 +227,14 @@ async def test_no_diploma_without_consent_until_it_is_given(screening) -> None:
 async def test_a_diploma_waits_for_the_child_name(screening) -> None:
     await screening.open_case(CASE, name=None)
     await screening.screen(CASE)
-    await screening.published(ScreeningCompleted, expect=1)
+    await screening.published(FindingsRecorded, expect=1)
     assert await screening.diplomas(CASE) == []
-    await screening.publish(screening.family(CASE, "Noor", "nl"))
+    await screening.publish(await screening.family(CASE, "Noor", "nl"))
     [diploma] = await screening.wait_for_diplomas(CASE)
     assert diploma["child_first_name"] == "Noor"
 
 
-async def test_public_events_carry_no_personal_data(screening) -> None:
+async def test_public_events_carry_no_personal_data_nor_facts_about_the_child(screening) -> None:
     await screening.open_case(CASE, name="Sammie")
     await screening.screen(CASE)
     await screening.wait_for_diplomas(CASE)
@@ -237,12 +244,18 @@ async def test_public_events_carry_no_personal_data(screening) -> None:
         headers=screening.auth(),
     )
     assert questionnaire.status_code == 201
-    for model in (ScreeningCompleted, DiplomaIssued, QuestionnaireSubmitted):
+    for model in (ScreeningCompletedV2, DiplomaIssued, QuestionnaireSubmittedV2):
         assert spec_for(model).topic.startswith("vrac.public.")
         [record] = await screening.published(model, expect=1)
         assert "Sammie" not in record.value.decode() + repr(record.headers)
-    [submitted] = screening.bodies(await screening.published(QuestionnaireSubmitted, expect=1))
-    assert submitted["wellbeing_band"] == "moderate" and "score" not in submitted
+    [completed] = screening.bodies(await screening.published(ScreeningCompletedV2, expect=1))
+    assert set(completed) == {"case_id", "pilot", "occurred_at", "screening_id", "strengths"}
+    [submitted] = screening.bodies(await screening.published(QuestionnaireSubmittedV2, expect=1))
+    assert not {"wellbeing_band", "score"} & set(submitted)
+    # the growth areas and advice travel on the internal topic only
+    assert spec_for(FindingsRecorded).topic.startswith("vrac.internal.")
+    [findings] = screening.bodies(await screening.published(FindingsRecorded, expect=1))
+    assert findings["growth_areas"] and findings["advice"]
 
 
 async def test_questionnaires_need_consent_and_are_banded(screening) -> None:
@@ -258,12 +271,8 @@ async def test_questionnaires_need_consent_and_are_banded(screening) -> None:
         f"/cases/{CASE}/questionnaires", json=body, headers=screening.auth()
     )
     assert done.status_code == 201 and done.json()["wellbeing_band"] == "low"
-    [event] = screening.decoded(await screening.published(QuestionnaireSubmitted, expect=1))
-    assert (event.data.instrument, event.data.wellbeing_band, event.data.respondent) == (
-        "sdq",
-        "low",
-        "guardian",
-    )
+    [event] = screening.decoded(await screening.published(QuestionnaireSubmittedV2, expect=1))
+    assert (event.data.instrument, event.data.respondent) == ("sdq", "guardian")
     listed = await screening.http.get(f"/cases/{CASE}/questionnaires", headers=screening.auth())
     assert [q["questionnaire_id"] for q in listed.json()] == [done.json()["questionnaire_id"]]
 
@@ -387,49 +396,140 @@ async def test_other_invalid_input_is_422_naming_the_field(screening) -> None:
     assert broken.status_code == 422
 
 
+async def stored_about(screening, case_id: str, name: str) -> list[str]:
+    """Every document of the service's database that names the child, or the case but for
+    the case's own projection (it stays, erased, to refuse late events) and the audit
+    entries waiting to be sent (ids only)."""
+    client = screening.mongo()
+    db = client[screening.settings.database]
+    found = []
+    try:
+        for collection in await db.list_collection_names():
+            async for doc in db[collection].find({}):
+                text = repr(doc)
+                about_case = case_id in text and doc["_id"] != case_id
+                if name in text or (about_case and collection != AUDIT_OUTBOX):
+                    found.append(f"{collection}/{doc['_id']}")
+    finally:
+        await client.close()
+    return found
+
+
+async def wait_until_erased(screening, case_id: str) -> None:
+    client = screening.mongo()
+    cases = client[screening.settings.database]["cases"]
+
+    async def done() -> bool:
+        doc = await cases.find_one({"_id": case_id}) or {}
+        return bool(doc.get("erased")) and "erasure_pending" not in doc
+
+    try:
+        await screening.eventually(done, f"the erasure of {case_id} to finish")
+    finally:
+        await client.close()
+
+
 async def test_a_closed_case_takes_nothing_new_and_erasure_removes_the_child(screening) -> None:
-    await screening.open_case(CASE)
+    await screening.open_case(CASE, name="Sammie")
     await screening.screen(CASE)
+    questionnaire = await screening.http.post(
+        f"/cases/{CASE}/questionnaires",
+        json={"instrument": "sdq", "respondent": "child", "score": 5},
+        headers=screening.auth(),
+    )
+    assert questionnaire.status_code == 201
     [diploma] = await screening.wait_for_diplomas(CASE)
     pdf = await screening.http.get(diploma["pdf_url"], headers=screening.auth())
     assert pdf.status_code == 200
 
-    await screening.publish(
-        CaseClosed.model_validate(
-            {
-                "case_id": CASE,
-                "pilot": "leiden",
-                "occurred_at": "2025-06-01T10:00:00Z",
-                "reason": "erasure-requested",
-            }
-        )
-    )
+    await screening.publish(screening.closed(CASE, "erasure-requested"))
+    await wait_until_erased(screening, CASE)
 
-    async def erased() -> bool:
-        response = await screening.http.get(diploma["pdf_url"], headers=screening.auth())
-        return response.status_code == 404
-
-    await screening.eventually(erased, "the diploma to be erased")
-    assert (
-        await screening.http.get(f"/cases/{CASE}/diplomas", headers=screening.auth())
-    ).json() == []
+    assert await stored_about(screening, CASE, "Sammie") == []
+    for path in (diploma["pdf_url"], f"/diplomas/{diploma['diploma_id']}"):
+        assert (await screening.http.get(path, headers=screening.auth())).status_code == 404
+    for listed in ("diplomas", "screenings", "questionnaires"):
+        answer = await screening.http.get(f"/cases/{CASE}/{listed}", headers=screening.auth())
+        assert answer.json() == [], listed
     again = await screening.http.post(
         f"/cases/{CASE}/screenings", json={"scores": screening.SCORES}, headers=screening.auth()
     )
     assert again.status_code == 409 and "closed" in again.json()["detail"]
-    # a late copy of family-registered does not bring the name back
-    await screening.publish(screening.family(CASE, "Sam"))
-    await screening.publish(screening.opened("case_screeningafter01"))
-    await screening.open_case("case_screeningafter01")
-    client = screening.mongo()
-    doc = await client[screening.settings.database]["cases"].find_one({"_id": CASE})
-    await client.close()
-    assert doc["erased"] is True and doc["child_first_name"] is None
+
+    # the audit trail says the service erased the case, because of case-closed
+    erasures: list[Any] = []
+
+    async def erasure_recorded() -> bool:
+        # every entry so far (the reads above made an unknown number of them)
+        records = await screening.published(ACCESS_RECORDED["screening"], 10_000, timeout=1)
+        erasures[:] = [e.data for e in screening.decoded(records) if e.data.trigger_type]
+        return bool(erasures)
+
+    await screening.eventually(erasure_recorded, "the erasure's audit entry")
+    [erasure] = erasures
+    assert erasure.trigger_type == spec_for(CaseClosed).ce_type
+    assert (erasure.case_id, erasure.actor_subject, erasure.action) == (
+        CASE,
+        "screening",
+        "delete",
+    )
+
+    # a late copy of family-registered (intake still has the key) does not bring it back
+    await screening.publish(await screening.family(CASE, "Sammie"))
+    await screening.open_case("case_screeningafter01")  # behind it on the same partition
+    assert await stored_about(screening, CASE, "Sammie") == []
+
+
+async def test_erasure_racing_a_diploma_render_leaves_nothing(start_screening) -> None:
+    rendering, finish = threading.Event(), threading.Event()
+
+    def slow_render(sheet: Any, created: Any) -> bytes:
+        rendering.set()
+        finish.wait(30)  # the name is being printed while the erasure runs
+        return render_diploma(sheet, created)
+
+    async with start_screening(deps={"render": slow_render}) as screening:
+        await screening.open_case(CASE, name="Sammie")
+        await screening.screen(CASE)
+        [diploma] = await screening.wait_for_diplomas(CASE)
+        download = asyncio.create_task(
+            screening.http.get(diploma["pdf_url"], headers=screening.auth())
+        )
+        assert await asyncio.to_thread(rendering.wait, 30)
+        await screening.publish(screening.closed(CASE, "erasure-requested"))
+        await wait_until_erased(screening, CASE)
+        finish.set()
+        assert (await download).status_code == 404
+        assert await stored_about(screening, CASE, "Sammie") == []
+
+
+async def test_a_family_whose_key_intake_destroyed_keeps_no_name(screening) -> None:
+    await screening.open_case(CASE, name=None)
+    late = await screening.family(CASE, "Sammie")
+    await screening.intake.destroy_case(CASE)  # intake erased the case: its key is gone
+    await screening.publish(late)
+    await screening.open_case(OTHER, name="Noor")  # behind it on the same partition
+    assert await stored_about(screening, CASE, "Sammie") == []
+    # a key that is gone is no failure: nothing was dead-lettered
+    dlq = spec_for(FamilyRegisteredV2).dlq_topic
+    assert await screening.read(dlq, expect=1, timeout=3) == []
+
+
+async def test_a_sealed_value_that_does_not_open_is_dead_lettered_at_once(screening) -> None:
+    await screening.open_case(CASE, name=None)
+    # the child of another case: sealed with that case's key, it must not open for this one
+    moved = (await screening.family(OTHER, "Sammie")).model_dump(mode="json")
+    event = FamilyRegisteredV2.model_validate({**moved, "case_id": CASE})
+    await screening.publish(event)
+    [dead] = await screening.read(spec_for(FamilyRegisteredV2).dlq_topic, expect=1)
+    found = {k: v.decode() for k, v in dead.headers}
+    assert found[DLQ_REASON] == "permanent" and "Sammie" not in repr(found)
+    assert await stored_about(screening, CASE, "Sammie") == []
 
 
 async def test_malformed_messages_are_dead_lettered_and_the_next_is_handled(screening) -> None:
     await screening.open_case(CASE, name=None)
-    completed = spec_for(ScreeningCompleted)
+    completed = spec_for(FindingsRecorded)
     headers = [
         ("ce_id", b"bad-1"),
         ("ce_source", b"/vrac/screening"),
@@ -440,7 +540,7 @@ async def test_malformed_messages_are_dead_lettered_and_the_next_is_handled(scre
     # the diploma maker's topic: not JSON
     await screening.send(completed.topic, b"{oops", CASE.encode(), headers)
     # intake's topic, read by the service's own group: valid JSON, wrong shape
-    family_spec = spec_for(type(screening.family(CASE)))
+    family_spec = spec_for(FamilyRegisteredV2)
     wrong = [(k, v) for k, v in headers if k != "ce_type"] + [
         ("ce_type", family_spec.ce_type.encode())
     ]
@@ -452,7 +552,7 @@ async def test_malformed_messages_are_dead_lettered_and_the_next_is_handled(scre
         assert found[DLQ_REASON] == "undecodable" and found[DLQ_ERROR], spec.topic
 
     # both consumers go on with the next message
-    await screening.publish(screening.family(CASE, "Sam"))
+    await screening.publish(await screening.family(CASE, "Sam"))
     await screening.wait_for_case(CASE, (), "Sam")
     await screening.screen(CASE)
     await screening.wait_for_diplomas(CASE)

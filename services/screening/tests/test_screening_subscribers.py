@@ -1,4 +1,5 @@
-"""Each subscriber with FastStream's in-memory Kafka and the real store."""
+"""Each subscriber with FastStream's in-memory Kafka and the real store (intake's data keys
+in memory: the key route over real HTTP is in test_screening_service)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 from vrac_contracts.consent import consent_key
-from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged, FamilyRegistered
-from vrac_contracts.events.screening import ScreeningCompleted
+from vrac_contracts.events.intake import (
+    CaseClosed,
+    CaseOpened,
+    ConsentRecorded,
+    FamilyRegisteredV2,
+)
+from vrac_contracts.events.screening import FindingsRecorded
+from vrac_contracts.events.sealed import ChildDetails, GuardianDetails
 from vrac_contracts.ids import derived_id
 from vrac_contracts.values import ConsentPurpose, Language
 from vrac_runtime.service import ServiceRuntime
@@ -17,6 +24,8 @@ from vrac_screening.handlers import Deps
 from vrac_testing.subscribing import InMemoryDelivery
 from vrac_testing.subscribing import subscribed as in_memory_runtime
 
+from services.screening.tests.fakes import FakeKeys
+
 pytestmark = pytest.mark.integration
 
 CASE = "case_screeningsubs001"
@@ -25,8 +34,11 @@ DIPLOMA = consent_key(ConsentPurpose.DIPLOMA)
 InMemory = InMemoryDelivery[Deps]
 
 
+KEYS = FakeKeys()
+
+
 def wired(runtime: ServiceRuntime) -> Deps:
-    deps = mongo_deps(runtime.db)
+    deps = mongo_deps(runtime.db, KEYS)
     Subscribers(deps).register(runtime)
     return deps
 
@@ -39,8 +51,8 @@ async def subscribed(make_settings) -> AsyncIterator[InMemory]:
         yield delivery
 
 
-def consent(purpose: str, granted: bool, changed_at: str) -> ConsentChanged:
-    return ConsentChanged.model_validate(
+def consent(purpose: str, granted: bool, changed_at: str) -> ConsentRecorded:
+    return ConsentRecorded.model_validate(
         {
             **BASE,
             "purpose": purpose,
@@ -51,29 +63,29 @@ def consent(purpose: str, granted: bool, changed_at: str) -> ConsentChanged:
     )
 
 
-def family(name: str = "Sam") -> FamilyRegistered:
-    return FamilyRegistered.model_validate(
+def family(name: str = "Sam") -> FamilyRegisteredV2:
+    child = ChildDetails(child_first_name=name, birth_year=2016)
+    guardian = GuardianDetails(name="Fatima", phone="+31612345678")
+    return FamilyRegisteredV2.model_validate(
         {
             **BASE,
-            "child_first_name": name,
-            "birth_year": 2016,
             "language": "fr",
             "programme": "pit",
+            "child": KEYS.seal(CASE, CASE, child),
             "guardians": [
                 {
                     "guardian_id": "gdn_a1b2c3d4e5f6",
-                    "name": "Fatima",
                     "preferred_channel": "sms",
-                    "phone": "+31612345678",
                     "language": "fr",
+                    "details": KEYS.seal(CASE, "gdn_a1b2c3d4e5f6", guardian),
                 }
             ],
         }
     )
 
 
-def completed(screening_id: str = "scr_subscribers0001") -> ScreeningCompleted:
-    return ScreeningCompleted.model_validate(
+def findings(screening_id: str = "scr_subscribers0001") -> FindingsRecorded:
+    return FindingsRecorded.model_validate(
         {
             **BASE,
             "screening_id": screening_id,
@@ -102,7 +114,21 @@ async def test_on_family_registered_keeps_the_name_and_language(subscribed: InMe
     assert (case.child_first_name, case.language) == ("Inès", Language.FR)
 
 
-async def test_on_consent_changed_keeps_the_newest_decision(subscribed: InMemory) -> None:
+async def test_on_family_registered_after_intake_destroyed_the_key_keeps_no_name(
+    subscribed: InMemory,
+) -> None:
+    event = family("Inès")
+    KEYS.destroy(CASE)
+    try:
+        await subscribed.deliver(event)
+    finally:
+        KEYS.keys.clear()
+        KEYS.destroyed.clear()
+    case = await subscribed.deps.cases.get(CASE)
+    assert case is None or (case.child_first_name, case.language) == (None, None)
+
+
+async def test_on_consent_recorded_keeps_the_newest_decision(subscribed: InMemory) -> None:
     await subscribed.deliver(consent("diploma", True, "2025-03-15T10:00:00Z"))
     await subscribed.deliver(consent("diploma", False, "2025-03-17T10:00:00Z"))
     await subscribed.deliver(consent("diploma", True, "2025-03-16T10:00:00Z"))  # late, older
@@ -120,27 +146,27 @@ async def test_on_case_closed_closes_and_erasure_forgets_the_name(subscribed: In
     assert case.child_first_name is None
 
 
-async def test_on_screening_completed_makes_one_diploma(subscribed: InMemory) -> None:
+async def test_on_findings_recorded_makes_one_diploma(subscribed: InMemory) -> None:
     await subscribed.deliver(consent("diploma", True, "2025-03-15T10:00:00Z"))
     await subscribed.deliver(family("Sam"))
-    envelope = await subscribed.deliver(completed())
-    await subscribed.deliver(completed(), envelope)
+    envelope = await subscribed.deliver(findings())
+    await subscribed.deliver(findings(), envelope)
     diplomas = await subscribed.deps.diplomas.of_case(CASE)
     assert [d.diploma_id for d in diplomas] == [derived_id("diploma", "scr_subscribers0001")]
     assert diplomas[0].language == Language.FR  # the family's, not the event's
 
 
-async def test_on_screening_completed_without_consent_makes_none(subscribed: InMemory) -> None:
+async def test_on_findings_recorded_without_consent_makes_none(subscribed: InMemory) -> None:
     await subscribed.deliver(family("Sam"))
-    await subscribed.deliver(completed())
+    await subscribed.deliver(findings())
     assert await subscribed.deps.diplomas.of_case(CASE) == []
 
 
-async def test_a_screening_completed_before_the_family_makes_none_yet(subscribed: InMemory) -> None:
+async def test_findings_before_the_family_make_no_diploma_yet(subscribed: InMemory) -> None:
     await subscribed.deliver(consent("diploma", True, "2025-03-15T10:00:00Z"))
-    await subscribed.deliver(completed())
+    await subscribed.deliver(findings())
     assert await subscribed.deps.diplomas.of_case(CASE) == []
     await subscribed.deliver(family("Sam"))
-    await subscribed.deliver(completed("scr_subscribers0002"))
+    await subscribed.deliver(findings("scr_subscribers0002"))
     diplomas = await subscribed.deps.diplomas.of_case(CASE)
     assert [d.screening_id for d in diplomas] == ["scr_subscribers0002"]

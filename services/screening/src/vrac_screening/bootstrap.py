@@ -8,8 +8,11 @@ from typing import Any
 from fastapi import FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
 from vrac_runtime.audit import keep_audit
+from vrac_runtime.sealing import reader_opener
 from vrac_runtime.service import build_runtime, compose, run
 
+from vrac_screening import handlers
+from vrac_screening.adapters.audit import MongoAuditTrail
 from vrac_screening.adapters.pdf import render_diploma
 from vrac_screening.adapters.store import (
     OUTBOX_COLLECTIONS,
@@ -22,6 +25,7 @@ from vrac_screening.adapters.store import (
 from vrac_screening.entrypoints.http import router
 from vrac_screening.entrypoints.subscribers import Subscribers
 from vrac_screening.handlers import Deps
+from vrac_screening.ports import SealedReader
 from vrac_screening.settings import ScreeningSettings
 
 DESCRIPTION = (
@@ -31,8 +35,11 @@ DESCRIPTION = (
 )
 
 
-def mongo_deps(db: AsyncDatabase[Any], on_events: Callable[[], None] = lambda: None) -> Deps:
-    """The handlers' ports on the service's database; ``on_events`` wakes the relay."""
+def mongo_deps(
+    db: AsyncDatabase[Any], sealed: SealedReader, on_events: Callable[[], None] = lambda: None
+) -> Deps:
+    """The handlers' ports on the service's database, opening intake's sealed data with
+    ``sealed``; ``on_events`` wakes the relay."""
     return Deps(
         cases=MongoCases(db),
         screenings=MongoScreenings(db, on_events),
@@ -40,6 +47,8 @@ def mongo_deps(db: AsyncDatabase[Any], on_events: Callable[[], None] = lambda: N
         questionnaires=MongoQuestionnaires(db, on_events),
         pdfs=MongoPdfCache(db),
         render=render_diploma,
+        sealed=sealed,
+        audit=MongoAuditTrail(db),
     )
 
 
@@ -50,14 +59,25 @@ async def create_indexes(db: AsyncDatabase[Any]) -> None:
 
 def build(settings: ScreeningSettings | None = None, **overrides: Any) -> FastAPI:
     """The app; ``overrides`` replace fields of its ``Deps`` (a clock, a renderer...)."""
-    runtime = build_runtime(settings or ScreeningSettings())
+    settings = settings or ScreeningSettings()
+    runtime = build_runtime(settings)
     relay = runtime.with_outbox(OUTBOX_COLLECTIONS)
-    app = compose(runtime, mongo_deps(runtime.db, relay.wake), overrides).app(
+    opener = reader_opener(settings)
+
+    async def close_opener(_: Deps) -> None:
+        await opener.aclose()
+
+    async def start(_: Deps) -> None:
+        await create_indexes(runtime.db)
+
+    app = compose(runtime, mongo_deps(runtime.db, opener, relay.wake), overrides).app(
         [router],
         title="VRAC screening",
         description=DESCRIPTION,
         subscribers=Subscribers,
-        on_startup=[lambda _: create_indexes(runtime.db)],
+        on_startup=[start],
+        on_shutdown=[close_opener],
+        jobs=[("erasures", settings.erasure_retry_seconds, handlers.finish_pending_erasures)],
     )
     return keep_audit(app)
 

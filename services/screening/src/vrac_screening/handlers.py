@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Final
 
-from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged
+from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentRecorded, FamilyRegisteredV2
+from vrac_contracts.events.sealed import ChildDetails
 from vrac_contracts.ids import new_id
 from vrac_contracts.values import CloseReason, ConsentPurpose
 from vrac_runtime.values import Clock
@@ -27,8 +30,8 @@ from vrac_screening.domain.commands import (
 )
 from vrac_screening.domain.diploma import Diploma, DiplomaSheet, ScreeningOutcome
 from vrac_screening.domain.errors import (
+    CaseIsClosed,
     ChildNotKnownYet,
-    ErasureNotFinished,
     UnknownCase,
     UnknownDiploma,
     UnknownScreening,
@@ -37,13 +40,20 @@ from vrac_screening.domain.questionnaire import Questionnaire
 from vrac_screening.domain.screening import Screening
 from vrac_screening.ports import (
     Access,
+    AuditTrail,
     Cases,
     Diplomas,
     PdfCache,
     Questionnaires,
     Renderer,
     Screenings,
+    SealedReader,
 )
+
+# the service that seals the child's details, and serves their key
+INTAKE: Final = "intake"
+# how long one write let in by begin_write may hold an erasure back, should its writer die
+WRITE_LEASE: Final = dt.timedelta(seconds=60)
 
 
 def utc_now() -> dt.datetime:
@@ -60,6 +70,8 @@ class Deps:
     questionnaires: Questionnaires
     pdfs: PdfCache
     render: Renderer
+    sealed: SealedReader
+    audit: AuditTrail
     clock: Clock = utc_now
     mint: Callable[[str], str] = new_id
 
@@ -71,6 +83,19 @@ async def open_case(deps: Deps, event: CaseOpened) -> None:
     await deps.cases.record_opened(event)
 
 
+async def register_family(deps: Deps, event: FamilyRegisteredV2) -> None:
+    """Keep the child's first name and the family's language for diplomas. A child whose
+    key intake destroyed was erased there: nothing is kept."""
+    known = await deps.cases.get(event.case_id)
+    if known is not None and known.erased:
+        return  # erased here already: not even its key is fetched
+    child = await deps.sealed.open(INTAKE, event.case_id, event.child, ChildDetails)
+    if child is None:
+        return
+    command = KeepFamily(event.case_id, event.pilot, child.child_first_name, event.language)
+    await keep_family(deps, command)
+
+
 async def keep_family(deps: Deps, command: KeepFamily) -> None:
     await deps.cases.keep_family(
         command.case_id, command.pilot, command.child_first_name, command.language
@@ -79,7 +104,7 @@ async def keep_family(deps: Deps, command: KeepFamily) -> None:
     await issue_missing_diplomas(deps, command.case_id)
 
 
-async def record_consent(deps: Deps, event: ConsentChanged) -> None:
+async def record_consent(deps: Deps, event: ConsentRecorded) -> None:
     await deps.cases.record_consent(event)
     if event.purpose is ConsentPurpose.DIPLOMA and event.granted:
         # consent given after the screening: its diploma is made now
@@ -89,19 +114,52 @@ async def record_consent(deps: Deps, event: ConsentChanged) -> None:
 async def close_case(deps: Deps, event: CaseClosed) -> None:
     await deps.cases.record_closed(event)
     if event.reason is CloseReason.ERASURE_REQUESTED:
-        await erase_case(deps, event.case_id)
+        await deps.cases.mark_erased(event.case_id, event.pilot)
+        # what cannot go yet is finished by the periodic job (finish_pending_erasures)
+        await finish_erasure(deps, event.case_id)
 
 
-async def erase_case(deps: Deps, case_id: str) -> None:
-    """Forget the child and delete the case's records. A record whose event is not sent yet
-    stays until it is: ErasureNotFinished makes the consumer try again later."""
-    await deps.cases.erase(case_id)
+async def finish_erasure(deps: Deps, case_id: str) -> bool:
+    """Delete what the erased case left: its PDFs, screenings, diplomas and questionnaires,
+    and the keys of its sealed data kept in memory. False while a write let in before the
+    erasure is still under way, or a record's event still waits for the relay: the case
+    stays pending and the next round deletes the rest."""
+    if await deps.cases.writes_in_flight(case_id, deps.clock()):
+        return False
+    deps.sealed.forget_case(case_id)
     await deps.pdfs.drop_case(case_id)
-    pending = 0
+    waiting = 0
     for records in (deps.screenings, deps.diplomas, deps.questionnaires):
-        pending += await records.erase_case(case_id)
-    if pending:
-        raise ErasureNotFinished(f"{pending} records of {case_id} still sending events")
+        waiting += await records.erase_case(case_id)
+    if waiting:
+        return False
+    case = await deps.cases.get(case_id)
+    if case is not None:
+        await deps.audit.erased(case_id, case.pilot)
+    await deps.cases.erasure_done(case_id)
+    return True
+
+
+async def finish_pending_erasures(deps: Deps) -> int:
+    """The periodic job: finish every erasure still pending (after a crash, a failing
+    store, a record whose event was not sent yet); how many were finished."""
+    finished = 0
+    for case_id in await deps.cases.erasures_pending():
+        finished += await finish_erasure(deps, case_id)
+    return finished
+
+
+@asynccontextmanager
+async def _unless_erased(deps: Deps, case_id: str) -> AsyncIterator[bool]:
+    """Whether a record of the case may be written now. The check and the registration of
+    the write are one single-document update of the case, so an erasure either refuses the
+    write or waits for it to end before it sweeps."""
+    token = await deps.cases.begin_write(case_id, deps.clock() + WRITE_LEASE)
+    try:
+        yield token is not None
+    finally:
+        if token is not None:
+            await deps.cases.end_write(case_id, token)
 
 
 # -- screenings --
@@ -116,39 +174,48 @@ async def _visible_case(deps: Deps, case_id: str, access: Access) -> Case:
 
 
 async def record_screening(deps: Deps, command: RecordScreening, access: Access) -> Screening:
-    """Derive strengths, growth areas and advice; stored with its screening-completed."""
+    """Derive strengths, growth areas and advice; stored with its screening-completed and
+    findings-recorded."""
     case = await _visible_case(deps, command.case_id, access)
     screening = screenings.record_screening(
         case, deps.mint("screening"), command.results, command.screened_on, deps.clock()
     )
-    await deps.screenings.add(screening)
+    async with _unless_erased(deps, case.case_id) as allowed:
+        if not allowed:
+            raise CaseIsClosed(f"case {case.case_id} is closed")
+        await deps.screenings.add(screening)
     return screening
 
 
 async def get_screening(deps: Deps, screening_id: str, access: Access) -> Screening:
+    """The screening; none of an erased case, even while its record waits for the relay."""
     screening = await deps.screenings.get(screening_id)
-    if screening is None:
+    case = None if screening is None else await deps.cases.get(screening.case_id)
+    if screening is None or case is None or case.erased:
         raise UnknownScreening(f"screening {screening_id} not found")
     access.check(screening.pilot)
     return screening
 
 
 async def list_screenings(deps: Deps, case_id: str, access: Access) -> list[Screening]:
-    await _visible_case(deps, case_id, access)
-    return await deps.screenings.of_case(case_id)
+    case = await _visible_case(deps, case_id, access)
+    return [] if case.erased else await deps.screenings.of_case(case_id)
 
 
 # -- diplomas --
 
 
 async def issue_diploma(deps: Deps, outcome: ScreeningOutcome) -> Diploma | None:
-    """The diploma maker's reaction to a completed screening. Its id comes from the
-    screening's, so a second delivery stores nothing new. Raises ChildNotKnownYet, which
-    the consumer retries."""
+    """The diploma maker's reaction to a screening's findings. Its id comes from the
+    screening's, so a second delivery stores nothing new; a case erased meanwhile gets
+    none. Raises ChildNotKnownYet, which the consumer retries."""
     diploma = diplomas.make_diploma(await deps.cases.get(outcome.case_id), outcome, deps.clock())
     if diploma is None:
         return None
-    await deps.diplomas.add(diploma)
+    async with _unless_erased(deps, outcome.case_id) as allowed:
+        if not allowed:
+            return None
+        await deps.diplomas.add(diploma)
     return diploma
 
 
@@ -213,12 +280,10 @@ async def get_diploma_pdf(deps: Deps, diploma_id: str, access: Access) -> bytes:
     if cached is not None:
         return cached
     pdf = await asyncio.to_thread(deps.render, sheet, diploma.issued_at)
-    await deps.pdfs.put(diploma, pdf, deps.clock())
-    case = await deps.cases.get(diploma.case_id)
-    if case is None or case.erased:
-        # erased while we rendered: keep nothing
-        await deps.pdfs.drop(diploma_id)
-        raise UnknownDiploma(f"diploma {diploma_id} not found")
+    async with _unless_erased(deps, diploma.case_id) as allowed:
+        if not allowed:  # erased while we rendered: keep nothing, show nothing
+            raise UnknownDiploma(f"diploma {diploma_id} not found")
+        await deps.pdfs.put(diploma, pdf, deps.clock())
     return pdf
 
 
@@ -238,10 +303,13 @@ async def submit_questionnaire(
         command.score,
         deps.clock(),
     )
-    await deps.questionnaires.add(questionnaire)
+    async with _unless_erased(deps, case.case_id) as allowed:
+        if not allowed:
+            raise CaseIsClosed(f"case {case.case_id} is closed")
+        await deps.questionnaires.add(questionnaire)
     return questionnaire
 
 
 async def list_questionnaires(deps: Deps, case_id: str, access: Access) -> list[Questionnaire]:
-    await _visible_case(deps, case_id, access)
-    return await deps.questionnaires.of_case(case_id)
+    case = await _visible_case(deps, case_id, access)
+    return [] if case.erased else await deps.questionnaires.of_case(case_id)

@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+from typing import Protocol, TypeVar
 
+from pydantic import BaseModel
+from vrac_contracts.events.intake import ConsentChanged, ConsentRecorded
+from vrac_contracts.events.sealed import Sealed
 from vrac_contracts.values import Language, Pilot
 from vrac_runtime.intake_facts import IntakeFacts
 
@@ -13,6 +16,8 @@ from vrac_screening.domain.case import Case
 from vrac_screening.domain.diploma import Diploma, DiplomaSheet
 from vrac_screening.domain.questionnaire import Questionnaire
 from vrac_screening.domain.screening import Screening
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class Access(Protocol):
@@ -31,13 +36,33 @@ class Cases(IntakeFacts, Protocol):
 
     async def get(self, case_id: str) -> Case | None: ...
 
+    async def record_consent(self, event: ConsentRecorded | ConsentChanged) -> None:
+        """Keep the decision unless a newer one for the same key is already kept."""
+
     async def keep_family(
         self, case_id: str, pilot: Pilot, child_first_name: str, language: Language
     ) -> None:
-        """Keep the child's name and language, unless the case was erased."""
+        """Keep the child's name and language, unless the case was erased (one write that
+        checks and sets, so a late event never brings a name back)."""
 
-    async def erase(self, case_id: str) -> None:
-        """Forget the child's name and language for good."""
+    async def mark_erased(self, case_id: str, pilot: Pilot) -> None:
+        """The first step of an erasure, in one write: the case is erased from now on (no
+        name, language or consent is kept, no write of ``begin_write`` is let in) and its
+        erasure is pending until ``erasure_done``."""
+
+    async def begin_write(self, case_id: str, until: dt.datetime) -> str | None:
+        """Let one write of the case's records in, unless the case is erased (None); the
+        returned token holds the case's erasure back until ``end_write`` or ``until``."""
+
+    async def end_write(self, case_id: str, token: str) -> None: ...
+
+    async def writes_in_flight(self, case_id: str, now: dt.datetime) -> int:
+        """How many writes let in by ``begin_write`` have neither ended nor expired."""
+
+    async def erasure_done(self, case_id: str) -> None: ...
+
+    async def erasures_pending(self) -> list[str]:
+        """The cases marked erased whose records are not all gone yet."""
 
 
 class CaseRecords(Protocol):
@@ -81,8 +106,6 @@ class PdfCache(Protocol):
 
     async def put(self, diploma: Diploma, pdf: bytes, rendered_at: dt.datetime) -> None: ...
 
-    async def drop(self, diploma_id: str) -> None: ...
-
     async def drop_case(self, case_id: str) -> None: ...
 
 
@@ -90,3 +113,19 @@ class Renderer(Protocol):
     """Prints a diploma sheet as a PDF (CPU-bound: the handler runs it in a thread)."""
 
     def __call__(self, sheet: DiplomaSheet, created: dt.datetime) -> bytes: ...
+
+
+class SealedReader(Protocol):
+    """Opens personal data that another service sealed with its data keys."""
+
+    async def open(self, owner: str, case_id: str, sealed: Sealed, model: type[M]) -> M | None:
+        """The plain value; None when its owner destroyed the key (the data was erased)."""
+
+    def forget_case(self, case_id: str) -> None:
+        """Drop every key of the case kept in memory."""
+
+
+class AuditTrail(Protocol):
+    """Entries for changes that an event, not a request, made to a case's personal data."""
+
+    async def erased(self, case_id: str, pilot: str) -> None: ...

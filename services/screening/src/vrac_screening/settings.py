@@ -9,3 +9,9 @@ from vrac_runtime.settings import ServiceSettings
 class ScreeningSettings(ServiceSettings):
     service_name: str = Field("screening", description="Name used in logs, client ids and groups.")
     http_port: int = Field(8002, ge=0, le=65535, description="HTTP listen port.")
+    erasure_retry_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="How often erasures that could not finish at once (a record still sending "
+        "its event, a write under way, a store that failed) are taken up again.",
+    )

@@ -3,23 +3,27 @@ and questionnaires.
 
 Every write that records an event inserts the aggregate together with its ``outbox`` in
 one single-document write; nothing appends to an outbox later, so the relay's removal of
-sent entries never races another writer. The case projection is written only by this
-service's own consumer of intake's events, one event at a time. Personal data (the
-child's name) lives only in the case document and the PDF cache, the two places erasure
-clears.
+sent entries never races another writer. The case projection is written by this
+service's own consumer of intake's events, one event at a time, and by the writers of a
+case's records, which register there first (``begin_write``): an erasure marks the case in
+that same document, so each check and its write cannot be interleaved. The child's name
+lives only in the case document and the PDF cache; its screenings, diplomas and
+questionnaires are about the child too, and erasure deletes them all.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from vrac_contracts import values as vocab
 from vrac_contracts.advice import AdviceCode
 from vrac_contracts.events.base import EventData
+from vrac_contracts.events.intake import ConsentChanged, ConsentRecorded
 from vrac_runtime.idempotency import insert_once
 from vrac_runtime.intake_cases import MongoIntakeCases, consents_of
 from vrac_runtime.outbox import OUTBOX, WITHOUT_OUTBOX, insert_with_events, new_outbox
@@ -40,6 +44,8 @@ QUESTIONNAIRES: Final = "questionnaires"
 OUTBOX_COLLECTIONS: Final = (SCREENINGS, DIPLOMAS, QUESTIONNAIRES)
 _NO_OUTBOX = WITHOUT_OUTBOX
 _SENT = {f"{OUTBOX}.0": {"$exists": False}}
+# in a case document: the writes of its records under way, token -> lease expiry
+_WRITES: Final = "writes"
 
 
 def _no_wake() -> None:
@@ -68,11 +74,43 @@ class MongoCases(MongoIntakeCases):
             {"$set": {"child_first_name": child_first_name, "language": str(language)}},
         )
 
-    async def erase(self, case_id: str) -> None:
-        await self._cases.update_one(
-            {"_id": case_id},
-            {"$set": {"erased": True, "child_first_name": None, "language": None}},
+    async def record_consent(self, event: ConsentRecorded | ConsentChanged) -> None:
+        # the shared projection files any consent decision alike (``consent_decision``
+        # takes both); only its annotation still names the v1 event
+        await super().record_consent(cast(ConsentChanged, event))
+
+    async def mark_erased(self, case_id: str, pilot: vocab.Pilot) -> None:
+        erased: dict[str, Any] = {
+            "erased": True,
+            "erasure_pending": True,
+            "child_first_name": None,
+            "language": None,
+            "consents": {},
+        }
+        await self.upsert(case_id, pilot, erased)
+
+    async def begin_write(self, case_id: str, until: dt.datetime) -> str | None:
+        # check and register in one update of the case document: on FerretDB the service's
+        # database serialises it with mark_erased, on MongoDB it is atomic anyway
+        token = f"w{uuid.uuid4().hex}"
+        result = await self._cases.update_one(
+            {"_id": case_id, "erased": {"$ne": True}}, {"$set": {f"{_WRITES}.{token}": until}}
         )
+        return token if result.matched_count else None
+
+    async def end_write(self, case_id: str, token: str) -> None:
+        await self._cases.update_one({"_id": case_id}, {"$unset": {f"{_WRITES}.{token}": ""}})
+
+    async def writes_in_flight(self, case_id: str, now: dt.datetime) -> int:
+        doc = await self._cases.find_one({"_id": case_id}, {_WRITES: 1}) or {}
+        return sum(1 for until in (doc.get(_WRITES) or {}).values() if until > now)
+
+    async def erasure_done(self, case_id: str) -> None:
+        await self._cases.update_one({"_id": case_id}, {"$unset": {"erasure_pending": ""}})
+
+    async def erasures_pending(self) -> list[str]:
+        cursor = self._cases.find({"erasure_pending": True}, {"_id": 1})
+        return [str(doc["_id"]) async for doc in cursor]
 
 
 class _Records:
@@ -165,9 +203,6 @@ class MongoPdfCache:
             "rendered_at": rendered_at,
         }
         await insert_once(self._pdfs, doc)
-
-    async def drop(self, diploma_id: str) -> None:
-        await self._pdfs.delete_one({"_id": diploma_id})
 
     async def drop_case(self, case_id: str) -> None:
         await self._pdfs.delete_many({"case_id": case_id})

@@ -37,7 +37,3 @@ class InvalidInput(RuleBroken):
 
 class ChildNotKnownYet(Conflict):
     """The family's details have not arrived yet; trying again later can succeed."""
-
-
-class ErasureNotFinished(Conflict):
-    """Some of the case's records still wait for their events to be sent; try again."""

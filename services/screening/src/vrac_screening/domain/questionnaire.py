@@ -1,6 +1,6 @@
 """Wellbeing questionnaires: a total score on the instrument's scale -> a wellbeing band.
 
-Only the instrument, the band and who answered leave this service; the score stays here.
+Only the instrument and who answered leave this service; the score and its band stay here.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from vrac_contracts.events.base import EventData
-from vrac_contracts.events.screening import QuestionnaireSubmitted
+from vrac_contracts.events.screening import QuestionnaireSubmittedV2
 from vrac_contracts.values import ConsentPurpose, Instrument, Pilot, Respondent, WellbeingBand
 from vrac_runtime.aggregate import RecordsEvents
 from vrac_runtime.values import check_between
@@ -75,12 +75,12 @@ class Questionnaire(RecordsEvents):
     events: list[EventData] = field(default_factory=list, repr=False, compare=False)
 
     def record_submitted(self) -> None:
+        # the band is a fact about one child: it stays here with the score
         self.record(
-            QuestionnaireSubmitted,
+            QuestionnaireSubmittedV2,
             self.submitted_at,
             questionnaire_id=self.questionnaire_id,
             instrument=self.instrument,
-            wellbeing_band=self.band,
             respondent=self.respondent,
         )
 

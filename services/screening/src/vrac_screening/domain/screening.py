@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from vrac_contracts.events.base import EventData
-from vrac_contracts.events.screening import AdviceItem, ScreeningCompleted
+from vrac_contracts.events.screening import AdviceItem, FindingsRecorded, ScreeningCompletedV2
 from vrac_contracts.values import ConsentPurpose, Domain, Language, Pilot
 from vrac_runtime.aggregate import RecordsEvents
 
@@ -33,8 +33,16 @@ class Screening(RecordsEvents):
     events: list[EventData] = field(default_factory=list, repr=False, compare=False)
 
     def record_completed(self) -> None:
+        """Partners hear that it was done and which strengths it found; the growth areas,
+        the advice and the family's language go only to the services that act on them."""
         self.record(
-            ScreeningCompleted,
+            ScreeningCompletedV2,
+            self.recorded_at,
+            screening_id=self.screening_id,
+            strengths=list(self.strengths),
+        )
+        self.record(
+            FindingsRecorded,
             self.recorded_at,
             screening_id=self.screening_id,
             language=self.language,
@@ -52,7 +60,7 @@ def record_screening(
     now: dt.datetime,
 ) -> Screening:
     """Derive strengths, growth areas and advice; refuse without screening consent. The
-    screening records its screening-completed."""
+    screening records its screening-completed and findings-recorded."""
     case.require(ConsentPurpose.SCREENING)
     scores.check_results(results)
     if screened_on is not None and screened_on > now.date():
