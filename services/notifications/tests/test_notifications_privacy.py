@@ -230,3 +230,17 @@ async def test_a_released_message_is_held_too(world, envelope) -> None:
     [row] = world.deliveries.rows.values()
     assert row.status is DeliveryStatus.SCHEDULED
     assert row.next_attempt_at == NOW + dt.timedelta(seconds=5)
+
+
+async def test_one_erasure_that_keeps_failing_holds_up_no_other(world, envelope) -> None:
+    other = envelope(events.CaseClosed, case_id="case_otherCase0001", reason="erasure-requested")
+    world.audit.failing = 2  # both erasures fail on their audit entry
+    for closing in (erasure(envelope), other):
+        with pytest.raises(ConnectionError):
+            await handle(world, closing)
+    world.audit.failing = 1  # and the first one fails again in the next round
+    assert await finish_erasures(world.deps) == 2
+    assert world.audit.erasures == [("case_otherCase0001", "leiden")]
+    await finish_erasures(world.deps)
+    assert not any(f.erasure_pending for f in world.case_files.files.values())
+    assert len(world.audit.erasures) == 2

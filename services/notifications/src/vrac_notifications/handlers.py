@@ -169,7 +169,10 @@ async def finish_erasures(deps: Deps, limit: int = 100) -> int:
     """The periodic job: finish every erasure a crash or a failing store left pending."""
     pending = await deps.case_files.erasures_pending(limit)
     for case_id in pending:
-        await finish_erasure(deps, case_id)
+        try:
+            await finish_erasure(deps, case_id)
+        except Exception as err:  # still pending: the next round tries again; others go on
+            log.warning("erasure not finished", case_id=case_id, error=type(err).__name__)
     return len(pending)
 
 
