@@ -273,8 +273,11 @@ async def test_two_replicas_send_each_message_once(service_factory) -> None:
                 event(TaskAssigned, case_id=case),
                 event(TaskAssigned, case_id=case, task_id="task_transport0001"),
             )
+        # two members joining one group over a dozen topics may rebalance a while first
         await eventually(
-            lambda: _attempted(two, cases), "every delivery tried while the server is away"
+            lambda: _attempted(two, cases),
+            "every delivery tried while the server is away",
+            timeout=45,
         )
         smtp = ScriptedSmtp(port).start()
         try:
