@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import socket
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from vrac_contracts.events.base import EventData
 from vrac_notifications.domain.delivery import RetrySchedule
 from vrac_notifications.handlers import Deps
+from vrac_runtime.sealing import DataKeys, key_routes
+from vrac_runtime.settings import ServiceSettings
+from vrac_testing.polling import eventually
 
 from services.notifications.tests.fakes import (
     Clock,
     FlakyChannel,
+    MemoryAudit,
     MemoryCaseFiles,
     MemoryDeliveries,
+    MemoryKeys,
     MemoryWebhooks,
 )
 
@@ -32,6 +43,8 @@ class World:
     waits: list[float]
     clock: Clock
     observed: list[tuple[str, str]]
+    keys: MemoryKeys
+    audit: MemoryAudit
 
 
 @pytest.fixture
@@ -41,6 +54,7 @@ def world() -> World:
     waits: list[float] = []
     clock = Clock(NOW)
     observed: list[tuple[str, str]] = []
+    keys, audit = MemoryKeys(), MemoryAudit()
 
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
@@ -52,6 +66,8 @@ def world() -> World:
         mailer=mailer,
         poster=poster,
         diploma_link=lambda d: f"https://screening.vrac.example.org/diplomas/{d}.pdf?link=signed",
+        opener=keys,
+        audit=audit,
         schedule=RetrySchedule(
             retry_for=dt.timedelta(hours=24),
             first_wait=dt.timedelta(seconds=10),
@@ -63,7 +79,9 @@ def world() -> World:
         sleep=sleep,
         observe=lambda channel, outcome: observed.append((str(channel), outcome)),
     )
-    return World(deps, case_files, deliveries, webhooks, mailer, poster, waits, clock, observed)
+    return World(
+        deps, case_files, deliveries, webhooks, mailer, poster, waits, clock, observed, keys, audit
+    )
 
 
 @pytest.fixture
@@ -78,3 +96,37 @@ def envelope():
         return new_envelope(data, id=ce_id)
 
     return make
+
+
+@dataclass
+class KeyOwner:
+    """A real owner of data keys over HTTP, standing in for intake and network: it seals what
+    the tests publish and serves the keys to notifications only, as they do."""
+
+    keys: DataKeys
+    url: str
+
+    @property
+    def owner_urls(self) -> dict[str, str]:
+        return {"intake": self.url, "network": self.url}
+
+
+@pytest.fixture
+async def key_owner(mongo_db: Any) -> AsyncIterator[KeyOwner]:
+    settings = ServiceSettings()  # the development JWT secret and KEK, as the tests' services
+    keys = DataKeys(mongo_db, settings.keks)
+    await keys.ensure_indexes()
+    app = FastAPI()
+    app.state.settings = settings
+    app.include_router(key_routes(keys, frozenset({"notifications"})))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    await eventually(lambda: server.started, "the key owner serving", timeout=10)
+    try:
+        yield KeyOwner(keys, f"http://127.0.0.1:{sock.getsockname()[1]}")
+    finally:
+        server.should_exit = True
+        await serving
+        sock.close()

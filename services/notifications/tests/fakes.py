@@ -5,14 +5,21 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+import os
 from dataclasses import dataclass, field
+from typing import TypeVar
 
+from pydantic import BaseModel
 from vrac_contracts.events.base import EventData
+from vrac_contracts.events.sealed import Sealed
 from vrac_notifications.domain.casefile import CaseFile
 from vrac_notifications.domain.delivery import Delivery, DeliveryProblem, DeliveryStatus
 from vrac_notifications.domain.errors import ChangedMeanwhile
 from vrac_notifications.domain.webhooks import WebhookSubscription
 from vrac_notifications.ports import Claim, Hook, Mail
+from vrac_runtime.sealing import KeyGone, KeyUnavailable, open_with, seal_with
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class MemoryCaseFiles:
@@ -29,6 +36,9 @@ class MemoryCaseFiles:
             raise ChangedMeanwhile(case_file.case_id)
         case_file.version += 1
         self.files[case_file.case_id] = copy.deepcopy(case_file)
+
+    async def erasures_pending(self, limit: int) -> list[str]:
+        return [k for k, f in self.files.items() if f.erasure_pending][:limit]
 
 
 class MemoryDeliveries:
@@ -180,3 +190,53 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += dt.timedelta(**delta)
+
+
+class MemoryKeys:
+    """The owners' data keys and a reader's opener in one: seals with real AES-GCM, opens
+    None once a key is destroyed, and can play an owner that does not answer."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, bytes] = {}
+        self.destroyed: set[str] = set()
+        self.away = False  # the owner cannot be asked
+        self.forgotten: list[str] = []  # key ids and case ids the reader was told to forget
+
+    async def seal(self, case_id: str, key_id: str, plain: BaseModel) -> Sealed:
+        if key_id in self.destroyed:
+            raise KeyGone(key_id)
+        key = self.keys.setdefault(key_id, os.urandom(32))
+        return seal_with(key, case_id, key_id, plain)
+
+    def destroy(self, key_id: str) -> None:
+        self.keys.pop(key_id, None)
+        self.destroyed.add(key_id)
+
+    async def open(self, owner: str, case_id: str, sealed: Sealed, model: type[M]) -> M | None:
+        if self.away:
+            raise KeyUnavailable(f"{owner} did not answer")
+        key = self.keys.get(sealed.key_id)
+        return None if key is None else open_with(key, case_id, sealed, model)
+
+    def forget_case(self, case_id: str) -> None:
+        self.forgotten.append(case_id)
+
+    def forget(self, key_id: str) -> None:
+        self.forgotten.append(key_id)
+
+    async def aclose(self) -> None:
+        pass
+
+
+@dataclass
+class MemoryAudit:
+    """The erasures recorded in the audit trail: (case id, pilot)."""
+
+    erasures: list[tuple[str, str]] = field(default_factory=list)
+    failing: int = 0  # the next calls that fail, as a store that is away
+
+    async def erased(self, case_id: str, pilot: str) -> None:
+        if self.failing:
+            self.failing -= 1
+            raise ConnectionError("the audit outbox is away")
+        self.erasures.append((case_id, pilot))

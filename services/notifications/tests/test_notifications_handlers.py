@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 from vrac_contracts import events
+from vrac_contracts.catalogue import spec_for
 from vrac_contracts.values import DeliveryError, Pilot
 from vrac_notifications.domain.commands import RegisterWebhook
 from vrac_notifications.domain.delivery import DeliveryProblem, DeliveryStatus, RetrySchedule
 from vrac_notifications.domain.errors import InsecureWebhook, NoWebhook, UnknownCase
-from vrac_notifications.entrypoints.subscribers import Subscribers
 from vrac_notifications.handlers import (
     get_webhook,
     list_deliveries,
@@ -19,7 +19,14 @@ from vrac_notifications.handlers import (
 )
 
 from services.notifications.tests.conftest import NOW
-from services.notifications.tests.notifications_testkit import AGENCY, YOUTH_TEAM
+from services.notifications.tests.notifications_testkit import (
+    AGENCY,
+    YOUTH_TEAM,
+    added,
+    deliver,
+    handle,
+    registered,
+)
 
 TEACHER = {
     "member_id": "mbr_teacher000001",
@@ -33,26 +40,9 @@ TEACHER = {
 }
 
 
-class Registry:
-    """Stands in for the runtime: keeps what the subscribers register, per event model."""
-
-    def __init__(self) -> None:
-        self.handlers: dict[type, object] = {}
-
-    def on(self, event: type, handler: object) -> None:
-        self.handlers[event] = handler
-
-
-async def handle(world, envelope) -> None:
-    registry = Registry()
-    Subscribers(world.deps).register(registry)  # type: ignore[arg-type]
-    await registry.handlers[type(envelope.data)](envelope)
-
-
-async def deliver(world, envelope) -> None:
-    """Handle the event, then let the scheduler send what became due."""
-    await handle(world, envelope)
-    await send_due(world.deps)
+# the advice of the screening-completed v1 example (one for school about working memory, one
+# about a quieter place), which findings-recorded carries now
+ADVICE = spec_for(events.ScreeningCompleted).example["advice"]
 
 
 async def register_agency_webhook(world) -> None:
@@ -62,7 +52,7 @@ async def register_agency_webhook(world) -> None:
 
 async def youth_team_with_webhook_and_consent(world, envelope) -> None:
     """The youth team joined, registered its webhook, and may be told about the case."""
-    await deliver(world, envelope(events.MemberAdded, **YOUTH_TEAM))
+    await deliver(world, await added(world, **YOUTH_TEAM))
     await register_agency_webhook(world)
     await deliver(
         world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
@@ -71,7 +61,7 @@ async def youth_team_with_webhook_and_consent(world, envelope) -> None:
 
 def consent(envelope, purpose: str, granted: bool, at: str, agency_id: str | None = None):
     return envelope(
-        events.ConsentChanged,
+        events.ConsentRecorded,
         purpose=purpose,
         granted=granted,
         agency_id=agency_id,
@@ -80,7 +70,7 @@ def consent(envelope, purpose: str, granted: bool, at: str, agency_id: str | Non
 
 
 async def test_the_assignee_is_told_about_the_task_in_their_language(world, envelope) -> None:
-    await deliver(world, envelope(events.MemberAdded))
+    await deliver(world, await added(world))
     assigned = envelope(events.TaskAssigned)
     await deliver(world, assigned)
     [mail] = world.mailer.sent
@@ -93,11 +83,11 @@ async def test_the_assignee_is_told_about_the_task_in_their_language(world, enve
 
 
 async def test_the_same_event_delivered_twice_sends_one_email(world, envelope) -> None:
-    await deliver(world, envelope(events.MemberAdded))
+    await deliver(world, await added(world))
     assigned = envelope(events.TaskAssigned)
     await deliver(world, assigned)
     await deliver(world, assigned)
-    await deliver(world, envelope(events.MemberAdded))  # and a later event of the case
+    await deliver(world, await added(world))  # and a later event of the case
     assert len(world.mailer.sent) == 1
     assert len(world.deliveries.rows) == 1
 
@@ -107,12 +97,12 @@ async def test_a_task_assigned_before_the_member_is_known_is_sent_once_they_are(
 ) -> None:
     await deliver(world, envelope(events.TaskAssigned))
     assert world.mailer.sent == []
-    await deliver(world, envelope(events.MemberAdded))
+    await deliver(world, await added(world))
     assert [m.to_address for m in world.mailer.sent] == ["ria@example.org"]
 
 
 async def test_an_overdue_task_gets_a_friendly_reminder(world, envelope) -> None:
-    await deliver(world, envelope(events.MemberAdded, language="fr"))
+    await deliver(world, await added(world, language="fr"))
     await deliver(world, envelope(events.TaskAssigned))
     await deliver(world, envelope(events.TaskOverdue, assignee_kind="family"))
     reminder = world.mailer.sent[1]
@@ -138,7 +128,7 @@ async def test_the_guardians_hear_the_diploma_is_ready_with_its_link(world, enve
             "language": "fr",
         },
     ]
-    await deliver(world, envelope(events.FamilyRegistered, guardians=guardians))
+    await deliver(world, await registered(world, guardians=guardians))
     await deliver(world, envelope(events.DiplomaIssued))
     link = "https://screening.vrac.example.org/diplomas/dip_0c1d2e3f4a5b6c7d.pdf"
     by_address = {m.to_address: m for m in world.mailer.sent}
@@ -148,10 +138,10 @@ async def test_the_guardians_hear_the_diploma_is_ready_with_its_link(world, enve
 
 
 async def test_school_advice_waits_for_consent_and_goes_to_the_teacher(world, envelope) -> None:
-    await deliver(world, envelope(events.FamilyRegistered))
-    await deliver(world, envelope(events.MemberAdded, **TEACHER))
+    await deliver(world, await registered(world))
+    await deliver(world, await added(world, **TEACHER))
     await deliver(world, consent(envelope, "share-with-school", True, "2025-03-01T10:00:00Z"))
-    await deliver(world, envelope(events.ScreeningCompleted))
+    await deliver(world, envelope(events.FindingsRecorded, advice=ADVICE))
     [mail] = world.mailer.sent
     assert mail.to_address == "anna@school.example.org"
     assert mail.subject == "Advice for school: what helps Sam"
@@ -160,8 +150,8 @@ async def test_school_advice_waits_for_consent_and_goes_to_the_teacher(world, en
 
 
 async def test_without_school_consent_the_teacher_gets_nothing(world, envelope) -> None:
-    await deliver(world, envelope(events.MemberAdded, **TEACHER))
-    await deliver(world, envelope(events.ScreeningCompleted))
+    await deliver(world, await added(world, **TEACHER))
+    await deliver(world, envelope(events.FindingsRecorded, advice=ADVICE))
     assert world.mailer.sent == []
     [row] = world.deliveries.rows.values()
     assert (row.status, row.error_code) == (DeliveryStatus.WITHHELD, DeliveryError.NO_CONSENT)
@@ -175,10 +165,10 @@ async def test_without_school_consent_the_teacher_gets_nothing(world, envelope) 
 async def test_a_consent_decided_in_time_but_read_late_releases_the_message(
     world, envelope
 ) -> None:
-    await deliver(world, envelope(events.FamilyRegistered))
-    await deliver(world, envelope(events.MemberAdded, **TEACHER))
+    await deliver(world, await registered(world))
+    await deliver(world, await added(world, **TEACHER))
     # screening at 2025-03-14; the grant of 03-01 arrives after it
-    await deliver(world, envelope(events.ScreeningCompleted))
+    await deliver(world, envelope(events.FindingsRecorded, advice=ADVICE))
     assert world.mailer.sent == []
     await deliver(world, consent(envelope, "share-with-school", True, "2025-03-01T10:00:00Z"))
     assert [m.to_address for m in world.mailer.sent] == ["anna@school.example.org"]
@@ -192,16 +182,16 @@ async def test_a_consent_decided_in_time_but_read_late_releases_the_message(
 async def test_a_consent_granted_after_the_message_was_due_does_not_revive_it(
     world, envelope
 ) -> None:
-    await deliver(world, envelope(events.MemberAdded, **TEACHER))
-    await deliver(world, envelope(events.ScreeningCompleted))
+    await deliver(world, await added(world, **TEACHER))
+    await deliver(world, envelope(events.FindingsRecorded, advice=ADVICE))
     await deliver(world, consent(envelope, "share-with-school", True, "2025-04-01T10:00:00Z"))
     assert world.mailer.sent == []
 
 
 async def test_a_teacher_added_after_the_screening_still_gets_the_advice(world, envelope) -> None:
     await deliver(world, consent(envelope, "share-with-school", True, "2025-03-01T10:00:00Z"))
-    await deliver(world, envelope(events.ScreeningCompleted))
-    await deliver(world, envelope(events.MemberAdded, **TEACHER))
+    await deliver(world, envelope(events.FindingsRecorded, advice=ADVICE))
+    await deliver(world, await added(world, **TEACHER))
     assert [m.to_address for m in world.mailer.sent] == ["anna@school.example.org"]
 
 
@@ -224,7 +214,7 @@ async def test_a_withdrawal_stops_the_messages_it_covered_from_then_on(world, en
 
 
 async def test_nothing_is_sent_for_a_closed_case(world, envelope) -> None:
-    await deliver(world, envelope(events.MemberAdded))
+    await deliver(world, await added(world))
     await deliver(world, envelope(events.CaseClosed))
     await deliver(world, envelope(events.TaskAssigned))
     assert world.mailer.sent == []
@@ -307,7 +297,7 @@ async def test_a_refused_message_fails_at_once_and_is_shown_to_the_coach(world, 
     assert failed.final
     assert world.observed[-1] == ("webhook", "failed")
     world.clock.advance(hours=1)
-    await deliver(world, envelope(events.MemberAdded))  # later events try nothing again
+    await deliver(world, await added(world))  # later events try nothing again
     assert world.poster.calls == 1
 
 
@@ -318,7 +308,7 @@ async def test_a_failure_released_by_another_event_is_recorded(world, envelope) 
     )
     await deliver(world, envelope(events.TaskAssigned, assignee_id="mbr_youthteam0001"))
     world.poster.problems = [DeliveryProblem(DeliveryError.REJECTED, retryable=False)]
-    await deliver(world, envelope(events.MemberAdded, **YOUTH_TEAM))  # handled fine: no exception
+    await deliver(world, await added(world, **YOUTH_TEAM))  # handled fine: no exception
     [row] = world.deliveries.rows.values()
     assert (row.status, row.error_code) == (DeliveryStatus.FAILED, DeliveryError.REJECTED)
     assert isinstance(world.deliveries.events[-1], events.NotificationFailed)
@@ -341,7 +331,7 @@ async def test_a_withdrawal_cancels_the_scheduled_messages_it_covers(world, enve
 
 
 async def test_closing_the_case_cancels_its_scheduled_messages(world, envelope) -> None:
-    await deliver(world, envelope(events.MemberAdded))
+    await deliver(world, await added(world))
     world.mailer.problems = [transient(DeliveryError.UNREACHABLE)]
     await deliver(world, envelope(events.TaskAssigned))
     await deliver(world, envelope(events.CaseClosed))
@@ -353,7 +343,7 @@ async def test_closing_the_case_cancels_its_scheduled_messages(world, envelope) 
 
 
 async def test_an_attempt_checks_the_case_file_before_sending(world, envelope) -> None:
-    await deliver(world, envelope(events.MemberAdded))
+    await deliver(world, await added(world))
     world.mailer.problems = [transient(DeliveryError.UNREACHABLE)]
     await deliver(world, envelope(events.TaskAssigned))
     # closed behind the scheduler's back (the event read by another replica, say)
@@ -369,7 +359,7 @@ async def test_an_attempt_checks_the_case_file_before_sending(world, envelope) -
 async def test_an_agency_without_a_registered_webhook_is_recorded_unreachable(
     world, envelope
 ) -> None:
-    await deliver(world, envelope(events.MemberAdded, **YOUTH_TEAM))
+    await deliver(world, await added(world, **YOUTH_TEAM))
     await deliver(
         world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
     )
@@ -379,7 +369,7 @@ async def test_an_agency_without_a_registered_webhook_is_recorded_unreachable(
 
 
 async def test_a_claim_left_by_a_crash_is_taken_over_once_it_expires(world, envelope) -> None:
-    await deliver(world, envelope(events.MemberAdded))
+    await deliver(world, await added(world))
     await handle(world, envelope(events.TaskAssigned))
     [delivery_id] = world.deliveries.rows
     # another replica claims it and dies before sending
@@ -398,7 +388,7 @@ async def test_a_claim_left_by_a_crash_is_taken_over_once_it_expires(world, enve
 
 
 async def test_an_attempt_that_outlives_its_claim_records_nothing(world, envelope) -> None:
-    await deliver(world, envelope(events.MemberAdded))
+    await deliver(world, await added(world))
 
     async def slow_failure(mail) -> None:
         world.clock.advance(seconds=130)  # longer than the claim
@@ -414,7 +404,7 @@ async def test_an_attempt_that_outlives_its_claim_records_nothing(world, envelop
 async def test_only_the_first_final_outcome_is_recorded(world, envelope) -> None:
     """Two owners each think they made the attempt (the second took over an expired
     claim): the delivery is recorded, and notification-delivered published, once."""
-    await deliver(world, envelope(events.MemberAdded))
+    await deliver(world, await added(world))
     await handle(world, envelope(events.TaskAssigned))
     [delivery_id] = world.deliveries.rows
     store = world.deliveries
@@ -432,7 +422,7 @@ async def test_only_the_first_final_outcome_is_recorded(world, envelope) -> None
 
 async def test_an_agency_consent_naming_no_agency_is_never_granted(world, envelope) -> None:
     speaker = YOUTH_TEAM | {"agency_id": None, "channel": "email", "email": "jt@example.org"}
-    await deliver(world, envelope(events.MemberAdded, **speaker))
+    await deliver(world, await added(world, **speaker))
     await deliver(world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z"))
     await deliver(world, envelope(events.TaskAssigned, assignee_id="mbr_youthteam0001"))
     assert world.mailer.sent == []
@@ -449,7 +439,7 @@ async def test_deliveries_of_an_unknown_case_are_not_found(world) -> None:
 async def test_deliveries_are_listed_oldest_first_for_a_caller_of_the_pilot(
     world, envelope
 ) -> None:
-    await deliver(world, envelope(events.MemberAdded))
+    await deliver(world, await added(world))
     await deliver(world, envelope(events.TaskAssigned))
     seen: list[Pilot] = []
     pilot, rows = await list_deliveries(world.deps, "case_7Hq2mX9aK3pL0sVd", seen.append)

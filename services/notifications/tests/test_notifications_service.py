@@ -15,9 +15,10 @@ from pymongo import AsyncMongoClient
 from vrac_contracts.catalogue import spec_for
 from vrac_contracts.envelope import Envelope, decode, encode, new_envelope
 from vrac_contracts.events import (
-    ConsentChanged,
-    FamilyRegistered,
-    MemberAdded,
+    ConsentRecorded,
+    FamilyRegisteredV2,
+    FindingsRecorded,
+    MemberAddedV2,
     NotificationDelivered,
     NotificationFailed,
     ScreeningCompleted,
@@ -33,7 +34,13 @@ from vrac_testing.kafka import read_all, send_raw
 from vrac_testing.polling import eventually
 from vrac_testing.sinks import SmtpSink, WebhookReceiver
 
-from services.notifications.tests.notifications_testkit import AGENCY, YOUTH_TEAM
+from services.notifications.tests.conftest import KeyOwner
+from services.notifications.tests.notifications_testkit import (
+    AGENCY,
+    YOUTH_TEAM,
+    family_registered,
+    member_added,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -61,6 +68,8 @@ NEIGHBOUR = {
 
 
 AGENCY_CONSENT = f"share-with-agency:{AGENCY}"
+# the advice of the screening-completed v1 example, which findings-recorded carries now
+ADVICE = spec_for(ScreeningCompleted).example["advice"]
 
 
 def agency_known(case_file: dict[str, Any]) -> bool:
@@ -79,6 +88,14 @@ class Service:
     http: httpx.AsyncClient
     smtp: SmtpSink
     hooks: WebhookReceiver
+    owner: KeyOwner
+
+    async def member(self, **fields: Any) -> Envelope[MemberAddedV2]:
+        """``member-added`` v2, its details sealed by the key owner."""
+        return await member_added(self.owner.keys.seal, **fields)
+
+    async def family(self, **fields: Any) -> Envelope[FamilyRegisteredV2]:
+        return await family_registered(self.owner.keys.seal, **fields)
 
     async def publish(self, *envelopes: Envelope[Any]) -> None:
         for envelope in envelopes:
@@ -134,7 +151,7 @@ class Service:
 
 
 @pytest.fixture
-def service_factory(make_settings) -> Callable[..., Any]:
+def service_factory(make_settings, key_owner: KeyOwner) -> Callable[..., Any]:
     import contextlib
 
     @contextlib.asynccontextmanager
@@ -148,6 +165,8 @@ def service_factory(make_settings) -> Callable[..., Any]:
             "delivery_max_backoff_seconds": 0.4,
             "delivery_poll_seconds": 0.1,
             "screening_public_url": "https://screening.vrac.example.org",
+            "key_owner_urls": key_owner.owner_urls,
+            "delivery_hold_seconds": 0,  # tests of the hold set their own
         }
         settings = NotificationsSettings(**(values | overrides))
         app = build(settings)
@@ -155,7 +174,7 @@ def service_factory(make_settings) -> Callable[..., Any]:
             async with app.router.lifespan_context(app):
                 transport = httpx.ASGITransport(app=app)
                 async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-                    yield Service(settings, http, smtp, hooks)
+                    yield Service(settings, http, smtp, hooks, key_owner)
         finally:
             smtp.stop()
             hooks.stop()
@@ -169,12 +188,12 @@ async def test_each_recipient_hears_in_their_language_through_their_channel(
     async with service_factory() as svc:
         await svc.register_webhook()
         await svc.publish(
-            event(FamilyRegistered),  # guardian Fatima, sms -> falls back to her e-mail
-            event(ConsentChanged, purpose="share-with-school", agency_id=None),
-            event(ConsentChanged),  # share-with-agency for the youth team
-            event(MemberAdded, **GRANDMA),
-            event(MemberAdded, **TEACHER),
-            event(MemberAdded, **YOUTH_TEAM),
+            await svc.family(),  # guardian Fatima, sms -> falls back to her e-mail
+            event(ConsentRecorded, purpose="share-with-school", agency_id=None),
+            event(ConsentRecorded),  # share-with-agency for the youth team
+            await svc.member(**GRANDMA),
+            await svc.member(**TEACHER),
+            await svc.member(**YOUTH_TEAM),
         )
         for_grandma = event(TaskAssigned)
         for_agency = event(
@@ -184,7 +203,7 @@ async def test_each_recipient_hears_in_their_language_through_their_channel(
             assignee_kind="agency",
             category="referral",
         )
-        await svc.publish(for_grandma, for_agency, event(ScreeningCompleted))
+        await svc.publish(for_grandma, for_agency, event(FindingsRecorded, advice=ADVICE))
         await svc.publish(event(spec_for_diploma()))
         await eventually(lambda: len(svc.smtp.messages) >= 3, "three e-mails", timeout=30)
         await eventually(lambda: len(svc.hooks.hooks) >= 1, "the webhook", timeout=30)
@@ -233,7 +252,7 @@ def spec_for_diploma() -> type[EventData]:
 
 async def test_the_same_event_delivered_twice_sends_one_email(service_factory) -> None:
     async with service_factory() as svc:
-        await svc.publish(event(MemberAdded, **GRANDMA), event(MemberAdded, **NEIGHBOUR))
+        await svc.publish(await svc.member(**GRANDMA), await svc.member(**NEIGHBOUR))
         assigned = event(TaskAssigned)
         await svc.publish(assigned, assigned)
         # a later task on the same partition: once it is handled, so is the duplicate
@@ -256,7 +275,7 @@ async def test_a_webhook_failing_past_the_retry_time_is_recorded_failed_once(
     # retried for 1.8 s only, so that the test ends; the triggering event is handled fine
     async with service_factory(fail_hooks=1000, delivery_retry_hours=0.0005) as svc:
         await svc.register_webhook()
-        await svc.publish(event(ConsentChanged), event(MemberAdded, **YOUTH_TEAM))
+        await svc.publish(event(ConsentRecorded), await svc.member(**YOUTH_TEAM))
         await svc.until_directory("the agency and its consent", agency_known)
         assigned = event(TaskAssigned, assignee_id="mbr_youthteam0001", assignee_kind="agency")
         await svc.publish(assigned)
@@ -277,7 +296,7 @@ async def test_a_webhook_failing_past_the_retry_time_is_recorded_failed_once(
 async def test_a_webhook_that_fails_once_is_delivered_on_the_retry(service_factory) -> None:
     async with service_factory(fail_hooks=1) as svc:
         await svc.register_webhook()
-        await svc.publish(event(ConsentChanged), event(MemberAdded, **YOUTH_TEAM))
+        await svc.publish(event(ConsentRecorded), await svc.member(**YOUTH_TEAM))
         await svc.publish(event(TaskAssigned, assignee_id="mbr_youthteam0001"))
         await eventually(lambda: svc.hooks.hooks, "the webhook", timeout=30)
         assert svc.hooks.attempts == 2 and svc.hooks.hooks[0].signed_with(SECRET)
@@ -289,16 +308,16 @@ async def test_a_withdrawn_consent_stops_the_messages_it_covered(service_factory
     async with service_factory() as svc:
         await svc.register_webhook()
         await svc.publish(
-            event(ConsentChanged, changed_at="2025-03-01T10:00:00Z"),
-            event(MemberAdded, **YOUTH_TEAM),
-            event(MemberAdded, **GRANDMA),
+            event(ConsentRecorded, changed_at="2025-03-01T10:00:00Z"),
+            await svc.member(**YOUTH_TEAM),
+            await svc.member(**GRANDMA),
         )
         await svc.publish(event(TaskAssigned, assignee_id="mbr_youthteam0001"))
         await eventually(lambda: svc.hooks.hooks, "the first webhook", timeout=30)
         await svc.publish(
-            event(ConsentChanged, granted=False, changed_at="2025-03-20T10:00:00Z"),
+            event(ConsentRecorded, granted=False, changed_at="2025-03-20T10:00:00Z"),
             # an older grant arriving late must not revive it
-            event(ConsentChanged, granted=True, changed_at="2025-03-10T10:00:00Z"),
+            event(ConsentRecorded, granted=True, changed_at="2025-03-10T10:00:00Z"),
         )
         await svc.until_directory(
             "the withdrawal", lambda doc: not doc["consents"][AGENCY_CONSENT]["granted"]
@@ -322,7 +341,7 @@ async def test_a_malformed_message_is_dead_lettered_and_the_next_one_handled(
     service_factory,
 ) -> None:
     async with service_factory() as svc:
-        await svc.publish(event(MemberAdded, **GRANDMA))
+        await svc.publish(await svc.member(**GRANDMA))
         good = encode(event(TaskAssigned))
         await svc.send(good.topic, b'{"case_id": "case_7Hq2mX9aK3pL0sVd"', good.key, good.headers)
         await svc.send(good.topic, good.value, good.key, good.headers)
@@ -333,7 +352,7 @@ async def test_a_malformed_message_is_dead_lettered_and_the_next_one_handled(
 
 async def test_http_auth_validation_and_unknown_ids(service_factory) -> None:
     async with service_factory() as svc:
-        await svc.publish(event(MemberAdded, **GRANDMA))
+        await svc.publish(await svc.member(**GRANDMA))
         await wait_until_case_known(svc)
         url = f"/cases/{CASE}/deliveries"
         assert (await svc.http.get(url)).status_code == 401

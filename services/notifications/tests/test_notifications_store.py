@@ -55,6 +55,7 @@ def a_case_file() -> CaseFile:
                 **trigger, trigger_id="ev-3", screening_id="scr_1", advice_codes=("a", "b")
             ),
         ],
+        removed={"gdn_left00000001", "mbr_left00000001"},
     )
 
 
@@ -68,3 +69,11 @@ def test_the_case_file_document_keeps_consents_and_contacts_by_key() -> None:
     doc = store._case_file_doc(a_case_file())
     assert doc["consents"][AGENCY_KEY] == {"granted": True, "changed_at": T0.isoformat()}
     assert doc["contacts"]["mbr_teacher000001"]["role"] == "teacher"
+
+
+def test_an_erasure_in_progress_reads_back_as_pending() -> None:
+    case = a_case_file()
+    case.close(T0, erase=True)
+    doc = store._case_file_doc(case) | {"_id": case.case_id, "version": case.version}
+    back = store._case_file(doc)
+    assert (back.erased_at, back.erasure_pending, back.contacts) == (T0, True, {})

@@ -66,8 +66,8 @@ def templates(settings: ReportingSettings) -> list[tuple[str, Any, Any]]:
 
 def grants(settings: ReportingSettings) -> list[tuple[str, Any, Any]]:
     """Every case's reporting consent: a case without it would not be counted."""
-    spec = spec_for(ev.ConsentChanged)
-    fields = {"purpose": "reporting", "granted": True, "agency_id": None}
+    spec = spec_for(ev.ConsentChangedV2)
+    fields = {"purpose": "reporting", "granted": True}
     return [
         record(settings, spec, case_id=case, pilot=pilot, occurred_at=MONTHS[0], **fields)
         for pilot, case in cases()

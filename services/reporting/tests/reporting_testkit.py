@@ -22,10 +22,10 @@ from vrac_runtime.auth import issue_token
 TYPES = {
     "opened": "org.vrac.intake.case-opened.v1",
     "closed": "org.vrac.intake.case-closed.v1",
-    "consent": "org.vrac.intake.consent-changed.v1",
-    "screening": "org.vrac.screening.screening-completed.v1",
+    "consent": "org.vrac.intake.consent-changed.v2",
+    "screening": "org.vrac.screening.screening-completed.v2",
     "diploma": "org.vrac.screening.diploma-issued.v1",
-    "questionnaire": "org.vrac.screening.questionnaire-submitted.v1",
+    "questionnaire": "org.vrac.screening.questionnaire-submitted.v2",
     "assigned": "org.vrac.network.task-assigned.v1",
     "accepted": "org.vrac.network.task-accepted.v1",
     "declined": "org.vrac.network.task-declined.v1",
@@ -72,7 +72,6 @@ def reporting_consent(
         at=at,
         purpose="reporting",
         granted=granted,
-        agency_id=None,
         changed_at=at,
     )
 

@@ -26,7 +26,7 @@ from vrac_reporting.domain.report import (
     month_figures,
     pilot_report,
 )
-from vrac_reporting.domain.tally import Metric, Tally, month_of, tally_of
+from vrac_reporting.domain.tally import COUNTED_EVENTS, Metric, Tally, month_of, tally_of
 
 from services.reporting.tests.reporting_testkit import (
     GRANT_MONTH,
@@ -80,12 +80,30 @@ def test_what_each_event_counts_for(kind: str, fields: dict, metrics: set[Metric
     assert (counted.pilot, counted.month) == ("lille", "2025-03")
 
 
-def test_events_of_other_kinds_are_not_counted() -> None:
+@pytest.mark.parametrize(
+    "ce_type",
+    [
+        "org.vrac.network.member-added.v1",
+        # superseded by their v2 (contracts 1.1): told partners per-child facts
+        "org.vrac.intake.consent-changed.v1",
+        "org.vrac.screening.screening-completed.v1",
+        "org.vrac.screening.questionnaire-submitted.v1",
+    ],
+)
+def test_events_of_other_kinds_are_not_counted(ce_type: str) -> None:
     from vrac_contracts.catalogue import by_type
 
-    spec = by_type("org.vrac.network.member-added.v1")
+    spec = by_type(ce_type)
     with pytest.raises(NotCounted):
         tally_of("some-id", spec.model.model_validate(spec.example))
+
+
+def test_reporting_reads_only_the_current_public_topics() -> None:
+    from vrac_contracts.catalogue import consumed_by
+
+    counted = {spec.model for spec in consumed_by("reporting")}
+    assert counted == set(COUNTED_EVENTS)
+    assert all(spec.topic.startswith("vrac.public.") for spec in consumed_by("reporting"))
 
 
 @pytest.mark.parametrize(

@@ -396,6 +396,5 @@ def screening_consent(case_id: str) -> Envelope[Any]:
         case_id=case_id,
         purpose="screening",
         granted=True,
-        agency_id=None,
         changed_at="2025-03-01T10:00:00Z",
     )

@@ -135,7 +135,7 @@ async def test_every_figure_of_the_journey_with_small_cells_suppressed(
         *[event("consent", granted=True) for _ in range(5)],
         # a withdrawal by a case that still consents to reporting (of reporting itself, the
         # case would not count at all)
-        event("consent", granted=False, purpose="screening", agency_id=None),
+        event("consent", granted=False, purpose="screening"),
     ]
     async with running(build(settings)) as client:
         await publish(settings, *events)

@@ -6,9 +6,12 @@ import datetime as dt
 from typing import Any
 
 from fastapi import FastAPI
-from vrac_runtime.audit import keep_audit
+from vrac_runtime.audit import AuditOutbox, keep_audit
+from vrac_runtime.sealing import reader_opener
 from vrac_runtime.service import build_runtime, compose, run
 
+from vrac_notifications import handlers
+from vrac_notifications.adapters.audit import AuditedErasures
 from vrac_notifications.adapters.email import SmtpMailer
 from vrac_notifications.adapters.links import DiplomaLinks
 from vrac_notifications.adapters.store import (
@@ -38,6 +41,7 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
     runtime = build_runtime(settings)
     relay = runtime.with_outbox(OUTBOX_COLLECTIONS)
     deliveries = MongoDeliveries(runtime.db, on_events=relay.wake)
+    case_files = MongoCaseFiles(runtime.db)
     scheduler = DeliveryScheduler(
         settings.delivery_poll_seconds, drain_seconds=settings.shutdown_grace_seconds / 2
     )
@@ -47,7 +51,7 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
         ["channel", "outcome"],
     )
     deps = Deps(
-        case_files=MongoCaseFiles(runtime.db),
+        case_files=case_files,
         deliveries=deliveries,
         webhooks=MongoWebhooks(runtime.db),
         mailer=SmtpMailer(settings),
@@ -58,12 +62,15 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
             settings.jwt_issuer,
             settings.diploma_link_days,
         ),
+        opener=reader_opener(settings),
+        audit=AuditedErasures(AuditOutbox(runtime.db), settings.service_name),
         schedule=RetrySchedule(
             retry_for=dt.timedelta(hours=settings.delivery_retry_hours),
             first_wait=dt.timedelta(seconds=settings.delivery_backoff_seconds),
             max_wait=dt.timedelta(seconds=settings.delivery_max_backoff_seconds),
         ),
         claim_seconds=settings.delivery_claim_seconds,
+        hold=dt.timedelta(seconds=settings.delivery_hold_seconds),
         on_due=scheduler.wake,
         observe=lambda channel, outcome: outcomes.labels(str(channel), outcome).inc(),
         require_https_webhooks=settings.webhook_require_https,
@@ -73,9 +80,12 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
         title="VRAC notifications",
         description=DESCRIPTION,
         subscribers=Subscribers,
-        on_startup=[lambda _: deliveries.ensure_indexes()],
-        on_shutdown=[scheduler.stop],
-        jobs=[("delivery scheduler", 0, scheduler.tick)],
+        on_startup=[lambda _: deliveries.ensure_indexes(), lambda _: case_files.ensure_indexes()],
+        on_shutdown=[scheduler.stop, lambda deps: deps.opener.aclose()],
+        jobs=[
+            ("delivery scheduler", 0, scheduler.tick),
+            ("erasures", settings.erasure_retry_seconds, handlers.finish_erasures),
+        ],
     )
     return keep_audit(app)
 

@@ -6,6 +6,11 @@ address), cancels the scheduled ones that may no longer go, and wakes the schedu
 delivery id comes from the triggering event's ``ce_id`` and the recipient, so an event handled
 twice schedules nothing twice. ``attempt_delivery`` makes one attempt under a claim; the
 service's scheduler calls it for every delivery that is due.
+
+A message's first send is held for ``Deps.hold`` after it became due: topics are not ordered
+against each other, so a withdrawal may be read just after the event it should stop, and the
+hold gives it that long to cancel the message. Names and addresses reach the service sealed;
+a sealed value whose key was destroyed (the case erased, the person removed) stores nothing.
 """
 
 from __future__ import annotations
@@ -23,9 +28,12 @@ from vrac_contracts import events
 from vrac_contracts import values as vocab
 from vrac_contracts.consent import consent_decision
 from vrac_contracts.events.base import EventData
-from vrac_contracts.events.intake import Guardian
+from vrac_contracts.events.intake import SealedGuardian
+from vrac_contracts.events.sealed import ChildDetails, GuardianDetails, MemberDetails, Sealed
+from vrac_runtime.consumer import PermanentError
 from vrac_runtime.logging import get_logger
 from vrac_runtime.retry import retried
+from vrac_runtime.sealing import SealBroken
 from vrac_runtime.values import Clock, utc_now
 
 from vrac_notifications.domain.casefile import CaseFile, Outcome, Planned
@@ -56,16 +64,21 @@ from vrac_notifications.ports import (
     CaseFiles,
     Claim,
     Deliveries,
+    ErasureAudit,
     Hook,
     HookPoster,
+    M,
     Mail,
     Mailer,
+    SealedReader,
     Webhooks,
 )
 
 Sleep = Callable[[float], Awaitable[None]]
 Authorize = Callable[[vocab.Pilot], None]  # refuses a pilot the caller may not touch
 Send = Callable[[], Awaitable[None]]
+# the owners of the sealed personal data this service reads
+INTAKE, NETWORK = "intake", "network"
 # a case-file write that lost a race reads again and retries, at most this many times in all
 _WRITE_ATTEMPTS = 3
 # the part of a claim a send may not use: replicas' clocks differ a little
@@ -94,15 +107,21 @@ class Deps:
     mailer: Mailer
     poster: HookPoster
     diploma_link: Callable[[str], str]  # a diploma's URL the family can open
+    opener: SealedReader  # opens the names and addresses that arrive sealed
+    audit: ErasureAudit
     schedule: RetrySchedule = field(default_factory=RetrySchedule)
+    # how long a message's first send waits, so that a withdrawal read just after the event
+    # that made it due still cancels it
+    hold: dt.timedelta = dt.timedelta(0)
     claim_seconds: float = 120.0  # how long an attempt's claim lasts; sends end before it
     owner: str = field(default_factory=process_owner)
     require_https_webhooks: bool = False
     clock: Clock = utc_now
     sleep: Sleep = asyncio.sleep  # between write retries; tests wait for nothing
     observe: Observe = lambda channel, outcome: None
-    # these deliveries are due now: the scheduler starts them without waiting for its scan
-    on_due: Callable[[list[str]], None] = lambda delivery_ids: None
+    # these deliveries are due in so many seconds: the scheduler starts them then, without
+    # waiting for its scan
+    on_due: Callable[[list[str], float], None] = lambda delivery_ids, after: None
 
 
 @dataclass(frozen=True)
@@ -121,24 +140,89 @@ async def open_case(deps: Deps, event: events.CaseOpened) -> None:
 
 
 async def close_case(deps: Deps, event: events.CaseClosed) -> None:
-    await _change(deps, event, lambda case: case.close(event.occurred_at), cancels=True)
-
-
-async def register_family(deps: Deps, event: events.FamilyRegistered) -> None:
-    guardians = [_guardian(g) for g in event.guardians]
+    """Closing clears the case's personal data and cancels what is scheduled; an erasure
+    then finishes its remaining steps (see ``finish_erasure``)."""
+    erase = event.reason is vocab.CloseReason.ERASURE_REQUESTED
     await _change(
-        deps,
-        event,
-        lambda case: case.register_family(event.child_first_name, event.language, guardians),
+        deps, event, lambda case: case.close(event.occurred_at, erase=erase), cancels=True
     )
+    if erase:
+        await finish_erasure(deps, event.case_id)
 
 
-async def add_member(deps: Deps, event: events.MemberAdded) -> None:
-    member = _member(event)
+async def finish_erasure(deps: Deps, case_id: str) -> bool:
+    """The steps of an erasure after the case file was cleared and marked erased: cancel
+    every scheduled delivery, drop the case's cached keys, record it in the audit trail,
+    then clear the pending marker. Safe to run again; False when nothing was pending."""
+    case = await deps.case_files.get(case_id)
+    if case is None or not case.erasure_pending:
+        return False
+    await dispatch(deps, case, cancels=True)
+    deps.opener.forget_case(case_id)
+    await deps.audit.erased(case_id, str(case.pilot))
+    await _change_case(deps, case_id, case.pilot, lambda found: found.erasure_done())
+    log.info("case erased", case_id=case_id)
+    return True
+
+
+async def finish_erasures(deps: Deps, limit: int = 100) -> int:
+    """The periodic job: finish every erasure a crash or a failing store left pending."""
+    pending = await deps.case_files.erasures_pending(limit)
+    for case_id in pending:
+        try:
+            await finish_erasure(deps, case_id)
+        except Exception as err:  # still pending: the next round tries again; others go on
+            log.warning("erasure not finished", case_id=case_id, error=type(err).__name__)
+    return len(pending)
+
+
+async def register_family(deps: Deps, event: events.FamilyRegisteredV2) -> None:
+    """File the child's first name and the guardians, opened from their sealed values; a
+    case closed or erased here, or whose key is gone, stores nothing."""
+    known = await deps.case_files.get(event.case_id)
+    child = None
+    if known is None or not known.closed:
+        child = await _open(deps, INTAKE, event.case_id, event.child, ChildDetails)
+    if child is None:
+        await _change(deps, event, lambda case: False)
+        return
+    guardians = [
+        contact
+        for guardian in event.guardians
+        if (contact := await _guardian(deps, event.case_id, guardian)) is not None
+    ]
+    name = child.child_first_name
+    await _change(deps, event, lambda case: case.register_family(name, event.language, guardians))
+
+
+async def add_member(deps: Deps, event: events.MemberAddedV2) -> None:
+    """File a network member, opened from the sealed details; nothing once they are gone."""
+    known = await deps.case_files.get(event.case_id)
+    details = None
+    if known is None or not (known.closed or event.member_id in known.removed):
+        details = await _open(deps, NETWORK, event.case_id, event.details, MemberDetails)
+    if details is None:
+        await _change(deps, event, lambda case: False)
+        return
+    member = _member(event, details)
     await _change(deps, event, lambda case: case.add_member(member))
 
 
-async def record_consent(deps: Deps, event: events.ConsentChanged) -> None:
+async def remove_guardian(deps: Deps, event: events.GuardianRemoved) -> None:
+    await _remove(deps, event, event.guardian_id)
+
+
+async def remove_member(deps: Deps, event: events.MemberRemoved) -> None:
+    await _remove(deps, event, event.member_id)
+
+
+async def _remove(deps: Deps, event: EventData, person_id: str) -> None:
+    """Drop the person's details and cancel what is scheduled for them."""
+    await _change(deps, event, lambda case: case.remove_contact(person_id), cancels=True)
+    deps.opener.forget(person_id)
+
+
+async def record_consent(deps: Deps, event: events.ConsentRecorded) -> None:
     if event.purpose is vocab.ConsentPurpose.SHARE_WITH_AGENCY and event.agency_id is None:
         # names no agency, so there is nothing it could allow: never filed, never granted
         await _change(deps, event, lambda case: False)
@@ -149,27 +233,40 @@ async def record_consent(deps: Deps, event: events.ConsentChanged) -> None:
     )
 
 
-def _guardian(guardian: Guardian) -> Contact:
+async def _open(deps: Deps, owner: str, case_id: str, sealed: Sealed, model: type[M]) -> M | None:
+    """A sealed value opened (None: erased). A value that does not authenticate will never
+    open: the event is dead-lettered. An owner that cannot be asked now fails the attempt,
+    and the consumer tries the event again."""
+    try:
+        return await deps.opener.open(owner, case_id, sealed, model)
+    except SealBroken as err:
+        raise PermanentError(str(err)) from None
+
+
+async def _guardian(deps: Deps, case_id: str, guardian: SealedGuardian) -> Contact | None:
+    details = await _open(deps, INTAKE, case_id, guardian.details, GuardianDetails)
+    if details is None:
+        return None  # the guardian was removed: their key is gone
     return Contact(
         recipient_id=guardian.guardian_id,
         recipient_kind=RecipientKind.GUARDIAN,
-        name=guardian.name,
+        name=details.name,
         language=guardian.language,
         channel=guardian.preferred_channel,
-        email=guardian.email,
-        phone=guardian.phone,
+        email=details.email,
+        phone=details.phone,
     )
 
 
-def _member(event: events.MemberAdded) -> Contact:
+def _member(event: events.MemberAddedV2, details: MemberDetails) -> Contact:
     return Contact(
         recipient_id=event.member_id,
         recipient_kind=RecipientKind.MEMBER,
-        name=event.display_name,
+        name=details.display_name,
         language=event.language,
         channel=event.channel,
-        email=event.email,
-        phone=event.phone,
+        email=details.email,
+        phone=details.phone,
         member_kind=event.kind,
         role=event.role,
         agency_id=event.agency_id,
@@ -201,7 +298,7 @@ async def announce_diploma(deps: Deps, event: events.DiplomaIssued, trigger: Tri
     await _expect(deps, event, intent)
 
 
-async def advise_school(deps: Deps, event: events.ScreeningCompleted, trigger: Trigger) -> None:
+async def advise_school(deps: Deps, event: events.FindingsRecorded, trigger: Trigger) -> None:
     """Give the school the screening's advice for school, if it has any."""
     codes = tuple(str(a.code) for a in event.advice if a.audience is vocab.AdviceAudience.SCHOOL)
     if not codes:
@@ -249,22 +346,28 @@ async def _change(
     cancels: bool = False,
 ) -> None:
     """Apply ``change`` to the event's case file, reading again when a write lost a race."""
-    case = await retried(
-        lambda: _apply(deps, event, change),
+    case = await _change_case(deps, event.case_id, event.pilot, change)
+    # Also after "nothing new": a redelivered event finishes what a crash interrupted.
+    await dispatch(deps, case, cancels=cancels)
+
+
+async def _change_case(
+    deps: Deps, case_id: str, pilot: vocab.Pilot, change: Callable[[CaseFile], bool | None]
+) -> CaseFile:
+    return await retried(
+        lambda: _apply(deps, case_id, pilot, change),
         attempts=_WRITE_ATTEMPTS,
         first_wait=0,
         retry_if=lambda error: isinstance(error, ChangedMeanwhile),
         sleep=deps.sleep,
     )
-    # Also after "nothing new": a redelivered event finishes what a crash interrupted.
-    await dispatch(deps, case, cancels=cancels)
 
 
 async def _apply(
-    deps: Deps, event: EventData, change: Callable[[CaseFile], bool | None]
+    deps: Deps, case_id: str, pilot: vocab.Pilot, change: Callable[[CaseFile], bool | None]
 ) -> CaseFile:
-    case = await deps.case_files.get(event.case_id)
-    case = case or CaseFile(case_id=event.case_id, pilot=event.pilot)
+    case = await deps.case_files.get(case_id)
+    case = case or CaseFile(case_id=case_id, pilot=pilot)
     if change(case) is not False:  # False: nothing new (a redelivery, an older decision)
         await deps.case_files.save(case)
     return case
@@ -286,7 +389,7 @@ async def dispatch(deps: Deps, case: CaseFile, *, cancels: bool = False) -> None
                 due.append(item.delivery_id)
         elif _releasable(item, status):
             delivery = _delivery(deps, case, item)
-            delivery.schedule(deps.clock(), deps.schedule)
+            delivery.schedule(deps.clock(), deps.schedule, deps.hold)
             if await deps.deliveries.release(delivery):
                 due.append(item.delivery_id)
     sendable = {item.delivery_id for item in planned if item.outcome is Outcome.SEND}
@@ -294,14 +397,14 @@ async def dispatch(deps: Deps, case: CaseFile, *, cancels: bool = False) -> None
         if status is DeliveryStatus.SCHEDULED and delivery_id not in sendable:
             await attempt_delivery(deps, delivery_id, early=True)  # finds it must not go
     if due:
-        deps.on_due(due)
+        deps.on_due(due, deps.hold.total_seconds())
 
 
 async def _store(deps: Deps, case: CaseFile, item: Planned) -> bool:
     """Record a newly planned message; True when it is scheduled to go now."""
     delivery = _delivery(deps, case, item)
     if item.outcome is Outcome.SEND:
-        delivery.schedule(deps.clock(), deps.schedule)
+        delivery.schedule(deps.clock(), deps.schedule, deps.hold)
         return await deps.deliveries.schedule(delivery)
     delivery.refuse()
     if await deps.deliveries.record(delivery):
@@ -350,8 +453,7 @@ async def attempt_delivery(deps: Deps, delivery_id: str, *, early: bool = False)
     case = await deps.case_files.get(delivery.case_id)
     item = _planned(case, delivery_id)
     if case is None or item is None or item.outcome is not Outcome.SEND:
-        code = item.error if item is not None and item.error else vocab.DeliveryError.OTHER
-        delivery.cancel(code, deps.clock())
+        delivery.cancel(_cancelled_for(case, item, delivery), deps.clock())
         await _finish(deps, delivery, claim)
         return
     send = await _prepared(deps, case, item)
@@ -376,6 +478,18 @@ async def attempt_delivery(deps: Deps, delivery_id: str, *, early: bool = False)
         else:
             delivery.retry_at(problem.code, when, now)
     await _finish(deps, delivery, claim)
+
+
+def _cancelled_for(
+    case: CaseFile | None, item: Planned | None, delivery: Delivery
+) -> vocab.DeliveryError:
+    """Why a scheduled message may no longer go: a consent, a recipient who left, or other
+    (the case closed, the message no longer owed)."""
+    if item is not None and item.error:
+        return item.error
+    if case is not None and not case.closed and delivery.recipient_id in case.removed:
+        return vocab.DeliveryError.NO_CONTACT_DETAILS
+    return vocab.DeliveryError.OTHER
 
 
 def _planned(case: CaseFile | None, delivery_id: str) -> Planned | None:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
+from pydantic import BaseModel
+from vrac_contracts.events.sealed import Sealed
 from vrac_contracts.values import Language
 
 from vrac_notifications.domain.casefile import CaseFile
 from vrac_notifications.domain.delivery import Delivery, DeliveryStatus
 from vrac_notifications.domain.webhooks import WebhookSubscription
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,9 @@ class CaseFiles(Protocol):
 
     async def save(self, case_file: CaseFile) -> None:
         """Store the case file; raises ChangedMeanwhile when its version moved on."""
+
+    async def erasures_pending(self, limit: int) -> list[str]:
+        """Ids of cases whose erasure was begun and not finished."""
 
 
 @dataclass(frozen=True)
@@ -96,3 +103,24 @@ class Mailer(Protocol):
 class HookPoster(Protocol):
     async def post(self, hook: Hook) -> None:
         """POST the signed webhook; raises DeliveryProblem unless the agency took it."""
+
+
+class SealedReader(Protocol):
+    """Opens the personal data that intake and network send sealed (``vrac_runtime.sealing``)."""
+
+    async def open(self, owner: str, case_id: str, sealed: Sealed, model: type[M]) -> M | None:
+        """The plain value; None when its key was destroyed (the data was erased). Raises
+        KeyUnavailable when the owner cannot be asked now, SealBroken when it does not open."""
+
+    def forget_case(self, case_id: str) -> None:
+        """Drop every cached key of the case."""
+
+    def forget(self, key_id: str) -> None:
+        """Drop one cached key (a person left)."""
+
+    async def aclose(self) -> None: ...
+
+
+class ErasureAudit(Protocol):
+    async def erased(self, case_id: str, pilot: str) -> None:
+        """Record in the audit trail that the service erased the case's personal data."""

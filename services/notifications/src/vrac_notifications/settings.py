@@ -47,6 +47,15 @@ class NotificationsSettings(ServiceSettings):
         description="How long a replica's claim on sending a message lasts before another may "
         "take it over; a send still running at 90% of it is cancelled.",
     )
+    delivery_hold_seconds: float = Field(
+        5,
+        ge=0,
+        description="How long the first send of a message waits after it became due, so that "
+        "a consent withdrawal read just after the event that caused it still cancels it.",
+    )
+    erasure_retry_seconds: float = Field(
+        30, gt=0, description="How often erasures left unfinished (a crash, a store away) resume."
+    )
     delivery_poll_seconds: float = Field(
         1, gt=0, description="How often the stored schedule is scanned for due messages."
     )

@@ -65,9 +65,16 @@ class MongoCaseFiles:
     def __init__(self, db: AsyncDatabase[Any]) -> None:
         self._col = db[CASE_FILES]
 
+    async def ensure_indexes(self) -> None:
+        await self._col.create_index("erasure_pending")
+
     async def get(self, case_id: str) -> CaseFile | None:
         doc = await self._col.find_one({"_id": case_id})
         return None if doc is None else _case_file(doc)
+
+    async def erasures_pending(self, limit: int) -> list[str]:
+        cursor = self._col.find({"erasure_pending": True}, {"_id": 1}).limit(limit)
+        return [doc["_id"] async for doc in cursor]
 
     async def save(self, case_file: CaseFile) -> None:
         expected = case_file.version
@@ -119,6 +126,9 @@ def _case_file_doc(case: CaseFile) -> dict[str, Any]:
             for key, c in case.consents.items()
         },
         "intents": [_intent_doc(i) for i in case.intents],
+        "removed": sorted(case.removed),
+        "erased_at": _when(case.erased_at),
+        "erasure_pending": case.erasure_pending,
     }
 
 
@@ -136,6 +146,9 @@ def _case_file(doc: dict[str, Any]) -> CaseFile:
             for key, c in doc.get("consents", {}).items()
         },
         intents=[_intent(i) for i in doc.get("intents", [])],
+        removed=set(doc.get("removed", [])),
+        erased_at=_parse_when(doc.get("erased_at")),
+        erasure_pending=doc.get("erasure_pending", False),
     )
 
 

@@ -2,7 +2,12 @@
 
 It is the aggregate every event of a case updates, in one document. Events reach it from
 several topics in any order, so each change is written to commute: contacts are upserted,
-consent keeps the newest decision, a closed case stays closed, intents are kept once per event.
+consent keeps the newest decision, a closed case stays closed, intents are kept once per event,
+a person removed stays removed.
+
+Closing a case clears its personal data in the same single-document write that marks it
+closed; an erasure also marks ``erasure_pending`` until the rest of the erasure (cancelling
+what is scheduled, forgetting cached keys, the audit entry) is done.
 """
 
 from __future__ import annotations
@@ -83,6 +88,9 @@ class CaseFile:
     contacts: dict[str, Contact] = field(default_factory=dict)
     consents: dict[str, ConsentState] = field(default_factory=dict)
     intents: list[Intent] = field(default_factory=list)
+    removed: set[str] = field(default_factory=set)  # ids of guardians and members who left
+    erased_at: dt.datetime | None = None  # the family asked for erasure
+    erasure_pending: bool = False  # the erasure's steps after this write are not all done
 
     @property
     def closed(self) -> bool:
@@ -98,13 +106,23 @@ class CaseFile:
         self.child_first_name = child_first_name
         self.family_language = language
         for guardian in guardians:
-            self.contacts[guardian.recipient_id] = guardian
+            if guardian.recipient_id not in self.removed:
+                self.contacts[guardian.recipient_id] = guardian
         return True
 
     def add_member(self, member: Contact) -> bool:
-        if self.closed:
-            return False
+        if self.closed or member.recipient_id in self.removed:
+            return False  # a late member-added of someone who left stores nothing
         self.contacts[member.recipient_id] = member
+        return True
+
+    def remove_contact(self, recipient_id: str) -> bool:
+        """A guardian or member left: their details go, and stay out if an older event
+        about them is read later. Messages owed to them are no longer planned."""
+        if recipient_id in self.removed:
+            return False
+        self.removed.add(recipient_id)
+        self.contacts.pop(recipient_id, None)
         return True
 
     def change_consent(self, key: str, decision: ConsentState) -> bool:
@@ -118,14 +136,24 @@ class CaseFile:
         decision = self.consents.get(key)
         return decision is not None and decision.granted
 
-    def close(self, at: dt.datetime) -> None:
+    def close(self, at: dt.datetime, *, erase: bool = False) -> None:
         """Nothing is sent for a closed case, so its personal data goes: names, addresses,
-        the messages owed. Delivery records hold ids only and stay."""
+        the messages owed. Delivery records hold ids only and stay. ``erase``: the family
+        asked for erasure, whose remaining steps are pending until ``erasure_done``."""
         if self.closed_at is None or at < self.closed_at:
             self.closed_at = at
         self.child_first_name = None
         self.contacts = {}
         self.intents = []
+        if erase and self.erased_at is None:
+            self.erased_at = at
+            self.erasure_pending = True
+
+    def erasure_done(self) -> bool:
+        if not self.erasure_pending:
+            return False
+        self.erasure_pending = False
+        return True
 
     # -- messages owed --
 

@@ -113,10 +113,14 @@ class Delivery(RecordsEvents):
             updated_at=now,
         )
 
-    def schedule(self, now: dt.datetime, schedule: RetrySchedule) -> None:
-        """Due at once; transient failures are retried until ``schedule.retry_for`` passed."""
+    def schedule(
+        self, now: dt.datetime, schedule: RetrySchedule, hold: dt.timedelta = dt.timedelta(0)
+    ) -> None:
+        """Due after ``hold`` (a withdrawal read meanwhile still stops it); transient
+        failures are retried until ``schedule.retry_for`` after that."""
+        due = now + hold
         self.status, self.error_code = DeliveryStatus.SCHEDULED, None
-        self.next_attempt_at, self.retry_until = now, now + schedule.retry_for
+        self.next_attempt_at, self.retry_until = due, due + schedule.retry_for
         self.updated_at = now
 
     def succeed(self, now: dt.datetime) -> None:

@@ -17,6 +17,7 @@ from vrac_notifications import handlers
 from vrac_notifications.handlers import Deps
 
 log = get_logger(__name__)
+_LATE = 0.05  # seconds added to a hold, for clock granularity
 
 
 class DeliveryScheduler:
@@ -29,7 +30,13 @@ class DeliveryScheduler:
         self._stopping = False
         self._told: set[str] = set()  # due now, said a handler: start them without a scan
 
-    def wake(self, delivery_ids: Iterable[str] = ()) -> None:
+    def wake(self, delivery_ids: Iterable[str] = (), after: float = 0.0) -> None:
+        """Start these deliveries now, or ``after`` seconds (when their hold ends)."""
+        if after > 0:
+            ids = list(delivery_ids)
+            # a little late rather than early: an attempt before it is due does nothing
+            asyncio.get_running_loop().call_later(after + _LATE, self.wake, ids)
+            return
         self._told.update(delivery_ids)
         self._woken.set()
 

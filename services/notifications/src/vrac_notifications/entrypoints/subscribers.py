@@ -23,13 +23,15 @@ class Subscribers:
     def register(self, runtime: ServiceRuntime) -> None:
         runtime.on(events.CaseOpened, self.on_case_opened)
         runtime.on(events.CaseClosed, self.on_case_closed)
-        runtime.on(events.ConsentChanged, self.on_consent_changed)
-        runtime.on(events.FamilyRegistered, self.on_family_registered)
-        runtime.on(events.MemberAdded, self.on_member_added)
+        runtime.on(events.ConsentRecorded, self.on_consent_recorded)
+        runtime.on(events.FamilyRegisteredV2, self.on_family_registered)
+        runtime.on(events.GuardianRemoved, self.on_guardian_removed)
+        runtime.on(events.MemberAddedV2, self.on_member_added)
+        runtime.on(events.MemberRemoved, self.on_member_removed)
         runtime.on(events.TaskAssigned, self.on_task_assigned)
         runtime.on(events.TaskOverdue, self.on_task_overdue)
         runtime.on(events.DiplomaIssued, self.on_diploma_issued)
-        runtime.on(events.ScreeningCompleted, self.on_screening_completed)
+        runtime.on(events.FindingsRecorded, self.on_findings_recorded)
 
     async def on_case_opened(self, envelope: Envelope[events.CaseOpened]) -> None:
         await handlers.open_case(self.deps, envelope.data)
@@ -37,14 +39,20 @@ class Subscribers:
     async def on_case_closed(self, envelope: Envelope[events.CaseClosed]) -> None:
         await handlers.close_case(self.deps, envelope.data)
 
-    async def on_consent_changed(self, envelope: Envelope[events.ConsentChanged]) -> None:
+    async def on_consent_recorded(self, envelope: Envelope[events.ConsentRecorded]) -> None:
         await handlers.record_consent(self.deps, envelope.data)
 
-    async def on_family_registered(self, envelope: Envelope[events.FamilyRegistered]) -> None:
+    async def on_family_registered(self, envelope: Envelope[events.FamilyRegisteredV2]) -> None:
         await handlers.register_family(self.deps, envelope.data)
 
-    async def on_member_added(self, envelope: Envelope[events.MemberAdded]) -> None:
+    async def on_guardian_removed(self, envelope: Envelope[events.GuardianRemoved]) -> None:
+        await handlers.remove_guardian(self.deps, envelope.data)
+
+    async def on_member_added(self, envelope: Envelope[events.MemberAddedV2]) -> None:
         await handlers.add_member(self.deps, envelope.data)
+
+    async def on_member_removed(self, envelope: Envelope[events.MemberRemoved]) -> None:
+        await handlers.remove_member(self.deps, envelope.data)
 
     async def on_task_assigned(self, envelope: Envelope[events.TaskAssigned]) -> None:
         await handlers.tell_assignee(self.deps, envelope.data, _trigger(envelope))
@@ -55,5 +63,5 @@ class Subscribers:
     async def on_diploma_issued(self, envelope: Envelope[events.DiplomaIssued]) -> None:
         await handlers.announce_diploma(self.deps, envelope.data, _trigger(envelope))
 
-    async def on_screening_completed(self, envelope: Envelope[events.ScreeningCompleted]) -> None:
+    async def on_findings_recorded(self, envelope: Envelope[events.FindingsRecorded]) -> None:
         await handlers.advise_school(self.deps, envelope.data, _trigger(envelope))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from vrac_contracts.consent import ConsentState, consent_decision, consent_key, granted, is_newer
 from vrac_contracts.events import EventData
-from vrac_contracts.events.intake import ConsentChanged
+from vrac_contracts.events.intake import ConsentChangedV2
 from vrac_contracts.values import ConsentPurpose
 
 REPORTING = ConsentPurpose.REPORTING
@@ -26,7 +26,7 @@ REPORTING_KEY = consent_key(REPORTING)
 
 def reporting_decision(data: EventData) -> ConsentState | None:
     """The ``reporting`` decision an event records, if it records one."""
-    if not isinstance(data, ConsentChanged) or data.purpose is not REPORTING:
+    if not isinstance(data, ConsentChangedV2) or data.purpose is not REPORTING:
         return None
     return consent_decision(data)[1]
 

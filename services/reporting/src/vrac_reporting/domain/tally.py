@@ -1,5 +1,8 @@
 """What one public event counts for: a pilot, a UTC month and one or more metrics.
 
+Only the public topics' current versions are counted (contracts 1.1: the v2 consent,
+screening and questionnaire events); the superseded v1 events are published by no one.
+
 The same rules serve the live consumer and the replay, so a rebuilt read model gives the
 same numbers as the one built event by event.
 """
@@ -62,10 +65,10 @@ def _fixed(*metrics: Metric) -> Callable[[Any], tuple[Metric, ...]]:
 _RULES: Final[dict[type[EventData], Callable[[Any], tuple[Metric, ...]]]] = {
     ev.CaseOpened: _fixed(Metric.CASES_OPENED),
     ev.CaseClosed: _fixed(Metric.CASES_CLOSED),
-    ev.ConsentChanged: _consent,
-    ev.ScreeningCompleted: _fixed(Metric.SCREENINGS_COMPLETED),
+    ev.ConsentChangedV2: _consent,
+    ev.ScreeningCompletedV2: _fixed(Metric.SCREENINGS_COMPLETED),
     ev.DiplomaIssued: _fixed(Metric.DIPLOMAS_ISSUED),
-    ev.QuestionnaireSubmitted: _fixed(Metric.QUESTIONNAIRES_SUBMITTED),
+    ev.QuestionnaireSubmittedV2: _fixed(Metric.QUESTIONNAIRES_SUBMITTED),
     ev.TaskAssigned: _assigned,
     ev.TaskAccepted: _fixed(Metric.TASKS_ACCEPTED),
     ev.TaskDeclined: _fixed(Metric.TASKS_DECLINED),
