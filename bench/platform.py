@@ -1,15 +1,19 @@
 """The platform run: the same number of events through the real services, each its own process.
 
-Timed from the moment the bench publishes a case's ``screening-completed`` (what screening
+Timed from the moment the bench publishes a case's ``findings-recorded`` (what screening
 publishes once a coach recorded a screening) to the moment it reads that case's
 ``notification-delivered``. Between them, the same three hops as the baseline: the diploma
 maker (screening) consumes the event, makes the diploma and publishes ``diploma-issued``;
 notifications consumes that, e-mails the guardian through the SMTP sink, records the
-delivery and publishes ``notification-delivered``; the bench consumes it.
+delivery and publishes ``notification-delivered``; the bench consumes it. Notifications holds
+each first send ``VRAC_DELIVERY_HOLD_SECONDS`` (so a late withdrawal can still stop it); the
+bench sets the hold it was given, 0 unless told otherwise, so that the figure is the
+pipeline's own cost.
 
 Before timing, every case is registered as intake would do it (``case-opened``,
-``family-registered`` with one guardian who reads e-mail, ``consent-changed`` granting the
-diploma), and the bench waits until both services have consumed all of it.
+``family-registered`` with the child's and one guardian's details sealed under intake's data
+keys, ``consent-recorded`` granting the diploma), and the bench waits until both services have
+consumed all of it. Intake runs too, only to serve those keys.
 """
 
 from __future__ import annotations
@@ -27,16 +31,21 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from pymongo import AsyncMongoClient
 from vrac_contracts.catalogue import consumed_by, spec_for
 from vrac_contracts.envelope import encode, new_envelope
 from vrac_contracts.events import (
     CaseOpened,
-    ConsentChanged,
-    FamilyRegistered,
+    ChildDetails,
+    ConsentRecorded,
+    FamilyRegisteredV2,
+    FindingsRecorded,
+    GuardianDetails,
     NotificationDelivered,
-    ScreeningCompleted,
 )
 from vrac_contracts.events.base import EventData
+from vrac_runtime.keks import DEVELOPMENT_KEK, KeyEncryptionKeys
+from vrac_runtime.sealing import DataKeys
 from vrac_runtime.settings import ServiceSettings
 from vrac_testing.polling import eventually
 from vrac_testing.processes import Platform, free_port
@@ -45,6 +54,7 @@ from bench.measure import Progress, Run, collect, offer
 from bench.memory import peak_mib
 
 SERVICES = ("screening", "notifications")  # the two services on the measured path
+KEY_OWNER = "intake"  # serves the data keys of the family's sealed details
 
 
 @dataclass
@@ -82,17 +92,32 @@ def _case(tag: str, i: int) -> str:
     return f"case_{tag}{i:08d}"
 
 
-def _registration(case_id: str) -> list[EventData]:
+async def _registration(keys: DataKeys, case_id: str) -> list[EventData]:
     now = dt.datetime.now(dt.UTC)
     base = {"case_id": case_id, "pilot": "leiden", "occurred_at": now}
-    family = spec_for(FamilyRegistered).example
-    guardian = {**family["guardians"][0], "preferred_channel": "email"}
+    family = spec_for(FamilyRegisteredV2).example
+    guardian_id = family["guardians"][0]["guardian_id"]
+    child = ChildDetails(child_first_name="Sam", birth_year=2016)
+    guardian = {
+        **family["guardians"][0],
+        "preferred_channel": "email",
+        "details": await keys.seal(
+            case_id, guardian_id, GuardianDetails(name="Fatima", email="fatima@example.org")
+        ),
+    }
     return [
         CaseOpened.model_validate({**base, "programme": "pit", "opened_at": now}),
-        FamilyRegistered.model_validate({**family, **base, "guardians": [guardian]}),
-        ConsentChanged.model_validate(
+        FamilyRegisteredV2.model_validate(
             {
-                **spec_for(ConsentChanged).example,
+                **family,
+                **base,
+                "child": await keys.seal(case_id, case_id, child),
+                "guardians": [guardian],
+            }
+        ),
+        ConsentRecorded.model_validate(
+            {
+                **spec_for(ConsentRecorded).example,
                 **base,
                 "purpose": "diploma",
                 "agency_id": None,
@@ -118,9 +143,13 @@ async def start_platform(
         mongodb_url,
         prefix,
         logs,
-        extra_env={"VRAC_SMTP_HOST": "127.0.0.1", "VRAC_SMTP_PORT": str(port)},
+        extra_env={
+            "VRAC_SMTP_HOST": "127.0.0.1",
+            "VRAC_SMTP_PORT": str(port),
+            "VRAC_DELIVERY_HOLD_SECONDS": os.environ.get("VRAC_DELIVERY_HOLD_SECONDS", "0"),
+        },
     )
-    platform.start(SERVICES)
+    platform.start((KEY_OWNER, *SERVICES))
     settings = ServiceSettings(kafka_bootstrap_servers=bootstrap, topic_prefix=prefix)
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5
@@ -135,9 +164,16 @@ async def start_platform(
 async def _register_all(put: PlatformUnderTest) -> None:
     progress = Progress("registering cases", len(put.cases))
     pending = []
-    for case_id in put.cases:
-        pending += [await put.publish(data) for data in _registration(case_id)]
-        progress.advance()
+    client: AsyncMongoClient[Any] = AsyncMongoClient(put.platform.mongodb_url)
+    # the keys intake would have made: in its database, wrapped by the local default KEK
+    database = put.platform.env(KEY_OWNER)["VRAC_MONGODB_DATABASE"]
+    keys = DataKeys(client[database], KeyEncryptionKeys.parse(DEVELOPMENT_KEK))
+    try:
+        for case_id in put.cases:
+            pending += [await put.publish(data) for data in await _registration(keys, case_id)]
+            progress.advance()
+    finally:
+        await client.close()
     await asyncio.gather(*pending)
     await _wait_consumed(put, "intake")
 
@@ -191,7 +227,7 @@ async def _lag(
 
 
 async def run_platform(put: PlatformUnderTest, rate: float | None) -> Run:
-    """Offer one ``screening-completed`` per case at ``rate`` (None: as fast as possible)."""
+    """Offer one ``findings-recorded`` per case at ``rate`` (None: as fast as possible)."""
     put.rounds += 1
     label = f"platform {'saturation' if rate is None else f'{rate:.0f}/s'}"
     run = Run(label, len(put.cases), rate)
@@ -200,12 +236,12 @@ async def run_platform(put: PlatformUnderTest, rate: float | None) -> Run:
     await sink.start()
     sent: dict[bytes, int] = {}
     pending: list[asyncio.Future[Any]] = []
-    example = spec_for(ScreeningCompleted).example
+    example = spec_for(FindingsRecorded).example
     round_tag = f"r{put.rounds}{uuid.uuid4().hex[:6]}"
 
     async def send_timed(i: int) -> None:
         case_id = put.cases[i]
-        data = ScreeningCompleted.model_validate(
+        data = FindingsRecorded.model_validate(
             {
                 **example,
                 "case_id": case_id,
@@ -272,7 +308,7 @@ async def dead_lettered(put: PlatformUnderTest) -> int:
 async def stop_platform(put: PlatformUnderTest) -> int:
     """Stop everything; returns how many e-mails the SMTP sink received."""
     await put.producer.stop()
-    put.platform.stop(SERVICES)
+    put.platform.stop((KEY_OWNER, *SERVICES))
     put.sink.terminate()
     out, _ = put.sink.communicate(timeout=30)
     for line in out.splitlines():

@@ -2,7 +2,7 @@
 well-formed envelope of the wrong shape) is dead-lettered by each group that reads it, and the
 partition moves on. A name with a line separator or a carriage return is refused by the HTTP
 APIs with a 422 naming the field; one already on a topic (as an older version could have
-published it) holds back none of the case's other messages."""
+published it, sealed like every name) holds back none of the case's other messages."""
 
 from __future__ import annotations
 
@@ -15,10 +15,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from pymongo import AsyncMongoClient
 from vrac_contracts.catalogue import consumed_by, spec_for
 from vrac_contracts.envelope import encode, new_envelope
-from vrac_contracts.events import CaseOpened, MemberAdded, TaskAssigned
+from vrac_contracts.events import CaseOpened, MemberAddedV2, MemberDetails, TaskAssigned
 from vrac_contracts.events.base import EventData
+from vrac_runtime.keks import DEVELOPMENT_KEK, KeyEncryptionKeys
+from vrac_runtime.sealing import DataKeys
 from vrac_testing.builders import family_registration
 from vrac_testing.faults import CaseStream, dead_letters, header, verify
 from vrac_testing.kafka import send_raw
@@ -108,31 +111,30 @@ async def test_names_with_line_breaks_are_refused_and_one_already_sent_blocks_no
         assert reply.status_code == 422, (repr(name), reply.status_code, reply.text)
         assert "display_name" in reply.json()["detail"], reply.text
 
-    # Members with such names, and a task for each, already on the topics.
+    # Members with such names, and a task for each, already on the topics: sealed under a
+    # data key of network's, as an older version of network could have published them.
     now = dt.datetime.now(dt.UTC)
+    client: AsyncMongoClient[Any] = AsyncMongoClient(platform.mongodb_url)
+    network_keys = DataKeys(
+        client[platform.env("network")["VRAC_MONGODB_DATABASE"]],
+        KeyEncryptionKeys.parse(DEVELOPMENT_KEK),
+    )
     for name in BAD_NAMES:
         member_id = f"mbr_{uuid.uuid4().hex[:16]}"
+        details = MemberDetails(display_name=name, email=f"{member_id}@example.org")
         added = _example(
-            MemberAdded,
+            MemberAddedV2,
             case_id=case.case_id,
             pilot="wattrelos",
             occurred_at=now,
             member_id=member_id,
             kind="informal",
             role="base-worker",
-            display_name="placeholder",
-            email=f"{member_id}@example.org",
             language="fr",
+            details=await network_keys.seal(case.case_id, member_id, details),
         )
         topic, value, key, headers, _ = _record(added)
-        raw = json.loads(value) | {"display_name": name}  # as an older version let it through
-        await send_raw(
-            platform.kafka_bootstrap,
-            platform.prefix + topic,
-            json.dumps(raw).encode(),
-            key,
-            headers,
-        )
+        await send_raw(platform.kafka_bootstrap, platform.prefix + topic, value, key, headers)
         assigned = _example(
             TaskAssigned,
             case_id=case.case_id,
@@ -147,6 +149,7 @@ async def test_names_with_line_breaks_are_refused_and_one_already_sent_blocks_no
         await send_raw(platform.kafka_bootstrap, platform.prefix + topic, value, key, headers)
         case.owed += 1
         case.doubtful_recipients.add(member_id)
+    await client.close()
 
     # The case's next message, to someone with an ordinary name, still goes out.
     aunt = f"aunt-{stream.tag}@example.org"

@@ -61,8 +61,10 @@ from aiokafka import AIOKafkaProducer
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from pymongo.asynchronous.database import AsyncDatabase
+from vrac_contracts.catalogue import spec_for
 from vrac_contracts.envelope import new_envelope
 from vrac_contracts.events.audit import ACCESS_RECORDED, AccessRecorded, AuditAction
+from vrac_contracts.events.intake import CaseClosed
 
 from vrac_runtime.auth import verify_link, verify_token
 from vrac_runtime.errors import DomainError
@@ -363,3 +365,23 @@ _METHOD_OF: Final[dict[str, Literal["GET", "POST", "PUT", "DELETE"]]] = {
     "update": "PUT",
     "delete": "DELETE",
 }
+
+
+class ErasureTrail:
+    """Where a service records that it erased a case on ``case-closed``: an entry with the
+    service as actor and the case-closed type as trigger, in the service's audit outbox."""
+
+    def __init__(self, db: AsyncDatabase[Any], service: str, resource: str) -> None:
+        self._outbox = AuditOutbox(db)
+        self._service = service
+        self._resource = resource  # the route template of what was erased
+
+    async def erased(self, case_id: str, pilot: str) -> None:
+        await record_handled_change(
+            self._outbox,
+            service=self._service,
+            case_id=case_id,
+            pilot=pilot,
+            resource=self._resource,
+            trigger_type=spec_for(CaseClosed).ce_type,
+        )

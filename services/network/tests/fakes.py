@@ -250,7 +250,7 @@ class FakeTrail:
     def __init__(self) -> None:
         self.erased: list[tuple[str, str]] = []
 
-    async def case_erased(self, case_id: str, pilot: str) -> None:
+    async def erased(self, case_id: str, pilot: str) -> None:
         self.erased.append((case_id, pilot))
 
 

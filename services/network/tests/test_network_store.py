@@ -11,11 +11,10 @@ from vrac_contracts.events.intake import CaseClosed, CaseOpened
 from vrac_contracts.values import Channel, CloseReason, MemberKind, NetworkRole, Pilot, TaskCategory
 from vrac_network import handlers
 from vrac_network.adapters.store import NetworkStore
-from vrac_network.adapters.trail import AuditTrail
 from vrac_network.domain.case import NewMember
 from vrac_network.domain.commands import AddMember, AssignTask, RemoveMember
 from vrac_network.domain.task import NewTask
-from vrac_runtime.audit import AUDIT_OUTBOX
+from vrac_runtime.audit import AUDIT_OUTBOX, ErasureTrail
 from vrac_runtime.keks import KeyEncryptionKeys
 from vrac_runtime.sealing import DataKeys, KeyGone
 
@@ -53,7 +52,12 @@ async def deps(mongo_db: Any) -> handlers.Deps:
     await store.create_indexes()
     keys = KeysAway(mongo_db, KeyEncryptionKeys.parse(KEK))
     await keys.ensure_indexes()
-    deps = handlers.Deps(cases=store, tasks=store, keys=keys, trail=AuditTrail(mongo_db, "network"))
+    deps = handlers.Deps(
+        cases=store,
+        tasks=store,
+        keys=keys,
+        trail=ErasureTrail(mongo_db, "network", "/cases/{case_id}/plan"),
+    )
     await handlers.open_case(
         deps,
         CaseOpened(

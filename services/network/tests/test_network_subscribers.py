@@ -9,9 +9,9 @@ from vrac_contracts.consent import consent_key
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentRecorded
 from vrac_contracts.values import ConsentPurpose
 from vrac_network.adapters.store import NetworkStore
-from vrac_network.adapters.trail import AuditTrail
 from vrac_network.entrypoints.subscribers import Subscribers
 from vrac_network.handlers import Deps
+from vrac_runtime.audit import ErasureTrail
 from vrac_runtime.sealing import owner_keys
 from vrac_runtime.service import ServiceRuntime
 from vrac_testing.subscribing import InMemoryDelivery
@@ -28,7 +28,7 @@ InMemory = InMemoryDelivery[NetworkStore]
 def wired(runtime: ServiceRuntime) -> NetworkStore:
     store = NetworkStore(runtime.db)
     keys = owner_keys(runtime.db, runtime.settings)
-    trail = AuditTrail(runtime.db, "network")
+    trail = ErasureTrail(runtime.db, "network", "/cases/{case_id}/plan")
     Subscribers(Deps(cases=store, tasks=store, keys=keys, trail=trail)).register(runtime)
     return store
 

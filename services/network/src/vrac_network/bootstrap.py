@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from vrac_runtime.audit import keep_audit
+from vrac_runtime.audit import ErasureTrail, keep_audit
 from vrac_runtime.sealing import key_routes, owner_keys, sealed_readers
 from vrac_runtime.service import Step, build_runtime, compose, run
 
 from vrac_network import handlers
 from vrac_network.adapters.store import COLLECTIONS, NetworkStore
-from vrac_network.adapters.trail import AuditTrail
 from vrac_network.domain.commands import SweepOverdue
 from vrac_network.entrypoints.http import router
 from vrac_network.entrypoints.subscribers import Subscribers
@@ -30,7 +29,10 @@ def build(settings: NetworkSettings | None = None, **overrides: Any) -> FastAPI:
     store = NetworkStore(runtime.db, on_events=runtime.with_outbox(COLLECTIONS).wake)
     keys = owner_keys(runtime.db, settings)
     deps = handlers.Deps(
-        cases=store, tasks=store, keys=keys, trail=AuditTrail(runtime.db, settings.service_name)
+        cases=store,
+        tasks=store,
+        keys=keys,
+        trail=ErasureTrail(runtime.db, settings.service_name, "/cases/{case_id}/plan"),
     )
     jobs: list[tuple[str, float, Step[handlers.Deps]]] = [
         ("finish-erasures", settings.erasure_retry_seconds, handlers.finish_pending_erasures)

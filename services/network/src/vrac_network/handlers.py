@@ -80,7 +80,7 @@ async def finish_erasure(deps: Deps, case_id: str, pilot: str) -> None:
     await deps.cases.erase_members(case_id)
     await deps.tasks.erase_texts(case_id)
     await deps.keys.destroy_case(case_id)
-    await deps.trail.case_erased(case_id, pilot)
+    await deps.trail.erased(case_id, pilot)
     await deps.cases.erasure_done(case_id)
 
 

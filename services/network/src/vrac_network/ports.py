@@ -106,7 +106,7 @@ class DataKeys(Protocol):
 class Trail(Protocol):
     """The audit trail, for changes an event made rather than a request."""
 
-    async def case_erased(self, case_id: str, pilot: str) -> None: ...
+    async def erased(self, case_id: str, pilot: str) -> None: ...
 
 
 class Access(Protocol):

@@ -6,12 +6,11 @@ import datetime as dt
 from typing import Any
 
 from fastapi import FastAPI
-from vrac_runtime.audit import AuditOutbox, keep_audit
+from vrac_runtime.audit import ErasureTrail, keep_audit
 from vrac_runtime.sealing import reader_opener
 from vrac_runtime.service import build_runtime, compose, run
 
 from vrac_notifications import handlers
-from vrac_notifications.adapters.audit import AuditedErasures
 from vrac_notifications.adapters.email import SmtpMailer
 from vrac_notifications.adapters.links import DiplomaLinks
 from vrac_notifications.adapters.store import (
@@ -63,7 +62,7 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
             settings.diploma_link_days,
         ),
         opener=reader_opener(settings),
-        audit=AuditedErasures(AuditOutbox(runtime.db), settings.service_name),
+        audit=ErasureTrail(runtime.db, settings.service_name, "/cases/{case_id}"),
         schedule=RetrySchedule(
             retry_for=dt.timedelta(hours=settings.delivery_retry_hours),
             first_wait=dt.timedelta(seconds=settings.delivery_backoff_seconds),

@@ -7,12 +7,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
-from vrac_runtime.audit import keep_audit
+from vrac_runtime.audit import ErasureTrail, keep_audit
 from vrac_runtime.sealing import reader_opener
 from vrac_runtime.service import build_runtime, compose, run
 
 from vrac_screening import handlers
-from vrac_screening.adapters.audit import MongoAuditTrail
 from vrac_screening.adapters.pdf import render_diploma
 from vrac_screening.adapters.store import (
     OUTBOX_COLLECTIONS,
@@ -48,7 +47,7 @@ def mongo_deps(
         pdfs=MongoPdfCache(db),
         render=render_diploma,
         sealed=sealed,
-        audit=MongoAuditTrail(db),
+        audit=ErasureTrail(db, "screening", "/cases/{case_id}"),
     )
 
 

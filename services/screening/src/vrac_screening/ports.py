@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Protocol, TypeVar
 
 from pydantic import BaseModel
-from vrac_contracts.events.intake import ConsentChanged, ConsentRecorded
+from vrac_contracts.events.intake import ConsentRecorded
 from vrac_contracts.events.sealed import Sealed
 from vrac_contracts.values import Language, Pilot
 from vrac_runtime.intake_facts import IntakeFacts
@@ -36,7 +36,7 @@ class Cases(IntakeFacts, Protocol):
 
     async def get(self, case_id: str) -> Case | None: ...
 
-    async def record_consent(self, event: ConsentRecorded | ConsentChanged) -> None:
+    async def record_consent(self, event: ConsentRecorded) -> None:
         """Keep the decision unless a newer one for the same key is already kept."""
 
     async def keep_family(

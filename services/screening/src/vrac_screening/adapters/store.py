@@ -16,14 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from vrac_contracts import values as vocab
 from vrac_contracts.advice import AdviceCode
 from vrac_contracts.events.base import EventData
-from vrac_contracts.events.intake import ConsentChanged, ConsentRecorded
 from vrac_runtime.idempotency import insert_once
 from vrac_runtime.intake_cases import MongoIntakeCases, consents_of
 from vrac_runtime.outbox import OUTBOX, WITHOUT_OUTBOX, insert_with_events, new_outbox
@@ -73,11 +72,6 @@ class MongoCases(MongoIntakeCases):
             {"_id": case_id, "erased": False},
             {"$set": {"child_first_name": child_first_name, "language": str(language)}},
         )
-
-    async def record_consent(self, event: ConsentRecorded | ConsentChanged) -> None:
-        # the shared projection files any consent decision alike (``consent_decision``
-        # takes both); only its annotation still names the v1 event
-        await super().record_consent(cast(ConsentChanged, event))
 
     async def mark_erased(self, case_id: str, pilot: vocab.Pilot) -> None:
         erased: dict[str, Any] = {
