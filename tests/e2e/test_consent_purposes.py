@@ -82,7 +82,7 @@ async def pit(
 async def consented_case(pit: PitCase) -> Intake:
     """A new Leiden case whose parents granted every purpose, known to every service."""
     case = await pit.intake()
-    for purpose, extra in CONSENTS:
+    for purpose, extra in (*CONSENTS, ("questionnaires", {})):
         await pit.record_consent(case, purpose, granted=True, **extra)
     return case
 

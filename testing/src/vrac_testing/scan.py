@@ -8,11 +8,13 @@ never with the document around it.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from bson import json_util
 from pymongo import AsyncMongoClient
 
@@ -48,7 +50,9 @@ async def scan_databases(
     return sorted(set(hits))
 
 
-async def scan_topics(bootstrap: str, prefix: str, texts: Iterable[str]) -> tuple[list[str], int]:
+async def scan_topics(
+    bootstrap: str, prefix: str, texts: Iterable[str], timeout: float = 60.0
+) -> tuple[list[str], int]:
     """``topic[partition]@offset: text`` for each text found in a record's key, value or
     headers, on every topic whose name starts with ``prefix``; and how many records were read."""
     pattern = _pattern(texts)
@@ -58,21 +62,18 @@ async def scan_topics(bootstrap: str, prefix: str, texts: Iterable[str]) -> tupl
     read = 0
     try:
         topics = sorted(t for t in await consumer.topics() if t.startswith(prefix))
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
+        partitions = await _partitions(bootstrap, topics)
         if not partitions:
             return [], 0
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         left = {tp: end for tp, end in ends.items() if end > 0}
+        deadline = asyncio.get_running_loop().time() + timeout
         while left:
-            batch = await consumer.getmany(*left, timeout_ms=2000)
-            if not batch:
-                break
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"could not read {sorted(map(str, left))} to the end")
+            batch = await consumer.getmany(*left, timeout_ms=1000)
             for tp, records in batch.items():
                 for record in records:
                     read += 1
@@ -86,3 +87,20 @@ async def scan_topics(bootstrap: str, prefix: str, texts: Iterable[str]) -> tupl
     finally:
         await consumer.stop()
     return sorted(set(hits)), read
+
+
+async def _partitions(bootstrap: str, topics: list[str]) -> list[TopicPartition]:
+    """Every partition of ``topics`` (a consumer knows those of its subscriptions only)."""
+    if not topics:
+        return []
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    return [
+        TopicPartition(topic["topic"], part["partition"])
+        for topic in described
+        for part in topic["partitions"]
+    ]
