@@ -3,12 +3,14 @@ keys live in the real store, are served only to entitled services, and stay dest
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from pymongo import AsyncMongoClient
 from vrac_contracts.events import ChildDetails, GuardianDetails, Sealed
 from vrac_runtime.auth import ServiceToken, issue_token
 from vrac_runtime.keks import DEVELOPMENT_KEK, KeyEncryptionKeys, KeyUnwrapFailed, b64
@@ -24,6 +26,7 @@ from vrac_runtime.sealing import (
     seal_with,
     sealed_readers,
 )
+from vrac_runtime.sealing import main as sealing_main
 from vrac_runtime.settings import ServiceSettings
 
 SECRET = "sealing-test-secret-of-32-bytes-or-more"
@@ -38,7 +41,7 @@ def kek(kid: str) -> str:
 def test_a_sealed_value_opens_with_its_key_and_shows_nothing_in_clear() -> None:
     key = os.urandom(32)
     sealed = seal_with(key, CASE, CASE, CHILD)
-    assert "Ay" not in sealed.ciphertext and "Regenboog" not in sealed.model_dump_json()
+    assert "Ayşe" not in sealed.model_dump_json() and "Regenboog" not in sealed.model_dump_json()
     assert open_with(key, CASE, sealed, ChildDetails) == CHILD
     # a fresh nonce per value: the same details never give the same ciphertext
     assert seal_with(key, CASE, CASE, CHILD).ciphertext != sealed.ciphertext
@@ -154,3 +157,25 @@ def test_readers_of_sealed_data_come_from_the_catalogue() -> None:
     assert sealed_readers("network") == {"notifications"}
     assert sealed_readers("reporting") == frozenset()
     assert Sealed.model_fields["alg"].description
+
+
+def test_the_rewrap_command_wraps_every_key_with_the_first_kek(
+    mongodb_url: str, test_prefix: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    database, old, new = f"{test_prefix}_vrac_intake", kek("k1"), kek("k2")
+
+    async def with_keys(keks: str, use: Any) -> Any:
+        client: AsyncMongoClient[Any] = AsyncMongoClient(mongodb_url, tz_aware=True)
+        try:
+            return await use(DataKeys(client[database], KeyEncryptionKeys.parse(keks)))
+        finally:
+            await client.close()
+
+    sealed = asyncio.run(with_keys(old, lambda keys: keys.seal(CASE, CASE, CHILD)))
+    monkeypatch.setenv("MONGODB_URL", mongodb_url)
+    monkeypatch.setenv("VRAC_MONGODB_DATABASE", database)
+    monkeypatch.setenv("VRAC_KEY_ENCRYPTION_KEYS", f"{new},{old}")
+    assert sealing_main(["rewrap"]) == 0
+    assert "1 data keys" in capsys.readouterr().out
+    opened = asyncio.run(with_keys(new, lambda keys: keys.open(CASE, sealed, ChildDetails)))
+    assert opened == CHILD

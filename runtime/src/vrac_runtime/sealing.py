@@ -18,7 +18,10 @@ a sealed value copied into another event or case does not open.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import os
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -30,6 +33,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 from pydantic import BaseModel
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from vrac_contracts.catalogue import produced_by
@@ -358,3 +362,29 @@ def reader_opener(settings: ServiceSettings) -> Opener:
     )
     client = KeyClient(settings.key_owner_urls, token, ttl=settings.key_cache_seconds)
     return Opener(client)
+
+
+async def _rewrap(settings: ServiceSettings) -> int:
+    client: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
+    try:
+        return await DataKeys(client[settings.database], settings.keks).rewrap()
+    finally:
+        await client.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m vrac_runtime.sealing rewrap``: wrap every live data key of the service
+    (configured by the environment, as the service itself) with the first key-encryption
+    key of ``VRAC_KEY_ENCRYPTION_KEYS``; the step of a KEK rotation between adding the new
+    KEK and dropping the old one."""
+    parser = argparse.ArgumentParser(prog="python -m vrac_runtime.sealing")
+    parser.add_argument("command", choices=["rewrap"])
+    parser.parse_args(argv)
+    settings = ServiceSettings()
+    count = asyncio.run(_rewrap(settings))
+    print(f"{count} data keys of {settings.database} re-wrapped with {settings.keks.current[0]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
