@@ -30,14 +30,23 @@ def test_compose_config_accepts_the_stack(config: dict[str, Any]) -> None:
     assert config["services"]["mongodb"]["image"].startswith("mongo:")
 
 
-def test_without_the_env_file_compose_names_the_missing_secret(
-    docker_compose: Path, tmp_path: Path
+REQUIRED_SECRETS = (
+    "VRAC_JWT_SECRET",
+    "VRAC_INTAKE_KEY_ENCRYPTION_KEYS",
+    "VRAC_NETWORK_KEY_ENCRYPTION_KEYS",
+)
+
+
+@pytest.mark.parametrize("missing", REQUIRED_SECRETS)
+def test_without_a_secret_compose_names_it(
+    docker_compose: Path, tmp_path: Path, missing: str
 ) -> None:
     partial = tmp_path / "partial.env"
-    partial.write_text("MONGO_ROOT_USERNAME=vrac\nMONGO_ROOT_PASSWORD=x\n")
+    given = [f"{name}=set" for name in REQUIRED_SECRETS if name != missing]
+    partial.write_text("\n".join(["MONGO_ROOT_USERNAME=vrac", "MONGO_ROOT_PASSWORD=x", *given]))
     result = compose_config(docker_compose, partial)
     assert result.returncode != 0
-    assert "VRAC_JWT_SECRET" in result.stderr
+    assert missing in result.stderr
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -248,10 +248,10 @@ class FakeTrail:
     """The audit trail: the cases whose erasure was recorded, in order."""
 
     def __init__(self) -> None:
-        self.erased: list[tuple[str, str]] = []
+        self.erasures: list[tuple[str, str]] = []
 
     async def erased(self, case_id: str, pilot: str) -> None:
-        self.erased.append((case_id, pilot))
+        self.erasures.append((case_id, pilot))
 
 
 @dataclass(frozen=True)

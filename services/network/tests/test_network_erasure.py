@@ -110,7 +110,7 @@ async def test_erasure_keeps_ids_and_codes_and_nothing_personal(deps: Deps) -> N
     assert plan.case.erased and plan.case.closed
     # every key of the case is gone, so the sealed member-added copies no longer open
     assert all(keys_of(deps).destroyed(k) for k in (CASE, oma.member_id, team.member_id))
-    assert trail_of(deps).erased == [(CASE, vocab.Pilot.LEIDEN)]
+    assert trail_of(deps).erasures == [(CASE, vocab.Pilot.LEIDEN)]
     assert [w async for w in store_of(deps).pending_work()] == []
 
 
@@ -136,7 +136,7 @@ async def test_a_case_closed_without_erasure_keeps_its_network(deps: Deps) -> No
     await member(deps)
     await handlers.close_case(deps, closing(vocab.CloseReason.COMPLETED))
     assert "Oma Ria" in kept_texts(deps)
-    assert trail_of(deps).erased == []
+    assert trail_of(deps).erasures == []
 
 
 async def test_an_erasure_that_arrives_before_case_opened_stays_erased(deps: Deps) -> None:
@@ -166,7 +166,7 @@ async def test_an_erasure_that_failed_half_way_is_finished_by_the_periodic_job(
     assert await handlers.finish_pending_erasures(deps) == 1
     assert keys_of(deps).destroyed(oma.member_id) and kept_texts(deps) == []
     assert [w async for w in store_of(deps).pending_work()] == []
-    assert trail_of(deps).erased == [(CASE, vocab.Pilot.LEIDEN)]
+    assert trail_of(deps).erasures == [(CASE, vocab.Pilot.LEIDEN)]
 
 
 async def test_a_task_written_while_the_case_is_erased_keeps_no_text(deps: Deps) -> None:
