@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import copy
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TypeVar
 
-from pydantic import BaseModel
 from vrac_contracts.events.audit import AccessRecorded
 from vrac_contracts.events.base import EventData
-from vrac_contracts.events.sealed import Sealed
 from vrac_contracts.values import Pilot
 from vrac_intake.domain.case import Case, CaseStatus
 from vrac_intake.domain.errors import ChangedMeanwhile
 from vrac_intake.handlers import Authorize
-from vrac_runtime.sealing import KeyGone, open_with, seal_with
-
-M = TypeVar("M", bound=BaseModel)
 
 
 class FakeCases:
@@ -70,50 +63,6 @@ class FakeCases:
 
     async def owing_keys(self, limit: int) -> list[str]:
         return sorted(c.case_id for c in self.cases.values() if c.keys_to_destroy)[:limit]
-
-
-class KeyStoreDown(Exception):
-    """What ``FakeKeys`` raises while it is told to fail."""
-
-
-class FakeKeys:
-    """Data keys in a dict, sealing for real (AES-GCM); a destroyed key leaves a tombstone.
-    ``failures`` makes that many destructions fail, as a store that is away would."""
-
-    def __init__(self) -> None:
-        self.keys: dict[str, tuple[str, bytes]] = {}  # key id -> (case id, key)
-        self.destroyed: set[str] = set()
-        self.failures = 0
-
-    async def seal(self, case_id: str, key_id: str, plain: BaseModel) -> Sealed:
-        if key_id in self.destroyed:
-            raise KeyGone(key_id)
-        _, key = self.keys.setdefault(key_id, (case_id, os.urandom(32)))
-        return seal_with(key, case_id, key_id, plain)
-
-    def open(self, case_id: str, sealed: Sealed, model: type[M]) -> M | None:
-        """What a reader would get: None once the key is destroyed."""
-        if sealed.key_id in self.destroyed:
-            return None
-        return open_with(self.keys[sealed.key_id][1], case_id, sealed, model)
-
-    async def destroy(self, case_id: str, key_id: str) -> None:
-        self._maybe_fail()
-        self.keys.pop(key_id, None)
-        self.destroyed.add(key_id)
-
-    async def destroy_case(self, case_id: str) -> int:
-        self._maybe_fail()
-        mine = {k for k, (case, _) in self.keys.items() if case == case_id} | {case_id}
-        for key_id in mine:
-            self.keys.pop(key_id, None)
-        self.destroyed |= mine
-        return len(mine)
-
-    def _maybe_fail(self) -> None:
-        if self.failures > 0:
-            self.failures -= 1
-            raise KeyStoreDown("the key store is away")
 
 
 class FakeAuditTrail:

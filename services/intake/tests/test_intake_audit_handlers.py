@@ -11,8 +11,9 @@ from vrac_intake import handlers
 from vrac_intake.domain.commands import RegisterFamily
 from vrac_intake.domain.errors import UnknownCase
 from vrac_intake.domain.family import GuardianDetails
+from vrac_testing.keys import MemoryKeys
 
-from services.intake.tests.fakes import FakeAuditTrail, FakeCases, FakeKeys, Refused, anyone, only
+from services.intake.tests.fakes import FakeAuditTrail, FakeCases, Refused, anyone, only
 
 NOW = dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC)
 
@@ -24,7 +25,7 @@ def trail() -> FakeAuditTrail:
 
 @pytest.fixture
 def deps(trail: FakeAuditTrail) -> handlers.Deps:
-    return handlers.Deps(FakeCases(), trail, FakeKeys(), clock=lambda: NOW)
+    return handlers.Deps(FakeCases(), trail, MemoryKeys(), clock=lambda: NOW)
 
 
 async def registered(deps: handlers.Deps) -> str:

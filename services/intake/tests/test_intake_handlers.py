@@ -24,11 +24,11 @@ from vrac_intake.domain.errors import (
     UnknownGuardian,
 )
 from vrac_intake.domain.family import GuardianDetails
+from vrac_testing.keys import MemoryKeys
 
 from services.intake.tests.fakes import (
     FakeAuditTrail,
     FakeCases,
-    FakeKeys,
     Refused,
     anyone,
     only,
@@ -44,12 +44,12 @@ def repo() -> FakeCases:
 
 
 @pytest.fixture
-def keys() -> FakeKeys:
-    return FakeKeys()
+def keys() -> MemoryKeys:
+    return MemoryKeys()
 
 
 @pytest.fixture
-def deps(repo: FakeCases, keys: FakeKeys) -> handlers.Deps:
+def deps(repo: FakeCases, keys: MemoryKeys) -> handlers.Deps:
     return handlers.Deps(repo, FakeAuditTrail(), keys, clock=lambda: NOW)
 
 
@@ -99,17 +99,17 @@ async def test_registering_mints_the_case_and_guardian_ids(
 
 
 async def test_the_family_is_recorded_sealed_under_the_case_and_each_guardian(
-    deps: handlers.Deps, repo: FakeCases, keys: FakeKeys
+    deps: handlers.Deps, repo: FakeCases, keys: MemoryKeys
 ) -> None:
     case = await registered(deps)
     family = family_of(repo, case.case_id)
     assert not any(p in family.model_dump_json() for p in PERSONAL)
     assert family.child.key_id == case.case_id
-    child = keys.open(case.case_id, family.child, ChildDetails)
+    child = keys.open_now(case.case_id, family.child, ChildDetails)
     assert child == ChildDetails(
         child_first_name="Sam", birth_year=2016, school_name="De Regenboog"
     )
-    opened = [keys.open(case.case_id, g.details, GuardianOnWire) for g in family.guardians]
+    opened = [keys.open_now(case.case_id, g.details, GuardianOnWire) for g in family.guardians]
     assert [g.guardian_id for g in family.guardians] == [g.details.key_id for g in family.guardians]
     assert [(o.name, o.email, o.phone) for o in opened if o] == [
         ("Fatima", "fatima@example.org", None),
@@ -118,7 +118,7 @@ async def test_the_family_is_recorded_sealed_under_the_case_and_each_guardian(
 
 
 async def test_a_refused_registration_makes_no_key(
-    deps: handlers.Deps, repo: FakeCases, keys: FakeKeys
+    deps: handlers.Deps, repo: FakeCases, keys: MemoryKeys
 ) -> None:
     with pytest.raises(RuleBroken):
         await handlers.register_family(deps, register(birth_year=1990), anyone)
@@ -126,7 +126,7 @@ async def test_a_refused_registration_makes_no_key(
 
 
 async def test_a_retry_with_the_same_key_opens_no_second_case(
-    deps: handlers.Deps, repo: FakeCases, keys: FakeKeys
+    deps: handlers.Deps, repo: FakeCases, keys: MemoryKeys
 ) -> None:
     first = await handlers.register_family(deps, register(idempotency_key="key-000001"), anyone)
     again = await handlers.register_family(deps, register(idempotency_key="key-000001"), anyone)
@@ -137,7 +137,7 @@ async def test_a_retry_with_the_same_key_opens_no_second_case(
 
 
 async def test_a_retry_after_the_erasure_opens_nothing_again(
-    deps: handlers.Deps, repo: FakeCases, keys: FakeKeys
+    deps: handlers.Deps, repo: FakeCases, keys: MemoryKeys
 ) -> None:
     first = await handlers.register_family(deps, register(idempotency_key="key-000001"), anyone)
     await handlers.close_case(deps, close(first.case), anyone)
@@ -154,7 +154,7 @@ async def test_a_key_used_for_another_family_is_refused(deps: handlers.Deps) -> 
 
 
 async def test_a_key_whose_case_was_erased_meanwhile_is_refused_not_failed(
-    deps: handlers.Deps, repo: FakeCases, keys: FakeKeys
+    deps: handlers.Deps, repo: FakeCases, keys: MemoryKeys
 ) -> None:
     """Another request with the same Idempotency-Key registered and erased its case between
     this one's look-up and its sealing: the destroyed key is never made again."""
@@ -231,28 +231,30 @@ async def test_listing_filters_by_pilot_and_status(deps: handlers.Deps) -> None:
 
 
 async def test_an_erasure_destroys_every_key_of_the_case(
-    deps: handlers.Deps, repo: FakeCases, keys: FakeKeys
+    deps: handlers.Deps, repo: FakeCases, keys: MemoryKeys
 ) -> None:
     case, other = await registered(deps), await registered(deps)
     closed = await handlers.close_case(deps, close(case), anyone)
     assert closed.erased and closed.keys_to_destroy == []
     family = family_of(repo, case.case_id)
-    assert keys.open(case.case_id, family.child, ChildDetails) is None
-    assert all(keys.open(case.case_id, g.details, GuardianOnWire) is None for g in family.guardians)
-    assert keys.open(other.case_id, family_of(repo, other.case_id).child, ChildDetails)
+    assert keys.open_now(case.case_id, family.child, ChildDetails) is None
+    assert all(
+        keys.open_now(case.case_id, g.details, GuardianOnWire) is None for g in family.guardians
+    )
+    assert keys.open_now(other.case_id, family_of(repo, other.case_id).child, ChildDetails)
     assert repo.cases[case.case_id].keys_to_destroy == []
 
 
 async def test_a_case_closed_without_erasure_keeps_its_keys(
-    deps: handlers.Deps, repo: FakeCases, keys: FakeKeys
+    deps: handlers.Deps, repo: FakeCases, keys: MemoryKeys
 ) -> None:
     case = await registered(deps)
     await handlers.close_case(deps, close(case, CloseReason.COMPLETED), anyone)
-    assert keys.open(case.case_id, family_of(repo, case.case_id).child, ChildDetails)
+    assert keys.open_now(case.case_id, family_of(repo, case.case_id).child, ChildDetails)
 
 
 async def test_an_erasure_the_key_store_failed_is_finished_by_the_periodic_job(
-    deps: handlers.Deps, repo: FakeCases, keys: FakeKeys
+    deps: handlers.Deps, repo: FakeCases, keys: MemoryKeys
 ) -> None:
     case = await registered(deps)
     keys.failures = 2
@@ -261,13 +263,13 @@ async def test_an_erasure_the_key_store_failed_is_finished_by_the_periodic_job(
     assert repo.cases[case.case_id].keys_to_destroy == [case.case_id]
     assert await handlers.finish_key_destruction(deps) == 0  # the store is still away
     assert await handlers.finish_key_destruction(deps) == 1
-    assert keys.open(case.case_id, family_of(repo, case.case_id).child, ChildDetails) is None
+    assert keys.open_now(case.case_id, family_of(repo, case.case_id).child, ChildDetails) is None
     assert repo.cases[case.case_id].keys_to_destroy == []
     assert await handlers.finish_key_destruction(deps) == 0  # nothing more owed
 
 
 async def test_removing_a_guardian_erases_them_and_destroys_their_key_only(
-    deps: handlers.Deps, repo: FakeCases, keys: FakeKeys
+    deps: handlers.Deps, repo: FakeCases, keys: MemoryKeys
 ) -> None:
     case = await registered(deps)
     mother, father = (g.guardian_id for g in case.guardians)
@@ -279,14 +281,14 @@ async def test_removing_a_guardian_erases_them_and_destroys_their_key_only(
     removed = repo.outbox[-1]
     assert isinstance(removed, GuardianRemoved) and removed.guardian_id == father
     family = family_of(repo, case.case_id)
-    assert keys.open(case.case_id, family.guardians[1].details, GuardianOnWire) is None
-    assert keys.open(case.case_id, family.guardians[0].details, GuardianOnWire)
-    assert keys.open(case.case_id, family.child, ChildDetails)
+    assert keys.open_now(case.case_id, family.guardians[1].details, GuardianOnWire) is None
+    assert keys.open_now(case.case_id, family.guardians[0].details, GuardianOnWire)
+    assert keys.open_now(case.case_id, family.child, ChildDetails)
     assert "Karim" not in repr(stored)
 
 
 async def test_a_removal_the_key_store_failed_is_finished_later(
-    deps: handlers.Deps, repo: FakeCases, keys: FakeKeys
+    deps: handlers.Deps, repo: FakeCases, keys: MemoryKeys
 ) -> None:
     case = await registered(deps)
     father = case.guardians[1].guardian_id
@@ -299,7 +301,7 @@ async def test_a_removal_the_key_store_failed_is_finished_later(
 
 
 async def test_removing_refuses_the_last_an_unknown_guardian_and_other_pilots(
-    deps: handlers.Deps, repo: FakeCases, keys: FakeKeys
+    deps: handlers.Deps, repo: FakeCases, keys: MemoryKeys
 ) -> None:
     case = await registered(deps)
     mother, father = (g.guardian_id for g in case.guardians)
