@@ -1,4 +1,5 @@
-"""The network service under test: the real app, its lifespan, a client, and Kafka helpers.
+"""The network service under test: the real app, its lifespan, a client, and Kafka helpers;
+and ``deps``, the handlers' dependencies over the in-memory fakes (``fakes.py``).
 
 Test modules cannot import a conftest, so the helpers they need hang off the ``Network``
 object the fixture yields.
@@ -17,10 +18,13 @@ from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentRecorded
 from vrac_contracts.events.network import MemberAddedV2
 from vrac_contracts.events.sealed import MemberDetails
 from vrac_network.bootstrap import build
+from vrac_network.handlers import Deps
 from vrac_network.settings import NetworkSettings
 from vrac_runtime.keks import unb64
 from vrac_runtime.sealing import open_with
 from vrac_testing.service import RunningService, running_app, settings_factory
+
+from services.network.tests.fakes import fake_deps
 
 OPENED_AT = "2025-03-14T09:00:00+01:00"
 OCCURRED_AT = "2025-03-14T09:30:00Z"
@@ -177,3 +181,8 @@ def start_network(
 async def network(network_settings: Callable[..., NetworkSettings]) -> AsyncIterator[Network]:
     async with running(network_settings()) as service:
         yield service
+
+
+@pytest.fixture
+def deps() -> Deps:
+    return fake_deps()[0]

@@ -7,26 +7,20 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
-from pydantic import BaseModel
 from vrac_contracts.consent import consent_decision, is_newer
 from vrac_contracts.events.base import EventData
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged, ConsentRecorded
 from vrac_contracts.events.network import TaskOverdue
-from vrac_contracts.events.sealed import Sealed
 from vrac_contracts.ids import PREFIXES
 from vrac_contracts.values import Pilot
 from vrac_network.domain.case import Case, Member
 from vrac_network.domain.task import Task
 from vrac_network.handlers import Deps
 from vrac_network.ports import PendingWork
-from vrac_runtime.sealing import KeyGone, open_with, seal_with
-
-M = TypeVar("M", bound=BaseModel)
+from vrac_testing.keys import MemoryKeys
 
 NOW = dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC)
 
@@ -209,41 +203,6 @@ class FakeNetwork:
         return True
 
 
-class FakeKeys:
-    """Data keys in a dict, sealing with the real cipher; a destroyed key is a tombstone."""
-
-    def __init__(self) -> None:
-        self.keys: dict[str, tuple[str, bytes | None]] = {}
-        # the next this many destroy_case calls fail, as a store that is away would
-        self.failures = 0
-
-    async def seal(self, case_id: str, key_id: str, plain: BaseModel) -> Sealed:
-        owner, key = self.keys.setdefault(key_id, (case_id, os.urandom(32)))
-        if key is None:
-            raise KeyGone(key_id)
-        return seal_with(key, owner, key_id, plain)
-
-    def open(self, case_id: str, sealed: Sealed, model: type[M]) -> M | None:
-        _, key = self.keys[sealed.key_id]
-        return None if key is None else open_with(key, case_id, sealed, model)
-
-    async def destroy(self, case_id: str, key_id: str) -> None:
-        self.keys[key_id] = (case_id, None)
-
-    async def destroy_case(self, case_id: str) -> int:
-        if self.failures:
-            self.failures -= 1
-            raise ConnectionError("the key store is away")
-        await self.destroy(case_id, case_id)
-        mine = [k for k, (case, _) in self.keys.items() if case == case_id]
-        for key_id in mine:
-            await self.destroy(case_id, key_id)
-        return len(mine)
-
-    def destroyed(self, key_id: str) -> bool:
-        return key_id in self.keys and self.keys[key_id][1] is None
-
-
 class FakeTrail:
     """The audit trail: the cases whose erasure was recorded, in order."""
 
@@ -305,9 +264,24 @@ def fake_deps() -> tuple[Deps, FakeNetwork]:
     deps = Deps(
         cases=store,
         tasks=store,
-        keys=FakeKeys(),
+        keys=MemoryKeys(),
         trail=FakeTrail(),
         clock=FakeClock(),
         mint=FakeMint(),
     )
     return deps, store
+
+
+def store_of(deps: Deps) -> FakeNetwork:
+    assert isinstance(deps.cases, FakeNetwork)
+    return deps.cases
+
+
+def keys_of(deps: Deps) -> MemoryKeys:
+    assert isinstance(deps.keys, MemoryKeys)
+    return deps.keys
+
+
+def trail_of(deps: Deps) -> FakeTrail:
+    assert isinstance(deps.trail, FakeTrail)
+    return deps.trail

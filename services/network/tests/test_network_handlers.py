@@ -25,7 +25,7 @@ from vrac_network.domain.task import NewTask, Task, TaskStatus
 from vrac_network.handlers import Deps
 from vrac_runtime.errors import Conflict
 
-from services.network.tests.fakes import NOW, FakeAccess, FakeKeys, FakeNetwork, fake_deps
+from services.network.tests.fakes import NOW, FakeAccess, keys_of, store_of
 
 CASE = "case_handlers00001"
 LEIDEN = FakeAccess("leiden")
@@ -45,21 +45,6 @@ YOUTH_TEAM = NewMember(
     agency_id=AGENCY,
     channel=vocab.Channel.WEBHOOK,
 )
-
-
-@pytest.fixture
-def deps() -> Deps:
-    return fake_deps()[0]
-
-
-def store_of(deps: Deps) -> FakeNetwork:
-    assert isinstance(deps.cases, FakeNetwork)
-    return deps.cases
-
-
-def keys_of(deps: Deps) -> FakeKeys:
-    assert isinstance(deps.keys, FakeKeys)
-    return deps.keys
 
 
 async def opened(deps: Deps, case_id: str = CASE, pilot: vocab.Pilot = vocab.Pilot.LEIDEN) -> None:
@@ -123,7 +108,7 @@ async def test_a_member_added_is_stored_and_member_added_published(deps: Deps) -
     assert isinstance(event, network_events.MemberAddedV2)
     assert "Oma Ria" not in event.model_dump_json()
     assert (event.member_id, event.details.key_id) == (oma.member_id, oma.member_id)
-    details = keys_of(deps).open(CASE, event.details, MemberDetails)
+    details = keys_of(deps).open_now(CASE, event.details, MemberDetails)
     assert details == MemberDetails(
         display_name="Oma Ria", relationship="grandmother", email="ria@example.org"
     )

@@ -16,8 +16,9 @@ from vrac_network.adapters.store import NetworkStore, overdue_event_id
 from vrac_network.domain.case import Case, NewMember
 from vrac_network.domain.commands import SweepOverdue
 from vrac_network.domain.task import NewTask, assign_task
+from vrac_testing.keys import MemoryKeys
 
-from services.network.tests.fakes import FakeKeys, FakeTrail
+from services.network.tests.fakes import FakeTrail
 
 pytestmark = pytest.mark.integration
 
@@ -44,7 +45,7 @@ async def test_quick_successive_commands_lose_neither_state_nor_events(network) 
 async def test_two_processes_sweeping_at_once_queue_one_overdue_event_id(mongo_db) -> None:
     # two stores with their own locks stand for two service processes on one database
     stores = NetworkStore(mongo_db), NetworkStore(mongo_db)
-    keys = FakeKeys()
+    keys = MemoryKeys()
     first, second = (handlers.Deps(cases=s, tasks=s, keys=keys, trail=FakeTrail()) for s in stores)
     await stores[0].record_opened(
         CaseOpened(
