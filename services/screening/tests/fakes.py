@@ -8,27 +8,23 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import itertools
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel
 from vrac_contracts.consent import consent_decision, is_newer
 from vrac_contracts.events.base import EventData
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged, ConsentRecorded
-from vrac_contracts.events.sealed import Sealed
 from vrac_contracts.values import Language, Pilot
-from vrac_runtime.sealing import open_with, seal_with
 from vrac_screening.domain.case import Case
 from vrac_screening.domain.diploma import Diploma, DiplomaSheet
 from vrac_screening.domain.questionnaire import Questionnaire
 from vrac_screening.domain.screening import Screening
 from vrac_screening.handlers import Deps
+from vrac_testing.keys import MemoryKeys
 
 NOW = dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC)
 R = TypeVar("R", Screening, Diploma, Questionnaire)
-M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass
@@ -186,32 +182,6 @@ class FakeRenderer:
         return f"%PDF {sheet.child_first_name}".encode()
 
 
-class FakeKeys:
-    """Intake's data keys in memory: seals with the real cipher, and opens for screening
-    until a key is destroyed (then None, as the real opener answers)."""
-
-    def __init__(self) -> None:
-        self.keys: dict[str, bytes] = {}
-        self.destroyed: set[str] = set()
-        self.forgotten: list[str] = []  # cases whose keys screening dropped
-
-    def seal(self, case_id: str, key_id: str, plain: BaseModel) -> Sealed:
-        key = self.keys.setdefault(key_id, os.urandom(32))
-        return seal_with(key, case_id, key_id, plain)
-
-    def destroy(self, key_id: str) -> None:
-        self.keys.pop(key_id, None)
-        self.destroyed.add(key_id)
-
-    async def open(self, owner: str, case_id: str, sealed: Sealed, model: type[M]) -> M | None:
-        assert owner == "intake"
-        key = self.keys.get(sealed.key_id)
-        return None if key is None else open_with(key, case_id, sealed, model)
-
-    def forget_case(self, case_id: str) -> None:
-        self.forgotten.append(case_id)
-
-
 class FakeAudit:
     def __init__(self) -> None:
         self.erasures: list[tuple[str, str]] = []  # (case id, pilot)
@@ -231,7 +201,7 @@ class World:
     questionnaires: FakeQuestionnaires
     pdfs: FakePdfs
     render: FakeRenderer
-    keys: FakeKeys
+    keys: MemoryKeys
     audit: FakeAudit
     deps: Deps
 
@@ -240,7 +210,7 @@ def world(now: dt.datetime = NOW) -> World:
     outbox = Outbox()
     cases, pdfs, render = FakeCases(), FakePdfs(), FakeRenderer()
     screenings, diplomas = FakeScreenings(outbox), FakeDiplomas(outbox)
-    questionnaires, keys, audit = FakeQuestionnaires(outbox), FakeKeys(), FakeAudit()
+    questionnaires, keys, audit = FakeQuestionnaires(outbox), MemoryKeys("intake"), FakeAudit()
     deps = Deps(
         cases=cases,
         screenings=screenings,

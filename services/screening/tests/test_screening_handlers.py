@@ -369,7 +369,7 @@ async def test_a_pdf_rendered_while_the_case_is_erased_is_neither_kept_nor_shown
 
 async def test_the_family_is_opened_from_intake_sealed_details(w: World) -> None:
     await open_case(w, name=None)
-    await handlers.register_family(w.deps, sealed_family(w, "Inès"))
+    await handlers.register_family(w.deps, await sealed_family(w, "Inès"))
     case = await w.cases.get(CASE)
     assert case is not None and case.child_first_name == "Inès"
     assert case.language is vocab.Language.FR
@@ -378,15 +378,15 @@ async def test_the_family_is_opened_from_intake_sealed_details(w: World) -> None
 async def test_a_family_whose_key_intake_destroyed_leaves_no_name(w: World) -> None:
     await open_case(w, name=None)
     await screen(w)
-    event = sealed_family(w, "Inès")
-    w.keys.destroy(CASE)  # intake erased the case meanwhile
+    event = await sealed_family(w, "Inès")
+    await w.keys.destroy(CASE, CASE)  # intake erased the case meanwhile
     await handlers.register_family(w.deps, event)
     case = await w.cases.get(CASE)
     assert case is not None and case.child_first_name is None and case.language is None
     assert sent(w, DiplomaIssued) == []
 
 
-def sealed_family(w: World, name: str) -> FamilyRegisteredV2:
+async def sealed_family(w: World, name: str) -> FamilyRegisteredV2:
     child = ChildDetails(child_first_name=name, birth_year=2016)
     guardian = GuardianDetails(name="Fatima", email="fatima@example.org")
     return FamilyRegisteredV2(
@@ -395,13 +395,13 @@ def sealed_family(w: World, name: str) -> FamilyRegisteredV2:
         occurred_at=NOW,
         language=vocab.Language.FR,
         programme="pit",
-        child=w.keys.seal(CASE, CASE, child),
+        child=await w.keys.seal(CASE, CASE, child),
         guardians=[
             {  # type: ignore[list-item]
                 "guardian_id": "gdn_handlertest01",
                 "preferred_channel": "email",
                 "language": "fr",
-                "details": w.keys.seal(CASE, "gdn_handlertest01", guardian),
+                "details": await w.keys.seal(CASE, "gdn_handlertest01", guardian),
             }
         ],
     )
