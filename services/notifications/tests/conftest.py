@@ -17,6 +17,7 @@ from vrac_notifications.domain.delivery import RetrySchedule
 from vrac_notifications.handlers import Deps
 from vrac_runtime.sealing import DataKeys, key_routes
 from vrac_runtime.settings import ServiceSettings
+from vrac_testing.keys import MemoryKeys
 from vrac_testing.polling import eventually
 
 from services.notifications.tests.fakes import (
@@ -25,7 +26,6 @@ from services.notifications.tests.fakes import (
     MemoryAudit,
     MemoryCaseFiles,
     MemoryDeliveries,
-    MemoryKeys,
     MemoryWebhooks,
 )
 

@@ -5,21 +5,14 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
-import os
 from dataclasses import dataclass, field
-from typing import TypeVar
 
-from pydantic import BaseModel
 from vrac_contracts.events.base import EventData
-from vrac_contracts.events.sealed import Sealed
 from vrac_notifications.domain.casefile import CaseFile
 from vrac_notifications.domain.delivery import Delivery, DeliveryProblem, DeliveryStatus
 from vrac_notifications.domain.errors import ChangedMeanwhile
 from vrac_notifications.domain.webhooks import WebhookSubscription
 from vrac_notifications.ports import Claim, Hook, Mail
-from vrac_runtime.sealing import KeyGone, KeyUnavailable, open_with, seal_with
-
-M = TypeVar("M", bound=BaseModel)
 
 
 class MemoryCaseFiles:
@@ -190,42 +183,6 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += dt.timedelta(**delta)
-
-
-class MemoryKeys:
-    """The owners' data keys and a reader's opener in one: seals with real AES-GCM, opens
-    None once a key is destroyed, and can play an owner that does not answer."""
-
-    def __init__(self) -> None:
-        self.keys: dict[str, bytes] = {}
-        self.destroyed: set[str] = set()
-        self.away = False  # the owner cannot be asked
-        self.forgotten: list[str] = []  # key ids and case ids the reader was told to forget
-
-    async def seal(self, case_id: str, key_id: str, plain: BaseModel) -> Sealed:
-        if key_id in self.destroyed:
-            raise KeyGone(key_id)
-        key = self.keys.setdefault(key_id, os.urandom(32))
-        return seal_with(key, case_id, key_id, plain)
-
-    def destroy(self, key_id: str) -> None:
-        self.keys.pop(key_id, None)
-        self.destroyed.add(key_id)
-
-    async def open(self, owner: str, case_id: str, sealed: Sealed, model: type[M]) -> M | None:
-        if self.away:
-            raise KeyUnavailable(f"{owner} did not answer")
-        key = self.keys.get(sealed.key_id)
-        return None if key is None else open_with(key, case_id, sealed, model)
-
-    def forget_case(self, case_id: str) -> None:
-        self.forgotten.append(case_id)
-
-    def forget(self, key_id: str) -> None:
-        self.forgotten.append(key_id)
-
-    async def aclose(self) -> None:
-        pass
 
 
 @dataclass

@@ -38,6 +38,17 @@ YOUTH_TEAM: dict[str, Any] = {
     "language": "nl",
 }
 
+TEACHER: dict[str, Any] = {
+    "member_id": "mbr_teacher000001",
+    "kind": "professional",
+    "role": "teacher",
+    "display_name": "Juf Anna",
+    "relationship": None,
+    "email": "anna@school.example.org",
+    "channel": "email",
+    "language": "en",
+}
+
 
 async def member_added(seal: Seal, **fields: Any) -> Envelope[MemberAddedV2]:
     """``member-added`` v2 of the member the fields describe, their details sealed."""

@@ -21,24 +21,13 @@ from vrac_notifications.handlers import (
 from services.notifications.tests.conftest import NOW
 from services.notifications.tests.notifications_testkit import (
     AGENCY,
+    TEACHER,
     YOUTH_TEAM,
     added,
     deliver,
     handle,
     registered,
 )
-
-TEACHER = {
-    "member_id": "mbr_teacher000001",
-    "kind": "professional",
-    "role": "teacher",
-    "display_name": "Juf Anna",
-    "relationship": None,
-    "email": "anna@school.example.org",
-    "channel": "email",
-    "language": "en",
-}
-
 
 # the advice of the screening-completed v1 example (one for school about working memory, one
 # about a quieter place), which findings-recorded carries now

@@ -18,6 +18,7 @@ from vrac_runtime.sealing import KeyUnavailable
 
 from services.notifications.tests.conftest import NOW
 from services.notifications.tests.notifications_testkit import (
+    TEACHER,
     added,
     deliver,
     handle,
@@ -27,16 +28,6 @@ from services.notifications.tests.notifications_testkit import (
 CASE = "case_7Hq2mX9aK3pL0sVd"
 GRANDMA = "mbr_4d5e6f7a8b9c"
 FATIMA = "gdn_a1b2c3d4e5f6"
-TEACHER = {
-    "member_id": "mbr_teacher000001",
-    "kind": "professional",
-    "role": "teacher",
-    "display_name": "Juf Anna",
-    "relationship": None,
-    "email": "anna@school.example.org",
-    "channel": "email",
-    "language": "en",
-}
 PERSONAL = ("Sam", "Fatima", "fatima@example.org", "+31612345678", "Oma Ria", "ria@example.org")
 
 
@@ -68,7 +59,7 @@ async def test_names_and_addresses_are_opened_from_their_sealed_values(world, en
 
 async def test_a_member_whose_key_was_destroyed_is_not_stored(world, envelope) -> None:
     member = await added(world)
-    world.keys.destroy(GRANDMA)  # network removed her before this event was read
+    await world.keys.destroy(CASE, GRANDMA)  # network removed her before this event was read
     await deliver(world, member)
     await deliver(world, envelope(events.TaskAssigned))
     assert world.mailer.sent == []
@@ -79,7 +70,7 @@ async def test_a_family_whose_case_key_was_destroyed_stores_nothing_personal(
     world, envelope
 ) -> None:
     family = await registered(world)
-    world.keys.destroy(CASE)  # intake erased the case
+    await world.keys.destroy(CASE, CASE)  # intake erased the case
     await deliver(world, family)
     await deliver(world, envelope(events.DiplomaIssued))
     assert world.mailer.sent == []
@@ -88,7 +79,7 @@ async def test_a_family_whose_case_key_was_destroyed_stores_nothing_personal(
 
 async def test_a_guardian_whose_key_was_destroyed_is_left_out(world, envelope) -> None:
     family = await registered(world)
-    world.keys.destroy(FATIMA)
+    await world.keys.destroy(CASE, FATIMA)
     await deliver(world, family)
     case = world.case_files.files[CASE]
     assert case.child_first_name == "Sam" and case.contacts == {}
