@@ -171,22 +171,28 @@ async def test_each_case_is_handled_in_order_and_never_twice_at_once(make_settin
 async def test_no_more_records_than_the_bound_are_in_flight(make_settings) -> None:
     settings = make_settings("runtime", consumer_max_in_flight=3)
     cases = Cases()
-    full = asyncio.Event()
+    gates: list[asyncio.Event] = []  # one per started handler, opened by the test in turn
     sent = [case_opened(f"case_bounded{n:06d}") for n in range(10)]
 
     async def handler(envelope: Envelope[Any]) -> None:
         case = cases.begin(envelope)
-        if sum(cases.active.values()) == 3:
-            full.set()
-        # without a bound every fetched case would start before the first is let through
-        async with asyncio.timeout(30):
-            await full.wait()
+        gate = asyncio.Event()
+        gates.append(gate)
+        async with asyncio.timeout(60):
+            await gate.wait()
         cases.end(envelope, case)
 
     async with member(settings, handler):
         await send(settings, sent)
-        await eventually(lambda: len(cases.finished) == len(sent), "every event", 40)
+        for released in range(len(sent)):
+            # the bound is full (or every record left has started); no handler ends until
+            # the test opens its gate, so a consumer without a bound would start them all
+            in_flight = min(3, len(sent) - released)
+            await eventually(lambda n=in_flight: sum(cases.active.values()) == n, "a full bound")
+            gates[released].set()
+            await eventually(lambda n=released: len(cases.finished) == n + 1, "the one let go")
     assert cases.most_at_once == 3
+    assert sorted(cases.finished) == sorted(e.id for e in sent)
 
 
 async def test_a_retried_case_holds_back_only_itself_and_the_commit(make_settings) -> None:
