@@ -95,11 +95,12 @@ class ServiceSettings(BaseSettings):
         "most this long for the records in flight.",
     )
     consumer_max_in_flight: int = Field(
-        64,
+        8,
         ge=1,
         description="Records a consumer group holds at once, fetched and not yet finished: "
         "records of different cases are handled concurrently, those of one case in order. "
-        "1 handles one record at a time.",
+        "1 handles one record at a time; on MongoDB 64 pays (FerretDB on SQLite refuses "
+        "that many concurrent writers).",
     )
     relay_interval_seconds: float = Field(
         0.5, gt=0, description="How often the outbox relay looks for pending events."
