@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import time
 import uuid
@@ -105,6 +106,7 @@ async def main() -> None:
     args = parser.parse_args()
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     configure_logging("bench", "WARNING")  # a line per handled record would be measured too
+    logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.WARNING)
     print(f"{args.records} records over {args.cases} cases, handler waits {args.wait_ms:g} ms")
     for in_flight in (int(n) for n in args.in_flight.split(",")):
         records = args.records if in_flight > 1 else min(args.records, 200)
