@@ -1,28 +1,34 @@
 """Idempotent-friendly event consumption: decode, retry with backoff, dead-letter, commit.
 
-One FastStream subscriber per consumer group covers all the topics the group reads. For each
+One FastStream batch subscriber per consumer group covers all the topics the group reads and
+fetches records in batches; :mod:`vrac_runtime.consumer_flow` handles them with keyed
+concurrency: records of different keys (case ids) at once, records of one key one after
+another in their order, at most ``VRAC_CONSUMER_MAX_IN_FLIGHT`` records in flight. For each
 record it decodes the CloudEvent with the contracts codec, dispatches on ``ce_type`` to the
-handler registered for it and, only when the effect is durable (the handler returned), lets
-FastStream commit the offset. A record that cannot be decoded, or whose handler keeps
-failing, goes to its dead-letter topic (``vrac.dlq.<audience>.<service>.<event>.v<n>``, see
-the catalogue) with the error in its headers, and the partition moves on.
-If even the dead-letter publish fails the record is not committed: it is read again.
+handler registered for it and, only when the effect is durable (the handler returned), counts
+it finished; per partition the offset below which every record is finished is committed. A
+record that cannot be decoded, or whose handler keeps failing, goes to its dead-letter topic
+(``vrac.dlq.<audience>.<service>.<event>.v<n>``, see the catalogue) with the error in its
+headers, and its key moves on. If even the dead-letter publish fails the record is not
+finished: it is handled again, and stays uncommitted until it is settled.
 
 A record's attempts and backoffs share one deadline (``VRAC_HANDLER_DEADLINE_SECONDS``); a
 record still failing then is dead-lettered with reason ``deadline``. While a record waits
-between attempts the consumer keeps its place in the group: its partitions are paused and it
-keeps polling (aiokafka counts a poll as activity; a paused partition returns nothing and
-loses nothing), so a record retried for longer than ``max.poll.interval.ms`` is not read
-again by another member. Rebalances and failed commits are logged; progress, assignment and
-lag feed readiness (:meth:`EventConsumer.readiness`) and the metrics.
+between attempts only its key waits: the subscriber goes on fetching and handling other keys,
+so the consumer keeps its place in the group. Rebalances and failed commits are logged;
+progress, assignment and lag feed readiness (:meth:`EventConsumer.readiness`) and the metrics.
 
 One case, one member at a time. Every event is keyed by its case id, and the group uses the
 range assignor: with the same partition count on every topic it reads, partition ``n`` of
 each topic goes to the same member, so all of one case's events are handled by one replica.
-When partitions move, a member gives them up only after its record in flight is handled and
-committed, and Kafka assigns none before every member has given its up: a case is never in
-two replicas' hands at once. (FerretDB does not apply a guarded update of one document
-atomically across processes; this keeps a service's writes to one case in one process.)
+When partitions move, a member gives them up only after the records it is handling from them
+are finished and committed (the ones still waiting are left to the next owner), and Kafka
+assigns none before every member has given its up: a case is never in two replicas' hands at
+once. (FerretDB does not apply a guarded update of one document atomically across processes;
+this keeps a service's writes to one case in one process.)
+
+Without a Kafka consumer behind it (FastStream's in-memory test broker) each delivered record
+is handled before the publish returns, one after another.
 """
 
 from __future__ import annotations
@@ -37,15 +43,16 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.structs import ConsumerRecord
+from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from faststream.message import AckStatus
 from vrac_contracts.catalogue import EventSpec, spec_for
 from vrac_contracts.envelope import ContractError, Envelope, decode
 from vrac_contracts.events.base import EventData
 
+from vrac_runtime.consumer_flow import KeyedFlow, describe
 from vrac_runtime.http import NotReady
-from vrac_runtime.kafka import AUTO_OFFSET_RESET, CONSUMER_ACK_POLICY
+from vrac_runtime.kafka import AUTO_OFFSET_RESET
 from vrac_runtime.logging import bound_event, get_logger
 from vrac_runtime.metrics import Metrics
 from vrac_runtime.retry import with_retries
@@ -56,9 +63,11 @@ Handler = Callable[[Envelope[E]], Awaitable[None]]
 log = get_logger(__name__)
 
 DLQ_ERROR = "vrac_dlq_error"
-_POLL_MARGIN = 0.1  # seconds between the last poll of a retried record and its deadline
-_POLL_CHUNK = 1.0  # longest single poll while retrying (bounds how long a cancel waits)
 DLQ_REASON = "vrac_dlq_reason"
+# how long one fetch waits for records (and, when none came, the subscriber before the next):
+# short, so that an idle group picks a new record up quickly
+_FETCH_WAIT_MS = 50
+_SETTLE_AGAIN_SECONDS = 1.0  # before handling again a record whose dead letter was refused
 
 
 class PermanentError(Exception):
@@ -110,9 +119,17 @@ class EventConsumer:
         self._metrics = metrics or Metrics()
         self._counters = _Counters(self._metrics, group)
         self._progress = _Progress()
-        # set while no record is between its fetch and its commit
-        self._idle = asyncio.Event()
-        self._idle.set()
+        poll_interval = settings.max_poll_interval_ms / 1000
+        self._flow = KeyedFlow(
+            self.process,
+            group=group,
+            limit=settings.consumer_max_in_flight,
+            # a fetcher waiting for room polls (paused) well within the poll interval
+            keepalive_seconds=min(poll_interval / 4, 10.0),
+            # past the rebalance timeout the broker drops this member anyway
+            revoke_wait_seconds=poll_interval,
+            settle_backoff_seconds=_SETTLE_AGAIN_SECONDS,
+        )
         self._kafka: Callable[[], AIOKafkaConsumer | None] = lambda: None
         self._lag_shown: set[tuple[str, str, str]] = set()
 
@@ -156,26 +173,38 @@ class EventConsumer:
         if not self._handlers:
             raise ValueError(f"consumer group {self._group} has no handlers")
 
-        async def consume(message: KafkaMessage) -> None:
-            self._idle.clear()
-            try:
-                await self.process(message.raw_message, message.consumer)
-                await self._commit(message)
-            finally:
-                self._idle.set()
+        flow = self._flow
+        subscription: _Subscription | None = None
 
+        async def consume(message: KafkaMessage) -> None:
+            nonlocal subscription
+            records: Sequence[ConsumerRecord[Any, Any]] = message.raw_message
+            if not isinstance(message.consumer, AIOKafkaConsumer):
+                # the in-memory test broker: handled before its publish returns
+                for record in records:
+                    await self.process(record)
+                return
+            if subscription is None:
+                subscription = _Subscription(subscriber, flow)
+                flow.bind(subscription)
+            subscription.watch()
+            await flow.take(records)
+
+        # Offsets are the flow's to commit (MANUAL: FastStream commits nothing itself).
         subscriber = self._broker.subscriber(
             *self.topics,
+            batch=True,
+            max_records=self._settings.consumer_max_in_flight,
+            batch_timeout_ms=_FETCH_WAIT_MS,
             group_id=self.group_id,
-            ack_policy=CONSUMER_ACK_POLICY,
+            ack_policy=AckPolicy.MANUAL,
             auto_offset_reset=AUTO_OFFSET_RESET,
             max_poll_interval_ms=self._settings.max_poll_interval_ms,
-            max_poll_records=1,
             parser=_tolerant_parser,
             decoder=_raw_body,
             title=self._group,
             partition_assignment_strategy=(RangePartitionAssignor,),
-            listener=_Rebalances(self._group, self._progress, self._idle, self._settings),
+            listener=_Rebalances(self._group, self._progress, flow),
         )
         subscriber(consume)
         self._kafka = lambda: subscriber.consumer
@@ -187,9 +216,15 @@ class EventConsumer:
         if self._progress.unassigned_since is not None:
             self._progress.unassigned_since = now
 
+    @property
+    def in_flight(self) -> int:
+        """Records fetched and not yet finished (waiting behind their key or being handled)."""
+        return self._flow.in_flight
+
     async def lag(self) -> dict[TopicPartition, int]:
         """Records not yet handled per assigned partition: the high watermark of the last
-        fetch minus the position. No broker round trip; partitions never fetched are left out.
+        fetch minus the lowest unfinished record (or, with none in flight, the position). No
+        broker round trip; partitions never fetched are left out.
         """
         kafka = self._kafka()
         if kafka is None:
@@ -200,9 +235,11 @@ class EventConsumer:
                 high = kafka.highwater(partition)
                 if high is None:
                     continue
-                # immediate once the partition was fetched; bounded in case it was reset
-                async with asyncio.timeout(0.5):
-                    position = await kafka.position(partition)
+                position = self._flow.lowest_unfinished(partition)
+                if position is None:
+                    # immediate once the partition was fetched; bounded in case it was reset
+                    async with asyncio.timeout(0.5):
+                        position = await kafka.position(partition)
             except Exception:  # reassigned meanwhile, or no position yet: not known
                 continue
             lags[partition] = max(high - position, 0)
@@ -240,7 +277,7 @@ class EventConsumer:
             if unassigned > settings.ready_assignment_grace_seconds:
                 raise NotReady(f"no partition assigned for {unassigned:.0f} s")
             return
-        busy = progress.record_since
+        busy = self._flow.started_at or progress.record_since
         waiting = busy is not None or any(lag > 0 for lag in (await self.lag()).values())
         if not waiting:
             progress.waiting_since = None
@@ -252,23 +289,18 @@ class EventConsumer:
         if stalled > settings.ready_stall_seconds:
             raise NotReady(f"records waiting, none handled for {stalled:.0f} s")
 
-    async def process(
-        self, record: ConsumerRecord[Any, Any], kafka: AIOKafkaConsumer | None = None
-    ) -> None:
-        """Handle one record; returns when it is safe to commit its offset.
-
-        ``kafka`` is the consumer that fetched it: it keeps polling, paused, while the record
-        is retried (without it, retries just wait).
-        """
+    async def process(self, record: ConsumerRecord[Any, Any]) -> None:
+        """Handle one record; returns when it is settled (handled or dead-lettered), raises
+        when it is not (the dead-letter publish failed)."""
         self._progress.record_started()
         try:
-            await self._process(record, kafka)
+            await self._process(record)
         finally:
             self._progress.record_ended()
-        # handled or dead-lettered: the partition moves on
+        # handled or dead-lettered: its key moves on
         self._progress.moved()
 
-    async def _process(self, record: ConsumerRecord[Any, Any], kafka: Any) -> None:
+    async def _process(self, record: ConsumerRecord[Any, Any]) -> None:
         try:
             envelope = decode(record.headers, record.value or b"")
             spec, handler = self._route(envelope)
@@ -279,7 +311,7 @@ class EventConsumer:
         token = _position.set(position)
         try:
             with bound_event(envelope.id, envelope.subject, envelope.type):
-                failure = await self._run(handler, envelope, record.topic, kafka)
+                failure = await self._run(handler, envelope, record.topic)
         finally:
             _position.reset(token)
         if failure is None:
@@ -295,7 +327,7 @@ class EventConsumer:
             raise ContractError("ce_type", f"{envelope.type} is not handled here") from None
 
     async def _run(
-        self, handler: Handler[Any], envelope: Envelope[Any], topic: str, kafka: Any
+        self, handler: Handler[Any], envelope: Envelope[Any], topic: str
     ) -> Failure | None:
         """Run the handler, retrying with exponential backoff within the record's deadline;
         the failure that ends it."""
@@ -317,7 +349,6 @@ class EventConsumer:
                 raise
 
         deadline = asyncio.get_running_loop().time() + settings.handler_deadline_seconds
-        membership = _Membership(kafka, deadline)
         # armed at the first retry: a first attempt is bounded by its own timeout, which the
         # settings keep within the deadline, so a record that succeeds sets no extra timer
         scope = asyncio.timeout(None)
@@ -337,35 +368,14 @@ class EventConsumer:
                     max_wait=5.0,
                     retry_if=lambda error: not isinstance(error, PermanentError),
                     on_retry=on_retry,
-                    sleep=membership.sleep,
                 )
         except TimeoutError:
-            error = _describe(last) if last is not None else "no attempt finished"
+            error = describe(last) if last is not None else "no attempt finished"
             return Failure("deadline", error, made)
-        finally:
-            membership.release()
         if ended.error is None:
             return None
         reason = "permanent" if isinstance(ended.error, PermanentError) else "exhausted"
-        return Failure(reason, _describe(ended.error), ended.count)
-
-    async def _commit(self, message: Any) -> None:
-        """Commit the record's offset; a refused commit (the group moved on) is logged and
-        the record will be read again by the partition's owner."""
-        try:
-            await message.ack()
-        except Exception as err:
-            record = message.raw_message
-            log.error(
-                "offset commit failed",
-                group=self._group,
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                error=_describe(err),
-            )
-            # settled: FastStream must not commit again (and log it a second time)
-            message.committed = AckStatus.REJECTED
+        return Failure(reason, describe(ended.error), ended.count)
 
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], failure: Failure) -> None:
         headers = {key: value.decode("utf-8", "replace") for key, value in record.headers or ()}
@@ -455,98 +465,63 @@ class _Progress:
 
 class _Rebalances(ConsumerRebalanceListener):  # type: ignore[misc]
     """Logs the group's rebalances, remembers whether this member has partitions, and
-    gives partitions up only once the record in flight is handled and committed."""
+    gives partitions up only once the records being handled from them are finished and
+    committed."""
 
-    def __init__(
-        self, group: str, progress: _Progress, idle: asyncio.Event, settings: ServiceSettings
-    ) -> None:
+    def __init__(self, group: str, progress: _Progress, flow: KeyedFlow) -> None:
         self._group = group
         self._progress = progress
-        self._idle = idle
-        # past the rebalance timeout the broker drops this member anyway
-        self._wait = settings.max_poll_interval_ms / 1000
+        self._flow = flow
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         if not revoked:
             return
         log.warning("partitions revoked", group=self._group, partitions=_names(revoked))
-        try:
-            async with asyncio.timeout(self._wait):
-                await self._idle.wait()
-        except TimeoutError:
-            log.error("record in flight outlived the rebalance", group=self._group)
+        await self._flow.revoke(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         self._progress.assigned(assigned)
+        self._flow.assigned(assigned)
         log.info("partitions assigned", group=self._group, partitions=_names(assigned))
 
 
-class _Membership:
-    """Keeps a consumer in its group while one record waits between attempts.
+class _Subscription:
+    """The FastStream batch subscriber that fetches for the flow, as the flow sees it.
 
-    aiokafka leaves the group when no poll happened for ``max.poll.interval.ms``. Instead of
-    sleeping, the backoff polls with every assigned partition paused: a paused partition
-    returns nothing (what was prefetched is fetched again from the unchanged position after
-    :meth:`release`), so nothing is consumed behind the handler's back. An attempt itself
-    runs between two polls, which the settings bound to half the poll interval.
+    Its lock is what a stopping subscriber waits for (up to the broker's graceful timeout,
+    the shutdown grace) before it cancels its tasks and closes the Kafka consumer: each key
+    in hand holds it. A task of the subscriber's own cancels what still runs then.
     """
 
-    def __init__(self, consumer: AIOKafkaConsumer | None, deadline: float) -> None:
-        self._consumer = consumer
-        self._paused: set[TopicPartition] = set()
-        # loop time of the record's deadline: a poll must end before it, since aiokafka's
-        # poll accounting does not survive a cancellation in the middle of a poll
-        self._poll_before = deadline - _POLL_MARGIN
+    def __init__(self, subscriber: Any, flow: KeyedFlow) -> None:
+        self._subscriber = subscriber
+        self._flow = flow
+        self._watching = False
 
-    async def sleep(self, seconds: float) -> None:
-        consumer = self._consumer
-        loop = asyncio.get_running_loop()
-        until = loop.time() + seconds
-        while consumer is not None:
-            window = min(until, self._poll_before) - loop.time()
-            if window <= 0:
-                break
-            assigned = consumer.assignment()
-            if not assigned:
-                # nothing to pause; with no partitions there is no poll to keep alive either
-                await asyncio.sleep(min(window, 0.1))
-                continue
-            try:
-                await self._poll_paused(consumer, assigned, window)
-            except Exception as err:
-                log.warning("polling while retrying failed", error=_describe(err))
-                break
-        # what is left (if the deadline comes first, it cancels this plain wait)
-        await asyncio.sleep(max(until - loop.time(), 0.0))
+    @property
+    def consumer(self) -> AIOKafkaConsumer | None:
+        consumer = self._subscriber.consumer
+        return consumer if isinstance(consumer, AIOKafkaConsumer) else None
 
-    async def _poll_paused(
-        self, consumer: AIOKafkaConsumer, assigned: set[TopicPartition], seconds: float
-    ) -> None:
-        consumer.pause(*assigned)
-        self._paused |= assigned
-        poll = asyncio.ensure_future(
-            consumer.getmany(*assigned, timeout_ms=int(min(seconds, _POLL_CHUNK) * 1000))
-        )
+    @property
+    def running(self) -> bool:
+        return bool(self._subscriber.running)
+
+    def holding(self) -> Any:
+        return self._subscriber.lock
+
+    def watch(self) -> None:
+        """Have the subscriber's stop cancel what the flow still runs (once per start)."""
+        if not self._watching:
+            self._watching = True
+            self._subscriber.add_task(self._cancel_when_stopped, restart_on_failure=False)
+
+    async def _cancel_when_stopped(self) -> None:
         try:
-            got = await asyncio.shield(poll)
-        except asyncio.CancelledError:
-            # a poll cancelled midway leaves aiokafka counting it as running for ever (and
-            # never again leaving a group it cannot serve): let it end by its own timeout
-            await asyncio.wait([poll])
-            raise
-        for partition, records in got.items():
-            # not expected of a paused partition; if it happens, nothing may be skipped
-            if records:
-                consumer.seek(partition, records[0].offset)
-
-    def release(self) -> None:
-        """Resume what was paused and is still this member's."""
-        if self._consumer is None or not self._paused:
-            return
-        still_ours = self._paused & self._consumer.assignment()
-        if still_ours:
-            self._consumer.resume(*still_ours)
-        self._paused.clear()
+            await asyncio.Event().wait()  # until the subscriber stops and cancels its tasks
+        finally:
+            self._watching = False
+            self._flow.cancel()
 
 
 def _names(partitions: Iterable[TopicPartition]) -> list[str]:
@@ -557,30 +532,26 @@ def _log_retry(attempt: int, error: Exception) -> None:
     log.warning("handler failed", attempt=attempt, error_type=type(error).__name__)
 
 
-def _describe(err: BaseException) -> str:
-    """Type and message of an error, one line, bounded: never a payload dump."""
-    text = " ".join(str(err).split())[:300]
-    return f"{type(err).__name__}: {text}" if text else type(err).__name__
-
-
 async def _raw_body(message: Any, _original: Any = None) -> Any:
     # The codec decodes; FastStream's JSON decoding would fail on bad data before we see it.
     return message.body
 
 
-async def _tolerant_parser(record: Any, original: Callable[[Any], Awaitable[Any]]) -> Any:
-    """FastStream's parser, but a header that is not UTF-8 cannot make a poison record."""
+async def _tolerant_parser(records: Any, original: Callable[[Any], Awaitable[Any]]) -> Any:
+    """FastStream's parser, but a header that is not UTF-8 cannot make a poison batch."""
     try:
-        return await original(record)
+        return await original(records)
     except UnicodeDecodeError:
-        cleaned = dataclasses.replace(
-            record,
-            headers=[
-                (key, value.decode("utf-8", "replace").encode()) for key, value in record.headers
-            ],
+        cleaned = tuple(
+            dataclasses.replace(
+                record,
+                headers=[
+                    (key, value.decode("utf-8", "replace").encode())
+                    for key, value in record.headers
+                ],
+            )
+            for record in records
         )
-        if hasattr(record, "consumer"):
-            cleaned.consumer = record.consumer
         return await original(cleaned)
 
 

@@ -92,9 +92,17 @@ class ServiceSettings(BaseSettings):
     )
     max_poll_interval_ms: int = Field(
         360_000,
-        description="Kafka max.poll.interval.ms; at least twice the handler timeout (an attempt "
-        "runs between two polls; between attempts the consumer keeps polling with its "
-        "partitions paused): checked at start-up.",
+        description="Kafka max.poll.interval.ms; at least twice the handler timeout: checked "
+        "at start-up. The consumer polls while records are handled; a revocation waits at "
+        "most this long for the records in flight.",
+    )
+    consumer_max_in_flight: int = Field(
+        8,
+        ge=1,
+        description="Records a consumer group holds at once, fetched and not yet finished: "
+        "records of different cases are handled concurrently, those of one case in order. "
+        "1 handles one record at a time; on MongoDB 64 pays (FerretDB on SQLite refuses "
+        "that many concurrent writers).",
     )
     relay_interval_seconds: float = Field(
         0.5, gt=0, description="How often the outbox relay looks for pending events."
@@ -185,9 +193,9 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _a_record_fits_in_the_poll_interval(self) -> Self:
-        # An attempt runs between two polls: if it (with the dead-letter publish and commit
-        # after it) outlasts max.poll.interval.ms the consumer is dropped from its group, its
-        # commit fails and the record comes back. Between attempts the consumer polls.
+        # A revocation waits up to max.poll.interval.ms (Kafka's rebalance timeout) for the
+        # records in flight: an attempt, with the dead-letter publish and the commit after
+        # it, must fit in it, or the record is handed over unfinished and comes back.
         timeout = self.handler_timeout_seconds
         if timeout * 2000 > self.max_poll_interval_ms:
             raise ValueError(
