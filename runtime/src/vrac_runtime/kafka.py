@@ -1,8 +1,8 @@
 """Kafka clients with the settings that make at-least-once delivery true.
 
-Producers: idempotence on and ``acks=all``, set explicitly. Consumers: offsets committed only
-after a handler succeeded (FastStream's ``NACK_ON_ERROR``: a failure seeks back and re-reads),
-never FastStream's Kafka default, which commits before the handler runs.
+Producers: idempotence on and ``acks=all``, set explicitly. Consumers commit their offsets
+themselves, only below the lowest record not yet handled (see :mod:`vrac_runtime.consumer`),
+never with FastStream's Kafka default, which commits before the handler runs.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import Any, Final, Literal
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
-from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.security import parse_security
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
@@ -25,7 +24,6 @@ from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLS
 from vrac_runtime.settings import ServiceSettings
 
 # Consumer settings that go with every subscriber.
-CONSUMER_ACK_POLICY = AckPolicy.NACK_ON_ERROR
 AUTO_OFFSET_RESET: Final[Literal["earliest"]] = "earliest"
 
 
