@@ -208,7 +208,8 @@ async def list_screenings(deps: Deps, case_id: str, access: Access) -> list[Scre
 async def issue_diploma(deps: Deps, outcome: ScreeningOutcome) -> Diploma | None:
     """The diploma maker's reaction to a screening's findings. Its id comes from the
     screening's, so a second delivery stores nothing new; a case erased meanwhile gets
-    none. Raises ChildNotKnownYet, which the consumer retries."""
+    none. Raises ChildNotKnownYet while the family is not registered: its registration
+    makes the diploma then (``keep_family``)."""
     diploma = diplomas.make_diploma(await deps.cases.get(outcome.case_id), outcome, deps.clock())
     if diploma is None:
         return None

@@ -15,11 +15,15 @@ from vrac_contracts.events.intake import (
 )
 from vrac_contracts.events.screening import FindingsRecorded
 from vrac_runtime.consumer import PermanentError
+from vrac_runtime.logging import get_logger
 from vrac_runtime.sealing import SealBroken
 from vrac_runtime.service import ServiceRuntime
 
 from vrac_screening import handlers
 from vrac_screening.domain.diploma import ScreeningOutcome
+from vrac_screening.domain.errors import ChildNotKnownYet
+
+log = get_logger(__name__)
 
 
 class Subscribers:
@@ -49,7 +53,12 @@ class Subscribers:
         outcome = ScreeningOutcome(
             data.screening_id, data.case_id, data.pilot, tuple(data.strengths)
         )
-        await handlers.issue_diploma(self._deps, outcome)
+        try:
+            await handlers.issue_diploma(self._deps, outcome)
+        except ChildNotKnownYet:
+            # The screening is stored already; when the family's registration arrives, the
+            # main group makes this diploma from it. Nothing to wait for here.
+            log.info("diploma waits for the family's registration", case_id=data.case_id)
 
     def register(self, runtime: ServiceRuntime) -> None:
         runtime.on(CaseOpened, self.on_case_opened)
