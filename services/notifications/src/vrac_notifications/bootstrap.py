@@ -19,7 +19,7 @@ from vrac_notifications.adapters.store import (
     MongoDeliveries,
     MongoWebhooks,
 )
-from vrac_notifications.adapters.webhook import HttpHookPoster
+from vrac_notifications.adapters.webhook import DestinationGuard, HttpHookPoster
 from vrac_notifications.domain.delivery import RetrySchedule
 from vrac_notifications.entrypoints import http
 from vrac_notifications.entrypoints.scheduler import DeliveryScheduler
@@ -49,12 +49,14 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
         "Deliveries reaching an outcome, per channel (scheduled: a transient failure).",
         ["channel", "outcome"],
     )
+    guard = DestinationGuard(settings.destination_rules)
     deps = Deps(
         case_files=case_files,
         deliveries=deliveries,
         webhooks=MongoWebhooks(runtime.db),
         mailer=SmtpMailer(settings),
-        poster=HttpHookPoster(settings.webhook_timeout_seconds),
+        poster=HttpHookPoster(settings.webhook_timeout_seconds, guard),
+        destinations=guard,
         diploma_link=DiplomaLinks(
             settings.screening_public_url,
             settings.jwt_secret.get_secret_value(),
@@ -72,7 +74,7 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
         hold=dt.timedelta(seconds=settings.delivery_hold_seconds),
         on_due=scheduler.wake,
         observe=lambda channel, outcome: outcomes.labels(str(channel), outcome).inc(),
-        require_https_webhooks=settings.webhook_require_https,
+        secret_overlap=dt.timedelta(hours=settings.webhook_secret_overlap_hours),
     )
     app = compose(runtime, deps, overrides).app(
         [http.router],
