@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from vrac_runtime.audit import ErasureTrail, keep_audit
+from vrac_runtime.logging import get_logger
 from vrac_runtime.sealing import reader_opener
 from vrac_runtime.service import build_runtime, compose, run
 
@@ -26,6 +27,8 @@ from vrac_notifications.entrypoints.scheduler import DeliveryScheduler
 from vrac_notifications.entrypoints.subscribers import Subscribers
 from vrac_notifications.handlers import Deps
 from vrac_notifications.settings import NotificationsSettings
+
+log = get_logger(__name__)
 
 DESCRIPTION = (
     "Tells the right person, in their language and through their channel, about tasks, "
@@ -49,6 +52,9 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
         "Deliveries reaching an outcome, per channel (scheduled: a transient failure).",
         ["channel", "outcome"],
     )
+    if settings.development:
+        # said at every start, so a production deployment that carries it is noticed
+        log.warning("development deployment: webhooks may use plain http and loopback")
     guard = DestinationGuard(settings.destination_rules)
     deps = Deps(
         case_files=case_files,
