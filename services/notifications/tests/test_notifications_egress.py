@@ -5,10 +5,18 @@ registration, a DNS answer that changes after it (rebinding), and redirects not 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import ssl
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from vrac_contracts.events import ConsentRecorded, TaskAssigned
 from vrac_notifications.adapters.webhook import DestinationGuard, HttpHookPoster
 from vrac_notifications.domain.destinations import DestinationRules
@@ -54,10 +62,51 @@ def resolving(*answers: str):
     return resolve
 
 
-def guarded(rules: DestinationRules, *answers: str) -> dict[str, Any]:
-    """``Deps`` overrides: registration and the poster share one guard on that resolver."""
+def guarded(
+    rules: DestinationRules, *answers: str, trust: ssl.SSLContext | None = None
+) -> dict[str, Any]:
+    """``Deps`` overrides: registration and the poster share one guard on that resolver;
+    ``trust`` replaces the system's certificate authorities."""
     guard = DestinationGuard(rules, resolving(*answers))
-    return {"destinations": guard, "poster": HttpHookPoster(5, guard)}
+    transport = (
+        httpx.AsyncHTTPTransport
+        if trust is None
+        else lambda: httpx.AsyncHTTPTransport(verify=trust)
+    )
+    return {"destinations": guard, "poster": HttpHookPoster(5, guard, make_transport=transport)}
+
+
+def certificate_for(name: str, folder: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A self-signed certificate for ``name``: the receiver's server context, and a client
+    context that trusts only that certificate (and checks the host name, as the default)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    (folder / "cert.pem").write_bytes(cert_pem)
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    client = ssl.create_default_context(cadata=cert_pem.decode())
+    return server, client
 
 
 @contextlib.asynccontextmanager
@@ -150,3 +199,30 @@ async def test_a_redirect_is_not_followed(service_factory) -> None:
             failed = await row(svc, lambda r: r["status"] == "failed", "the refusal")
             assert (failed["attempts"], failed["error_code"]) == (1, "rejected")
         assert (registered.attempts, elsewhere.attempts) == (1, 0)
+
+
+async def test_tls_is_checked_against_the_registered_name_not_the_pinned_address(
+    service_factory, tmp_path: Path
+) -> None:
+    server, trust = certificate_for(HOST, tmp_path)
+    async with receiving(tls=server) as receiver:
+        # connected to 127.0.0.1, yet SNI and the certificate check use the name: it verifies
+        overrides = guarded(DestinationRules(development=True), "127.0.0.1", trust=trust)
+        async with service_factory(deps=overrides) as svc:
+            await agency_told_of_a_task(svc, f"https://{HOST}:{receiver.port}/hooks/vrac")
+            await row(svc, lambda r: r["status"] == "delivered", "the delivery")
+        assert receiver.hosts == [f"{HOST}:{receiver.port}"]
+        assert receiver.hooks[0].signed_with(SECRET)
+
+
+async def test_a_certificate_for_another_name_is_not_accepted(
+    service_factory, tmp_path: Path
+) -> None:
+    server, trust = certificate_for("someone-else.example.org", tmp_path)
+    async with receiving(tls=server) as receiver:
+        overrides = guarded(DestinationRules(development=True), "127.0.0.1", trust=trust)
+        async with service_factory(deps=overrides) as svc:
+            await agency_told_of_a_task(svc, f"https://{HOST}:{receiver.port}/hooks/vrac")
+            retried = await row(svc, lambda r: r["error_code"] == "unreachable", "the failure")
+            assert retried["status"] in ("scheduled", "sending")
+        assert receiver.attempts == 0

@@ -14,6 +14,7 @@ import email.policy
 import hashlib
 import hmac
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -125,13 +126,15 @@ class WebhookReceiver:
     and so does every POST while ``unavailable`` is true. ``statuses`` are answered first, in
     order (a 2xx among them records the hook); ``trickle`` answers 200 and then sends its body
     one byte every ``trickle`` seconds, recording nothing; ``redirect_to`` answers every POST
-    with a 307 to that URL, recording nothing. ``hosts`` keeps the Host header of each POST."""
+    with a 307 to that URL, recording nothing. ``hosts`` keeps the Host header of each POST.
+    With ``tls`` (a server-side SSL context holding a certificate) it speaks HTTPS."""
 
     fail_first: int = 0
     unavailable: bool = False
     statuses: list[int] = field(default_factory=list)
     trickle: float = 0.0
     redirect_to: str = ""
+    tls: ssl.SSLContext | None = None
     hooks: list[ReceivedHook] = field(default_factory=list)
     hosts: list[str] = field(default_factory=list)
     attempts: int = 0
@@ -140,7 +143,8 @@ class WebhookReceiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/vrac"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.port}/hooks/vrac"
 
     def start(self) -> WebhookReceiver:
         receiver = self
@@ -183,6 +187,8 @@ class WebhookReceiver:
                 pass  # quiet: tests read ``hooks`` instead
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
