@@ -56,7 +56,11 @@ class DestinationRules:
     def address_refusal(self, address: IPAddress) -> str | None:
         """Why a connection to this address is refused, or None when it is a public one."""
         ip = _embedded_ipv4(address)
-        if any(ip.version == net.version and ip in net for net in self.cluster_networks):
+        if any(
+            a.version == net.version and a in net
+            for a in (address, ip)
+            for net in self.cluster_networks
+        ):
             return "must not resolve to an address of the cluster"
         if ip.is_loopback:
             return None if self.development else "must not resolve to a loopback address"
