@@ -203,7 +203,9 @@ class CaseStream:
         secret = self.platform.jwt_secret
         self.agency_id = f"agy_{self.tag}"
         # a Standard Webhooks secret: whsec_ + base64 of at least 24 bytes
-        self.hook_secret = "whsec_" + base64.b64encode(f"secret-of-{self.tag}".encode()).decode()
+        self.hook_secret = (
+            "whsec_" + base64.b64encode(f"webhook-secret-of-agency-{self.tag}".encode()).decode()
+        )
         self.coach = _bearer(issue_token(secret, subject="coach", role="coach", pilot=self.pilot))
         self.lead = _bearer(
             issue_token(secret, subject="lead", role="pilot-lead", pilot=self.pilot)
