@@ -53,7 +53,7 @@ def main() -> int:
         extra_env={
             "VRAC_SMTP_HOST": "127.0.0.1",
             "VRAC_SMTP_PORT": str(smtp.port),
-            "VRAC_WEBHOOK_REQUIRE_HTTPS": "false",
+            "VRAC_DEVELOPMENT": "true",  # plain-http webhook receiver on loopback
         },
     )
     print("starting intake, screening, network, notifications and reporting ...")

@@ -26,7 +26,8 @@ from vrac_testing.processes import Platform
 from vrac_testing.sinks import ReceivedHook, ReceivedMail, SmtpSink, WebhookReceiver
 
 AGENCY = "agy_youthteamleiden1"
-WEBHOOK_SECRET = "youth-team-shared-secret-for-the-demo"
+# a Standard Webhooks secret: whsec_ + base64 of the key
+WEBHOOK_SECRET = "whsec_eW91dGgtdGVhbS1zaGFyZWQtc2VjcmV0LWZvci10aGUtZGVtbw=="
 GUARDIAN_EMAIL = "fatima@example.org"
 GRANDMOTHER_EMAIL = "oma@example.org"
 TEACHER_EMAIL = "juf@regenboog.example.org"

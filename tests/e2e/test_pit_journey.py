@@ -62,7 +62,7 @@ def platform(kafka_bootstrap, mongodb_url, test_prefix, sinks, tmp_path) -> Iter
         extra_env={
             "VRAC_SMTP_HOST": "127.0.0.1",
             "VRAC_SMTP_PORT": str(smtp.port),
-            "VRAC_WEBHOOK_REQUIRE_HTTPS": "false",
+            "VRAC_DEVELOPMENT": "true",  # plain-http webhook receiver on loopback
         },
     )
     platform.start()

@@ -54,7 +54,7 @@ def platform(
         extra_env={
             "VRAC_SMTP_HOST": "127.0.0.1",
             "VRAC_SMTP_PORT": str(smtp.port),
-            "VRAC_WEBHOOK_REQUIRE_HTTPS": "false",
+            "VRAC_DEVELOPMENT": "true",  # plain-http webhook receiver on loopback
             "VRAC_RELAY_INTERVAL_SECONDS": "0.2",
             "VRAC_OVERDUE_SWEEP_SECONDS": "0",
             **DELIVERY_ENV,

@@ -13,7 +13,9 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from vrac_contracts.events.base import EventData
+from vrac_notifications.adapters.webhook import DestinationGuard
 from vrac_notifications.domain.delivery import RetrySchedule
+from vrac_notifications.domain.destinations import DestinationRules
 from vrac_notifications.handlers import Deps
 from vrac_runtime.sealing import DataKeys, key_routes
 from vrac_runtime.settings import ServiceSettings
@@ -47,6 +49,11 @@ class World:
     audit: MemoryAudit
 
 
+async def public_dns(host: str, port: int) -> list[str]:
+    """Every name resolves to one public address (a documentation-free, routable one)."""
+    return ["93.184.215.14"]
+
+
 @pytest.fixture
 def world() -> World:
     case_files, deliveries, webhooks = MemoryCaseFiles(), MemoryDeliveries(), MemoryWebhooks()
@@ -78,6 +85,7 @@ def world() -> World:
         clock=clock,
         sleep=sleep,
         observe=lambda channel, outcome: observed.append((str(channel), outcome)),
+        destinations=DestinationGuard(DestinationRules(), resolve=public_dns),
     )
     return World(
         deps, case_files, deliveries, webhooks, mailer, poster, waits, clock, observed, keys, audit

@@ -10,7 +10,7 @@ from vrac_contracts.catalogue import spec_for
 from vrac_contracts.values import DeliveryError, Pilot
 from vrac_notifications.domain.commands import RegisterWebhook
 from vrac_notifications.domain.delivery import DeliveryProblem, DeliveryStatus, RetrySchedule
-from vrac_notifications.domain.errors import InsecureWebhook, NoWebhook, UnknownCase
+from vrac_notifications.domain.errors import NoWebhook, RefusedDestination, UnknownCase
 from vrac_notifications.handlers import (
     get_webhook,
     list_deliveries,
@@ -34,8 +34,11 @@ from services.notifications.tests.notifications_testkit import (
 ADVICE = spec_for(events.ScreeningCompleted).example["advice"]
 
 
+SECRET = "whsec_" + "c2VjcmV0LW9mLXRoZS15b3V0aC10ZWFtLCAyNCsgYnl0ZXM="
+
+
 async def register_agency_webhook(world) -> None:
-    command = RegisterWebhook(AGENCY, Pilot.LEIDEN, "https://agency.example.org/h", "s" * 20)
+    command = RegisterWebhook(AGENCY, Pilot.LEIDEN, "https://agency.example.org/h", SECRET)
     await register_webhook(world.deps, command, lambda pilot: None)
 
 
@@ -436,10 +439,9 @@ async def test_deliveries_are_listed_oldest_first_for_a_caller_of_the_pilot(
     assert [r.status for r in rows] == [DeliveryStatus.DELIVERED]
 
 
-async def test_a_webhook_url_must_be_https_when_required(world) -> None:
-    world.deps.require_https_webhooks = True
-    command = RegisterWebhook(AGENCY, Pilot.LEIDEN, "http://agency.example.org/h", "s" * 20)
-    with pytest.raises(InsecureWebhook) as refused:
+async def test_a_webhook_url_must_be_https_outside_development(world) -> None:
+    command = RegisterWebhook(AGENCY, Pilot.LEIDEN, "http://agency.example.org/h", SECRET)
+    with pytest.raises(RefusedDestination) as refused:
         await register_webhook(world.deps, command, lambda pilot: None)
     assert refused.value.field == "url"
     assert world.webhooks.subscriptions == {}
@@ -452,7 +454,7 @@ async def test_a_webhook_of_another_pilot_is_not_replaced(world) -> None:
         if pilot is not Pilot.LILLE:
             raise PermissionError(pilot)
 
-    command = RegisterWebhook(AGENCY, Pilot.LILLE, "https://elsewhere.example.org/h", "t" * 20)
+    command = RegisterWebhook(AGENCY, Pilot.LILLE, "https://elsewhere.example.org/h", SECRET)
     with pytest.raises(PermissionError):
         await register_webhook(world.deps, command, only_lille)
     assert world.webhooks.subscriptions[AGENCY].url == "https://agency.example.org/h"

@@ -45,7 +45,8 @@ from services.notifications.tests.notifications_testkit import (
 pytestmark = pytest.mark.integration
 
 CASE = "case_7Hq2mX9aK3pL0sVd"
-SECRET = "a-webhook-secret-of-the-youth-team"
+SECRET = "whsec_YS13ZWJob29rLXNlY3JldC1vZi10aGUteW91dGgtdGVhbQ=="
+NEXT_SECRET = "whsec_dGhlLW5leHQtc2VjcmV0LW9mLXRoZS15b3V0aC10ZWFtIQ=="
 GRANDMA = {"member_id": "mbr_4d5e6f7a8b9c", "email": "ria@example.org", "language": "nl"}
 TEACHER = {
     "member_id": "mbr_teacher000001",
@@ -121,13 +122,16 @@ class Service:
         token = issue_token(secret, subject=subject, role=role, pilot=pilot)
         return {"Authorization": f"Bearer {token}"}
 
-    async def register_webhook(self, url: str | None = None) -> None:
-        reply = await self.http.put(
+    async def register_webhook(self, url: str | None = None, secret: str = SECRET) -> None:
+        reply = await self.put_webhook(url or self.hooks.url, secret)
+        assert reply.status_code == 200, reply.text
+
+    async def put_webhook(self, url: str, secret: str = SECRET) -> httpx.Response:
+        return await self.http.put(
             f"/agencies/{AGENCY}/webhook",
-            json={"url": url or self.hooks.url, "secret": SECRET},
+            json={"url": url, "secret": secret},
             headers=self.token("agency", subject=AGENCY),
         )
-        assert reply.status_code == 200, reply.text
 
     async def until_directory(self, what: str, holds: Callable[[dict[str, Any]], bool]) -> None:
         """Wait until the case file shows an event was applied; events of different topics
@@ -155,7 +159,10 @@ def service_factory(make_settings, key_owner: KeyOwner) -> Callable[..., Any]:
     import contextlib
 
     @contextlib.asynccontextmanager
-    async def start(fail_hooks: int = 0, **overrides: Any) -> AsyncIterator[Service]:
+    async def start(
+        fail_hooks: int = 0, deps: dict[str, Any] | None = None, **overrides: Any
+    ) -> AsyncIterator[Service]:
+        """``overrides`` replace settings, ``deps`` fields of the handlers' ``Deps``."""
         smtp = SmtpSink().start()
         hooks = WebhookReceiver(fail_first=fail_hooks).start()
         base = make_settings("notifications").model_dump()
@@ -167,9 +174,10 @@ def service_factory(make_settings, key_owner: KeyOwner) -> Callable[..., Any]:
             "screening_public_url": "https://screening.vrac.example.org",
             "key_owner_urls": key_owner.owner_urls,
             "delivery_hold_seconds": 0,  # tests of the hold set their own
+            "development": True,  # the receiver listens on loopback, over plain http
         }
         settings = NotificationsSettings(**(values | overrides))
-        app = build(settings)
+        app = build(settings, **(deps or {}))
         try:
             async with app.router.lifespan_context(app):
                 transport = httpx.ASGITransport(app=app)
@@ -225,7 +233,7 @@ async def test_each_recipient_hears_in_their_language_through_their_channel(
 
         [hook] = svc.hooks.hooks
         assert hook.signed_with(SECRET)
-        assert not hook.signed_with("some-other-secret-altogether")
+        assert not hook.signed_with(NEXT_SECRET)
         body = json.loads(hook.body)
         assert (body["kind"], body["task_id"], body["category"]) == (
             "task-assigned",
@@ -233,7 +241,9 @@ async def test_each_recipient_hears_in_their_language_through_their_channel(
             "referral",
         )
         assert "Sam" not in hook.body.decode()  # an agency gets the case id, not the name
-        assert hook.headers["x-vrac-delivery"] == body["notification_id"]
+        assert (
+            hook.headers["webhook-id"] == hook.headers["x-vrac-delivery"] == body["notification_id"]
+        )
 
         delivered = await svc.published(NotificationDelivered, expect=4)
         assert len(delivered) == 4
@@ -379,7 +389,7 @@ async def test_http_auth_validation_and_unknown_ids(service_factory) -> None:
         assert (await svc.http.put(hook, json=put, headers=other_pilot)).status_code == 403
         shown = (await svc.http.get(hook, headers=mine)).json()
         assert shown == shown | {"agency_id": AGENCY, "pilot": "leiden", "url": svc.hooks.url}
-        assert "secret" not in shown
+        assert "secret" not in shown and SECRET not in json.dumps(shown)
         admin = svc.token("admin", pilot="*")
         missing_pilot = await svc.http.put(hook, json=put, headers=admin)
         assert missing_pilot.status_code == 422 and "pilot" in missing_pilot.json()["detail"]

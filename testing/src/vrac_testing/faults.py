@@ -19,6 +19,7 @@ would see afterwards.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import time
@@ -201,7 +202,10 @@ class CaseStream:
     def __post_init__(self) -> None:
         secret = self.platform.jwt_secret
         self.agency_id = f"agy_{self.tag}"
-        self.hook_secret = f"secret-of-{self.tag}"
+        # a Standard Webhooks secret: whsec_ + base64 of at least 24 bytes
+        self.hook_secret = (
+            "whsec_" + base64.b64encode(f"webhook-secret-of-agency-{self.tag}".encode()).decode()
+        )
         self.coach = _bearer(issue_token(secret, subject="coach", role="coach", pilot=self.pilot))
         self.lead = _bearer(
             issue_token(secret, subject="lead", role="pilot-lead", pilot=self.pilot)

@@ -8,11 +8,13 @@ the port; ``WebhookReceiver.unavailable`` makes the endpoint answer 503 meanwhil
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 import hashlib
 import hmac
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -85,16 +87,37 @@ class ReceivedHook:
     headers: dict[str, str]
     body: bytes
     received_at: float = field(default_factory=time.monotonic)
+    received_wall: float = field(default_factory=time.time)
 
     @property
     def json(self) -> dict[str, Any]:
         found: dict[str, Any] = json.loads(self.body)
         return found
 
-    def signed_with(self, secret: str, header: str = "x-vrac-signature") -> bool:
-        """True when the HMAC-SHA256 of the body under ``secret`` matches the header."""
-        expected = "sha256=" + hmac.new(secret.encode(), self.body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(self.headers.get(header, ""), expected)
+    def signed_with(self, secret: str, max_age_seconds: float = 300) -> bool:
+        """True when a ``v1`` signature of ``webhook-signature`` is the Standard Webhooks
+        HMAC-SHA256 of ``webhook-id.webhook-timestamp.body`` under ``secret`` (``whsec_`` +
+        base64 of the key) and the timestamp is within ``max_age_seconds`` of receipt. Written
+        from the scheme with the standard library, apart from the sender's implementation."""
+        msg_id = self.headers.get("webhook-id", "")
+        stamp = self.headers.get("webhook-timestamp", "")
+        if not (msg_id and stamp.isdigit()):
+            return False
+        if abs(self.received_wall - int(stamp)) > max_age_seconds:
+            return False
+        key = base64.b64decode(secret.removeprefix("whsec_"))
+        signed = msg_id.encode() + b"." + stamp.encode() + b"." + self.body
+        expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+        return any(
+            version == "v1" and hmac.compare_digest(value, expected)
+            for version, _, value in (
+                part.partition(",") for part in self.headers.get("webhook-signature", "").split()
+            )
+        )
+
+    @property
+    def signatures(self) -> list[str]:
+        return self.headers.get("webhook-signature", "").split()
 
 
 @dataclass
@@ -102,20 +125,26 @@ class WebhookReceiver:
     """An HTTP server that records every POST; ``fail_first`` answers 503 that many times,
     and so does every POST while ``unavailable`` is true. ``statuses`` are answered first, in
     order (a 2xx among them records the hook); ``trickle`` answers 200 and then sends its body
-    one byte every ``trickle`` seconds, recording nothing."""
+    one byte every ``trickle`` seconds, recording nothing; ``redirect_to`` answers every POST
+    with a 307 to that URL, recording nothing. ``hosts`` keeps the Host header of each POST.
+    With ``tls`` (a server-side SSL context holding a certificate) it speaks HTTPS."""
 
     fail_first: int = 0
     unavailable: bool = False
     statuses: list[int] = field(default_factory=list)
     trickle: float = 0.0
+    redirect_to: str = ""
+    tls: ssl.SSLContext | None = None
     hooks: list[ReceivedHook] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)
     attempts: int = 0
     port: int = field(default_factory=free_port)
     _server: ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/vrac"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.port}/hooks/vrac"
 
     def start(self) -> WebhookReceiver:
         receiver = self
@@ -124,6 +153,12 @@ class WebhookReceiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
                 receiver.attempts += 1
+                receiver.hosts.append(self.headers.get("host", ""))
+                if receiver.redirect_to:
+                    self.send_response(307)
+                    self.send_header("Location", receiver.redirect_to)
+                    self.end_headers()
+                    return
                 if receiver.trickle:
                     self._trickle()
                     return
@@ -152,6 +187,8 @@ class WebhookReceiver:
                 pass  # quiet: tests read ``hooks`` instead
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from vrac_runtime.audit import ErasureTrail, keep_audit
+from vrac_runtime.logging import get_logger
 from vrac_runtime.sealing import reader_opener
 from vrac_runtime.service import build_runtime, compose, run
 
@@ -19,13 +20,15 @@ from vrac_notifications.adapters.store import (
     MongoDeliveries,
     MongoWebhooks,
 )
-from vrac_notifications.adapters.webhook import HttpHookPoster
+from vrac_notifications.adapters.webhook import DestinationGuard, HttpHookPoster
 from vrac_notifications.domain.delivery import RetrySchedule
 from vrac_notifications.entrypoints import http
 from vrac_notifications.entrypoints.scheduler import DeliveryScheduler
 from vrac_notifications.entrypoints.subscribers import Subscribers
 from vrac_notifications.handlers import Deps
 from vrac_notifications.settings import NotificationsSettings
+
+log = get_logger(__name__)
 
 DESCRIPTION = (
     "Tells the right person, in their language and through their channel, about tasks, "
@@ -49,12 +52,17 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
         "Deliveries reaching an outcome, per channel (scheduled: a transient failure).",
         ["channel", "outcome"],
     )
+    if settings.development:
+        # said at every start, so a production deployment that carries it is noticed
+        log.warning("development deployment: webhooks may use plain http and loopback")
+    guard = DestinationGuard(settings.destination_rules)
     deps = Deps(
         case_files=case_files,
         deliveries=deliveries,
         webhooks=MongoWebhooks(runtime.db),
         mailer=SmtpMailer(settings),
-        poster=HttpHookPoster(settings.webhook_timeout_seconds),
+        poster=HttpHookPoster(settings.webhook_timeout_seconds, guard),
+        destinations=guard,
         diploma_link=DiplomaLinks(
             settings.screening_public_url,
             settings.jwt_secret.get_secret_value(),
@@ -72,7 +80,7 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
         hold=dt.timedelta(seconds=settings.delivery_hold_seconds),
         on_due=scheduler.wake,
         observe=lambda channel, outcome: outcomes.labels(str(channel), outcome).inc(),
-        require_https_webhooks=settings.webhook_require_https,
+        secret_overlap=dt.timedelta(hours=settings.webhook_secret_overlap_hours),
     )
     app = compose(runtime, deps, overrides).app(
         [http.router],

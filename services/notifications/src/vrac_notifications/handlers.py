@@ -47,7 +47,6 @@ from vrac_notifications.domain.delivery import (
 )
 from vrac_notifications.domain.errors import (
     ChangedMeanwhile,
-    InsecureWebhook,
     NoWebhook,
     UnknownCase,
 )
@@ -64,6 +63,7 @@ from vrac_notifications.ports import (
     CaseFiles,
     Claim,
     Deliveries,
+    Destinations,
     ErasureAudit,
     Hook,
     HookPoster,
@@ -106,6 +106,7 @@ class Deps:
     webhooks: Webhooks
     mailer: Mailer
     poster: HookPoster
+    destinations: Destinations  # where a webhook may point (checked again by the poster)
     diploma_link: Callable[[str], str]  # a diploma's URL the family can open
     opener: SealedReader  # opens the names and addresses that arrive sealed
     audit: ErasureAudit
@@ -115,7 +116,8 @@ class Deps:
     hold: dt.timedelta = dt.timedelta(0)
     claim_seconds: float = 120.0  # how long an attempt's claim lasts; sends end before it
     owner: str = field(default_factory=process_owner)
-    require_https_webhooks: bool = False
+    # how long a replaced webhook secret keeps signing beside the new one
+    secret_overlap: dt.timedelta = dt.timedelta(hours=24)
     clock: Clock = utc_now
     sleep: Sleep = asyncio.sleep  # between write retries; tests wait for nothing
     observe: Observe = lambda channel, outcome: None
@@ -588,7 +590,11 @@ async def _sender(deps: Deps, case: CaseFile, item: Planned, message: Message) -
             diploma_url=_diploma_url(deps, item.intent),
         )
         hook = Hook(
-            item.delivery_id, str(item.intent.kind), subscription.url, subscription.secret, body
+            item.delivery_id,
+            str(item.intent.kind),
+            subscription.url,
+            subscription.signing_secrets(deps.clock()),
+            body,
         )
         return lambda: deps.poster.post(hook)
     if not contact.email:
@@ -619,19 +625,29 @@ async def _subscription(
 async def register_webhook(
     deps: Deps, command: RegisterWebhook, authorize: Authorize
 ) -> WebhookSubscription:
-    """Register or replace an agency's endpoint; a webhook of another pilot stays its own."""
-    if deps.require_https_webhooks and not command.url.startswith("https://"):
-        raise InsecureWebhook()
+    """Register or replace an agency's endpoint; a webhook of another pilot stays its own.
+    A new secret replaces the current one, which keeps signing beside it for the overlap."""
     existing = await deps.webhooks.get(command.agency_id)
     if existing is not None:
         authorize(existing.pilot)
-    subscription = WebhookSubscription(
-        agency_id=command.agency_id,
-        pilot=command.pilot,
-        url=command.url,
-        secret=command.secret,
-        updated_at=deps.clock(),
-    )
+    await deps.destinations.check(command.url)
+    now = deps.clock()
+    if existing is None:
+        subscription = WebhookSubscription.new(
+            agency_id=command.agency_id,
+            pilot=command.pilot,
+            url=command.url,
+            secret=command.secret,
+            now=now,
+        )
+    else:
+        subscription = existing.registered(
+            pilot=command.pilot,
+            url=command.url,
+            secret=command.secret,
+            now=now,
+            overlap=deps.secret_overlap,
+        )
     await deps.webhooks.put(subscription)
     return subscription
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -12,6 +13,7 @@ from vrac_contracts.values import Language
 
 from vrac_notifications.domain.casefile import CaseFile
 from vrac_notifications.domain.delivery import Delivery, DeliveryStatus
+from vrac_notifications.domain.destinations import IPAddress
 from vrac_notifications.domain.webhooks import WebhookSubscription
 
 M = TypeVar("M", bound=BaseModel)
@@ -32,7 +34,7 @@ class Hook:
     delivery_id: str
     kind: str
     url: str
-    secret: str
+    secrets: tuple[str, ...]  # one signature each: the current secret and those retiring
     body: dict[str, Any]
 
 
@@ -93,6 +95,11 @@ class Webhooks(Protocol):
     async def get(self, agency_id: str) -> WebhookSubscription | None: ...
 
     async def put(self, subscription: WebhookSubscription) -> None: ...
+
+
+class Destinations(Protocol):
+    async def check(self, url: str) -> Sequence[IPAddress]:
+        """The addresses of a webhook URL the rules allow; raises RefusedDestination."""
 
 
 class Mailer(Protocol):

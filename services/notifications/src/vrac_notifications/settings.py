@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
 from vrac_runtime.settings import ServiceSettings
+
+from vrac_notifications.domain.destinations import DestinationRules, parse_networks
 
 
 class NotificationsSettings(ServiceSettings):
@@ -27,8 +31,23 @@ class NotificationsSettings(ServiceSettings):
     webhook_timeout_seconds: float = Field(
         5, gt=0, description="Deadline of one webhook POST to an agency, in total."
     )
-    webhook_require_https: bool = Field(
-        False, description="Refuse agency webhook URLs that are not https (turn on in production)."
+    development: bool = Field(
+        False,
+        description="Marks a development deployment (a local stack): agency webhooks may then "
+        "use plain http and loopback addresses. Never set in production.",
+    )
+    webhook_cluster_networks: str = Field(
+        "",
+        description="CIDR networks of the cluster (pods, services, nodes, load balancers), "
+        "comma separated: webhook destinations resolving into them are refused even when "
+        "public. Loopback, link-local, private, multicast and unspecified addresses are "
+        "refused anyway.",
+    )
+    webhook_secret_overlap_hours: float = Field(
+        24,
+        ge=0,
+        description="How long an agency's previous webhook secret keeps signing beside a new "
+        "one it registers (rotation without a gap).",
     )
     delivery_retry_hours: float = Field(
         24,
@@ -67,3 +86,18 @@ class NotificationsSettings(ServiceSettings):
     diploma_link_days: int = Field(
         60, ge=1, le=366, description="How long the signed diploma link in a message opens it."
     )
+
+    @model_validator(mode="after")
+    def _cluster_networks_parse(self) -> Self:
+        try:
+            parse_networks(self.webhook_cluster_networks)
+        except ValueError as err:
+            raise ValueError(f"VRAC_WEBHOOK_CLUSTER_NETWORKS: {err}") from None
+        return self
+
+    @property
+    def destination_rules(self) -> DestinationRules:
+        return DestinationRules(
+            development=self.development,
+            cluster_networks=parse_networks(self.webhook_cluster_networks),
+        )

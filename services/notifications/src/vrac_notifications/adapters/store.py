@@ -14,6 +14,7 @@ Documents are mapped by hand beside each repository (``_..._doc`` and back).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
@@ -44,7 +45,7 @@ from vrac_notifications.domain.intents import (
     SchoolAdviceMessage,
     TaskMessage,
 )
-from vrac_notifications.domain.webhooks import WebhookSubscription
+from vrac_notifications.domain.webhooks import SigningSecret, WebhookSubscription
 from vrac_notifications.ports import Claim
 
 CASE_FILES: Final = "case_files"
@@ -447,16 +448,26 @@ def _webhook_doc(subscription: WebhookSubscription) -> dict[str, Any]:
     return {
         "pilot": str(subscription.pilot),
         "url": subscription.url,
-        "secret": subscription.secret,
+        "secrets": [
+            {"value": s.value, "added_at": s.added_at, "retires_at": s.retires_at}
+            for s in subscription.secrets
+        ],
         "updated_at": subscription.updated_at,
     }
 
 
 def _webhook(doc: dict[str, Any]) -> WebhookSubscription:
+    if "secrets" in doc:
+        secrets = tuple(
+            SigningSecret(s["value"], s["added_at"], s.get("retires_at")) for s in doc["secrets"]
+        )
+    else:  # registered before Standard Webhooks: the old secret's bytes are the key
+        key = base64.b64encode(doc["secret"].encode()).decode()
+        secrets = (SigningSecret(f"whsec_{key}", doc["updated_at"]),)
     return WebhookSubscription(
         agency_id=doc["_id"],
         pilot=Pilot(doc["pilot"]),
         url=doc["url"],
-        secret=doc["secret"],
+        secrets=secrets,
         updated_at=doc["updated_at"],
     )

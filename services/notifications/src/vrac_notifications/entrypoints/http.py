@@ -3,12 +3,13 @@ the answer. Refusals are domain errors; the runtime maps them to HTTP statuses."
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from vrac_contracts.values import Channel, DeliveryError, Pilot
 from vrac_runtime.audit import CaseRef, audited
 from vrac_runtime.auth import ALL_PILOTS, Principal, requires
@@ -27,6 +28,8 @@ CaseIdPath = Annotated[str, Path(pattern=r"^case_[0-9A-Za-z]{8,40}$", descriptio
 AgencyIdPath = Annotated[str, Path(pattern=r"^agy_[0-9A-Za-z]{8,40}$", description="Agency id.")]
 
 deps = deps_of(Deps)
+# the key sizes Standard Webhooks asks of a secret
+MIN_KEY_BYTES, MAX_KEY_BYTES = 24, 64
 
 
 async def _locate(request: Request, params: Mapping[str, str]) -> CaseRef | None:
@@ -95,13 +98,36 @@ class WebhookIn(BaseModel):
     url: str = Field(
         max_length=2000,
         pattern=r"^https?://[^\s/?#]+[^\s]*$",
-        description="Endpoint that takes the POSTs (https in production).",
+        description="Endpoint that takes the POSTs: https, and a host whose every address is "
+        "public (plain http and loopback only in a development deployment).",
     )
     secret: str = Field(
-        min_length=16, max_length=256, description="Shared secret the HMAC signature uses."
+        max_length=100,
+        pattern=r"^whsec_[A-Za-z0-9+/]+={0,2}$",
+        description="Standard Webhooks secret: `whsec_` + base64 of 24 to 64 random bytes. "
+        "A new one replaces the current secret, which keeps signing beside it for the "
+        "overlap. Never returned.",
     )
     pilot: Pilot | None = Field(
         None, description="Pilot the agency works for; defaults to the token's pilot."
+    )
+
+    @field_validator("secret")
+    @classmethod
+    def _key_length(cls, secret: str) -> str:
+        try:
+            key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+        except ValueError:
+            raise ValueError("must be whsec_ followed by base64") from None
+        if not MIN_KEY_BYTES <= len(key) <= MAX_KEY_BYTES:
+            raise ValueError(f"must hold {MIN_KEY_BYTES} to {MAX_KEY_BYTES} bytes of key")
+        return secret
+
+
+class SigningSecretOut(BaseModel):
+    added_at: dt.datetime
+    retires_at: dt.datetime | None = Field(
+        description="null for the current secret; else when it stops signing."
     )
 
 
@@ -110,10 +136,24 @@ class WebhookOut(BaseModel):
     pilot: Pilot
     url: str
     updated_at: dt.datetime
+    signing_secrets: list[SigningSecretOut] = Field(
+        description="The secrets deliveries are signed with now, newest first (never the "
+        "secrets themselves): each delivery carries one signature per entry."
+    )
 
     @classmethod
-    def of(cls, subscription: WebhookSubscription) -> WebhookOut:
-        return cls.model_validate(subscription, from_attributes=True)
+    def of(cls, subscription: WebhookSubscription, now: dt.datetime) -> WebhookOut:
+        return cls(
+            agency_id=subscription.agency_id,
+            pilot=subscription.pilot,
+            url=subscription.url,
+            updated_at=subscription.updated_at,
+            signing_secrets=[
+                SigningSecretOut(added_at=s.added_at, retires_at=s.retires_at)
+                for s in subscription.secrets
+                if s.valid_at(now)
+            ],
+        )
 
 
 def _ensure_agency(who: Principal, agency_id: str) -> None:
@@ -142,7 +182,7 @@ def _pilot_for(who: Principal, requested: Pilot | None) -> Pilot:
 async def put_webhook(agency_id: AgencyIdPath, body: WebhookIn, who: Agency, d: D) -> WebhookOut:
     _ensure_agency(who, agency_id)
     command = RegisterWebhook(agency_id, _pilot_for(who, body.pilot), body.url, body.secret)
-    return WebhookOut.of(await handlers.register_webhook(d, command, who.ensure_pilot))
+    return WebhookOut.of(await handlers.register_webhook(d, command, who.ensure_pilot), d.clock())
 
 
 @router.get(
@@ -152,4 +192,4 @@ async def put_webhook(agency_id: AgencyIdPath, body: WebhookIn, who: Agency, d: 
 )
 async def get_webhook(agency_id: AgencyIdPath, who: Agency, d: D) -> WebhookOut:
     _ensure_agency(who, agency_id)
-    return WebhookOut.of(await handlers.get_webhook(d, agency_id, who.ensure_pilot))
+    return WebhookOut.of(await handlers.get_webhook(d, agency_id, who.ensure_pilot), d.clock())
