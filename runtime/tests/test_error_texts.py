@@ -3,6 +3,8 @@ submitted value; and the error bodies every OpenAPI document declares."""
 
 from __future__ import annotations
 
+import json
+import logging
 import uuid
 
 import httpx
@@ -11,6 +13,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from vrac_runtime.errors import describe
 from vrac_runtime.http import declare_errors, install_error_handlers
+from vrac_runtime.logging import configure_logging, get_logger
 
 SECRET = "Jansen-Zwart"
 
@@ -81,3 +84,18 @@ def test_the_document_declares_the_error_bodies_sent() -> None:
     schemas = document["components"]["schemas"]
     assert "HTTPValidationError" not in schemas
     assert schemas["ValidationErrorOut"]["required"] == ["detail", "errors"]
+
+
+def test_a_logged_validation_error_keeps_its_trace_but_not_its_input(capsys) -> None:
+    configure_logging("intake")
+    try:
+        raise _invalid(name=SECRET)
+    except ValidationError:
+        get_logger("test").exception("request failed")
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(lines) == 2
+    for line in lines:
+        assert SECRET not in line["exception"]
+        assert "name: String should have at most 5 characters" in line["exception"]
+        assert "_invalid" in line["exception"]  # the trace is kept
