@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 import schemathesis
@@ -30,6 +31,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 from vrac_runtime.auth import ALL_PILOTS, ROLES, issue_token
+from vrac_testing.builders import family_registration
+from vrac_testing.polling import eventually
 from vrac_testing.processes import SERVICES, Platform
 
 pytestmark = pytest.mark.integration
@@ -169,9 +172,16 @@ def fuzz_allowed(operation: Any, url: str, token: str | None) -> None:
     run()
 
 
-def fuzz_refused(operation: Any, url: str, identities: list[Identity], secret: str) -> None:
+def fuzz_refused(
+    operation: Any,
+    url: str,
+    identities: list[Identity],
+    secret: str,
+    pinned: dict[str, dict[str, str]] | None = None,
+    refusals: tuple[int, ...] = (401, 403),
+) -> None:
     """Requests with tokens the operation must refuse: 401 or 403, as the document says."""
-    pinned = _pinned(operation)
+    pinned = _pinned(operation) if pinned is None else pinned
     strategy = operation.as_strategy(path_parameters=pinned.get("path"), query=pinned.get("query"))
 
     @_settings(REFUSED_EXAMPLES * len(identities))
@@ -179,7 +189,7 @@ def fuzz_refused(operation: Any, url: str, identities: list[Identity], secret: s
     def run(case: Any, identity: Identity) -> None:
         headers = _headers(identity.token(secret))
         response = case.call_and_validate(base_url=url, headers=headers, checks=CHECKS)
-        assert response.status_code in (401, 403), (
+        assert response.status_code in refusals, (
             f"{case.method} {case.formatted_path} with the token of {identity.name}: "
             f"{response.status_code}"
         )
@@ -206,3 +216,52 @@ def test_every_answer_is_one_the_document_describes(platform: Platform, service:
         fuzz_allowed(operation, url, _token(role, _pilot_for(role))(secret))
         fuzz_refused(operation, url, refused_identities(operation, allowed), secret)
     assert seen > 2, "the document lists no operations"
+
+
+async def test_another_pilots_tokens_open_nothing_of_a_case(platform: Platform) -> None:
+    """A Leiden case, known to every service: each operation on it, with a Mechelen token of
+    each role the operation allows, is refused."""
+    secret = platform.jwt_secret
+    coach = _headers(_token("coach", PILOT)(secret))
+    registered = httpx.post(
+        f"{platform.url('intake')}/cases",
+        json=family_registration(
+            {"name": "Fuzz", "email": "fuzz@example.org", "preferred_channel": "email"}
+        ),
+        headers=coach,
+        timeout=10,
+    )
+    assert registered.status_code == 201, registered.text
+    case_id = registered.json()["case_id"]
+    known_at = {
+        "screening": f"/cases/{case_id}/screenings",
+        "network": f"/cases/{case_id}/plan",
+        "notifications": f"/cases/{case_id}/deliveries",
+    }
+    for service, path in known_at.items():
+        url = platform.url(service) + path
+        await eventually(
+            lambda url=url: httpx.get(url, headers=coach, timeout=5).status_code == 200,
+            f"{service} knows the case",
+        )
+    tried = 0
+    for service in ("intake", *known_at):
+        url = platform.url(service)
+        for result in schemathesis.openapi.from_url(f"{url}/openapi.json").get_all_operations():
+            operation = result.ok()
+            if not any(p.name == "case_id" for p in operation.path_parameters):
+                continue
+            allowed = ROLES_OF[(service, operation.method.upper(), operation.path)]
+            others = [
+                Identity(f"{role} of {OTHER_PILOT}", _token(role, OTHER_PILOT))
+                for role in allowed
+                if role not in WIDE_ROLES | {"admin"}
+            ]
+            # A body is validated before the handler finds the case's pilot: a body that
+            # breaks a rule the document cannot state (exactly one of two fields, a year's
+            # range) gets 422, which tells nothing about the case. Never 2xx, 404 or 409.
+            refusals = (401, 403, 422) if operation.body else (401, 403)
+            pinned = {"path": {"case_id": case_id}}
+            fuzz_refused(operation, url, others, secret, pinned, refusals)
+            tried += 1
+    assert tried >= 10
