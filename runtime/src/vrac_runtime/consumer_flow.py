@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 
+from vrac_runtime.errors import describe
 from vrac_runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -355,9 +356,3 @@ async def _poll_paused(consumer: AIOKafkaConsumer) -> None:
         still = paused & consumer.assignment()
         if still:
             consumer.resume(*still)
-
-
-def describe(err: BaseException) -> str:
-    """Type and message of an error, one line, bounded: never a payload dump."""
-    text = " ".join(str(err).split())[:300]
-    return f"{type(err).__name__}: {text}" if text else type(err).__name__

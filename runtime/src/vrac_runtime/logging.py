@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
 import structlog
+
+from vrac_runtime.errors import describe
 
 # Keys that may never reach a log line, whatever a caller passes.
 _FORBIDDEN = frozenset(
@@ -25,6 +28,20 @@ def _drop_personal_data(
     return event
 
 
+def _quote_no_input(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """A logged validation error (an unexpected one reaching the server's log, say) keeps its
+    traceback but loses pydantic's text, which quotes the input: fields and problems only."""
+    exc_info = event.get("exc_info")
+    if exc_info is True:
+        exc_info = sys.exc_info()
+    err = exc_info[1] if isinstance(exc_info, tuple) else exc_info
+    if isinstance(err, BaseException) and callable(getattr(err, "errors", None)):
+        event.pop("exc_info")
+        trace = "".join(traceback.format_tb(err.__traceback__))
+        event["exception"] = f"Traceback (most recent call last):\n{trace}{describe(err)}"
+    return event
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
     """JSON lines on stdout, for this process; safe to call more than once.
 
@@ -36,6 +53,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _drop_personal_data,
+        _quote_no_input,
         structlog.processors.format_exc_info,
     ]
     handler = logging.StreamHandler(sys.stdout)

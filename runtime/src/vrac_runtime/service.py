@@ -25,7 +25,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 from vrac_contracts.catalogue import CATALOGUE, spec_for
 
 from vrac_runtime.consumer import E, EventConsumer, Handler, consumer_topics
-from vrac_runtime.http import Check, NotReady, health_router, install_error_handlers
+from vrac_runtime.http import (
+    BodyLimit,
+    Check,
+    NotReady,
+    declare_errors,
+    health_router,
+    install_error_handlers,
+)
 from vrac_runtime.kafka import ensure_topics, make_broker, make_producer
 from vrac_runtime.logging import configure_logging, get_logger
 from vrac_runtime.metrics import HttpMetrics, Metrics
@@ -198,12 +205,27 @@ def create_app(
     app.state.settings = settings
     app.state.runtime = runtime
     install_error_handlers(app)
+    # inside the metrics, so refused bodies are counted; outside everything that reads one
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(HttpMetrics, metrics=runtime.metrics)
     app.include_router(health_router(_readiness_checks(runtime)))
     app.include_router(_metrics_router(runtime))
     for router in routers:
         app.include_router(router)
+    _publish_error_bodies(app)
     return app
+
+
+def _publish_error_bodies(app: FastAPI) -> None:
+    """The app's OpenAPI document, with the error bodies the service really sends."""
+    make = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = declare_errors(make())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _readiness_checks(runtime: ServiceRuntime) -> dict[str, Check]:

@@ -68,6 +68,12 @@ class ServiceSettings(BaseSettings):
     topic_partitions: int = Field(3, ge=1, description="Partitions of topics created here.")
     http_host: str = Field("127.0.0.1", description="HTTP listen address.")
     http_port: int = Field(8000, ge=0, le=65535, description="HTTP listen port.")
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        description="Largest request body accepted, in bytes; a larger one gets 413 before "
+        "it is parsed or its token checked.",
+    )
     jwt_secret: SecretStr = Field(
         SecretStr("local-development-secret-change-me-in-production"),
         description="HMAC secret that signs bearer tokens.",

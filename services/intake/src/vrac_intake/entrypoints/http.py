@@ -97,8 +97,9 @@ async def list_cases(
     offset: int = Query(0, ge=0, le=1_000_000_000),
 ) -> CaseListOut:
     """Cases of the caller's pilot, newest first."""
+    listed = _listed_pilot(who, pilot)  # a refused caller learns nothing about the page size
     _check_page(request, limit)
-    cases = await handlers.list_cases(d, _listed_pilot(who, pilot), status, limit, offset)
+    cases = await handlers.list_cases(d, listed, status, limit, offset)
     about(request, *(CaseRef(c.case_id, c.pilot) for c in cases))  # each shows a child's name
     return CaseListOut(cases=[CaseSummaryOut.of(c) for c in cases], limit=limit, offset=offset)
 
@@ -195,8 +196,12 @@ async def case_audit(
     offset: int = Query(0, ge=0, le=1_000_000_000),
 ) -> AuditOut:
     """Who saw or changed this child's file: every service's entries, oldest first, paged."""
-    _check_page(request, limit)
-    entries = await handlers.show_audit(d, case_id, who.ensure_pilot, limit, offset)
+
+    def authorize(pilot: str) -> None:
+        who.ensure_pilot(pilot)
+        _check_page(request, limit)  # a refused caller learns nothing about the page size
+
+    entries = await handlers.show_audit(d, case_id, authorize, limit, offset)
     more = len(entries) == limit
     return AuditOut(
         case_id=case_id,
