@@ -147,6 +147,17 @@ def test_wrong_enum_value_names_the_field() -> None:
     assert "atlantis" not in str(caught.value)
 
 
+def test_a_malformed_time_is_described_in_the_schema_words_not_the_parsers() -> None:
+    # the parser's own words describe the input ("invalid character in day", or the
+    # character itself for some types); the error keeps to what the field expects
+    record = encode(new_envelope(OPENED))
+    data = json.loads(record.value) | {"opened_at": "2025-03-1X 09:00:00Z"}
+    with pytest.raises(ContractError) as caught:
+        decode(record.headers, json.dumps(data).encode())
+    assert caught.value.attribute == "data.opened_at"
+    assert caught.value.reason == "datetime_parsing: Input should be a valid datetime"
+
+
 def test_decode_without_time_and_subject_falls_back_to_the_data() -> None:
     headers = _broken(ce_time=None, ce_subject=None)
     envelope = decode(headers, VALUE)

@@ -17,7 +17,7 @@ from typing import Any, Final, Generic, TypeVar
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from .catalogue import by_type, spec_for
-from .errors import ContractError
+from .errors import ContractError, field_of, problem_of
 from .events.base import EventData
 
 SPECVERSION: Final = "1.0"
@@ -144,11 +144,11 @@ def _header_map(headers: Headers | None) -> dict[str, str]:
 def _validation_error(exc: ValidationError) -> ContractError:
     errors = exc.errors(include_url=False, include_input=False, include_context=False)
     first = errors[0]
-    where = ".".join(["data", *(str(part) for part in first["loc"])])
+    where = ".".join(["data", field_of(first["loc"])]) if first["loc"] else "data"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     if first["type"] == "json_invalid":
         return ContractError("data", "not valid JSON")
-    return ContractError(where, f"{first['type']}: {first['msg']}{more}")
+    return ContractError(where, f"{first['type']}: {problem_of(first)}{more}")
 
 
 def _parse_time(text: str) -> datetime:
