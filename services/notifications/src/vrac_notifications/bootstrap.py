@@ -44,6 +44,7 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
     relay = runtime.with_outbox(OUTBOX_COLLECTIONS)
     deliveries = MongoDeliveries(runtime.db, on_events=relay.wake)
     case_files = MongoCaseFiles(runtime.db)
+    webhooks = MongoWebhooks(runtime.db, settings.keks)
     scheduler = DeliveryScheduler(
         settings.delivery_poll_seconds, drain_seconds=settings.shutdown_grace_seconds / 2
     )
@@ -59,7 +60,7 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
     deps = Deps(
         case_files=case_files,
         deliveries=deliveries,
-        webhooks=MongoWebhooks(runtime.db),
+        webhooks=webhooks,
         mailer=SmtpMailer(settings),
         poster=HttpHookPoster(settings.webhook_timeout_seconds, guard),
         destinations=guard,
@@ -87,7 +88,11 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
         title="VRAC notifications",
         description=DESCRIPTION,
         subscribers=Subscribers,
-        on_startup=[lambda _: deliveries.ensure_indexes(), lambda _: case_files.ensure_indexes()],
+        on_startup=[
+            lambda _: deliveries.ensure_indexes(),
+            lambda _: case_files.ensure_indexes(),
+            lambda _: webhooks.rewrap(),
+        ],
         on_shutdown=[scheduler.stop, lambda deps: deps.opener.aclose()],
         jobs=[
             ("delivery scheduler", 0, scheduler.tick),

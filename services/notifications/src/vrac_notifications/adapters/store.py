@@ -32,6 +32,7 @@ from vrac_contracts.values import (
     TaskCategory,
 )
 from vrac_runtime.idempotency import insert_once
+from vrac_runtime.keks import KeyEncryptionKeys
 from vrac_runtime.outbox import WITHOUT_OUTBOX, insert_with_events
 
 from vrac_notifications.domain.casefile import CaseFile
@@ -431,43 +432,83 @@ def _delivery(doc: dict[str, Any]) -> Delivery:
 
 
 class MongoWebhooks:
-    def __init__(self, db: AsyncDatabase[Any]) -> None:
+    """Agencies' webhooks. Signing secrets are kept wrapped by the service's key-encryption
+    keys (AES-GCM, bound to the agency): a copy of the store or a backup alone signs nothing.
+    """
+
+    def __init__(self, db: AsyncDatabase[Any], keks: KeyEncryptionKeys) -> None:
         self._col = db[WEBHOOKS]
+        self._keks = keks
 
     async def get(self, agency_id: str) -> WebhookSubscription | None:
         doc = await self._col.find_one({"_id": agency_id})
-        return None if doc is None else _webhook(doc)
+        return None if doc is None else _webhook(doc, self._keks)
 
     async def put(self, subscription: WebhookSubscription) -> None:
         await self._col.replace_one(
-            {"_id": subscription.agency_id}, _webhook_doc(subscription), upsert=True
+            {"_id": subscription.agency_id}, _webhook_doc(subscription, self._keks), upsert=True
         )
 
+    async def rewrap(self) -> int:
+        """Wrap every secret not wrapped by the current key-encryption key (or kept in clear
+        by an older version) with it; how many subscriptions were. Run at every start, so a
+        KEK rotation needs no step of its own here."""
+        current, _ = self._keks.current
+        count = 0
+        async for doc in self._col.find({}):
+            if all(s.get("kek") == current for s in doc.get("secrets", [{}])):
+                continue
+            subscription = _webhook(doc, self._keks)
+            # only if unchanged meanwhile: a rotation by the agency wins
+            done = await self._col.replace_one(
+                {"_id": doc["_id"], "updated_at": doc["updated_at"]},
+                _webhook_doc(subscription, self._keks),
+            )
+            count += done.modified_count
+        return count
 
-def _webhook_doc(subscription: WebhookSubscription) -> dict[str, Any]:
+
+def _webhook_doc(subscription: WebhookSubscription, keks: KeyEncryptionKeys) -> dict[str, Any]:
     return {
         "pilot": str(subscription.pilot),
         "url": subscription.url,
         "secrets": [
-            {"value": s.value, "added_at": s.added_at, "retires_at": s.retires_at}
+            {
+                **keks.wrap(_secret_binding(subscription.agency_id), s.value.encode()),
+                "added_at": s.added_at,
+                "retires_at": s.retires_at,
+            }
             for s in subscription.secrets
         ],
         "updated_at": subscription.updated_at,
     }
 
 
-def _webhook(doc: dict[str, Any]) -> WebhookSubscription:
+def _webhook(doc: dict[str, Any], keks: KeyEncryptionKeys) -> WebhookSubscription:
+    agency_id = doc["_id"]
     if "secrets" in doc:
         secrets = tuple(
-            SigningSecret(s["value"], s["added_at"], s.get("retires_at")) for s in doc["secrets"]
+            SigningSecret(_secret_value(agency_id, s, keks), s["added_at"], s.get("retires_at"))
+            for s in doc["secrets"]
         )
     else:  # registered before Standard Webhooks: the old secret's bytes are the key
         key = base64.b64encode(doc["secret"].encode()).decode()
         secrets = (SigningSecret(f"whsec_{key}", doc["updated_at"]),)
     return WebhookSubscription(
-        agency_id=doc["_id"],
+        agency_id=agency_id,
         pilot=Pilot(doc["pilot"]),
         url=doc["url"],
         secrets=secrets,
         updated_at=doc["updated_at"],
     )
+
+
+def _secret_value(agency_id: str, stored: dict[str, Any], keks: KeyEncryptionKeys) -> str:
+    if "wrapped" not in stored:  # kept in clear by an older version, until re-wrapped
+        return str(stored["value"])
+    return keks.unwrap(_secret_binding(agency_id), stored).decode()
+
+
+def _secret_binding(agency_id: str) -> str:
+    """What a wrapped secret is bound to: moved to another agency's document, it fails."""
+    return f"webhook-secret:{agency_id}"
