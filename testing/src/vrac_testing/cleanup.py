@@ -3,6 +3,7 @@ prefixed topics and databases. Best effort: a failure is reported, never raised.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Collection
 from typing import Any
@@ -11,6 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
 _CHUNK = 200  # topics per DeleteTopics request
+_CLEANUP_SECONDS = 120
 
 
 def _ours(name: str, prefixes: Collection[str], separator: str) -> bool:
@@ -19,10 +21,12 @@ def _ours(name: str, prefixes: Collection[str], separator: str) -> bool:
 
 
 async def forget_prefixes(kafka: str, mongodb_url: str, prefixes: Collection[str]) -> None:
-    """Delete the topics ``<prefix>.*`` and the databases ``<prefix>_*``."""
+    """Delete the topics ``<prefix>.*`` and the databases ``<prefix>_*``, for at most
+    :data:`_CLEANUP_SECONDS` (a busy local store can hold a drop for minutes)."""
     try:
-        await _delete_topics(kafka, prefixes)
-        await _drop_databases(mongodb_url, prefixes)
+        async with asyncio.timeout(_CLEANUP_SECONDS):
+            await _delete_topics(kafka, prefixes)
+            await _drop_databases(mongodb_url, prefixes)
     except Exception as err:  # cleanup must not turn a green run red
         print(f"could not clean up test topics and databases: {err!r}", file=sys.stderr)
 
