@@ -18,7 +18,7 @@ install:
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check 'uv>=0.5'
 	@$(UV) sync --frozen --all-packages --quiet
 
-up:
+up: install
 	@$(PYTHON) deploy/local/stack.py up
 
 down:

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The local stack: Apache Kafka (KRaft, one node) and FerretDB (SQLite), as plain processes.
+"""The local stack: Apache Kafka (KRaft, one node) and FerretDB on PostgreSQL (or SQLite), as
+plain processes.
 
     python3 deploy/local/stack.py up|down|status
     python3 deploy/local/stack.py kafka-stop|kafka-start
@@ -36,6 +37,9 @@ from pathlib import Path
 from typing import TextIO
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import postgres as pg  # noqa: E402  (beside this script, which is not a package)
+
 REPO = HERE.parent.parent
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
 FERRETDB_VERSION = "v1.24.2"
@@ -49,6 +53,11 @@ CA_FILE = "ca.pem"
 
 class StackError(Exception):
     """A problem the operator can fix; printed as one line."""
+
+
+# FerretDB's backends: PostgreSQL by default (its cost does not grow with the data, see
+# bench/README.md); SQLite needs no PostgreSQL binaries.
+STORES = ("postgresql", "sqlite")
 
 
 # --- saying what happens ------------------------------------------------------------------
@@ -114,21 +123,29 @@ class Config:
     mongo_port: int
     timeout: float
     kafka_heap: str
+    store: str = "postgresql"
+    postgres_port: int = 27018
 
     @classmethod
     def from_env(cls) -> Config:
         env = os.environ
         cache_home = Path(env.get("XDG_CACHE_HOME", Path.home() / ".cache"))
         kafka_port = _port(env, "VRAC_KAFKA_PORT", 9092)
+        mongo_port = _port(env, "VRAC_MONGO_PORT", 27017)
+        store = env.get("VRAC_LOCAL_STORE", "postgresql")
+        if store not in STORES:
+            raise StackError(f"VRAC_LOCAL_STORE={store!r} is not one of {', '.join(STORES)}")
         return cls(
             state=Path(env.get("VRAC_STATE_DIR", REPO / ".state")).resolve(),
             cache=Path(env.get("VRAC_CACHE_DIR", cache_home / "vrac")).resolve(),
             kafka_port=kafka_port,
             controller_port=_port(env, "VRAC_KAFKA_CONTROLLER_PORT", kafka_port + 1),
             sasl_port=_port(env, "VRAC_KAFKA_SASL_PORT", kafka_port + 2),
-            mongo_port=_port(env, "VRAC_MONGO_PORT", 27017),
+            mongo_port=mongo_port,
             timeout=float(env.get("VRAC_STACK_TIMEOUT", "120")),
             kafka_heap=env.get("VRAC_KAFKA_HEAP", "1g"),
+            store=store,
+            postgres_port=_port(env, "VRAC_POSTGRES_PORT", mongo_port + 1),
         )
 
     @property
@@ -271,6 +288,7 @@ def _json_field(text: str, field: str) -> str:
 class Component:
     name: str
     port: int
+    stop_signal: int = signal.SIGTERM
 
     def pidfile(self, cfg: Config) -> Path:
         return cfg.run / f"{self.name}.pid"
@@ -307,6 +325,18 @@ def ferretdb(cfg: Config) -> Component:
     return Component("ferretdb", cfg.mongo_port)
 
 
+def postgres(cfg: Config) -> Component:
+    # SIGINT: PostgreSQL's fast shutdown, which does not wait for clients to disconnect.
+    return Component("postgres", cfg.postgres_port, signal.SIGINT)
+
+
+def stores(cfg: Config) -> list[Component]:
+    """The store's processes, in the order they start."""
+    if cfg.store == "sqlite":
+        return [ferretdb(cfg)]
+    return [postgres(cfg), ferretdb(cfg)]
+
+
 def port_is_free(port: int) -> bool:
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -335,7 +365,7 @@ def stop(cfg: Config, comp: Component) -> bool:
     pid = comp.pid(cfg)
     if pid is None:
         return False
-    os.kill(pid, signal.SIGTERM)
+    os.kill(pid, comp.stop_signal)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and _alive(pid):
         time.sleep(0.2)
@@ -413,7 +443,18 @@ def _recv(sock: socket.socket, size: int) -> bytes:
     return data
 
 
-PROBES = {"kafka": kafka_metadata_answers, "ferretdb": mongo_ping_answers}
+def postgres_answers(port: int) -> bool:
+    try:
+        return pg.is_ready(pg.bin_dir(), port)
+    except pg.PostgresError:
+        return False
+
+
+PROBES = {
+    "kafka": kafka_metadata_answers,
+    "ferretdb": mongo_ping_answers,
+    "postgres": postgres_answers,
+}
 
 
 def wait_ready(cfg: Config, comp: Component, log: Path) -> None:
@@ -637,19 +678,39 @@ def start_kafka(cfg: Config, java: str, classpath: str) -> None:
     )
 
 
+def start_postgres(cfg: Config, binaries: Path) -> None:
+    data = cfg.state / "postgres"
+    try:
+        with step("initialising PostgreSQL's data folder", cfg.logs / "postgres-init.log"):
+            pg.initialise(binaries, data, cfg.logs / "postgres-init.log")
+    except pg.PostgresError as err:
+        raise StackError(str(err)) from None
+    log = cfg.logs / "postgres.log"
+    with step(f"starting PostgreSQL on 127.0.0.1:{cfg.postgres_port}", log):
+        spawn(cfg, postgres(cfg), pg.server_argv(binaries, data, cfg.postgres_port), log)
+        wait_ready(cfg, postgres(cfg), log)
+        try:
+            pg.configure(binaries, cfg.postgres_port, cfg.logs / "postgres-init.log")
+        except pg.PostgresError as err:
+            raise StackError(str(err)) from None
+
+
 def start_ferretdb(cfg: Config, binary: Path) -> None:
     comp = ferretdb(cfg)
     data = cfg.state / "ferretdb"
     data.mkdir(exist_ok=True)
     log = cfg.logs / "ferretdb.log"
+    if cfg.store == "sqlite":
+        backend = ["--handler=sqlite", f"--sqlite-url=file:{data}/"]
+    else:
+        backend = ["--handler=postgresql", f"--postgresql-url={pg.url(cfg.postgres_port)}"]
     with step(f"starting FerretDB on 127.0.0.1:{cfg.mongo_port}", log):
         spawn(
             cfg,
             comp,
             [
                 str(binary),
-                "--handler=sqlite",
-                f"--sqlite-url=file:{data}/",
+                *backend,
                 f"--listen-addr=127.0.0.1:{cfg.mongo_port}",
                 f"--state-dir={data}",
                 "--debug-addr=-",
@@ -673,7 +734,8 @@ def describe(cfg: Config) -> list[str]:
             f"(SASL_SSL, SCRAM-SHA-512: 127.0.0.1:{cfg.sasl_port}, "
             f"user {SCRAM_USER}, CA {cfg.tls / CA_FILE})",
         ),
-        (ferretdb(cfg), f"MONGODB_URL=mongodb://127.0.0.1:{cfg.mongo_port}"),
+        (ferretdb(cfg), f"MONGODB_URL=mongodb://127.0.0.1:{cfg.mongo_port} ({cfg.store})"),
+        *[(c, f"FerretDB's backend, {pg.url(c.port)}") for c in stores(cfg)[:-1]],
     ):
         pid = comp.pid(cfg)
         state = f"running (pid {pid})" if pid else "stopped"
@@ -684,13 +746,14 @@ def describe(cfg: Config) -> list[str]:
 def up(cfg: Config) -> int:
     for folder in (cfg.state, cfg.logs, cfg.run, cfg.cache):
         folder.mkdir(parents=True, exist_ok=True)
-    running = [c for c in (kafka(cfg), ferretdb(cfg)) if c.pid(cfg)]
-    if len(running) == 2:
+    components = [*stores(cfg), kafka(cfg)]
+    running = [c for c in components if c.pid(cfg)]
+    if len(running) == len(components):
         print("stack already running; nothing started")
         print("\n".join(describe(cfg)))
         return 0
-    # The store first: it starts in a second, so a broken one fails before Kafka is up.
-    todo = [c for c in (ferretdb(cfg), kafka(cfg)) if c not in running]
+    # The store first: it starts in seconds, so a broken one fails before Kafka is up.
+    todo = [c for c in components if c not in running]
     # Everything that can fail slowly or for want of a tool happens before anything starts.
     starters = {}
     if kafka(cfg) in todo:
@@ -700,7 +763,15 @@ def up(cfg: Config) -> int:
     if ferretdb(cfg) in todo:
         binary = ferretdb_binary(cfg)
         starters["ferretdb"] = lambda: start_ferretdb(cfg, binary)
+    if postgres(cfg) in todo:
+        try:
+            binaries = pg.bin_dir()
+            pg.as_server_user([])
+        except pg.PostgresError as err:
+            raise StackError(str(err)) from None
+        starters["postgres"] = lambda: start_postgres(cfg, binaries)
     ports = {
+        "postgres": [(cfg.postgres_port, "VRAC_POSTGRES_PORT")],
         "ferretdb": [(cfg.mongo_port, "VRAC_MONGO_PORT")],
         "kafka": [
             (cfg.kafka_port, "VRAC_KAFKA_PORT"),
@@ -722,7 +793,7 @@ def up(cfg: Config) -> int:
             starters[comp.name]()
     except BaseException:
         # Leave nothing half-started: stop what this call started.
-        for comp in started:
+        for comp in reversed(started):
             stop(cfg, comp)
         raise
     print("stack is up")
@@ -731,7 +802,8 @@ def up(cfg: Config) -> int:
 
 
 def down(cfg: Config) -> int:
-    for comp in (ferretdb(cfg), kafka(cfg)):
+    # whatever backend the stack was started with: FerretDB before the store under it
+    for comp in (ferretdb(cfg), postgres(cfg), kafka(cfg)):
         print(f"{comp.name:9} {'stopped' if stop(cfg, comp) else 'was not running'}")
     return 0
 
@@ -742,7 +814,7 @@ def status(cfg: Config) -> int:
 
 
 def kafka_stop(cfg: Config) -> int:
-    """Stop this stack's broker alone (SIGTERM, then SIGKILL after 30 s); FerretDB stays."""
+    """Stop this stack's broker alone (SIGTERM, then SIGKILL after 30 s); the store stays."""
     if not stop(cfg, kafka(cfg)):
         raise StackError(f"kafka is not running from {cfg.state}; nothing stopped")
     print("kafka     stopped")

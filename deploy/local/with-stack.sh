@@ -10,7 +10,8 @@ stack="${PYTHON:-python3} $here/stack.py"
 
 started=0
 if [[ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" || -z "${MONGODB_URL:-}" ]]; then
-  if [[ "$($stack status | grep -c 'running (pid')" != "2" ]]; then
+  # every component of the stack runs when no status line says stopped
+  if $stack status | grep -q ' stopped '; then
     $stack up || exit 1
     started=1
   fi

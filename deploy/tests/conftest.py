@@ -46,9 +46,14 @@ def kustomize_build(kustomize: Path, target: str) -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all(result.stdout) if d]
 
 
-def compose_config(binary: Path, *env_files: Path) -> subprocess.CompletedProcess[str]:
-    """``docker compose config`` of the stack, blind to the caller's VRAC_/MONGO_/COMPOSE_ env."""
+def compose_config(
+    binary: Path, *env_files: Path, overrides: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """``docker compose config`` of the stack (and of ``overrides``, files beside it), blind
+    to the caller's VRAC_/MONGO_/COMPOSE_ env."""
     args = [binary, "--project-directory", COMPOSE, "-f", COMPOSE / "compose.yaml"]
+    for override in overrides:
+        args += ["-f", COMPOSE / override]
     for env_file in env_files:
         args += ["--env-file", env_file]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VRAC_", "MONGO_", "COMPOSE_"))}

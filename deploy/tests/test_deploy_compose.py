@@ -30,6 +30,23 @@ def test_compose_config_accepts_the_stack(config: dict[str, Any]) -> None:
     assert config["services"]["mongodb"]["image"].startswith("mongo:")
 
 
+def test_every_service_scales_by_replicas_of_its_consumer_groups(
+    docker_compose: Path, config: dict[str, Any]
+) -> None:
+    """The replicas file runs two of each service with the settings of one: same service
+    name (so the same catalogue groups and database), no host port two could not share."""
+    result = compose_config(
+        docker_compose, COMPOSE / "example.env", overrides=("compose.replicas.yaml",)
+    )
+    assert result.returncode == 0, f"docker compose config rejected the replicas:\n{result.stderr}"
+    scaled = yaml.safe_load(result.stdout)["services"]
+    for service in SERVICES:
+        assert scaled[service]["deploy"]["replicas"] == 2, service
+        assert not scaled[service].get("ports"), f"{service}: replicas cannot share a host port"
+        assert scaled[service]["environment"] == config["services"][service]["environment"]
+    assert scaled["kafka"]["ports"] == config["services"]["kafka"]["ports"]
+
+
 REQUIRED_SECRETS = (
     "VRAC_JWT_SECRET",
     "VRAC_INTAKE_KEY_ENCRYPTION_KEYS",

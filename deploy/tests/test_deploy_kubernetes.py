@@ -278,6 +278,27 @@ def test_no_consumer_group_outnumbers_the_partitions(
             assert replicas <= partitions[spec.topic], (name, replicas, spec.topic)
 
 
+def test_a_service_scales_by_replicas_of_one_consumer_group(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    """The base runs two replicas of every service, and nothing a pod learns about itself
+    (its name, its IP) goes into its settings: every replica has the service's own name,
+    hence the catalogue's consumer groups and the service's database."""
+    docs = rendered["base"]
+    settings = {c["metadata"]["name"]: c["data"] for c in _of_kind(docs, "ConfigMap")}
+    for service in SERVICES:
+        deployment = _by_name(docs, "Deployment")[f"vrac-{service}"]
+        assert deployment["spec"]["replicas"] >= 2, service
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert not [e for e in container.get("env", []) if "fieldRef" in e.get("valueFrom", {})]
+        names = {
+            settings[ref["configMapRef"]["name"]].get("VRAC_SERVICE_NAME")
+            for ref in container["envFrom"]
+            if "configMapRef" in ref
+        } - {None}
+        assert names == {service}, (service, names)
+
+
 def test_the_partner_template_is_a_valid_kafka_user() -> None:
     docs = list(
         yaml.safe_load_all((DEPLOY / "k8s" / "partner" / "kafkauser-partner.yaml").read_text())

@@ -55,6 +55,7 @@ def run_stack(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]
         "VRAC_KAFKA_CONTROLLER_PORT": str(free_port()),
         "VRAC_KAFKA_SASL_PORT": str(free_port()),
         "VRAC_MONGO_PORT": str(mongo_port),
+        "VRAC_POSTGRES_PORT": str(free_port()),
     }
 
     def run(command: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -167,6 +168,19 @@ def test_status_of_a_stopped_stack(run_stack) -> None:
     assert done.returncode == 0
     assert "kafka     stopped" in done.stdout
     assert "ferretdb  stopped" in done.stdout
+    assert "postgres  stopped" in done.stdout
+
+
+def test_sqlite_stays_selectable_and_needs_no_postgres(run_stack) -> None:
+    done = run_stack("status", VRAC_LOCAL_STORE="sqlite")
+    assert done.returncode == 0
+    assert "(sqlite)" in done.stdout and "postgres" not in done.stdout
+
+
+def test_an_unknown_store_is_rejected(run_stack) -> None:
+    done = run_stack("status", VRAC_LOCAL_STORE="mysql")
+    assert done.returncode != 0
+    assert "VRAC_LOCAL_STORE='mysql' is not one of postgresql, sqlite" in done.stderr
 
 
 @pytest.mark.integration

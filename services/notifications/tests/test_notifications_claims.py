@@ -120,3 +120,27 @@ async def test_an_expired_claim_is_taken_over_by_one_replica(
         )
         [winner] = [c for c in taken if c is not None]
         assert winner.number == 2
+
+
+async def test_a_delivery_written_before_the_waiting_flag_is_still_due(
+    mongodb_url: str, test_prefix: str, store_is_ferretdb: bool
+) -> None:
+    """The scheduler asks for waiting deliveries by a flag; one an earlier version wrote has
+    none and gets it at start-up, and a settled one is not due again."""
+    async with replicas(mongodb_url, f"{test_prefix}_flag", store_is_ferretdb) as stores:
+        store = stores[0]
+        assert await store.schedule(a_delivery(1))
+        assert await store.schedule(a_delivery(2))
+        await store._col.update_many({}, {"$unset": {"waiting": ""}})  # as an older version
+        assert await store.due(NOW, 10) == []
+        await store.ensure_indexes()
+        assert sorted(await store.due(NOW, 10)) == ["ntf_race0001", "ntf_race0002"]
+        claim = await store.claim(
+            "ntf_race0001", "r0", NOW, NOW + dt.timedelta(seconds=60), early=False
+        )
+        assert claim is not None
+        claim.delivery.attempts = 1
+        claim.delivery.succeed(NOW)
+        assert await store.finish(claim.delivery, claim)
+        later = NOW + dt.timedelta(hours=1)
+        assert await store.due(later, 10) == ["ntf_race0002"]

@@ -111,7 +111,7 @@ def _containers(kafka: str | None, mongo: str | None) -> Infrastructure:
 
 def _local_stack(kafka: str | None, mongo: str | None) -> Infrastructure:
     status = stack("status").stdout
-    was_running = status.count("running (pid") == 2
+    was_running = "running (pid" in status and " stopped " not in status
     if not was_running:
         started = stack("up")
         if started.returncode != 0:

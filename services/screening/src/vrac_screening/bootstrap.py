@@ -52,7 +52,7 @@ def mongo_deps(
 
 
 async def create_indexes(db: AsyncDatabase[Any]) -> None:
-    for indexed in (MongoScreenings, MongoDiplomas, MongoQuestionnaires, MongoPdfCache):
+    for indexed in (MongoCases, MongoScreenings, MongoDiplomas, MongoQuestionnaires, MongoPdfCache):
         await indexed(db).create_indexes()
 
 

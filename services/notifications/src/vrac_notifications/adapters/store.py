@@ -19,6 +19,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
+from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from vrac_contracts.consent import ConsentState
@@ -55,6 +56,9 @@ CLAIMS: Final = "delivery_claims"
 OUTCOMES: Final = "delivery_outcomes"
 WEBHOOKS: Final = "agency_webhooks"
 OUTBOX_COLLECTIONS: Final = (DELIVERIES, OUTCOMES)
+# set while a delivery has a due time (scheduled, or claimed until an expiry): the scheduler's
+# query asks for it by equality, which FerretDB can answer from an index
+WAITING: Final = "waiting"
 # an attempt whose claim expired is taken over by the next number; a few in a row at most
 _TAKEOVERS = 5
 T = TypeVar("T")
@@ -244,11 +248,21 @@ class MongoDeliveries:
 
     async def ensure_indexes(self) -> None:
         await self._col.create_index("case_id")
-        await self._col.create_index("due_at")
+        await self._col.create_index([(WAITING, ASCENDING), ("due_at", ASCENDING)])
         # a delivery left "sending" by a version without claims: due again, as after a crash
         await self._col.update_many(
             {"status": str(DeliveryStatus.SENDING), "due_at": {"$exists": False}},
-            {"$set": {"due_at": dt.datetime(2000, 1, 1, tzinfo=dt.UTC), "claims": 0}},
+            {
+                "$set": {
+                    "due_at": dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
+                    "claims": 0,
+                    WAITING: True,
+                }
+            },
+        )
+        # deliveries written by a version without the flag: waiting when they have a due time
+        await self._col.update_many(
+            {WAITING: {"$exists": False}, "due_at": {"$ne": None}}, {"$set": {WAITING: True}}
         )
 
     async def statuses(self, case_id: str) -> dict[str, DeliveryStatus]:
@@ -259,7 +273,15 @@ class MongoDeliveries:
         return await insert_once(self._col, _delivery_doc(delivery) | {"claims": 0})
 
     async def release(self, delivery: Delivery) -> bool:
-        fields = ("status", "error_code", "next_attempt_at", "retry_until", "due_at", "updated_at")
+        fields = (
+            "status",
+            "error_code",
+            "next_attempt_at",
+            "retry_until",
+            "due_at",
+            WAITING,
+            "updated_at",
+        )
         state = _delivery_doc(delivery)
         result = await self._col.update_one(
             {"_id": delivery.delivery_id, "status": str(DeliveryStatus.WITHHELD)},
@@ -272,7 +294,10 @@ class MongoDeliveries:
         return await insert_with_events(self._col, doc, delivery.pull_events(), self._on_events)
 
     async def due(self, now: dt.datetime, limit: int) -> list[str]:
-        cursor = self._col.find({"due_at": {"$lte": now}}, {"_id": 1}).sort("due_at", 1)
+        # by the flag first: FerretDB applies only an equality to its index, and without one
+        # it reads the whole collection, delivered messages included, on every poll
+        query = {WAITING: True, "due_at": {"$lte": now}}
+        cursor = self._col.find(query, {"_id": 1}).sort("due_at", 1)
         return [doc["_id"] async for doc in cursor.limit(limit)]
 
     async def claim(
@@ -292,6 +317,7 @@ class MongoDeliveries:
             "claim_owner": owner,
             "next_attempt_at": None,
             "due_at": until,  # if the owner stops, the claim expires and it is due again
+            WAITING: True,
             "updated_at": now,
         }
         await self._col.update_one({"_id": delivery_id, "claims": {"$lt": number}}, {"$set": state})
@@ -359,7 +385,7 @@ class MongoDeliveries:
 
 # what a final outcome records, and what an attempt that will be retried changes
 _OUTCOME: Final = ("status", "attempts", "error_code", "updated_at", "delivered_at")
-_STATE: Final = (*_OUTCOME, "next_attempt_at", "due_at")
+_STATE: Final = (*_OUTCOME, "next_attempt_at", "due_at", WAITING)
 
 
 def _final(delivery_id: str) -> str:
@@ -372,7 +398,7 @@ def _fields(doc: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
 
 def _settled(outcome: dict[str, Any]) -> dict[str, Any]:
     """The state of a delivery whose final outcome is on record: due never again."""
-    return _fields(outcome, _OUTCOME) | {"next_attempt_at": None, "due_at": None}
+    return _fields(outcome, _OUTCOME) | {"next_attempt_at": None, "due_at": None, WAITING: False}
 
 
 def _claimable(doc: dict[str, Any], now: dt.datetime, *, early: bool) -> bool:
@@ -383,6 +409,7 @@ def _claimable(doc: dict[str, Any], now: dt.datetime, *, early: bool) -> bool:
 
 
 def _delivery_doc(delivery: Delivery) -> dict[str, Any]:
+    due_at = delivery.next_attempt_at if delivery.status is DeliveryStatus.SCHEDULED else None
     return {
         "_id": delivery.delivery_id,
         "case_id": delivery.case_id,
@@ -402,7 +429,8 @@ def _delivery_doc(delivery: Delivery) -> dict[str, Any]:
         "next_attempt_at": delivery.next_attempt_at,
         "retry_until": delivery.retry_until,
         # what the scheduler scans: when a scheduled delivery is next due
-        "due_at": delivery.next_attempt_at if delivery.status is DeliveryStatus.SCHEDULED else None,
+        "due_at": due_at,
+        WAITING: due_at is not None,
     }
 
 

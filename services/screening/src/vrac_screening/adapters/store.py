@@ -59,6 +59,10 @@ class MongoCases(MongoIntakeCases):
     def __init__(self, db: AsyncDatabase[Any]) -> None:
         super().__init__(db[CASES], starts_with={"erased": False})
 
+    async def create_indexes(self) -> None:
+        # the periodic erasure job asks for the few flagged cases, not every case's document
+        await self._cases.create_index([("erasure_pending", ASCENDING)])
+
     async def get(self, case_id: str) -> Case | None:
         doc = await self._cases.find_one({"_id": case_id})
         return None if doc is None else _case(doc)
