@@ -10,7 +10,7 @@ stack="${PYTHON:-python3} $here/stack.py"
 
 started=0
 if [[ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" || -z "${MONGODB_URL:-}" ]]; then
-  if [[ "$($stack status | grep -c 'running (pid')" != "2" ]]; then
+  if [[ "$($stack status | grep -cE '^(kafka|ferretdb) +running \(pid')" != "2" ]]; then
     $stack up || exit 1
     started=1
   fi
