@@ -43,6 +43,11 @@ def intake(
     platform.stop()
 
 
+FAMILY = family_registration(
+    {"name": "Fatima", "email": "fatima@example.org", "preferred_channel": "email"}
+)
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -51,7 +56,7 @@ def test_a_keycloak_coach_works_on_the_cases_of_their_own_pilot(
     intake: str, keycloak: IdentityProvider
 ) -> None:
     leiden = bearer(keycloak.token(keycloak.user("coach", "leiden"), ["vrac-intake"]))
-    opened = httpx.post(f"{intake}/cases", json=family_registration(), headers=leiden, timeout=30)
+    opened = httpx.post(f"{intake}/cases", json=FAMILY, headers=leiden, timeout=30)
     assert opened.status_code == 201, opened.text
     case_id = opened.json()["case_id"]
 
@@ -65,15 +70,13 @@ def test_a_keycloak_coach_of_another_pilot_is_refused(
     intake: str, keycloak: IdentityProvider
 ) -> None:
     leiden = bearer(keycloak.token(keycloak.user("coach", "leiden"), ["vrac-intake"]))
-    opened = httpx.post(f"{intake}/cases", json=family_registration(), headers=leiden, timeout=30)
+    opened = httpx.post(f"{intake}/cases", json=FAMILY, headers=leiden, timeout=30)
     assert opened.status_code == 201, opened.text
     case_id = opened.json()["case_id"]
 
     mechelen = bearer(keycloak.token(keycloak.user("coach", "mechelen"), ["vrac-intake"]))
     assert httpx.get(f"{intake}/cases/{case_id}", headers=mechelen, timeout=30).status_code == 403
-    elsewhere = httpx.post(
-        f"{intake}/cases", json=family_registration(), headers=mechelen, timeout=30
-    )
+    elsewhere = httpx.post(f"{intake}/cases", json=FAMILY, headers=mechelen, timeout=30)
     assert elsewhere.status_code == 403  # a Mechelen coach opens no Leiden case
     own_list = httpx.get(f"{intake}/cases", params={"pilot": "leiden"}, headers=mechelen)
     assert own_list.status_code == 403
