@@ -690,6 +690,12 @@ def start_ferretdb(cfg: Config, binary: Path) -> None:
         wait_ready(cfg, comp, log)
 
 
+def keycloak_patience(cfg: Config) -> Config:
+    """Each start-dev also rebuilds Keycloak's configuration (half a minute on two busy cores)
+    before it serves: it gets more than the usual timeout."""
+    return replace(cfg, timeout=max(cfg.timeout, 300.0))
+
+
 def start_keycloak(cfg: Config) -> None:
     """Keycloak in development mode with the generated local realm (see keycloak.py)."""
     settings = idp.Settings.from_env()
@@ -704,11 +710,9 @@ def start_keycloak(cfg: Config) -> None:
     idp.install_realm(home)
     argv, env = idp.command(home, java, settings)
     log = cfg.logs / "keycloak.log"
-    # a first start also builds Keycloak's configuration: give it more than the usual timeout
-    slow = replace(cfg, timeout=max(cfg.timeout, 300.0))
     with step(f"starting Keycloak {idp.version()} on {settings.base_url}", log):
         spawn(cfg, comp, argv, log, env)
-        wait_ready(slow, comp, log)
+        wait_ready(keycloak_patience(cfg), comp, log)
 
 
 # --- commands ----------------------------------------------------------------------------------
@@ -840,6 +844,8 @@ def keycloak_start(cfg: Config) -> int:
         folder.mkdir(parents=True, exist_ok=True)
     if keycloak(cfg).pid(cfg):
         print("keycloak  already running; nothing started")
+        # it may still be starting (another caller's keycloak-start): wait for the realm
+        wait_ready(keycloak_patience(cfg), keycloak(cfg), cfg.logs / "keycloak.log")
     else:
         try:
             start_keycloak(cfg)
