@@ -4,12 +4,13 @@ PYTHON ?= python3
 UV := $(PYTHON) -m uv
 PYTEST_ARGS ?=
 
-.PHONY: help install up down status test test-unit demo lint generate check-generated bench clean
+.PHONY: help install up down keycloak status test test-unit demo lint generate check-generated bench clean
 
 help:
 	@echo "make demo     install, start the stack and the services, walk one case through"
 	@echo "make test     install, start the stack, run every test, stop what it started"
 	@echo "make up|down|status   the local Kafka + FerretDB stack"
+	@echo "make keycloak the local identity provider (Keycloak with the generated realm)"
 	@echo "make lint     ruff and mypy"
 	@echo "make generate regenerate contracts artefacts and deploy manifests"
 	@echo "make bench    throughput and latency against a raw-Kafka baseline"
@@ -23,6 +24,9 @@ up: install
 
 down:
 	@$(PYTHON) deploy/local/stack.py down
+
+keycloak:
+	@$(PYTHON) deploy/local/stack.py keycloak-start
 
 status:
 	@$(PYTHON) deploy/local/stack.py status
@@ -43,6 +47,7 @@ lint: install
 generate: install
 	@$(UV) run --frozen python -m vrac_contracts.generate
 	@if [ -f deploy/generate.py ]; then $(UV) run --frozen python deploy/generate.py; fi
+	@$(UV) run --frozen python deploy/keycloak/realm.py
 
 bench: install
 	@deploy/local/with-stack.sh $(UV) run --frozen python -m bench

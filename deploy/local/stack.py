@@ -4,9 +4,12 @@ plain processes.
 
     python3 deploy/local/stack.py up|down|status
     python3 deploy/local/stack.py kafka-stop|kafka-start
+    python3 deploy/local/stack.py keycloak-start|keycloak-stop
 
 ``kafka-stop`` and ``kafka-start`` stop and start the broker alone, on the same storage, for
 tests of what the services do while Kafka is away; ``kafka-start`` returns once it serves.
+``keycloak-start`` starts the identity provider (``keycloak.py``), which ``up`` leaves out
+(it costs half a minute and half a gigabyte); ``down`` stops it too.
 
 Standard library only, so it runs before any virtual environment exists. Everything listens
 on 127.0.0.1. Data, logs and pid files live in the state folder (``VRAC_STATE_DIR``, default
@@ -19,6 +22,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -32,13 +36,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from types import ModuleType
 from typing import TextIO
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import postgres as pg  # noqa: E402  (beside this script, which is not a package)
 
 REPO = HERE.parent.parent
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
@@ -58,6 +61,20 @@ class StackError(Exception):
 # FerretDB's backends: PostgreSQL by default (its cost does not grow with the data, see
 # bench/README.md); SQLite needs no PostgreSQL binaries.
 STORES = ("postgresql", "sqlite")
+
+
+def _sibling(name: str) -> ModuleType:
+    """A module of this folder, however this file itself was loaded (script or test)."""
+    spec = importlib.util.spec_from_file_location(f"vrac_local_{name}", HERE / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+idp = _sibling("keycloak")
+pg = _sibling("postgres")
 
 
 # --- saying what happens ------------------------------------------------------------------
@@ -337,6 +354,10 @@ def stores(cfg: Config) -> list[Component]:
     return [postgres(cfg), ferretdb(cfg)]
 
 
+def keycloak(cfg: Config) -> Component:
+    return Component("keycloak", idp.Settings.from_env().port)
+
+
 def port_is_free(port: int) -> bool:
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -347,10 +368,13 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-def spawn(cfg: Config, comp: Component, argv: list[str], log: Path) -> int:
+def spawn(
+    cfg: Config, comp: Component, argv: list[str], log: Path, env: dict[str, str] | None = None
+) -> int:
     with log.open("ab") as out:
         proc = subprocess.Popen(
             argv,
+            env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -454,6 +478,7 @@ PROBES = {
     "kafka": kafka_metadata_answers,
     "ferretdb": mongo_ping_answers,
     "postgres": postgres_answers,
+    "keycloak": idp.realm_answers,
 }
 
 
@@ -722,6 +747,31 @@ def start_ferretdb(cfg: Config, binary: Path) -> None:
         wait_ready(cfg, comp, log)
 
 
+def keycloak_patience(cfg: Config) -> Config:
+    """Each start-dev also rebuilds Keycloak's configuration (half a minute on two busy cores)
+    before it serves: it gets more than the usual timeout."""
+    return replace(cfg, timeout=max(cfg.timeout, 300.0))
+
+
+def start_keycloak(cfg: Config) -> None:
+    """Keycloak in development mode with the generated local realm (see keycloak.py)."""
+    settings = idp.Settings.from_env()
+    comp = keycloak(cfg)
+    if not port_is_free(comp.port):
+        raise StackError(
+            f"port {comp.port} on 127.0.0.1 is taken by another process; "
+            "stop it or choose another port for keycloak (VRAC_KEYCLOAK_PORT)"
+        )
+    java = idp.find_java(settings)
+    home = idp.distribution(cfg.state, cfg.logs, step)
+    idp.install_realm(home)
+    argv, env = idp.command(home, java, settings)
+    log = cfg.logs / "keycloak.log"
+    with step(f"starting Keycloak {idp.version()} on {settings.base_url}", log):
+        spawn(cfg, comp, argv, log, env)
+        wait_ready(keycloak_patience(cfg), comp, log)
+
+
 # --- commands ----------------------------------------------------------------------------------
 
 
@@ -736,11 +786,17 @@ def describe(cfg: Config) -> list[str]:
         ),
         (ferretdb(cfg), f"MONGODB_URL=mongodb://127.0.0.1:{cfg.mongo_port} ({cfg.store})"),
         *[(c, f"FerretDB's backend, {pg.url(c.port)}") for c in stores(cfg)[:-1]],
+        (keycloak(cfg), _keycloak_line()),
     ):
         pid = comp.pid(cfg)
         state = f"running (pid {pid})" if pid else "stopped"
         lines.append(f"{comp.name:9} {state:22} {url}")
     return lines
+
+
+def _keycloak_line() -> str:
+    settings = idp.Settings.from_env()
+    return f"issuer {settings.issuer} (admin console: user {settings.admin})"
 
 
 def up(cfg: Config) -> int:
@@ -803,7 +859,7 @@ def up(cfg: Config) -> int:
 
 def down(cfg: Config) -> int:
     # whatever backend the stack was started with: FerretDB before the store under it
-    for comp in (ferretdb(cfg), postgres(cfg), kafka(cfg)):
+    for comp in (keycloak(cfg), ferretdb(cfg), postgres(cfg), kafka(cfg)):
         print(f"{comp.name:9} {'stopped' if stop(cfg, comp) else 'was not running'}")
     return 0
 
@@ -850,6 +906,29 @@ def kafka_start(cfg: Config) -> int:
     return 0
 
 
+def keycloak_start(cfg: Config) -> int:
+    """Start Keycloak (fetching it the first time) and return once its realm answers."""
+    for folder in (cfg.state, cfg.logs, cfg.run):
+        folder.mkdir(parents=True, exist_ok=True)
+    if keycloak(cfg).pid(cfg):
+        print("keycloak  already running; nothing started")
+        # it may still be starting (another caller's keycloak-start): wait for the realm
+        wait_ready(keycloak_patience(cfg), keycloak(cfg), cfg.logs / "keycloak.log")
+    else:
+        try:
+            start_keycloak(cfg)
+        except BaseException:
+            stop(cfg, keycloak(cfg))
+            raise
+    print("\n".join(describe(cfg)[2:]))
+    return 0
+
+
+def keycloak_stop(cfg: Config) -> int:
+    print(f"keycloak  {'stopped' if stop(cfg, keycloak(cfg)) else 'was not running'}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     commands = {
         "up": up,
@@ -857,13 +936,15 @@ def main(argv: list[str]) -> int:
         "status": status,
         "kafka-stop": kafka_stop,
         "kafka-start": kafka_start,
+        "keycloak-start": keycloak_start,
+        "keycloak-stop": keycloak_stop,
     }
     if len(argv) != 2 or argv[1] not in commands:
         print(f"usage: {Path(argv[0]).name} {'|'.join(commands)}", file=sys.stderr)
         return 2
     try:
         return commands[argv[1]](Config.from_env())
-    except StackError as err:
+    except (StackError, idp.KeycloakError) as err:
         print(f"stack: {err}", file=sys.stderr)
         return 1
 

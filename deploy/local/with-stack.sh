@@ -10,8 +10,8 @@ stack="${PYTHON:-python3} $here/stack.py"
 
 started=0
 if [[ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" || -z "${MONGODB_URL:-}" ]]; then
-  # every component of the stack runs when no status line says stopped
-  if $stack status | grep -q ' stopped '; then
+  # the stack's own components (Keycloak is started apart, on demand) all run
+  if $stack status | grep -E '^(kafka|ferretdb|postgres) ' | grep -q ' stopped '; then
     $stack up || exit 1
     started=1
   fi

@@ -111,7 +111,13 @@ def _containers(kafka: str | None, mongo: str | None) -> Infrastructure:
 
 def _local_stack(kafka: str | None, mongo: str | None) -> Infrastructure:
     status = stack("status").stdout
-    was_running = "running (pid" in status and " stopped " not in status
+    # Kafka and the store; Keycloak (when it runs) is not what this harness provides
+    ours = [
+        line
+        for line in status.splitlines()
+        if line.startswith(("kafka ", "ferretdb ", "postgres "))
+    ]
+    was_running = bool(ours) and not any(" stopped " in line for line in ours)
     if not was_running:
         started = stack("up")
         if started.returncode != 0:
