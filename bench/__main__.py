@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -233,6 +233,7 @@ def main() -> int:
     mongodb_url = os.environ.get("MONGODB_URL", f"mongodb://127.0.0.1:{mongo_port}")
 
     results = asyncio.run(measure(kafka, mongodb_url, knobs))
+    results["knobs"] = asdict(knobs)
     results["replay"] = replay(knobs.replay_events)
     results |= compare(results)
     results["stack_peak_memory_mib"] = {

@@ -57,7 +57,7 @@ class Run:
             "events": self.events,
             "received": len(self.latencies_ms),
             "offered_rate": self.offered_rate,
-            "throughput_eps": round(self.throughput, 1),
+            "throughput_eps": round(self.throughput, 2),
             "latency_ms": _spread(self.latencies_ms),
             "hop_latency_ms": {name: _spread(values) for name, values in self.hops_ms.items()},
             "peak_memory_mib": self.peak_memory_mib,

@@ -195,9 +195,12 @@ async def _register_all(put: PlatformUnderTest) -> None:
     await _wait_consumed(put, "intake")
 
 
-async def _wait_consumed(put: PlatformUnderTest, producer: str, stalled: float = 120) -> None:
+async def _wait_consumed(
+    put: PlatformUnderTest, producer: str, stalled: float = 120, timeout: float = 600
+) -> None:
     """Until every consumer group of the services has committed up to the end of the topics
-    that ``producer`` publishes on; raises once they made no progress for ``stalled`` s."""
+    that ``producer`` publishes on; raises once they made no progress for ``stalled`` s, or
+    are not done after ``timeout`` s."""
     pairs = [
         (put.settings.group(spec.group_for(service)), put.settings.topic(spec.topic))
         for service in SERVICES
@@ -211,11 +214,12 @@ async def _wait_consumed(put: PlatformUnderTest, producer: str, stalled: float =
     progress = Progress("waiting for the services to catch up", 100)
     try:
         least, since = await _lag(admin, reader, pairs), time.monotonic()
+        deadline = since + timeout
         while least > 0:
-            if time.monotonic() - since > stalled:
+            if time.monotonic() - since > stalled or time.monotonic() > deadline:
                 raise RuntimeError(
-                    f"the services are still {least} events behind and made no progress "
-                    f"for {stalled:.0f} s"
+                    f"the services are still {least} events of the registrations behind, "
+                    f"after {timeout:.0f} s or {stalled:.0f} s without progress"
                 )
             await asyncio.sleep(0.5)
             behind = await _lag(admin, reader, pairs)
