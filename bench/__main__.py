@@ -138,9 +138,10 @@ async def measure_data_growth(kafka: str, mongodb_url: str, knobs: Knobs) -> dic
     logs = logs_folder(repo_root())
     try:
         put = await start_platform(kafka, mongodb_url, knobs.events, logs, before_start=before)
-    except RuntimeError as err:  # the services could not even take the registrations
-        print(f"data_growth: {err}", file=sys.stderr)
-        return found | {"error": str(err), "logs": _shown(logs)}
+    except RuntimeError as err:  # the services could not even start or take the cases
+        error = str(err).replace(f"{repo_root().resolve()}/", "")  # no machine's path
+        print(f"data_growth: {error}", file=sys.stderr)
+        return found | {"error": error, "logs": _shown(logs)}
     try:
         saturation = await run_platform(put, None, label="data_growth saturation")
     except BaseException:

@@ -159,20 +159,20 @@ async def start_platform(
             "VRAC_DELIVERY_HOLD_SECONDS": os.environ.get("VRAC_DELIVERY_HOLD_SECONDS", "0"),
         },
     )
-    if before_start is not None:
-        await before_start(platform)
-    platform.start((KEY_OWNER, *SERVICES))
     settings = ServiceSettings(kafka_bootstrap_servers=bootstrap, topic_prefix=prefix)
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5
     )
-    await producer.start()
     case_ids = [_case(tag, i) for i in range(cases)]
     put = PlatformUnderTest(platform, sink, settings, case_ids, producer)
     try:
+        if before_start is not None:
+            await before_start(platform)
+        platform.start((KEY_OWNER, *SERVICES))
+        await producer.start()
         await _register_all(put)
     except BaseException:
-        await stop_platform(put)
+        await stop_platform(put)  # nothing of a failed start is left running or stored
         await forget_prefixes(bootstrap, mongodb_url, {prefix.rstrip(".")})
         raise
     return put
