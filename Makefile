@@ -13,7 +13,7 @@ help:
 	@echo "make keycloak the local identity provider (Keycloak with the generated realm)"
 	@echo "make lint     ruff and mypy"
 	@echo "make generate regenerate contracts artefacts and deploy manifests"
-	@echo "make bench    throughput and latency against a raw-Kafka baseline"
+	@echo "make bench    throughput and latency: raw Kafka, the platform, the same work by hand"
 
 install:
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check 'uv>=0.5'

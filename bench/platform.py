@@ -25,8 +25,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -38,6 +39,7 @@ from vrac_contracts.events import (
     CaseOpened,
     ChildDetails,
     ConsentRecorded,
+    DiplomaIssued,
     FamilyRegisteredV2,
     FindingsRecorded,
     GuardianDetails,
@@ -47,14 +49,16 @@ from vrac_contracts.events.base import EventData
 from vrac_runtime.keks import DEVELOPMENT_KEK, KeyEncryptionKeys
 from vrac_runtime.sealing import DataKeys
 from vrac_runtime.settings import ServiceSettings
-from vrac_testing.polling import eventually
+from vrac_testing.cleanup import forget_prefixes
 from vrac_testing.processes import Platform, free_port
 
-from bench.measure import Progress, Run, collect, offer
+from bench.measure import Path, Progress, Run, timed_run
 from bench.memory import peak_mib
 
 SERVICES = ("screening", "notifications")  # the two services on the measured path
 KEY_OWNER = "intake"  # serves the data keys of the family's sealed details
+# the hops of the measured path, by the service that publishes on each topic
+HOPS = ["diploma maker", "notifications"]
 
 
 @dataclass
@@ -128,8 +132,14 @@ async def _registration(keys: DataKeys, case_id: str) -> list[EventData]:
 
 
 async def start_platform(
-    bootstrap: str, mongodb_url: str, cases: int, logs: Path
+    bootstrap: str,
+    mongodb_url: str,
+    cases: int,
+    logs: FilePath,
+    before_start: Callable[[Platform], Awaitable[object]] | None = None,
 ) -> PlatformUnderTest:
+    """The services running with ``cases`` registered; ``before_start`` may fill their
+    databases first (the year of data of the data-growth run)."""
     tag = uuid.uuid4().hex[:8]
     port = free_port()
     sink = subprocess.Popen(
@@ -149,15 +159,22 @@ async def start_platform(
             "VRAC_DELIVERY_HOLD_SECONDS": os.environ.get("VRAC_DELIVERY_HOLD_SECONDS", "0"),
         },
     )
-    platform.start((KEY_OWNER, *SERVICES))
     settings = ServiceSettings(kafka_bootstrap_servers=bootstrap, topic_prefix=prefix)
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5
     )
-    await producer.start()
     case_ids = [_case(tag, i) for i in range(cases)]
     put = PlatformUnderTest(platform, sink, settings, case_ids, producer)
-    await _register_all(put)
+    try:
+        if before_start is not None:
+            await before_start(platform)
+        platform.start((KEY_OWNER, *SERVICES))
+        await producer.start()
+        await _register_all(put)
+    except BaseException:
+        await stop_platform(put)  # nothing of a failed start is left running or stored
+        await forget_prefixes(bootstrap, mongodb_url, {prefix.rstrip(".")})
+        raise
     return put
 
 
@@ -178,9 +195,12 @@ async def _register_all(put: PlatformUnderTest) -> None:
     await _wait_consumed(put, "intake")
 
 
-async def _wait_consumed(put: PlatformUnderTest, producer: str, timeout: float = 600) -> None:
+async def _wait_consumed(
+    put: PlatformUnderTest, producer: str, stalled: float = 120, timeout: float = 600
+) -> None:
     """Until every consumer group of the services has committed up to the end of the topics
-    that ``producer`` publishes on."""
+    that ``producer`` publishes on; raises once they made no progress for ``stalled`` s, or
+    are not done after ``timeout`` s."""
     pairs = [
         (put.settings.group(spec.group_for(service)), put.settings.topic(spec.topic))
         for service in SERVICES
@@ -192,19 +212,19 @@ async def _wait_consumed(put: PlatformUnderTest, producer: str, timeout: float =
     await admin.start()
     await reader.start()
     progress = Progress("waiting for the services to catch up", 100)
-    behind: list[int] = []
-
-    async def caught_up() -> bool:
-        behind.append(await _lag(admin, reader, pairs))
-        return behind[-1] == 0
-
     try:
-        try:
-            await eventually(
-                caught_up, f"the services to consume {producer}'s events", timeout, interval=0.5
-            )
-        except AssertionError:
-            raise RuntimeError(f"the services are still {behind[-1]} events behind") from None
+        least, since = await _lag(admin, reader, pairs), time.monotonic()
+        deadline = since + timeout
+        while least > 0:
+            if time.monotonic() - since > stalled or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"the services are still {least} events of the registrations behind, "
+                    f"after {timeout:.0f} s or {stalled:.0f} s without progress"
+                )
+            await asyncio.sleep(0.5)
+            behind = await _lag(admin, reader, pairs)
+            if behind < least:
+                least, since = behind, time.monotonic()
         progress.advance(100)
     finally:
         await admin.close()
@@ -226,66 +246,35 @@ async def _lag(
     return behind
 
 
-async def run_platform(put: PlatformUnderTest, rate: float | None) -> Run:
-    """Offer one ``findings-recorded`` per case at ``rate`` (None: as fast as possible)."""
+async def run_platform(
+    put: PlatformUnderTest, rate: float | None, count: int | None = None, label: str = ""
+) -> Run:
+    """Offer one ``findings-recorded`` per case (the first ``count`` cases) at ``rate`` (None:
+    as fast as possible)."""
     put.rounds += 1
-    label = f"platform {'saturation' if rate is None else f'{rate:.0f}/s'}"
-    run = Run(label, len(put.cases), rate)
-    progress = Progress(label, len(put.cases))
-    sink = AIOKafkaConsumer(bootstrap_servers=put.settings.kafka_bootstrap_servers)
-    await sink.start()
-    sent: dict[bytes, int] = {}
-    pending: list[asyncio.Future[Any]] = []
+    label = label or f"platform {'saturation' if rate is None else f'{rate:.0f}/s'}"
     example = spec_for(FindingsRecorded).example
     round_tag = f"r{put.rounds}{uuid.uuid4().hex[:6]}"
+    keys = [case_id.encode() for case_id in put.cases[:count]]
 
-    async def send_timed(i: int) -> None:
-        case_id = put.cases[i]
+    async def send(i: int) -> Any:
         data = FindingsRecorded.model_validate(
             {
                 **example,
-                "case_id": case_id,
+                "case_id": put.cases[i],
                 "occurred_at": dt.datetime.now(dt.UTC),
                 "screening_id": f"scr_{round_tag}{i:08d}",
             }
         )
-        sent[case_id.encode()] = time.time_ns()
-        pending.append(await put.publish(data))
+        return await put.publish(data)
 
-    def sent_at(record: Any) -> int | None:
-        # a redelivered notification counts once
-        return sent.pop(record.key, None)
-
-    try:
-        await _from_the_end(sink, put.topic(NotificationDelivered))
-        timeout = 120 + len(put.cases) / 10
-        collector = asyncio.create_task(
-            collect(sink, run, len(put.cases), progress, timeout, sent_at)
-        )
-        run.first_sent = await offer(len(put.cases), rate, send_timed)
-        await asyncio.gather(*pending)
-        await collector
-    finally:
-        await sink.stop()
+    path = Path([put.topic(DiplomaIssued), put.topic(NotificationDelivered)], HOPS)
+    timeout = 120 + len(keys) / 10
+    run = await timed_run(
+        label, put.settings.kafka_bootstrap_servers, path, keys, rate, send, timeout
+    )
     run.peak_memory_mib.update(put.peak_memory())
     return run
-
-
-async def _from_the_end(consumer: AIOKafkaConsumer, topic: str) -> None:
-    """Read ``topic`` from what arrives next: earlier rounds' deliveries are not this one's."""
-
-    async def known_partitions() -> set[int] | None:
-        partitions: set[int] | None = consumer.partitions_for_topic(topic)
-        if not partitions:
-            await consumer._client.force_metadata_update()  # the topic is new to this client
-        return partitions
-
-    partitions = await eventually(known_partitions, f"the partitions of {topic}", timeout=60)
-    assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
-    consumer.assign(assigned)
-    await consumer.seek_to_end(*assigned)
-    for tp in assigned:
-        await consumer.position(tp)
 
 
 async def dead_lettered(put: PlatformUnderTest) -> int:
@@ -317,6 +306,6 @@ async def stop_platform(put: PlatformUnderTest) -> int:
     return 0
 
 
-def logs_folder(repo: Path) -> Path:
-    state = Path(os.environ.get("VRAC_STATE_DIR", repo / ".state"))
+def logs_folder(repo: FilePath) -> FilePath:
+    state = FilePath(os.environ.get("VRAC_STATE_DIR", repo / ".state"))
     return state / "bench" / dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
