@@ -21,7 +21,9 @@ update, POST create when the route answers 201 and update otherwise (``/close``,
 Which case a request is about is the service's knowledge, not the path's: a route addressed
 by a task or diploma id names no case. So each service gives a :data:`Locate` function that
 finds the case (and its pilot) from the path parameters in its own store; the lookup runs
-after the route answered, and only on routes about a case. A route whose cases are not in
+after the route answered, and only on routes about a case. It runs before the route as
+well: a caller whose token is scoped to another pilot gets 403 before the body is
+validated. A route whose cases are not in
 its path (a registration that makes one, a list that shows many) names them itself with
 :func:`about`: one entry per case it showed or made.
 
@@ -255,6 +257,7 @@ def audited(locate: Locate) -> Any:
 
     async def record(request: Request) -> AsyncIterator[None]:
         try:
+            await _refuse_another_pilot(request, locate)
             yield
         except Exception as error:
             await _record_quietly(request, locate, status_of(error))
@@ -276,6 +279,18 @@ def audited(locate: Locate) -> Any:
                 ) from None
 
     return Depends(record, scope="function")
+
+
+async def _refuse_another_pilot(request: Request, locate: Locate) -> None:
+    """403 for a caller of another pilot, before the route validates the body: a cross-pilot
+    request learns nothing from which of its fields are wrong. The route still checks the
+    token's role and the pilot of what it touches."""
+    actor = actor_of(request)
+    if actor is None or actor is LINK_ACTOR or actor.pilot is None:
+        return  # no valid token (the route answers 401), a link, or all pilots
+    case = await locate(request, request.path_params)
+    if case is not None and case.pilot != actor.pilot:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this case belongs to another pilot")
 
 
 def _template(request: Request) -> str:
