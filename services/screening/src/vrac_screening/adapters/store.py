@@ -101,7 +101,7 @@ class MongoCases(MongoIntakeCases):
         doc = await self._cases.find_one_and_update(
             {"_id": case_id, "erased": {"$ne": True}},
             {"$set": {f"{_WRITES}.{token}": until}},
-            projection=_CASE_FIELDS,
+            # no projection: FerretDB 1.24 does not take one in findAndModify
             return_document=ReturnDocument.AFTER,
         )
         if doc is None:  # erased (or unknown): read as it is, nothing let in
