@@ -2,7 +2,9 @@
 
 Every event of a case ends in ``dispatch``: it plans the messages owed to recipients known
 now, stores each new one as a scheduled delivery (or withheld, or failed for want of an
-address), cancels the scheduled ones that may no longer go, and wakes the scheduler. The
+address), cancels the scheduled ones that may no longer go, and wakes the scheduler. An
+event that makes a message owed for the first time stores only that message's deliveries,
+without reading the case's others (none of its own can exist yet). The
 delivery id comes from the triggering event's ``ce_id`` and the recipient, so an event handled
 twice schedules nothing twice. ``attempt_delivery`` makes one attempt under a claim; the
 service's scheduler calls it for every delivery that is due.
