@@ -7,6 +7,7 @@ event of one case lands on the same partition number.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Iterable, Mapping
@@ -52,6 +53,13 @@ class Envelope(BaseModel, Generic[DataT]):
         return spec_for(type(self.data)).topic
 
 
+@functools.cache
+def envelope_of(model: type[EventData]) -> Any:
+    """``Envelope[model]``, made once per event model: parametrising a generic model is
+    not free, and every record decoded or event recorded needs it."""
+    return Envelope[model]  # type: ignore[valid-type]
+
+
 @dataclass(frozen=True)
 class KafkaRecord:
     """What goes to Kafka: any client can send it as is."""
@@ -82,9 +90,8 @@ def new_envelope(
     ``time`` defaults to the data's ``occurred_at``.
     """
     spec = spec_for(type(data))
-    # parametrise by the concrete class so handlers can annotate Envelope[CaseOpened]
-    envelope_type: Any = Envelope[type(data)]  # type: ignore[misc]
-    result: Envelope[DataT] = envelope_type(
+    # parametrised by the concrete class so handlers can annotate Envelope[CaseOpened]
+    result: Envelope[DataT] = envelope_of(type(data))(
         id=id or str(uuid.uuid4()),
         source=spec.source,
         type=spec.ce_type,
@@ -192,8 +199,7 @@ def decode(headers: Headers | None, value: bytes | str | None) -> Envelope[Any]:
         raise ContractError("ce_subject", f"does not match data.{spec.key_field}")
     time = _parse_time(attrs["ce_time"]) if attrs.get("ce_time") else data.occurred_at  # type: ignore[attr-defined]
 
-    envelope_type: Any = Envelope[spec.model]  # type: ignore[name-defined]
-    decoded: Envelope[Any] = envelope_type(
+    decoded: Envelope[Any] = envelope_of(spec.model)(
         id=attrs["ce_id"],
         source=attrs["ce_source"],
         type=spec.ce_type,

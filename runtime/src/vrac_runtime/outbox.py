@@ -1,10 +1,12 @@
 """The outbox inside the aggregate, and the relay that publishes it.
 
 A command handler writes the aggregate and appends the events it caused to the document's
-``outbox`` array in one single-document write (no multi-document transactions needed). The
-relay publishes pending entries with the idempotent producer, waits for Kafka's
-acknowledgement of the whole batch, and only then removes exactly those entries. A crash in
-between re-publishes them with the same ``ce_id``: at-least-once, and consumers deduplicate.
+``outbox`` array in one single-document write (no multi-document transactions needed), and
+wakes the relay, which publishes at once rather than at its next tick. The relay hands a
+batch of pending entries to the idempotent producer without waiting for each (it keeps their
+order per partition), then waits for Kafka's acknowledgements of the batch, and only then
+removes exactly the acknowledged entries, with one bulk write per batch. A crash in between
+re-publishes them with the same ``ce_id``: at-least-once, and consumers deduplicate.
 
 The same write sets ``outbox_pending``, an indexed flag, and the relay clears it once the
 outbox is empty: the relay's query then reads only the documents with something to send,
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from pymongo import UpdateMany
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from vrac_contracts.envelope import Envelope, encode, new_envelope
@@ -208,8 +211,7 @@ class OutboxRelay:
         results = await asyncio.gather(
             *(self._publish(topic, entries) for topic, entries in by_topic.items())
         )
-        for doc in docs:
-            await self._remove_acknowledged(collection, doc)
+        await self._remove_acknowledged(collection, docs)
         return sum(results)
 
     async def _pending(
@@ -264,20 +266,31 @@ class OutboxRelay:
         self._acknowledged.update(entry["id"] for entry in entries)
         return len(entries)
 
-    async def _remove_acknowledged(self, collection: Any, doc: dict[str, Any]) -> None:
-        done = [e for e in doc.get(OUTBOX, []) if e["id"] in self._acknowledged]
+    async def _remove_acknowledged(self, collection: Any, docs: list[dict[str, Any]]) -> None:
+        """Remove the acknowledged entries of a batch's documents in one write of two
+        statements: pull exactly those entries from the batch's documents, then clear the
+        pending flag of those whose outbox is empty (not of one a write appended to
+        meanwhile: that write set the flag)."""
+        done = [e for doc in docs for e in doc.get(OUTBOX, []) if e["id"] in self._acknowledged]
         if not done:
             return
+        ids = sorted({doc["_id"] for doc in docs})
+        batch = {"_id": {"$in": ids}}
+        # $pullAll by exact entry: only what was published goes, even if the aggregate
+        # appended more meanwhile (a conditional $pull is not applied by every store). An
+        # entry lives in one document only, so pulling the batch's entries from each of its
+        # documents removes that document's own. Two multi-document statements rather than
+        # two per document: FerretDB 1.24 stops answering altogether when one bulk write
+        # carries about a hundred statements.
+        removals = [
+            UpdateMany(batch, {"$pullAll": {OUTBOX: done}}),
+            UpdateMany({**batch, **_EMPTIED}, {"$set": {PENDING_FLAG: False}}),
+        ]
         try:
-            # $pullAll by exact entry: only what was published goes, even if the aggregate
-            # appended more meanwhile (a conditional $pull is not applied by every store)
-            await collection.update_one({"_id": doc["_id"]}, {"$pullAll": {OUTBOX: done}})
-            # pending no more, unless a write appended meanwhile (and set the flag)
-            await collection.update_one(
-                {"_id": doc["_id"], **_EMPTIED}, {"$set": {PENDING_FLAG: False}}
-            )
+            await collection.bulk_write(removals, ordered=True)
         except Exception as err:
             # kept as acknowledged: the next round retries the removal, not the publish
+            # (pulling an entry already gone changes nothing)
             log.warning("outbox removal failed", error_type=type(err).__name__)
             return
         self._acknowledged.difference_update(e["id"] for e in done)

@@ -90,6 +90,11 @@ class FakeCases:
         self.writes.setdefault(case_id, {})[token] = until
         return token
 
+    async def begin_write_reading(
+        self, case_id: str, until: dt.datetime
+    ) -> tuple[str | None, Case | None]:
+        return await self.begin_write(case_id, until), await self.get(case_id)
+
     async def end_write(self, case_id: str, token: str) -> None:
         self.writes.get(case_id, {}).pop(token, None)
 

@@ -2,7 +2,9 @@
 
 Every event of a case ends in ``dispatch``: it plans the messages owed to recipients known
 now, stores each new one as a scheduled delivery (or withheld, or failed for want of an
-address), cancels the scheduled ones that may no longer go, and wakes the scheduler. The
+address), cancels the scheduled ones that may no longer go, and wakes the scheduler. An
+event that makes a message owed for the first time stores only that message's deliveries,
+without reading the case's others (none of its own can exist yet). The
 delivery id comes from the triggering event's ``ce_id`` and the recipient, so an event handled
 twice schedules nothing twice. ``attempt_delivery`` makes one attempt under a claim; the
 service's scheduler calls it for every delivery that is due.
@@ -335,9 +337,35 @@ def _task(
 
 async def _expect(deps: Deps, event: EventData, intent: Intent) -> None:
     """An event made a message due: it is scheduled; a failure to send never fails the event."""
-    # newer advice for school supersedes what is still scheduled of the older one
-    cancels = isinstance(intent, SchoolAdviceMessage)
-    await _change(deps, event, lambda case: case.expect(intent), cancels=cancels)
+    if isinstance(intent, SchoolAdviceMessage):
+        # newer advice for school supersedes what is still scheduled of the older one
+        await _change(deps, event, lambda case: case.expect(intent), cancels=True)
+        return
+    recorded = False
+
+    def expect(case: CaseFile) -> bool:
+        nonlocal recorded
+        recorded = case.expect(intent)
+        return recorded
+
+    case = await _change_case(deps, event.case_id, event.pilot, expect)
+    if recorded:
+        await _dispatch_new(deps, case, intent.trigger_id)
+    else:  # a redelivery (or a closed case): finish whatever a crash interrupted
+        await dispatch(deps, case)
+
+
+async def _dispatch_new(deps: Deps, case: CaseFile, trigger_id: str) -> None:
+    """Store the deliveries of a message owed for the first time. None of them can exist
+    yet (their ids derive from the trigger, which the case file had not seen), so the
+    case's other deliveries are not read; a delivery stored anyway is kept as it is."""
+    due = [
+        item.delivery_id
+        for item in case.plan()
+        if item.intent.trigger_id == trigger_id and await _store(deps, case, item)
+    ]
+    if due:
+        deps.on_due(due, deps.hold.total_seconds())
 
 
 async def _change(

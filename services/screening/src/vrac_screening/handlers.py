@@ -210,14 +210,18 @@ async def issue_diploma(deps: Deps, outcome: ScreeningOutcome) -> Diploma | None
     screening's, so a second delivery stores nothing new; a case erased meanwhile gets
     none. Raises ChildNotKnownYet while the family is not registered: its registration
     makes the diploma then (``keep_family``)."""
-    diploma = diplomas.make_diploma(await deps.cases.get(outcome.case_id), outcome, deps.clock())
-    if diploma is None:
-        return None
-    async with _unless_erased(deps, outcome.case_id) as allowed:
-        if not allowed:
+    # the case is read by the same update that lets the write in: one round trip, and an
+    # erasure cannot come between the read and the write
+    token, case = await deps.cases.begin_write_reading(outcome.case_id, deps.clock() + WRITE_LEASE)
+    try:
+        diploma = diplomas.make_diploma(case, outcome, deps.clock())
+        if diploma is None or token is None:
             return None
         await deps.diplomas.add(diploma)
-    return diploma
+        return diploma
+    finally:
+        if token is not None:
+            await deps.cases.end_write(outcome.case_id, token)
 
 
 async def issue_missing_diplomas(deps: Deps, case_id: str) -> list[Diploma]:

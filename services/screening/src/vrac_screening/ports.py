@@ -54,6 +54,12 @@ class Cases(IntakeFacts, Protocol):
         """Let one write of the case's records in, unless the case is erased (None); the
         returned token holds the case's erasure back until ``end_write`` or ``until``."""
 
+    async def begin_write_reading(
+        self, case_id: str, until: dt.datetime
+    ) -> tuple[str | None, Case | None]:
+        """``begin_write`` and ``get`` in one round trip: the token (None: erased, or no
+        such case) and the case as it was when the write was let in."""
+
     async def end_write(self, case_id: str, token: str) -> None: ...
 
     async def writes_in_flight(self, case_id: str, now: dt.datetime) -> int:

@@ -90,13 +90,26 @@ class MongoCaseFiles:
                 await self._col.insert_one({"_id": case_file.case_id, **state})
             else:
                 result = await self._col.update_one(
-                    {"_id": case_file.case_id, "version": expected}, {"$set": state}
+                    {"_id": case_file.case_id, "version": expected}, _changes(case_file, state)
                 )
                 if result.matched_count == 0:
                     raise ChangedMeanwhile(case_file.case_id)
         except DuplicateKeyError:
             raise ChangedMeanwhile(case_file.case_id) from None
         case_file.version = expected + 1
+        case_file.stored_intents = len(case_file.intents)
+
+
+def _changes(case_file: CaseFile, state: dict[str, Any]) -> dict[str, Any]:
+    """The update of a case file read at its version: its small fields set, and of the
+    messages owed, which grow with every event of the case, only the new ones appended."""
+    intents = state.pop("intents")
+    stored = case_file.stored_intents
+    if len(intents) < stored:  # cleared by a closing
+        return {"$set": state | {"intents": intents}}
+    if len(intents) == stored:
+        return {"$set": state}
+    return {"$set": state, "$push": {"intents": {"$each": intents[stored:]}}}
 
 
 # Times in a case file are kept as ISO text, to the microsecond: consent decisions are
@@ -152,6 +165,7 @@ def _case_file(doc: dict[str, Any]) -> CaseFile:
             for key, c in doc.get("consents", {}).items()
         },
         intents=[_intent(i) for i in doc.get("intents", [])],
+        stored_intents=len(doc.get("intents", [])),
         removed=set(doc.get("removed", [])),
         erased_at=_parse_when(doc.get("erased_at")),
         erasure_pending=doc.get("erasure_pending", False),

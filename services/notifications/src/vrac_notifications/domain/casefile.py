@@ -91,6 +91,9 @@ class CaseFile:
     removed: set[str] = field(default_factory=set)  # ids of guardians and members who left
     erased_at: dt.datetime | None = None  # the family asked for erasure
     erasure_pending: bool = False  # the erasure's steps after this write are not all done
+    # how many of ``intents`` the store held when the file was read: the rest are new, and
+    # only they are written (intents are only ever appended, or all cleared by a closing)
+    stored_intents: int = field(default=0, repr=False, compare=False)
 
     @property
     def closed(self) -> bool:

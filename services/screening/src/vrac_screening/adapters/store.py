@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Final
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from vrac_contracts import values as vocab
 from vrac_contracts.advice import AdviceCode
@@ -45,6 +45,8 @@ _NO_OUTBOX = WITHOUT_OUTBOX
 _SENT = {f"{OUTBOX}.0": {"$exists": False}}
 # in a case document: the writes of its records under way, token -> lease expiry
 _WRITES: Final = "writes"
+# what a read of the case needs: not the writes under way
+_CASE_FIELDS: Final = {_WRITES: 0}
 
 
 def _no_wake() -> None:
@@ -64,7 +66,7 @@ class MongoCases(MongoIntakeCases):
         await self._cases.create_index([("erasure_pending", ASCENDING)])
 
     async def get(self, case_id: str) -> Case | None:
-        doc = await self._cases.find_one({"_id": case_id})
+        doc = await self._cases.find_one({"_id": case_id}, _CASE_FIELDS)
         return None if doc is None else _case(doc)
 
     async def keep_family(
@@ -95,6 +97,20 @@ class MongoCases(MongoIntakeCases):
             {"_id": case_id, "erased": {"$ne": True}}, {"$set": {f"{_WRITES}.{token}": until}}
         )
         return token if result.matched_count else None
+
+    async def begin_write_reading(
+        self, case_id: str, until: dt.datetime
+    ) -> tuple[str | None, Case | None]:
+        token = f"w{uuid.uuid4().hex}"
+        doc = await self._cases.find_one_and_update(
+            {"_id": case_id, "erased": {"$ne": True}},
+            {"$set": {f"{_WRITES}.{token}": until}},
+            # no projection: FerretDB 1.24 does not take one in findAndModify
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:  # erased (or unknown): read as it is, nothing let in
+            return None, await self.get(case_id)
+        return token, _case(doc)
 
     async def end_write(self, case_id: str, token: str) -> None:
         await self._cases.update_one({"_id": case_id}, {"$unset": {f"{_WRITES}.{token}": ""}})
