@@ -18,7 +18,7 @@ from vrac_notifications.adapters.webhook import DestinationGuard
 from vrac_notifications.domain.delivery import RetrySchedule
 from vrac_notifications.domain.destinations import DestinationRules
 from vrac_notifications.handlers import Deps
-from vrac_runtime.auth import Principal, requires, tokens_of
+from vrac_runtime.auth import Principal, SigningKeys, requires, tokens_of
 from vrac_runtime.sealing import DataKeys, key_routes
 from vrac_runtime.settings import ServiceSettings
 from vrac_testing.keys import MemoryKeys
@@ -128,6 +128,12 @@ class KeyOwner:
     def screening_url(self) -> str:
         return self.urls["screening"]
 
+    @property
+    def issuer_jwks_url(self) -> str:
+        """The development issuer's public keys over HTTP, for a service started outside
+        development that must still accept the test kit's tokens."""
+        return self.urls["screening"] + "/issuer/jwks.json"
+
 
 def _link_route() -> APIRouter:
     """Screening's ``POST /internal/diploma-links``, reduced to its signature: notifications'
@@ -143,6 +149,10 @@ def _link_route() -> APIRouter:
         path = f"/diplomas/{body['diploma_id']}.pdf"
         grant, token = tokens_of(request.app).issue_link(path, 600)
         return {"link_id": grant.link_id, "path": path, "token": token}
+
+    @router.get("/issuer/jwks.json")
+    async def issuer_keys() -> dict[str, Any]:
+        return SigningKeys.development("issuer").public_jwks()
 
     return router
 

@@ -28,7 +28,7 @@ from vrac_contracts.events import (
 from vrac_contracts.events.base import EventData
 from vrac_notifications.bootstrap import build
 from vrac_notifications.settings import NotificationsSettings
-from vrac_runtime.auth import Tokens
+from vrac_runtime.auth import DEVELOPMENT_ISSUER, Tokens
 from vrac_runtime.consumer import DLQ_REASON
 from vrac_runtime.settings import ServiceSettings
 from vrac_testing.kafka import read_all, send_raw
@@ -173,6 +173,8 @@ def service_factory(make_settings, key_owner: KeyOwner) -> Callable[..., Any]:
             "delivery_poll_seconds": 0.1,
             "screening_public_url": "https://screening.vrac.example.org",
             "screening_url": key_owner.screening_url,  # where the links are asked for
+            # the test kit's tokens, also where a test turns development off
+            "trusted_issuers": {DEVELOPMENT_ISSUER: key_owner.issuer_jwks_url},
             "key_owner_urls": key_owner.owner_urls,
             "delivery_hold_seconds": 0,  # tests of the hold set their own
             "development": True,  # the receiver listens on loopback, over plain http
