@@ -19,11 +19,11 @@ from types import TracebackType
 from typing import Any, Final
 
 import httpx
-from vrac_runtime.auth import issue_token
 from vrac_testing.builders import family_registration
 from vrac_testing.polling import eventually
 from vrac_testing.processes import Platform
 from vrac_testing.sinks import ReceivedHook, ReceivedMail, SmtpSink, WebhookReceiver
+from vrac_testing.tokens import bearer
 
 AGENCY = "agy_youthteamleiden1"
 # a Standard Webhooks secret: whsec_ + base64 of the key
@@ -295,14 +295,9 @@ class PitCase:
     http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=30))
 
     def __post_init__(self) -> None:
-        secret = self.platform.jwt_secret
-        self.coach = _auth(
-            issue_token(secret, subject="coach-leiden-1", role="coach", pilot="leiden")
-        )
-        self.lead = _auth(
-            issue_token(secret, subject="lead-leiden", role="pilot-lead", pilot="leiden")
-        )
-        self.agency = _auth(issue_token(secret, subject=AGENCY, role="agency", pilot="leiden"))
+        self.coach = bearer("coach", "leiden", "coach-leiden-1")
+        self.lead = bearer("pilot-lead", "leiden", "lead-leiden")
+        self.agency = bearer("agency", "leiden", AGENCY)
 
     async def __aenter__(self) -> PitCase:
         return self
@@ -513,15 +508,9 @@ class PitCase:
 
     async def data_key_status(self, key_id: str) -> int:
         """What intake answers notifications (a reader of sealed family data) for a key."""
-        token = issue_token(
-            self.platform.jwt_secret, subject="notifications", role="service", pilot="*"
-        )
         path = f"/internal/data-keys/{key_id}"
-        return (await self.call("GET", "intake", path, _auth(token))).status_code
-
-
-def _auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+        caller = bearer("service", "*", "notifications")
+        return (await self.call("GET", "intake", path, caller)).status_code
 
 
 TITLES = {

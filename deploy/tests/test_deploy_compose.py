@@ -48,7 +48,8 @@ def test_every_service_scales_by_replicas_of_its_consumer_groups(
 
 
 REQUIRED_SECRETS = (
-    "VRAC_JWT_SECRET",
+    "VRAC_TRUSTED_ISSUERS",
+    *(f"VRAC_{service.upper()}_SIGNING_KEYS" for service in SERVICES),
     "VRAC_INTAKE_KEY_ENCRYPTION_KEYS",
     "VRAC_NETWORK_KEY_ENCRYPTION_KEYS",
     "VRAC_NOTIFICATIONS_KEY_ENCRYPTION_KEYS",
@@ -90,14 +91,14 @@ def test_services_are_wired_by_environment(config: dict[str, Any], service: str)
 def test_no_secret_value_is_committed() -> None:
     text = (COMPOSE / "compose.yaml").read_text()
     for line in text.splitlines():
-        if any(word in line for word in ("SECRET", "PASSWORD")) and ":" in line:
+        if any(word in line for word in ("SECRET", "PASSWORD", "SIGNING_KEYS")) and ":" in line:
             value = line.split(":", 1)[1].strip()
             assert value.startswith("${") or value.startswith("mongodb://${"), line
     example = (COMPOSE / "example.env").read_text()
     secrets = [
         line.split("=", 1)
         for line in example.splitlines()
-        if line.split("=")[0].endswith(("SECRET", "PASSWORD"))
+        if line.split("=")[0].endswith(("SECRET", "PASSWORD", "KEYS"))
     ]
     assert len(secrets) >= 2
     for name, value in secrets:

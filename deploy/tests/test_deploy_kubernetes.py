@@ -8,6 +8,7 @@ below, written from Strimzi's v1beta2 API reference.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -222,9 +223,10 @@ def test_configuration_comes_from_configmaps_and_secrets(
             assert ref in config_maps, f"{name} reads a ConfigMap that is not rendered: {ref}"
             settings.update(config_maps[ref]["data"])
         secret_env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
-        assert {"VRAC_JWT_SECRET", "MONGODB_URL"} <= set(secret_env), name
-        assert all("value" not in e for e in container["env"]), f"{name}: literal env value"
         service = name.removeprefix("vrac-")
+        assert {"VRAC_SIGNING_KEYS", "MONGODB_URL"} <= set(secret_env), name
+        assert secret_env["VRAC_SIGNING_KEYS"] == {"name": "vrac-signing-keys", "key": service}
+        assert all("value" not in e for e in container["env"]), f"{name}: literal env value"
         assert settings["VRAC_SERVICE_NAME"] == service
         assert settings["VRAC_HTTP_PORT"] == str(PORTS[service])
         assert settings["VRAC_HTTP_HOST"] == "0.0.0.0"
@@ -259,7 +261,10 @@ def test_each_pilot_lives_in_its_own_labelled_namespace(
     shared = next(
         c for c in _of_kind(docs, "ConfigMap") if c["metadata"]["name"].startswith("vrac-shared")
     )
-    assert shared["data"]["VRAC_JWT_ISSUER"] == f"vrac-{pilot}"
+    # each pilot's own realm: a token of one pilot's realm is worthless in another
+    realm = f"https://id.vrac.example/realms/vrac-{pilot}"
+    issuers = json.loads(shared["data"]["VRAC_TRUSTED_ISSUERS"])
+    assert issuers == {realm: f"{realm}/protocol/openid-connect/certs"}
     assert shared["data"]["VRAC_CREATE_TOPICS"] == "false", "the merge kept the base's keys"
 
 

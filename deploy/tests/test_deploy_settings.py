@@ -27,8 +27,8 @@ def base_manifests(kustomize: Path) -> list[dict]:
 
 def test_the_check_knows_a_misspelt_variable(generator: ModuleType) -> None:
     known = known_variables(generator, "intake")
-    assert "VRAC_JWT_SECRET" in known and "MONGODB_URL" in known
-    assert "VRAC_JWT_SECRETS" not in known
+    assert "VRAC_SIGNING_KEYS" in known and "MONGODB_URL" in known
+    assert "VRAC_SIGNING_KEY" not in known and "VRAC_JWT_SECRET" not in known
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -72,5 +72,5 @@ def test_the_guide_names_every_secret_the_deployments_read(base_manifests: list[
         for volume in deployment["spec"]["template"]["spec"]["volumes"]:
             if "secret" in volume:
                 assert f"`{volume['secret']['secretName']}`" in guide, volume["name"]
-    for key in ("`secret`", "`<service>-url`", "`username`", "`password`"):
+    for key in ("`<service>`", "`<service>-url`", "`username`", "`password`"):
         assert key in guide

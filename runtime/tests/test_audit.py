@@ -22,13 +22,13 @@ from vrac_runtime.audit import (
     record_handled_change,
     recorded_subject,
 )
-from vrac_runtime.auth import Principal, issue_link, issue_token, requires, requires_or_link
+from vrac_runtime.auth import LinkGrant, Principal, SigningKeys, Tokens, requires, requires_or_link
 from vrac_runtime.http import NotFound, RuleBroken, install_error_handlers
 from vrac_runtime.kafka import ensure_topics, make_producer
 from vrac_runtime.settings import ServiceSettings
+from vrac_testing import tokens
 from vrac_testing.kafka import read_all
 
-SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 CASE = "case_audited0001"
 TASK = "task_audited0001"
 OTHER = "case_audited0002"
@@ -57,7 +57,7 @@ async def locate(request: Request, params: Mapping[str, str]) -> CaseRef | None:
 
 def build_app(kept: Kept) -> FastAPI:
     app = FastAPI()
-    app.state.settings = ServiceSettings(jwt_secret=SECRET, service_name="network")
+    app.state.settings = ServiceSettings(development=True, service_name="network")
     app.state.audit = kept
     install_error_handlers(app)
     router = APIRouter(dependencies=[audited(locate)])
@@ -82,7 +82,7 @@ def build_app(kept: Kept) -> FastAPI:
         raise RuleBroken("reason", "a reason is needed")
 
     @router.get("/tasks/{task_id}.pdf")
-    async def pdf(task_id: str, who: Principal | None = Depends(COACH_OR_LINK)) -> str:
+    async def pdf(task_id: str, who: Principal | LinkGrant = Depends(COACH_OR_LINK)) -> str:
         return "pdf"
 
     @router.get("/cases")
@@ -103,8 +103,7 @@ def build_app(kept: Kept) -> FastAPI:
 
 
 def bearer(role: str = "coach", pilot: str = "leiden", subject: str = "coach-0042") -> dict:
-    token = issue_token(SECRET, subject=subject, role=role, pilot=pilot)
-    return {"Authorization": f"Bearer {token}"}
+    return tokens.bearer(role, pilot, subject)
 
 
 @pytest.fixture
@@ -164,10 +163,9 @@ async def test_a_refused_caller_is_recorded_with_the_refusal(client, kept) -> No
 
 async def test_nothing_is_recorded_when_nothing_was_seen_or_nobody_is_known(client, kept) -> None:
     assert (await client.get(f"/cases/{CASE}/tasks")).status_code == 401
-    forged = {
-        "Authorization": "Bearer "
-        + issue_token("x" * 40, subject="u", role="coach", pilot="leiden")
-    }
+    claims = {"iss": "vrac-development", "sub": "u", "aud": "vrac-network", "exp": 2**40}
+    foreign = SigningKeys((("development-issuer", SigningKeys.generate().keys[0][1]),))
+    forged = {"Authorization": "Bearer " + foreign.sign({**claims, "role": "coach"})}
     assert (await client.get(f"/cases/{CASE}/tasks", headers=forged)).status_code == 401
     assert (await client.get("/cases/case_unknown0001/tasks", headers=bearer())).status_code == 404
     assert (await client.post(f"/tasks/{TASK}/decline", headers=bearer())).status_code == 422
@@ -177,7 +175,9 @@ async def test_nothing_is_recorded_when_nothing_was_seen_or_nobody_is_known(clie
 
 async def test_the_family_link_is_recorded_as_the_family(client, kept) -> None:
     path = f"/tasks/{TASK}.pdf"
-    link = issue_link(SECRET, path, ttl=60)
+    # the service's own (development) key signs its links, in any of its processes
+    signer = Tokens.from_settings(ServiceSettings(development=True, service_name="network"))
+    link = signer.issue_link(path, 60)[1]
     assert (await client.get(path, params={"link": link})).status_code == 200
     [entry] = kept.entries
     assert (entry.actor_subject, entry.actor_role, entry.actor_pilot) == ("link", "family", None)

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import httpx
+import jwt
 import pytest
 from fastapi import Depends, FastAPI
 from pydantic import BaseModel, Field
-from vrac_runtime.auth import Principal, issue_link, issue_token, requires, requires_or_link
+from vrac_runtime.auth import (
+    LinkGrant,
+    Principal,
+    SigningKeys,
+    requires,
+    requires_or_link,
+    tokens_of,
+)
 from vrac_runtime.http import NotFound, health_router, install_error_handlers
 from vrac_runtime.settings import ServiceSettings
+from vrac_testing.tokens import bearer
 
-SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 COACH_OR_LINK = requires_or_link("coach")
 
 
@@ -20,7 +28,7 @@ class Body(BaseModel):
 
 def build_app(ready: bool = True) -> FastAPI:
     app = FastAPI()
-    app.state.settings = ServiceSettings(jwt_secret=SECRET)
+    app.state.settings = ServiceSettings(development=True, service_name="intake")
     install_error_handlers(app)
 
     async def check() -> None:
@@ -37,8 +45,8 @@ def build_app(ready: bool = True) -> FastAPI:
         return {"case": case_id}
 
     @app.get("/files/{name}")
-    async def file(name: str, who: Principal | None = Depends(COACH_OR_LINK)) -> dict:
-        return {"file": name, "by": "link" if who is None else who.role}
+    async def file(name: str, who: Principal | LinkGrant = Depends(COACH_OR_LINK)) -> dict:
+        return {"file": name, "by": "link" if isinstance(who, LinkGrant) else who.role}
 
     @app.post("/children")
     async def create(body: Body, _: Principal = Depends(requires("coach"))) -> dict:
@@ -47,13 +55,20 @@ def build_app(ready: bool = True) -> FastAPI:
     return app
 
 
-def token(role: str = "coach", pilot: str = "leiden", secret: str = SECRET) -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(secret, subject='u1', role=role, pilot=pilot)}"}
+def token(role: str = "coach", pilot: str = "leiden") -> dict[str, str]:
+    return bearer(role, pilot)
+
+
+APP = build_app()
+
+
+def link_to(path: str) -> str:
+    return tokens_of(APP).issue_link(path, 60)[1]
 
 
 @pytest.fixture
 async def client() -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=build_app())
+    transport = httpx.ASGITransport(app=APP)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
 
@@ -62,10 +77,14 @@ async def test_no_token_is_401(client: httpx.AsyncClient) -> None:
     assert (await client.get("/cases/leiden/case_known")).status_code == 401
 
 
-async def test_a_token_signed_with_another_secret_is_401(client: httpx.AsyncClient) -> None:
-    forged = token(secret="another-secret-that-is-long-enough-for-hs256")
-    reply = await client.get("/cases/leiden/case_known", headers=forged)
-    assert reply.status_code == 401
+async def test_a_token_signed_with_another_key_is_401(client: httpx.AsyncClient) -> None:
+    valid = bearer("coach", "leiden")["Authorization"].removeprefix("Bearer ")
+    claims = jwt.decode(valid, options={"verify_signature": False})
+    # the development issuer's kid, but a key of someone else
+    forged = SigningKeys((("development-issuer", SigningKeys.generate().keys[0][1]),))
+    headers = {"Authorization": f"Bearer {forged.sign(claims)}"}
+    reply = await client.get("/cases/leiden/case_known", headers=headers)
+    assert (reply.status_code, reply.json()["detail"]) == (401, "the bearer token is not valid")
 
 
 async def test_a_token_of_another_pilot_is_403(client: httpx.AsyncClient) -> None:
@@ -102,7 +121,7 @@ async def test_readiness_reports_a_failing_dependency() -> None:
 
 
 async def test_a_signed_link_opens_its_own_path_only(client: httpx.AsyncClient) -> None:
-    link = issue_link(SECRET, "/files/a.pdf", ttl=60)
+    link = link_to("/files/a.pdf")
     opened = await client.get("/files/a.pdf", params={"link": link})
     assert opened.json() == {"file": "a.pdf", "by": "link"}
     other = await client.get("/files/b.pdf", params={"link": link})
@@ -111,7 +130,7 @@ async def test_a_signed_link_opens_its_own_path_only(client: httpx.AsyncClient) 
 
 
 async def test_links_and_bearer_tokens_are_not_interchangeable(client: httpx.AsyncClient) -> None:
-    link = issue_link(SECRET, "/cases/leiden/case_known", ttl=60)
+    link = link_to("/cases/leiden/case_known")
     as_bearer = {"Authorization": f"Bearer {link}"}
     assert (await client.get("/cases/leiden/case_known", headers=as_bearer)).status_code == 401
     bearer = token()["Authorization"].removeprefix("Bearer ")

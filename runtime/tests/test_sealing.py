@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -12,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 from vrac_contracts.events import ChildDetails, GuardianDetails, Sealed
-from vrac_runtime.auth import ServiceToken, issue_token
+from vrac_runtime.auth import Tokens
 from vrac_runtime.keks import DEVELOPMENT_KEK, KeyEncryptionKeys, KeyUnwrapFailed, b64
 from vrac_runtime.sealing import (
     DataKeys,
@@ -28,8 +29,8 @@ from vrac_runtime.sealing import (
 )
 from vrac_runtime.sealing import main as sealing_main
 from vrac_runtime.settings import ServiceSettings
+from vrac_testing.tokens import token
 
-SECRET = "sealing-test-secret-of-32-bytes-or-more"
 CASE, OTHER = "case_sealTest0001", "case_sealTest0002"
 CHILD = ChildDetails(child_first_name="Ayşe", birth_year=2015, school_name="De Regenboog")
 
@@ -119,9 +120,16 @@ async def test_rotating_the_key_encryption_key_rewraps_every_live_key(mongo_db: 
         await keys.find(CASE)  # the old KEK alone no longer unwraps it
 
 
+def _signer(service: str) -> Callable[[str], str]:
+    """The service tokens ``service`` signs with its own (development) key."""
+    return Tokens.from_settings(
+        ServiceSettings(development=True, service_name=service)
+    ).service_token
+
+
 def _owner(keys: DataKeys, readers: frozenset[str]) -> httpx.AsyncBaseTransport:
     app = FastAPI()
-    app.state.settings = ServiceSettings(jwt_secret=SECRET)
+    app.state.settings = ServiceSettings(development=True, service_name="intake")
     app.include_router(key_routes(keys, readers))
     return httpx.ASGITransport(app=app)
 
@@ -132,16 +140,16 @@ async def test_keys_reach_only_entitled_services_and_gone_keys_open_nothing(mong
     transport = _owner(keys, frozenset({"notifications"}))
     url = {"intake": "http://intake.test"}
 
-    reader = KeyClient(url, ServiceToken(SECRET, "notifications"), transport=transport)
+    reader = KeyClient(url, _signer("notifications"), transport=transport)
     opener = Opener(reader)
     assert await opener.open("intake", CASE, sealed, ChildDetails) == CHILD
 
-    stranger = KeyClient(url, ServiceToken(SECRET, "reporting"), transport=transport)
+    stranger = KeyClient(url, _signer("reporting"), transport=transport)
     with pytest.raises(KeyUnavailable, match="403"):
         await stranger.key("intake", CASE)
-    coach = issue_token(SECRET, subject="coach-1", role="coach", pilot="leiden")
+    coach = token("coach", "leiden", "coach-1")
     with pytest.raises(KeyUnavailable, match="403"):
-        await KeyClient(url, lambda: coach, transport=transport).key("intake", CASE)
+        await KeyClient(url, lambda _: coach, transport=transport).key("intake", CASE)
 
     await keys.destroy_case(CASE)
     opener.forget_case(CASE)

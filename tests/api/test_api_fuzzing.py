@@ -13,13 +13,11 @@ the suite takes a minute or two.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -30,10 +28,11 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from vrac_runtime.auth import ALL_PILOTS, ROLES, issue_token
+from vrac_runtime.auth import ALL_PILOTS, ROLES
 from vrac_testing.builders import family_registration
 from vrac_testing.polling import eventually
 from vrac_testing.processes import SERVICES, Platform
+from vrac_testing.tokens import refused_tokens, token
 
 pytestmark = pytest.mark.integration
 
@@ -66,6 +65,8 @@ ROLES_OF: dict[tuple[str, str, str], tuple[str, ...]] = {
     ("screening", "GET", "/cases/{case_id}/diplomas"): READ,
     ("screening", "GET", "/diplomas/{diploma_id}.pdf"): READ,
     ("screening", "GET", "/diplomas/{diploma_id}"): READ,
+    ("screening", "GET", "/diplomas/{diploma_id}/links"): ("coach", "pilot-lead", "dpo"),
+    ("screening", "DELETE", "/links/{link_id}"): ("coach", "dpo"),
     ("screening", "POST", "/cases/{case_id}/questionnaires"): ("coach",),
     ("screening", "GET", "/cases/{case_id}/questionnaires"): READ,
     ("network", "POST", "/cases/{case_id}/members"): ("coach",),
@@ -87,36 +88,22 @@ ROLES_OF: dict[tuple[str, str, str], tuple[str, ...]] = {
     ("reporting", "POST", "/admin/rebuild"): ("admin",),
     ("reporting", "GET", "/admin/rebuild/{generation}"): ("admin",),
 }
-PUBLIC = {"/health/live", "/health/ready"}
+PUBLIC = {"/health/live", "/health/ready", "/.well-known/jwks.json"}
 
 
 @dataclass(frozen=True)
 class Identity:
     name: str
-    token: Callable[[str], str | None]
-    """The bearer token, given the secret the platform's services verify with."""
+    token: Callable[[], str | None]
+    """The bearer token, minted as the local development issuer mints them."""
 
 
-def _token(role: str, pilot: str, ttl: int = 600) -> Callable[[str], str]:
-    return lambda secret: issue_token(
-        secret, subject=f"fuzz-{role}", role=role, pilot=pilot, ttl=ttl
-    )
+def _token(role: str, pilot: str, ttl: int = 600) -> Callable[[], str]:
+    return lambda: token(role, pilot, f"fuzz-{role}", ttl)
 
 
 def _pilot_for(role: str) -> str:
     return ALL_PILOTS if role in WIDE_ROLES else PILOT
-
-
-def _expired(secret: str) -> str:
-    now = int(time.time())
-    claims = {"sub": "fuzz", "role": "admin", "pilot": ALL_PILOTS, "iss": "vrac"}
-    return jwt.encode({**claims, "iat": now - 7200, "exp": now - 3600}, secret, algorithm="HS256")
-
-
-def _forged(_: str) -> str:
-    return issue_token(
-        "not-the-platform-secret-" + "x" * 16, subject="fuzz", role="admin", pilot="*"
-    )
 
 
 def refused_identities(operation: Any, allowed: tuple[str, ...]) -> list[Identity]:
@@ -129,12 +116,10 @@ def refused_identities(operation: Any, allowed: tuple[str, ...]) -> list[Identit
     if _pinned(operation):  # the request names the pilot: another pilot's token
         role = next(r for r in allowed if r not in WIDE_ROLES | {"admin"})
         refused.append(Identity(f"{role} of {OTHER_PILOT}", _token(role, OTHER_PILOT)))
-    return [
-        *refused,
-        Identity("expired", _expired),
-        Identity("forged", _forged),
-        Identity("no token", lambda _: None),
-    ]
+    # admin tokens that are wrong in one way each: expired, of a foreign issuer, signed by a
+    # foreign key, for another audience, HS256 with the public key as secret, alg none
+    bad = [Identity(name, lambda t=t: t) for name, t in refused_tokens().items()]
+    return [*refused, *bad, Identity("no token", lambda: None)]
 
 
 def _pinned(operation: Any) -> dict[str, dict[str, str]]:
@@ -176,7 +161,6 @@ def fuzz_refused(
     operation: Any,
     url: str,
     identities: list[Identity],
-    secret: str,
     pinned: dict[str, dict[str, str]] | None = None,
 ) -> None:
     """Requests with tokens the operation must refuse: 401 or 403, as the document says."""
@@ -186,7 +170,7 @@ def fuzz_refused(
     @_settings(REFUSED_EXAMPLES * len(identities))
     @given(case=strategy, identity=st.sampled_from(identities))
     def run(case: Any, identity: Identity) -> None:
-        headers = _headers(identity.token(secret))
+        headers = _headers(identity.token())
         response = case.call_and_validate(base_url=url, headers=headers, checks=CHECKS)
         assert response.status_code in (401, 403), (
             f"{case.method} {case.formatted_path} with the token of {identity.name}: "
@@ -200,7 +184,6 @@ def fuzz_refused(
 def test_every_answer_is_one_the_document_describes(platform: Platform, service: str) -> None:
     url = platform.url(service)
     schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
-    secret = platform.jwt_secret
     seen = 0
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -212,16 +195,15 @@ def test_every_answer_is_one_the_document_describes(platform: Platform, service:
         assert key in ROLES_OF, f"{key} is not in ROLES_OF: say who may call it"
         allowed = ROLES_OF[key]
         role = allowed[0]
-        fuzz_allowed(operation, url, _token(role, _pilot_for(role))(secret))
-        fuzz_refused(operation, url, refused_identities(operation, allowed), secret)
+        fuzz_allowed(operation, url, _token(role, _pilot_for(role))())
+        fuzz_refused(operation, url, refused_identities(operation, allowed))
     assert seen > 2, "the document lists no operations"
 
 
 async def test_another_pilots_tokens_open_nothing_of_a_case(platform: Platform) -> None:
     """A Leiden case, known to every service: each operation on it, with a Mechelen token of
     each role the operation allows, is refused."""
-    secret = platform.jwt_secret
-    coach = _headers(_token("coach", PILOT)(secret))
+    coach = _headers(_token("coach", PILOT)())
     registered = httpx.post(
         f"{platform.url('intake')}/cases",
         json=family_registration(
@@ -258,6 +240,6 @@ async def test_another_pilots_tokens_open_nothing_of_a_case(platform: Platform) 
             ]
             # refused before the body is validated: never 2xx, 404, 409 or 422
             pinned = {"path": {"case_id": case_id}}
-            fuzz_refused(operation, url, others, secret, pinned)
+            fuzz_refused(operation, url, others, pinned)
             tried += 1
     assert tried >= 10

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from vrac_runtime.auth import issue_token
 from vrac_testing.processes import Platform
+from vrac_testing.tokens import bearer
 
 pytestmark = pytest.mark.integration
 
@@ -20,8 +20,7 @@ SECRET_TEXT = "Jansen-Zwart"  # stands for a child's or a parent's name
 
 
 def _coach(platform: Platform) -> dict[str, str]:
-    token = issue_token(platform.jwt_secret, subject="u-1", role="coach", pilot="leiden")
-    return {"Authorization": f"Bearer {token}"}
+    return bearer("coach", "leiden", "u-1")
 
 
 def test_a_declared_length_over_the_limit_is_refused_before_the_token(platform) -> None:

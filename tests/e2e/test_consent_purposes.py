@@ -142,6 +142,29 @@ async def test_withdrawing_diploma_closes_the_familys_link(pit: PitCase) -> None
     await eventually(closed, "the link to stop opening", timeout=REACTION_TIMEOUT)
 
 
+async def test_a_link_the_coach_revokes_answers_403(pit: PitCase) -> None:
+    """The family's link, signed by screening and asked for by notifications over HTTP,
+    opens the diploma until the coach revokes it; then it says it was revoked."""
+    case = await consented_case(pit)
+    await answered(pit, 201, "POST", "screening", f"/cases/{case.case_id}/screenings", json=SCORES)
+    diploma = (await pit.diploma(case)).diploma_id
+
+    def link_mail() -> str | None:
+        pattern = rf"https?://\S+/diplomas/{diploma}\.pdf\?link=\S+"
+        found = [re.findall(pattern, m.text) for m in pit.smtp.to(GUARDIAN_EMAIL)]
+        return next((links[0] for links in found if links), None)
+
+    link = await eventually(link_mail, "the guardian's diploma mail", timeout=REACTION_TIMEOUT)
+    assert (await pit.http.get(link)).status_code == 200
+    listed = await pit.call("GET", "screening", f"/diplomas/{diploma}/links", pit.coach)
+    [sent] = listed.json()  # one guardian, one message, one link
+    revoked = await pit.call("DELETE", "screening", f"/links/{sent['link_id']}", pit.coach)
+    assert revoked.status_code == 204
+    refused = await pit.http.get(link)
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "this link was revoked; ask the coach for a new one"
+
+
 async def test_withdrawing_share_with_school_stops_the_schools_messages(pit: PitCase) -> None:
     case = await consented_case(pit)
     teacher = await answered(

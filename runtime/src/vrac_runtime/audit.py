@@ -68,7 +68,7 @@ from vrac_contracts.envelope import new_envelope
 from vrac_contracts.events.audit import ACCESS_RECORDED, AccessRecorded, AuditAction
 from vrac_contracts.events.intake import CaseClosed
 
-from vrac_runtime.auth import verify_link, verify_token
+from vrac_runtime.auth import KeysUnavailable, TokenRefused, tokens_of
 from vrac_runtime.errors import DomainError
 from vrac_runtime.http import domain_error_response
 from vrac_runtime.logging import get_logger
@@ -118,25 +118,24 @@ def recorded_subject(subject: str) -> str:
     return "sub-" + hashlib.sha256(subject.encode()).hexdigest()[:32]
 
 
-def actor_of(request: Request) -> Actor | None:
+async def actor_of(request: Request) -> Actor | None:
     """The caller: the family when a valid ``?link=`` opens this path, else the holder of a
     valid bearer token, else None (nobody to record). A link that opens nothing does not
     hide the bearer: a stray ``?link=`` on a bearer route cannot keep a read off the trail."""
-    settings = request.app.state.settings
-    secret = settings.jwt_secret.get_secret_value()
+    tokens = tokens_of(request.app)
     link = request.query_params.get("link")
     if link is not None:
         try:
-            verify_link(secret, link, request.url.path, settings.jwt_issuer)
+            tokens.verify_link(link, request.url.path)
             return LINK_ACTOR
-        except HTTPException:
+        except TokenRefused:
             pass
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         return None
     try:
-        who = verify_token(secret, token.strip(), settings.jwt_issuer)
-    except HTTPException:
+        who = await tokens.verify(token.strip())
+    except (TokenRefused, KeysUnavailable, HTTPException):
         return None
     pilot = who.pilot if _PILOT.fullmatch(who.pilot) else None
     return Actor(recorded_subject(who.subject), who.role, pilot)
@@ -285,7 +284,7 @@ async def _refuse_another_pilot(request: Request, locate: Locate) -> None:
     """403 for a caller of another pilot, before the route validates the body: a cross-pilot
     request learns nothing from which of its fields are wrong. The route still checks the
     token's role and the pilot of what it touches."""
-    actor = actor_of(request)
+    actor = await actor_of(request)
     if actor is None or actor is LINK_ACTOR or actor.pilot is None:
         return  # no valid token (the route answers 401), a link, or all pilots
     case = await locate(request, request.path_params)
@@ -313,7 +312,7 @@ async def _record_quietly(request: Request, locate: Locate, status_code: int) ->
 async def _record(request: Request, locate: Locate, status_code: int) -> None:
     if not worth_recording(status_code):
         return
-    actor = actor_of(request)
+    actor = await actor_of(request)
     if actor is None:
         return
     cases: list[CaseRef] = getattr(request.state, "audit_cases", [])

@@ -39,7 +39,7 @@ from pymongo.errors import DuplicateKeyError
 from vrac_contracts.catalogue import produced_by
 from vrac_contracts.events.sealed import Sealed
 
-from vrac_runtime.auth import Principal, ServiceToken, requires
+from vrac_runtime.auth import Principal, Tokens, requires
 from vrac_runtime.keks import NONCE_BYTES, KeyEncryptionKeys, b64, unb64
 from vrac_runtime.logging import get_logger
 from vrac_runtime.settings import ServiceSettings
@@ -239,7 +239,7 @@ class KeyClient:
     def __init__(
         self,
         owners: Mapping[str, str],
-        token: Callable[[], str],
+        token: Callable[[str], str],
         *,
         ttl: float = 300.0,
         capacity: int = 10_000,
@@ -273,7 +273,8 @@ class KeyClient:
             raise KeyUnavailable(f"no URL is set for the key owner {owner}")
         url = base + KEY_PATH.format(key_id=key_id)
         try:
-            reply = await self._http.get(url, headers={"Authorization": f"Bearer {self._token()}"})
+            bearer = {"Authorization": f"Bearer {self._token(owner)}"}
+            reply = await self._http.get(url, headers=bearer)
         except httpx.HTTPError as err:
             raise KeyUnavailable(f"{owner} did not answer: {type(err).__name__}") from None
         if reply.status_code in (status.HTTP_404_NOT_FOUND, status.HTTP_410_GONE):
@@ -356,10 +357,8 @@ def owner_keys(db: AsyncDatabase[Any], settings: ServiceSettings) -> DataKeys:
 
 def reader_opener(settings: ServiceSettings) -> Opener:
     """What a consuming service opens sealed values with: keys fetched from their owners
-    (``VRAC_KEY_OWNER_URLS``) with this service's own token."""
-    token = ServiceToken(
-        settings.jwt_secret.get_secret_value(), settings.service_name, settings.jwt_issuer
-    )
+    (``VRAC_KEY_OWNER_URLS``) with a token this service signs for each owner."""
+    token = Tokens.from_settings(settings).service_token
     client = KeyClient(settings.key_owner_urls, token, ttl=settings.key_cache_seconds)
     return Opener(client)
 

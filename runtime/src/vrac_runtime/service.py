@@ -24,6 +24,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from vrac_contracts.catalogue import CATALOGUE, spec_for
 
+from vrac_runtime.auth import jwks_router, tokens_of, unsafe_settings
 from vrac_runtime.consumer import E, EventConsumer, Handler, consumer_topics
 from vrac_runtime.http import (
     BodyLimit,
@@ -165,6 +166,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.service_name, settings.log_level)
+        if settings.development:  # said at every start, so a production carrying it is noticed
+            log.warning("development deployment: development keys and issuer are accepted")
         within = settings.startup_timeout_seconds
         async with _starting("store detection", within):
             ferretdb = await runtime.detect_store()  # before anything writes
@@ -199,6 +202,7 @@ def create_app(
             await runtime.broker.stop()
             await runtime.producer.stop()
             await runtime.mongo.close()
+            await tokens_of(app).aclose()
             log.info("service stopped")
 
     app = FastAPI(title=title, description=description, lifespan=lifespan)
@@ -210,6 +214,7 @@ def create_app(
     app.add_middleware(HttpMetrics, metrics=runtime.metrics)
     app.include_router(health_router(_readiness_checks(runtime)))
     app.include_router(_metrics_router(runtime))
+    app.include_router(jwks_router())
     for router in routers:
         app.include_router(router)
     _publish_error_bodies(app)
@@ -367,4 +372,8 @@ def run(build: Callable[[S], FastAPI], settings_type: type[S]) -> None:
     """A service's ``main()``: its settings from the environment, served until SIGTERM or
     SIGINT, then a graceful stop."""
     settings = settings_type()
+    unsafe = unsafe_settings(settings)
+    if unsafe is not None:
+        # before anything connects: a deployment with forgeable tokens must not serve at all
+        raise SystemExit(f"{settings.service_name} refuses to start: {unsafe}")
     serve(lambda: build(settings), settings)

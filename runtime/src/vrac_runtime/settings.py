@@ -8,6 +8,7 @@ from typing import Literal, Self
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from vrac_runtime.auth import SigningKeys
 from vrac_runtime.keks import DEVELOPMENT_KEK, KeyEncryptionKeys
 
 KafkaProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
@@ -74,11 +75,38 @@ class ServiceSettings(BaseSettings):
         description="Largest request body accepted, in bytes; a larger one gets 413 before "
         "it is parsed or its token checked.",
     )
-    jwt_secret: SecretStr = Field(
-        SecretStr("local-development-secret-change-me-in-production"),
-        description="HMAC secret that signs bearer tokens.",
+    # bearer tokens, service tokens and links (see vrac_runtime.auth, deploy/README.md)
+    development: bool = Field(
+        False,
+        description="Marks a development deployment (a local stack): development keys and "
+        "issuer are accepted, a service may start without trusted issuers or signing keys, "
+        "and agency webhooks may use plain http and loopback addresses. Never set in "
+        "production.",
     )
-    jwt_issuer: str = Field("vrac", description="Expected `iss` claim of bearer tokens.")
+    trusted_issuers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Issuers of user tokens, as JSON: `iss` value -> its JWKS URL (an OpenID "
+        "Connect provider's `.../protocol/openid-connect/certs`).",
+    )
+    trusted_services: dict[str, str] = Field(
+        default_factory=dict,
+        description="Peer services whose calls this one accepts, as JSON: service name -> "
+        "base URL; their keys are read at `<url>/.well-known/jwks.json`.",
+    )
+    signing_keys: SecretStr = Field(
+        SecretStr(""),
+        description="This service's signing keys: a JWK set of private Ed25519 keys; the "
+        "first signs, all are published (`python -m vrac_runtime.auth keygen`).",
+    )
+    jwks_cache_seconds: float = Field(
+        3600, gt=0, description="How long a fetched JWKS document is used before a new fetch."
+    )
+    jwks_refresh_seconds: float = Field(
+        30,
+        ge=0,
+        description="A token naming an unknown key id fetches its issuer's JWKS again at most "
+        "this often.",
+    )
     log_level: str = Field("INFO", description="Log level.")
     handler_max_attempts: int = Field(
         5, ge=1, description="Attempts of a failing handler before dead-lettering."
@@ -188,6 +216,23 @@ class ServiceSettings(BaseSettings):
         except ValueError as err:  # the message names the kid, never the key
             raise ValueError(f"VRAC_KEY_ENCRYPTION_KEYS: {err}") from None
         return self
+
+    @model_validator(mode="after")
+    def _signing_keys_parse(self) -> Self:
+        if self.signing_keys.get_secret_value():
+            try:
+                SigningKeys.parse(self.signing_keys.get_secret_value())
+            except ValueError as err:  # the message names the kid, never the key
+                raise ValueError(f"VRAC_SIGNING_KEYS: {err}") from None
+        return self
+
+    @property
+    def own_signing_keys(self) -> SigningKeys:
+        """The keys this service signs with; in development without any, its development key."""
+        text = self.signing_keys.get_secret_value()
+        if text:
+            return SigningKeys.parse(text)
+        return SigningKeys.development(self.service_name)
 
     @property
     def keks(self) -> KeyEncryptionKeys:

@@ -7,9 +7,9 @@ import pytest
 from vrac_contracts.envelope import decode
 from vrac_contracts.events.intake import CaseOpened, FamilyRegisteredV2
 from vrac_contracts.events.sealed import ChildDetails
-from vrac_runtime.auth import ServiceToken
 from vrac_runtime.sealing import KeyClient, KeyUnavailable, Opener
 from vrac_testing.processes import OneService
+from vrac_testing.tokens import token
 
 pytestmark = pytest.mark.integration
 
@@ -24,8 +24,7 @@ FAMILY = {
 
 def opener_for(intake: OneService, service: str) -> Opener:
     """How ``service`` opens intake's sealed values: keys fetched over HTTP with its token."""
-    token = ServiceToken(intake.platform.jwt_secret, service)
-    return Opener(KeyClient({"intake": intake.url}, token))
+    return Opener(KeyClient({"intake": intake.url}, lambda _: token("service", "*", service)))
 
 
 async def test_the_process_registers_a_family_and_publishes_its_events(run_service) -> None:

@@ -6,17 +6,19 @@ import asyncio
 import datetime as dt
 import socket
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import uvicorn
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from vrac_contracts.events.base import EventData
 from vrac_notifications.adapters.webhook import DestinationGuard
 from vrac_notifications.domain.delivery import RetrySchedule
 from vrac_notifications.domain.destinations import DestinationRules
 from vrac_notifications.handlers import Deps
+from vrac_runtime.auth import Principal, SigningKeys, requires, tokens_of
 from vrac_runtime.sealing import DataKeys, key_routes
 from vrac_runtime.settings import ServiceSettings
 from vrac_testing.keys import MemoryKeys
@@ -66,13 +68,16 @@ def world() -> World:
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
 
+    async def diploma_link(diploma_id: str) -> str:
+        return f"https://screening.vrac.example.org/diplomas/{diploma_id}.pdf?link=signed"
+
     deps = Deps(
         case_files=case_files,
         deliveries=deliveries,
         webhooks=webhooks,
         mailer=mailer,
         poster=poster,
-        diploma_link=lambda d: f"https://screening.vrac.example.org/diplomas/{d}.pdf?link=signed",
+        diploma_link=diploma_link,
         opener=keys,
         audit=audit,
         schedule=RetrySchedule(
@@ -108,33 +113,78 @@ def envelope():
 
 @dataclass
 class KeyOwner:
-    """A real owner of data keys over HTTP, standing in for intake and network: it seals what
-    the tests publish and serves the keys to notifications only, as they do."""
+    """Real owners of data keys over HTTP, standing in for intake and network: they seal what
+    the tests publish and serve the keys to notifications only, as they do. Beside them
+    screening's link route, which signs the family's diploma links with screening's key."""
 
     keys: DataKeys
-    url: str
+    urls: dict[str, str]
 
     @property
     def owner_urls(self) -> dict[str, str]:
-        return {"intake": self.url, "network": self.url}
+        return {"intake": self.urls["intake"], "network": self.urls["network"]}
+
+    @property
+    def screening_url(self) -> str:
+        return self.urls["screening"]
+
+    @property
+    def issuer_jwks_url(self) -> str:
+        """The development issuer's public keys over HTTP, for a service started outside
+        development that must still accept the test kit's tokens."""
+        return self.urls["screening"] + "/issuer/jwks.json"
 
 
-@pytest.fixture
-async def key_owner(mongo_db: Any) -> AsyncIterator[KeyOwner]:
-    settings = ServiceSettings()  # the development JWT secret and KEK, as the tests' services
-    keys = DataKeys(mongo_db, settings.keks)
-    await keys.ensure_indexes()
-    app = FastAPI()
-    app.state.settings = settings
-    app.include_router(key_routes(keys, frozenset({"notifications"})))
+def _link_route() -> APIRouter:
+    """Screening's ``POST /internal/diploma-links``, reduced to its signature: notifications'
+    own call in, a link signed by screening's (development) key out."""
+    router = APIRouter()
+
+    @router.post("/internal/diploma-links", status_code=201)
+    async def issue(
+        request: Request, body: dict[str, str], who: Principal = Depends(requires("service"))
+    ) -> dict[str, Any]:
+        if who.subject != "notifications":
+            raise HTTPException(403, "this service asks for no links")
+        path = f"/diplomas/{body['diploma_id']}.pdf"
+        grant, token = tokens_of(request.app).issue_link(path, 600)
+        return {"link_id": grant.link_id, "path": path, "token": token}
+
+    @router.get("/issuer/jwks.json")
+    async def issuer_keys() -> dict[str, Any]:
+        return SigningKeys.development("issuer").public_jwks()
+
+    return router
+
+
+@asynccontextmanager
+async def _served(app: FastAPI) -> AsyncIterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
     serving = asyncio.create_task(server.serve(sockets=[sock]))
-    await eventually(lambda: server.started, "the key owner serving", timeout=10)
+    await eventually(lambda: server.started, "the stand-in serving", timeout=10)
     try:
-        yield KeyOwner(keys, f"http://127.0.0.1:{sock.getsockname()[1]}")
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
         await serving
         sock.close()
+
+
+@pytest.fixture
+async def key_owner(mongo_db: Any) -> AsyncIterator[KeyOwner]:
+    keys = DataKeys(mongo_db, ServiceSettings().keks)  # the development KEK, as the services'
+    await keys.ensure_indexes()
+    urls: dict[str, str] = {}
+    async with AsyncExitStack() as stack:
+        for service in ("intake", "network", "screening"):
+            app = FastAPI()
+            # development keys: notifications' calls are checked with its development key
+            app.state.settings = ServiceSettings(service_name=service, development=True)
+            if service == "screening":
+                app.include_router(_link_route())
+            else:
+                app.include_router(key_routes(keys, frozenset({"notifications"})))
+            urls[service] = await stack.enter_async_context(_served(app))
+        yield KeyOwner(keys, urls)

@@ -28,11 +28,13 @@ from vrac_contracts.events import (
 from vrac_contracts.events.base import EventData
 from vrac_notifications.bootstrap import build
 from vrac_notifications.settings import NotificationsSettings
-from vrac_runtime.auth import issue_token, verify_link
+from vrac_runtime.auth import DEVELOPMENT_ISSUER, Tokens
 from vrac_runtime.consumer import DLQ_REASON
+from vrac_runtime.settings import ServiceSettings
 from vrac_testing.kafka import read_all, send_raw
 from vrac_testing.polling import eventually
 from vrac_testing.sinks import SmtpSink, WebhookReceiver
+from vrac_testing.tokens import bearer
 
 from services.notifications.tests.conftest import KeyOwner
 from services.notifications.tests.notifications_testkit import (
@@ -118,9 +120,7 @@ class Service:
         return await read_all(self.settings.kafka_bootstrap_servers, topic, expect=expect)
 
     def token(self, role: str = "coach", pilot: str = "leiden", subject: str = "u1") -> dict:
-        secret = self.settings.jwt_secret.get_secret_value()
-        token = issue_token(secret, subject=subject, role=role, pilot=pilot)
-        return {"Authorization": f"Bearer {token}"}
+        return bearer(role, pilot, subject)
 
     async def register_webhook(self, url: str | None = None, secret: str = SECRET) -> None:
         reply = await self.put_webhook(url or self.hooks.url, secret)
@@ -172,6 +172,9 @@ def service_factory(make_settings, key_owner: KeyOwner) -> Callable[..., Any]:
             "delivery_max_backoff_seconds": 0.4,
             "delivery_poll_seconds": 0.1,
             "screening_public_url": "https://screening.vrac.example.org",
+            "screening_url": key_owner.screening_url,  # where the links are asked for
+            # the test kit's tokens, also where a test turns development off
+            "trusted_issuers": {DEVELOPMENT_ISSUER: key_owner.issuer_jwks_url},
             "key_owner_urls": key_owner.owner_urls,
             "delivery_hold_seconds": 0,  # tests of the hold set their own
             "development": True,  # the receiver listens on loopback, over plain http
@@ -228,8 +231,11 @@ async def test_each_recipient_hears_in_their_language_through_their_channel(
         path = "/diplomas/dip_0c1d2e3f4a5b6c7d.pdf"
         found = re.search(rf"https://screening\.vrac\.example\.org{path}\?link=(\S+)", fatima.text)
         assert found, fatima.text
-        secret = svc.settings.jwt_secret.get_secret_value()
-        verify_link(secret, found.group(1), path, svc.settings.jwt_issuer)
+        # signed by screening, with screening's key: notifications only asked for it
+        screening = Tokens.from_settings(
+            ServiceSettings(service_name="screening", development=True)
+        )
+        assert screening.verify_link(found.group(1), path).path == path
 
         [hook] = svc.hooks.hooks
         assert hook.signed_with(SECRET)

@@ -17,7 +17,7 @@ from vrac_contracts.envelope import new_envelope
 from vrac_contracts.ids import derived_id
 from vrac_contracts.values import Pilot
 from vrac_reporting.settings import ReportingSettings
-from vrac_runtime.auth import issue_token
+from vrac_testing.tokens import bearer
 
 TYPES = {
     "opened": "org.vrac.intake.case-opened.v1",
@@ -83,10 +83,7 @@ def grants(*pilots: str) -> list:
 
 
 def token(settings: ReportingSettings, role: str, pilot: str) -> dict[str, str]:
-    value = issue_token(
-        settings.jwt_secret.get_secret_value(), subject="tester", role=role, pilot=pilot
-    )
-    return {"Authorization": f"Bearer {value}"}
+    return bearer(role, pilot, "tester")
 
 
 @contextlib.asynccontextmanager

@@ -24,10 +24,10 @@ from pymongo import AsyncMongoClient
 from vrac_contracts.catalogue import consumer_group
 from vrac_contracts.envelope import Envelope, encode
 from vrac_contracts.ids import new_id
-from vrac_runtime.auth import issue_token
 from vrac_testing.kafka import read_all
 from vrac_testing.polling import eventually
 from vrac_testing.processes import Platform
+from vrac_testing.tokens import bearer
 
 from services.reporting.tests.reporting_testkit import event, reporting_consent
 
@@ -138,12 +138,9 @@ class Reporting:
 
     async def march_opened(self) -> Any:
         """Leiden's ``cases_opened`` of March 2025, as its pilot lead reads it."""
-        secret = self.platform.jwt_secret
-        token = issue_token(secret, subject="lead", role="pilot-lead", pilot="leiden")
+        lead = bearer("pilot-lead", "leiden", "lead")
         async with httpx.AsyncClient(base_url=self.platform.url("reporting")) as client:
-            response = await client.get(
-                "/reports/pilots/leiden", headers={"Authorization": f"Bearer {token}"}
-            )
+            response = await client.get("/reports/pilots/leiden", headers=lead)
         response.raise_for_status()
         months = {m["month"]: m for m in response.json()["months"]}
         return months["2025-03"]["cases_opened"]

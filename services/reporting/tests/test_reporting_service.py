@@ -337,6 +337,7 @@ async def test_the_service_runs_as_a_process_configured_by_environment(
         "VRAC_TOPIC_PREFIX": settings.topic_prefix,
         "VRAC_MONGODB_DATABASE": settings.database,
         "VRAC_HTTP_PORT": str(port),
+        "VRAC_DEVELOPMENT": "true",  # the test kit's development tokens
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "vrac_reporting", env=env, stdout=asyncio.subprocess.PIPE

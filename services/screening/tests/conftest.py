@@ -131,8 +131,7 @@ async def running(
 ) -> AsyncIterator[Screening]:
     """The service (``deps`` replacing some of its ports), with intake's key route served
     beside it on a real HTTP server."""
-    secret = settings.jwt_secret.get_secret_value()
-    async with IntakeKeys(settings.mongodb_url, f"{settings.database}_keys", secret) as intake:
+    async with IntakeKeys(settings.mongodb_url, f"{settings.database}_keys") as intake:
         settings = settings.model_copy(update={"key_owner_urls": {"intake": intake.url}})
         async with running_app(
             lambda s: build(s, **(deps or {})), settings, lambda s, http: Screening(s, http, intake)

@@ -18,6 +18,7 @@ from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged,
 from vrac_contracts.values import Language, Pilot
 from vrac_screening.domain.case import Case
 from vrac_screening.domain.diploma import Diploma, DiplomaSheet
+from vrac_screening.domain.links import DiplomaLink
 from vrac_screening.domain.questionnaire import Questionnaire
 from vrac_screening.domain.screening import Screening
 from vrac_screening.handlers import Deps
@@ -176,6 +177,38 @@ class FakePdfs:
             del self.pdfs[diploma_id]
 
 
+class FakeLinks:
+    def __init__(self) -> None:
+        self.links: dict[str, DiplomaLink] = {}
+
+    async def add(self, link: DiplomaLink) -> None:
+        self.links[link.link_id] = link
+
+    async def get(self, link_id: str) -> DiplomaLink | None:
+        return self.links.get(link_id)
+
+    async def put(self, link: DiplomaLink) -> None:
+        self.links[link.link_id] = link
+
+    async def of_diploma(self, diploma_id: str) -> list[DiplomaLink]:
+        return [link for link in self.links.values() if link.diploma_id == diploma_id]
+
+    async def drop_case(self, case_id: str) -> None:
+        self.links = {k: v for k, v in self.links.items() if v.case_id != case_id}
+
+
+class FakeSigner:
+    """Signs nothing: a link's token names its id and path, so a test can read them."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+        self.ids = itertools.count(1)
+
+    def __call__(self, path: str, seconds: int) -> tuple[str, str, int]:
+        link_id = f"lnk{next(self.ids)}"
+        return link_id, f"{link_id}:{path}", int(self.now.timestamp()) + seconds
+
+
 class FakeRenderer:
     """Prints the child's name, and counts how often it was asked to."""
 
@@ -208,6 +241,7 @@ class World:
     render: FakeRenderer
     keys: MemoryKeys
     audit: FakeAudit
+    links: FakeLinks
     deps: Deps
 
 
@@ -216,6 +250,7 @@ def world(now: dt.datetime = NOW) -> World:
     cases, pdfs, render = FakeCases(), FakePdfs(), FakeRenderer()
     screenings, diplomas = FakeScreenings(outbox), FakeDiplomas(outbox)
     questionnaires, keys, audit = FakeQuestionnaires(outbox), MemoryKeys("intake"), FakeAudit()
+    links = FakeLinks()
     deps = Deps(
         cases=cases,
         screenings=screenings,
@@ -225,8 +260,10 @@ def world(now: dt.datetime = NOW) -> World:
         render=render,
         sealed=keys,
         audit=audit,
+        links=links,
+        sign_link=FakeSigner(now),
         clock=lambda: now,
     )
     return World(
-        outbox, cases, screenings, diplomas, questionnaires, pdfs, render, keys, audit, deps
+        outbox, cases, screenings, diplomas, questionnaires, pdfs, render, keys, audit, links, deps
     )

@@ -26,11 +26,10 @@ from services.screening.tests.screening_events import base
 class IntakeKeys:
     """``async with IntakeKeys(...) as keys``: seal as intake would, destroy a case's keys."""
 
-    def __init__(
-        self, mongodb_url: str, database: str, jwt_secret: str, port: int | None = None
-    ) -> None:
+    def __init__(self, mongodb_url: str, database: str, port: int | None = None) -> None:
         self._mongodb_url, self._database = mongodb_url, database
-        self._settings = ServiceSettings(service_name="intake", jwt_secret=jwt_secret)
+        # development: screening's calls are checked with its development key
+        self._settings = ServiceSettings(service_name="intake", development=True)
         self.port = port or free_port()
         self._client: AsyncMongoClient[Any] | None = None
         self._server: uvicorn.Server | None = None

@@ -32,9 +32,12 @@ from vrac_screening.domain.commands import (
 from vrac_screening.domain.diploma import Diploma, ScreeningOutcome
 from vrac_screening.domain.errors import (
     CaseIsClosed,
+    LinkRevoked,
+    LinkWithdrawn,
     NoConsent,
     UnknownCase,
     UnknownDiploma,
+    UnknownLink,
     UnknownScreening,
 )
 from vrac_screening.domain.scores import DomainResult
@@ -459,3 +462,40 @@ async def test_an_erased_case_shows_no_diploma_even_one_still_sending_its_event(
     assert w.diplomas.records
     assert await handlers.show_diplomas(w.deps, CASE, Anyone()) == []
     assert await handlers.list_diplomas(w.deps, CASE, Anyone()) == []
+
+
+async def issued_diploma(w: World) -> str:
+    await open_case(w)
+    await screen(w)
+    await Subscribers(w.deps).on_findings_recorded(new_envelope(sent(w, FindingsRecorded)[0]))
+    [issued] = sent(w, DiplomaIssued)
+    return issued.diploma_id
+
+
+async def test_a_link_lives_days_and_is_refused_once_revoked(w: World) -> None:
+    diploma_id = await issued_diploma(w)
+    link, token = await handlers.issue_diploma_link(w.deps, diploma_id, Anyone())
+    assert link.expires_at - NOW == dt.timedelta(days=7)
+    assert token == f"{link.link_id}:/diplomas/{diploma_id}.pdf"
+    await handlers.check_link(w.deps, link.link_id)  # standing: no refusal
+
+    with pytest.raises(Refused):
+        await handlers.revoke_link(w.deps, link.link_id, Only(vocab.Pilot.MECHELEN))
+    revoked = await handlers.revoke_link(w.deps, link.link_id, Anyone())
+    assert revoked.revoked_at == NOW
+    with pytest.raises(LinkRevoked):
+        await handlers.check_link(w.deps, link.link_id)
+    with pytest.raises(LinkRevoked):  # a link screening never recorded opens nothing either
+        await handlers.check_link(w.deps, "lnk-unknown")
+    with pytest.raises(UnknownLink):
+        await handlers.revoke_link(w.deps, "lnk-unknown", Anyone())
+
+
+async def test_no_link_for_a_diploma_no_longer_shared_and_erasure_forgets_links(w: World) -> None:
+    diploma_id = await issued_diploma(w)
+    await handlers.issue_diploma_link(w.deps, diploma_id, Anyone())
+    await give(w, vocab.ConsentPurpose.DIPLOMA, granted=False, at=NOW + dt.timedelta(hours=1))
+    with pytest.raises(LinkWithdrawn):
+        await handlers.issue_diploma_link(w.deps, diploma_id, Anyone())
+    await handlers.close_case(w.deps, closed(vocab.CloseReason.ERASURE_REQUESTED))
+    assert w.links.links == {}

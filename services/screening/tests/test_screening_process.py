@@ -30,7 +30,7 @@ async def test_the_process_consumes_serves_and_publishes(
         platform = screening.platform
         port = platform.services["intake"].port
         database = f"{test_prefix}_intake_keys"
-        intake = IntakeKeys(mongodb_url, database, platform.jwt_secret, port=port)
+        intake = IntakeKeys(mongodb_url, database, port=port)
         async with intake:
             headers = screening.auth()
             await screening.publish(*INTAKE_EVENTS, await intake.family(CASE, NAME))

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
+import json
 import threading
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from pypdf import PdfReader
 from vrac_contracts.catalogue import spec_for
 from vrac_contracts.events.audit import ACCESS_RECORDED
@@ -20,13 +23,14 @@ from vrac_contracts.events.screening import (
 )
 from vrac_contracts.ids import derived_id
 from vrac_runtime.audit import AUDIT_OUTBOX
-from vrac_runtime.auth import issue_link
+from vrac_runtime.auth import SigningKeys, Tokens
 from vrac_runtime.consumer import DLQ_ERROR, DLQ_REASON
 from vrac_screening.adapters.pdf import render_diploma
 
 pytestmark = pytest.mark.integration
 
 CASE = "case_screeningjourney1"
+KEYS = json.dumps(SigningKeys.generate("not-screenings").private_jwks())  # a stranger's key
 OTHER = "case_screeningjourney2"
 
 
@@ -86,35 +90,87 @@ async def test_a_screening_gives_advice_and_a_diploma_in_the_family_language(scr
     assert again.content == pdf.content
 
 
+async def new_link(screening, diploma_id: str) -> dict[str, Any]:
+    """What notifications gets when it asks for a link to send the family."""
+    reply = await screening.http.post(
+        "/internal/diploma-links",
+        json={"diploma_id": diploma_id},
+        headers=screening.auth(role="service", subject="notifications"),
+    )
+    assert reply.status_code == 201, reply.text
+    return reply.json()
+
+
 async def test_a_signed_link_opens_one_diploma_for_the_family(screening) -> None:
     await screening.open_case(CASE, name="Sam", language="nl")
     await screening.screen(CASE, screened_on="2025-03-10")
     [diploma] = await screening.wait_for_diplomas(CASE)
     path = diploma["pdf_url"]
-    secret = screening.settings.jwt_secret.get_secret_value()
-    issuer = screening.settings.jwt_issuer
+    issued = await new_link(screening, diploma["diploma_id"])
+    assert issued["path"] == path
+    days = (dt.datetime.fromisoformat(issued["expires_at"]) - dt.datetime.now(dt.UTC)).days
+    assert days == 6  # a week by default, not months
+    link = {"link": issued["token"]}
 
-    def link(to: str, ttl: int = 600) -> dict[str, str]:
-        return {"link": issue_link(secret, to, ttl=ttl, issuer=issuer)}
-
-    opened = await screening.http.get(path, params=link(path))
+    opened = await screening.http.get(path, params=link)
     assert opened.status_code == 200 and "Sam" in pdf_text(opened.content)
 
-    other = await screening.http.get(path, params=link("/diplomas/dip_someoneelse0001.pdf"))
+    other = await screening.http.get("/diplomas/dip_someoneelse0001.pdf", params=link)
     assert (other.status_code, other.json()["detail"]) == (403, "this link opens another document")
-    expired = await screening.http.get(path, params=link(path, ttl=-60))
+    signer = Tokens.from_settings(screening.settings)
+    expired = await screening.http.get(path, params={"link": signer.issue_link(path, -60)[1]})
     assert (expired.status_code, expired.json()["detail"]) == (403, "this link has expired")
-    forged = await screening.http.get(
-        path, params={"link": issue_link("a-secret-that-is-not-the-service-one", path, ttl=600)}
-    )
-    assert forged.status_code == 403
+    stranger = screening.settings.model_copy(update={"signing_keys": SecretStr(KEYS)})
+    foreign = Tokens.from_settings(stranger)
+    forged = await screening.http.get(path, params={"link": foreign.issue_link(path, 600)[1]})
+    assert (forged.status_code, forged.json()["detail"]) == (403, "this link is not valid")
     assert (await screening.http.get(path)).status_code == 401
     # a link is no bearer token, not even for the diploma it opens
-    as_bearer = {"Authorization": f"Bearer {link(path)['link']}"}
+    as_bearer = {"Authorization": f"Bearer {issued['token']}"}
     assert (await screening.http.get(path, headers=as_bearer)).status_code == 401
     assert (
         await screening.http.get(f"/cases/{CASE}/diplomas", headers=as_bearer)
     ).status_code == 401
+
+
+async def test_only_notifications_asks_for_links(screening) -> None:
+    await screening.open_case(CASE, name="Sam", language="nl")
+    await screening.screen(CASE, screened_on="2025-03-10")
+    [diploma] = await screening.wait_for_diplomas(CASE)
+    body = {"diploma_id": diploma["diploma_id"]}
+    for headers in (
+        screening.auth(role="service", subject="reporting"),
+        screening.auth(role="coach"),
+    ):
+        reply = await screening.http.post("/internal/diploma-links", json=body, headers=headers)
+        assert reply.status_code == 403
+
+
+async def test_a_revoked_link_opens_nothing_and_says_so(screening) -> None:
+    await screening.open_case(CASE, name="Sam", language="nl")
+    await screening.screen(CASE, screened_on="2025-03-10")
+    [diploma] = await screening.wait_for_diplomas(CASE)
+    path, diploma_id = diploma["pdf_url"], diploma["diploma_id"]
+    kept, lost = await new_link(screening, diploma_id), await new_link(screening, diploma_id)
+
+    listed = await screening.http.get(f"/diplomas/{diploma_id}/links", headers=screening.auth())
+    assert {x["link_id"] for x in listed.json()} == {kept["link_id"], lost["link_id"]}
+    other_dpo = screening.auth(role="dpo", pilot="mechelen")
+    assert (
+        await screening.http.delete(f"/links/{lost['link_id']}", headers=other_dpo)
+    ).status_code == 403
+    dpo = screening.auth(role="dpo")
+    assert (
+        await screening.http.delete(f"/links/{lost['link_id']}", headers=dpo)
+    ).status_code == 204
+
+    refused = await screening.http.get(path, params={"link": lost["token"]})
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "this link was revoked; ask the coach for a new one"
+    assert (await screening.http.get(path, params={"link": kept["token"]})).status_code == 200
+    listed = await screening.http.get(f"/diplomas/{diploma_id}/links", headers=screening.auth())
+    revoked = {x["link_id"]: x["revoked_at"] is not None for x in listed.json()}
+    assert revoked == {kept["link_id"]: False, lost["link_id"]: True}
 
 
 async def test_the_link_stops_when_diploma_consent_is_withdrawn_or_the_case_closes(
@@ -124,8 +180,7 @@ async def test_the_link_stops_when_diploma_consent_is_withdrawn_or_the_case_clos
     await screening.screen(CASE, screened_on="2025-03-10")
     [diploma] = await screening.wait_for_diplomas(CASE)
     path = diploma["pdf_url"]
-    secret = screening.settings.jwt_secret.get_secret_value()
-    link = {"link": issue_link(secret, path, ttl=600, issuer=screening.settings.jwt_issuer)}
+    link = {"link": (await new_link(screening, diploma["diploma_id"]))["token"]}
 
     async def link_answers(status: int) -> bool:
         return (await screening.http.get(path, params=link)).status_code == status

@@ -35,13 +35,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from vrac_contracts.catalogue import consumed_by, spec_for
 from vrac_contracts.events import NotificationDelivered
-from vrac_runtime.auth import issue_token
 
 from vrac_testing.builders import family_registration
 from vrac_testing.infrastructure import Infrastructure, local_stack_ports, stack
 from vrac_testing.polling import eventually
 from vrac_testing.processes import SERVICES, Platform
 from vrac_testing.sinks import ReceivedHook, ReceivedMail, SmtpSink, WebhookReceiver
+from vrac_testing.tokens import bearer
 
 # Set to ``local-stack`` to let fault tests stop the broker of this checkout's local stack
 # while the tests were given explicit Kafka and MongoDB URLs (a private stack on other ports).
@@ -200,19 +200,14 @@ class CaseStream:
     )
 
     def __post_init__(self) -> None:
-        secret = self.platform.jwt_secret
         self.agency_id = f"agy_{self.tag}"
         # a Standard Webhooks secret: whsec_ + base64 of at least 24 bytes
         self.hook_secret = (
             "whsec_" + base64.b64encode(f"webhook-secret-of-agency-{self.tag}".encode()).decode()
         )
-        self.coach = _bearer(issue_token(secret, subject="coach", role="coach", pilot=self.pilot))
-        self.lead = _bearer(
-            issue_token(secret, subject="lead", role="pilot-lead", pilot=self.pilot)
-        )
-        self.agency = _bearer(
-            issue_token(secret, subject=self.agency_id, role="agency", pilot=self.pilot)
-        )
+        self.coach = bearer("coach", self.pilot, "coach")
+        self.lead = bearer("pilot-lead", self.pilot, "lead")
+        self.agency = bearer("agency", self.pilot, self.agency_id)
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -360,10 +355,6 @@ class CaseStream:
                 elif isinstance(value, int) and not isinstance(totals.get(name), str):
                     totals[name] = totals.get(name, 0) + value
         return totals
-
-
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 # --- reading topics ------------------------------------------------------------------------------

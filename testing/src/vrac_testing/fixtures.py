@@ -87,6 +87,7 @@ def make_settings(
             "handler_backoff_seconds": 0.05,
             "relay_interval_seconds": 0.1,
             "topic_partitions": 1,
+            "development": True,  # development keys and issuer, as the test kit mints tokens
         }
         values.update(overrides)
         return ServiceSettings(**values)

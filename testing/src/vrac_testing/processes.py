@@ -31,9 +31,9 @@ from pymongo import AsyncMongoClient
 from vrac_contracts.catalogue import spec_for
 from vrac_contracts.envelope import new_envelope
 from vrac_contracts.events.base import EventData
-from vrac_runtime.auth import issue_token
 
 from vrac_testing.kafka import publish_to, read_all
+from vrac_testing.tokens import bearer
 
 SERVICES = ("intake", "screening", "network", "notifications", "reporting")
 
@@ -89,9 +89,9 @@ class Platform:
     mongodb_url: str
     prefix: str
     logs: Path
-    jwt_secret: str = "local-development-secret-change-me-in-production"
     extra_env: dict[str, str] = field(default_factory=dict)
     services: dict[str, ServiceProcess] = field(default_factory=dict)
+    peers: set[str] = field(default_factory=set)  # services started here, whose keys others read
 
     def __post_init__(self) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -123,7 +123,10 @@ class Platform:
             "VRAC_TOPIC_PREFIX": self.prefix,
             "VRAC_MONGODB_DATABASE": database,
             "VRAC_HTTP_PORT": str(self.services[name].port),
-            "VRAC_JWT_SECRET": self.jwt_secret,
+            # development keys and issuer, the way a local stack runs; each service reads
+            # its peers' public keys from their JWKS routes, as a deployment does
+            "VRAC_DEVELOPMENT": "true",
+            "VRAC_TRUSTED_SERVICES": json.dumps({s: self.url(s) for s in sorted(self.peers)}),
             "VRAC_SCREENING_PUBLIC_URL": self.url("screening"),
             # the owners of sealed personal data, whose data keys the readers fetch
             "VRAC_KEY_OWNER_URLS": json.dumps(
@@ -136,6 +139,7 @@ class Platform:
         return values
 
     def start(self, names: tuple[str, ...] = SERVICES, timeout: float = 90.0) -> None:
+        self.peers |= {self.services[name].service for name in names}
         for name in names:
             service = self.services[name]
             with service.log.open("ab") as out:
@@ -216,8 +220,7 @@ class OneService:
         return self.platform.services[self.name]
 
     def auth(self, subject: str = "u-1", role: str = "coach", pilot: str = "leiden") -> dict:
-        token = issue_token(self.platform.jwt_secret, subject=subject, role=role, pilot=pilot)
-        return {"Authorization": f"Bearer {token}"}
+        return bearer(role, pilot, subject)
 
     async def publish(self, *events: EventData) -> None:
         """Send events to the service exactly as their producers would."""

@@ -17,11 +17,11 @@ from pymongo import AsyncMongoClient
 from vrac_contracts.catalogue import spec_for
 from vrac_contracts.envelope import Envelope, decode, encode, new_envelope
 from vrac_contracts.events.base import EventData
-from vrac_runtime.auth import issue_token
 from vrac_runtime.settings import ServiceSettings
 
 from vrac_testing.kafka import read_all, send_raw
 from vrac_testing.polling import eventually
+from vrac_testing.tokens import bearer
 
 
 class RunningService:
@@ -34,9 +34,7 @@ class RunningService:
         self.http = http
 
     def auth(self, role: str = "coach", pilot: str = "leiden", subject: str = "u-1") -> dict:
-        secret = self.settings.jwt_secret.get_secret_value()
-        token = issue_token(secret, subject=subject, role=role, pilot=pilot)
-        return {"Authorization": f"Bearer {token}"}
+        return bearer(role, pilot, subject)
 
     async def send(self, topic: str, value: bytes, key: bytes, headers: list) -> None:
         """Send raw bytes to a catalogue topic of this test."""

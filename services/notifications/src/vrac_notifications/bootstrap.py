@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from vrac_runtime.audit import ErasureTrail, keep_audit
+from vrac_runtime.auth import Tokens
 from vrac_runtime.logging import get_logger
 from vrac_runtime.sealing import reader_opener
 from vrac_runtime.service import build_runtime, compose, run
@@ -65,10 +66,9 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
         poster=HttpHookPoster(settings.webhook_timeout_seconds, guard),
         destinations=guard,
         diploma_link=DiplomaLinks(
+            settings.screening_url or settings.screening_public_url,
             settings.screening_public_url,
-            settings.jwt_secret.get_secret_value(),
-            settings.jwt_issuer,
-            settings.diploma_link_days,
+            Tokens.from_settings(settings).service_token,
         ),
         opener=reader_opener(settings),
         audit=ErasureTrail(runtime.db, settings.service_name, "/cases/{case_id}"),
@@ -93,13 +93,23 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
             lambda _: case_files.ensure_indexes(),
             lambda _: webhooks.rewrap(),
         ],
-        on_shutdown=[scheduler.stop, lambda deps: deps.opener.aclose()],
+        on_shutdown=[
+            scheduler.stop,
+            lambda deps: deps.opener.aclose(),
+            lambda deps: _close(deps.diploma_link),
+        ],
         jobs=[
             ("delivery scheduler", 0, scheduler.tick),
             ("erasures", settings.erasure_retry_seconds, handlers.finish_erasures),
         ],
     )
     return keep_audit(app)
+
+
+async def _close(resource: object) -> None:
+    close = getattr(resource, "aclose", None)  # tests may give a plain function
+    if close is not None:
+        await close()
 
 
 def main() -> None:

@@ -109,7 +109,7 @@ class Deps:
     mailer: Mailer
     poster: HookPoster
     destinations: Destinations  # where a webhook may point (checked again by the poster)
-    diploma_link: Callable[[str], str]  # a diploma's URL the family can open
+    diploma_link: Callable[[str], Awaitable[str]]  # a diploma's URL the family can open
     opener: SealedReader  # opens the names and addresses that arrive sealed
     audit: ErasureAudit
     schedule: RetrySchedule = field(default_factory=RetrySchedule)
@@ -531,26 +531,32 @@ def _planned(case: CaseFile | None, delivery_id: str) -> Planned | None:
 
 async def _prepared(deps: Deps, case: CaseFile, item: Planned) -> Send | None:
     """The send of this message (None: no address). A message that cannot even be prepared
-    (a store read failing) is tried again later like any transient failure."""
+    (a store read failing) is tried again later like any transient failure; one whose
+    diploma link screening refuses fails as screening says."""
+    problem: DeliveryProblem
     try:
-        return await _sender(deps, case, item, _render(deps, case, item))
+        url = await _diploma_url(deps, item.intent)
+        return await _sender(deps, case, item, _render(case, item, url), url)
+    except DeliveryProblem as refused:  # screening refused the diploma's link, or is away
+        log.warning("message not prepared", delivery_id=item.delivery_id, error=str(refused.code))
+        problem = refused
     except Exception as err:
         log.error("message not prepared", delivery_id=item.delivery_id, error=type(err).__name__)
         problem = DeliveryProblem(vocab.DeliveryError.OTHER, retryable=True)
 
-        async def fails() -> None:
-            raise problem
+    async def fails() -> None:
+        raise problem
 
-        return fails
+    return fails
 
 
-def _render(deps: Deps, case: CaseFile, item: Planned) -> Message:
+def _render(case: CaseFile, item: Planned, diploma_url: str) -> Message:
     return render(
         item.intent,
         item.contact,
         case_id=case.case_id,
         child_first_name=case.child_first_name,
-        diploma_url=_diploma_url(deps, item.intent),
+        diploma_url=diploma_url,
     )
 
 
@@ -595,11 +601,14 @@ async def _finish(deps: Deps, delivery: Delivery, claim: Claim) -> None:
         )
 
 
-def _diploma_url(deps: Deps, intent: Intent) -> str:
-    return deps.diploma_link(intent.diploma_id) if isinstance(intent, DiplomaMessage) else ""
+async def _diploma_url(deps: Deps, intent: Intent) -> str:
+    """A fresh link for a diploma message (screening signs it); empty for other messages."""
+    return await deps.diploma_link(intent.diploma_id) if isinstance(intent, DiplomaMessage) else ""
 
 
-async def _sender(deps: Deps, case: CaseFile, item: Planned, message: Message) -> Send | None:
+async def _sender(
+    deps: Deps, case: CaseFile, item: Planned, message: Message, diploma_url: str
+) -> Send | None:
     """The call that sends the message on its channel; None when there is no address."""
     contact = item.contact
     if item.channel is vocab.Channel.WEBHOOK:
@@ -615,7 +624,7 @@ async def _sender(deps: Deps, case: CaseFile, item: Planned, message: Message) -
             intent=item.intent,
             message=message,
             sent_at=deps.clock(),
-            diploma_url=_diploma_url(deps, item.intent),
+            diploma_url=diploma_url,
         )
         hook = Hook(
             item.delivery_id,

@@ -83,8 +83,10 @@ class NotificationsSettings(ServiceSettings):
         "http://127.0.0.1:8002",
         description="Public base URL of the screening service; diploma links point there.",
     )
-    diploma_link_days: int = Field(
-        60, ge=1, le=366, description="How long the signed diploma link in a message opens it."
+    screening_url: str = Field(
+        "",
+        description="Base URL at which notifications asks screening for diploma links "
+        "(inside the cluster); empty: the public URL.",
     )
 
     @model_validator(mode="after")

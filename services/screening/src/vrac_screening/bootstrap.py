@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
 from vrac_runtime.audit import ErasureTrail, keep_audit
+from vrac_runtime.auth import Tokens
 from vrac_runtime.sealing import reader_opener
 from vrac_runtime.service import build_runtime, compose, run
 
@@ -17,11 +18,12 @@ from vrac_screening.adapters.store import (
     OUTBOX_COLLECTIONS,
     MongoCases,
     MongoDiplomas,
+    MongoLinks,
     MongoPdfCache,
     MongoQuestionnaires,
     MongoScreenings,
 )
-from vrac_screening.entrypoints.http import router
+from vrac_screening.entrypoints.http import internal, router
 from vrac_screening.entrypoints.subscribers import Subscribers
 from vrac_screening.handlers import Deps
 from vrac_screening.ports import SealedReader
@@ -35,10 +37,20 @@ DESCRIPTION = (
 
 
 def mongo_deps(
-    db: AsyncDatabase[Any], sealed: SealedReader, on_events: Callable[[], None] = lambda: None
+    db: AsyncDatabase[Any],
+    sealed: SealedReader,
+    on_events: Callable[[], None] = lambda: None,
+    settings: ScreeningSettings | None = None,
 ) -> Deps:
     """The handlers' ports on the service's database, opening intake's sealed data with
-    ``sealed``; ``on_events`` wakes the relay."""
+    ``sealed``, signing links with the keys of ``settings``; ``on_events`` wakes the relay."""
+    settings = settings or ScreeningSettings()
+    tokens = Tokens.from_settings(settings)
+
+    def sign_link(path: str, seconds: int) -> tuple[str, str, int]:
+        grant, token = tokens.issue_link(path, seconds)
+        return grant.link_id, token, grant.expires_at
+
     return Deps(
         cases=MongoCases(db),
         screenings=MongoScreenings(db, on_events),
@@ -48,11 +60,21 @@ def mongo_deps(
         render=render_diploma,
         sealed=sealed,
         audit=ErasureTrail(db, "screening", "/cases/{case_id}"),
+        links=MongoLinks(db),
+        sign_link=sign_link,
+        link_seconds=settings.diploma_link_days * 86_400,
     )
 
 
 async def create_indexes(db: AsyncDatabase[Any]) -> None:
-    for indexed in (MongoCases, MongoScreenings, MongoDiplomas, MongoQuestionnaires, MongoPdfCache):
+    for indexed in (
+        MongoCases,
+        MongoScreenings,
+        MongoDiplomas,
+        MongoQuestionnaires,
+        MongoPdfCache,
+        MongoLinks,
+    ):
         await indexed(db).create_indexes()
 
 
@@ -69,8 +91,8 @@ def build(settings: ScreeningSettings | None = None, **overrides: Any) -> FastAP
     async def start(_: Deps) -> None:
         await create_indexes(runtime.db)
 
-    app = compose(runtime, mongo_deps(runtime.db, opener, relay.wake), overrides).app(
-        [router],
+    app = compose(runtime, mongo_deps(runtime.db, opener, relay.wake, settings), overrides).app(
+        [router, internal],
         title="VRAC screening",
         description=DESCRIPTION,
         subscribers=Subscribers,

@@ -32,10 +32,14 @@ from vrac_screening.domain.diploma import Diploma, DiplomaSheet, ScreeningOutcom
 from vrac_screening.domain.errors import (
     CaseIsClosed,
     ChildNotKnownYet,
+    LinkRevoked,
+    LinkWithdrawn,
     UnknownCase,
     UnknownDiploma,
+    UnknownLink,
     UnknownScreening,
 )
+from vrac_screening.domain.links import DiplomaLink
 from vrac_screening.domain.questionnaire import Questionnaire
 from vrac_screening.domain.screening import Screening
 from vrac_screening.ports import (
@@ -43,6 +47,8 @@ from vrac_screening.ports import (
     AuditTrail,
     Cases,
     Diplomas,
+    Links,
+    LinkSigner,
     PdfCache,
     Questionnaires,
     Renderer,
@@ -72,6 +78,9 @@ class Deps:
     render: Renderer
     sealed: SealedReader
     audit: AuditTrail
+    links: Links
+    sign_link: LinkSigner
+    link_seconds: int = 7 * 86_400  # how long a diploma link opens it
     clock: Clock = utc_now
     mint: Callable[[str], str] = new_id
 
@@ -128,6 +137,7 @@ async def finish_erasure(deps: Deps, case_id: str) -> bool:
         return False
     deps.sealed.forget_case(case_id)
     await deps.pdfs.drop_case(case_id)
+    await deps.links.drop_case(case_id)
     waiting = 0
     for records in (deps.screenings, deps.diplomas, deps.questionnaires):
         waiting += await records.erase_case(case_id)
@@ -290,6 +300,65 @@ async def get_diploma_pdf(deps: Deps, diploma_id: str, access: Access) -> bytes:
             raise UnknownDiploma(f"diploma {diploma_id} not found")
         await deps.pdfs.put(diploma, pdf, deps.clock())
     return pdf
+
+
+# -- the family's links --
+
+
+def diploma_path(diploma_id: str) -> str:
+    return f"/diplomas/{diploma_id}.pdf"
+
+
+async def issue_diploma_link(
+    deps: Deps, diploma_id: str, access: Access
+) -> tuple[DiplomaLink, str]:
+    """A new signed link to the diploma's PDF (and its token), while the family shares the
+    diploma; recorded so that it can be listed and revoked."""
+    diploma, _ = await get_diploma(deps, diploma_id, access)
+    case = await deps.cases.get(diploma.case_id)
+    if case is None or not case.diploma_shared:
+        raise LinkWithdrawn(
+            f"diploma {diploma_id} is not shared: the case is closed or consent withdrawn"
+        )
+    link_id, token, expires = deps.sign_link(diploma_path(diploma_id), deps.link_seconds)
+    link = DiplomaLink(
+        link_id=link_id,
+        diploma_id=diploma_id,
+        case_id=diploma.case_id,
+        pilot=diploma.pilot,
+        issued_at=deps.clock(),
+        expires_at=dt.datetime.fromtimestamp(expires, dt.UTC),
+    )
+    await deps.links.add(link)
+    return link, token
+
+
+async def check_link(deps: Deps, link_id: str) -> None:
+    """Raises LinkRevoked unless the link is known here and not revoked (its signature and
+    expiry were checked before)."""
+    link = await deps.links.get(link_id)
+    if link is None or link.revoked_at is not None:
+        raise LinkRevoked("this link was revoked; ask the coach for a new one")
+
+
+async def list_diploma_links(deps: Deps, diploma_id: str, access: Access) -> list[DiplomaLink]:
+    diploma = await deps.diplomas.get(diploma_id)
+    if diploma is None:
+        raise UnknownDiploma(f"diploma {diploma_id} not found")
+    access.check(diploma.pilot)
+    return await deps.links.of_diploma(diploma_id)
+
+
+async def revoke_link(deps: Deps, link_id: str, access: Access) -> DiplomaLink:
+    """Revoke a link: from now on it opens nothing. Revoking twice changes nothing."""
+    link = await deps.links.get(link_id)
+    if link is None:
+        raise UnknownLink(f"link {link_id} not found")
+    access.check(link.pilot)
+    revoked = link.revoked(deps.clock())
+    if revoked is not link:
+        await deps.links.put(revoked)
+    return revoked
 
 
 # -- questionnaires --

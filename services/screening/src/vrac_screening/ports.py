@@ -14,6 +14,7 @@ from vrac_runtime.intake_facts import IntakeFacts
 
 from vrac_screening.domain.case import Case
 from vrac_screening.domain.diploma import Diploma, DiplomaSheet
+from vrac_screening.domain.links import DiplomaLink
 from vrac_screening.domain.questionnaire import Questionnaire
 from vrac_screening.domain.screening import Screening
 
@@ -113,6 +114,26 @@ class PdfCache(Protocol):
     async def put(self, diploma: Diploma, pdf: bytes, rendered_at: dt.datetime) -> None: ...
 
     async def drop_case(self, case_id: str) -> None: ...
+
+
+class Links(Protocol):
+    """The diploma links issued, by id; erasure deletes those of the case."""
+
+    async def add(self, link: DiplomaLink) -> None: ...
+
+    async def get(self, link_id: str) -> DiplomaLink | None: ...
+
+    async def put(self, link: DiplomaLink) -> None: ...
+
+    async def of_diploma(self, diploma_id: str) -> list[DiplomaLink]: ...
+
+    async def drop_case(self, case_id: str) -> None: ...
+
+
+class LinkSigner(Protocol):
+    """Signs a link opening ``path`` for ``seconds``: its id, the token, its expiry (epoch)."""
+
+    def __call__(self, path: str, seconds: int) -> tuple[str, str, int]: ...
 
 
 class Renderer(Protocol):

@@ -15,3 +15,10 @@ class ScreeningSettings(ServiceSettings):
         description="How often erasures that could not finish at once (a record still sending "
         "its event, a write under way, a store that failed) are taken up again.",
     )
+    diploma_link_days: int = Field(
+        7,
+        ge=1,
+        le=31,
+        description="How long a diploma link in a message to the family opens the diploma, "
+        "in days; a coach or the data-protection officer can revoke one sooner.",
+    )

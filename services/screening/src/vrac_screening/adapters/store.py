@@ -30,6 +30,7 @@ from vrac_runtime.outbox import OUTBOX, WITHOUT_OUTBOX, insert_with_events, new_
 from vrac_screening.domain.advice_rules import AdviceChoice
 from vrac_screening.domain.case import Case
 from vrac_screening.domain.diploma import Diploma
+from vrac_screening.domain.links import DiplomaLink
 from vrac_screening.domain.questionnaire import Questionnaire
 from vrac_screening.domain.scores import DomainResult, Rating
 from vrac_screening.domain.screening import Screening
@@ -39,6 +40,7 @@ SCREENINGS: Final = "screenings"
 DIPLOMAS: Final = "diplomas"
 DIPLOMA_PDFS: Final = "diploma_pdfs"
 QUESTIONNAIRES: Final = "questionnaires"
+DIPLOMA_LINKS: Final = "diploma_links"
 # the collections whose documents carry an outbox
 OUTBOX_COLLECTIONS: Final = (SCREENINGS, DIPLOMAS, QUESTIONNAIRES)
 _NO_OUTBOX = WITHOUT_OUTBOX
@@ -220,6 +222,58 @@ class MongoPdfCache:
 
     async def drop_case(self, case_id: str) -> None:
         await self._pdfs.delete_many({"case_id": case_id})
+
+
+class MongoLinks:
+    """The diploma links issued: ids, diploma, case, times; no token, nothing personal."""
+
+    def __init__(self, db: AsyncDatabase[Any]) -> None:
+        self._links = db[DIPLOMA_LINKS]
+
+    async def create_indexes(self) -> None:
+        await self._links.create_index([("diploma_id", ASCENDING)])
+        await self._links.create_index([("case_id", ASCENDING)])
+
+    async def add(self, link: DiplomaLink) -> None:
+        await self._links.insert_one(_link_doc(link))
+
+    async def get(self, link_id: str) -> DiplomaLink | None:
+        doc = await self._links.find_one({"_id": link_id})
+        return None if doc is None else _link(doc)
+
+    async def put(self, link: DiplomaLink) -> None:
+        await self._links.replace_one({"_id": link.link_id}, _link_doc(link))
+
+    async def of_diploma(self, diploma_id: str) -> list[DiplomaLink]:
+        found = self._links.find({"diploma_id": diploma_id}).sort("issued_at", ASCENDING)
+        return [_link(doc) async for doc in found]
+
+    async def drop_case(self, case_id: str) -> None:
+        await self._links.delete_many({"case_id": case_id})
+
+
+def _link_doc(link: DiplomaLink) -> dict[str, Any]:
+    return {
+        "_id": link.link_id,
+        "diploma_id": link.diploma_id,
+        "case_id": link.case_id,
+        "pilot": link.pilot,
+        "issued_at": link.issued_at,
+        "expires_at": link.expires_at,
+        "revoked_at": link.revoked_at,
+    }
+
+
+def _link(doc: dict[str, Any]) -> DiplomaLink:
+    return DiplomaLink(
+        link_id=doc["_id"],
+        diploma_id=doc["diploma_id"],
+        case_id=doc["case_id"],
+        pilot=doc["pilot"],
+        issued_at=doc["issued_at"],
+        expires_at=doc["expires_at"],
+        revoked_at=doc.get("revoked_at"),
+    )
 
 
 def _case(doc: dict[str, Any]) -> Case:

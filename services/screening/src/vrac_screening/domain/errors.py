@@ -23,6 +23,15 @@ class LinkWithdrawn(NotFound):
     stands: a withdrawal or a closed case stops it before the link's own expiry."""
 
 
+class UnknownLink(NotFound):
+    pass
+
+
+class LinkRevoked(Conflict):
+    """A coach or the data-protection officer revoked the link (the entrypoint answers 403:
+    the link itself is refused, not the state of the diploma)."""
+
+
 class CaseIsClosed(Conflict):
     """The case was closed: nothing new is recorded for it."""
 

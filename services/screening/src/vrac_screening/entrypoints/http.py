@@ -8,21 +8,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import Response
 from vrac_contracts.values import Language
 from vrac_runtime.audit import CaseRef, audited
-from vrac_runtime.auth import Principal, requires, requires_or_link
+from vrac_runtime.auth import LinkGrant, Principal, requires, requires_or_link
 from vrac_runtime.http import deps_of
 
 from vrac_screening import handlers
 from vrac_screening.domain.case import Case
 from vrac_screening.domain.commands import RecordScreening, SubmitQuestionnaire
 from vrac_screening.domain.diploma import Diploma
-from vrac_screening.domain.errors import LinkWithdrawn
+from vrac_screening.domain.errors import LinkRevoked, LinkWithdrawn
 from vrac_screening.domain.screening import Screening
 from vrac_screening.entrypoints.schemas import (
+    DiplomaLinkIn,
+    DiplomaLinkOut,
     DiplomaOut,
+    IssuedLinkOut,
     QuestionnaireIn,
     QuestionnaireOut,
     ScreeningIn,
@@ -38,6 +41,9 @@ async def _locate(request: Request, params: Mapping[str, str]) -> CaseRef | None
         found = await d.screenings.get(params["screening_id"])
     elif "diploma_id" in params:
         found = await d.diplomas.get(params["diploma_id"])
+    elif "link_id" in params:
+        link = await d.links.get(params["link_id"])
+        return None if link is None else CaseRef(link.case_id, link.pilot)
     elif "case_id" in params:
         found = await d.cases.get(params["case_id"])
     return None if found is None else CaseRef(found.case_id, found.pilot)
@@ -80,8 +86,14 @@ Writer = Annotated[Principal, Depends(requires("coach"))]
 Reader = Annotated[Principal, Depends(requires("coach", "pilot-lead", "service"))]
 # a parent opens the diploma through the signed link in the e-mail
 ReaderOrLink = Annotated[
-    Principal | None, Depends(requires_or_link("coach", "pilot-lead", "service"))
+    Principal | LinkGrant, Depends(requires_or_link("coach", "pilot-lead", "service"))
 ]
+# who sees and revokes the family's links: the coach, the data-protection officer
+LinkKeeper = Annotated[Principal, Depends(requires("coach", "dpo"))]
+LinkViewer = Annotated[Principal, Depends(requires("coach", "pilot-lead", "dpo"))]
+# the only caller that asks for new links: notifications, which sends them to the family
+LINK_REQUESTER = "notifications"
+Service = Annotated[Principal, Depends(requires("service"))]
 
 
 @router.post("/cases/{case_id}/screenings", status_code=201, response_model=ScreeningOut)
@@ -130,8 +142,14 @@ async def list_diplomas(case_id: str, who: Reader, d: D) -> list[DiplomaOut]:
 )
 async def diploma_pdf(diploma_id: str, who: ReaderOrLink, d: D) -> Response:
     """The diploma as a PDF, rendered on first download and cached. Opens with a bearer
-    token or with the signed ``link`` the family received."""
-    access = LinkAccess() if who is None else PrincipalAccess(who)
+    token or with the signed ``link`` the family received, unless it expired or was
+    revoked (403)."""
+    if isinstance(who, LinkGrant):
+        try:
+            await handlers.check_link(d, who.link_id)
+        except LinkRevoked as revoked:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, str(revoked)) from None
+    access = LinkAccess() if isinstance(who, LinkGrant) else PrincipalAccess(who)
     pdf = await handlers.get_diploma_pdf(d, diploma_id, access)
     return Response(
         content=pdf,
@@ -161,3 +179,32 @@ async def submit_questionnaire(
 async def list_questionnaires(case_id: str, who: Reader, d: D) -> list[QuestionnaireOut]:
     found = await handlers.list_questionnaires(d, case_id, PrincipalAccess(who))
     return [QuestionnaireOut.of(q) for q in found]
+
+
+@router.get("/diplomas/{diploma_id}/links", response_model=list[DiplomaLinkOut])
+async def list_diploma_links(diploma_id: str, who: LinkViewer, d: D) -> list[DiplomaLinkOut]:
+    """The links to this diploma sent to the family: when issued, until when, revoked."""
+    found = await handlers.list_diploma_links(d, diploma_id, PrincipalAccess(who))
+    return [DiplomaLinkOut.of(link) for link in found]
+
+
+@router.delete("/links/{link_id}", status_code=204)
+async def revoke_link(link_id: str, who: LinkKeeper, d: D) -> Response:
+    """Revoke a family's link at once (a message sent to a wrong address, a lost phone):
+    it then answers 403. The family can be sent a new one."""
+    await handlers.revoke_link(d, link_id, PrincipalAccess(who))
+    return Response(status_code=204)
+
+
+internal = APIRouter(tags=["internal"], include_in_schema=False)
+
+
+@internal.post("/internal/diploma-links", status_code=201, response_model=IssuedLinkOut)
+async def issue_diploma_link(body: DiplomaLinkIn, who: Service, d: D) -> IssuedLinkOut:
+    """A new link for the family to a diploma, for notifications' message: screening signs
+    the links to what it serves, with its own key."""
+    if who.subject != LINK_REQUESTER:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this service asks for no links")
+    link, token = await handlers.issue_diploma_link(d, body.diploma_id, PrincipalAccess(who))
+    path = handlers.diploma_path(link.diploma_id)
+    return IssuedLinkOut(link_id=link.link_id, path=path, token=token, expires_at=link.expires_at)

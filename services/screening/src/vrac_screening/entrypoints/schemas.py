@@ -11,6 +11,7 @@ from vrac_runtime.schemas import Attributes, Request
 from vrac_runtime.values import from_attributes
 
 from vrac_screening.domain.diploma import Diploma, DiplomaSheet
+from vrac_screening.domain.links import DiplomaLink
 from vrac_screening.domain.questionnaire import Questionnaire
 from vrac_screening.domain.scores import DomainResult, Level, Rating
 from vrac_screening.domain.screening import Screening
@@ -146,3 +147,30 @@ class QuestionnaireOut(BaseModel):
     @classmethod
     def of(cls, questionnaire: Questionnaire) -> QuestionnaireOut:
         return from_attributes(cls, questionnaire, wellbeing_band=questionnaire.band)
+
+
+class DiplomaLinkIn(Request):
+    diploma_id: str = Field(
+        min_length=1, max_length=100, description="The diploma the family's link opens."
+    )
+
+
+class IssuedLinkOut(BaseModel):
+    """A new link: ``path?link=token`` opens the diploma until ``expires_at``."""
+
+    link_id: str
+    path: str
+    token: str
+    expires_at: dt.datetime
+
+
+class DiplomaLinkOut(BaseModel):
+    link_id: str
+    diploma_id: str
+    issued_at: dt.datetime
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None = Field(description="When it was revoked; null: it was not.")
+
+    @classmethod
+    def of(cls, link: DiplomaLink) -> DiplomaLinkOut:
+        return from_attributes(cls, link)
