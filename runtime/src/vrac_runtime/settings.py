@@ -139,7 +139,13 @@ class ServiceSettings(BaseSettings):
         "that many concurrent writers).",
     )
     relay_interval_seconds: float = Field(
-        0.5, gt=0, description="How often the outbox relay looks for pending events."
+        0.5,
+        gt=0,
+        description=(
+            "How often the outbox relay looks for pending events that no write told it about "
+            "(a write that queues events wakes it at once; this catches what an earlier "
+            "process left)."
+        ),
     )
     startup_timeout_seconds: float = Field(
         60,
