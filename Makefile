@@ -47,7 +47,6 @@ lint: install
 generate: install
 	@$(UV) run --frozen python -m vrac_contracts.generate
 	@if [ -f deploy/generate.py ]; then $(UV) run --frozen python deploy/generate.py; fi
-	@$(UV) run --frozen python deploy/keycloak/realm.py
 
 bench: install
 	@deploy/local/with-stack.sh $(UV) run --frozen python -m bench

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import re
 import sys
 from dataclasses import dataclass
@@ -388,10 +389,22 @@ def render(root: Path | None = None) -> dict[str, str]:
         PARTNER_FILE: _dump_all([partner_resource()], PARTNER_NOTE),
         COMPOSE_TOPICS_FILE: compose_topics(),
     }
+    files.update(_realms().render())
     readme = root / README_FILE
     if readme.is_file():
         files[README_FILE] = fill_readme(readme.read_text(encoding="utf-8"))
     return files
+
+
+def _realms() -> Any:
+    """``keycloak/realm.py`` beside this script (neither is a package)."""
+    path = Path(__file__).resolve().parent / "keycloak" / "realm.py"
+    spec = importlib.util.spec_from_file_location("vrac_deploy_keycloak_realm", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, module)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _is_current(path: Path, text: str) -> bool:

@@ -1,9 +1,7 @@
-"""Generate the Keycloak realm exports of the platform from the catalogue.
+"""The Keycloak realm exports of the platform, from the catalogue. ``deploy/generate.py`` writes
+and checks them with the other generated deploy files (``make generate``).
 
-    uv run python deploy/keycloak/realm.py          # write both realm files
-    uv run python deploy/keycloak/realm.py --check  # exit 1 naming every file that drifted
-
-Writes, relative to the repository root:
+The files, relative to the repository root:
 
 - ``deploy/keycloak/vrac-realm.json``: the realm a pilot imports into its own Keycloak. Groups,
   client scopes and clients; no users, no client secret, no redirect URI (set the web app's).
@@ -30,9 +28,7 @@ What a token of this realm carries, and why it is built this way:
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any, Final
 
@@ -277,37 +273,3 @@ def render() -> dict[str, str]:
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
     return {DEPLOYMENT_FILE: dump(realm(local=False)), LOCAL_FILE: dump(realm(local=True))}
-
-
-def drifted(root: Path | None = None) -> list[str]:
-    """The generated files whose committed copy under ``root`` differs from a fresh rendering."""
-    root = REPO_ROOT if root is None else root
-    stale = []
-    for relative, text in render().items():
-        path = root / relative
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            stale.append(relative)
-    return stale
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument(
-        "--check", action="store_true", help="write nothing; exit 1 if a file drifted"
-    )
-    args = parser.parse_args(argv)
-    if args.check:
-        stale = drifted()
-        for relative in stale:
-            print(f"drifted: {relative} (run `make generate`)", file=sys.stderr)
-        return 1 if stale else 0
-    for relative, text in render().items():
-        path = REPO_ROOT / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        print(f"wrote {relative}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
