@@ -121,7 +121,9 @@ async def test_withdrawing_questionnaires_stops_new_questionnaires(pit: PitCase)
     assert "questionnaires" in refused.json()["detail"]
 
 
-async def test_withdrawing_diploma_closes_the_familys_link(pit: PitCase) -> None:
+async def screened_with_link(pit: PitCase) -> tuple[Intake, str, str]:
+    """A consented case, screened: the case, its diploma id and the family's link (from the
+    guardian's mail), which opens the diploma."""
     case = await consented_case(pit)
     await answered(pit, 201, "POST", "screening", f"/cases/{case.case_id}/screenings", json=SCORES)
     diploma = (await pit.diploma(case)).diploma_id
@@ -134,6 +136,11 @@ async def test_withdrawing_diploma_closes_the_familys_link(pit: PitCase) -> None
 
     link = await eventually(link_mail, "the guardian's diploma mail", timeout=REACTION_TIMEOUT)
     assert (await pit.http.get(link)).status_code == 200
+    return case, diploma, link
+
+
+async def test_withdrawing_diploma_closes_the_familys_link(pit: PitCase) -> None:
+    case, _, link = await screened_with_link(pit)
     await pit.record_consent(case, "diploma", granted=False)
 
     async def closed() -> bool:
@@ -145,17 +152,7 @@ async def test_withdrawing_diploma_closes_the_familys_link(pit: PitCase) -> None
 async def test_a_link_the_coach_revokes_answers_403(pit: PitCase) -> None:
     """The family's link, signed by screening and asked for by notifications over HTTP,
     opens the diploma until the coach revokes it; then it says it was revoked."""
-    case = await consented_case(pit)
-    await answered(pit, 201, "POST", "screening", f"/cases/{case.case_id}/screenings", json=SCORES)
-    diploma = (await pit.diploma(case)).diploma_id
-
-    def link_mail() -> str | None:
-        pattern = rf"https?://\S+/diplomas/{diploma}\.pdf\?link=\S+"
-        found = [re.findall(pattern, m.text) for m in pit.smtp.to(GUARDIAN_EMAIL)]
-        return next((links[0] for links in found if links), None)
-
-    link = await eventually(link_mail, "the guardian's diploma mail", timeout=REACTION_TIMEOUT)
-    assert (await pit.http.get(link)).status_code == 200
+    _, diploma, link = await screened_with_link(pit)
     listed = await pit.call("GET", "screening", f"/diplomas/{diploma}/links", pit.coach)
     [sent] = listed.json()  # one guardian, one message, one link
     revoked = await pit.call("DELETE", "screening", f"/links/{sent['link_id']}", pit.coach)
