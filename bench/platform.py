@@ -246,6 +246,27 @@ async def _lag(
     return behind
 
 
+def findings_round(
+    cases: list[str], round_no: int, count: int | None
+) -> tuple[list[bytes], Callable[[int], FindingsRecorded]]:
+    """One round's offer: the keys of its cases (the first ``count``), and the
+    ``findings-recorded`` of the i-th, with a screening id of this round only."""
+    example = spec_for(FindingsRecorded).example
+    round_tag = f"r{round_no}{uuid.uuid4().hex[:6]}"
+
+    def findings(i: int) -> FindingsRecorded:
+        return FindingsRecorded.model_validate(
+            {
+                **example,
+                "case_id": cases[i],
+                "occurred_at": dt.datetime.now(dt.UTC),
+                "screening_id": f"scr_{round_tag}{i:08d}",
+            }
+        )
+
+    return [case_id.encode() for case_id in cases[:count]], findings
+
+
 async def run_platform(
     put: PlatformUnderTest, rate: float | None, count: int | None = None, label: str = ""
 ) -> Run:
@@ -253,20 +274,10 @@ async def run_platform(
     as fast as possible)."""
     put.rounds += 1
     label = label or f"platform {'saturation' if rate is None else f'{rate:.0f}/s'}"
-    example = spec_for(FindingsRecorded).example
-    round_tag = f"r{put.rounds}{uuid.uuid4().hex[:6]}"
-    keys = [case_id.encode() for case_id in put.cases[:count]]
+    keys, findings = findings_round(put.cases, put.rounds, count)
 
     async def send(i: int) -> Any:
-        data = FindingsRecorded.model_validate(
-            {
-                **example,
-                "case_id": put.cases[i],
-                "occurred_at": dt.datetime.now(dt.UTC),
-                "screening_id": f"scr_{round_tag}{i:08d}",
-            }
-        )
-        return await put.publish(data)
+        return await put.publish(findings(i))
 
     path = Path([put.topic(DiplomaIssued), put.topic(NotificationDelivered)], HOPS)
     timeout = 120 + len(keys) / 10

@@ -39,7 +39,7 @@ from vrac_testing.processes import free_port
 from bench import seed
 from bench.measure import Path, Run, timed_run
 from bench.memory import peak_mib
-from bench.platform import HOPS
+from bench.platform import HOPS, findings_round
 
 STAGES = ("diploma", "notify")
 
@@ -136,20 +136,10 @@ async def run_same_work(sw: SameWork, rate: float | None, count: int | None = No
     does."""
     sw.rounds += 1
     label = f"same_work {'saturation' if rate is None else f'{rate:.0f}/s'}"
-    example = spec_for(FindingsRecorded).example
-    round_tag = f"r{sw.rounds}{uuid.uuid4().hex[:6]}"
-    keys = [case_id.encode() for case_id in sw.cases[:count]]
+    keys, findings = findings_round(sw.cases, sw.rounds, count)
 
     async def send(i: int) -> Any:
-        data = FindingsRecorded.model_validate(
-            {
-                **example,
-                "case_id": sw.cases[i],
-                "occurred_at": dt.datetime.now(dt.UTC),
-                "screening_id": f"scr_{round_tag}{i:08d}",
-            }
-        )
-        record = encode(new_envelope(data))
+        record = encode(new_envelope(findings(i)))
         return await sw.producer.send(
             sw.settings.topic(record.topic),
             value=record.value,
