@@ -68,7 +68,7 @@ from vrac_contracts.envelope import new_envelope
 from vrac_contracts.events.audit import ACCESS_RECORDED, AccessRecorded, AuditAction
 from vrac_contracts.events.intake import CaseClosed
 
-from vrac_runtime.auth import KeysUnavailable, TokenRefused, tokens_of
+from vrac_runtime.auth import ALL_PILOTS, KeysUnavailable, TokenRefused, tokens_of
 from vrac_runtime.errors import DomainError
 from vrac_runtime.http import domain_error_response
 from vrac_runtime.logging import get_logger
@@ -285,7 +285,7 @@ async def _refuse_another_pilot(request: Request, locate: Locate) -> None:
     request learns nothing from which of its fields are wrong. The route still checks the
     token's role and the pilot of what it touches."""
     actor = await actor_of(request)
-    if actor is None or actor is LINK_ACTOR or actor.pilot is None:
+    if actor is None or actor is LINK_ACTOR or actor.pilot in (None, ALL_PILOTS):
         return  # no valid token (the route answers 401), a link, or all pilots
     case = await locate(request, request.path_params)
     if case is not None and case.pilot != actor.pilot:
