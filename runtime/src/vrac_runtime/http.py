@@ -21,7 +21,6 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vrac_runtime.errors import Conflict, DomainError, NotFound, RuleBroken, field_of, problem_of
-from vrac_runtime.values import has_control_characters
 
 __all__ = [
     "BodyLimit",
@@ -29,7 +28,6 @@ __all__ = [
     "ErrorOut",
     "NotFound",
     "NotReady",
-    "PlainPaths",
     "RuleBroken",
     "ValidationErrorOut",
     "declare_errors",
@@ -179,21 +177,6 @@ class BodyLimit:
             headers={"Connection": "close"},
         )
         await response({"type": "http"}, _nothing, send)
-
-
-class PlainPaths:
-    """404 for a path holding a control character (``/screenings/%00``): no resource is
-    named so, and the store must never be asked (PostgreSQL's JSON refuses a NUL)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and has_control_characters(scope.get("path", "")):
-            response = JSONResponse(status_code=404, content={"detail": "not found"})
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
 
 
 async def _nothing() -> Message:

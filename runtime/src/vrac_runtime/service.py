@@ -30,7 +30,6 @@ from vrac_runtime.http import (
     BodyLimit,
     Check,
     NotReady,
-    PlainPaths,
     declare_errors,
     health_router,
     install_error_handlers,
@@ -212,7 +211,6 @@ def create_app(
     install_error_handlers(app)
     # inside the metrics, so refused bodies are counted; outside everything that reads one
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(PlainPaths)
     app.add_middleware(HttpMetrics, metrics=runtime.metrics)
     app.include_router(health_router(_readiness_checks(runtime)))
     app.include_router(_metrics_router(runtime))
