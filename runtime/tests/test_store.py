@@ -345,3 +345,23 @@ async def test_the_relay_and_commands_writing_one_case_at_once(
         and (doc["outbox"], doc["outbox_pending"]) == ([], False)
     )
     assert everything_kept is (database == "service")
+
+
+@pytest.mark.integration
+async def test_an_id_holding_a_nul_matches_nothing_and_breaks_nothing(
+    mongo_db: AsyncDatabase[Any],
+) -> None:
+    # FerretDB on PostgreSQL answers a NUL in a filter with an internal error; a path such as
+    # /screenings/%00 brings one, and must get "not found", never a 500
+    cases = mongo_db["cases"]
+    await cases.insert_one({"_id": "case_present00001", "status": "open"})
+    odd = "case_\x00"
+    assert await cases.find_one({"_id": odd}) is None
+    assert await cases.find({"_id": odd}).to_list() == []
+    assert (await cases.update_one({"_id": odd}, {"$set": {"status": "x"}})).matched_count == 0
+    assert (await cases.delete_one({"_id": odd})).deleted_count == 0
+    assert await cases.find_one_and_update({"_id": odd}, {"$set": {"status": "x"}}) is None
+    assert await cases.find_one({"_id": "case_present00001"}) == {
+        "_id": "case_present00001",
+        "status": "open",
+    }

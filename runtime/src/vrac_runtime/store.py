@@ -186,15 +186,44 @@ def _request_filter(request: Any) -> Mapping[str, Any] | None:
     return query if isinstance(query, Mapping) else {}
 
 
+def holds_nul(value: Any) -> bool:
+    """Whether a filter holds a NUL character anywhere (an id from a request's path)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(holds_nul(k) or holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(holds_nul(v) for v in value)
+    return False
+
+
+_NOTHING: Mapping[str, Any] = {"_id": {"$in": []}}
+
+
 class SerialCollection(AsyncCollection[Any]):
-    """A collection whose writes take the locks of :class:`SerialWrites`."""
+    """A collection whose writes take the locks of :class:`SerialWrites`.
+
+    A filter holding a NUL matches nothing, without asking the store: FerretDB on
+    PostgreSQL cannot store a NUL (JSON refuses it), so no document holds one, and it
+    answers such a query with an internal error rather than no match.
+    """
 
     _serial: SerialWrites
 
     def _writing(self, *filters: Mapping[str, Any] | None) -> Any:
         return self._serial.writing(self.name, filters)
 
+    async def find_one(self, filter: Any = None, *args: Any, **kw: Any) -> Any:
+        if holds_nul(filter):
+            return None
+        return await super().find_one(filter, *args, **kw)
+
+    def find(self, filter: Any = None, *args: Any, **kw: Any) -> Any:
+        return super().find(_NOTHING if holds_nul(filter) else filter, *args, **kw)
+
     async def update_one(self, filter: Mapping[str, Any], *args: Any, **kw: Any) -> UpdateResult:
+        if holds_nul(filter) and not kw.get("upsert"):
+            return UpdateResult({"n": 0, "nModified": 0, "ok": 1.0}, acknowledged=True)
         async with self._writing(filter):
             return await super().update_one(filter, *args, **kw)
 
@@ -207,6 +236,8 @@ class SerialCollection(AsyncCollection[Any]):
             return await super().replace_one(filter, *args, **kw)
 
     async def delete_one(self, filter: Mapping[str, Any], *args: Any, **kw: Any) -> DeleteResult:
+        if holds_nul(filter):
+            return DeleteResult({"n": 0, "ok": 1.0}, acknowledged=True)
         async with self._writing(filter):
             return await super().delete_one(filter, *args, **kw)
 
@@ -215,6 +246,8 @@ class SerialCollection(AsyncCollection[Any]):
             return await super().delete_many(filter, *args, **kw)
 
     async def find_one_and_update(self, filter: Mapping[str, Any], *args: Any, **kw: Any) -> Any:
+        if holds_nul(filter) and not kw.get("upsert"):
+            return None
         async with self._writing(filter):
             return await super().find_one_and_update(filter, *args, **kw)
 
