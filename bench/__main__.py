@@ -154,7 +154,8 @@ async def measure_data_growth(kafka: str, mongodb_url: str, knobs: Knobs) -> dic
 async def measure(kafka: str, mongodb_url: str, knobs: Knobs) -> dict[str, Any]:
     raw = {"saturation": (await run_raw(kafka, knobs.events, None)).summary()}
     platform = await measure_platform(kafka, mongodb_url, knobs)
-    rate = round(platform["saturation"]["throughput_eps"] / 2, 1)
+    # the rate the platform's own fixed-rate run used (its saturation before rounding)
+    rate = float((platform.get("fixed_rate") or {}).get("offered_rate") or 0.0)
     same_work = await measure_same_work(kafka, mongodb_url, knobs, rate)
     if rate:
         raw["fixed_rate"] = (await run_raw(kafka, knobs.fixed_events(rate), rate)).summary()
