@@ -11,6 +11,13 @@ Writes, relative to the repository root:
   place in the catalogue calls for;
 - ``deploy/k8s/partner/kafkauser-partner.yaml``: the template operators copy for a partner;
 - ``deploy/compose/topics.txt``: the topic list the compose stack's one-shot creator reads;
+- ``deploy/k8s/base/platform.yaml`` and ``deploy/k8s/base/reporting/platform.yaml``: around each
+  service, its MongoDB replica set (``MongoDBCommunity``), NetworkPolicies, PodDisruptionBudgets
+  and ``ServiceMonitor``;
+- ``deploy/k8s/base/kafka/mirror-user.yaml``: the user the consortium's MirrorMaker 2 reads a
+  pilot's public topics with;
+- ``deploy/k8s/consortium/kafka.yaml`` and ``deploy/k8s/consortium/mirrormaker2.yaml``: the
+  consortium cluster's topics and users, and the mirror of every pilot's public topics into it;
 - the tables of ``deploy/README.md`` between its ``BEGIN GENERATED`` / ``END GENERATED``
   markers: every environment variable (from the settings classes) and every topic.
 
@@ -50,9 +57,16 @@ USERS_FILE: Final = "deploy/k8s/base/kafka/users.yaml"
 PARTNER_FILE: Final = "deploy/k8s/partner/kafkauser-partner.yaml"
 COMPOSE_TOPICS_FILE: Final = "deploy/compose/topics.txt"
 README_FILE: Final = "deploy/README.md"
+PLATFORM_FILE: Final = "deploy/k8s/base/platform.yaml"
+REPORTING_PLATFORM_FILE: Final = "deploy/k8s/base/reporting/platform.yaml"
+MIRROR_USER_FILE: Final = "deploy/k8s/base/kafka/mirror-user.yaml"
+CONSORTIUM_KAFKA_FILE: Final = "deploy/k8s/consortium/kafka.yaml"
+CONSORTIUM_MIRROR_FILE: Final = "deploy/k8s/consortium/mirrormaker2.yaml"
 
 # The Strimzi Kafka cluster the topics and users belong to (its `metadata.name`).
 KAFKA_CLUSTER: Final = "vrac"
+# The Kafka version the Strimzi resources run (deploy/k8s/common/kafka.yaml says the same).
+KAFKA_VERSION: Final = "4.1.1"
 
 DAY_MS: Final = 24 * 60 * 60 * 1000
 
@@ -214,6 +228,403 @@ def partner_resource(slug: str = PARTNER_SLUG) -> dict[str, Any]:
     return _user(f"partner-{slug}", partner_acls(slug), {"vrac.org/partner": slug})
 
 
+# --- around each service: its database, network policies, disruption budgets, scraping ----
+
+PILOTS: Final = ("leiden", "mechelen", "east-sussex", "norwich", "lille", "wattrelos")
+
+# Who opens HTTP connections to whom, as (caller, callee): readers of sealed personal data
+# fetch data keys from their owners, notifications asks screening for diploma links, and a
+# callee fetches its callers' JWKS (VRAC_TRUSTED_SERVICES) to check their tokens.
+HTTP_CALLS: Final = (
+    ("screening", "intake"),  # data keys
+    ("notifications", "intake"),  # data keys
+    ("notifications", "network"),  # data keys
+    ("notifications", "screening"),  # /internal/diploma-links
+    ("intake", "screening"),  # screening's JWKS
+    ("intake", "notifications"),  # notifications' JWKS
+    ("screening", "notifications"),  # notifications' JWKS
+    ("network", "notifications"),  # notifications' JWKS
+)
+# Namespaces of the cluster's ingress controller and of Prometheus; change them to yours.
+INGRESS_NAMESPACE: Final = "ingress-nginx"
+MONITORING_NAMESPACE: Final = "monitoring"
+# Addresses outside the cluster: everything but the private, shared, link-local and loopback
+# ranges. The identity provider's JWKS, the SMTP relay and agencies' webhooks live there.
+OUTSIDE_CLUSTER: Final = (
+    {
+        "cidr": "0.0.0.0/0",
+        "except": [
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "100.64.0.0/10",
+            "169.254.0.0/16",
+            "127.0.0.0/8",
+        ],
+    },
+    {"cidr": "::/0", "except": ["fc00::/7", "fe80::/10", "::1/128"]},
+)
+HTTPS_PORT: Final = 443
+SMTP_PORTS: Final = (25, 465, 587)
+KAFKA_TLS_PORT: Final = 9093
+MONGODB_PORT: Final = 27017
+MONGODB_VERSION: Final = "8.0.4"
+MONGODB_MEMBERS: Final = 3
+
+
+def http_port(service: str) -> int:
+    """The service's default HTTP port, from its settings class."""
+    cls = service_settings_class(service)
+    assert cls is not None, service
+    return int(cls.model_fields["http_port"].default)
+
+
+def _core(api: str, kind: str, name: str, service: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": api,
+        "kind": kind,
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/component": service}},
+        "spec": spec,
+    }
+
+
+def _pods(service: str) -> dict[str, Any]:
+    return {"matchLabels": {"app.kubernetes.io/name": f"vrac-{service}"}}
+
+
+def mongodb_name(service: str) -> str:
+    return f"vrac-{service}-mongodb"
+
+
+def _mongodb_pods(service: str) -> dict[str, Any]:
+    # the label the MongoDB Community Operator gives the members of a replica set
+    return {"matchLabels": {"app": f"{mongodb_name(service)}-svc"}}
+
+
+def _ports(*ports: int, protocol: str = "TCP") -> list[dict[str, Any]]:
+    return [{"port": port, "protocol": protocol} for port in ports]
+
+
+_RESTRICTED_CONTAINER: Final = {
+    "allowPrivilegeEscalation": False,
+    "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+
+
+def _mongod_container(name: str, memory: str, limit: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "resources": {
+            "requests": {"cpu": "100m", "memory": memory},
+            "limits": {"cpu": "1", "memory": limit},
+        },
+        "securityContext": _RESTRICTED_CONTAINER,
+    }
+
+
+def mongodb_resource(service: str) -> dict[str, Any]:
+    """A replica set of three for ``service`` alone, with one SCRAM user that may read and
+    write the service's own database and nothing else. The operator writes the user's
+    connection string to the Secret the Deployment reads ``MONGODB_URL`` from."""
+    user = f"vrac-{service}"
+    pod = {
+        "securityContext": {
+            "runAsNonRoot": True,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [
+            _mongod_container("mongod", "512Mi", "1Gi"),
+            _mongod_container("mongodb-agent", "64Mi", "256Mi"),
+        ],
+        "initContainers": [
+            {"name": "mongod-posthook", "securityContext": _RESTRICTED_CONTAINER},
+            {"name": "mongodb-agent-readinessprobe", "securityContext": _RESTRICTED_CONTAINER},
+        ],
+    }
+    spec = {
+        "members": MONGODB_MEMBERS,
+        "type": "ReplicaSet",
+        "version": MONGODB_VERSION,
+        "security": {"authentication": {"modes": ["SCRAM"]}},
+        "users": [
+            {
+                "name": user,
+                "db": "admin",
+                "passwordSecretRef": {
+                    "name": f"{mongodb_name(service)}-password",
+                    "key": "password",
+                },
+                "roles": [{"name": "readWrite", "db": f"vrac_{service}"}],
+                "scramCredentialsSecretName": f"{mongodb_name(service)}-scram",
+                "connectionStringSecretName": f"{mongodb_name(service)}-connection",
+            }
+        ],
+        "statefulSet": {"spec": {"template": {"spec": pod}}},
+    }
+    return _core(
+        "mongodbcommunity.mongodb.com/v1", "MongoDBCommunity", mongodb_name(service), service, spec
+    )
+
+
+def _budget(name: str, service: str, selector: dict[str, Any]) -> dict[str, Any]:
+    # one pod at a time: a drain never blocks on a single-replica pilot, and never takes two
+    return _core(
+        "policy/v1", "PodDisruptionBudget", name, service,
+        {"maxUnavailable": 1, "selector": selector},
+    )  # fmt: skip
+
+
+def callers_of(service: str) -> list[str]:
+    return [caller for caller, callee in HTTP_CALLS if callee == service]
+
+
+def callees_of(service: str) -> list[str]:
+    return [callee for caller, callee in HTTP_CALLS if caller == service]
+
+
+def _from_namespace(namespace: str, pods: dict[str, Any] | None = None) -> dict[str, Any]:
+    peer: dict[str, Any] = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}
+    }
+    if pods is not None:
+        peer["podSelector"] = pods
+    return peer
+
+
+def _outside(*ports: int) -> dict[str, Any]:
+    return {"to": [{"ipBlock": block} for block in OUTSIDE_CLUSTER], "ports": _ports(*ports)}
+
+
+KAFKA_BROKERS: Final = {
+    "matchLabels": {"strimzi.io/cluster": KAFKA_CLUSTER, "strimzi.io/broker-role": "true"}
+}
+
+
+def service_network_policy(service: str) -> dict[str, Any]:
+    """What may reach ``service`` and what it may reach; everything else is denied by the
+    namespace's default policy (deploy/k8s/common/network-policies.yaml)."""
+    port = _ports(http_port(service))
+    ingress: list[dict[str, Any]] = []
+    if callers_of(service):
+        ingress.append(
+            {"from": [{"podSelector": _pods(c)} for c in callers_of(service)], "ports": port}
+        )
+    if service == "screening":  # the parents' diploma links, through the Ingress
+        ingress.append({"from": [_from_namespace(INGRESS_NAMESPACE)], "ports": port})
+    prometheus = {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}
+    ingress.append({"from": [_from_namespace(MONITORING_NAMESPACE, prometheus)], "ports": port})
+    egress: list[dict[str, Any]] = [
+        {"to": [{"podSelector": KAFKA_BROKERS}], "ports": _ports(KAFKA_TLS_PORT)},
+        {"to": [{"podSelector": _mongodb_pods(service)}], "ports": _ports(MONGODB_PORT)},
+        *(
+            {"to": [{"podSelector": _pods(callee)}], "ports": _ports(http_port(callee))}
+            for callee in callees_of(service)
+        ),
+        # the identity provider's JWKS; for notifications also the agencies' webhooks
+        _outside(HTTPS_PORT),
+    ]
+    if service == "notifications":
+        egress.append(_outside(*SMTP_PORTS))
+    spec = {
+        "podSelector": _pods(service),
+        "policyTypes": ["Ingress", "Egress"],
+        "ingress": ingress,
+        "egress": egress,
+    }
+    return _core("networking.k8s.io/v1", "NetworkPolicy", f"vrac-{service}", service, spec)
+
+
+def mongodb_network_policy(service: str) -> dict[str, Any]:
+    """The replica set talks to itself and answers its own service only."""
+    members = {"podSelector": _mongodb_pods(service)}
+    spec = {
+        "podSelector": _mongodb_pods(service),
+        "policyTypes": ["Ingress", "Egress"],
+        "ingress": [
+            {"from": [{"podSelector": _pods(service)}, members], "ports": _ports(MONGODB_PORT)}
+        ],
+        "egress": [{"to": [members], "ports": _ports(MONGODB_PORT)}],
+    }
+    return _core("networking.k8s.io/v1", "NetworkPolicy", mongodb_name(service), service, spec)
+
+
+def service_monitor(service: str) -> dict[str, Any]:
+    spec = {
+        "selector": _pods(service),
+        "endpoints": [
+            {"port": "http", "path": "/metrics", "interval": "30s", "scrapeTimeout": "10s"}
+        ],
+    }
+    return _core("monitoring.coreos.com/v1", "ServiceMonitor", f"vrac-{service}", service, spec)
+
+
+def platform_resources(service: str) -> list[dict[str, Any]]:
+    """Everything ``service`` needs around its Deployment in a real cluster."""
+    return [
+        mongodb_resource(service),
+        service_network_policy(service),
+        mongodb_network_policy(service),
+        _budget(f"vrac-{service}", service, _pods(service)),
+        _budget(mongodb_name(service), service, _mongodb_pods(service)),
+        service_monitor(service),
+    ]
+
+
+# --- the consortium: every pilot's public topics, mirrored into one cluster -------------
+
+CONSORTIUM_SERVICE: Final = "reporting"
+MIRROR_SOURCE_USER: Final = "vrac-consortium-mirror"  # on each pilot's cluster
+MIRROR_TARGET_USER: Final = "vrac-mirror"  # on the consortium's cluster
+MIRROR_NAME: Final = "vrac-mirror"
+# the prefix of MirrorMaker 2's own topics and group on the consortium's cluster
+MIRROR_INTERNAL_PREFIX: Final = "vrac-mirror."
+MIRROR_OFFSET_SYNCS_PREFIX: Final = "mm2-offset-syncs."
+PILOT_EXTERNAL_PORT: Final = 9094
+
+
+def mirrored_topics() -> tuple[str, ...]:
+    """The public topics each pilot publishes today: what the consortium's reporting reads.
+    A superseded version stays behind, and no internal or dead-letter topic is ever here."""
+    return tuple(
+        s.topic for s in CATALOGUE if s.audience is Audience.PUBLIC and not s.superseded_by
+    )
+
+
+def mirror_topics_pattern() -> str:
+    """MirrorMaker 2's topic filter (a Java regular expression, matched whole): exactly the
+    mirrored topics' names."""
+    return "|".join(name.replace(".", "\\.") for name in mirrored_topics())
+
+
+def pilot_bootstrap(pilot: str) -> str:
+    """Where the consortium reaches a pilot's Kafka: its external listener (SCRAM over TLS)."""
+    return f"kafka.{pilot}.vrac.example:{PILOT_EXTERNAL_PORT}"
+
+
+def mirror_source_user() -> dict[str, Any]:
+    """Read-only on a pilot: the mirrored topics and their configuration, nothing else (the
+    offset syncs are kept on the consortium's side)."""
+    acls = [
+        _acl("topic", topic, "literal", ["Read", "Describe", "DescribeConfigs"])
+        for topic in mirrored_topics()
+    ]
+    return _user(MIRROR_SOURCE_USER, acls, {"vrac.org/consortium": "mirror"})
+
+
+def mirror_target_user() -> dict[str, Any]:
+    """On the consortium: write the mirrored topics (declared there like on a pilot, so the
+    catalogue's partitions and retention hold) and keep MirrorMaker 2's own topics."""
+    own = ["Read", "Write", "Create", "Describe", "DescribeConfigs"]
+    acls = [
+        *(_acl("topic", topic, "literal", ["Write", "Describe"]) for topic in mirrored_topics()),
+        _acl("topic", MIRROR_INTERNAL_PREFIX, "prefix", own),
+        _acl("topic", MIRROR_OFFSET_SYNCS_PREFIX, "prefix", own),
+        _acl("group", MIRROR_INTERNAL_PREFIX, "prefix", ["Read"]),
+    ]
+    return _user(MIRROR_TARGET_USER, acls, {"vrac.org/consortium": "mirror"})
+
+
+def consortium_kafka_resources() -> list[dict[str, Any]]:
+    """The consortium cluster's topics (the mirrored ones and the dead letters of what its
+    reporting reads) and users (its reporting, and MirrorMaker 2)."""
+    topics = []
+    for spec in consumed_by(CONSORTIUM_SERVICE):
+        topics += [
+            _topic(spec.topic, EVENT_TOPICS, spec),
+            _topic(spec.dlq_topic, DEAD_LETTER_TOPICS, spec),
+        ]
+    reporting = _user(
+        service_user_name(CONSORTIUM_SERVICE),
+        service_acls(CONSORTIUM_SERVICE),
+        {"vrac.org/service": CONSORTIUM_SERVICE},
+    )
+    return [*topics, reporting, mirror_target_user()]
+
+
+def _scram(user: str, secret: str) -> dict[str, Any]:
+    return {
+        "type": "scram-sha-512",
+        "username": user,
+        "passwordSecret": {"secretName": secret, "password": "password"},
+    }
+
+
+def _cluster(alias: str, bootstrap: str, ca_secret: str, auth: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "alias": alias,
+        "bootstrapServers": bootstrap,
+        "tls": {"trustedCertificates": [{"secretName": ca_secret, "certificate": "ca.crt"}]},
+        "authentication": auth,
+    }
+
+
+def mirror_maker() -> dict[str, Any]:
+    """One MirrorMaker 2 on the consortium side, one mirror per pilot, keeping topic names
+    (IdentityReplicationPolicy): six pilots' events meet on the same topics, keyed by case."""
+    internal = MIRROR_INTERNAL_PREFIX
+    target = _cluster(
+        "consortium",
+        f"{KAFKA_CLUSTER}-kafka-bootstrap:{KAFKA_TLS_PORT}",
+        f"{KAFKA_CLUSTER}-cluster-ca-cert",
+        _scram(MIRROR_TARGET_USER, MIRROR_TARGET_USER),
+    )
+    target["config"] = {
+        "group.id": f"{internal}connect",
+        "config.storage.topic": f"{internal}configs",
+        "offset.storage.topic": f"{internal}offsets",
+        "status.storage.topic": f"{internal}status",
+        "config.storage.replication.factor": 3,
+        "offset.storage.replication.factor": 3,
+        "status.storage.replication.factor": 3,
+    }
+    sources = [
+        _cluster(
+            pilot,
+            pilot_bootstrap(pilot),
+            f"vrac-{pilot}-cluster-ca-cert",
+            _scram(MIRROR_SOURCE_USER, f"{MIRROR_SOURCE_USER}-{pilot}"),
+        )
+        for pilot in PILOTS
+    ]
+    connector = {
+        "tasksMax": 2,
+        "config": {
+            "replication.policy.class": "org.apache.kafka.connect.mirror.IdentityReplicationPolicy",
+            "replication.factor": 3,
+            "offset-syncs.topic.location": "target",
+            "offset-syncs.topic.replication.factor": 3,
+            "sync.topic.acls.enabled": "false",
+            # the consortium's KafkaTopics own partitions and retention there
+            "sync.topic.configs.enabled": "false",
+            "refresh.topics.interval.seconds": 300,
+        },
+    }
+    mirrors = [
+        {
+            "sourceCluster": pilot,
+            "targetCluster": "consortium",
+            "sourceConnector": connector,
+            "topicsPattern": mirror_topics_pattern(),
+        }
+        for pilot in PILOTS
+    ]
+    spec = {
+        "version": KAFKA_VERSION,
+        "replicas": 2,
+        "connectCluster": "consortium",
+        "clusters": [*sources, target],
+        "mirrors": mirrors,
+        "resources": {
+            "requests": {"cpu": "250m", "memory": "1Gi"},
+            "limits": {"cpu": "2", "memory": "2Gi"},
+        },
+    }
+    resource = _strimzi("KafkaMirrorMaker2", MIRROR_NAME, {"vrac.org/consortium": "mirror"}, spec)
+    del resource["metadata"]["labels"]["strimzi.io/cluster"]  # it is a cluster of its own
+    return resource
+
+
 # --- compose ----------------------------------------------------------------------------
 
 
@@ -371,6 +782,16 @@ PARTNER_NOTE: Final = (
 )
 
 
+MIRROR_USER_NOTE: Final = (
+    "# The user the consortium's MirrorMaker 2 reads this pilot's public topics with: copy the\n"
+    "# Secret Strimzi makes for it into the consortium's namespace (deploy/README.md).\n"
+)
+MIRROR_NOTE: Final = (
+    "# Every pilot's current public topics, mirrored under the same names into the consortium's\n"
+    "# cluster. Each source needs its cluster CA and mirror user's Secret copied beside it.\n"
+)
+
+
 def render(root: Path | None = None) -> dict[str, str]:
     """Every generated file, by path relative to the repository root.
 
@@ -388,6 +809,13 @@ def render(root: Path | None = None) -> dict[str, str]:
         USERS_FILE: _dump_all(user_resources()),
         PARTNER_FILE: _dump_all([partner_resource()], PARTNER_NOTE),
         COMPOSE_TOPICS_FILE: compose_topics(),
+        PLATFORM_FILE: _dump_all(
+            [r for s in SERVICES if s != CONSORTIUM_SERVICE for r in platform_resources(s)]
+        ),
+        REPORTING_PLATFORM_FILE: _dump_all(platform_resources(CONSORTIUM_SERVICE)),
+        MIRROR_USER_FILE: _dump_all([mirror_source_user()], MIRROR_USER_NOTE),
+        CONSORTIUM_KAFKA_FILE: _dump_all(consortium_kafka_resources()),
+        CONSORTIUM_MIRROR_FILE: _dump_all([mirror_maker()], MIRROR_NOTE),
     }
     files.update(_realms().render())
     readme = root / README_FILE

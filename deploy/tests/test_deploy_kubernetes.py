@@ -3,7 +3,8 @@
 Core resources are validated with kubernetes-validate (offline, strict: unknown fields
 fail) against the Kubernetes API schemas. kubernetes-validate has no Strimzi schemas and
 none ships offline, so KafkaTopic and KafkaUser are checked against the structural schema
-below, written from Strimzi's v1beta2 API reference.
+below, written from Strimzi's v1beta2 API reference, and the other custom kinds against those
+of custom_resources.py.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 import yaml
 from vrac_contracts.catalogue import CATALOGUE, SERVICES, consumed_by
 
+from . import custom_resources
 from .conftest import DEPLOY, PILOTS, kustomize_build
 
 KUBERNETES_VERSION = "1.33.0"
@@ -142,6 +144,25 @@ STRIMZI_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
+CUSTOM_SCHEMAS: dict[str, dict[str, Any]] = {**STRIMZI_SCHEMAS, **custom_resources.SCHEMAS}
+
+
+def validation_problems(docs: list[dict[str, Any]]) -> list[str]:
+    """Every resource checked: custom kinds by their schema, the rest by kubernetes-validate."""
+    problems = []
+    for doc in docs:
+        where = f"{doc['kind']}/{doc['metadata']['name']}"
+        if doc["kind"] in CUSTOM_SCHEMAS:
+            errors = jsonschema.Draft202012Validator(CUSTOM_SCHEMAS[doc["kind"]]).iter_errors(doc)
+            problems += [f"{where}: {e.message}" for e in errors]
+            continue
+        try:
+            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            problems.append(f"{where}: {error.message}")
+    return problems
+
+
 @pytest.fixture(scope="module")
 def rendered(kustomize: Path) -> dict[str, list[dict[str, Any]]]:
     return {target: kustomize_build(kustomize, target) for target in TARGETS}
@@ -160,18 +181,10 @@ def test_every_manifest_validates(rendered: dict[str, list[dict[str, Any]]], tar
     docs = rendered[target]
     kinds = Counter(d["kind"] for d in docs)
     assert kinds["Deployment"] == 5 and kinds["Service"] == 5
-    assert kinds["KafkaTopic"] == 2 * len(CATALOGUE) and kinds["KafkaUser"] == len(SERVICES)
-    problems = []
-    for doc in docs:
-        where = f"{doc['kind']}/{doc['metadata']['name']}"
-        if doc["kind"] in STRIMZI_SCHEMAS:
-            errors = jsonschema.Draft202012Validator(STRIMZI_SCHEMAS[doc["kind"]]).iter_errors(doc)
-            problems += [f"{where}: {e.message}" for e in errors]
-            continue
-        try:
-            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
-        except kubernetes_validate.ValidationError as error:
-            problems.append(f"{where}: {error.message}")
+    assert kinds["KafkaTopic"] == 2 * len(CATALOGUE)
+    assert kinds["KafkaUser"] == len(SERVICES) + 1, "one per service and the consortium's mirror"
+    assert kinds["Kafka"] == 1 and kinds["MongoDBCommunity"] == len(SERVICES)
+    problems = validation_problems(docs)
     assert not problems, "\n".join(problems)
 
 

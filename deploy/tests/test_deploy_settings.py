@@ -72,5 +72,5 @@ def test_the_guide_names_every_secret_the_deployments_read(base_manifests: list[
         for volume in deployment["spec"]["template"]["spec"]["volumes"]:
             if "secret" in volume:
                 assert f"`{volume['secret']['secretName']}`" in guide, volume["name"]
-    for key in ("`<service>`", "`<service>-url`", "`username`", "`password`"):
+    for key in ("`<service>`", "`connectionString.standard`", "`username`", "`password`"):
         assert key in guide
