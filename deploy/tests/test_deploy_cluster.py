@@ -49,6 +49,17 @@ def pilots(kustomize: Path) -> dict[str, list[dict[str, Any]]]:
     return {target: kustomize_build(kustomize, target) for target in OVERLAYS}
 
 
+@pytest.fixture(params=PILOTS)
+def pilot(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def docs(pilots: dict[str, list[dict[str, Any]]], pilot: str) -> list[dict[str, Any]]:
+    """Everything the overlay of one pilot renders."""
+    return pilots[f"overlays/{pilot}"]
+
+
 def _one(docs: list[dict[str, Any]], kind: str) -> dict[str, Any]:
     (doc,) = _of_kind(docs, kind)
     return doc
@@ -115,11 +126,9 @@ def test_the_consortium_and_the_alerts_validate(kustomize: Path, target: str) ->
 # --- Kafka ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("pilot", PILOTS)
 def test_each_pilot_runs_a_kraft_cluster_the_services_and_partners_can_use(
-    pilots: dict[str, list[dict[str, Any]]], generator: ModuleType, pilot: str
+    docs: list[dict[str, Any]], generator: ModuleType, pilot: str
 ) -> None:
-    docs = pilots[f"overlays/{pilot}"]
     kafka = _one(docs, "Kafka")
     assert kafka["metadata"]["name"] == generator.KAFKA_CLUSTER
     assert kafka["metadata"]["annotations"]["strimzi.io/kraft"] == "enabled"
@@ -157,11 +166,9 @@ def test_each_pilot_runs_a_kraft_cluster_the_services_and_partners_can_use(
 # --- MongoDB ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("pilot", PILOTS)
 def test_each_service_has_its_own_replica_set_and_a_user_confined_to_its_database(
-    pilots: dict[str, list[dict[str, Any]]], pilot: str
+    docs: list[dict[str, Any]],
 ) -> None:
-    docs = pilots[f"overlays/{pilot}"]
     databases = _by_name(docs, "MongoDBCommunity")
     deployments = _by_name(docs, "Deployment")
     for service in SERVICES:
@@ -305,11 +312,9 @@ def test_the_policies_know_every_http_call_the_settings_make(
     assert _peer_urls(pilots["overlays/leiden"]) == set(generator.HTTP_CALLS)
 
 
-@pytest.mark.parametrize("pilot", PILOTS)
 def test_each_service_reaches_kafka_its_own_database_and_the_peers_it_calls_only(
-    pilots: dict[str, list[dict[str, Any]]], generator: ModuleType, pilot: str
+    docs: list[dict[str, Any]], generator: ModuleType, pilot: str
 ) -> None:
-    docs = pilots[f"overlays/{pilot}"]
     ns = f"vrac-{pilot}"
     default = _by_name(docs, "NetworkPolicy")["default-deny"]["spec"]
     assert default["podSelector"] == {} and set(default["policyTypes"]) == {"Ingress", "Egress"}
@@ -345,11 +350,10 @@ def _outside_ports(policy: dict[str, Any]) -> set[int]:
     }
 
 
-@pytest.mark.parametrize("pilot", PILOTS)
 def test_only_notifications_sends_mail_and_nothing_leaves_for_the_cluster_itself(
-    pilots: dict[str, list[dict[str, Any]]], generator: ModuleType, pilot: str
+    docs: list[dict[str, Any]], generator: ModuleType
 ) -> None:
-    policies = _by_name(pilots[f"overlays/{pilot}"], "NetworkPolicy")
+    policies = _by_name(docs, "NetworkPolicy")
     smtp = set(generator.SMTP_PORTS)
     for service in SERVICES:
         ports = _outside_ports(policies[f"vrac-{service}"])
@@ -366,11 +370,9 @@ def test_only_notifications_sends_mail_and_nothing_leaves_for_the_cluster_itself
 # --- disruption budgets and memory -----------------------------------------------------
 
 
-@pytest.mark.parametrize("pilot", PILOTS)
 def test_every_service_and_database_has_a_disruption_budget_that_never_blocks_a_drain(
-    pilots: dict[str, list[dict[str, Any]]], pilot: str
+    docs: list[dict[str, Any]],
 ) -> None:
-    docs = pilots[f"overlays/{pilot}"]
     budgets = list(_by_name(docs, "PodDisruptionBudget").values())
     for service in SERVICES:
         pods = [
@@ -417,11 +419,9 @@ def _routes(ingress: dict[str, Any], host: str, path: str) -> str | None:
     return None
 
 
-@pytest.mark.parametrize("pilot", PILOTS)
 def test_the_ingress_passes_the_diploma_links_and_nothing_else_of_screening(
-    pilots: dict[str, list[dict[str, Any]]], pilot: str
+    docs: list[dict[str, Any]],
 ) -> None:
-    docs = pilots[f"overlays/{pilot}"]
     ingress = _one(docs, "Ingress")
     notifications = next(
         c["data"]
