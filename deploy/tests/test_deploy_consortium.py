@@ -15,6 +15,7 @@ from vrac_contracts.catalogue import CATALOGUE, Audience, consumed_by
 
 from .conftest import PILOTS, REPO, kustomize_build
 from .test_deploy_acls import ALL_TOPICS, allowed
+from .test_deploy_cluster import _kafka_pod, _may_connect, _mongodb_pod, _pod, _service_pod
 from .test_deploy_kubernetes import _of_kind
 
 
@@ -119,3 +120,22 @@ def test_the_consortium_runs_reporting_alone_on_the_mirrored_topics(
     for doc in consortium:
         assert doc["metadata"].get("namespace", "vrac-consortium") == "vrac-consortium"
         assert doc["metadata"]["labels"]["vrac.org/pilot"] == "consortium"
+
+
+def test_in_the_consortium_reporting_and_the_mirror_reach_only_what_they_need(
+    consortium: list[dict[str, Any]],
+) -> None:
+    ns = "vrac-consortium"
+    reporting = _service_pod(ns, "reporting")
+    mirror = _pod(
+        ns, **{"strimzi.io/kind": "KafkaMirrorMaker2", "strimzi.io/cluster": "vrac-mirror"}
+    )
+    stranger = _pod(ns, app="something-else")
+    assert _may_connect(consortium, reporting, _kafka_pod(ns), 9093)
+    assert _may_connect(consortium, reporting, _mongodb_pod(ns, "reporting"), 27017)
+    assert _may_connect(consortium, mirror, _kafka_pod(ns), 9093)
+    # a pilot's external listener, through its load balancer
+    assert _may_connect(consortium, mirror, _kafka_pod("vrac-leiden"), 9094)
+    assert not _may_connect(consortium, mirror, _mongodb_pod(ns, "reporting"), 27017)
+    assert not _may_connect(consortium, stranger, _kafka_pod(ns), 9093)
+    assert not _may_connect(consortium, reporting, _kafka_pod("vrac-leiden"), 9094)
