@@ -117,7 +117,8 @@ async def reporting(
 
 
 async def leiden_opened_in_consortium(consortium: KafkaNode, prefix: str) -> list[Any]:
-    records = await read_all(consortium.bootstrap, prefix + OPENED.topic, expect=13, timeout=5)
+    topic = prefix + OPENED.topic
+    records = await read_all(consortium.bootstrap, topic, expect=sum(CASES.values()), timeout=5)
     return [r for r in records if decode_record(r).data.pilot == "leiden"]
 
 
