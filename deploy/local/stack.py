@@ -212,9 +212,9 @@ def require_java() -> str:
 # --- building blocks, cached ---------------------------------------------------------------
 
 
-def kafka_classpath(cfg: Config) -> str:
-    """The broker's classpath, resolved by Maven once per pom and cached."""
-    pom = HERE / "pom.xml"
+def kafka_classpath(cfg: Config, pom: Path = HERE / "pom.xml") -> str:
+    """The classpath of a pom's jars (the broker's by default), resolved by Maven once per
+    pom and cached."""
     digest = hashlib.sha256(pom.read_bytes()).hexdigest()[:16]
     cached = cfg.cache / f"kafka-classpath-{digest}.txt"
     if cached.exists():
