@@ -27,11 +27,12 @@ _TOPIC_CHARACTERS: Final = re.compile(r"[A-Za-z0-9._-]*")  # what Kafka allows i
 
 
 def mirrored_topics(topic_prefix: str = "") -> tuple[str, ...]:
-    """Every public topic of the catalogue (superseded ones too: partners may still read
-    them), under ``topic_prefix``."""
+    """Every public topic of the catalogue that is not superseded (what the consortium's
+    reporting reads; a superseded one stays with the pilots' partners), under
+    ``topic_prefix``."""
     if not _TOPIC_CHARACTERS.fullmatch(topic_prefix):
         raise ValueError(f"topic prefix {topic_prefix!r} holds a character Kafka refuses")
-    return tuple(sorted(topic_prefix + spec.topic for spec in public()))
+    return tuple(sorted(topic_prefix + s.topic for s in public() if not s.superseded_by))
 
 
 def topics_pattern(topic_prefix: str = "") -> str:

@@ -484,17 +484,15 @@ PILOT_EXTERNAL_PORT: Final = 9094
 
 
 def mirrored_topics() -> tuple[str, ...]:
-    """The public topics each pilot publishes today: what the consortium's reporting reads.
-    A superseded version stays behind, and no internal or dead-letter topic is ever here."""
-    return tuple(
-        s.topic for s in CATALOGUE if s.audience is Audience.PUBLIC and not s.superseded_by
-    )
+    """The public topics each pilot publishes today: what the consortium's reporting reads
+    (``consortium.py``, which the local consortium test runs MirrorMaker 2 with)."""
+    return tuple(_beside("consortium.py").mirrored_topics())
 
 
 def mirror_topics_pattern() -> str:
-    """MirrorMaker 2's topic filter (a Java regular expression, matched whole): exactly the
-    mirrored topics' names."""
-    return "|".join(name.replace(".", "\\.") for name in mirrored_topics())
+    """MirrorMaker 2's topic filter (a Java regular expression, matched whole)."""
+    pattern: str = _beside("consortium.py").topics_pattern()
+    return pattern
 
 
 def pilot_bootstrap(pilot: str) -> str:
@@ -825,12 +823,19 @@ def render(root: Path | None = None) -> dict[str, str]:
 
 
 def _realms() -> Any:
-    """``keycloak/realm.py`` beside this script (neither is a package)."""
-    path = Path(__file__).resolve().parent / "keycloak" / "realm.py"
-    spec = importlib.util.spec_from_file_location("vrac_deploy_keycloak_realm", path)
+    return _beside("keycloak/realm.py")
+
+
+def _beside(relative: str) -> Any:
+    """A module beside this script, loaded from its path (deploy/ is not a package)."""
+    path = Path(__file__).resolve().parent / relative
+    name = "vrac_deploy_" + relative.removesuffix(".py").replace("/", "_")
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(spec.name, module)
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
