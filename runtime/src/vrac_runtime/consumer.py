@@ -117,7 +117,7 @@ class EventConsumer:
         self._group = group
         self._handlers: dict[str, tuple[EventSpec, Handler[Any]]] = {}
         self._metrics = metrics or Metrics()
-        self._counters = _Counters(self._metrics, group)
+        self._counters = _Counters(self._metrics, group, self._types)
         self._progress = _Progress()
         poll_interval = settings.max_poll_interval_ms / 1000
         self._flow = KeyedFlow(
@@ -161,6 +161,11 @@ class EventConsumer:
     @property
     def dlq_topics(self) -> list[str]:
         return sorted(self._dead_letters.values())
+
+    def _types(self) -> dict[str, str]:
+        """Physical topic -> the event type it carries."""
+        topic = self._settings.topic
+        return {topic(spec.topic): spec.ce_type for spec, _ in self._handlers.values()}
 
     @property
     def _dead_letters(self) -> dict[str, str]:
@@ -406,22 +411,30 @@ class EventConsumer:
 
 
 class _Counters:
-    """The group's counters, one child per topic made once: the per-record path only adds."""
+    """The group's counters, labelled by event type, one child per topic made once: the
+    per-record path only adds. A topic carries one event type (the catalogue's rule), so a
+    record that could not be decoded still counts under its topic's type, and no header a
+    sender wrote can make a label."""
 
-    def __init__(self, metrics: Metrics, group: str) -> None:
+    def __init__(self, metrics: Metrics, group: str, types: Callable[[], dict[str, str]]) -> None:
         self._metrics = metrics
         self._group = group
+        self._types = types
         self._children: dict[tuple[str, str], Any] = {}
+
+    def type_of(self, topic: str) -> str:
+        return self._types().get(topic, "unknown")
 
     def _child(self, kind: str, topic: str) -> Any:
         child = self._children.get((kind, topic))
         if child is None:
             metric = {
                 "handled": self._metrics.events_handled,
-                "failed": self._metrics.handler_failures,
+                "failed": self._metrics.events_failed,
                 "retried": self._metrics.events_retried,
             }[kind]
-            child = self._children[(kind, topic)] = metric.labels(self._group, topic)
+            child = metric.labels(self._group, self.type_of(topic))
+            self._children[(kind, topic)] = child
         return child
 
     def handled(self, topic: str) -> Any:
@@ -434,7 +447,7 @@ class _Counters:
         return self._child("retried", topic)
 
     def dead_lettered(self, topic: str, reason: str) -> Any:
-        return self._metrics.events_dead_lettered.labels(self._group, topic, reason)
+        return self._metrics.events_dead_lettered.labels(self._group, self.type_of(topic), reason)
 
 
 class _Progress:

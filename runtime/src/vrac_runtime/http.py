@@ -219,8 +219,25 @@ class ReadyOut(BaseModel):
     checks: dict[str, str] = Field(description="Each check: `ok`, or why it fails.")
 
 
-def health_router(checks: Mapping[str, Check]) -> APIRouter:
-    """``/health/live`` answers while the process runs; ``/health/ready`` runs each check."""
+async def run_checks(checks: Mapping[str, Check]) -> dict[str, str]:
+    """Each readiness check's verdict: ``ok``, or ``failing: <why>``."""
+    results: dict[str, str] = {}
+    for name, check in checks.items():
+        try:
+            await check()
+            results[name] = "ok"
+        except NotReady as err:
+            results[name] = f"failing: {err}"
+        except Exception as err:
+            results[name] = f"failing: {type(err).__name__}"
+    return results
+
+
+def health_router(
+    checks: Mapping[str, Check], on_verdict: Callable[[bool], None] = lambda _: None
+) -> APIRouter:
+    """``/health/live`` answers while the process runs; ``/health/ready`` runs each check
+    and tells ``on_verdict`` whether all passed."""
     router = APIRouter(tags=["health"])
 
     @router.get("/health/live")
@@ -233,16 +250,9 @@ def health_router(checks: Mapping[str, Check]) -> APIRouter:
         responses={503: {"model": ReadyOut, "description": "A check fails."}},
     )
     async def ready() -> JSONResponse:
-        results: dict[str, str] = {}
-        for name, check in checks.items():
-            try:
-                await check()
-                results[name] = "ok"
-            except NotReady as err:
-                results[name] = f"failing: {err}"
-            except Exception as err:
-                results[name] = f"failing: {type(err).__name__}"
+        results = await run_checks(checks)
         ok = all(value == "ok" for value in results.values())
+        on_verdict(ok)
         return JSONResponse(
             status_code=200 if ok else 503,
             content={"status": "ready" if ok else "not ready", "checks": results},

@@ -155,7 +155,7 @@ async def test_an_smtp_server_that_is_down_then_up_gets_the_mail_once(service_fa
             assert delivered.data.notification_id == done["delivery_id"]
             # what the operator sees: the outage as retries, then the one delivery
             metrics = (await svc.http.get("/metrics")).text
-            line = 'vrac_notifications_deliveries_total{channel="email",outcome="%s"}'
+            line = 'vrac_deliveries_total{service="notifications",channel="email",outcome="%s"}'
             assert f"{line % 'delivered'} 1.0" in metrics
             assert line % "scheduled" in metrics
         finally:
