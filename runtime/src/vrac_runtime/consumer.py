@@ -46,6 +46,7 @@ from aiokafka.structs import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from opentelemetry.trace import Tracer
 from vrac_contracts.catalogue import EventSpec, spec_for
 from vrac_contracts.envelope import ContractError, Envelope, decode
 from vrac_contracts.events.base import EventData
@@ -57,6 +58,7 @@ from vrac_runtime.logging import bound_event, get_logger
 from vrac_runtime.metrics import Metrics
 from vrac_runtime.retry import with_retries
 from vrac_runtime.settings import ServiceSettings
+from vrac_runtime.tracing import TRACEPARENT, TRACESTATE, Tracing, consumer_span, failed
 
 E = TypeVar("E", bound=EventData)
 Handler = Callable[[Envelope[E]], Awaitable[None]]
@@ -111,12 +113,15 @@ class EventConsumer:
         settings: ServiceSettings,
         group: str,
         metrics: Metrics | None = None,
+        *,
+        tracer: Tracer | None = None,
     ) -> None:
         self._broker = broker
         self._settings = settings
         self._group = group
         self._handlers: dict[str, tuple[EventSpec, Handler[Any]]] = {}
         self._metrics = metrics or Metrics()
+        self._tracer = tracer or Tracing(settings.service_name).tracer
         self._counters = _Counters(self._metrics, group, self._types)
         self._progress = _Progress()
         poll_interval = settings.max_poll_interval_ms / 1000
@@ -299,11 +304,29 @@ class EventConsumer:
         when it is not (the dead-letter publish failed)."""
         self._progress.record_started()
         try:
-            await self._process(record)
+            with self._span(record):
+                await self._process(record)
         finally:
             self._progress.record_ended()
         # handled or dead-lettered: its key moves on
         self._progress.moved()
+
+    def _span(self, record: ConsumerRecord[Any, Any]) -> Any:
+        """The record's span, continuing the trace of whatever published it."""
+        headers = {
+            name: value.decode("utf-8", "replace")
+            for name, value in record.headers or ()
+            if name in (TRACEPARENT, TRACESTATE, "ce_id") and value is not None
+        }
+        attributes = {
+            "messaging.destination.name": record.topic,
+            "messaging.destination.partition.id": str(record.partition),
+            "messaging.kafka.offset": record.offset,
+            "messaging.consumer.group.name": self.group_id,
+            "messaging.message.id": headers.get("ce_id", ""),
+        }
+        event_type = self._counters.type_of(record.topic)
+        return consumer_span(self._tracer, event_type, headers, attributes)
 
     async def _process(self, record: ConsumerRecord[Any, Any]) -> None:
         try:
@@ -401,6 +424,7 @@ class EventConsumer:
             headers=headers,
         )
         self._counters.dead_lettered(record.topic, failure.reason).inc()
+        failed(failure.reason)
         log.error(
             "event dead-lettered",
             reason=failure.reason,

@@ -122,6 +122,26 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"the request body is larger than {limit} bytes")
 
 
+class ResponseStatus:
+    """An ASGI ``send`` that remembers the status answered: 500 until the app answers, what
+    the server sends when the app raised before responding."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.status = 500
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        await self._send(message)
+
+
+def route_template(scope: Scope) -> str:
+    """The template of the route FastAPI matched (``/cases/{case_id}``), never the path, so
+    no id reaches a metric or a span; ``unmatched`` when no route matched."""
+    return getattr(scope.get("route"), "path", None) or "unmatched"
+
+
 class BodyLimit:
     """Refuse request bodies over ``max_bytes`` with 413, before anything parses them or
     checks a token: a declared ``Content-Length`` over the limit at once, and any body

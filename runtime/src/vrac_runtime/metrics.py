@@ -38,8 +38,9 @@ from prometheus_client import (
 )
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from vrac_runtime.http import ResponseStatus, route_template
 from vrac_runtime.logging import get_logger
 
 Refresh = Callable[[], Awaitable[None]]
@@ -180,21 +181,13 @@ class HttpMetrics:
             await self._app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500  # what the server answers when the app raised before responding
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        answered = ResponseStatus(send)
         try:
-            await self._app(scope, receive, sending)
+            await self._app(scope, receive, answered)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = route_template(scope)
             method = scope.get("method", "")
-            self._metrics.http_requests.labels(method, template, str(status)).inc()
+            self._metrics.http_requests.labels(method, template, str(answered.status)).inc()
             self._metrics.http_latency.labels(method, template).observe(
                 time.perf_counter() - started
             )
