@@ -46,6 +46,7 @@ from aiokafka.structs import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from opentelemetry import trace
 from opentelemetry.trace import Tracer
 from vrac_contracts.catalogue import EventSpec, spec_for
 from vrac_contracts.envelope import ContractError, Envelope, decode
@@ -58,7 +59,7 @@ from vrac_runtime.logging import bound_event, get_logger
 from vrac_runtime.metrics import Metrics
 from vrac_runtime.retry import with_retries
 from vrac_runtime.settings import ServiceSettings
-from vrac_runtime.tracing import TRACEPARENT, TRACESTATE, Tracing, consumer_span, failed
+from vrac_runtime.tracing import TRACEPARENT, TRACESTATE, consumer_span, failed
 
 E = TypeVar("E", bound=EventData)
 Handler = Callable[[Envelope[E]], Awaitable[None]]
@@ -121,7 +122,7 @@ class EventConsumer:
         self._group = group
         self._handlers: dict[str, tuple[EventSpec, Handler[Any]]] = {}
         self._metrics = metrics or Metrics()
-        self._tracer = tracer or Tracing(settings.service_name).tracer
+        self._tracer = tracer or trace.get_tracer(__name__)  # no-op unless one is given
         self._counters = _Counters(self._metrics, group, self._types)
         self._progress = _Progress()
         poll_interval = settings.max_poll_interval_ms / 1000
