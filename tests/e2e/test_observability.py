@@ -33,16 +33,12 @@ def collector() -> Iterator[WebhookReceiver]:
 
 @pytest.fixture
 def platform(kafka_bootstrap, mongodb_url, test_prefix, tmp_path, collector) -> Iterator[Platform]:
-    platform = Platform(
-        kafka_bootstrap,
-        mongodb_url,
-        f"{test_prefix}.",
-        tmp_path / "logs",
-        extra_env={
-            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.port}",
-            "OTEL_BSP_SCHEDULE_DELAY": "200",  # export within a fraction of a second
-        },
-    )
+    exporting = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.port}",
+        "OTEL_BSP_SCHEDULE_DELAY": "200",  # export within a fraction of a second
+    }
+    prefix = f"{test_prefix}."
+    platform = Platform(kafka_bootstrap, mongodb_url, prefix, tmp_path, extra_env=exporting)
     platform.start(("intake", "screening"), timeout=180)  # a small machine, maybe busy
     yield platform
     platform.stop()
