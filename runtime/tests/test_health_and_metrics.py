@@ -27,6 +27,7 @@ pytestmark = pytest.mark.integration
 OPENED = by_type("org.vrac.intake.case-opened.v1")
 GROUP = "vrac.test"
 CHECK = f"consumer {GROUP}"
+SERVICE_GROUP = {"service": "runtime", "group": GROUP}
 
 
 def case_opened(case_id: str) -> Envelope[Any]:
@@ -82,6 +83,17 @@ async def test_readiness_fails_while_records_wait_behind_a_blocked_handler_and_r
         async def readiness() -> httpx.Response:
             return await client.get("/health/ready")
 
+        def gauges() -> Callable[[], Any]:
+            async def probe() -> tuple[float | None, float | None]:
+                found = await samples(client)
+                lag = {**SERVICE_GROUP, "topic": settings.topic(OPENED.topic), "partition": "0"}
+                return (
+                    found.get(("vrac_consumer_lag", frozenset(lag.items()))),
+                    found.get(("vrac_ready", frozenset({"service": "runtime"}.items()))),
+                )
+
+            return probe
+
         ready = await eventually(
             lambda: _status(readiness, 200), "ready once the group has its partition"
         )
@@ -92,11 +104,18 @@ async def test_readiness_fails_while_records_wait_behind_a_blocked_handler_and_r
         stalled = await eventually(lambda: _status(readiness, 503), "not ready while stalled")
         assert stalled.json()["checks"][CHECK].startswith("failing: records waiting")
         assert stalled.json()["checks"]["mongodb"] == "ok"
+        # both records wait: a backlog of two, and the service says it is not ready
+        await eventually(lambda: _equal(gauges(), (2, 0)), "a backlog of 2, not ready")
 
         release.set()
         await eventually(lambda: _status(readiness, 200), "ready again once it moves")
         await eventually(lambda: len(handled) == 2, "both records")
         assert handled == ["case_blocked000001", "case_queued0000001"]
+        await eventually(lambda: _equal(gauges(), (0, 1)), "no backlog, ready")
+
+
+async def _equal(probe: Callable[[], Any], expected: Any) -> bool:
+    return bool(await probe() == expected)
 
 
 async def _status(request: Callable[[], Any], status: int) -> httpx.Response | None:
@@ -133,7 +152,7 @@ async def test_metrics_count_handled_failed_and_dead_lettered_events_and_request
 
         def count(name: str, **labels: str) -> Callable[[], Any]:
             async def probe() -> float | None:
-                key = (name, frozenset({"group": GROUP, "topic": topic, **labels}.items()))
+                key = (name, frozenset({**SERVICE_GROUP, **labels}.items()))
                 return (await samples(client)).get(key)
 
             return probe
@@ -144,41 +163,45 @@ async def test_metrics_count_handled_failed_and_dead_lettered_events_and_request
 
             return probe
 
-        await eventually(reaches(2, "vrac_events_handled_total"), "2 handled", 30)
+        opened = {"type": OPENED.ce_type}
+        await eventually(reaches(2, "vrac_events_handled_total", **opened), "2 handled", 30)
         await eventually(
-            reaches(1, "vrac_events_dead_lettered_total", reason="exhausted"), "a dead letter"
+            reaches(1, "vrac_events_dead_lettered_total", **opened, reason="exhausted"),
+            "a dead letter",
         )
         await eventually(
-            reaches(1, "vrac_events_dead_lettered_total", reason="undecodable"), "undecodable"
+            reaches(1, "vrac_events_dead_lettered_total", **opened, reason="undecodable"),
+            "undecodable",
         )
-        assert await count("vrac_handler_failures_total")() == 2
-        assert await count("vrac_events_retried_total")() == 1
-        await eventually(
-            reaches(0, "vrac_consumer_lag", partition="0"), "no lag once all is handled"
-        )
+        assert await count("vrac_events_failed_total", **opened)() == 2
+        assert await count("vrac_events_retried_total", **opened)() == 1
+        partition = {"topic": topic, "partition": "0"}
+        await eventually(reaches(0, "vrac_consumer_lag", **partition), "no lag once all is handled")
         found = await samples(client)
         text = (await client.get("/metrics")).text
 
     request = (
         "vrac_http_requests_total",
-        frozenset({"method": "GET", "route": "/things/{thing_id}", "status": "200"}.items()),
+        frozenset(
+            {
+                "service": "runtime",
+                "method": "GET",
+                "route": "/things/{thing_id}",
+                "status": "200",
+            }.items()
+        ),
     )
     assert found[request] == 1
     assert "case_private0001" not in text
-    assert found[("vrac_consumer_assigned_partitions", frozenset({"group": GROUP}.items()))] == 1
+    assert found[("vrac_consumer_assigned_partitions", frozenset(SERVICE_GROUP.items()))] == 1
 
 
 def test_each_metrics_registry_counts_on_its_own() -> None:
-    first, second = Metrics(), Metrics()
+    first, second = Metrics("intake"), Metrics("intake")
     first.events_handled.labels("g", "t").inc()
-    assert (
-        first.registry.get_sample_value("vrac_events_handled_total", {"group": "g", "topic": "t"})
-        == 1
-    )
-    assert (
-        second.registry.get_sample_value("vrac_events_handled_total", {"group": "g", "topic": "t"})
-        is None
-    )
+    labels = {"service": "intake", "group": "g", "type": "t"}
+    assert first.registry.get_sample_value("vrac_events_handled_total", labels) == 1
+    assert second.registry.get_sample_value("vrac_events_handled_total", labels) is None
 
 
 async def test_a_relay_topic_failing_too_long_makes_the_service_not_ready(make_settings) -> None:
@@ -211,8 +234,11 @@ async def test_a_relay_topic_failing_too_long_makes_the_service_not_ready(make_s
             check = failing.json()["checks"]["outbox relay"]
             assert check.startswith("failing: topic vrac.internal.intake.no such topic!.v1")
             found = await samples(client)
-    assert found[("vrac_relay_failing_topics", frozenset())] == 1
-    assert found[("vrac_relay_backlog_documents", frozenset({"collection": "cases"}.items()))] == 1
+    service = {"service": "runtime"}
+    assert found[("vrac_relay_failing_topics", frozenset(service.items()))] == 1
+    pending = {**service, "collection": "cases"}
+    assert found[("vrac_outbox_pending", frozenset(pending.items()))] == 1
+    assert found[("vrac_ready", frozenset(service.items()))] == 0
 
 
 async def test_a_replica_left_without_a_partition_is_not_ready_after_the_grace(

@@ -64,6 +64,10 @@ def _message_id(spec: EventSpec) -> str:
     return spec.ce_type
 
 
+# W3C Trace Context, version 00: trace id, parent (span) id, flags
+TRACEPARENT_PATTERN = "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+
+
 def _cloudevents_headers(spec: EventSpec) -> dict[str, Any]:
     return {
         "type": "object",
@@ -88,6 +92,16 @@ def _cloudevents_headers(spec: EventSpec) -> dict[str, Any]:
                 "description": "The case id, equal to the message key.",
             },
             "content-type": {"type": "string", "const": CONTENT_TYPE},
+            "ce_traceparent": {
+                "type": "string",
+                "pattern": TRACEPARENT_PATTERN,
+                "description": "CloudEvents distributed-tracing extension: the W3C trace "
+                "context of the publish (ids and flags only, no personal data); optional.",
+            },
+            "ce_tracestate": {
+                "type": "string",
+                "description": "W3C tracestate accompanying ce_traceparent; optional.",
+            },
         },
     }
 

@@ -46,6 +46,8 @@ from aiokafka.structs import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from opentelemetry import trace
+from opentelemetry.trace import Tracer
 from vrac_contracts.catalogue import EventSpec, spec_for
 from vrac_contracts.envelope import ContractError, Envelope, decode
 from vrac_contracts.events.base import EventData
@@ -57,6 +59,7 @@ from vrac_runtime.logging import bound_event, get_logger
 from vrac_runtime.metrics import Metrics
 from vrac_runtime.retry import with_retries
 from vrac_runtime.settings import ServiceSettings
+from vrac_runtime.tracing import TRACEPARENT, TRACESTATE, consumer_span, failed
 
 E = TypeVar("E", bound=EventData)
 Handler = Callable[[Envelope[E]], Awaitable[None]]
@@ -111,13 +114,16 @@ class EventConsumer:
         settings: ServiceSettings,
         group: str,
         metrics: Metrics | None = None,
+        *,
+        tracer: Tracer | None = None,
     ) -> None:
         self._broker = broker
         self._settings = settings
         self._group = group
         self._handlers: dict[str, tuple[EventSpec, Handler[Any]]] = {}
         self._metrics = metrics or Metrics()
-        self._counters = _Counters(self._metrics, group)
+        self._tracer = tracer or trace.get_tracer(__name__)  # no-op unless one is given
+        self._counters = _Counters(self._metrics, group, self._types)
         self._progress = _Progress()
         poll_interval = settings.max_poll_interval_ms / 1000
         self._flow = KeyedFlow(
@@ -161,6 +167,11 @@ class EventConsumer:
     @property
     def dlq_topics(self) -> list[str]:
         return sorted(self._dead_letters.values())
+
+    def _types(self) -> dict[str, str]:
+        """Physical topic -> the event type it carries."""
+        topic = self._settings.topic
+        return {topic(spec.topic): spec.ce_type for spec, _ in self._handlers.values()}
 
     @property
     def _dead_letters(self) -> dict[str, str]:
@@ -294,11 +305,29 @@ class EventConsumer:
         when it is not (the dead-letter publish failed)."""
         self._progress.record_started()
         try:
-            await self._process(record)
+            with self._span(record):
+                await self._process(record)
         finally:
             self._progress.record_ended()
         # handled or dead-lettered: its key moves on
         self._progress.moved()
+
+    def _span(self, record: ConsumerRecord[Any, Any]) -> Any:
+        """The record's span, continuing the trace of whatever published it."""
+        headers = {
+            name: value.decode("utf-8", "replace")
+            for name, value in record.headers or ()
+            if name in (TRACEPARENT, TRACESTATE, "ce_id") and value is not None
+        }
+        attributes = {
+            "messaging.destination.name": record.topic,
+            "messaging.destination.partition.id": str(record.partition),
+            "messaging.kafka.offset": record.offset,
+            "messaging.consumer.group.name": self.group_id,
+            "messaging.message.id": headers.get("ce_id", ""),
+        }
+        event_type = self._counters.type_of(record.topic)
+        return consumer_span(self._tracer, event_type, headers, attributes)
 
     async def _process(self, record: ConsumerRecord[Any, Any]) -> None:
         try:
@@ -396,6 +425,7 @@ class EventConsumer:
             headers=headers,
         )
         self._counters.dead_lettered(record.topic, failure.reason).inc()
+        failed(failure.reason)
         log.error(
             "event dead-lettered",
             reason=failure.reason,
@@ -406,22 +436,30 @@ class EventConsumer:
 
 
 class _Counters:
-    """The group's counters, one child per topic made once: the per-record path only adds."""
+    """The group's counters, labelled by event type, one child per topic made once: the
+    per-record path only adds. A topic carries one event type (the catalogue's rule), so a
+    record that could not be decoded still counts under its topic's type, and no header a
+    sender wrote can make a label."""
 
-    def __init__(self, metrics: Metrics, group: str) -> None:
+    def __init__(self, metrics: Metrics, group: str, types: Callable[[], dict[str, str]]) -> None:
         self._metrics = metrics
         self._group = group
+        self._types = types
         self._children: dict[tuple[str, str], Any] = {}
+
+    def type_of(self, topic: str) -> str:
+        return self._types().get(topic, "unknown")
 
     def _child(self, kind: str, topic: str) -> Any:
         child = self._children.get((kind, topic))
         if child is None:
             metric = {
                 "handled": self._metrics.events_handled,
-                "failed": self._metrics.handler_failures,
+                "failed": self._metrics.events_failed,
                 "retried": self._metrics.events_retried,
             }[kind]
-            child = self._children[(kind, topic)] = metric.labels(self._group, topic)
+            child = metric.labels(self._group, self.type_of(topic))
+            self._children[(kind, topic)] = child
         return child
 
     def handled(self, topic: str) -> Any:
@@ -434,7 +472,7 @@ class _Counters:
         return self._child("retried", topic)
 
     def dead_lettered(self, topic: str, reason: str) -> Any:
-        return self._metrics.events_dead_lettered.labels(self._group, topic, reason)
+        return self._metrics.events_dead_lettered.labels(self._group, self.type_of(topic), reason)
 
 
 class _Progress:

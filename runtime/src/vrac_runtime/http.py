@@ -122,6 +122,26 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"the request body is larger than {limit} bytes")
 
 
+class ResponseStatus:
+    """An ASGI ``send`` that remembers the status answered: 500 until the app answers, what
+    the server sends when the app raised before responding."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.status = 500
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        await self._send(message)
+
+
+def route_template(scope: Scope) -> str:
+    """The template of the route FastAPI matched (``/cases/{case_id}``), never the path, so
+    no id reaches a metric or a span; ``unmatched`` when no route matched."""
+    return getattr(scope.get("route"), "path", None) or "unmatched"
+
+
 class BodyLimit:
     """Refuse request bodies over ``max_bytes`` with 413, before anything parses them or
     checks a token: a declared ``Content-Length`` over the limit at once, and any body
@@ -219,8 +239,25 @@ class ReadyOut(BaseModel):
     checks: dict[str, str] = Field(description="Each check: `ok`, or why it fails.")
 
 
-def health_router(checks: Mapping[str, Check]) -> APIRouter:
-    """``/health/live`` answers while the process runs; ``/health/ready`` runs each check."""
+async def run_checks(checks: Mapping[str, Check]) -> dict[str, str]:
+    """Each readiness check's verdict: ``ok``, or ``failing: <why>``."""
+    results: dict[str, str] = {}
+    for name, check in checks.items():
+        try:
+            await check()
+            results[name] = "ok"
+        except NotReady as err:
+            results[name] = f"failing: {err}"
+        except Exception as err:
+            results[name] = f"failing: {type(err).__name__}"
+    return results
+
+
+def health_router(
+    checks: Mapping[str, Check], on_verdict: Callable[[bool], None] = lambda _: None
+) -> APIRouter:
+    """``/health/live`` answers while the process runs; ``/health/ready`` runs each check
+    and tells ``on_verdict`` whether all passed."""
     router = APIRouter(tags=["health"])
 
     @router.get("/health/live")
@@ -233,16 +270,9 @@ def health_router(checks: Mapping[str, Check]) -> APIRouter:
         responses={503: {"model": ReadyOut, "description": "A check fails."}},
     )
     async def ready() -> JSONResponse:
-        results: dict[str, str] = {}
-        for name, check in checks.items():
-            try:
-                await check()
-                results[name] = "ok"
-            except NotReady as err:
-                results[name] = f"failing: {err}"
-            except Exception as err:
-                results[name] = f"failing: {type(err).__name__}"
+        results = await run_checks(checks)
         ok = all(value == "ok" for value in results.values())
+        on_verdict(ok)
         return JSONResponse(
             status_code=200 if ok else 503,
             content={"status": "ready" if ok else "not ready", "checks": results},

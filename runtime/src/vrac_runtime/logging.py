@@ -1,5 +1,7 @@
 """Structured JSON logs. The event id and the pseudonymous case id are bound to every line
-while an event is handled; payloads are never logged, as they may hold personal data."""
+while an event is handled, and the trace and span ids to every line written while a span is
+active (an HTTP request, a handled event); payloads are never logged, as they may hold
+personal data."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any
 import structlog
 
 from vrac_runtime.errors import describe
+from vrac_runtime.tracing import trace_ids
 
 # Keys that may never reach a log line, whatever a caller passes.
 _FORBIDDEN = frozenset(
@@ -25,6 +28,12 @@ def _drop_personal_data(
 ) -> MutableMapping[str, Any]:
     for key in _FORBIDDEN.intersection(event):
         event[key] = "[redacted]"
+    return event
+
+
+def _add_trace_ids(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """The active span's ``trace_id`` and ``span_id``, to find a line's trace and back."""
+    event.update(trace_ids())
     return event
 
 
@@ -51,6 +60,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
+        _add_trace_ids,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _drop_personal_data,
         _quote_no_input,

@@ -5,16 +5,18 @@ belongs to its :class:`Metrics`, which the service's runtime owns (``runtime.met
 is no module-level registry: each app built in a process (the test suite builds many) counts
 on its own, so one test's events never show in another's assertions.
 
-A service adds its own metrics in its own module by taking the registry from the runtime at
-composition time, e.g.::
+Every metric carries a ``service`` label (the service's name), so a dashboard or an alert
+over several services tells them apart whatever the scraper adds. A service adds its own
+metrics in its own module by taking the registry from the runtime at composition time, e.g.::
 
     deliveries = runtime.metrics.counter(
-        "vrac_notifications_deliveries_total", "Deliveries by outcome.", ["channel", "outcome"]
+        "vrac_deliveries_total", "Deliveries by outcome.", ["channel", "outcome"]
     )
 
-and handing the counter to whatever counts (a field of its ``Deps``). ``/metrics`` shows it
-with the rest. Labels are bounded sets chosen by the code (topics, reasons, route templates,
-outcomes): never personal data, case ids or raw paths.
+(``service`` is added in front of the labels given) and handing ``counter.labels`` bound to
+the service to whatever counts (:meth:`Metrics.counter` returns it so). ``/metrics`` shows it
+with the rest. Labels are bounded sets chosen by the code (event types, topics, reasons, route
+templates, outcomes): never personal data, case ids or raw paths.
 
 Values that are cheap to read but costly to push (consumer lag, the relay's backlog) are
 filled in by :meth:`Metrics.refresh` just before each scrape, from the collectors registered
@@ -24,7 +26,7 @@ with :meth:`Metrics.before_scrape`; the per-record path only increments counters
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -34,8 +36,11 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from vrac_runtime.http import ResponseStatus, route_template
 from vrac_runtime.logging import get_logger
 
 Refresh = Callable[[], Awaitable[None]]
@@ -48,34 +53,39 @@ _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 class Metrics:
     """The registry of one service process and the runtime's own metrics on it."""
 
-    def __init__(self) -> None:
+    def __init__(self, service: str = "") -> None:
+        self.service = service
+        # metrics live on an inner registry; the exposed one adds the service label to each
+        self._inner = CollectorRegistry(auto_describe=True)
         self.registry = CollectorRegistry(auto_describe=True)
+        self.registry.register(_ServiceLabel(self._inner, service))
         self._refreshers: list[tuple[str, Refresh]] = []
         self.events_handled = self.counter(
             "vrac_events_handled_total",
-            "Records whose handler succeeded, per consumer group and topic.",
-            ["group", "topic"],
+            "Records whose handler succeeded, per consumer group and event type.",
+            ["group", "type"],
         )
-        self.handler_failures = self.counter(
-            "vrac_handler_failures_total",
-            "Handler attempts that raised or timed out, per consumer group and topic.",
-            ["group", "topic"],
+        self.events_failed = self.counter(
+            "vrac_events_failed_total",
+            "Handler attempts that raised or timed out (before any retry), per consumer group "
+            "and event type.",
+            ["group", "type"],
         )
         self.events_retried = self.counter(
             "vrac_events_retried_total",
-            "Handler attempts made again after a failure, per consumer group and topic.",
-            ["group", "topic"],
+            "Handler attempts made again after a failure, per consumer group and event type.",
+            ["group", "type"],
         )
         self.events_dead_lettered = self.counter(
             "vrac_events_dead_lettered_total",
-            "Records sent to their dead-letter topic, per consumer group, topic and reason "
-            "(undecodable, permanent, exhausted, deadline).",
-            ["group", "topic", "reason"],
+            "Records sent to their dead-letter topic, per consumer group, event type and "
+            "reason (undecodable, permanent, exhausted, deadline).",
+            ["group", "type", "reason"],
         )
         self.consumer_lag = self.gauge(
             "vrac_consumer_lag",
             "Records in a partition not yet handled by this process (last fetched high "
-            "watermark minus the consumer's position).",
+            "watermark minus the lowest unfinished record or the consumer's position).",
             ["group", "topic", "partition"],
         )
         self.consumer_assigned_partitions = self.gauge(
@@ -83,8 +93,8 @@ class Metrics:
             "Partitions assigned to this process, per consumer group.",
             ["group"],
         )
-        self.relay_backlog = self.gauge(
-            "vrac_relay_backlog_documents",
+        self.outbox_pending = self.gauge(
+            "vrac_outbox_pending",
             "Documents with outbox entries not yet published, per collection.",
             ["collection"],
         )
@@ -97,6 +107,9 @@ class Metrics:
             "How long the outbox relay has been failing to publish to a topic.",
             ["topic"],
         )
+        self.ready = self.gauge(
+            "vrac_ready", "1 while every readiness check of /health/ready passes, else 0."
+        )
         self.http_requests = self.counter(
             "vrac_http_requests_total",
             "HTTP requests answered, by method, route template and status.",
@@ -107,15 +120,15 @@ class Metrics:
             "Time to answer an HTTP request, by method and route template.",
             ["method", "route"],
             buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
+            registry=self._inner,
         )
 
     def counter(self, name: str, documentation: str, labels: Sequence[str] = ()) -> Counter:
         """A counter on this registry (``name`` ends in ``_total``)."""
-        return Counter(name, documentation, labels, registry=self.registry)
+        return Counter(name, documentation, labels, registry=self._inner)
 
     def gauge(self, name: str, documentation: str, labels: Sequence[str] = ()) -> Gauge:
-        return Gauge(name, documentation, labels, registry=self.registry)
+        return Gauge(name, documentation, labels, registry=self._inner)
 
     def before_scrape(self, name: str, refresh: Refresh) -> None:
         """Run ``refresh`` before each scrape, to set gauges from state read on demand."""
@@ -135,6 +148,23 @@ class Metrics:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
+class _ServiceLabel(Collector):
+    """The inner registry's metrics, each sample with the ``service`` label first."""
+
+    def __init__(self, inner: CollectorRegistry, service: str) -> None:
+        self._inner = inner
+        self._service = service
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self._inner.collect():
+            labelled = Metric(family.name, family.documentation, family.type, family.unit)
+            labelled.samples = [
+                sample._replace(labels={"service": self._service, **sample.labels})
+                for sample in family.samples
+            ]
+            yield labelled
+
+
 class HttpMetrics:
     """ASGI middleware counting requests by method, route template and status, with latency.
 
@@ -151,21 +181,13 @@ class HttpMetrics:
             await self._app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500  # what the server answers when the app raised before responding
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        answered = ResponseStatus(send)
         try:
-            await self._app(scope, receive, sending)
+            await self._app(scope, receive, answered)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = route_template(scope)
             method = scope.get("method", "")
-            self._metrics.http_requests.labels(method, template, str(status)).inc()
+            self._metrics.http_requests.labels(method, template, str(answered.status)).inc()
             self._metrics.http_latency.labels(method, template).observe(
                 time.perf_counter() - started
             )

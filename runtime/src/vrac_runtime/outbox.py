@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from pymongo import UpdateMany
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -39,6 +41,7 @@ from vrac_contracts.events.base import EventData
 from vrac_runtime.idempotency import insert_once
 from vrac_runtime.logging import get_logger
 from vrac_runtime.settings import ServiceSettings
+from vrac_runtime.tracing import TRACEPARENT, TRACESTATE, extract, inject
 
 OUTBOX = "outbox"
 PENDING_FLAG = "outbox_pending"
@@ -52,17 +55,20 @@ log = get_logger(__name__)
 
 
 def outbox_entries(envelopes: Iterable[Envelope[Any]]) -> list[dict[str, Any]]:
-    """Encode events for storage in an aggregate's outbox, ready to publish as they are."""
+    """Encode events for storage in an aggregate's outbox, ready to publish as they are,
+    with the trace context of the span that recorded them (``ce_traceparent``)."""
     entries = []
     for envelope in envelopes:
         record = encode(envelope)
+        headers = {name: value.decode() for name, value in record.headers}
+        inject(headers)
         entries.append(
             {
                 "id": envelope.id,
                 "topic": record.topic,
                 "key": record.key.decode(),
                 "value": record.value.decode(),
-                "headers": {name: value.decode() for name, value in record.headers},
+                "headers": headers,
             }
         )
     return entries
@@ -134,6 +140,7 @@ class OutboxRelay:
         send_timeout: float = 10.0,
         first_backoff: float = 1.0,
         max_backoff: float = 60.0,
+        tracer: Tracer | None = None,
     ) -> None:
         self._db = database
         self._collections = tuple(collections)
@@ -143,6 +150,7 @@ class OutboxRelay:
         self._send_timeout = send_timeout
         self._first_backoff = first_backoff
         self._max_backoff = max_backoff
+        self._tracer = tracer or trace.get_tracer(__name__)  # no-op unless one is given
         self._wakeup = asyncio.Event()
         self._failing: dict[str, _Backoff] = {}
         # ids of entries Kafka acknowledged whose removal from their document is still due
@@ -243,7 +251,11 @@ class OutboxRelay:
         return docs, by_topic
 
     async def _publish(self, topic: str, entries: list[dict[str, Any]]) -> int:
-        """Send one topic's entries in order; on failure the topic backs off, others go on."""
+        """Send one topic's entries in order; on failure the topic backs off, others go on.
+
+        Each entry gets a producer span continuing the trace stored with it; the record
+        carries that span's context, so its consumers continue from the publish."""
+        spans = [self._publish_span(topic, entry) for entry in entries]
         try:
             async with asyncio.timeout(self._send_timeout):
                 deliveries = [
@@ -251,20 +263,37 @@ class OutboxRelay:
                         self._settings.topic(topic),
                         value=entry["value"].encode(),
                         key=entry["key"].encode(),
-                        headers=[(k, v.encode()) for k, v in entry["headers"].items()],
+                        headers=_traced_headers(entry["headers"], span),
                     )
-                    for entry in entries
+                    for entry, span in zip(entries, spans, strict=True)
                 ]
                 # one wait for the topic's whole batch, not one per event
                 await asyncio.gather(*deliveries)
         except asyncio.CancelledError:
+            _end(spans, "cancelled")
             raise
         except Exception as err:
+            _end(spans, type(err).__name__)
             self._back_off(topic, err)
             return 0
+        _end(spans)
         self._failing.pop(topic, None)
         self._acknowledged.update(entry["id"] for entry in entries)
         return len(entries)
+
+    def _publish_span(self, topic: str, entry: dict[str, Any]) -> Span:
+        return self._tracer.start_span(
+            f"publish {entry['headers'].get('ce_type', topic)}",
+            context=extract(entry["headers"]),
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": self._settings.topic(topic),
+                "messaging.message.id": entry["id"],
+            },
+            record_exception=False,
+            set_status_on_exception=False,
+        )
 
     async def _remove_acknowledged(self, collection: Any, docs: list[dict[str, Any]]) -> None:
         """Remove the acknowledged entries of a batch's documents in one write of two
@@ -312,3 +341,17 @@ class OutboxRelay:
             error_type=type(err).__name__,
             retry_in_seconds=round(delay, 1),
         )
+
+
+def _traced_headers(stored: dict[str, str], span: Span) -> list[tuple[str, bytes]]:
+    """The stored headers, the trace context replaced by the publish span's."""
+    headers = {k: v for k, v in stored.items() if k not in (TRACEPARENT, TRACESTATE)}
+    inject(headers, trace.set_span_in_context(span))
+    return [(k, v.encode()) for k, v in headers.items()]
+
+
+def _end(spans: list[Span], error: str | None = None) -> None:
+    for span in spans:
+        if error is not None:
+            span.set_status(Status(StatusCode.ERROR, error))
+        span.end()

@@ -33,6 +33,7 @@ from vrac_runtime.http import (
     declare_errors,
     health_router,
     install_error_handlers,
+    run_checks,
 )
 from vrac_runtime.kafka import ensure_topics, make_broker, make_producer
 from vrac_runtime.logging import configure_logging, get_logger
@@ -40,6 +41,7 @@ from vrac_runtime.metrics import HttpMetrics, Metrics
 from vrac_runtime.outbox import OutboxRelay
 from vrac_runtime.settings import ServiceSettings
 from vrac_runtime.store import SerialDatabase, is_ferretdb, service_database
+from vrac_runtime.tracing import HttpTracing, Tracing
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -66,8 +68,14 @@ class ServiceRuntime:
     jobs: list[tuple[str, float, Job]] = field(default_factory=list)
     store_is_ferretdb: bool | None = None
     """What the store said it is at start-up (:meth:`detect_store`); None before that."""
-    metrics: Metrics = field(default_factory=Metrics)
+    metrics: Metrics = field(init=False)
     """This process's metrics, exposed at ``/metrics``; a service adds its own on it."""
+    tracing: Tracing = field(init=False)
+    """This process's tracer (spans of requests, handled events and outbox publishes)."""
+
+    def __post_init__(self) -> None:
+        self.metrics = Metrics(self.settings.service_name)
+        self.tracing = Tracing(self.settings.service_name)
 
     @cached_property
     def db(self) -> AsyncDatabase[Any]:
@@ -90,7 +98,9 @@ class ServiceRuntime:
         return self.store_is_ferretdb
 
     def consumer(self, group: str) -> EventConsumer:
-        consumer = EventConsumer(self.broker, self.settings, group, self.metrics)
+        consumer = EventConsumer(
+            self.broker, self.settings, group, self.metrics, tracer=self.tracing.tracer
+        )
         self.consumers.append(consumer)
         return consumer
 
@@ -101,7 +111,9 @@ class ServiceRuntime:
         (existing or self.consumer(group)).on(event, handler)
 
     def with_outbox(self, collections: Sequence[str]) -> OutboxRelay:
-        self.relay = OutboxRelay(self.db, collections, self.producer, self.settings)
+        self.relay = OutboxRelay(
+            self.db, collections, self.producer, self.settings, tracer=self.tracing.tracer
+        )
         return self.relay
 
     def every(self, name: str, seconds: float, job: Job) -> None:
@@ -204,16 +216,27 @@ def create_app(
             await runtime.mongo.close()
             await tokens_of(app).aclose()
             log.info("service stopped")
+            # sends the spans still buffered when exporting; off the loop, as it may wait
+            await asyncio.to_thread(runtime.tracing.shutdown)
 
-    app = FastAPI(title=title, description=description, lifespan=lifespan)
+    # FastAPI's own telemetry would record raw paths and queries (ids, personal data):
+    # HttpTracing makes the request spans instead
+    app = FastAPI(
+        title=title,
+        description=description,
+        lifespan=lifespan,
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
+    )
     app.state.settings = settings
     app.state.runtime = runtime
     install_error_handlers(app)
     # inside the metrics, so refused bodies are counted; outside everything that reads one
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(HttpMetrics, metrics=runtime.metrics)
-    app.include_router(health_router(_readiness_checks(runtime)))
-    app.include_router(_metrics_router(runtime))
+    app.add_middleware(HttpTracing, tracer=runtime.tracing.tracer)
+    checks = _readiness_checks(runtime)
+    app.include_router(health_router(checks, on_verdict=runtime.metrics.ready.set))
+    app.include_router(_metrics_router(runtime, checks))
     app.include_router(jwks_router())
     for router in routers:
         app.include_router(router)
@@ -262,9 +285,15 @@ def _readiness_checks(runtime: ServiceRuntime) -> dict[str, Check]:
     return checks
 
 
-def _metrics_router(runtime: ServiceRuntime) -> APIRouter:
+def _metrics_router(runtime: ServiceRuntime, checks: Mapping[str, Check]) -> APIRouter:
     """``/metrics``: the process's metrics in Prometheus' text format, gauges fresh."""
     metrics = runtime.metrics
+
+    async def readiness() -> None:
+        verdicts = await run_checks(checks)
+        metrics.ready.set(all(verdict == "ok" for verdict in verdicts.values()))
+
+    metrics.before_scrape("readiness", readiness)
     for consumer in runtime.consumers:
         metrics.before_scrape(f"consumer {consumer.group}", consumer.refresh_metrics)
     if runtime.relay is not None:
@@ -278,7 +307,7 @@ def _metrics_router(runtime: ServiceRuntime) -> APIRouter:
                 metrics.relay_topic_failing_seconds.labels(topic).set(seconds)
             async with asyncio.timeout(2):
                 for collection, count in (await relay.backlog()).items():
-                    metrics.relay_backlog.labels(collection).set(count)
+                    metrics.outbox_pending.labels(collection).set(count)
 
         metrics.before_scrape("outbox relay", relay_gauges)
     router = APIRouter(tags=["metrics"])

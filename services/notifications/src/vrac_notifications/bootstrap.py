@@ -50,7 +50,7 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
         settings.delivery_poll_seconds, drain_seconds=settings.shutdown_grace_seconds / 2
     )
     outcomes = runtime.metrics.counter(
-        "vrac_notifications_deliveries_total",
+        "vrac_deliveries_total",
         "Deliveries reaching an outcome, per channel (scheduled: a transient failure).",
         ["channel", "outcome"],
     )
