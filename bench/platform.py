@@ -193,7 +193,8 @@ async def _register_all(put: PlatformUnderTest) -> None:
     finally:
         await client.close()
     await asyncio.gather(*pending)
-    await _wait_consumed(put, "intake")
+    # ten minutes, and a second more per ten events: a busy machine is slow, not stuck
+    await _wait_consumed(put, "intake", timeout=600 + len(pending) / 10)
 
 
 async def _wait_consumed(
