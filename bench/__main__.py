@@ -85,9 +85,20 @@ async def _finish_platform(
     }
 
 
+def _not_started(side: str, err: RuntimeError, logs: Path) -> dict[str, Any]:
+    """What a run records when the services could not even start or take the cases."""
+    error = str(err).replace(f"{repo_root().resolve()}/", "")  # no machine's path
+    print(f"{side}: {error}", file=sys.stderr)
+    return {"error": error, "logs": _shown(logs)}
+
+
 async def measure_platform(kafka: str, mongodb_url: str, knobs: Knobs) -> dict[str, Any]:
     """The platform at saturation, then at half that; returns its results and the rate."""
-    put = await start_platform(kafka, mongodb_url, knobs.events, logs_folder(repo_root()))
+    logs = logs_folder(repo_root())
+    try:
+        put = await start_platform(kafka, mongodb_url, knobs.events, logs)
+    except RuntimeError as err:
+        return _not_started("platform", err, logs)
     try:
         saturation = await run_platform(put, None)
         rate = round(saturation.throughput / 2, 1)
@@ -138,10 +149,8 @@ async def measure_data_growth(kafka: str, mongodb_url: str, knobs: Knobs) -> dic
     logs = logs_folder(repo_root())
     try:
         put = await start_platform(kafka, mongodb_url, knobs.events, logs, before_start=before)
-    except RuntimeError as err:  # the services could not even start or take the cases
-        error = str(err).replace(f"{repo_root().resolve()}/", "")  # no machine's path
-        print(f"data_growth: {error}", file=sys.stderr)
-        return found | {"error": error, "logs": _shown(logs)}
+    except RuntimeError as err:
+        return found | _not_started("data_growth", err, logs)
     try:
         saturation = await run_platform(put, None, label="data_growth saturation")
     except BaseException:

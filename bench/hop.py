@@ -8,25 +8,14 @@ record was produced.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from bench.clients import kafka_clients
 
 
 async def relay(source: str, target: str, group: str) -> None:
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
-    consumer = AIOKafkaConsumer(
-        source,
-        bootstrap_servers=bootstrap,
-        group_id=group,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5
-    )
+    consumer, producer = kafka_clients([source], group)
     await consumer.start()
     await producer.start()
     stop = asyncio.Event()

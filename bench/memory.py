@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from vrac_testing.infrastructure import state_folder
 
 
 def peak_mib(pid: int | str = "self") -> float | None:
@@ -20,7 +21,7 @@ def peak_mib(pid: int | str = "self") -> float | None:
 
 def stack_pids(repo: Path) -> dict[str, int]:
     """The pids of the local stack's Kafka and FerretDB, from its state folder."""
-    state = Path(os.environ.get("VRAC_STATE_DIR", repo / ".state"))
+    state = state_folder(repo)
     found = {}
     for name in ("kafka", "ferretdb"):
         try:

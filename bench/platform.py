@@ -50,6 +50,7 @@ from vrac_runtime.keks import DEVELOPMENT_KEK, KeyEncryptionKeys
 from vrac_runtime.sealing import DataKeys
 from vrac_runtime.settings import ServiceSettings
 from vrac_testing.cleanup import forget_prefixes
+from vrac_testing.infrastructure import state_folder
 from vrac_testing.processes import Platform, free_port
 
 from bench.measure import Path, Progress, Run, timed_run
@@ -192,7 +193,8 @@ async def _register_all(put: PlatformUnderTest) -> None:
     finally:
         await client.close()
     await asyncio.gather(*pending)
-    await _wait_consumed(put, "intake")
+    # ten minutes, and a second more per ten events: a busy machine is slow, not stuck
+    await _wait_consumed(put, "intake", timeout=600 + len(pending) / 10)
 
 
 async def _wait_consumed(
@@ -318,5 +320,4 @@ async def stop_platform(put: PlatformUnderTest) -> int:
 
 
 def logs_folder(repo: FilePath) -> FilePath:
-    state = FilePath(os.environ.get("VRAC_STATE_DIR", repo / ".state"))
-    return state / "bench" / dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return state_folder(repo) / "bench" / dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")

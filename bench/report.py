@@ -140,6 +140,8 @@ def table(results: dict[str, Any]) -> str:
             f"(peak {replay['rebuild_peak_memory_mib']} MiB), counts match: "
             f"{replay['counts_match']}",
         ]
+    if "error" in (results.get("platform") or {}):
+        rows.append(f"platform: not measured: {results['platform']['error']}")
     growth = results.get("data_growth")
     if growth and "error" in growth:
         rows.append(f"data_growth: not measured: {growth['error']}")

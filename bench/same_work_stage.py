@@ -37,6 +37,8 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from bench.clients import kafka_clients
+
 _IDS = uuid.UUID("0d7c4f7e-91a3-4b52-8f0e-6a2c1b9d3e57")
 SENDER = "VRAC <noreply@vrac.invalid>"
 Outbox = list[dict[str, Any]]  # (topic, key, value, headers) of events to publish
@@ -374,7 +376,6 @@ async def _rewind(consumer: AIOKafkaConsumer) -> None:
 
 
 async def run(stage: str, config: dict[str, Any]) -> None:
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     in_flight = int(os.environ.get("VRAC_CONSUMER_MAX_IN_FLIGHT", "8"))
     client: AsyncMongoClient[Any] = AsyncMongoClient(
         os.environ.get("MONGODB_URL", "mongodb://127.0.0.1:27017")
@@ -388,16 +389,7 @@ async def run(stage: str, config: dict[str, Any]) -> None:
     else:
         handler, collections = Notifier(db, config), ("deliveries", "delivery_outcomes")
         topics.append(config["diploma_issued"]["topic"])
-    consumer = AIOKafkaConsumer(
-        *topics,
-        bootstrap_servers=bootstrap,
-        group_id=config["group"],
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5
-    )
+    consumer, producer = kafka_clients(topics, config["group"])
     await consumer.start()
     await producer.start()
     stop = asyncio.Event()

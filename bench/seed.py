@@ -107,27 +107,33 @@ def guardian() -> Contact:
     )
 
 
+def _member(
+    member_id: str, name: str, email: str, kind: vocab.MemberKind, role: vocab.NetworkRole
+) -> Contact:
+    return Contact(
+        recipient_id=member_id,
+        recipient_kind=RecipientKind.MEMBER,
+        name=name,
+        language=LANGUAGE,
+        channel=vocab.Channel.EMAIL,
+        email=email,
+        member_kind=kind,
+        role=role,
+    )
+
+
 def _network() -> list[Contact]:
+    family, professional = vocab.MemberKind.FAMILY, vocab.MemberKind.PROFESSIONAL
     return [
-        Contact(
-            recipient_id="mbr_grandmother01",
-            recipient_kind=RecipientKind.MEMBER,
-            name="Oma Ans",
-            language=LANGUAGE,
-            channel=vocab.Channel.EMAIL,
-            email="oma@example.org",
-            member_kind=vocab.MemberKind.FAMILY,
-            role=vocab.NetworkRole.SUPPORTER,
+        _member(
+            "mbr_grandmother01", "Oma Ans", "oma@example.org", family, vocab.NetworkRole.SUPPORTER
         ),
-        Contact(
-            recipient_id="mbr_teacher00001",
-            recipient_kind=RecipientKind.MEMBER,
-            name="Juf Marit",
-            language=LANGUAGE,
-            channel=vocab.Channel.EMAIL,
-            email="teacher@example.org",
-            member_kind=vocab.MemberKind.PROFESSIONAL,
-            role=vocab.NetworkRole.TEACHER,
+        _member(
+            "mbr_teacher00001",
+            "Juf Marit",
+            "teacher@example.org",
+            professional,
+            vocab.NetworkRole.TEACHER,
         ),
     ]
 

@@ -13,7 +13,8 @@ tests of what the services do while Kafka is away; ``kafka-start`` returns once 
 
 Standard library only, so it runs before any virtual environment exists. Everything listens
 on 127.0.0.1. Data, logs and pid files live in the state folder (``VRAC_STATE_DIR``, default
-``.state/`` in the repository); the Kafka classpath and the FerretDB binary are cached in
+``.state/`` in the repository, ``.state/stack-<kafka port>-<mongo port>/`` on other ports); the
+Kafka classpath and the FerretDB binary are cached in
 ``VRAC_CACHE_DIR`` (default ``~/.cache/vrac``) so later runs, and other clones, reuse them.
 """
 
@@ -35,7 +36,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
@@ -130,6 +131,17 @@ class Steps:
 step = Steps()
 
 
+def state_folder(env: Mapping[str, str], kafka_port: int, mongo_port: int) -> Path:
+    """``VRAC_STATE_DIR``, else ``.state`` for the default ports and ``.state/stack-<kafka
+    port>-<mongo port>`` for others, so a second stack of one checkout keeps its own pids and
+    data. ``vrac_testing.infrastructure.state_folder`` follows the same rule."""
+    if "VRAC_STATE_DIR" in env:
+        return Path(env["VRAC_STATE_DIR"]).resolve()
+    if (kafka_port, mongo_port) == (9092, 27017):
+        return (REPO / ".state").resolve()
+    return (REPO / ".state" / f"stack-{kafka_port}-{mongo_port}").resolve()
+
+
 @dataclass(frozen=True)
 class Config:
     state: Path
@@ -153,7 +165,7 @@ class Config:
         if store not in STORES:
             raise StackError(f"VRAC_LOCAL_STORE={store!r} is not one of {', '.join(STORES)}")
         return cls(
-            state=Path(env.get("VRAC_STATE_DIR", REPO / ".state")).resolve(),
+            state=state_folder(env, kafka_port, mongo_port),
             cache=Path(env.get("VRAC_CACHE_DIR", cache_home / "vrac")).resolve(),
             kafka_port=kafka_port,
             controller_port=_port(env, "VRAC_KAFKA_CONTROLLER_PORT", kafka_port + 1),

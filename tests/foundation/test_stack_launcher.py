@@ -17,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from vrac_testing.infrastructure import repo_root
+from vrac_testing.infrastructure import repo_root, state_folder
 
 STACK = repo_root() / "deploy" / "local" / "stack.py"
 CACHE_HOME = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
@@ -244,3 +244,21 @@ def test_a_failing_step_says_so_and_stops_reporting() -> None:
     time.sleep(0.1)
     assert out.getvalue() == said  # the heartbeat has stopped
     assert said.splitlines()[-1].startswith("starting Kafka: failed after ")
+
+
+def test_a_stack_on_other_ports_keeps_a_state_folder_of_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A second stack of one checkout (a bench on other ports beside the usual stack) must not
+    read the first one's pid files, or it would take the first stack for itself."""
+    monkeypatch.delenv("VRAC_STATE_DIR", raising=False)
+    monkeypatch.delenv("VRAC_KAFKA_PORT", raising=False)
+    monkeypatch.delenv("VRAC_MONGO_PORT", raising=False)
+    usual = stack.Config.from_env().state
+    assert usual == (repo_root() / ".state").resolve() == state_folder().resolve()
+    monkeypatch.setenv("VRAC_KAFKA_PORT", "39192")
+    monkeypatch.setenv("VRAC_MONGO_PORT", "37117")
+    other = stack.Config.from_env().state
+    assert other == usual / "stack-39192-37117" == state_folder().resolve()
+    monkeypatch.setenv("VRAC_STATE_DIR", str(usual / "chosen"))
+    assert stack.Config.from_env().state == usual / "chosen" == state_folder().resolve()

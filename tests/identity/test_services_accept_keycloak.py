@@ -8,18 +8,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from vrac_runtime.settings import ServiceSettings
 from vrac_testing.builders import family_registration
 from vrac_testing.identity import IdentityProvider
 from vrac_testing.processes import Platform
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(
-        "trusted_issuers" not in ServiceSettings.model_fields,
-        reason="the services do not read VRAC_TRUSTED_ISSUERS yet (issue 13: asymmetric tokens)",
-    ),
-]
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
@@ -52,13 +45,19 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def open_case(intake: str, headers: dict[str, str]) -> str:
+    """A case registered by the caller; its id."""
+    opened = httpx.post(f"{intake}/cases", json=FAMILY, headers=headers, timeout=30)
+    assert opened.status_code == 201, opened.text
+    case_id: str = opened.json()["case_id"]
+    return case_id
+
+
 def test_a_keycloak_coach_works_on_the_cases_of_their_own_pilot(
     intake: str, keycloak: IdentityProvider
 ) -> None:
     leiden = bearer(keycloak.token(keycloak.user("coach", "leiden"), ["vrac-intake"]))
-    opened = httpx.post(f"{intake}/cases", json=FAMILY, headers=leiden, timeout=30)
-    assert opened.status_code == 201, opened.text
-    case_id = opened.json()["case_id"]
+    case_id = open_case(intake, leiden)
 
     read = httpx.get(f"{intake}/cases/{case_id}", headers=leiden, timeout=30)
     assert read.status_code == 200
@@ -70,9 +69,7 @@ def test_a_keycloak_coach_of_another_pilot_is_refused(
     intake: str, keycloak: IdentityProvider
 ) -> None:
     leiden = bearer(keycloak.token(keycloak.user("coach", "leiden"), ["vrac-intake"]))
-    opened = httpx.post(f"{intake}/cases", json=FAMILY, headers=leiden, timeout=30)
-    assert opened.status_code == 201, opened.text
-    case_id = opened.json()["case_id"]
+    case_id = open_case(intake, leiden)
 
     mechelen = bearer(keycloak.token(keycloak.user("coach", "mechelen"), ["vrac-intake"]))
     assert httpx.get(f"{intake}/cases/{case_id}", headers=mechelen, timeout=30).status_code == 403

@@ -12,6 +12,7 @@ __all__ = [
     "Conflict",
     "DomainError",
     "NotFound",
+    "Refused",
     "RuleBroken",
     "describe",
     "field_of",
@@ -25,6 +26,11 @@ class DomainError(Exception):
 
 class NotFound(DomainError):
     """The named resource does not exist, or is not visible to the caller (404)."""
+
+
+class Refused(DomainError):
+    """The resource exists and the caller knows it, but may no longer have it (403): a
+    family's link after the family withdrew what it opened."""
 
 
 class Conflict(DomainError):

@@ -20,7 +20,15 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vrac_runtime.errors import Conflict, DomainError, NotFound, RuleBroken, field_of, problem_of
+from vrac_runtime.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    Refused,
+    RuleBroken,
+    field_of,
+    problem_of,
+)
 
 __all__ = [
     "BodyLimit",
@@ -225,12 +233,14 @@ def domain_error_response(exc: Exception) -> JSONResponse:
     """The one mapping of a domain's refusal to HTTP, for every service."""
     if isinstance(exc, NotFound):
         return JSONResponse(status_code=404, content={"detail": str(exc) or "not found"})
+    if isinstance(exc, Refused):
+        return JSONResponse(status_code=403, content={"detail": str(exc) or "refused"})
     if isinstance(exc, RuleBroken):
         error = {"field": exc.field, "problem": exc.problem}
         return JSONResponse(status_code=422, content={"detail": str(exc), "errors": [error]})
     if isinstance(exc, Conflict):
         return JSONResponse(status_code=409, content={"detail": str(exc)})
-    # a DomainError outside the three bases is a refusal whose kind nobody named
+    # a DomainError outside the four bases is a refusal whose kind nobody named
     return JSONResponse(status_code=409, content={"detail": str(exc) or type(exc).__name__})
 
 

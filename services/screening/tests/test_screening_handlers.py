@@ -32,8 +32,8 @@ from vrac_screening.domain.commands import (
 from vrac_screening.domain.diploma import Diploma, ScreeningOutcome
 from vrac_screening.domain.errors import (
     CaseIsClosed,
+    DiplomaNotShared,
     LinkRevoked,
-    LinkWithdrawn,
     NoConsent,
     UnknownCase,
     UnknownDiploma,
@@ -495,7 +495,7 @@ async def test_no_link_for_a_diploma_no_longer_shared_and_erasure_forgets_links(
     diploma_id = await issued_diploma(w)
     await handlers.issue_diploma_link(w.deps, diploma_id, Anyone())
     await give(w, vocab.ConsentPurpose.DIPLOMA, granted=False, at=NOW + dt.timedelta(hours=1))
-    with pytest.raises(LinkWithdrawn):
+    with pytest.raises(DiplomaNotShared):
         await handlers.issue_diploma_link(w.deps, diploma_id, Anyone())
     await handlers.close_case(w.deps, closed(vocab.CloseReason.ERASURE_REQUESTED))
     assert w.links.links == {}

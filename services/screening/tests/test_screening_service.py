@@ -187,7 +187,7 @@ async def test_the_link_stops_when_diploma_consent_is_withdrawn_or_the_case_clos
 
     assert await link_answers(200)
     await screening.publish(screening.consent(CASE, "diploma", False, "2025-04-01T10:00:00Z"))
-    await screening.eventually(lambda: link_answers(404), "the link to stop")
+    await screening.eventually(lambda: link_answers(403), "the link to stop")
     refused = await screening.http.get(path, params=link)
     assert "diploma consent was withdrawn" in refused.json()["detail"]
     # the coach still reads the case's diploma with a token
@@ -197,7 +197,7 @@ async def test_the_link_stops_when_diploma_consent_is_withdrawn_or_the_case_clos
     await screening.eventually(lambda: link_answers(200), "the link to open again")
 
     await screening.publish(screening.closed(CASE, "completed"))
-    await screening.eventually(lambda: link_answers(404), "the closed case's link to stop")
+    await screening.eventually(lambda: link_answers(403), "the closed case's link to stop")
 
 
 async def test_a_french_family_gets_a_french_diploma(screening) -> None:

@@ -57,11 +57,22 @@ def local_stack_ports() -> tuple[int, int]:
     )
 
 
+def state_folder(repo: Path | None = None) -> Path:
+    """The local stack's state folder, by the rule of ``stack.py``'s ``state_folder``:
+    ``VRAC_STATE_DIR``, else ``.state`` on the default ports, ``.state/stack-<kafka
+    port>-<mongo port>`` on others."""
+    explicit = os.environ.get("VRAC_STATE_DIR")
+    if explicit:
+        return Path(explicit)
+    root = (repo or repo_root()) / ".state"
+    ports = local_stack_ports()
+    return root if ports == (9092, 27017) else root / f"stack-{ports[0]}-{ports[1]}"
+
+
 def secured_listener() -> dict[str, str] | None:
     """How to reach the local stack's SASL_SSL listener (written by ``stack.py up``):
     bootstrap_servers, security_protocol, sasl_mechanism, username, password, cafile."""
-    state = Path(os.environ.get("VRAC_STATE_DIR", repo_root() / ".state"))
-    described = state / "tls" / "client.json"
+    described = state_folder() / "tls" / "client.json"
     if not described.exists():
         return None
     found: dict[str, str] = json.loads(described.read_text())

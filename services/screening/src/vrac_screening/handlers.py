@@ -32,8 +32,8 @@ from vrac_screening.domain.diploma import Diploma, DiplomaSheet, ScreeningOutcom
 from vrac_screening.domain.errors import (
     CaseIsClosed,
     ChildNotKnownYet,
+    DiplomaNotShared,
     LinkRevoked,
-    LinkWithdrawn,
     UnknownCase,
     UnknownDiploma,
     UnknownLink,
@@ -317,7 +317,7 @@ async def issue_diploma_link(
     diploma, _ = await get_diploma(deps, diploma_id, access)
     case = await deps.cases.get(diploma.case_id)
     if case is None or not case.diploma_shared:
-        raise LinkWithdrawn(
+        raise DiplomaNotShared(
             f"diploma {diploma_id} is not shared: the case is closed or consent withdrawn"
         )
     link_id, token, expires = deps.sign_link(diploma_path(diploma_id), deps.link_seconds)

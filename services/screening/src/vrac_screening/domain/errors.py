@@ -1,9 +1,9 @@
-"""What the domain refuses; the runtime maps each base (NotFound, Conflict, RuleBroken) to
+"""What the domain refuses; the runtime maps each base (NotFound, Refused, Conflict, RuleBroken) to
 one HTTP status, so no refusal here names a status of its own."""
 
 from __future__ import annotations
 
-from vrac_runtime.errors import Conflict, NotFound, RuleBroken
+from vrac_runtime.errors import Conflict, NotFound, Refused, RuleBroken
 
 
 class UnknownCase(NotFound):
@@ -18,18 +18,23 @@ class UnknownDiploma(NotFound):
     pass
 
 
-class LinkWithdrawn(NotFound):
+class LinkWithdrawn(Refused):
     """The family's link opens a diploma only while its case is open and diploma consent
     stands: a withdrawal or a closed case stops it before the link's own expiry."""
+
+
+class DiplomaNotShared(Conflict):
+    """No new link for a diploma the family no longer shares (case closed, consent
+    withdrawn)."""
 
 
 class UnknownLink(NotFound):
     pass
 
 
-class LinkRevoked(Conflict):
-    """A coach or the data-protection officer revoked the link (the entrypoint answers 403:
-    the link itself is refused, not the state of the diploma)."""
+class LinkRevoked(Refused):
+    """A coach or the data-protection officer revoked the link: the link itself is refused,
+    whatever the state of the diploma."""
 
 
 class CaseIsClosed(Conflict):
