@@ -76,6 +76,27 @@ async def rebuild_over_http(client, settings: ReportingSettings) -> dict[str, An
     return await until(status, lambda s: s["status"] != "building", "the rebuild")
 
 
+async def rebuild_command(settings: ReportingSettings) -> tuple[int | None, str, str]:
+    """``python -m vrac_reporting.entrypoints.rebuild`` as its own process: exit code, out, err."""
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "MONGODB_URL": settings.mongodb_url,
+        "VRAC_TOPIC_PREFIX": settings.topic_prefix,
+        "VRAC_MONGODB_DATABASE": settings.database,
+    }
+    command = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "vrac_reporting.entrypoints.rebuild",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(command.communicate(), 120)
+    return command.returncode, out.decode(), err.decode()
+
+
 async def test_a_rebuild_gives_the_same_numbers(reporting_settings) -> None:
     settings = reporting_settings()
     events = [
@@ -150,24 +171,9 @@ async def test_the_rebuild_command_prints_what_it_did_and_the_service_goes_on_fr
 ) -> None:
     settings = reporting_settings()
     await publish(settings, *[event("closed") for _ in range(6)])
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "MONGODB_URL": settings.mongodb_url,
-        "VRAC_TOPIC_PREFIX": settings.topic_prefix,
-        "VRAC_MONGODB_DATABASE": settings.database,
-    }
-    command = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "vrac_reporting.entrypoints.rebuild",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(command.communicate(), 120)
-    assert command.returncode == 0, err.decode()
-    line = out.decode().strip()
+    code, out, err = await rebuild_command(settings)
+    assert code == 0, err
+    line = out.strip()
     assert "read 12 events (12 counted, 0 duplicates, 0 undecodable)" in line  # 6 grants
     assert line.endswith(" s")
     # The service has never run: its consumer starts at the earliest offset and must skip
@@ -220,13 +226,6 @@ async def test_a_rebuild_after_retention_removed_records_refuses_and_says_where(
     settings = reporting_settings()
     admin = token(settings, "admin", "*")
     topic = settings.topic(spec_for(CaseOpened).topic)
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "MONGODB_URL": settings.mongodb_url,
-        "VRAC_TOPIC_PREFIX": settings.topic_prefix,
-        "VRAC_MONGODB_DATABASE": settings.database,
-    }
     async with running(build(settings)) as client:
         await publish(settings, *[event("opened") for _ in range(8)])
         before = await until(
@@ -240,15 +239,7 @@ async def test_a_rebuild_after_retention_removed_records_refuses_and_says_where(
         finally:
             await kafka.close()
         refused = await client.post("/admin/rebuild", headers=admin)
-        command = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "vrac_reporting.entrypoints.rebuild",
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        _, err = await asyncio.wait_for(command.communicate(), 120)
+        code, _, err = await rebuild_command(settings)
         after = await months(client, settings)
         generation = refused.json()["detail"].split()[1]
         status = (await client.get(f"/admin/rebuild/{generation}", headers=admin)).json()
@@ -259,7 +250,7 @@ async def test_a_rebuild_after_retention_removed_records_refuses_and_says_where(
     assert status["missing"] == [
         {"topic": topic, "partition": 0, "first_offset": 0, "end_offset": 3, "records": 3}
     ]
-    assert command.returncode == 3
-    assert f"{topic} partition 0 offsets 0-2" in err.decode()
+    assert code == 3
+    assert f"{topic} partition 0 offsets 0-2" in err
     # the reports keep the full history they had
     assert after == before and after["generation"] == "g0"
