@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from datetime import UTC, datetime
@@ -221,7 +222,7 @@ async def test_a_rebuild_while_another_one_runs_is_refused_unless_forced(
 
 
 async def test_a_rebuild_after_retention_removed_records_refuses_and_says_where(
-    reporting_settings,
+    reporting_settings, capsys
 ) -> None:
     settings = reporting_settings()
     admin = token(settings, "admin", "*")
@@ -252,5 +253,12 @@ async def test_a_rebuild_after_retention_removed_records_refuses_and_says_where(
     ]
     assert code == 3
     assert f"{topic} partition 0 offsets 0-2" in err
+    logged = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")
+    ]
+    refusals = [
+        line for line in logged if line["event"] == "rebuild refused: history missing on the topics"
+    ]
+    assert [r["missing"] for r in refusals] == [[f"{topic} partition 0 offsets 0-2"]]
     # the reports keep the full history they had
     assert after == before and after["generation"] == "g0"
