@@ -119,9 +119,11 @@ async def active_groups(settings: ServiceSettings) -> dict[str, int]:
     finally:
         await admin.close()
     # each described group: (error_code, group_id, state, protocol_type, protocol, members, ...)
-    return {
-        group[1]: len(group[5]) for response in responses for group in response.groups if group[5]
-    }
+    described = [group for response in responses for group in response.groups]
+    unknown = [group[1] for group in described if group[0]]
+    if unknown:
+        raise Refused(f"could not tell whether these groups have members: {', '.join(unknown)}")
+    return {group[1]: len(group[5]) for group in described if group[5]}
 
 
 async def wanted_offsets(
