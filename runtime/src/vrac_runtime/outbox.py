@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -51,6 +52,8 @@ WITHOUT_OUTBOX = {OUTBOX: 0, PENDING_FLAG: 0}
 # entries written without the flag (by an earlier version): adopted once when the relay starts
 _UNFLAGGED = {f"{OUTBOX}.0": {"$exists": True}, PENDING_FLAG: {"$ne": True}}
 _EMPTIED = {f"{OUTBOX}.0": {"$exists": False}}
+# namespace of the event ids derived from a document's identity (``derived_outbox``)
+_DERIVED_EVENTS = uuid.UUID("0d737425-0f4a-459c-8e62-c99c2de7777a")
 log = get_logger(__name__)
 
 
@@ -97,6 +100,20 @@ def new_outbox(events: Iterable[EventData]) -> dict[str, Any]:
     return outbox_fields(new_envelope(event) for event in events)
 
 
+def derived_outbox(
+    collection: str, document_id: Any, events: Iterable[EventData]
+) -> dict[str, Any]:
+    """The fields of a new document whose outbox holds these events, with ids that are the
+    same whenever the same document (collection, ``_id``) is made again."""
+    envelopes = (
+        new_envelope(
+            event, id=str(uuid.uuid5(_DERIVED_EVENTS, f"{collection}\x1f{document_id}\x1f{n}"))
+        )
+        for n, event in enumerate(events)
+    )
+    return outbox_fields(envelopes)
+
+
 def append_outbox(events: Iterable[EventData]) -> dict[str, Any]:
     """The update fragment that appends these events to a document's outbox."""
     return push_outbox(new_envelope(event) for event in events)
@@ -109,8 +126,13 @@ async def insert_with_events(
     on_events: Callable[[], None],
 ) -> bool:
     """Insert a document with a deterministic ``_id`` and its events queued; False when it
-    existed already. Only a new document wakes the relay: a repeat queues nothing."""
-    inserted = await insert_once(collection, document | new_outbox(events))
+    existed already. Only a new document wakes the relay: a repeat queues nothing.
+
+    The events' ids derive from the collection and the document's ``_id``: a document made
+    again after its store was restored from a backup (its event handled once more) publishes
+    the same ``ce_id`` as the first time, which consumers drop as a duplicate."""
+    outbox = derived_outbox(collection.name, document["_id"], events)
+    inserted = await insert_once(collection, document | outbox)
     if inserted:
         on_events()
     return inserted

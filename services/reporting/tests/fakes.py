@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from vrac_contracts.envelope import Envelope, encode
 from vrac_reporting.domain.consent import Contribution, consented_buckets
-from vrac_reporting.domain.errors import RebuildRunning, Superseded
+from vrac_reporting.domain.errors import HistoryMissing, RebuildRunning, Superseded
 from vrac_reporting.domain.generations import (
     INITIAL_GENERATION,
+    Gap,
     Generation,
     Position,
     ReadModelState,
+    missing_history,
 )
 from vrac_reporting.domain.tally import Tally
 from vrac_reporting.handlers import Deps, RebuildPolicy
@@ -92,6 +94,14 @@ class FakeReadModels:
             self.current = ReadModelState(self.current.active)
         self.statuses[generation].update(status="failed", error=error, **stats)
 
+    async def refuse_build(
+        self, generation: str, now: datetime, gaps: Sequence[Gap], stats: Mapping[str, Any]
+    ) -> None:
+        if self.current.building is not None and self.current.building.id == generation:
+            self.current = ReadModelState(self.current.active)
+        refused = self.statuses.setdefault(generation, {})
+        refused.update(status="refused", missing=list(gaps), **stats)
+
     async def monthly_counts(self, generation: str, pilot: str | None) -> list[Bucket]:
         stored = self.contributions.get(generation, {}).values()
         return consented_buckets(c for c in stored if pilot is None or c.pilot == pilot)
@@ -118,12 +128,18 @@ def contribution_of(tally: Tally) -> Contribution:
 
 
 class FakeTopics:
-    """Kafka partitions in memory: records appended in order, read back by offset."""
+    """Kafka partitions in memory: records appended in order, read back by offset; records
+    before a partition's ``beginnings`` are gone (retention)."""
 
     def __init__(self) -> None:
         self.log: dict[tuple[str, int], list[Envelope[Any] | None]] = {}
         self.on_end_offsets: list[Callable[[], None]] = []
         self.committed: dict[tuple[str, int], int] = {}
+        self.beginnings: dict[tuple[str, int], int] = {}
+
+    def remove_before(self, position: Position) -> None:
+        """What retention does: records before ``position`` are no longer on the topic."""
+        self.beginnings[(position.topic, position.partition)] = position.offset
 
     def append(self, envelope: Envelope[Any] | None, partition: int = 0) -> Position:
         topic = encode(envelope).topic if envelope is not None else "vrac.public.bad.v1"
@@ -136,9 +152,15 @@ class FakeTopics:
             self.on_end_offsets.pop(0)()
         return {part: len(records) for part, records in self.log.items()}
 
+    async def beginning_offsets(self) -> dict[tuple[str, int], int]:
+        return {part: self.beginnings.get(part, 0) for part in self.log}
+
     async def read(
         self, start: Mapping[tuple[str, int], int] | None, until: Mapping[tuple[str, int], int]
     ) -> AsyncIterator[list[tuple[Position, Envelope[Any] | None]]]:
+        gaps = missing_history(start, until, await self.beginning_offsets())
+        if gaps:
+            raise HistoryMissing(gaps)
         for (topic, part), end in until.items():
             first = (start or {}).get((topic, part), 0)
             records = self.log.get((topic, part), [])[first:end]

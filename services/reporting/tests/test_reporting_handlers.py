@@ -10,8 +10,13 @@ from typing import Any
 import pytest
 from vrac_contracts.envelope import Envelope
 from vrac_contracts.ids import new_id
-from vrac_reporting.domain.errors import RebuildRunning, UnknownPilot, UnknownRebuild
-from vrac_reporting.domain.generations import Position
+from vrac_reporting.domain.errors import (
+    HistoryMissing,
+    RebuildRunning,
+    UnknownPilot,
+    UnknownRebuild,
+)
+from vrac_reporting.domain.generations import Gap, Position
 from vrac_reporting.domain.report import MonthRange
 from vrac_reporting.domain.tally import tally_of
 from vrac_reporting.handlers import (
@@ -250,6 +255,45 @@ async def test_a_failed_rebuild_leaves_the_reports_on_the_old_generation(
     assert fake_models.current.active.id == "g0" and fake_models.current.building is None
     assert fake_models.statuses["g1"]["status"] == "failed"
     assert fake_models.statuses["g1"]["error"] == "ConnectionError"
+
+
+async def test_a_rebuild_is_refused_when_the_topics_lost_their_first_records(
+    fake_models: FakeReadModels,
+) -> None:
+    topics = consenting_topics()
+    first = topics.append(event("opened"))
+    for _ in range(6):
+        topics.append(event("opened"))
+    await Live(fake_models, topics).catch_up()
+    counted = fake_models.figures()
+    topics.remove_before(Position(first.topic, 0, first.offset + 3))  # retention
+    deps = fake_deps(fake_models, topics, clock=lambda: NOW)
+    with pytest.raises(HistoryMissing) as refused:
+        await begin_rebuild(deps, topics, "g1")
+    gap = Gap(first.topic, 0, 0, first.offset + 3)
+    assert refused.value.gaps == (gap,)
+    assert f"{first.topic} partition 0 offsets 0-{first.offset + 2}" in str(refused.value)
+    assert fake_models.current.active.id == "g0" and fake_models.current.building is None
+    assert fake_models.figures() == counted == {("leiden", "2025-03"): {"cases_opened": 7}}
+    status = await get_rebuild(deps, "g1")
+    assert (status["status"], status["missing"]) == ("refused", [gap])
+
+
+async def test_records_removed_during_a_replay_make_it_refuse_rather_than_switch(
+    fake_models: FakeReadModels,
+) -> None:
+    topics = consenting_topics()
+    first = topics.append(event("opened"))
+    topics.append(event("opened"))
+    await Live(fake_models, topics).catch_up()
+    deps = fake_deps(fake_models, topics, clock=lambda: NOW)
+    generation = await begin_rebuild(deps, topics, "g1")
+    topics.remove_before(Position(first.topic, 0, first.offset + 1))
+    with pytest.raises(HistoryMissing):
+        await complete_rebuild(deps, topics, generation)
+    assert fake_models.current.active.id == "g0" and fake_models.current.building is None
+    assert fake_models.statuses["g1"]["status"] == "refused"
+    assert fake_models.figures() == {("leiden", "2025-03"): {"cases_opened": 2}}
 
 
 async def test_reports_read_the_active_generation(fake_models: FakeReadModels) -> None:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 from pymongo import AsyncMongoClient
+from vrac_contracts.catalogue import spec_for
 from vrac_contracts.envelope import encode
+from vrac_contracts.events.intake import CaseOpened
 from vrac_reporting.adapters.read_models import MongoReadModels
 from vrac_reporting.bootstrap import build
 from vrac_reporting.domain.generations import Generation
@@ -70,6 +75,27 @@ async def rebuild_over_http(client, settings: ReportingSettings) -> dict[str, An
         return (await client.get(url, headers=admin)).json()
 
     return await until(status, lambda s: s["status"] != "building", "the rebuild")
+
+
+async def rebuild_command(settings: ReportingSettings) -> tuple[int | None, str, str]:
+    """``python -m vrac_reporting.entrypoints.rebuild`` as its own process: exit code, out, err."""
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "MONGODB_URL": settings.mongodb_url,
+        "VRAC_TOPIC_PREFIX": settings.topic_prefix,
+        "VRAC_MONGODB_DATABASE": settings.database,
+    }
+    command = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "vrac_reporting.entrypoints.rebuild",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(command.communicate(), 120)
+    return command.returncode, out.decode(), err.decode()
 
 
 async def test_a_rebuild_gives_the_same_numbers(reporting_settings) -> None:
@@ -146,24 +172,9 @@ async def test_the_rebuild_command_prints_what_it_did_and_the_service_goes_on_fr
 ) -> None:
     settings = reporting_settings()
     await publish(settings, *[event("closed") for _ in range(6)])
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "MONGODB_URL": settings.mongodb_url,
-        "VRAC_TOPIC_PREFIX": settings.topic_prefix,
-        "VRAC_MONGODB_DATABASE": settings.database,
-    }
-    command = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "vrac_reporting.entrypoints.rebuild",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(command.communicate(), 120)
-    assert command.returncode == 0, err.decode()
-    line = out.decode().strip()
+    code, out, err = await rebuild_command(settings)
+    assert code == 0, err
+    line = out.strip()
     assert "read 12 events (12 counted, 0 duplicates, 0 undecodable)" in line  # 6 grants
     assert line.endswith(" s")
     # The service has never run: its consumer starts at the earliest offset and must skip
@@ -208,3 +219,46 @@ async def test_a_rebuild_while_another_one_runs_is_refused_unless_forced(
     assert forced.status_code == 202
     assert status.json()["status"] == "active"
     assert replaced is not None and replaced["status"] == "superseded"
+
+
+async def test_a_rebuild_after_retention_removed_records_refuses_and_says_where(
+    reporting_settings, capsys
+) -> None:
+    settings = reporting_settings()
+    admin = token(settings, "admin", "*")
+    topic = settings.topic(spec_for(CaseOpened).topic)
+    async with running(build(settings)) as client:
+        await publish(settings, *[event("opened") for _ in range(8)])
+        before = await until(
+            lambda: months(client, settings), lambda r: opened_in(r, "2025-03") == 8, "counted"
+        )
+        # what a 30-day retention does to the oldest segment, on the real broker
+        kafka = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+        await kafka.start()
+        try:
+            await kafka.delete_records({TopicPartition(topic, 0): RecordsToDelete(3)})
+        finally:
+            await kafka.close()
+        refused = await client.post("/admin/rebuild", headers=admin)
+        code, _, err = await rebuild_command(settings)
+        after = await months(client, settings)
+        generation = refused.json()["detail"].split()[1]
+        status = (await client.get(f"/admin/rebuild/{generation}", headers=admin)).json()
+    assert refused.status_code == 409, refused.text
+    assert f"{topic} partition 0 offsets 0-2" in refused.json()["detail"]
+    assert status["status"] == "refused"
+    assert status["missing_records"] == 3
+    assert status["missing"] == [
+        {"topic": topic, "partition": 0, "first_offset": 0, "end_offset": 3, "records": 3}
+    ]
+    assert code == 3
+    assert f"{topic} partition 0 offsets 0-2" in err
+    logged = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")
+    ]
+    refusals = [
+        line for line in logged if line["event"] == "rebuild refused: history missing on the topics"
+    ]
+    assert [r["missing"] for r in refusals] == [[f"{topic} partition 0 offsets 0-2"]]
+    # the reports keep the full history they had
+    assert after == before and after["generation"] == "g0"

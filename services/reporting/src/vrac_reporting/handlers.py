@@ -9,21 +9,23 @@ import contextlib
 import gc
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from vrac_contracts.envelope import Envelope
 from vrac_contracts.values import Pilot
 from vrac_runtime.logging import get_logger
 from vrac_runtime.values import Clock, utc_now
 
-from vrac_reporting.domain.errors import UnknownPilot, UnknownRebuild
+from vrac_reporting.domain.errors import HistoryMissing, UnknownPilot, UnknownRebuild
 from vrac_reporting.domain.generations import (
+    Gap,
     Generation,
     Position,
     ReadModelState,
+    missing_history,
     new_generation_id,
 )
 from vrac_reporting.domain.replay import ReplayTally
@@ -148,6 +150,8 @@ async def start_rebuild(deps: Deps, *, force: bool = False) -> str:
         async with stack:
             try:
                 stats = await complete_rebuild(deps, source, generation)
+            except HistoryMissing:
+                pass  # logged and recorded in its status when it was refused
             except Exception as err:
                 log.error("rebuild failed", generation=generation_id, error=repr(err))
             else:
@@ -174,9 +178,15 @@ async def begin_rebuild(
 ) -> Generation:
     """Register a fresh generation covering everything the topics hold right now.
 
-    From here on the live path counts every later event into it as well.
+    From here on the live path counts every later event into it as well. Refused, with
+    ``HistoryMissing``, when the topics no longer begin at offset 0: a replay would publish
+    a shorter history than the one reports show now.
     """
-    generation = Generation(generation_id, await source.end_offsets())
+    coverage = await source.end_offsets()
+    gaps = missing_history(None, coverage, await source.beginning_offsets())
+    if gaps:
+        await _refuse(deps, generation_id, gaps, RebuildStats(generation_id))
+    generation = Generation(generation_id, coverage)
     now = deps.clock()
     stale_before = now - timedelta(seconds=deps.rebuilds.stale_seconds)
     await deps.models.begin_build(generation, now, stale_before, force)
@@ -205,6 +215,9 @@ async def complete_rebuild(
         await source.commit({**generation.coverage, **registered})
         stats.seconds = round(time.monotonic() - started, 3)
         await models.activate(generation.id, clock(), stats.as_dict())
+    except HistoryMissing as err:
+        stats.seconds = round(time.monotonic() - started, 3)
+        await _refuse(deps, generation.id, err.gaps, stats)
     except BaseException as err:
         stats.seconds = round(time.monotonic() - started, 3)
         try:
@@ -214,6 +227,21 @@ async def complete_rebuild(
             log.error("could not record the failed rebuild", error_type=type(also).__name__)
         raise
     return stats
+
+
+async def _refuse(
+    deps: Deps, generation: str, gaps: Sequence[Gap], stats: RebuildStats
+) -> NoReturn:
+    """Leave the read models as they are, record why in the rebuild's status, say so."""
+    refusal = HistoryMissing(gaps, generation)
+    log.error(
+        "rebuild refused: history missing on the topics",
+        generation=generation,
+        missing_records=sum(gap.records for gap in gaps),
+        missing=[str(gap) for gap in gaps],
+    )
+    await deps.models.refuse_build(generation, deps.clock(), gaps, stats.as_dict())
+    raise refusal
 
 
 async def _replay(deps: Deps, source: ReplaySource, generation: Generation) -> ReplayTally:

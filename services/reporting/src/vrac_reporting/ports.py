@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Coroutine, Iterable, Mapping
+from collections.abc import AsyncIterator, Coroutine, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
@@ -10,7 +10,13 @@ from typing import Any, Protocol
 from vrac_contracts.envelope import Envelope
 
 from vrac_reporting.domain.consent import Contribution
-from vrac_reporting.domain.generations import Generation, Offsets, Position, ReadModelState
+from vrac_reporting.domain.generations import (
+    Gap,
+    Generation,
+    Offsets,
+    Position,
+    ReadModelState,
+)
 from vrac_reporting.domain.tally import Tally
 
 # (pilot, month, {metric: count})
@@ -52,6 +58,13 @@ class ReadModels(Protocol):
         self, generation: str, now: datetime, error: str, stats: Mapping[str, Any]
     ) -> None: ...
 
+    async def refuse_build(
+        self, generation: str, now: datetime, gaps: Sequence[Gap], stats: Mapping[str, Any]
+    ) -> None:
+        """Record the rebuild as ``refused`` with the records it misses; reports stay on
+        the active generation."""
+        ...
+
     async def monthly_counts(self, generation: str, pilot: str | None) -> list[Bucket]:
         """The counts per pilot-month of the cases whose parents consent to reporting."""
         ...
@@ -64,8 +77,13 @@ class ReplaySource(Protocol):
 
     async def end_offsets(self) -> dict[tuple[str, int], int]: ...
 
+    async def beginning_offsets(self) -> dict[tuple[str, int], int]:
+        """The first offset each partition still holds (0 until records were removed)."""
+        ...
+
     def read(self, start: Offsets | None, until: Offsets) -> AsyncIterator[list[Replayed]]:
-        """Records from ``start`` (default: the earliest) up to, not including, ``until``."""
+        """Records from ``start`` (default: offset 0) up to, not including, ``until``;
+        ``HistoryMissing`` when some of them are no longer on the topics."""
         ...
 
     async def commit(self, offsets: Offsets) -> None: ...

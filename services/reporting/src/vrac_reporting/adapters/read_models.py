@@ -17,7 +17,7 @@ before the offset is committed, and the unique ``_id`` refuses a second delivery
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -29,14 +29,19 @@ from vrac_contracts.consent import ConsentState
 
 from vrac_reporting.domain.consent import Contribution, consented_buckets
 from vrac_reporting.domain.errors import RebuildRunning, Superseded
-from vrac_reporting.domain.generations import INITIAL_GENERATION, Generation, ReadModelState
+from vrac_reporting.domain.generations import (
+    INITIAL_GENERATION,
+    Gap,
+    Generation,
+    ReadModelState,
+)
 from vrac_reporting.domain.tally import Tally
 from vrac_reporting.ports import Bucket
 
 STATE = "current"
 DUPLICATE_KEY = 11000
 _INSERT_CHUNK = 5000
-_GONE = ("retired", "failed", "superseded")
+_GONE = ("retired", "failed", "superseded", "refused")
 # what a generation may have left behind (counts_ and facts_ are the layout before the
 # per-case contributions)
 _PER_GENERATION = ("contributions", "counts", "facts")
@@ -197,6 +202,27 @@ class MongoReadModels:
             {"$set": {"status": "failed", "finished_at": now, "error": error, **stats}},
         )
 
+    async def refuse_build(
+        self, generation: str, now: datetime, gaps: Sequence[Gap], stats: Mapping[str, Any]
+    ) -> None:
+        # Refused before registering, there is no state to clear and no document yet.
+        await self._state.update_one(
+            {"_id": STATE, "building.id": generation}, {"$set": {"building": None}}
+        )
+        refused = {
+            "status": "refused",
+            "finished_at": now,
+            "error": "HistoryMissing",
+            "missing_records": sum(gap.records for gap in gaps),
+            "missing": [_gap_doc(gap) for gap in gaps],
+            **stats,
+        }
+        await self._generations.update_one(
+            {"_id": generation},
+            {"$set": refused, "$setOnInsert": {"started_at": now}},
+            upsert=True,
+        )
+
     # --- reports -----------------------------------------------------------------------
 
     async def monthly_counts(self, generation: str, pilot: str | None) -> list[Bucket]:
@@ -231,6 +257,16 @@ def _generation(doc: Mapping[str, Any]) -> Generation:
         for item in doc.get("coverage", [])
     }
     return Generation(doc["id"], MappingProxyType(coverage))
+
+
+def _gap_doc(gap: Gap) -> dict[str, Any]:
+    return {
+        "topic": gap.topic,
+        "partition": gap.partition,
+        "first_offset": gap.first,
+        "end_offset": gap.end,
+        "records": gap.records,
+    }
 
 
 # -- mapping between a contribution and its document --

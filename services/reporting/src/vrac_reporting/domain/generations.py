@@ -60,3 +60,33 @@ class ReadModelState:
 def new_generation_id(now: datetime, salt: str) -> str:
     """Sortable by start time, unique by ``salt``: ``g20250314093000a1b2``."""
     return f"g{now.astimezone(UTC):%Y%m%d%H%M%S}{salt[:4]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Records a replay needs that the topic no longer holds: offsets ``first`` up to, not
+    including, ``end`` (removed by retention, or by an operator deleting records)."""
+
+    topic: str
+    partition: int
+    first: int
+    end: int
+
+    @property
+    def records(self) -> int:
+        return self.end - self.first
+
+    def __str__(self) -> str:
+        return f"{self.topic} partition {self.partition} offsets {self.first}-{self.end - 1}"
+
+
+def missing_history(start: Offsets | None, until: Offsets, beginnings: Offsets) -> list[Gap]:
+    """The records from ``start`` (default: offset 0) up to ``until`` that the topics no longer
+    begin early enough to hold, given each partition's first offset (``beginnings``)."""
+    gaps = []
+    for (topic, partition), end in sorted(until.items()):
+        first = (start or {}).get((topic, partition), 0)
+        begins = beginnings.get((topic, partition), 0)
+        if first < end and begins > first:
+            gaps.append(Gap(topic, partition, first, min(begins, end)))
+    return gaps

@@ -75,9 +75,20 @@ class RebuildStarted(BaseModel):
     status_url: str
 
 
+class MissingRange(BaseModel):
+    topic: str
+    partition: int
+    first_offset: int
+    end_offset: int = Field(description="The first offset after the range.")
+    records: int
+
+
 class RebuildStatus(BaseModel):
     generation: str
-    status: str = Field(description="building, active, retired, failed or superseded.")
+    status: str = Field(
+        description="building, active, retired, failed, superseded, or refused (records it "
+        "needs are no longer on the topics; the read models were not replaced)."
+    )
     started_at: datetime | None = None
     finished_at: datetime | None = None
     events_read: int | None = None
@@ -86,6 +97,12 @@ class RebuildStatus(BaseModel):
     undecodable: int | None = None
     seconds: float | None = None
     error: str | None = None
+    missing_records: int | None = Field(
+        None, description="Records of the history no longer on the topics (refused only)."
+    )
+    missing: list[MissingRange] | None = Field(
+        None, description="Every partition and range of offsets no longer on the topics."
+    )
 
 
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {

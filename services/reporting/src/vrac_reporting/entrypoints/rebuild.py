@@ -4,6 +4,10 @@ Reads every public topic from the earliest offset with a fresh consumer group in
 generation of the read models, switches reports to it, and prints the time taken and the
 events read. Safe while the service runs: the service keeps counting new events into both
 generations until the switch.
+
+Exit codes: 0 rebuilt; 2 another rebuild is registered and alive (``--force`` replaces it);
+3 refused because the topics no longer hold the whole history (the message names each
+partition and range of offsets; the read models were left as they were).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from vrac_runtime.logging import configure_logging
 
 from vrac_reporting import handlers
 from vrac_reporting.bootstrap import build_deps
-from vrac_reporting.domain.errors import RebuildRunning
+from vrac_reporting.domain.errors import HistoryMissing, RebuildRunning
 from vrac_reporting.settings import ReportingSettings
 
 
@@ -46,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     except RebuildRunning as err:
         print(f"not started: {err} (use --force to replace it)", file=sys.stderr)
         return 2
+    except HistoryMissing as err:
+        print(err, file=sys.stderr)
+        return 3
     return 0
 
 
