@@ -144,7 +144,7 @@ async def test_withdrawing_diploma_closes_the_familys_link(pit: PitCase) -> None
     await pit.record_consent(case, "diploma", granted=False)
 
     async def closed() -> bool:
-        return (await pit.http.get(link)).status_code == 404
+        return (await pit.http.get(link)).status_code == 403
 
     await eventually(closed, "the link to stop opening", timeout=REACTION_TIMEOUT)
 
