@@ -41,6 +41,7 @@ from vrac_runtime.metrics import HttpMetrics, Metrics
 from vrac_runtime.outbox import OutboxRelay
 from vrac_runtime.settings import ServiceSettings
 from vrac_runtime.store import SerialDatabase, is_ferretdb, service_database
+from vrac_runtime.tasks import cancel_all
 from vrac_runtime.tracing import HttpTracing, Tracing
 
 if TYPE_CHECKING:
@@ -208,9 +209,7 @@ def create_app(
         finally:
             for step in on_shutdown:
                 await step()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_all(tasks)
             await runtime.broker.stop()
             await runtime.producer.stop()
             await runtime.mongo.close()

@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Iterable
 
 from vrac_runtime.logging import get_logger
+from vrac_runtime.tasks import cancel_all
 
 from vrac_notifications import handlers
 from vrac_notifications.handlers import Deps
@@ -87,6 +88,4 @@ class DeliveryScheduler:
         if not running:
             return
         pending = (await asyncio.wait(running, timeout=self._drain))[1]
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        await cancel_all(list(pending))

@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any
 
+from vrac_runtime.tasks import cancel_all
+
 
 class BackgroundTasks:
     """The ``Background`` port: each piece of work runs in a task held until it ends."""
@@ -19,6 +21,4 @@ class BackgroundTasks:
         task.add_done_callback(self._tasks.discard)
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_all(list(self._tasks))
