@@ -19,9 +19,10 @@ async def test_an_event_goes_through_kafka_and_decodes_to_the_same_event(make_se
     producer = make_producer(settings)
     await producer.start()
     try:
-        await producer.send_and_wait(
-            settings.topic(record.topic), value=record.value, key=record.key, headers=record.headers
+        delivery = await producer.send(
+            settings.topic(record.topic), record.value, key=record.key, headers=record.headers
         )
+        await delivery
     finally:
         await producer.stop()
     [received] = await read_all(

@@ -59,7 +59,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from aiokafka import AIOKafkaProducer
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from pymongo.asynchronous.database import AsyncDatabase
@@ -73,6 +72,7 @@ from vrac_runtime.errors import DomainError
 from vrac_runtime.http import domain_error_response
 from vrac_runtime.logging import get_logger
 from vrac_runtime.outbox import outbox_entries
+from vrac_runtime.producer import RenewingProducer
 from vrac_runtime.settings import ServiceSettings
 from vrac_runtime.values import utc_now
 
@@ -201,7 +201,7 @@ class AuditRelay:
     def __init__(
         self,
         db: AsyncDatabase[Any],
-        producer: AIOKafkaProducer,
+        producer: RenewingProducer,
         settings: ServiceSettings,
         *,
         batch_size: int = 500,
@@ -217,7 +217,7 @@ class AuditRelay:
         """Send every queued entry, batch by batch; returns how many went out."""
         sent = 0
         while batch := await self._pending.find({}).limit(self._batch).to_list():
-            async with asyncio.timeout(self._send_timeout):
+            async with self._producer.round(), asyncio.timeout(self._send_timeout):
                 deliveries = [await self._send(doc["record"]) for doc in batch]
                 await asyncio.gather(*deliveries)  # one wait for the batch, not one per entry
             await self._pending.delete_many({"_id": {"$in": [doc["_id"] for doc in batch]}})

@@ -1,6 +1,8 @@
 """Kafka clients with the settings that make at-least-once delivery true.
 
-Producers: idempotence on and ``acks=all``, set explicitly. Consumers commit their offsets
+Producers: ``acks=all``, set explicitly. The relays' producer is idempotent and renewed after a
+failed delivery (:mod:`vrac_runtime.producer`); the broker's own producer, which publishes only
+dead letters, is not idempotent (see :func:`make_broker`). Consumers commit their offsets
 themselves, only below the lowest record not yet handled (see :mod:`vrac_runtime.consumer`),
 never with FastStream's Kafka default, which commits before the handler runs.
 """
@@ -21,6 +23,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.security import parse_security
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
+from vrac_runtime.producer import RenewingProducer
 from vrac_runtime.settings import ServiceSettings
 
 # Consumer settings that go with every subscriber.
@@ -64,11 +67,16 @@ def client_options(settings: ServiceSettings) -> dict[str, Any]:
 
 
 def make_broker(settings: ServiceSettings) -> KafkaBroker:
-    """The FastStream broker of a service: idempotent producer, acks from all replicas."""
+    """The FastStream broker of a service: its consumers, and a producer for dead letters.
+
+    That producer is not idempotent: aiokafka's idempotent producer can refuse a partition for
+    good after a broker restart (see :mod:`vrac_runtime.producer`), which would hold a record's
+    key back for ever. A dead letter sent twice is harmless: replayed, its consumer drops the
+    second copy by ``ce_id``."""
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=settings.service_name,
-        enable_idempotence=True,
+        enable_idempotence=False,
         acks="all",
         graceful_timeout=settings.shutdown_grace_seconds,
         security=kafka_security(settings),
@@ -78,14 +86,17 @@ def make_broker(settings: ServiceSettings) -> KafkaBroker:
     )
 
 
-def make_producer(settings: ServiceSettings, *, linger_ms: int = 5) -> AIOKafkaProducer:
-    """A raw producer for the outbox relay: the same guarantees, with batching."""
-    return AIOKafkaProducer(
-        **client_options(settings),
-        client_id=f"{settings.service_name}-relay",
-        enable_idempotence=True,
-        acks="all",
-        linger_ms=linger_ms,
+def make_producer(settings: ServiceSettings, *, linger_ms: int = 5) -> RenewingProducer:
+    """The relays' producer: idempotent, acks from all replicas, batching, renewed after a
+    failed delivery."""
+    return RenewingProducer(
+        lambda: AIOKafkaProducer(
+            **client_options(settings),
+            client_id=f"{settings.service_name}-relay",
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=linger_ms,
+        )
     )
 
 

@@ -30,7 +30,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from pymongo import UpdateMany
@@ -41,6 +40,7 @@ from vrac_contracts.events.base import EventData
 
 from vrac_runtime.idempotency import insert_once
 from vrac_runtime.logging import get_logger
+from vrac_runtime.producer import RenewingProducer
 from vrac_runtime.settings import ServiceSettings
 from vrac_runtime.tracing import TRACEPARENT, TRACESTATE, extract, inject
 
@@ -155,7 +155,7 @@ class OutboxRelay:
         self,
         database: AsyncDatabase[Any],
         collections: Sequence[str],
-        producer: AIOKafkaProducer,
+        producer: RenewingProducer,
         settings: ServiceSettings,
         *,
         batch_size: int = 500,
@@ -229,8 +229,9 @@ class OutboxRelay:
     async def flush(self) -> int:
         """Publish one batch of pending entries per collection; returns how many went out."""
         sent = 0
-        for name in self._collections:
-            sent += await self._flush(self._db[name])
+        async with self._producer.round():
+            for name in self._collections:
+                sent += await self._flush(self._db[name])
         return sent
 
     async def _flush(self, collection: Any) -> int:

@@ -17,7 +17,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import uvicorn
-from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI, Response
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
@@ -39,6 +38,7 @@ from vrac_runtime.kafka import ensure_topics, make_broker, make_producer
 from vrac_runtime.logging import configure_logging, get_logger
 from vrac_runtime.metrics import HttpMetrics, Metrics
 from vrac_runtime.outbox import OutboxRelay
+from vrac_runtime.producer import RenewingProducer
 from vrac_runtime.settings import ServiceSettings
 from vrac_runtime.store import SerialDatabase, is_ferretdb, service_database
 from vrac_runtime.tasks import cancel_all
@@ -63,7 +63,7 @@ class ServiceRuntime:
     settings: ServiceSettings
     mongo: AsyncMongoClient[Any]
     broker: KafkaBroker
-    producer: AIOKafkaProducer
+    producer: RenewingProducer
     relay: OutboxRelay | None = None
     consumers: list[EventConsumer] = field(default_factory=list)
     jobs: list[tuple[str, float, Job]] = field(default_factory=list)
