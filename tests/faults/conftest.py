@@ -4,8 +4,11 @@ cases of its own pilot, so its report counts only its own cases, and restores wh
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from vrac_testing.faults import CaseStream, Faults
@@ -20,6 +23,37 @@ DELIVERY_ENV = {
     "VRAC_DELIVERY_POLL_SECONDS": "0.5",
     "VRAC_DELIVERY_CLAIM_SECONDS": "15",
 }
+
+
+_LOGS_SHOWN = 12  # per service, of a failed test's warnings and errors
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed fault test shows the services' last warnings and errors beside its traceback:
+    what went wrong inside the platform (the logs carry no personal data)."""
+    outcome: Any = yield
+    report = outcome.get_result()
+    platform = getattr(item, "funcargs", {}).get("platform")
+    if report.when == "call" and report.failed and isinstance(platform, Platform):
+        for name in platform.services:
+            lines = _warnings(platform.logs / f"{name}.log")
+            if lines:
+                report.sections.append((f"{name}: last warnings and errors", "\n".join(lines)))
+
+
+def _warnings(log: Path) -> list[str]:
+    if not log.exists():
+        return []
+    found = []
+    for line in log.read_text(errors="replace").splitlines():
+        try:
+            level = json.loads(line).get("level")
+        except (ValueError, AttributeError):
+            continue
+        if level in ("warning", "error", "critical"):
+            found.append(line[:300])
+    return found[-_LOGS_SHOWN:]
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,9 @@ from vrac_testing.infrastructure import Infrastructure
 from vrac_testing.processes import SERVICES
 from vrac_testing.sinks import SmtpSink
 
-pytestmark = [pytest.mark.faults, pytest.mark.integration]
+# five services killed and started one after another: each start may take two minutes on a
+# busy machine, within the platform's own start-up limit
+pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.timeout(900)]
 
 CASES = 10
 BROKER_DOWN_SECONDS = 15.0  # how long the broker stays away: the fault, not a wait
