@@ -31,6 +31,7 @@ from services.notifications.tests.fakes import (
     MemoryCaseFiles,
     MemoryDeliveries,
     MemoryWebhooks,
+    TaskLinkDesk,
 )
 
 NOW = dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC)
@@ -49,6 +50,7 @@ class World:
     observed: list[tuple[str, str]]
     keys: MemoryKeys
     audit: MemoryAudit
+    task_links: TaskLinkDesk
 
 
 async def public_dns(host: str, port: int) -> list[str]:
@@ -63,7 +65,7 @@ def world() -> World:
     waits: list[float] = []
     clock = Clock(NOW)
     observed: list[tuple[str, str]] = []
-    keys, audit = MemoryKeys(), MemoryAudit()
+    keys, audit, task_links = MemoryKeys(), MemoryAudit(), TaskLinkDesk()
 
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
@@ -91,9 +93,11 @@ def world() -> World:
         sleep=sleep,
         observe=lambda channel, outcome: observed.append((str(channel), outcome)),
         destinations=DestinationGuard(DestinationRules(), resolve=public_dns),
+        task_link=task_links,
     )
     return World(
-        deps, case_files, deliveries, webhooks, mailer, poster, waits, clock, observed, keys, audit
+        *(deps, case_files, deliveries, webhooks, mailer, poster, waits, clock, observed),
+        *(keys, audit, task_links),
     )
 
 
