@@ -123,10 +123,16 @@ class KeyOwner:
 
     keys: DataKeys
     urls: dict[str, str]
+    # statuses network's link route answers first, one per call (then 201 again)
+    task_link_refusals: list[int]
 
     @property
     def owner_urls(self) -> dict[str, str]:
         return {"intake": self.urls["intake"], "network": self.urls["network"]}
+
+    @property
+    def network_url(self) -> str:
+        return self.urls["network"]
 
     @property
     def screening_url(self) -> str:
@@ -161,6 +167,28 @@ def _link_route() -> APIRouter:
     return router
 
 
+def _task_link_route(refusals: list[int]) -> APIRouter:
+    """Network's ``POST /internal/task-links``, reduced to its signature: notifications' own
+    call in, an answer link signed by network's (development) key out."""
+    router = APIRouter()
+
+    @router.post("/internal/task-links", status_code=201)
+    async def issue(
+        request: Request, body: dict[str, str], who: Principal = Depends(requires("service"))
+    ) -> dict[str, Any]:
+        if who.subject != "notifications":
+            raise HTTPException(403, "this service asks for no links")
+        if refusals:
+            raise HTTPException(refusals.pop(0), "not now")
+        path = f"/cases/{body['case_id']}/tasks/{body['task_id']}/answer"
+        grant, token = tokens_of(request.app).issue_link(path, 7 * 24 * 3600)
+        expires = dt.datetime.fromtimestamp(grant.expires_at, dt.UTC).isoformat()
+        url = f"https://network.vrac.example.org{path}?member={body['member_id']}&link={token}"
+        return {"url": url, "expires_at": expires}
+
+    return router
+
+
 @asynccontextmanager
 async def _served(app: FastAPI) -> AsyncIterator[str]:
     sock = socket.socket()
@@ -181,6 +209,7 @@ async def key_owner(mongo_db: Any) -> AsyncIterator[KeyOwner]:
     keys = DataKeys(mongo_db, ServiceSettings().keks)  # the development KEK, as the services'
     await keys.ensure_indexes()
     urls: dict[str, str] = {}
+    refusals: list[int] = []
     async with AsyncExitStack() as stack:
         for service in ("intake", "network", "screening"):
             app = FastAPI()
@@ -190,5 +219,7 @@ async def key_owner(mongo_db: Any) -> AsyncIterator[KeyOwner]:
                 app.include_router(_link_route())
             else:
                 app.include_router(key_routes(keys, frozenset({"notifications"})))
+            if service == "network":
+                app.include_router(_task_link_route(refusals))
             urls[service] = await stack.enter_async_context(_served(app))
-        yield KeyOwner(keys, urls)
+        yield KeyOwner(keys, urls, refusals)
