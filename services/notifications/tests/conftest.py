@@ -145,6 +145,13 @@ class KeyOwner:
         return self.urls["screening"] + "/issuer/jwks.json"
 
 
+def _asked_by_notifications(who: Principal = Depends(requires("service"))) -> Principal:
+    """Only notifications asks for links, with its own service token."""
+    if who.subject != "notifications":
+        raise HTTPException(403, "this service asks for no links")
+    return who
+
+
 def _link_route() -> APIRouter:
     """Screening's ``POST /internal/diploma-links``, reduced to its signature: notifications'
     own call in, a link signed by screening's (development) key out."""
@@ -152,10 +159,8 @@ def _link_route() -> APIRouter:
 
     @router.post("/internal/diploma-links", status_code=201)
     async def issue(
-        request: Request, body: dict[str, str], who: Principal = Depends(requires("service"))
+        request: Request, body: dict[str, str], _: Principal = Depends(_asked_by_notifications)
     ) -> dict[str, Any]:
-        if who.subject != "notifications":
-            raise HTTPException(403, "this service asks for no links")
         path = f"/diplomas/{body['diploma_id']}.pdf"
         grant, token = tokens_of(request.app).issue_link(path, 600)
         return {"link_id": grant.link_id, "path": path, "token": token}
@@ -174,10 +179,8 @@ def _task_link_route(refusals: list[int]) -> APIRouter:
 
     @router.post("/internal/task-links", status_code=201)
     async def issue(
-        request: Request, body: dict[str, str], who: Principal = Depends(requires("service"))
+        request: Request, body: dict[str, str], _: Principal = Depends(_asked_by_notifications)
     ) -> dict[str, Any]:
-        if who.subject != "notifications":
-            raise HTTPException(403, "this service asks for no links")
         if refusals:
             raise HTTPException(refusals.pop(0), "not now")
         path = f"/cases/{body['case_id']}/tasks/{body['task_id']}/answer"

@@ -22,6 +22,7 @@ from vrac_notifications.handlers import (
 from services.notifications.tests.conftest import NOW
 from services.notifications.tests.notifications_testkit import (
     AGENCY,
+    GUARDIANS,
     TEACHER,
     YOUTH_TEAM,
     added,
@@ -104,23 +105,8 @@ async def test_an_overdue_task_gets_a_friendly_reminder(world, envelope) -> None
 
 
 async def test_the_guardians_hear_the_diploma_is_ready_with_its_link(world, envelope) -> None:
-    guardians = [
-        {
-            "guardian_id": "gdn_fatima000001",
-            "name": "Fatima",
-            "email": "fatima@example.org",
-            "preferred_channel": "email",
-            "language": "nl",
-        },
-        {
-            "guardian_id": "gdn_youssef00001",
-            "name": "Youssef",
-            "email": "youssef@example.org",
-            "preferred_channel": "sms",
-            "phone": "+31612345678",
-            "language": "fr",
-        },
-    ]
+    fatima, youssef = GUARDIANS
+    guardians = [fatima, youssef | {"preferred_channel": "sms", "phone": "+31612345678"}]
     await deliver(world, await registered(world, guardians=guardians))
     await deliver(world, envelope(events.DiplomaIssued))
     link = "https://screening.vrac.example.org/diplomas/dip_0c1d2e3f4a5b6c7d.pdf"

@@ -23,6 +23,9 @@ from vrac_notifications.ports import Hook, Mail
 
 from services.notifications.tests.notifications_testkit import (
     AGENCY,
+    COORDINATOR,
+    FAMILY_ADVICE,
+    GUARDIANS,
     TEACHER,
     YOUTH_TEAM,
     added,
@@ -35,36 +38,6 @@ from services.notifications.tests.test_notifications_handlers import (
     register_agency_webhook,
 )
 
-ADVICE = [
-    {"code": "memory-for-reading", "audience": "school"},
-    {"code": "name-the-feeling", "audience": "parents"},
-    {"code": "show-your-strength", "audience": "child"},
-]
-GUARDIANS = [
-    {
-        "guardian_id": "gdn_fatima000001",
-        "name": "Fatima",
-        "email": "fatima@example.org",
-        "preferred_channel": "email",
-        "language": "nl",
-    },
-    {
-        "guardian_id": "gdn_youssef00001",
-        "name": "Youssef",
-        "email": "youssef@example.org",
-        "preferred_channel": "email",
-        "language": "fr",
-    },
-]
-COORDINATOR = {
-    "member_id": "mbr_coordinator01",
-    "kind": "professional",
-    "role": "spider-in-the-web",
-    "display_name": "Coach Noor",
-    "email": "noor@pit.example.org",
-    "channel": "email",
-    "language": "en",
-}
 GRANDMA = "mbr_4d5e6f7a8b9c"  # Oma Ria, family, of the member-added example
 PERSONAL = ("Sam", "Fatima", "fatima@example.org", "Youssef", "Oma Ria", "ria@example.org")
 
@@ -94,7 +67,7 @@ async def test_the_guardians_get_the_parent_and_child_advice_in_their_language(
 ) -> None:
     await deliver(world, await registered(world, guardians=GUARDIANS))
     await deliver(world, screening_consent(envelope, True))
-    await deliver(world, envelope(events.FindingsRecorded, advice=ADVICE))
+    await deliver(world, envelope(events.FindingsRecorded, advice=FAMILY_ADVICE))
     [nl] = mails_to(world, "fatima@example.org")
     assert nl.subject == "Wat Sam helpt: advies voor thuis"
     assert "Voor jullie als ouders:\n- Benoem samen het gevoel" in nl.text
@@ -109,7 +82,7 @@ async def test_the_guardians_get_the_parent_and_child_advice_in_their_language(
 
 async def test_advice_for_the_family_goes_only_under_the_screening_consent(world, envelope) -> None:
     await deliver(world, await registered(world))
-    await deliver(world, envelope(events.FindingsRecorded, advice=ADVICE))
+    await deliver(world, envelope(events.FindingsRecorded, advice=FAMILY_ADVICE))
     assert world.mailer.sent == []
     [row] = of_kind(world, MessageKind.FAMILY_ADVICE)
     assert (row.status, row.error_code) == (DeliveryStatus.WITHHELD, DeliveryError.NO_CONSENT)
@@ -121,7 +94,7 @@ async def test_a_screening_consent_withdrawn_within_the_hold_stops_the_advice(
     world.deps = dataclasses.replace(world.deps, hold=dt.timedelta(seconds=5))
     await deliver(world, await registered(world))
     await deliver(world, screening_consent(envelope, True))
-    await deliver(world, envelope(events.FindingsRecorded, advice=ADVICE))
+    await deliver(world, envelope(events.FindingsRecorded, advice=FAMILY_ADVICE))
     await deliver(world, screening_consent(envelope, False, "2025-03-14T09:30:01Z"))
     world.clock.advance(seconds=10)
     await deliver(world, await registered(world))  # anything later sends nothing either
@@ -133,7 +106,7 @@ async def test_a_screening_consent_withdrawn_within_the_hold_stops_the_advice(
 async def test_the_same_findings_read_twice_give_the_family_one_email(world, envelope) -> None:
     await deliver(world, await registered(world))
     await deliver(world, screening_consent(envelope, True))
-    findings = envelope(events.FindingsRecorded, advice=ADVICE)
+    findings = envelope(events.FindingsRecorded, advice=FAMILY_ADVICE)
     await deliver(world, findings)
     await deliver(world, findings)
     assert len(mails_to(world, "fatima@example.org")) == 1
@@ -144,7 +117,7 @@ async def test_a_screening_with_advice_only_for_school_owes_the_family_nothing(
 ) -> None:
     await deliver(world, await registered(world))
     await deliver(world, screening_consent(envelope, True))
-    await deliver(world, envelope(events.FindingsRecorded, advice=ADVICE[:1]))
+    await deliver(world, envelope(events.FindingsRecorded, advice=FAMILY_ADVICE[:1]))
     assert world.mailer.sent == [] and of_kind(world, MessageKind.FAMILY_ADVICE) == []
 
 
@@ -153,7 +126,7 @@ async def test_the_teacher_still_gets_only_the_school_advice(world, envelope) ->
     await deliver(world, await added(world, **TEACHER))
     await deliver(world, screening_consent(envelope, True))
     await deliver(world, consent(envelope, "share-with-school", True, "2025-03-01T10:00:00Z"))
-    await deliver(world, envelope(events.FindingsRecorded, advice=ADVICE))
+    await deliver(world, envelope(events.FindingsRecorded, advice=FAMILY_ADVICE))
     [school] = mails_to(world, "anna@school.example.org")
     assert school.subject == "Advice for school: what helps Sam"
     assert "remembering things" not in school.text  # the child's advice is the family's
@@ -164,7 +137,7 @@ async def test_no_log_line_names_the_family(world, envelope, capsys) -> None:
     await deliver(world, await registered(world, guardians=GUARDIANS))
     await deliver(world, await added(world))
     await deliver(world, screening_consent(envelope, True))
-    await deliver(world, envelope(events.FindingsRecorded, advice=ADVICE))
+    await deliver(world, envelope(events.FindingsRecorded, advice=FAMILY_ADVICE))
     await deliver(world, await added(world, **COORDINATOR))
     await deliver(world, declined(envelope))
     assert len(world.mailer.sent) == 3

@@ -21,6 +21,11 @@ from vrac_runtime.auth import Tokens
 from vrac_runtime.settings import ServiceSettings
 from vrac_testing.polling import eventually
 
+from services.notifications.tests.notifications_testkit import (
+    COORDINATOR,
+    FAMILY_ADVICE,
+    GUARDIANS,
+)
 from services.notifications.tests.test_notifications_service import (
     CASE,
     GRANDMA,
@@ -33,37 +38,6 @@ from services.notifications.tests.test_notifications_service import (
 pytestmark = pytest.mark.integration
 __all__ = ["service_factory"]  # the fixture, shared with the service tests
 
-ADVICE = [
-    {"code": "memory-for-reading", "audience": "school"},
-    {"code": "name-the-feeling", "audience": "parents"},
-    {"code": "show-your-strength", "audience": "child"},
-]
-GUARDIANS = [
-    {
-        "guardian_id": "gdn_fatima000001",
-        "name": "Fatima",
-        "email": "fatima@example.org",
-        "preferred_channel": "email",
-        "language": "nl",
-    },
-    {
-        "guardian_id": "gdn_youssef00001",
-        "name": "Youssef",
-        "email": "youssef@example.org",
-        "preferred_channel": "email",
-        "language": "fr",
-    },
-]
-COORDINATOR = {
-    "member_id": "mbr_coordinator01",
-    "kind": "professional",
-    "role": "spider-in-the-web",
-    "display_name": "Coach Noor",
-    "relationship": None,
-    "email": "noor@pit.example.org",
-    "channel": "email",
-    "language": "en",
-}
 NEIGHBOUR_ID = "mbr_neighbour0001"
 
 
@@ -86,7 +60,7 @@ async def test_the_guardians_get_the_advice_for_parents_and_child_in_their_langu
                 and doc["consents"].get("screening", {}).get("granted", False)
             ),
         )
-        await svc.publish(event(FindingsRecorded, advice=ADVICE))
+        await svc.publish(event(FindingsRecorded, advice=FAMILY_ADVICE))
         await eventually(lambda: len(svc.smtp.messages) >= 2, "two advice e-mails", timeout=30)
         [nl] = svc.smtp.to("fatima@example.org")
         assert nl.subject == "Wat Sam helpt: advies voor thuis"
@@ -112,7 +86,7 @@ async def test_a_withdrawn_screening_consent_stops_the_advice(service_factory) -
                 doc["contacts"] and doc["consents"].get("screening", {}).get("granted") is False
             ),
         )
-        await svc.publish(event(FindingsRecorded, advice=ADVICE))
+        await svc.publish(event(FindingsRecorded, advice=FAMILY_ADVICE))
 
         async def withheld() -> dict[str, Any] | None:
             rows = [r for r in await svc.deliveries() if r["kind"] == "family-advice"]

@@ -24,6 +24,7 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from vrac_contracts import events
 from vrac_contracts import values as vocab
@@ -307,9 +308,7 @@ async def tell_coordinator(deps: Deps, event: events.TaskDeclinedV2, trigger: Tr
     """Tell the network's coordinator (spider in the web) that a member declined a task, so
     someone finds another helper; it waits until the coordinator is known here."""
     intent = DeclinedTaskMessage(
-        trigger_id=trigger.event_id,
-        trigger_type=trigger.event_type,
-        occurred_at=event.occurred_at,
+        **_origin(event, trigger),
         task_id=event.task_id,
         member_id=event.assignee_id,
         coordinator_id=event.coordinator_id,
@@ -321,9 +320,7 @@ async def tell_coordinator(deps: Deps, event: events.TaskDeclinedV2, trigger: Tr
 async def announce_diploma(deps: Deps, event: events.DiplomaIssued, trigger: Trigger) -> None:
     """Tell the guardians the child's diploma is ready."""
     intent = DiplomaMessage(
-        trigger_id=trigger.event_id,
-        trigger_type=trigger.event_type,
-        occurred_at=event.occurred_at,
+        **_origin(event, trigger),
         diploma_id=event.diploma_id,
     )
     await _expect(deps, event, intent)
@@ -335,9 +332,7 @@ async def advise_school(deps: Deps, event: events.FindingsRecorded, trigger: Tri
     if not codes:
         return  # nothing for school in this screening
     intent = SchoolAdviceMessage(
-        trigger_id=trigger.event_id,
-        trigger_type=trigger.event_type,
-        occurred_at=event.occurred_at,
+        **_origin(event, trigger),
         screening_id=event.screening_id,
         advice_codes=codes,
     )
@@ -352,14 +347,21 @@ async def advise_family(deps: Deps, event: events.FindingsRecorded, trigger: Tri
     if not parents and not child:
         return  # nothing for the family in this screening
     intent = FamilyAdviceMessage(
-        trigger_id=trigger.event_id,
-        trigger_type=trigger.event_type,
-        occurred_at=event.occurred_at,
+        **_origin(event, trigger),
         screening_id=event.screening_id,
         parent_codes=parents,
         child_codes=child,
     )
     await _expect(deps, event, intent)
+
+
+def _origin(event: EventData, trigger: Trigger) -> dict[str, Any]:
+    """What every message keeps of the event that made it due."""
+    return {
+        "trigger_id": trigger.event_id,
+        "trigger_type": trigger.event_type,
+        "occurred_at": event.occurred_at,
+    }
 
 
 def _advice_for(event: events.FindingsRecorded, audience: vocab.AdviceAudience) -> tuple[str, ...]:
@@ -374,9 +376,7 @@ def _task(
 ) -> TaskMessage:
     return TaskMessage(
         kind=kind,
-        trigger_id=trigger.event_id,
-        trigger_type=trigger.event_type,
-        occurred_at=event.occurred_at,
+        **_origin(event, trigger),
         task_id=event.task_id,
         member_id=event.assignee_id,
         category=category,
