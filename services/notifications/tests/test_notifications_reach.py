@@ -88,6 +88,17 @@ async def test_advice_for_the_family_goes_only_under_the_screening_consent(world
     assert (row.status, row.error_code) == (DeliveryStatus.WITHHELD, DeliveryError.NO_CONSENT)
 
 
+async def test_a_screening_consent_granted_in_time_but_read_late_releases_the_advice(
+    world, envelope
+) -> None:
+    await deliver(world, await registered(world))
+    await deliver(world, envelope(events.FindingsRecorded, advice=FAMILY_ADVICE))
+    assert world.mailer.sent == []  # withheld: no screening consent known yet
+    await deliver(world, screening_consent(envelope, True, "2025-03-01T10:00:00Z"))
+    [mail] = mails_to(world, "fatima@example.org")
+    assert mail.subject == "Wat Sam helpt: advies voor thuis"
+
+
 async def test_a_screening_consent_withdrawn_within_the_hold_stops_the_advice(
     world, envelope
 ) -> None:
