@@ -446,12 +446,17 @@ class PitCase:
 
     async def notifications(self, case: Intake) -> Notifications:
         smtp, hooks = self.smtp, self.hooks
+
+        def diploma_links() -> list[str]:  # the guardian also gets the screening's advice
+            texts = (m.text for m in smtp.to(GUARDIAN_EMAIL))
+            return [link for t in texts for link in re.findall(r"https?://\S+\.pdf\?link=\S+", t)]
+
         await wait_for(
             "e-mails to grandmother, teacher and guardian",
-            lambda: all(smtp.to(a) for a in (GRANDMOTHER_EMAIL, TEACHER_EMAIL, GUARDIAN_EMAIL)),
+            lambda: all(smtp.to(a) for a in (GRANDMOTHER_EMAIL, TEACHER_EMAIL)) and diploma_links(),
         )
         await wait_for("the youth team's webhooks", lambda: len(hooks.hooks) >= 2)
-        [link] = re.findall(r"https?://\S+\.pdf\?link=\S+", smtp.to(GUARDIAN_EMAIL)[0].text)
+        [link] = diploma_links()
         opened = await self.http.get(link)  # no Authorization header: no account needed
         return Notifications(
             list(smtp.messages), list(hooks.hooks), link, opened, await self.deliveries(case)
@@ -572,3 +577,16 @@ async def erase(
     for line in erasure.lines():
         say(line)
     return erasure
+
+
+async def family_advice(pit: PitCase, say: Callable[[str], None] = _silent) -> ReceivedMail:
+    """The parents' e-mail with the screening's advice for them and for the child, which goes
+    under the screening consent; told by its subject."""
+
+    def advice_mail() -> ReceivedMail | None:
+        mails = pit.smtp.to(GUARDIAN_EMAIL)
+        return next((m for m in mails if ".pdf?link=" not in m.text), None)
+
+    mail: ReceivedMail = await wait_for("the parents' advice e-mail", advice_mail)
+    say(f"the parents' advice e-mail to {GUARDIAN_EMAIL}: {mail.subject}")
+    return mail

@@ -31,6 +31,7 @@ from services.notifications.tests.fakes import (
     MemoryCaseFiles,
     MemoryDeliveries,
     MemoryWebhooks,
+    TaskLinkDesk,
 )
 
 NOW = dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC)
@@ -49,6 +50,7 @@ class World:
     observed: list[tuple[str, str]]
     keys: MemoryKeys
     audit: MemoryAudit
+    task_links: TaskLinkDesk
 
 
 async def public_dns(host: str, port: int) -> list[str]:
@@ -63,7 +65,7 @@ def world() -> World:
     waits: list[float] = []
     clock = Clock(NOW)
     observed: list[tuple[str, str]] = []
-    keys, audit = MemoryKeys(), MemoryAudit()
+    keys, audit, task_links = MemoryKeys(), MemoryAudit(), TaskLinkDesk()
 
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
@@ -91,9 +93,11 @@ def world() -> World:
         sleep=sleep,
         observe=lambda channel, outcome: observed.append((str(channel), outcome)),
         destinations=DestinationGuard(DestinationRules(), resolve=public_dns),
+        task_link=task_links,
     )
     return World(
-        deps, case_files, deliveries, webhooks, mailer, poster, waits, clock, observed, keys, audit
+        *(deps, case_files, deliveries, webhooks, mailer, poster, waits, clock, observed),
+        *(keys, audit, task_links),
     )
 
 
@@ -119,10 +123,16 @@ class KeyOwner:
 
     keys: DataKeys
     urls: dict[str, str]
+    # statuses network's link route answers first, one per call (then 201 again)
+    task_link_refusals: list[int]
 
     @property
     def owner_urls(self) -> dict[str, str]:
         return {"intake": self.urls["intake"], "network": self.urls["network"]}
+
+    @property
+    def network_url(self) -> str:
+        return self.urls["network"]
 
     @property
     def screening_url(self) -> str:
@@ -135,6 +145,13 @@ class KeyOwner:
         return self.urls["screening"] + "/issuer/jwks.json"
 
 
+def _asked_by_notifications(who: Principal = Depends(requires("service"))) -> Principal:
+    """Only notifications asks for links, with its own service token."""
+    if who.subject != "notifications":
+        raise HTTPException(403, "this service asks for no links")
+    return who
+
+
 def _link_route() -> APIRouter:
     """Screening's ``POST /internal/diploma-links``, reduced to its signature: notifications'
     own call in, a link signed by screening's (development) key out."""
@@ -142,10 +159,8 @@ def _link_route() -> APIRouter:
 
     @router.post("/internal/diploma-links", status_code=201)
     async def issue(
-        request: Request, body: dict[str, str], who: Principal = Depends(requires("service"))
+        request: Request, body: dict[str, str], _: Principal = Depends(_asked_by_notifications)
     ) -> dict[str, Any]:
-        if who.subject != "notifications":
-            raise HTTPException(403, "this service asks for no links")
         path = f"/diplomas/{body['diploma_id']}.pdf"
         grant, token = tokens_of(request.app).issue_link(path, 600)
         return {"link_id": grant.link_id, "path": path, "token": token}
@@ -153,6 +168,26 @@ def _link_route() -> APIRouter:
     @router.get("/issuer/jwks.json")
     async def issuer_keys() -> dict[str, Any]:
         return SigningKeys.development("issuer").public_jwks()
+
+    return router
+
+
+def _task_link_route(refusals: list[int]) -> APIRouter:
+    """Network's ``POST /internal/task-links``, reduced to its signature: notifications' own
+    call in, an answer link signed by network's (development) key out."""
+    router = APIRouter()
+
+    @router.post("/internal/task-links", status_code=201)
+    async def issue(
+        request: Request, body: dict[str, str], _: Principal = Depends(_asked_by_notifications)
+    ) -> dict[str, Any]:
+        if refusals:
+            raise HTTPException(refusals.pop(0), "not now")
+        path = f"/cases/{body['case_id']}/tasks/{body['task_id']}/answer"
+        grant, token = tokens_of(request.app).issue_link(path, 7 * 24 * 3600)
+        expires = dt.datetime.fromtimestamp(grant.expires_at, dt.UTC).isoformat()
+        url = f"https://network.vrac.example.org{path}?member={body['member_id']}&link={token}"
+        return {"url": url, "expires_at": expires}
 
     return router
 
@@ -177,6 +212,7 @@ async def key_owner(mongo_db: Any) -> AsyncIterator[KeyOwner]:
     keys = DataKeys(mongo_db, ServiceSettings().keks)  # the development KEK, as the services'
     await keys.ensure_indexes()
     urls: dict[str, str] = {}
+    refusals: list[int] = []
     async with AsyncExitStack() as stack:
         for service in ("intake", "network", "screening"):
             app = FastAPI()
@@ -186,5 +222,7 @@ async def key_owner(mongo_db: Any) -> AsyncIterator[KeyOwner]:
                 app.include_router(_link_route())
             else:
                 app.include_router(key_routes(keys, frozenset({"notifications"})))
+            if service == "network":
+                app.include_router(_task_link_route(refusals))
             urls[service] = await stack.enter_async_context(_served(app))
-        yield KeyOwner(keys, urls)
+        yield KeyOwner(keys, urls, refusals)

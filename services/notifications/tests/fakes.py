@@ -11,6 +11,7 @@ from vrac_contracts.events.base import EventData
 from vrac_notifications.domain.casefile import CaseFile
 from vrac_notifications.domain.delivery import Delivery, DeliveryProblem, DeliveryStatus
 from vrac_notifications.domain.errors import ChangedMeanwhile
+from vrac_notifications.domain.templates import Answer
 from vrac_notifications.domain.webhooks import WebhookSubscription
 from vrac_notifications.ports import Claim, Hook, Mail
 
@@ -170,6 +171,22 @@ class FlakyChannel:
 
     async def post(self, hook: Hook) -> None:
         self._take(hook)
+
+
+@dataclass
+class TaskLinkDesk:
+    """Network's answer links: one per call, for the member asked about; raises the queued
+    problems first, one per call."""
+
+    problems: list[DeliveryProblem] = field(default_factory=list)
+    asked: list[tuple[str, str, str]] = field(default_factory=list)
+
+    async def __call__(self, case_id: str, task_id: str, member_id: str) -> Answer:
+        self.asked.append((case_id, task_id, member_id))
+        if self.problems:
+            raise self.problems.pop(0)
+        url = f"https://network.vrac.example.org/answers/{task_id}?link=for-{member_id}"
+        return Answer(url, dt.date(2025, 4, 11))
 
 
 @dataclass

@@ -50,6 +50,42 @@ TEACHER: dict[str, Any] = {
 }
 
 
+# a screening's advice for each audience (findings-recorded's ``advice``)
+FAMILY_ADVICE: list[dict[str, str]] = [
+    {"code": "memory-for-reading", "audience": "school"},
+    {"code": "name-the-feeling", "audience": "parents"},
+    {"code": "show-your-strength", "audience": "child"},
+]
+# two guardians (family-registered's plain ``guardians``), in Dutch and in French
+GUARDIANS: list[dict[str, Any]] = [
+    {
+        "guardian_id": "gdn_fatima000001",
+        "name": "Fatima",
+        "email": "fatima@example.org",
+        "preferred_channel": "email",
+        "language": "nl",
+    },
+    {
+        "guardian_id": "gdn_youssef00001",
+        "name": "Youssef",
+        "email": "youssef@example.org",
+        "preferred_channel": "email",
+        "language": "fr",
+    },
+]
+# the network's coordinator, a professional who reads English
+COORDINATOR: dict[str, Any] = {
+    "member_id": "mbr_coordinator01",
+    "kind": "professional",
+    "role": "spider-in-the-web",
+    "display_name": "Coach Noor",
+    "relationship": None,
+    "email": "noor@pit.example.org",
+    "channel": "email",
+    "language": "en",
+}
+
+
 async def member_added(seal: Seal, **fields: Any) -> Envelope[MemberAddedV2]:
     """``member-added`` v2 of the member the fields describe, their details sealed."""
     plain = MemberAdded.model_validate({**spec_for(MemberAdded).example, **fields})

@@ -173,6 +173,7 @@ def service_factory(make_settings, key_owner: KeyOwner) -> Callable[..., Any]:
             "delivery_poll_seconds": 0.1,
             "screening_public_url": "https://screening.vrac.example.org",
             "screening_url": key_owner.screening_url,  # where the links are asked for
+            "network_url": key_owner.network_url,  # and the helpers' answer links
             # the test kit's tokens, also where a test turns development off
             "trusted_issuers": {DEVELOPMENT_ISSUER: key_owner.issuer_jwks_url},
             "key_owner_urls": key_owner.owner_urls,
@@ -256,6 +257,10 @@ async def test_each_recipient_hears_in_their_language_through_their_channel(
         triggers = {e.data.trigger_event_id for e in delivered}
         assert {for_grandma.id, for_agency.id} <= triggers
         rows = await svc.deliveries()
+        # the family's advice waits for the screening consent, which this case never got
+        [advice] = [r for r in rows if r["kind"] == "family-advice"]
+        assert (advice["status"], advice["error_code"]) == ("withheld", "no-consent")
+        rows = [r for r in rows if r is not advice]
         assert sorted(r["channel"] for r in rows) == ["email", "email", "email", "webhook"]
         assert {r["status"] for r in rows} == {"delivered"}
 

@@ -10,7 +10,9 @@ from vrac_notifications.adapters import store
 from vrac_notifications.domain.casefile import CaseFile
 from vrac_notifications.domain.contacts import Contact, RecipientKind
 from vrac_notifications.domain.intents import (
+    DeclinedTaskMessage,
     DiplomaMessage,
+    FamilyAdviceMessage,
     MessageKind,
     SchoolAdviceMessage,
     TaskMessage,
@@ -53,6 +55,29 @@ def a_case_file() -> CaseFile:
             DiplomaMessage(**trigger, trigger_id="ev-2", diploma_id="dip_1"),
             SchoolAdviceMessage(
                 **trigger, trigger_id="ev-3", screening_id="scr_1", advice_codes=("a", "b")
+            ),
+            FamilyAdviceMessage(
+                **trigger,
+                trigger_id="ev-3",
+                screening_id="scr_1",
+                parent_codes=("c",),
+                child_codes=("d", "e"),
+            ),
+            DeclinedTaskMessage(
+                **trigger,
+                trigger_id="ev-4",
+                task_id="task_1",
+                member_id="mbr_teacher000001",
+                category=vocab.TaskCategory.MEETING,
+                reason=vocab.DeclineReason.NO_TIME,
+            ),
+            TaskMessage(
+                **trigger,
+                trigger_id="ev-5",
+                kind=MessageKind.TASK_DUE_SOON,
+                task_id="task_1",
+                member_id="mbr_teacher000001",
+                due_date=dt.date(2025, 3, 28),
             ),
         ],
         removed={"gdn_left00000001", "mbr_left00000001"},

@@ -25,7 +25,7 @@ async def test_the_app_routes_each_event_to_its_subscriber(world) -> None:
     # the same handlers, over the in-memory fakes instead of MongoDB, SMTP and HTTP
     swapped = (
         *("case_files", "deliveries", "webhooks", "mailer", "poster", "clock", "sleep"),
-        *("opener", "audit"),
+        *("opener", "audit", "task_link"),
     )
     app = build(settings, **{name: getattr(world.deps, name) for name in swapped})
     runtime = app.state.runtime

@@ -128,6 +128,7 @@ class Platform:
             "VRAC_DEVELOPMENT": "true",
             "VRAC_TRUSTED_SERVICES": json.dumps({s: self.url(s) for s in sorted(self.peers)}),
             "VRAC_SCREENING_PUBLIC_URL": self.url("screening"),
+            "VRAC_NETWORK_URL": self.url("network"),  # notifications asks it for answer links
             # the owners of sealed personal data, whose data keys the readers fetch
             "VRAC_KEY_OWNER_URLS": json.dumps(
                 {owner: self.url(owner) for owner in ("intake", "network")}

@@ -27,9 +27,14 @@ from .network import (
     MemberRemoved,
     TaskAccepted,
     TaskAssigned,
+    TaskCancelled,
     TaskCompleted,
     TaskDeclined,
+    TaskDeclinedV2,
+    TaskDueSoon,
+    TaskEdited,
     TaskOverdue,
+    TaskReassigned,
 )
 from .notifications import NotificationDelivered, NotificationFailed
 from .screening import (
@@ -79,7 +84,12 @@ __all__ = [
     "SealedGuardian",
     "TaskAccepted",
     "TaskAssigned",
+    "TaskCancelled",
     "TaskCompleted",
     "TaskDeclined",
+    "TaskDeclinedV2",
+    "TaskDueSoon",
+    "TaskEdited",
     "TaskOverdue",
+    "TaskReassigned",
 ]

@@ -14,7 +14,7 @@ from vrac_runtime.service import build_runtime, compose, run
 
 from vrac_notifications import handlers
 from vrac_notifications.adapters.email import SmtpMailer
-from vrac_notifications.adapters.links import DiplomaLinks
+from vrac_notifications.adapters.links import DiplomaLinks, TaskLinks
 from vrac_notifications.adapters.store import (
     OUTBOX_COLLECTIONS,
     MongoCaseFiles,
@@ -58,6 +58,7 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
         # said at every start, so a production deployment that carries it is noticed
         log.warning("development deployment: webhooks may use plain http and loopback")
     guard = DestinationGuard(settings.destination_rules)
+    tokens = Tokens.from_settings(settings)
     deps = Deps(
         case_files=case_files,
         deliveries=deliveries,
@@ -68,8 +69,9 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
         diploma_link=DiplomaLinks(
             settings.screening_url or settings.screening_public_url,
             settings.screening_public_url,
-            Tokens.from_settings(settings).service_token,
+            tokens.service_token,
         ),
+        task_link=TaskLinks(settings.network_url, tokens.service_token),
         opener=reader_opener(settings),
         audit=ErasureTrail(runtime.db, settings.service_name, "/cases/{case_id}"),
         schedule=RetrySchedule(
@@ -97,6 +99,7 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
             scheduler.stop,
             lambda deps: deps.opener.aclose(),
             lambda deps: _close(deps.diploma_link),
+            lambda deps: _close(deps.task_link),
         ],
         jobs=[
             ("delivery scheduler", 0, scheduler.tick),

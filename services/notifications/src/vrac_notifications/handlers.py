@@ -23,8 +23,8 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from vrac_contracts import events
 from vrac_contracts import values as vocab
@@ -53,13 +53,16 @@ from vrac_notifications.domain.errors import (
     UnknownCase,
 )
 from vrac_notifications.domain.intents import (
+    DeclinedTaskMessage,
     DiplomaMessage,
+    FamilyAdviceMessage,
     Intent,
     MessageKind,
     SchoolAdviceMessage,
+    TaskKind,
     TaskMessage,
 )
-from vrac_notifications.domain.templates import Message, render
+from vrac_notifications.domain.templates import Answer, Message, render
 from vrac_notifications.domain.webhooks import WebhookSubscription, webhook_body
 from vrac_notifications.ports import (
     CaseFiles,
@@ -79,6 +82,8 @@ from vrac_notifications.ports import (
 Sleep = Callable[[float], Awaitable[None]]
 Authorize = Callable[[vocab.Pilot], None]  # refuses a pilot the caller may not touch
 Send = Callable[[], Awaitable[None]]
+# ``await task_link(case_id, task_id, member_id)``: the member's answer link (network signs it)
+TaskLink = Callable[[str, str, str], Awaitable[Answer]]
 # the owners of the sealed personal data this service reads
 INTAKE, NETWORK = "intake", "network"
 # a case-file write that lost a race reads again and retries, at most this many times in all
@@ -126,6 +131,8 @@ class Deps:
     # these deliveries are due in so many seconds: the scheduler starts them then, without
     # waiting for its scan
     on_due: Callable[[list[str], float], None] = lambda delivery_ids, after: None
+    # a task's answer link for a helper without an account; None: no links (no network)
+    task_link: TaskLink | None = None
 
 
 @dataclass(frozen=True)
@@ -291,12 +298,29 @@ async def remind_assignee(deps: Deps, event: events.TaskOverdue, trigger: Trigge
     await _expect(deps, event, _task(MessageKind.TASK_OVERDUE, event, trigger, None))
 
 
+async def remind_before_due(deps: Deps, event: events.TaskDueSoon, trigger: Trigger) -> None:
+    """Remind the member of a task whose due date is near (its category from the assignment)."""
+    intent = _task(MessageKind.TASK_DUE_SOON, event, trigger, None)
+    await _expect(deps, event, replace(intent, due_date=event.due_on))
+
+
+async def tell_coordinator(deps: Deps, event: events.TaskDeclinedV2, trigger: Trigger) -> None:
+    """Tell the network's coordinator (spider in the web) that a member declined a task, so
+    someone finds another helper; it waits until the coordinator is known here."""
+    intent = DeclinedTaskMessage(
+        **_origin(event, trigger),
+        task_id=event.task_id,
+        member_id=event.assignee_id,
+        coordinator_id=event.coordinator_id,
+        reason=event.decline_reason,
+    )
+    await _expect(deps, event, intent)
+
+
 async def announce_diploma(deps: Deps, event: events.DiplomaIssued, trigger: Trigger) -> None:
     """Tell the guardians the child's diploma is ready."""
     intent = DiplomaMessage(
-        trigger_id=trigger.event_id,
-        trigger_type=trigger.event_type,
-        occurred_at=event.occurred_at,
+        **_origin(event, trigger),
         diploma_id=event.diploma_id,
     )
     await _expect(deps, event, intent)
@@ -304,30 +328,55 @@ async def announce_diploma(deps: Deps, event: events.DiplomaIssued, trigger: Tri
 
 async def advise_school(deps: Deps, event: events.FindingsRecorded, trigger: Trigger) -> None:
     """Give the school the screening's advice for school, if it has any."""
-    codes = tuple(str(a.code) for a in event.advice if a.audience is vocab.AdviceAudience.SCHOOL)
+    codes = _advice_for(event, vocab.AdviceAudience.SCHOOL)
     if not codes:
         return  # nothing for school in this screening
     intent = SchoolAdviceMessage(
-        trigger_id=trigger.event_id,
-        trigger_type=trigger.event_type,
-        occurred_at=event.occurred_at,
+        **_origin(event, trigger),
         screening_id=event.screening_id,
         advice_codes=codes,
     )
     await _expect(deps, event, intent)
 
 
+async def advise_family(deps: Deps, event: events.FindingsRecorded, trigger: Trigger) -> None:
+    """Give the guardians the screening's advice for parents and for the child, if any; it
+    goes under the screening consent (checked when it is sent)."""
+    parents = _advice_for(event, vocab.AdviceAudience.PARENTS)
+    child = _advice_for(event, vocab.AdviceAudience.CHILD)
+    if not parents and not child:
+        return  # nothing for the family in this screening
+    intent = FamilyAdviceMessage(
+        **_origin(event, trigger),
+        screening_id=event.screening_id,
+        parent_codes=parents,
+        child_codes=child,
+    )
+    await _expect(deps, event, intent)
+
+
+def _origin(event: EventData, trigger: Trigger) -> dict[str, Any]:
+    """What every message keeps of the event that made it due."""
+    return {
+        "trigger_id": trigger.event_id,
+        "trigger_type": trigger.event_type,
+        "occurred_at": event.occurred_at,
+    }
+
+
+def _advice_for(event: events.FindingsRecorded, audience: vocab.AdviceAudience) -> tuple[str, ...]:
+    return tuple(str(a.code) for a in event.advice if a.audience is audience)
+
+
 def _task(
-    kind: Literal[MessageKind.TASK_ASSIGNED, MessageKind.TASK_OVERDUE],
-    event: events.TaskAssigned | events.TaskOverdue,
+    kind: TaskKind,
+    event: events.TaskAssigned | events.TaskDueSoon | events.TaskOverdue,
     trigger: Trigger,
     category: vocab.TaskCategory | None,
 ) -> TaskMessage:
     return TaskMessage(
         kind=kind,
-        trigger_id=trigger.event_id,
-        trigger_type=trigger.event_type,
-        occurred_at=event.occurred_at,
+        **_origin(event, trigger),
         task_id=event.task_id,
         member_id=event.assignee_id,
         category=category,
@@ -337,8 +386,8 @@ def _task(
 
 async def _expect(deps: Deps, event: EventData, intent: Intent) -> None:
     """An event made a message due: it is scheduled; a failure to send never fails the event."""
-    if isinstance(intent, SchoolAdviceMessage):
-        # newer advice for school supersedes what is still scheduled of the older one
+    if isinstance(intent, SchoolAdviceMessage | FamilyAdviceMessage):
+        # newer advice supersedes what is still scheduled of the older one
         await _change(deps, event, lambda case: case.expect(intent), cancels=True)
         return
     recorded = False
@@ -536,8 +585,9 @@ async def _prepared(deps: Deps, case: CaseFile, item: Planned) -> Send | None:
     problem: DeliveryProblem
     try:
         url = await _diploma_url(deps, item.intent)
-        return await _sender(deps, case, item, _render(case, item, url), url)
-    except DeliveryProblem as refused:  # screening refused the diploma's link, or is away
+        answer = await _answer(deps, case, item)
+        return await _sender(deps, case, item, _render(case, item, url, answer), url)
+    except DeliveryProblem as refused:  # a link refused (diploma) or not given now
         log.warning("message not prepared", delivery_id=item.delivery_id, error=str(refused.code))
         problem = refused
     except Exception as err:
@@ -550,13 +600,19 @@ async def _prepared(deps: Deps, case: CaseFile, item: Planned) -> Send | None:
     return fails
 
 
-def _render(case: CaseFile, item: Planned, diploma_url: str) -> Message:
+def _render(case: CaseFile, item: Planned, diploma_url: str, answer: Answer | None) -> Message:
+    decliner = None
+    if isinstance(item.intent, DeclinedTaskMessage):
+        member = case.contacts.get(item.intent.member_id)
+        decliner = member.name if member is not None else None
     return render(
         item.intent,
         item.contact,
         case_id=case.case_id,
         child_first_name=case.child_first_name,
         diploma_url=diploma_url,
+        answer=answer,
+        decliner=decliner,
     )
 
 
@@ -604,6 +660,32 @@ async def _finish(deps: Deps, delivery: Delivery, claim: Claim) -> None:
 async def _diploma_url(deps: Deps, intent: Intent) -> str:
     """A fresh link for a diploma message (screening signs it); empty for other messages."""
     return await deps.diploma_link(intent.diploma_id) if isinstance(intent, DiplomaMessage) else ""
+
+
+# who answers a task from its e-mail: the family's own people and informal helpers, who have
+# no account (coaches, professionals and agencies answer with their tokens)
+_ANSWER_BY_LINK = (vocab.MemberKind.FAMILY, vocab.MemberKind.INFORMAL)
+
+
+async def _answer(deps: Deps, case: CaseFile, item: Planned) -> Answer | None:
+    """A fresh answer link for a task e-mail to a helper without an account (network signs
+    it). Network away: tried again later like any transient failure. Network refusing one
+    (the task cancelled or reassigned meanwhile): the message goes without it."""
+    intent, contact = item.intent, item.contact
+    if (
+        deps.task_link is None
+        or not isinstance(intent, TaskMessage)
+        or item.channel is not vocab.Channel.EMAIL
+        or contact.member_kind not in _ANSWER_BY_LINK
+    ):
+        return None
+    try:
+        return await deps.task_link(case.case_id, intent.task_id, contact.recipient_id)
+    except DeliveryProblem as refused:
+        if refused.retryable:
+            raise
+        log.warning("sent without answer link", delivery_id=item.delivery_id)
+        return None
 
 
 async def _sender(

@@ -89,6 +89,12 @@ class NotificationsSettings(ServiceSettings):
         "(inside the cluster); empty: the public URL.",
     )
 
+    network_url: str = Field(
+        "http://127.0.0.1:8003",
+        description="Base URL at which notifications asks network for a helper's answer link "
+        "to a task (inside the cluster).",
+    )
+
     @model_validator(mode="after")
     def _cluster_networks_parse(self) -> Self:
         try:

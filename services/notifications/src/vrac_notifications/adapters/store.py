@@ -25,6 +25,7 @@ from pymongo.errors import DuplicateKeyError
 from vrac_contracts.consent import ConsentState
 from vrac_contracts.values import (
     Channel,
+    DeclineReason,
     DeliveryError,
     Language,
     MemberKind,
@@ -41,7 +42,10 @@ from vrac_notifications.domain.contacts import Contact, RecipientKind
 from vrac_notifications.domain.delivery import Delivery, DeliveryStatus
 from vrac_notifications.domain.errors import ChangedMeanwhile
 from vrac_notifications.domain.intents import (
+    TASK_KINDS,
+    DeclinedTaskMessage,
     DiplomaMessage,
+    FamilyAdviceMessage,
     Intent,
     MessageKind,
     SchoolAdviceMessage,
@@ -216,8 +220,22 @@ def _intent_doc(intent: Intent) -> dict[str, Any]:
             "category": _opt(str, intent.category),
             "due_date": _opt(dt.date.isoformat, intent.due_date),
         }
+    elif isinstance(intent, DeclinedTaskMessage):
+        doc |= {
+            "task_id": intent.task_id,
+            "member_id": intent.member_id,
+            "coordinator_id": intent.coordinator_id,
+            "category": _opt(str, intent.category),
+            "reason": _opt(str, intent.reason),
+        }
     elif isinstance(intent, DiplomaMessage):
         doc["diploma_id"] = intent.diploma_id
+    elif isinstance(intent, FamilyAdviceMessage):
+        doc |= {
+            "screening_id": intent.screening_id,
+            "parent_codes": list(intent.parent_codes),
+            "child_codes": list(intent.child_codes),
+        }
     else:
         doc |= {"screening_id": intent.screening_id, "advice_codes": list(intent.advice_codes)}
     return doc
@@ -236,13 +254,29 @@ def _intent(doc: dict[str, Any]) -> Intent:
         return SchoolAdviceMessage(
             **trigger, screening_id=doc["screening_id"], advice_codes=tuple(doc["advice_codes"])
         )
-    assigned = kind is MessageKind.TASK_ASSIGNED
+    if kind is MessageKind.FAMILY_ADVICE:
+        return FamilyAdviceMessage(
+            **trigger,
+            screening_id=doc["screening_id"],
+            parent_codes=tuple(doc["parent_codes"]),
+            child_codes=tuple(doc["child_codes"]),
+        )
+    category = _opt(TaskCategory, doc.get("category"))
+    if kind is MessageKind.TASK_DECLINED:
+        return DeclinedTaskMessage(
+            **trigger,
+            task_id=doc["task_id"],
+            member_id=doc["member_id"],
+            coordinator_id=doc.get("coordinator_id"),
+            category=category,
+            reason=_opt(DeclineReason, doc.get("reason")),
+        )
     return TaskMessage(
         **trigger,
-        kind=MessageKind.TASK_ASSIGNED if assigned else MessageKind.TASK_OVERDUE,
+        kind=next(task_kind for task_kind in TASK_KINDS if task_kind is kind),
         task_id=doc["task_id"],
         member_id=doc["member_id"],
-        category=_opt(TaskCategory, doc.get("category")),
+        category=category,
         due_date=_opt(dt.date.fromisoformat, doc.get("due_date")),
     )
 

@@ -17,17 +17,29 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from vrac_contracts.consent import ConsentState, is_newer
+from vrac_contracts.consent import ConsentState, consent_key, is_newer
 from vrac_contracts.ids import derived_id
-from vrac_contracts.values import Channel, DeliveryError, Language, Pilot, TaskCategory
+from vrac_contracts.values import (
+    Channel,
+    ConsentPurpose,
+    DeliveryError,
+    Language,
+    NetworkRole,
+    Pilot,
+    TaskCategory,
+)
 
 from vrac_notifications.domain.contacts import Contact, RecipientKind
 from vrac_notifications.domain.intents import (
+    DeclinedTaskMessage,
     DiplomaMessage,
+    FamilyAdviceMessage,
     Intent,
     SchoolAdviceMessage,
     TaskMessage,
 )
+
+Advice = SchoolAdviceMessage | FamilyAdviceMessage
 
 
 def supersedes(candidate: ConsentState, current: ConsentState | None) -> bool:
@@ -162,9 +174,12 @@ class CaseFile:
 
     def expect(self, intent: Intent) -> bool:
         """Record a message owed, once per triggering event."""
-        if self.closed or any(known.trigger_id == intent.trigger_id for known in self.intents):
-            return False
-        if isinstance(intent, TaskMessage) and intent.category is None:
+        if self.closed or any(
+            known.trigger_id == intent.trigger_id and known.kind == intent.kind
+            for known in self.intents
+        ):
+            return False  # one event may owe several kinds (a screening: school and family)
+        if isinstance(intent, TaskMessage | DeclinedTaskMessage) and intent.category is None:
             intent = replace(intent, category=self._category_of(intent.task_id))
         self.intents.append(intent)
         return True
@@ -194,19 +209,33 @@ class CaseFile:
         if isinstance(intent, TaskMessage):
             member = self.contacts.get(intent.member_id)
             return [member] if member is not None else []
+        if isinstance(intent, DeclinedTaskMessage):
+            return self._coordinators(intent)
         if isinstance(intent, DiplomaMessage):
             return [c for c in contacts if c.recipient_kind is RecipientKind.GUARDIAN]
-        if intent is not self._latest_school_advice():
+        if intent is not self._latest_advice(type(intent)):
             return []  # an older screening's advice is superseded by the newer one
+        if isinstance(intent, FamilyAdviceMessage):
+            return [c for c in contacts if c.recipient_kind is RecipientKind.GUARDIAN]
         return [c for c in contacts if c.is_school]
 
-    def _latest_school_advice(self) -> SchoolAdviceMessage | None:
-        advice = [i for i in self.intents if isinstance(i, SchoolAdviceMessage)]
+    def _coordinators(self, intent: DeclinedTaskMessage) -> list[Contact]:
+        """The coordinator network named, else every spider in the web the directory knows;
+        one who declined their own task needs no word of it."""
+        if intent.coordinator_id is not None:
+            named = self.contacts.get(intent.coordinator_id)
+            found = [named] if named is not None else []
+        else:
+            found = [c for c in self.contacts.values() if c.role is NetworkRole.SPIDER_IN_THE_WEB]
+        return [c for c in found if c.recipient_id != intent.member_id]
+
+    def _latest_advice(self, kind: type[Advice]) -> Advice | None:
+        advice = [i for i in self.intents if isinstance(i, kind)]
         return max(advice, key=lambda i: i.occurred_at, default=None)
 
     def _decide(self, intent: Intent, contact: Contact) -> Planned:
         route = contact.route()
-        needed = contact.required_consents()
+        needed = contact.required_consents() + _consents_for(intent)
         decided = [self.consents[key].changed_at for key in needed if key in self.consents]
         if not all(self.has_consent(key) for key in needed):
             outcome = Outcome.WITHHELD
@@ -222,3 +251,11 @@ class CaseFile:
             channel=route or contact.channel,
             consented_at=max(decided, default=None),
         )
+
+
+def _consents_for(intent: Intent) -> list[str]:
+    """What a message needs whoever reads it: the advice of a screening goes to the family
+    only under the screening consent, so a withdrawal of it stops the advice too."""
+    if isinstance(intent, FamilyAdviceMessage):
+        return [consent_key(ConsentPurpose.SCREENING)]
+    return []

@@ -12,14 +12,25 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
-from vrac_contracts.values import TaskCategory
+from vrac_contracts.values import DeclineReason, TaskCategory
 
 
 class MessageKind(StrEnum):
     TASK_ASSIGNED = "task-assigned"
     TASK_OVERDUE = "task-overdue"
+    TASK_DUE_SOON = "task-due-soon"
+    TASK_DECLINED = "task-declined"
     DIPLOMA_READY = "diploma-ready"
     SCHOOL_ADVICE = "school-advice"
+    FAMILY_ADVICE = "family-advice"
+
+
+TaskKind = Literal[MessageKind.TASK_ASSIGNED, MessageKind.TASK_DUE_SOON, MessageKind.TASK_OVERDUE]
+TASK_KINDS: tuple[TaskKind, ...] = (
+    MessageKind.TASK_ASSIGNED,
+    MessageKind.TASK_DUE_SOON,
+    MessageKind.TASK_OVERDUE,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,9 +42,9 @@ class _Intent:
 
 @dataclass(frozen=True, kw_only=True)
 class TaskMessage(_Intent):
-    """Tell the assignee about a task, or remind them of it."""
+    """Tell the assignee about a task, or remind them of it (before or after its due date)."""
 
-    kind: Literal[MessageKind.TASK_ASSIGNED, MessageKind.TASK_OVERDUE]
+    kind: TaskKind
     task_id: str
     member_id: str
     category: TaskCategory | None = None
@@ -57,4 +68,29 @@ class SchoolAdviceMessage(_Intent):
     advice_codes: tuple[str, ...]
 
 
-Intent = TaskMessage | DiplomaMessage | SchoolAdviceMessage
+@dataclass(frozen=True, kw_only=True)
+class FamilyAdviceMessage(_Intent):
+    """Give the guardians the screening's advice for parents and, in its own words, the
+    advice for the child."""
+
+    kind: Literal[MessageKind.FAMILY_ADVICE] = field(default=MessageKind.FAMILY_ADVICE, init=False)
+    screening_id: str
+    parent_codes: tuple[str, ...]
+    child_codes: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeclinedTaskMessage(_Intent):
+    """Tell the network's coordinator (the spider in the web) that a member declined a task."""
+
+    kind: Literal[MessageKind.TASK_DECLINED] = field(default=MessageKind.TASK_DECLINED, init=False)
+    task_id: str
+    member_id: str  # who declined
+    coordinator_id: str | None = None  # as network names them; None: the directory's
+    category: TaskCategory | None = None
+    reason: DeclineReason | None = None
+
+
+Intent = (
+    TaskMessage | DiplomaMessage | SchoolAdviceMessage | FamilyAdviceMessage | DeclinedTaskMessage
+)

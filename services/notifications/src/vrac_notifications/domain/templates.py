@@ -6,16 +6,19 @@ the task, never the child's name.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Final
 
 from vrac_contracts.advice import advice_text
-from vrac_contracts.values import Language, TaskCategory
+from vrac_contracts.values import DeclineReason, Language, TaskCategory
 from vrac_contracts.wording import long_date
 
 from vrac_notifications.domain.contacts import Contact, RecipientKind
 from vrac_notifications.domain.intents import (
+    DeclinedTaskMessage,
     DiplomaMessage,
+    FamilyAdviceMessage,
     Intent,
     MessageKind,
     SchoolAdviceMessage,
@@ -23,6 +26,14 @@ from vrac_notifications.domain.intents import (
 )
 
 NL, FR, EN = Language.NL, Language.FR, Language.EN
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A task's answer link for a helper without an account, and the day it stops working."""
+
+    url: str
+    expires_on: dt.date
 
 
 @dataclass(frozen=True)
@@ -129,6 +140,73 @@ TASK_OVERDUE: Final = {
     ),
 }
 
+TASK_DUE_SOON: Final = {
+    NL: (
+        "Binnenkort: {category}",
+        "Een vriendelijke herinnering: {category} voor {child} staat gepland tot {date}. "
+        "Lukt dat? Heb je hulp of wat meer tijd nodig, laat het de coach gerust weten.",
+    ),
+    FR: (
+        "Bientôt : {category}",
+        "Un petit rappel : « {category} » pour {child} est prévu d'ici le {date}. "
+        "Est-ce que ça vous convient ? Si vous avez besoin d'aide ou d'un peu plus de temps, "
+        "dites-le au coach, sans souci.",
+    ),
+    EN: (
+        "Coming up: {category}",
+        "A friendly reminder: {category} for {child} is planned for {date}. "
+        "Does that still work? If you need a hand or a little more time, just let the coach "
+        "know.",
+    ),
+}
+
+ANSWER: Final = {
+    NL: "Via deze link kun je de taak aannemen, afwijzen of laten weten dat hij klaar is, "
+    "zonder account (de link werkt tot {expires}):\n{link}",
+    FR: "Ce lien vous permet d'accepter la tâche, de la refuser ou de dire qu'elle est faite, "
+    "sans compte (il est valable jusqu'au {expires}) :\n{link}",
+    EN: "With this link you can accept the task, decline it or say it is done, no account "
+    "needed (it works until {expires}):\n{link}",
+}
+
+TASK_DECLINED: Final = {
+    NL: (
+        "Taak afgewezen: {category}",
+        "{who} kan {category} voor {child} niet op zich nemen.{reason}\n\n"
+        "Wil je samen met de familie kijken wie het kan overnemen?",
+    ),
+    FR: (
+        "Tâche refusée : {category}",
+        "{who} ne peut pas se charger de « {category} » pour {child}.{reason}\n\n"
+        "Pourriez-vous voir avec la famille qui peut prendre le relais ?",
+    ),
+    EN: (
+        "Task declined: {category}",
+        "{who} cannot take on {category} for {child}.{reason}\n\n"
+        "Could you look with the family for someone else to take it on?",
+    ),
+}
+SOMEONE: Final = {
+    NL: "Iemand uit het netwerk",
+    FR: "Une personne du réseau",
+    EN: "Someone in the network",
+}
+DECLINE_REASON: Final[dict[DeclineReason, dict[Language, str]]] = {
+    DeclineReason.NO_TIME: {NL: "geen tijd", FR: "pas le temps", EN: "no time"},
+    DeclineReason.NOT_SUITABLE: {
+        NL: "de taak past niet",
+        FR: "la tâche ne convient pas",
+        EN: "the task is not a good fit",
+    },
+    DeclineReason.NOT_REACHABLE: {
+        NL: "niet bereikbaar",
+        FR: "pas joignable",
+        EN: "cannot be reached",
+    },
+    DeclineReason.OTHER: {NL: "een andere reden", FR: "une autre raison", EN: "another reason"},
+}
+REASON: Final = {NL: " Reden: {reason}.", FR: " Raison : {reason}.", EN: " Reason: {reason}."}
+
 DIPLOMA_READY: Final = {
     NL: (
         "Het diploma van {child} is klaar!",
@@ -170,6 +248,34 @@ SCHOOL_ADVICE: Final = {
     ),
 }
 
+FAMILY_ADVICE: Final = {
+    NL: (
+        "Wat {child} helpt: advies voor thuis",
+        "Na de screening van talenten en "
+        "vaardigheden heeft het team rond {child} een paar tips op een rij gezet.",
+    ),
+    FR: (
+        "Ce qui aide {child} : des conseils pour la maison",
+        "Après le bilan des talents et "
+        "compétences, l'équipe autour de {child} a rassemblé quelques conseils.",
+    ),
+    EN: (
+        "What helps {child}: advice for at home",
+        "After the screening of talents and "
+        "skills, the team around {child} has put together a few tips.",
+    ),
+}
+FOR_PARENTS: Final = {
+    NL: "Voor jullie als ouders:",
+    FR: "Pour vous, les parents :",
+    EN: "For you as parents:",
+}
+FOR_CHILD: Final = {
+    NL: "En voor {child} zelf, om samen te lezen:",
+    FR: "Et pour {child}, à lire ensemble :",
+    EN: "And for {child}, to read together:",
+}
+
 CHILD_FOR_AGENCY: Final = {
     NL: "het kind van dossier {case_id}",
     FR: "l'enfant du dossier {case_id}",
@@ -195,7 +301,7 @@ def _possessive(child: str) -> str:
     return f"{child}'" if child.endswith("s") else f"{child}'s"
 
 
-def _category(intent: TaskMessage, language: Language) -> str:
+def _category(intent: TaskMessage | DeclinedTaskMessage, language: Language) -> str:
     if intent.category is None:
         return SOME_TASK[language]
     return CATEGORY[intent.category][language]
@@ -208,12 +314,25 @@ def render(
     case_id: str,
     child_first_name: str | None,
     diploma_url: str = "",
+    answer: Answer | None = None,
+    decliner: str | None = None,
 ) -> Message:
-    """The message ``intent`` becomes for ``contact``, in the contact's language."""
+    """The message ``intent`` becomes for ``contact``, in the contact's language.
+    ``answer``: the task's answer link, for a helper without an account; ``decliner``: the
+    name of who declined a task, told to a coordinator who is not an agency."""
     lang = contact.language
     child = child_reference(contact, case_id, child_first_name)
     if isinstance(intent, TaskMessage):
         subject, body = _task(intent, lang, child)
+        if answer is not None:
+            expires = long_date(answer.expires_on, lang)
+            body += "\n\n" + ANSWER[lang].format(link=answer.url, expires=expires)
+    elif isinstance(intent, DeclinedTaskMessage):
+        # the coordinator needs to know who to talk to; an agency's system is told no name
+        who = decliner if decliner and not contact.is_agency else SOMEONE[lang]
+        subject, body = _declined(intent, lang, child, who)
+    elif isinstance(intent, FamilyAdviceMessage):
+        subject, body = _family_advice(intent, lang, child)
     elif isinstance(intent, DiplomaMessage):
         subject_t, body_t = DIPLOMA_READY[lang]
         words = {
@@ -236,13 +355,39 @@ def _task(intent: TaskMessage, lang: Language, child: str) -> tuple[str, str]:
         due = DUE[lang].format(date=long_date(intent.due_date, lang)) if intent.due_date else ""
         words = {"category": category, "child": child, "due": due}
     else:
-        subject_t, body_t = TASK_OVERDUE[lang]
+        templates = TASK_DUE_SOON if intent.kind is MessageKind.TASK_DUE_SOON else TASK_OVERDUE
+        subject_t, body_t = templates[lang]
         date = long_date(intent.due_date, lang) if intent.due_date else ""
         words = {"category": category, "child": child, "date": date}
     return subject_t.format(**words), body_t.format(**words)
 
 
+def _declined(intent: DeclinedTaskMessage, lang: Language, child: str, who: str) -> tuple[str, str]:
+    category = _category(intent, lang)
+    reason = ""
+    if intent.reason is not None:
+        reason = REASON[lang].format(reason=DECLINE_REASON[intent.reason][lang])
+    subject_t, body_t = TASK_DECLINED[lang]
+    words = {"category": category, "child": child, "who": who, "reason": reason}
+    return subject_t.format(**words), body_t.format(**words)
+
+
+def _family_advice(intent: FamilyAdviceMessage, lang: Language, child: str) -> tuple[str, str]:
+    subject_t, intro_t = FAMILY_ADVICE[lang]
+    parts = [intro_t.format(child=child)]
+    if intent.parent_codes:
+        parts.append(f"{FOR_PARENTS[lang]}\n{_listed(intent.parent_codes, lang)}")
+    if intent.child_codes:
+        for_child = FOR_CHILD[lang].format(child=child)
+        parts.append(f"{for_child}\n{_listed(intent.child_codes, lang)}")
+    return subject_t.format(child=child), "\n\n".join(parts)
+
+
+def _listed(codes: tuple[str, ...], lang: Language) -> str:
+    return "\n".join(f"- {advice_text(code, lang)}" for code in codes)
+
+
 def _school_advice(intent: SchoolAdviceMessage, lang: Language, child: str) -> tuple[str, str]:
     subject_t, body_t = SCHOOL_ADVICE[lang]
-    advice = "\n".join(f"- {advice_text(code, lang)}" for code in intent.advice_codes)
+    advice = _listed(intent.advice_codes, lang)
     return subject_t.format(child=child), body_t.format(child=child, advice=advice)

@@ -9,6 +9,7 @@ from typing import Any
 from vrac_contracts.values import Pilot
 
 from vrac_notifications.domain.intents import (
+    DeclinedTaskMessage,
     DiplomaMessage,
     Intent,
     SchoolAdviceMessage,
@@ -117,6 +118,12 @@ def webhook_body(
             "task_id": intent.task_id,
             "category": str(intent.category) if intent.category else None,
             "due_date": intent.due_date.isoformat() if intent.due_date else None,
+        }
+    elif isinstance(intent, DeclinedTaskMessage):
+        body |= {
+            "task_id": intent.task_id,
+            "category": str(intent.category) if intent.category else None,
+            "decline_reason": str(intent.reason) if intent.reason else None,
         }
     elif isinstance(intent, DiplomaMessage):
         body |= {"diploma_id": intent.diploma_id, "diploma_url": diploma_url}

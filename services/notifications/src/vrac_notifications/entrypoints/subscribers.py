@@ -30,6 +30,8 @@ class Subscribers:
         runtime.on(events.MemberRemoved, self.on_member_removed)
         runtime.on(events.TaskAssigned, self.on_task_assigned)
         runtime.on(events.TaskOverdue, self.on_task_overdue)
+        runtime.on(events.TaskDueSoon, self.on_task_due_soon)
+        runtime.on(events.TaskDeclinedV2, self.on_task_declined)
         runtime.on(events.DiplomaIssued, self.on_diploma_issued)
         runtime.on(events.FindingsRecorded, self.on_findings_recorded)
 
@@ -60,8 +62,16 @@ class Subscribers:
     async def on_task_overdue(self, envelope: Envelope[events.TaskOverdue]) -> None:
         await handlers.remind_assignee(self.deps, envelope.data, _trigger(envelope))
 
+    async def on_task_due_soon(self, envelope: Envelope[events.TaskDueSoon]) -> None:
+        await handlers.remind_before_due(self.deps, envelope.data, _trigger(envelope))
+
+    async def on_task_declined(self, envelope: Envelope[events.TaskDeclinedV2]) -> None:
+        await handlers.tell_coordinator(self.deps, envelope.data, _trigger(envelope))
+
     async def on_diploma_issued(self, envelope: Envelope[events.DiplomaIssued]) -> None:
         await handlers.announce_diploma(self.deps, envelope.data, _trigger(envelope))
 
     async def on_findings_recorded(self, envelope: Envelope[events.FindingsRecorded]) -> None:
+        # one event, two messages: the school's advice and the family's
         await handlers.advise_school(self.deps, envelope.data, _trigger(envelope))
+        await handlers.advise_family(self.deps, envelope.data, _trigger(envelope))
