@@ -390,7 +390,19 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
             **_TASK,
             "decline_reason": "no-time",
         },
-        ("reporting",),
+        (),
+        superseded_by="org.vrac.network.task-declined.v2",
+    ),
+    EventSpec(
+        "network", "task-declined", 2, _PUBLIC, ev.TaskDeclinedV2,
+        "The assignee declined a task; the network's coordinator (spider in the web), named "
+        "by member id, finds someone else.",
+        {
+            **_TASK,
+            "decline_reason": "no-time",
+            "coordinator_id": "mbr_9c8b7a6f5e4d",
+        },
+        ("notifications", "reporting"),
     ),
     EventSpec(
         "network", "task-completed", 1, _PUBLIC, ev.TaskCompleted,
@@ -407,6 +419,36 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
             "due_date": "2025-03-28",
         },
         ("notifications", "reporting"),
+    ),
+    EventSpec(
+        "network", "task-due-soon", 1, _INTERNAL, ev.TaskDueSoon,
+        "An open task is due within the configured number of days: remind its assignee. "
+        "Once per task and due date.",
+        {**_TASK, "due_date": "2025-03-28", "due_on": "2025-03-28"},
+        ("notifications",),
+    ),
+    EventSpec(
+        "network", "task-edited", 1, _INTERNAL, ev.TaskEdited,
+        "The coach changed a task's category or due date; its note stays in network.",
+        {**_TASK, "category": "transport", "due_date": "2025-04-04"},
+        (),
+    ),
+    EventSpec(
+        "network", "task-reassigned", 1, _INTERNAL, ev.TaskReassigned,
+        "A task was given to another member of the network.",
+        {
+            **_TASK,
+            "previous_assignee_id": "mbr_9c8b7a6f5e4d",
+            "category": "homework-support",
+            "due_date": "2025-03-28",
+        },
+        (),
+    ),
+    EventSpec(
+        "network", "task-cancelled", 1, _INTERNAL, ev.TaskCancelled,
+        "The coach cancelled a task.",
+        dict(_TASK),
+        (),
     ),
     EventSpec(
         "notifications", "notification-delivered", 1, _INTERNAL, ev.NotificationDelivered,

@@ -16,13 +16,14 @@ from .fields import is_personal
 from .schema import schema_nodes
 
 EVENT_NAME: Final = re.compile(r"^[a-z]+(-[a-z]+)*$")
-# irregular past participles and states reached that may end an event name
+# irregular past participles and states reached that may end an event name ("due-soon": the
+# state a task reaches some days before its due date, like "overdue" after it)
 # fmt: off
 PAST_PARTICIPLES: Final = frozenset(
     {
         "begun", "built", "chosen", "done", "drawn", "given", "held", "kept", "known", "left",
         "lost", "made", "met", "overdue", "paid", "read", "run", "seen", "sent", "set",
-        "shown", "sold", "spent", "taken", "told", "won", "written",
+        "shown", "sold", "soon", "spent", "taken", "told", "won", "written",
     }
 )
 # fmt: on

@@ -28,8 +28,13 @@ from .network import (
     TaskAccepted,
     TaskAssigned,
     TaskCompleted,
+    TaskCancelled,
     TaskDeclined,
+    TaskDeclinedV2,
+    TaskDueSoon,
+    TaskEdited,
     TaskOverdue,
+    TaskReassigned,
 )
 from .notifications import NotificationDelivered, NotificationFailed
 from .screening import (
@@ -80,6 +85,11 @@ __all__ = [
     "TaskAccepted",
     "TaskAssigned",
     "TaskCompleted",
+    "TaskCancelled",
     "TaskDeclined",
+    "TaskDeclinedV2",
+    "TaskDueSoon",
+    "TaskEdited",
     "TaskOverdue",
+    "TaskReassigned",
 ]

@@ -85,6 +85,16 @@ class TaskDeclined(_TaskEvent):
     )
 
 
+class TaskDeclinedV2(TaskDeclined):
+    """The assignee declined the task; the network's coordinator is told to find someone else."""
+
+    coordinator_id: MemberId | None = described(
+        "The member who coordinates the network (spider in the web) and hears of the decline; "
+        "null when the network has none.",
+        default=None,
+    )
+
+
 class TaskCompleted(_TaskEvent):
     """The assignee did the task."""
 
@@ -93,3 +103,31 @@ class TaskOverdue(_TaskEvent):
     """The task passed its due date without being completed."""
 
     due_date: dt.date = described("The date the task was due.")
+
+
+class TaskDueSoon(_TaskEvent):
+    """A task's due date is near and it is not done yet: time to remind the assignee."""
+
+    due_date: dt.date = described("The date the task is due.")
+    due_on: dt.date = described(
+        "The day the reminder announces: the task's due date, for the reminder's wording."
+    )
+
+
+class TaskEdited(_TaskEvent):
+    """The coach changed a task's category or due date (its note is never published)."""
+
+    category: TaskCategory = described("What kind of help the task asks for now.")
+    due_date: dt.date | None = described("The date the task is due now, if any.", default=None)
+
+
+class TaskReassigned(_TaskEvent):
+    """The task was given to another member of the network (``assignee_id`` is the new one)."""
+
+    previous_assignee_id: MemberId = described("The member who had the task before.")
+    category: TaskCategory = described("What kind of help the task asks for.")
+    due_date: dt.date | None = described("Date the task should be done by, if any.", default=None)
+
+
+class TaskCancelled(_TaskEvent):
+    """The coach cancelled the task: nobody is asked to do it any more."""
