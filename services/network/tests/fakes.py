@@ -79,33 +79,32 @@ class FakeNetwork:
         self.outbox += events
         return True
 
-    async def remove_member(self, case: Case, member: Member) -> bool:
+    def _replace_present(self, case: Case, member: Member) -> Case | None:
+        """Put the member in place of their present self with the case's events; None (and
+        nothing written) when the case is closed or they left."""
         events = case.pull_events()
         stored = self._changeable(case.case_id)
         if stored is None:
-            return False
+            return None
         index = stored.member_index(member.member_id)
         if stored.members[index].removed:
-            return False
+            return None
         stored.members[index] = member
+        self.outbox += events
+        return stored
+
+    async def remove_member(self, case: Case, member: Member) -> bool:
+        stored = self._replace_present(case, member)
+        if stored is None:
+            return False
         stored.relations = list(case.relations)
         pending = self.removals_pending.setdefault(case.case_id, [])
         if member.member_id not in pending:
             pending.append(member.member_id)
-        self.outbox += events
         return True
 
     async def edit_member(self, case: Case, member: Member) -> bool:
-        events = case.pull_events()
-        stored = self._changeable(case.case_id)
-        if stored is None:
-            return False
-        index = stored.member_index(member.member_id)
-        if stored.members[index].removed:
-            return False
-        stored.members[index] = member
-        self.outbox += events
-        return True
+        return self._replace_present(case, member) is not None
 
     async def save_relations(self, case: Case) -> bool:
         stored = self._changeable(case.case_id)

@@ -225,12 +225,13 @@ class Case(RecordsEvents):
         member.details()  # refuses a format the contract would refuse, before any key is made
         return member
 
-    def add_member(self, member: Member, sealed: Sealed, now: dt.datetime) -> None:
-        """Add the member and record member-added with their details ``sealed``."""
-        self.ensure_open()
+    def _record_member(
+        self, event: type[MemberAddedV2], member: Member, sealed: Sealed, now: dt.datetime
+    ) -> None:
+        """Record ``event`` of the member as they are, their details ``sealed``."""
         try:
             self.record(
-                MemberAddedV2,
+                event,
                 now,
                 member_id=member.member_id,
                 kind=member.kind,
@@ -242,6 +243,11 @@ class Case(RecordsEvents):
             )
         except ValidationError as err:
             raise _refused(err) from None
+
+    def add_member(self, member: Member, sealed: Sealed, now: dt.datetime) -> None:
+        """Add the member and record member-added with their details ``sealed``."""
+        self.ensure_open()
+        self._record_member(MemberAddedV2, member, sealed, now)
         self.members.append(member)
 
     def edited_member(self, member_id: str, changes: Mapping[str, Any]) -> Member:
@@ -270,17 +276,7 @@ class Case(RecordsEvents):
         """Replace the member by its edited self and record member-edited, details sealed."""
         self.ensure_open()
         index = self.member_index(member.member_id)
-        self.record(
-            MemberEdited,
-            now,
-            member_id=member.member_id,
-            kind=member.kind,
-            role=member.role,
-            agency_id=member.agency_id,
-            channel=member.channel,
-            language=member.language,
-            details=sealed,
-        )
+        self._record_member(MemberEdited, member, sealed, now)
         self.members[index] = member
 
     def add_relation(self, relation: Relation) -> Relation:

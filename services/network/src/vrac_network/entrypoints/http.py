@@ -268,25 +268,11 @@ async def helper_task(link: Link, d: D) -> HelperTaskOut:
     answers = [Answer.DECLINE, Answer.DONE]
     if task.status is TaskStatus.ASSIGNED:
         answers.insert(0, Answer.ACCEPT)
-    return HelperTaskOut(
-        task_id=task.task_id,
-        category=task.category,
-        status=task.status,
-        due_date=task.due_date,
-        description=task.description,
-        answers=answers,
-    )
+    return HelperTaskOut.of_task(task, answers)
 
 
 @links.post("/task-links/{token}/answer", response_model=HelperTaskOut)
 async def answer_task(link: Link, body: AnswerIn, d: D) -> HelperTaskOut:
     """The helper's answer, once: accept, decline (with a reason) or done."""
     task = await handlers.answer_task_link(d, link, commands.AnswerTask(body.answer, body.reason))
-    return HelperTaskOut(
-        task_id=task.task_id,
-        category=task.category,
-        status=task.status,
-        due_date=task.due_date,
-        description=task.description,
-        answers=[],
-    )
+    return HelperTaskOut.of_task(task, [])

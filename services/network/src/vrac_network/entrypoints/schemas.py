@@ -17,7 +17,7 @@ from vrac_network.domain.case import NewMember, RelationKind
 from vrac_network.domain.links import Answer
 from vrac_network.domain.plan import CarePlan
 from vrac_network.domain.roles import Sector
-from vrac_network.domain.task import DESCRIPTION_MAX, NewTask, TaskChanges, TaskStatus
+from vrac_network.domain.task import DESCRIPTION_MAX, NewTask, Task, TaskChanges, TaskStatus
 
 _SECTOR = "family, friends-and-neighbours, school or professionals"
 
@@ -139,7 +139,7 @@ class AnswerIn(Request):
     )
 
 
-class HelperTaskOut(BaseModel):
+class HelperTaskOut(Attributes):
     """The task as its helper sees it through their link: what, by when, how far."""
 
     task_id: str
@@ -148,6 +148,10 @@ class HelperTaskOut(BaseModel):
     due_date: dt.date | None
     description: str | None
     answers: list[Answer] = Field(description="The answers the link still takes.")
+
+    @classmethod
+    def of_task(cls, task: Task, answers: list[Answer]) -> HelperTaskOut:
+        return from_attributes(cls, task, answers=answers)
 
 
 class DeclineIn(Request):
