@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import jwt
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
@@ -261,7 +261,14 @@ async def _link(token: str, request: Request, d: D) -> TaskLink:
 Link = Annotated[TaskLink, Depends(_link)]
 
 
-@links.get("/task-links/{token}", response_model=HelperTaskOut)
+# what a link can be refused for, beside what every route with a path and a body says
+_LINK_REFUSALS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "The link is not valid, has expired, or opens another task."},
+    409: {"description": "The link was used already, or the task is no longer the helper's."},
+}
+
+
+@links.get("/task-links/{token}", response_model=HelperTaskOut, responses=_LINK_REFUSALS)
 async def helper_task(link: Link, d: D) -> HelperTaskOut:
     """The task as its helper may see it: category, due date, note, status."""
     task = await handlers.task_for_link(d, link)
@@ -271,7 +278,7 @@ async def helper_task(link: Link, d: D) -> HelperTaskOut:
     return HelperTaskOut.of_task(task, answers)
 
 
-@links.post("/task-links/{token}/answer", response_model=HelperTaskOut)
+@links.post("/task-links/{token}/answer", response_model=HelperTaskOut, responses=_LINK_REFUSALS)
 async def answer_task(link: Link, body: AnswerIn, d: D) -> HelperTaskOut:
     """The helper's answer, once: accept, decline (with a reason) or done."""
     task = await handlers.answer_task_link(d, link, commands.AnswerTask(body.answer, body.reason))
