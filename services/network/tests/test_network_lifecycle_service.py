@@ -131,6 +131,11 @@ async def test_members_edited_related_and_drawn_on_the_map(network) -> None:
     )
     assert refused.status_code == 422
     assert [e["field"] for e in refused.json()["errors"]] == ["role"]
+    for cleared in ("role", "channel", "sector"):
+        refused = await network.http.patch(
+            f"{members}/{oma['member_id']}", json={cleared: None}, headers=auth
+        )
+        assert [e["field"] for e in refused.json()["errors"]] == [cleared], refused.text
     edited = await network.http.patch(
         f"{members}/{oma['member_id']}", json={"relationship": "oma"}, headers=auth
     )

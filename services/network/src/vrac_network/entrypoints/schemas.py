@@ -70,7 +70,12 @@ class MemberPatchIn(Request):
     language: vocab.Language | None = None
 
     def changes(self) -> dict[str, object]:
-        return self.model_dump(exclude_unset=True)
+        """The fields sent; only the optional details may be sent as null (cleared)."""
+        sent = self.model_dump(exclude_unset=True)
+        for name in ("role", "sector", "display_name", "channel", "language"):
+            if name in sent and sent[name] is None:
+                raise RuleBroken(name, "cannot be cleared")
+        return sent
 
 
 class RelationIn(Request):
