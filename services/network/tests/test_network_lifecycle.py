@@ -216,6 +216,19 @@ async def test_a_task_given_to_another_member_is_theirs_and_assigned_again(case:
     assert (event.assignee_id, event.previous_assignee_id) == (kees.member_id, oma.member_id)
 
 
+async def test_the_new_assignee_is_reminded_though_the_first_one_was(case: Deps) -> None:
+    oma, kees = await join(case, GRANDMOTHER), await join(case, NEIGHBOUR)
+    task = await give(case, oma, dt.date(2025, 3, 20))
+    sweep = commands.SweepOverdue(dt.date(2025, 3, 19))
+    assert await handlers.sweep_due_soon(case, sweep) == [task.task_id]
+    await handlers.reassign_task(case, commands.ReassignTask(task.task_id, kees.member_id), LEIDEN)
+    assert await handlers.sweep_due_soon(case, sweep) == [task.task_id]
+    assert [e.assignee_id for e in emitted(case, ev.TaskDueSoon)] == [
+        oma.member_id,
+        kees.member_id,
+    ]
+
+
 async def test_the_task_of_someone_who_left_can_be_given_to_another(case: Deps) -> None:
     oma, kees = await join(case, GRANDMOTHER), await join(case, NEIGHBOUR)
     task = await give(case, oma)

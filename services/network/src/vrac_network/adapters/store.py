@@ -55,16 +55,18 @@ def overdue_event_id(task_id: str) -> str:
     return str(uuid.uuid5(_OVERDUE_IDS, task_id))
 
 
-def due_soon_event_id(task_id: str, due_date: dt.date) -> str:
-    """The ``ce_id`` of a task's reminder: one per task and due date, like the overdue one."""
-    return str(uuid.uuid5(_DUE_SOON_IDS, f"{task_id}/{due_date.isoformat()}"))
+def due_soon_event_id(task_id: str, assignee_id: str, due_date: dt.date) -> str:
+    """The ``ce_id`` of a task's reminder: one per task, assignee and due date, so a second
+    sweep's copy is a redelivery but the reminder of a new assignee is not."""
+    return str(uuid.uuid5(_DUE_SOON_IDS, f"{task_id}/{assignee_id}/{due_date.isoformat()}"))
 
 
 def _envelope(event: EventData) -> Envelope[Any]:
     if isinstance(event, TaskOverdue):
         return new_envelope(event, id=overdue_event_id(event.task_id))
     if isinstance(event, TaskDueSoon):
-        return new_envelope(event, id=due_soon_event_id(event.task_id, event.due_date))
+        event_id = due_soon_event_id(event.task_id, event.assignee_id, event.due_date)
+        return new_envelope(event, id=event_id)
     return new_envelope(event)
 
 
@@ -239,7 +241,11 @@ class NetworkStore(MongoIntakeCases):
                 "description": task.description,
             }
         if any(isinstance(e, TaskReassigned) for e in events):
-            changes |= {"assignee_id": task.assignee_id, "assignee_kind": str(task.assignee_kind)}
+            changes |= {
+                "assignee_id": task.assignee_id,
+                "assignee_kind": str(task.assignee_kind),
+                "reminded_for": None,
+            }
         result = await self._tasks.update_one(
             {"_id": task.task_id, "version": read_version},
             merge_updates({"$set": changes}, push_outbox(_envelopes(events))),

@@ -160,6 +160,7 @@ class Task(RecordsEvents):
         previous = self.assignee_id
         self._move("reassign", OPEN_STATUSES, TaskStatus.ASSIGNED, now)
         self.assignee_id, self.assignee_kind = assignee.member_id, assignee.kind
+        self.reminded_for = None  # the new assignee has not been reminded yet
         self._record(
             TaskReassigned,
             now,
