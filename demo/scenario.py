@@ -525,11 +525,41 @@ TITLES = {
     "diploma": "4. diploma: made asynchronously by the diploma maker, in Dutch",
     "network": "5. network: grandmother, the teacher and the youth team",
     "tasks": "6. tasks: who does what",
+    "picture": "6b. the network picture, and the grandmother answering from her task link",
     "notifications": "7. notifications: e-mails and webhooks that went out",
     "report": "8. report: Leiden's pilot report (small counts, and any that reveal them, hidden)",
     "audit": "9. audit: the pilot lead asks who saw or changed the child's file",
     "erasure": "10. erasure: the parents ask for it; every service erases its copy",
 }
+
+
+@dataclass
+class Picture:
+    path: Path
+    answered: str
+
+    def lines(self) -> list[str]:
+        return [
+            f"network map: {self.path}",
+            f"the grandmother accepted her task from the link, no account: {self.answered}",
+        ]
+
+
+async def network_picture(pit: PitCase, case: Intake, network: Network, tasks: Tasks) -> Picture:
+    """The eco-map saved beside the diploma; the grandmother's link (asked for as
+    notifications asks, with its service token) answers her task."""
+    svg = await pit.ok("GET", "network", f"/cases/{case.case_id}/map.svg", pit.coach)
+    path = pit.out / f"network-{case.case_id}.svg"
+    path.write_bytes(svg.content)
+    [task_id] = [t[3] for t in tasks.assigned if t[1] == "grandmother"]
+    ask = {"case_id": case.case_id, "task_id": task_id, "member_id": network.members["grandmother"]}
+    notifications = bearer("service", "*", "notifications")
+    link = await pit.ok("POST", "network", "/internal/task-links", notifications, json=ask)
+    token = link["url"].rsplit("/task-links/", 1)[1]
+    answer = await pit.ok(
+        "POST", "network", f"/task-links/{token}/answer", {}, json={"answer": "accept"}
+    )
+    return Picture(path, answer["status"])
 
 
 def _silent(text: str) -> None:
@@ -557,6 +587,7 @@ async def walk(
     diploma: Diploma = await run("diploma", pit.diploma(intake))
     network: Network = await run("network", pit.network(intake))
     tasks: Tasks = await run("tasks", pit.tasks(intake, network))
+    await run("picture", network_picture(pit, intake, network, tasks))
     notifications: Notifications = await run("notifications", pit.notifications(intake))
     report: Report = await run("report", pit.report())
     audit: Audit = await run("audit", pit.audit(intake))

@@ -37,6 +37,7 @@ def test_every_issue_event_is_catalogued_with_its_audience() -> None:
         ("intake", "guardian-removed"),
         ("network", "member-added"),
         ("network", "member-removed"),
+        ("network", "member-edited"),
         ("network", "task-due-soon"),
         ("network", "task-edited"),
         ("network", "task-reassigned"),

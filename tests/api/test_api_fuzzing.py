@@ -80,6 +80,13 @@ ROLES_OF: dict[tuple[str, str, str], tuple[str, ...]] = {
     ("network", "POST", "/tasks/{task_id}/decline"): ("coach", "agency"),
     ("network", "POST", "/tasks/{task_id}/complete"): ("coach", "agency"),
     ("network", "POST", "/sweeps/overdue"): ("coach",),
+    ("network", "PATCH", "/cases/{case_id}/members/{member_id}"): ("coach",),
+    ("network", "POST", "/cases/{case_id}/relations"): ("coach",),
+    ("network", "DELETE", "/cases/{case_id}/relations/{relation_id}"): ("coach",),
+    ("network", "GET", "/cases/{case_id}/map.svg"): READ,
+    ("network", "PATCH", "/tasks/{task_id}"): ("coach",),
+    ("network", "POST", "/tasks/{task_id}/reassign"): ("coach",),
+    ("network", "POST", "/tasks/{task_id}/cancel"): ("coach",),
     ("notifications", "GET", "/cases/{case_id}/deliveries"): ("coach",),
     ("notifications", "PUT", "/agencies/{agency_id}/webhook"): ("agency",),
     ("notifications", "GET", "/agencies/{agency_id}/webhook"): ("agency",),
@@ -88,7 +95,14 @@ ROLES_OF: dict[tuple[str, str, str], tuple[str, ...]] = {
     ("reporting", "POST", "/admin/rebuild"): ("admin",),
     ("reporting", "GET", "/admin/rebuild/{generation}"): ("admin",),
 }
-PUBLIC = {"/health/live", "/health/ready", "/.well-known/jwks.json"}
+PUBLIC = {
+    "/health/live",
+    "/health/ready",
+    "/.well-known/jwks.json",
+    # a helper's task link: the signed token in the path is the credential
+    "/task-links/{token}",
+    "/task-links/{token}/answer",
+}
 
 
 @dataclass(frozen=True)

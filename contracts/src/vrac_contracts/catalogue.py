@@ -362,6 +362,22 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
         ("notifications",),
     ),
     EventSpec(
+        "network", "member-edited", 1, _INTERNAL, ev.MemberEdited,
+        "The coach changed a member's role, channel, language or details: the member as they "
+        "are now, name, relationship and contacts sealed with the member's data key.",
+        {
+            **_BASE,
+            "member_id": "mbr_4d5e6f7a8b9c",
+            "kind": "family",
+            "role": "base-worker",
+            "agency_id": None,
+            "channel": "email",
+            "language": "nl",
+            "details": _sealed("mbr_4d5e6f7a8b9c"),
+        },
+        (),
+    ),
+    EventSpec(
         "network", "member-removed", 1, _INTERNAL, ev.MemberRemoved,
         "Someone left the child's support network; their details are erased.",
         {**_BASE, "member_id": "mbr_4d5e6f7a8b9c"},

@@ -157,8 +157,11 @@ class Network(RunningService):
         )
 
 
-def running(settings: NetworkSettings) -> AbstractAsyncContextManager[Network]:
-    return running_app(build, settings, Network)
+def running(
+    settings: NetworkSettings, deps: dict[str, Any] | None = None
+) -> AbstractAsyncContextManager[Network]:
+    """The service; ``deps`` replace fields of its handlers' ``Deps`` (see ``build``)."""
+    return running_app(lambda s: build(s, **(deps or {})), settings, Network)
 
 
 @pytest.fixture
@@ -173,8 +176,9 @@ def network_settings(make_settings: Callable[..., Any]) -> Callable[..., Network
 def start_network(
     network_settings: Callable[..., NetworkSettings],
 ) -> Callable[..., AbstractAsyncContextManager[Network]]:
-    """``async with start_network(**overrides) as network``: a service with other settings."""
-    return lambda **overrides: running(network_settings(**overrides))
+    """``async with start_network(**overrides) as network``: a service with other settings
+    (and, with ``deps={...}``, other fields of its ``Deps``)."""
+    return lambda deps=None, **overrides: running(network_settings(**overrides), deps)
 
 
 @pytest.fixture

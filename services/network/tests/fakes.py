@@ -8,15 +8,16 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from vrac_contracts.consent import consent_decision, is_newer
 from vrac_contracts.events.base import EventData
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged, ConsentRecorded
-from vrac_contracts.events.network import TaskOverdue
+from vrac_contracts.events.network import TaskDueSoon, TaskOverdue
 from vrac_contracts.ids import PREFIXES
 from vrac_contracts.values import Pilot
 from vrac_network.domain.case import Case, Member
+from vrac_network.domain.links import TaskLink
 from vrac_network.domain.task import Task
 from vrac_network.handlers import Deps
 from vrac_network.ports import PendingWork
@@ -78,19 +79,38 @@ class FakeNetwork:
         self.outbox += events
         return True
 
-    async def remove_member(self, case: Case, member: Member) -> bool:
+    def _replace_present(self, case: Case, member: Member) -> Case | None:
+        """Put the member in place of their present self with the case's events; None (and
+        nothing written) when the case is closed or they left."""
         events = case.pull_events()
         stored = self._changeable(case.case_id)
         if stored is None:
-            return False
+            return None
         index = stored.member_index(member.member_id)
         if stored.members[index].removed:
-            return False
+            return None
         stored.members[index] = member
+        self.outbox += events
+        return stored
+
+    async def remove_member(self, case: Case, member: Member) -> bool:
+        stored = self._replace_present(case, member)
+        if stored is None:
+            return False
+        stored.relations = list(case.relations)
         pending = self.removals_pending.setdefault(case.case_id, [])
         if member.member_id not in pending:
             pending.append(member.member_id)
-        self.outbox += events
+        return True
+
+    async def edit_member(self, case: Case, member: Member) -> bool:
+        return self._replace_present(case, member) is not None
+
+    async def save_relations(self, case: Case) -> bool:
+        stored = self._changeable(case.case_id)
+        if stored is None:
+            return False
+        stored.relations = list(case.relations)
         return True
 
     async def removal_done(self, case_id: str, member_id: str) -> None:
@@ -202,6 +222,60 @@ class FakeNetwork:
         self.outbox += events
         return True
 
+    async def due_soon_candidates(
+        self, as_of: dt.date, until: dt.date, pilot: str | None = None
+    ) -> AsyncIterator[Task]:
+        due = [
+            t
+            for t in self.tasks.values()
+            if t.is_open
+            and t.due_date is not None
+            and as_of <= t.due_date <= until
+            and (pilot is None or t.pilot == pilot)
+        ]
+        for task in sorted(due, key=lambda t: t.due_date or as_of):
+            yield copy.deepcopy(task)
+
+    async def flag_due_soon(self, task: Task) -> bool:
+        events = task.pull_events()
+        stored = self.tasks[task.task_id]
+        if stored.due_date != task.due_date or stored.reminded_for == task.due_date:
+            return False
+        if not any(isinstance(e, TaskDueSoon) for e in events):
+            return False
+        stored.reminded_for = task.due_date
+        self.outbox += events
+        return True
+
+
+class FakeLinks:
+    """Issued task links by id."""
+
+    def __init__(self) -> None:
+        self.links: dict[str, TaskLink] = {}
+
+    async def add(self, link: TaskLink) -> None:
+        self.links[link.link_id] = link
+
+    async def get(self, link_id: str) -> TaskLink | None:
+        return self.links.get(link_id)
+
+    async def claim(self, link_id: str, now: dt.datetime) -> bool:
+        link = self.links[link_id]
+        if link.used_at is not None:
+            return False
+        self.links[link_id] = replace(link, used_at=now)
+        return True
+
+    async def release(self, link_id: str) -> None:
+        self.links[link_id] = replace(self.links[link_id], used_at=None)
+
+
+def fake_sign_link(path: str, seconds: int) -> tuple[str, str, int]:
+    """A link id, a token naming the path, and the expiry as from NOW."""
+    link_id = f"lnk{abs(hash((path, seconds))) % 10**8:08d}"
+    return link_id, f"token-for{path}", int(NOW.timestamp()) + seconds
+
 
 class FakeTrail:
     """The audit trail: the cases whose erasure was recorded, in order."""
@@ -266,6 +340,8 @@ def fake_deps() -> tuple[Deps, FakeNetwork]:
         tasks=store,
         keys=MemoryKeys(),
         trail=FakeTrail(),
+        links=FakeLinks(),
+        sign_link=fake_sign_link,
         clock=FakeClock(),
         mint=FakeMint(),
     )

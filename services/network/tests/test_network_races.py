@@ -18,7 +18,7 @@ from vrac_network.domain.commands import SweepOverdue
 from vrac_network.domain.task import NewTask, assign_task
 from vrac_testing.keys import MemoryKeys
 
-from services.network.tests.fakes import FakeTrail
+from services.network.tests.fakes import FakeLinks, FakeTrail, fake_sign_link
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +46,9 @@ async def test_two_processes_sweeping_at_once_queue_one_overdue_event_id(mongo_d
     # two stores with their own locks stand for two service processes on one database
     stores = NetworkStore(mongo_db), NetworkStore(mongo_db)
     keys = MemoryKeys()
-    first, second = (handlers.Deps(cases=s, tasks=s, keys=keys, trail=FakeTrail()) for s in stores)
+    first, second = (
+        handlers.Deps(s, s, keys, FakeTrail(), FakeLinks(), fake_sign_link) for s in stores
+    )
     await stores[0].record_opened(
         CaseOpened(
             case_id=CASE, pilot=Pilot.LEIDEN, occurred_at=NOW, programme="pit", opened_at=NOW

@@ -85,7 +85,7 @@ async def test_a_network_with_tasks_is_published_and_shown_in_the_care_plan(netw
     for model, task in (
         (emitted.TaskAccepted, homework),
         (emitted.TaskCompleted, homework),
-        (emitted.TaskDeclined, meeting),
+        (emitted.TaskDeclinedV2, meeting),
     ):
         [event] = network.decoded(await network.published(model, expect=1))
         assert event.data.task_id == task["task_id"]
@@ -96,7 +96,13 @@ async def test_a_network_with_tasks_is_published_and_shown_in_the_care_plan(netw
         ("Oma Ria", [homework["task_id"]]),
         ("Jeugdteam Leiden", [meeting["task_id"]]),
     ]
-    assert plan["task_counts"] == {"assigned": 0, "accepted": 0, "declined": 1, "completed": 1}
+    assert plan["task_counts"] == {
+        "assigned": 0,
+        "accepted": 0,
+        "declined": 1,
+        "completed": 1,
+        "cancelled": 0,
+    }
 
 
 async def test_public_task_events_carry_no_personal_data(network) -> None:
@@ -107,9 +113,9 @@ async def test_public_task_events_carry_no_personal_data(network) -> None:
     )
     await network.act(task["task_id"], "decline", reason="not-suitable")
     await network.http.post("/sweeps/overdue", json={"as_of": "2025-05-01"}, headers=network.auth())
-    await network.published(emitted.TaskDeclined, expect=1)
+    await network.published(emitted.TaskDeclinedV2, expect=1)
     private = ("Oma", "Ria", "Sam", "ria@example.org", "+31612345678", "grandmother")
-    for model in (emitted.TaskAssigned, emitted.TaskDeclined):
+    for model in (emitted.TaskAssigned, emitted.TaskDeclinedV2):
         records = await network.published(model, expect=1)
         assert records, model.__name__
         spec = spec_for(model)
@@ -326,7 +332,7 @@ async def test_unknown_tasks_are_404_and_invalid_transitions_409(network) -> Non
     assert (await network.act(task["task_id"], "accept")).status_code == 409
     current = await network.http.get(f"/tasks/{task['task_id']}", headers=network.auth())
     assert current.json()["status"] == "declined"
-    assert len(await network.published(emitted.TaskDeclined, expect=1)) == 1
+    assert len(await network.published(emitted.TaskDeclinedV2, expect=1)) == 1
     assert await network.published(emitted.TaskCompleted, expect=0) == []
 
 

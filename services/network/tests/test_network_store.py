@@ -18,7 +18,7 @@ from vrac_runtime.audit import AUDIT_OUTBOX, ErasureTrail
 from vrac_runtime.keks import KeyEncryptionKeys
 from vrac_runtime.sealing import DataKeys, KeyGone
 
-from services.network.tests.fakes import FakeAccess
+from services.network.tests.fakes import FakeAccess, FakeLinks, fake_sign_link
 
 pytestmark = pytest.mark.integration
 
@@ -57,6 +57,8 @@ async def deps(mongo_db: Any) -> handlers.Deps:
         tasks=store,
         keys=keys,
         trail=ErasureTrail(mongo_db, "network", "/cases/{case_id}/plan"),
+        links=FakeLinks(),
+        sign_link=fake_sign_link,
     )
     await handlers.open_case(
         deps,

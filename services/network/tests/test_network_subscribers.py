@@ -17,6 +17,8 @@ from vrac_runtime.service import ServiceRuntime
 from vrac_testing.subscribing import InMemoryDelivery
 from vrac_testing.subscribing import subscribed as in_memory_runtime
 
+from services.network.tests.fakes import FakeLinks, fake_sign_link
+
 pytestmark = pytest.mark.integration
 
 CASE = "case_networksubs0001"
@@ -29,7 +31,8 @@ def wired(runtime: ServiceRuntime) -> NetworkStore:
     store = NetworkStore(runtime.db)
     keys = owner_keys(runtime.db, runtime.settings)
     trail = ErasureTrail(runtime.db, "network", "/cases/{case_id}/plan")
-    Subscribers(Deps(cases=store, tasks=store, keys=keys, trail=trail)).register(runtime)
+    deps = Deps(store, store, keys, trail, FakeLinks(), fake_sign_link)
+    Subscribers(deps).register(runtime)
     return store
 
 

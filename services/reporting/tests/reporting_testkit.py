@@ -28,7 +28,7 @@ TYPES = {
     "questionnaire": "org.vrac.screening.questionnaire-submitted.v2",
     "assigned": "org.vrac.network.task-assigned.v1",
     "accepted": "org.vrac.network.task-accepted.v1",
-    "declined": "org.vrac.network.task-declined.v1",
+    "declined": "org.vrac.network.task-declined.v2",
     "completed": "org.vrac.network.task-completed.v1",
     "overdue": "org.vrac.network.task-overdue.v1",
 }

@@ -24,6 +24,7 @@ from .intake import (
 from .network import (
     MemberAdded,
     MemberAddedV2,
+    MemberEdited,
     MemberRemoved,
     TaskAccepted,
     TaskAssigned,
@@ -70,6 +71,7 @@ __all__ = [
     "MemberAdded",
     "MemberAddedV2",
     "MemberDetails",
+    "MemberEdited",
     "MemberRemoved",
     "NetworkAccessRecorded",
     "NotificationDelivered",

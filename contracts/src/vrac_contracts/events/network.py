@@ -54,6 +54,10 @@ class MemberAddedV2(EventData):
     )
 
 
+class MemberEdited(MemberAddedV2):
+    """The coach changed a member's role or details; how to reach them travels sealed."""
+
+
 class MemberRemoved(EventData):
     """A member left the child's network; their details are erased and their key destroyed."""
 

@@ -13,6 +13,7 @@ from vrac_contracts.events.sealed import Sealed
 from vrac_runtime.intake_facts import IntakeFacts
 
 from vrac_network.domain.case import Case, Member
+from vrac_network.domain.links import TaskLink
 from vrac_network.domain.task import Task
 
 
@@ -46,6 +47,13 @@ class Cases(IntakeFacts, Protocol):
         removed; False (nothing written) otherwise."""
 
     async def removal_done(self, case_id: str, member_id: str) -> None: ...
+
+    async def edit_member(self, case: Case, member: Member) -> bool:
+        """Store the member's edited self with the case's recorded events, if the case is
+        still open and the member present; False (nothing written) otherwise."""
+
+    async def save_relations(self, case: Case) -> bool:
+        """Store the case's relations, if it is still open; False otherwise."""
 
     async def mark_erased(self, event: CaseClosed) -> None:
         """In one write: the case is closed, erased (no personal data is stored or served
@@ -82,6 +90,15 @@ class Tasks(Protocol):
         """Store the overdue flag and its event; False when another sweep (or a
         transition) got there first."""
 
+    def due_soon_candidates(
+        self, as_of: dt.date, until: dt.date, pilot: str | None = None
+    ) -> AsyncIterator[Task]:
+        """Open tasks due from ``as_of`` to ``until`` (both included), of any case."""
+
+    async def flag_due_soon(self, task: Task) -> bool:
+        """Store that the assignee was reminded of this due date, with its event; False when
+        another sweep got there first or the due date moved meanwhile."""
+
     def unchecked_tasks(self) -> AsyncIterator[Task]:
         """Tasks inserted whose case was not looked at again afterwards (a crash between)."""
 
@@ -91,6 +108,20 @@ class Tasks(Protocol):
         self, case_id: str, assignee_id: str | None = None, task_id: str | None = None
     ) -> None:
         """Erase the free text of the case's tasks (of one assignee, or one task)."""
+
+
+class TaskLinks(Protocol):
+    """The links issued to helpers: kept so that each answers once."""
+
+    async def add(self, link: TaskLink) -> None: ...
+
+    async def get(self, link_id: str) -> TaskLink | None: ...
+
+    async def claim(self, link_id: str, now: dt.datetime) -> bool:
+        """Mark the link used, unless it was already (then False)."""
+
+    async def release(self, link_id: str) -> None:
+        """Undo a claim whose answer was refused, so the helper may answer again."""
 
 
 class DataKeys(Protocol):

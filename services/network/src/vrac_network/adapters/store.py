@@ -27,12 +27,13 @@ from vrac_contracts import values as vocab
 from vrac_contracts.envelope import Envelope, new_envelope
 from vrac_contracts.events.base import EventData
 from vrac_contracts.events.intake import CaseClosed
-from vrac_contracts.events.network import TaskOverdue
+from vrac_contracts.events.network import TaskDueSoon, TaskEdited, TaskOverdue, TaskReassigned
 from vrac_runtime.idempotency import merge_updates
 from vrac_runtime.intake_cases import MongoIntakeCases, consents_of
 from vrac_runtime.outbox import WITHOUT_OUTBOX, outbox_fields, push_outbox
 
-from vrac_network.domain.case import Case, Member
+from vrac_network.domain.case import Case, Member, Relation, RelationKind
+from vrac_network.domain.roles import Sector, default_sector
 from vrac_network.domain.task import OPEN_STATUSES, Task, TaskStatus
 from vrac_network.ports import PendingWork
 
@@ -41,6 +42,7 @@ TASKS: Final = "tasks"
 COLLECTIONS: Final = (CASES, TASKS)
 _OPEN = [str(s) for s in OPEN_STATUSES]
 _OVERDUE_IDS: Final = uuid.UUID("8c3f0e52-6a1d-4b7e-9f21-3d5a7c9e0b64")
+_DUE_SOON_IDS: Final = uuid.UUID("2b6f4d1e-93a7-4c08-8e5b-7f1a0c6d9e35")
 # what a member keeps after erasure is everything but these
 _PERSONAL_MEMBER_FIELDS: Final = ("display_name", "relationship", "email", "phone", "webhook_url")
 _UNCHECKED: Final = "text_unchecked"
@@ -53,14 +55,25 @@ def overdue_event_id(task_id: str) -> str:
     return str(uuid.uuid5(_OVERDUE_IDS, task_id))
 
 
+def due_soon_event_id(task_id: str, assignee_id: str, due_date: dt.date) -> str:
+    """The ``ce_id`` of a task's reminder: one per task, assignee and due date, so a second
+    sweep's copy is a redelivery but the reminder of a new assignee is not."""
+    return str(uuid.uuid5(_DUE_SOON_IDS, f"{task_id}/{assignee_id}/{due_date.isoformat()}"))
+
+
+def _envelope(event: EventData) -> Envelope[Any]:
+    if isinstance(event, TaskOverdue):
+        return new_envelope(event, id=overdue_event_id(event.task_id))
+    if isinstance(event, TaskDueSoon):
+        event_id = due_soon_event_id(event.task_id, event.assignee_id, event.due_date)
+        return new_envelope(event, id=event_id)
+    return new_envelope(event)
+
+
 def _envelopes(events: Sequence[EventData]) -> list[Envelope[Any]]:
-    """Envelopes of the events to queue; a task's overdue event gets its fixed ``ce_id``."""
-    return [
-        new_envelope(event, id=overdue_event_id(event.task_id))
-        if isinstance(event, TaskOverdue)
-        else new_envelope(event)
-        for event in events
-    ]
+    """Envelopes of the events to queue; a task's overdue event and its reminder get their
+    fixed ``ce_id``."""
+    return [_envelope(event) for event in events]
 
 
 class NetworkStore(MongoIntakeCases):
@@ -119,13 +132,37 @@ class NetworkStore(MongoIntakeCases):
                 f"{at}.removed_at": None,
             },
             merge_updates(
-                {"$set": {at: _member_doc(member)}},
+                {"$set": {at: _member_doc(member), "relations": _relation_docs(case)}},
                 {"$addToSet": {"removals_pending": member.member_id}},
                 push_outbox(_envelopes(case.pull_events())),
             ),
         )
         self._written(result.modified_count)
         return result.modified_count == 1
+
+    async def edit_member(self, case: Case, member: Member) -> bool:
+        """Replace the member by its edited self and queue the case's events, if the case
+        is open and the member present; else False."""
+        at = f"members.{case.member_index(member.member_id)}"
+        result = await self._cases.update_one(
+            {
+                "_id": case.case_id,
+                **_CHANGEABLE,
+                f"{at}.member_id": member.member_id,
+                f"{at}.removed_at": None,
+            },
+            merge_updates(
+                {"$set": {at: _member_doc(member)}}, push_outbox(_envelopes(case.pull_events()))
+            ),
+        )
+        self._written(result.modified_count)
+        return result.modified_count == 1
+
+    async def save_relations(self, case: Case) -> bool:
+        result = await self._cases.update_one(
+            {"_id": case.case_id, **_CHANGEABLE}, {"$set": {"relations": _relation_docs(case)}}
+        )
+        return result.matched_count == 1
 
     async def removal_done(self, case_id: str, member_id: str) -> None:
         await self._cases.update_one({"_id": case_id}, {"$pull": {"removals_pending": member_id}})
@@ -188,15 +225,30 @@ class NetworkStore(MongoIntakeCases):
 
     async def save_task(self, task: Task, read_version: int) -> bool:
         """Write the task's new status and its event, unless someone changed it meanwhile."""
+        events = task.pull_events()
         changes = {
             "status": str(task.status),
             "decline_reason": _opt(task.decline_reason),
             "updated_at": task.updated_at,
             "version": read_version + 1,
         }
+        # the note is written only when edited, so a transition never brings back a note
+        # that an erasure took away after the transition read the task
+        if any(isinstance(e, TaskEdited) for e in events):
+            changes |= {
+                "category": str(task.category),
+                "due_date": _day(task.due_date),
+                "description": task.description,
+            }
+        if any(isinstance(e, TaskReassigned) for e in events):
+            changes |= {
+                "assignee_id": task.assignee_id,
+                "assignee_kind": str(task.assignee_kind),
+                "reminded_for": None,
+            }
         result = await self._tasks.update_one(
             {"_id": task.task_id, "version": read_version},
-            merge_updates({"$set": changes}, push_outbox(_envelopes(task.pull_events()))),
+            merge_updates({"$set": changes}, push_outbox(_envelopes(events))),
         )
         if result.modified_count == 1:
             task.version = read_version + 1
@@ -233,6 +285,39 @@ class NetworkStore(MongoIntakeCases):
         self._written(result.modified_count)
         return result.modified_count == 1
 
+    async def due_soon_candidates(
+        self, as_of: dt.date, until: dt.date, pilot: str | None = None
+    ) -> AsyncIterator[Task]:
+        """Open tasks due from ``as_of`` to ``until``, of any case (the domain skips those
+        already reminded of their due date)."""
+        query: dict[str, Any] = {
+            "status": {"$in": _OPEN},
+            "due_date": {"$type": "string", "$gte": as_of.isoformat(), "$lte": until.isoformat()},
+        }
+        if pilot is not None:
+            query["pilot"] = pilot
+        async for doc in self._tasks.find(query, WITHOUT_OUTBOX).sort("due_date", 1):
+            yield _task(doc)
+
+    async def flag_due_soon(self, task: Task) -> bool:
+        """Note the due date reminded of and queue the event in one write, unless another
+        sweep did or the date moved meanwhile."""
+        events = task.pull_events()
+        if not any(isinstance(e, TaskDueSoon) for e in events) or task.due_date is None:
+            return False
+        due = task.due_date.isoformat()
+        result = await self._tasks.update_one(
+            {
+                "_id": task.task_id,
+                "due_date": due,
+                "reminded_for": {"$ne": due},
+                "status": {"$in": _OPEN},
+            },
+            merge_updates({"$set": {"reminded_for": due}}, push_outbox(_envelopes(events))),
+        )
+        self._written(result.modified_count)
+        return result.modified_count == 1
+
     async def unchecked_tasks(self) -> AsyncIterator[Task]:
         async for doc in self._tasks.find({_UNCHECKED: True}, WITHOUT_OUTBOX):
             yield _task(doc)
@@ -262,6 +347,22 @@ def _opt(value: object | None) -> str | None:
     return None if value is None else str(value)
 
 
+def _day(value: dt.date | None) -> str | None:
+    # ISO text: compares in date order, and BSON has no date-only type
+    return value.isoformat() if value else None
+
+
+def _relation_docs(case: Case) -> list[dict[str, str]]:
+    return [
+        {"relation_id": r.relation_id, "from_id": r.from_id, "to_id": r.to_id, "kind": str(r.kind)}
+        for r in case.relations
+    ]
+
+
+def _relation(doc: dict[str, Any]) -> Relation:
+    return Relation(doc["relation_id"], doc["from_id"], doc["to_id"], RelationKind(doc["kind"]))
+
+
 def _member_doc(member: Member) -> dict[str, Any]:
     return {
         "member_id": member.member_id,
@@ -277,14 +378,19 @@ def _member_doc(member: Member) -> dict[str, Any]:
         "language": str(member.language),
         "added_at": member.added_at,
         "removed_at": member.removed_at,
+        "sector": str(member.sector),
     }
 
 
 def _member(doc: dict[str, Any]) -> Member:
+    kind, role = vocab.MemberKind(doc["kind"]), vocab.NetworkRole(doc["role"])
+    sector = doc.get("sector")
     return Member(
         member_id=doc["member_id"],
-        kind=vocab.MemberKind(doc["kind"]),
-        role=vocab.NetworkRole(doc["role"]),
+        kind=kind,
+        role=role,
+        # members stored before sectors existed stand where their kind puts them
+        sector=Sector(sector) if sector else default_sector(kind, role),
         display_name=doc.get("display_name"),
         channel=vocab.Channel(doc["channel"]),
         language=vocab.Language(doc["language"]),
@@ -306,6 +412,7 @@ def _case(doc: dict[str, Any]) -> Case:
         closed=bool(doc.get("closed")),
         erased=bool(doc.get("erased")),
         members=[_member(m) for m in doc.get("members", [])],
+        relations=[_relation(r) for r in doc.get("relations") or []],
         consents=consents_of(doc),
     )
 
@@ -319,11 +426,11 @@ def _task_doc(task: Task) -> dict[str, Any]:
         "assignee_kind": str(task.assignee_kind),
         "category": str(task.category),
         "status": str(task.status),
-        # ISO text: compares in date order, and BSON has no date-only type
-        "due_date": task.due_date.isoformat() if task.due_date else None,
+        "due_date": _day(task.due_date),
         "description": task.description,
         "decline_reason": _opt(task.decline_reason),
         "overdue": task.overdue,
+        "reminded_for": _day(task.reminded_for),
         "created_at": task.created_at,
         "updated_at": task.updated_at,
         "version": task.version,
@@ -331,7 +438,7 @@ def _task_doc(task: Task) -> dict[str, Any]:
 
 
 def _task(doc: dict[str, Any]) -> Task:
-    due = doc.get("due_date")
+    due, reminded = doc.get("due_date"), doc.get("reminded_for")
     reason = doc.get("decline_reason")
     return Task(
         task_id=doc["_id"],
@@ -347,5 +454,6 @@ def _task(doc: dict[str, Any]) -> Task:
         description=doc.get("description"),
         decline_reason=vocab.DeclineReason(reason) if reason else None,
         overdue=bool(doc.get("overdue")),
+        reminded_for=dt.date.fromisoformat(reminded) if reminded else None,
         version=int(doc.get("version", 1)),
     )

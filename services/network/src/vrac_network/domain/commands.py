@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from vrac_contracts.values import DeclineReason
 
-from .case import NewMember
-from .task import NewTask
+from .case import NewMember, RelationKind
+from .links import Answer
+from .task import NewTask, TaskChanges
 
 
 @dataclass(frozen=True)
@@ -51,3 +52,36 @@ class SweepOverdue:
 
     as_of: dt.date
     pilot: str | None = None
+
+
+@dataclass(frozen=True)
+class EditTask:
+    task_id: str
+    changes: TaskChanges
+
+
+@dataclass(frozen=True)
+class ReassignTask:
+    task_id: str
+    assignee_id: str
+
+
+@dataclass(frozen=True)
+class CancelTask:
+    task_id: str
+
+
+@dataclass(frozen=True)
+class AnswerTask:
+    """A helper's answer through their link; a decline gives its reason."""
+
+    answer: Answer
+    reason: DeclineReason | None = None
+
+
+@dataclass(frozen=True)
+class AddRelation:
+    case_id: str
+    from_id: str
+    to_id: str
+    kind: RelationKind

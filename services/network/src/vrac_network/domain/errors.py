@@ -11,7 +11,9 @@ __all__ = [
     "RuleBroken",
     "TaskChangedMeanwhile",
     "UnknownCase",
+    "UnknownLink",
     "UnknownMember",
+    "UnknownRelation",
     "UnknownTask",
 ]
 
@@ -26,6 +28,14 @@ class UnknownTask(NotFound):
 
 class UnknownMember(NotFound):
     """No member of the case's network has this id."""
+
+
+class UnknownRelation(NotFound):
+    """No relation of the case's network has this id."""
+
+
+class UnknownLink(NotFound):
+    """No task link has this id (or it is not a link of this service)."""
 
 
 class AssigneeLeft(Conflict):

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .case import Case, Member
+from .ecomap import Metrics, metrics
 from .task import Task, TaskStatus
 
 
@@ -23,6 +24,7 @@ class CarePlan:
     members: list[MemberPlan]
     counts: dict[TaskStatus, int] = field(default_factory=dict)
     overdue: int = 0
+    metrics: Metrics = field(default_factory=lambda: Metrics(0, 0, ()))
 
 
 def care_plan(case: Case, tasks: Iterable[Task]) -> CarePlan:
@@ -43,7 +45,9 @@ def care_plan(case: Case, tasks: Iterable[Task]) -> CarePlan:
     for task in all_tasks:
         counts[task.status] += 1
     overdue = sum(1 for task in all_tasks if task.overdue and task.is_open)
-    return CarePlan(case=case, members=members, counts=counts, overdue=overdue)
+    return CarePlan(
+        case=case, members=members, counts=counts, overdue=overdue, metrics=metrics(case)
+    )
 
 
 def _due_order(task: Task) -> tuple[int, str, str]:

@@ -1,9 +1,12 @@
 """A task of the care plan: who does what, by when, and how far it got.
 
 Status moves assigned -> accepted -> completed, or to declined from assigned or accepted; a
-task may be completed without an explicit accept (a grandmother who just did it). Completed
-and declined are final. Being overdue is a separate, one-time fact: the first sweep after
-the due date records it, whatever the status does later.
+task may be completed without an explicit accept (a grandmother who just did it). The coach
+may edit an open task (category, due date, note), give it to someone else (it is assigned
+again) or cancel it. Completed, declined and cancelled are final. Being overdue is a
+separate, one-time fact: the first sweep after the due date records it, whatever the status
+does later. The reminder before the due date is sent once per task and due date: moving the
+date earns a new one.
 """
 
 from __future__ import annotations
@@ -17,15 +20,19 @@ from vrac_contracts.events.base import EventData
 from vrac_contracts.events.network import (
     TaskAccepted,
     TaskAssigned,
+    TaskCancelled,
     TaskCompleted,
-    TaskDeclined,
+    TaskDeclinedV2,
+    TaskDueSoon,
+    TaskEdited,
     TaskOverdue,
+    TaskReassigned,
 )
 from vrac_contracts.values import DeclineReason, MemberKind, Pilot, TaskCategory
 from vrac_runtime.aggregate import RecordsEvents
 from vrac_runtime.values import optional_text
 
-from .case import Case
+from .case import Case, Member
 from .errors import InvalidTransition, RuleBroken
 
 DESCRIPTION_MAX: Final = 500
@@ -36,6 +43,7 @@ class TaskStatus(StrEnum):
     ACCEPTED = "accepted"
     DECLINED = "declined"
     COMPLETED = "completed"
+    CANCELLED = "cancelled"
 
 
 # statuses in which the task is still expected to be done
@@ -50,6 +58,17 @@ class NewTask:
     assignee_id: str
     due_date: dt.date | None = None
     description: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskChanges:
+    """What a coach changes of an open task; only the fields they sent."""
+
+    category: TaskCategory | None = None
+    due_date: dt.date | None = None
+    description: str | None = None
+    # fields sent as null on purpose: the due date or the note taken away
+    cleared: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -70,6 +89,8 @@ class Task(RecordsEvents):
     description: str | None = None
     decline_reason: DeclineReason | None = None
     overdue: bool = False
+    # the due date the assignee was reminded of (task-due-soon), if any
+    reminded_for: dt.date | None = None
     version: int = 1
     events: list[EventData] = field(default_factory=list, repr=False, compare=False)
 
@@ -104,14 +125,65 @@ class Task(RecordsEvents):
         self._move("accept", (TaskStatus.ASSIGNED,), TaskStatus.ACCEPTED, now)
         self._record(TaskAccepted, now)
 
-    def decline(self, reason: DeclineReason, now: dt.datetime) -> None:
+    def decline(
+        self, reason: DeclineReason, now: dt.datetime, coordinator_id: str | None = None
+    ) -> None:
+        """Declined; the event names the network's coordinator, who finds someone else."""
         self._move("decline", OPEN_STATUSES, TaskStatus.DECLINED, now)
         self.decline_reason = reason
-        self._record(TaskDeclined, now, decline_reason=reason)
+        self._record(TaskDeclinedV2, now, decline_reason=reason, coordinator_id=coordinator_id)
 
     def complete(self, now: dt.datetime) -> None:
         self._move("complete", OPEN_STATUSES, TaskStatus.COMPLETED, now)
         self._record(TaskCompleted, now)
+
+    def cancel(self, now: dt.datetime) -> None:
+        self._move("cancel", OPEN_STATUSES, TaskStatus.CANCELLED, now)
+        self._record(TaskCancelled, now)
+
+    def edit(self, changes: TaskChanges, now: dt.datetime) -> None:
+        """New category, due date or note of an open task; task-edited (without the note)."""
+        self._move("edit", OPEN_STATUSES, self.status, now)
+        if changes.category is not None:
+            self.category = changes.category
+        if changes.due_date is not None or "due_date" in changes.cleared:
+            self.due_date = changes.due_date
+        if changes.description is not None or "description" in changes.cleared:
+            self.description = optional_text("description", changes.description, DESCRIPTION_MAX)
+        self._record(TaskEdited, now, category=self.category, due_date=self.due_date)
+
+    def reassign(self, assignee: Member, now: dt.datetime) -> None:
+        """Give the open task to another member (see :func:`assignee_for`): it is assigned
+        again, to them."""
+        if assignee.member_id == self.assignee_id:
+            raise RuleBroken("assignee_id", "the task is already theirs")
+        previous = self.assignee_id
+        self._move("reassign", OPEN_STATUSES, TaskStatus.ASSIGNED, now)
+        self.assignee_id, self.assignee_kind = assignee.member_id, assignee.kind
+        self.reminded_for = None  # the new assignee has not been reminded yet
+        self._record(
+            TaskReassigned,
+            now,
+            previous_assignee_id=previous,
+            category=self.category,
+            due_date=self.due_date,
+        )
+
+    def is_due_soon(self, as_of: dt.date, days: int) -> bool:
+        """Open, due within ``days`` from ``as_of`` (today and the due day included)."""
+        if not self.is_open or self.due_date is None:
+            return False
+        return as_of <= self.due_date <= as_of + dt.timedelta(days=days)
+
+    def mark_due_soon(self, as_of: dt.date, days: int, now: dt.datetime) -> bool:
+        """Record task-due-soon once per due date; False when not due soon or told already."""
+        if self.due_date is None or self.reminded_for == self.due_date:
+            return False
+        if not self.is_due_soon(as_of, days):
+            return False
+        self.reminded_for = self.due_date
+        self._record(TaskDueSoon, now, due_date=self.due_date, due_on=self.due_date)
+        return True
 
     def is_overdue(self, as_of: dt.date) -> bool:
         """Past its due date (the due day itself still counts as in time) and not done."""
@@ -126,10 +198,10 @@ class Task(RecordsEvents):
         return True
 
 
-def assign_task(case: Case, task_id: str, request: NewTask, now: dt.datetime) -> Task:
-    """A new task for a member of the case's network, with task-assigned recorded."""
+def assignee_for(case: Case, member_id: str) -> Member:
+    """The present member of the case's network who may be given a task."""
     case.ensure_open()
-    assignee = case.member(request.assignee_id)
+    assignee = case.member(member_id)
     if assignee is None:
         raise RuleBroken("assignee_id", "not a member of this case's network")
     if assignee.removed:
@@ -137,6 +209,12 @@ def assign_task(case: Case, task_id: str, request: NewTask, now: dt.datetime) ->
     if assignee.agency_id:
         # the task's description and the case reach the agency only under the parents' consent
         case.ensure_shared_with(assignee.agency_id)
+    return assignee
+
+
+def assign_task(case: Case, task_id: str, request: NewTask, now: dt.datetime) -> Task:
+    """A new task for a member of the case's network, with task-assigned recorded."""
+    assignee = assignee_for(case, request.assignee_id)
     description = optional_text("description", request.description, DESCRIPTION_MAX)
     task = Task(
         task_id=task_id,

@@ -5,25 +5,38 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
+import jwt
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from vrac_runtime.audit import CaseRef, audited
-from vrac_runtime.auth import ALL_PILOTS, Principal, requires
+from vrac_runtime.auth import ALL_PILOTS, LINK_INVALID, Principal, open_link, requires
 from vrac_runtime.http import deps_of
 
 from vrac_network import handlers
 from vrac_network.domain import commands
 from vrac_network.domain.case import Case, Member
+from vrac_network.domain.ecomap import eco_map
+from vrac_network.domain.links import Answer, TaskLink
+from vrac_network.domain.task import TaskStatus
 from vrac_network.entrypoints.schemas import (
+    AnswerIn,
     DeclineIn,
+    HelperTaskOut,
     MemberIn,
     MemberOut,
+    MemberPatchIn,
     PlanOut,
+    ReassignIn,
+    RelationIn,
+    RelationOut,
     SweepIn,
     SweepOut,
     TaskIn,
+    TaskLinkIn,
+    TaskLinkOut,
     TaskOut,
+    TaskPatchIn,
 )
 
 
@@ -105,6 +118,40 @@ async def remove_member(case_id: str, member_id: str, who: Remover, d: D) -> Res
     return Response(status_code=204)
 
 
+@router.patch("/cases/{case_id}/members/{member_id}", response_model=MemberOut)
+async def edit_member(
+    case_id: str, member_id: str, body: MemberPatchIn, who: Writer, d: D
+) -> MemberOut:
+    """Change a member's role, sector or details; publishes member-edited (internal)."""
+    return MemberOut.of(await handlers.edit_member(d, case_id, member_id, body.changes(), who))
+
+
+@router.post("/cases/{case_id}/relations", status_code=201, response_model=RelationOut)
+async def add_relation(case_id: str, body: RelationIn, who: Writer, d: D) -> RelationOut:
+    """A line between two members on the network map."""
+    command = commands.AddRelation(case_id, body.from_id, body.to_id, body.kind)
+    return RelationOut.of(await handlers.add_relation(d, command, who))
+
+
+@router.delete("/cases/{case_id}/relations/{relation_id}", status_code=204)
+async def remove_relation(case_id: str, relation_id: str, who: Writer, d: D) -> Response:
+    await handlers.remove_relation(d, case_id, relation_id, who)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/cases/{case_id}/map.svg",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}}},
+)
+async def network_map(case_id: str, who: Reader, d: D) -> Response:
+    """The network as an eco-map: the child in the middle, sectors around, lines by
+    relation and by task."""
+    plan = await handlers.show_care_plan(d, case_id, who)
+    tasks = [task for entry in plan.members for task in entry.tasks]
+    return Response(eco_map(plan.case, tasks), media_type="image/svg+xml")
+
+
 @router.post("/cases/{case_id}/tasks", status_code=201, response_model=TaskOut)
 async def assign_task(case_id: str, body: TaskIn, who: Writer, d: D) -> TaskOut:
     """Give a task to a member of the network; publishes task-assigned."""
@@ -145,10 +192,94 @@ async def complete_task(task_id: str, who: TaskActor, d: D) -> TaskOut:
     return TaskOut.of(await handlers.complete_task(d, commands.CompleteTask(task_id), who))
 
 
+@router.patch("/tasks/{task_id}", response_model=TaskOut)
+async def edit_task(task_id: str, body: TaskPatchIn, who: Writer, d: D) -> TaskOut:
+    """Change an open task's category, due date or note; publishes task-edited."""
+    command = commands.EditTask(task_id, body.to_domain())
+    return TaskOut.of(await handlers.edit_task(d, command, who))
+
+
+@router.post("/tasks/{task_id}/reassign", response_model=TaskOut)
+async def reassign_task(task_id: str, body: ReassignIn, who: Writer, d: D) -> TaskOut:
+    """Give an open task to another member; publishes task-reassigned."""
+    command = commands.ReassignTask(task_id, body.assignee_id)
+    return TaskOut.of(await handlers.reassign_task(d, command, who))
+
+
+@router.post("/tasks/{task_id}/cancel", response_model=TaskOut)
+async def cancel_task(task_id: str, who: Writer, d: D) -> TaskOut:
+    """Nobody is asked to do the task any more; publishes task-cancelled."""
+    return TaskOut.of(await handlers.cancel_task(d, commands.CancelTask(task_id), who))
+
+
 @router.post("/sweeps/overdue", response_model=SweepOut)
 async def sweep_overdue(who: Writer, d: D, body: SweepIn | None = None) -> SweepOut:
-    """Run the overdue sweep now; a coach sweeps their own pilot, an admin every pilot."""
+    """Run the sweep now: overdue tasks and reminders before the due date; a coach sweeps
+    their own pilot, an admin every pilot."""
     as_of = (body.as_of if body else None) or d.clock().date()
     pilot = None if who.principal.pilot == ALL_PILOTS else who.principal.pilot
-    reported = await handlers.sweep_overdue(d, commands.SweepOverdue(as_of, pilot))
-    return SweepOut(as_of=as_of, reported=reported)
+    command = commands.SweepOverdue(as_of, pilot)
+    reported = await handlers.sweep_overdue(d, command)
+    reminded = await handlers.sweep_due_soon(d, command)
+    return SweepOut(as_of=as_of, reported=reported, reminded=reminded)
+
+
+# -- informal helpers' links: notifications asks for one, the helper answers with it --
+
+internal = APIRouter(tags=["internal"], include_in_schema=False)
+links = APIRouter(tags=["task links"])
+LINK_REQUESTER = "notifications"
+Service = Annotated[Principal, Depends(requires("service"))]
+
+
+@internal.post("/internal/task-links", status_code=201, response_model=TaskLinkOut)
+async def issue_task_link(body: TaskLinkIn, who: Service, d: D, request: Request) -> TaskLinkOut:
+    """A signed link for a helper's task e-mail; only notifications asks for one."""
+    if who.subject != LINK_REQUESTER:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this service asks for no links")
+    link, token = await handlers.issue_task_link(d, body.case_id, body.task_id, body.member_id)
+    base = request.app.state.settings.task_link_base_url.rstrip("/")
+    return TaskLinkOut(url=f"{base}/task-links/{token}", expires_at=link.expires_at)
+
+
+async def _link(token: str, request: Request, d: D) -> TaskLink:
+    """The link the token stands for: issued here, signed by us for exactly that task and
+    member, not expired (403 naming why otherwise)."""
+    try:
+        link_id = jwt.decode(token, options={"verify_signature": False}).get("jti")
+    except jwt.PyJWTError:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, LINK_INVALID) from None
+    if not isinstance(link_id, str):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, LINK_INVALID)
+    link = await d.links.get(link_id)
+    if link is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, LINK_INVALID)
+    open_link(request.app, token, link.path)
+    return link
+
+
+Link = Annotated[TaskLink, Depends(_link)]
+
+
+# what a link can be refused for, beside what every route with a path and a body says
+_LINK_REFUSALS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "The link is not valid, has expired, or opens another task."},
+    409: {"description": "The link was used already, or the task is no longer the helper's."},
+}
+
+
+@links.get("/task-links/{token}", response_model=HelperTaskOut, responses=_LINK_REFUSALS)
+async def helper_task(link: Link, d: D) -> HelperTaskOut:
+    """The task as its helper may see it: category, due date, note, status."""
+    task = await handlers.task_for_link(d, link)
+    answers = [Answer.DECLINE, Answer.DONE]
+    if task.status is TaskStatus.ASSIGNED:
+        answers.insert(0, Answer.ACCEPT)
+    return HelperTaskOut.of_task(task, answers)
+
+
+@links.post("/task-links/{token}/answer", response_model=HelperTaskOut, responses=_LINK_REFUSALS)
+async def answer_task(link: Link, body: AnswerIn, d: D) -> HelperTaskOut:
+    """The helper's answer, once: accept, decline (with a reason) or done."""
+    task = await handlers.answer_task_link(d, link, commands.AnswerTask(body.answer, body.reason))
+    return HelperTaskOut.of_task(task, [])

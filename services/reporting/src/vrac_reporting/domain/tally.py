@@ -71,7 +71,7 @@ _RULES: Final[dict[type[EventData], Callable[[Any], tuple[Metric, ...]]]] = {
     ev.QuestionnaireSubmittedV2: _fixed(Metric.QUESTIONNAIRES_SUBMITTED),
     ev.TaskAssigned: _assigned,
     ev.TaskAccepted: _fixed(Metric.TASKS_ACCEPTED),
-    ev.TaskDeclined: _fixed(Metric.TASKS_DECLINED),
+    ev.TaskDeclinedV2: _fixed(Metric.TASKS_DECLINED),
     ev.TaskCompleted: _fixed(Metric.TASKS_COMPLETED),
     ev.TaskOverdue: _fixed(Metric.TASKS_OVERDUE),
 }
