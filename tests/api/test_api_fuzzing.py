@@ -65,6 +65,7 @@ ROLES_OF: dict[tuple[str, str, str], tuple[str, ...]] = {
     ("screening", "GET", "/cases/{case_id}/diplomas"): READ,
     ("screening", "GET", "/diplomas/{diploma_id}.pdf"): READ,
     ("screening", "GET", "/diplomas/{diploma_id}"): READ,
+    ("screening", "GET", "/diplomas/{diploma_id}/credential"): READ,
     ("screening", "GET", "/diplomas/{diploma_id}/links"): ("coach", "pilot-lead", "dpo"),
     ("screening", "DELETE", "/links/{link_id}"): ("coach", "dpo"),
     ("screening", "POST", "/cases/{case_id}/questionnaires"): ("coach",),
@@ -88,7 +89,14 @@ ROLES_OF: dict[tuple[str, str, str], tuple[str, ...]] = {
     ("reporting", "POST", "/admin/rebuild"): ("admin",),
     ("reporting", "GET", "/admin/rebuild/{generation}"): ("admin",),
 }
-PUBLIC = {"/health/live", "/health/ready", "/.well-known/jwks.json"}
+PUBLIC = {
+    "/health/live",
+    "/health/ready",
+    "/.well-known/jwks.json",
+    "/credentials/verify",
+    "/credentials/status/{pilot}",
+    "/credentials/issuers/{pilot}",
+}
 
 
 @dataclass(frozen=True)

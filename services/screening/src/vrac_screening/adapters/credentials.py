@@ -80,7 +80,8 @@ class CredentialIssuer:
             raise CredentialRefused(MALFORMED) from None
         if header.get("typ") != _TYP or header.get("alg") != "EdDSA":
             raise CredentialRefused(MALFORMED)
-        if "OpenBadgeCredential" not in (claims.get("type") or []):
+        types = claims.get("type")
+        if not isinstance(types, list) or "OpenBadgeCredential" not in types:
             raise CredentialRefused(NOT_A_BADGE)
         issuer = claims.get("issuer")
         issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer

@@ -179,7 +179,10 @@ async def reader_or_diploma_link(
 @router.get(
     "/diplomas/{diploma_id}/credential",
     response_class=Response,
-    responses={200: {"content": {MEDIA_TYPE: {}}, "description": "The signed credential."}},
+    responses={
+        200: {"content": {MEDIA_TYPE: {}}, "description": "The signed credential."},
+        409: {"description": "Diploma consent was withdrawn, or the pilot has no issuer key."},
+    },
 )
 async def diploma_credential(
     diploma_id: str,
@@ -261,7 +264,10 @@ async def check_diploma(
 @public.get(
     "/credentials/status/{pilot}",
     response_class=Response,
-    responses={200: {"content": {MEDIA_TYPE: {}}, "description": "The status list."}},
+    responses={
+        200: {"content": {MEDIA_TYPE: {}}, "description": "The status list."},
+        409: {"description": "The pilot has no issuer key."},
+    },
 )
 async def status_list(pilot: Pilot, d: D) -> Response:
     """The pilot's revocation list: a BitstringStatusListCredential signed with its issuer
@@ -269,7 +275,10 @@ async def status_list(pilot: Pilot, d: D) -> Response:
     return Response(content=await handlers.status_list(d, pilot), media_type=MEDIA_TYPE)
 
 
-@public.get("/credentials/issuers/{pilot}")
+@public.get(
+    "/credentials/issuers/{pilot}",
+    responses={409: {"description": "The pilot has no issuer key."}},
+)
 async def issuer(pilot: Pilot, d: D) -> dict[str, object]:
     """The pilot as an issuer: its profile and public keys (JWK set). Public."""
     places = d.issuer.places
