@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from vrac_contracts.values import Language, Pilot
 from vrac_runtime.audit import CaseRef, audited
-from vrac_runtime.auth import LinkGrant, Principal, open_link, requires, requires_or_link
+from vrac_runtime.auth import LinkGrant, Principal, requires, requires_or_link
 from vrac_runtime.http import deps_of
 
 from vrac_screening import handlers
@@ -160,33 +159,32 @@ async def diploma_pdf(diploma_id: str, who: ReaderOrLink, d: D) -> Response:
     )
 
 
-_staff = requires("coach", "pilot-lead", "service")
-_bearer = HTTPBearer(auto_error=False)
+def _diploma_of(request: Request) -> str:
+    """The family's link names the diploma's PDF; it opens the diploma's credential too."""
+    return handlers.diploma_path(request.path_params["diploma_id"])
 
 
-async def reader_or_diploma_link(
-    request: Request,
-    diploma_id: str,
-    link: str | None = Query(None, description="The family's signed link to the diploma."),
-    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
-) -> Principal | LinkGrant:
-    """Staff with a token, or the family through the link it got to the diploma's PDF."""
-    if link is None:
-        return await _staff(request, credentials)
-    return open_link(request.app, link, handlers.diploma_path(diploma_id))
+ReaderOrDiplomaLink = Annotated[
+    Principal | LinkGrant,
+    Depends(requires_or_link("coach", "pilot-lead", "service", opens=_diploma_of)),
+]
+
+
+def _signed_document(what: str, conflict: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI answers of a route that returns a signed document (a VC-JOSE JWT)."""
+    return {200: {"content": {MEDIA_TYPE: {}}, "description": what}, 409: {"description": conflict}}
 
 
 @router.get(
     "/diplomas/{diploma_id}/credential",
     response_class=Response,
-    responses={
-        200: {"content": {MEDIA_TYPE: {}}, "description": "The signed credential."},
-        409: {"description": "Diploma consent was withdrawn, or the pilot has no issuer key."},
-    },
+    responses=_signed_document(
+        "The signed credential.", "Diploma consent was withdrawn, or the pilot has no issuer key."
+    ),
 )
 async def diploma_credential(
     diploma_id: str,
-    who: Annotated[Principal | LinkGrant, Depends(reader_or_diploma_link)],
+    who: ReaderOrDiplomaLink,
     d: D,
     name: NameShown = Query(
         NameShown.FIRST_NAME,
@@ -264,10 +262,7 @@ async def check_diploma(
 @public.get(
     "/credentials/status/{pilot}",
     response_class=Response,
-    responses={
-        200: {"content": {MEDIA_TYPE: {}}, "description": "The status list."},
-        409: {"description": "The pilot has no issuer key."},
-    },
+    responses=_signed_document("The status list.", "The pilot has no issuer key."),
 )
 async def status_list(pilot: Pilot, d: D) -> Response:
     """The pilot's revocation list: a BitstringStatusListCredential signed with its issuer
