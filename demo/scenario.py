@@ -141,6 +141,23 @@ class Diploma:
 
 
 @dataclass
+class Credential:
+    diploma_id: str
+    chars: int
+    verdict: dict[str, Any]
+
+    def lines(self) -> list[str]:
+        shown = (
+            "verified" if self.verdict["verified"] else f"NOT verified: {self.verdict['reason']}"
+        )
+        return [
+            f"Open Badges 3.0 credential of diploma {self.diploma_id}: a JWT of {self.chars} "
+            f"characters, signed by {self.verdict['issuer']}",
+            f"checked by anyone, without a token: {shown}",
+        ]
+
+
+@dataclass
 class Network:
     members: dict[str, str]
 
@@ -386,6 +403,18 @@ class PitCase:
         path.write_bytes(pdf.content)
         return Diploma(diploma_id, path, len(pdf.content))
 
+    async def credential(self, diploma: Diploma) -> Credential:
+        """The diploma's credential, as the coach gives it to the family, checked by a school
+        that holds no account."""
+        path = f"/diplomas/{diploma.diploma_id}/credential"
+        token = (await self.ok("GET", "screening", path, self.coach)).text
+        verdict = await self.ok(
+            "POST", "screening", "/credentials/verify", {}, json={"credential": token}
+        )
+        if not verdict["verified"]:
+            raise DemoFailed(f"the credential did not verify: {verdict['reason']}")
+        return Credential(diploma.diploma_id, len(token), verdict)
+
     async def network(self, case: Intake) -> Network:
         async def plan_exists() -> bool:
             reply = await self.call("GET", "network", f"/cases/{case.case_id}/plan", self.coach)
@@ -523,6 +552,7 @@ TITLES = {
     "consent": "2. consent: the parents decide what is shared, and with whom",
     "screening": "3. screening: the university's results, strengths and advice",
     "diploma": "4. diploma: made asynchronously by the diploma maker, in Dutch",
+    "credential": "4b. credential: the diploma as an Open Badges 3.0 credential anyone can check",
     "network": "5. network: grandmother, the teacher and the youth team",
     "tasks": "6. tasks: who does what",
     "picture": "6b. the network picture, and the grandmother answering from her task link",
@@ -585,6 +615,7 @@ async def walk(
     consent: Consent = await run("consent", pit.consent(intake))
     screening: Screening = await run("screening", pit.screening(intake))
     diploma: Diploma = await run("diploma", pit.diploma(intake))
+    await run("credential", pit.credential(diploma))
     network: Network = await run("network", pit.network(intake))
     tasks: Tasks = await run("tasks", pit.tasks(intake, network))
     await run("picture", network_picture(pit, intake, network, tasks))

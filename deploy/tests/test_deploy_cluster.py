@@ -438,6 +438,20 @@ def test_the_ingress_passes_the_diploma_links_and_nothing_else_of_screening(
     diploma = derived_id("diploma", "screening-1")
     link = public.path + diploma_path(diploma)  # what a family's message points at
     assert _routes(ingress, public.hostname, link) == diploma_path(diploma)
+    # the family's link also opens the credential; anyone checks credentials
+    for route in (
+        f"/diplomas/{diploma}/credential",
+        "/credentials/verify",
+        "/credentials/status/leiden",
+        "/credentials/issuers/leiden",
+    ):
+        assert _routes(ingress, public.hostname, public.path + route) == route
+    screening = next(
+        c["data"]
+        for c in _of_kind(docs, "ConfigMap")
+        if c["data"].get("VRAC_SERVICE_NAME") == "screening"
+    )
+    assert screening["VRAC_PUBLIC_URL"] == notifications["VRAC_SCREENING_PUBLIC_URL"]
     for elsewhere in (
         f"/diplomas/{diploma}",
         f"/diplomas/{diploma}/links",
@@ -446,14 +460,22 @@ def test_the_ingress_passes_the_diploma_links_and_nothing_else_of_screening(
         "/metrics",
         "/health/ready",
         f"/diplomas/{diploma}.pdf/../../internal/diploma-links",
+        f"/diplomas/{diploma}/credential/../links",
+        "/credentials/verify/../../internal/diploma-links",
     ):
         assert _routes(ingress, public.hostname, public.path + elsewhere) is None, elsewhere
     assert _routes(ingress, "intake.example", link) is None
 
 
 def test_the_rewritten_link_is_a_route_screening_serves() -> None:
-    from vrac_screening.entrypoints.http import router
+    from vrac_screening.entrypoints.http import public, router
 
-    paths = {getattr(route, "path", "") for route in router.routes}
+    paths = {getattr(route, "path", "") for route in [*router.routes, *public.routes]}
     assert "/diplomas/{diploma_id}.pdf" in paths
+    assert "/diplomas/{diploma_id}/credential" in paths
+    assert {
+        "/credentials/verify",
+        "/credentials/status/{pilot}",
+        "/credentials/issuers/{pilot}",
+    } <= paths
     assert diploma_path("{diploma_id}") == "/diplomas/{diploma_id}.pdf"

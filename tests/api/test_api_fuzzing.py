@@ -65,6 +65,7 @@ ROLES_OF: dict[tuple[str, str, str], tuple[str, ...]] = {
     ("screening", "GET", "/cases/{case_id}/diplomas"): READ,
     ("screening", "GET", "/diplomas/{diploma_id}.pdf"): READ,
     ("screening", "GET", "/diplomas/{diploma_id}"): READ,
+    ("screening", "GET", "/diplomas/{diploma_id}/credential"): READ,
     ("screening", "GET", "/diplomas/{diploma_id}/links"): ("coach", "pilot-lead", "dpo"),
     ("screening", "DELETE", "/links/{link_id}"): ("coach", "dpo"),
     ("screening", "POST", "/cases/{case_id}/questionnaires"): ("coach",),
@@ -102,6 +103,9 @@ PUBLIC = {
     # a helper's task link: the signed token in the path is the credential
     "/task-links/{token}",
     "/task-links/{token}/answer",
+    "/credentials/verify",
+    "/credentials/status/{pilot}",
+    "/credentials/issuers/{pilot}",
 }
 
 

@@ -566,9 +566,13 @@ def requires(*roles: str) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
-def requires_or_link(*roles: str) -> Callable[..., Awaitable[Principal | LinkGrant]]:
-    """Like ``requires``, but a valid ``?link=`` for the requested path also opens it; then
-    the answer is the link's grant (the route checks it is not revoked)."""
+def requires_or_link(
+    *roles: str, opens: Callable[[Request], str] | None = None
+) -> Callable[..., Awaitable[Principal | LinkGrant]]:
+    """Like ``requires``, but a valid ``?link=`` for the requested path (or for the path
+    ``opens`` names for the request: a link to a document that also opens what belongs to
+    it) also opens it; then the answer is the link's grant (the route checks it is not
+    revoked)."""
     bearer = requires(*roles)
 
     async def dependency(
@@ -578,7 +582,8 @@ def requires_or_link(*roles: str) -> Callable[..., Awaitable[Principal | LinkGra
     ) -> Principal | LinkGrant:
         if link is None:
             return await bearer(request, credentials)
-        return open_link(request.app, link, request.url.path)
+        path = request.url.path if opens is None else opens(request)
+        return open_link(request.app, link, path)
 
     return dependency
 

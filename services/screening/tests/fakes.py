@@ -9,14 +9,16 @@ import copy
 import datetime as dt
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 
 from vrac_contracts.consent import consent_decision, is_newer
 from vrac_contracts.events.base import EventData
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentChanged, ConsentRecorded
 from vrac_contracts.values import Language, Pilot
+from vrac_screening.adapters.credentials import CredentialIssuer, development_issuer_keys
 from vrac_screening.domain.case import Case
+from vrac_screening.domain.credential import Places, StatusEntry
 from vrac_screening.domain.diploma import Diploma, DiplomaSheet
 from vrac_screening.domain.links import DiplomaLink
 from vrac_screening.domain.questionnaire import Questionnaire
@@ -197,6 +199,57 @@ class FakeLinks:
         self.links = {k: v for k, v in self.links.items() if v.case_id != case_id}
 
 
+class FakeStatuses:
+    """The revocation list's entries by diploma id, and the next index per pilot."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[StatusEntry, str | None, list[int]]] = {}
+        self.issued: dict[str, int] = {}
+
+    def _next(self, pilot: str) -> int:
+        self.issued[pilot] = self.issued.get(pilot, 0) + 1
+        return self.issued[pilot] - 1
+
+    async def get(self, diploma_id: str) -> StatusEntry | None:
+        found = self.entries.get(diploma_id)
+        return None if found is None else found[0]
+
+    async def allocate(self, diploma: Diploma) -> StatusEntry:
+        if diploma.diploma_id not in self.entries:
+            entry = StatusEntry(diploma.diploma_id, diploma.pilot, self._next(diploma.pilot))
+            self.entries[diploma.diploma_id] = (entry, diploma.case_id, [])
+        return self.entries[diploma.diploma_id][0]
+
+    async def renew(self, entry: StatusEntry) -> StatusEntry:
+        old, case_id, retired = self.entries[entry.diploma_id]
+        fresh = StatusEntry(entry.diploma_id, entry.pilot, self._next(entry.pilot))
+        self.entries[entry.diploma_id] = (fresh, case_id, [*retired, old.index])
+        return fresh
+
+    async def revoke_case(self, case_id: str) -> None:
+        for key, (entry, case, retired) in self.entries.items():
+            if case == case_id:
+                self.entries[key] = (replace(entry, revoked=True), case, retired)
+
+    async def forget_case(self, case_id: str) -> None:
+        await self.revoke_case(case_id)
+        for key, (entry, case, retired) in self.entries.items():
+            if case == case_id:
+                self.entries[key] = (entry, None, retired)
+
+    async def revoked(self, pilot: str) -> tuple[list[int], int]:
+        indexes = [
+            i
+            for entry, _, retired in self.entries.values()
+            if entry.pilot == pilot
+            for i in [*retired, *([entry.index] if entry.revoked else [])]
+        ]
+        return indexes, self.issued.get(pilot, 0)
+
+
+PLACES = Places("https://screening.vrac.example")
+
+
 class FakeSigner:
     """Signs nothing: a link's token names its id and path, so a test can read them."""
 
@@ -243,6 +296,7 @@ class World:
     audit: FakeAudit
     links: FakeLinks
     deps: Deps
+    statuses: FakeStatuses
 
 
 def world(now: dt.datetime = NOW) -> World:
@@ -262,8 +316,22 @@ def world(now: dt.datetime = NOW) -> World:
         audit=audit,
         links=links,
         sign_link=FakeSigner(now),
+        statuses=(statuses := FakeStatuses()),
+        # the real signer: pure computation, with the pilots' development keys
+        issuer=CredentialIssuer(PLACES, development_issuer_keys()),
         clock=lambda: now,
     )
     return World(
-        outbox, cases, screenings, diplomas, questionnaires, pdfs, render, keys, audit, links, deps
+        outbox,
+        cases,
+        screenings,
+        diplomas,
+        questionnaires,
+        pdfs,
+        render,
+        keys,
+        audit,
+        links,
+        deps,
+        statuses,
     )

@@ -13,6 +13,8 @@ from vrac_runtime.sealing import reader_opener
 from vrac_runtime.service import build_runtime, compose, run
 
 from vrac_screening import handlers
+from vrac_screening.adapters.credential_store import MongoCredentialStatuses
+from vrac_screening.adapters.credentials import CredentialIssuer
 from vrac_screening.adapters.pdf import render_diploma
 from vrac_screening.adapters.store import (
     OUTBOX_COLLECTIONS,
@@ -23,7 +25,8 @@ from vrac_screening.adapters.store import (
     MongoQuestionnaires,
     MongoScreenings,
 )
-from vrac_screening.entrypoints.http import internal, router
+from vrac_screening.domain.credential import Places
+from vrac_screening.entrypoints.http import internal, public, router
 from vrac_screening.entrypoints.subscribers import Subscribers
 from vrac_screening.handlers import Deps
 from vrac_screening.ports import SealedReader
@@ -63,6 +66,8 @@ def mongo_deps(
         links=MongoLinks(db),
         sign_link=sign_link,
         link_seconds=settings.diploma_link_days * 86_400,
+        statuses=MongoCredentialStatuses(db),
+        issuer=CredentialIssuer(Places(settings.public_url), settings.pilot_issuer_keys),
     )
 
 
@@ -74,6 +79,7 @@ async def create_indexes(db: AsyncDatabase[Any]) -> None:
         MongoQuestionnaires,
         MongoPdfCache,
         MongoLinks,
+        MongoCredentialStatuses,
     ):
         await indexed(db).create_indexes()
 
@@ -92,7 +98,7 @@ def build(settings: ScreeningSettings | None = None, **overrides: Any) -> FastAP
         await create_indexes(runtime.db)
 
     app = compose(runtime, mongo_deps(runtime.db, opener, relay.wake, settings), overrides).app(
-        [router, internal],
+        [router, public, internal],
         title="VRAC screening",
         description=DESCRIPTION,
         subscribers=Subscribers,

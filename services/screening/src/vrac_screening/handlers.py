@@ -10,8 +10,8 @@ import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import dataclass, replace
+from typing import Any, Final
 
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentRecorded, FamilyRegisteredV2
 from vrac_contracts.events.sealed import ChildDetails
@@ -19,6 +19,7 @@ from vrac_contracts.ids import new_id
 from vrac_contracts.values import CloseReason, ConsentPurpose
 from vrac_runtime.values import Clock
 
+from vrac_screening.domain import credential as credentials
 from vrac_screening.domain import diploma as diplomas
 from vrac_screening.domain import questionnaire as questionnaires
 from vrac_screening.domain import screening as screenings
@@ -28,10 +29,12 @@ from vrac_screening.domain.commands import (
     RecordScreening,
     SubmitQuestionnaire,
 )
+from vrac_screening.domain.credential import NameShown, StatusEntry, Verdict
 from vrac_screening.domain.diploma import Diploma, DiplomaSheet, ScreeningOutcome
 from vrac_screening.domain.errors import (
     CaseIsClosed,
     ChildNotKnownYet,
+    CredentialRefused,
     DiplomaNotShared,
     LinkRevoked,
     UnknownCase,
@@ -46,6 +49,8 @@ from vrac_screening.ports import (
     Access,
     AuditTrail,
     Cases,
+    CredentialSigner,
+    CredentialStatuses,
     Diplomas,
     Links,
     LinkSigner,
@@ -80,6 +85,8 @@ class Deps:
     audit: AuditTrail
     links: Links
     sign_link: LinkSigner
+    statuses: CredentialStatuses
+    issuer: CredentialSigner
     link_seconds: int = 7 * 86_400  # how long a diploma link opens it
     clock: Clock = utc_now
     mint: Callable[[str], str] = new_id
@@ -118,6 +125,8 @@ async def record_consent(deps: Deps, event: ConsentRecorded) -> None:
     if event.purpose is ConsentPurpose.DIPLOMA and event.granted:
         # consent given after the screening: its diploma is made now
         await issue_missing_diplomas(deps, event.case_id)
+    elif event.purpose is ConsentPurpose.DIPLOMA:
+        await revoke_credentials(deps, event.case_id)
 
 
 async def close_case(deps: Deps, event: CaseClosed) -> None:
@@ -136,6 +145,7 @@ async def finish_erasure(deps: Deps, case_id: str) -> bool:
     if await deps.cases.writes_in_flight(case_id, deps.clock()):
         return False
     deps.sealed.forget_case(case_id)
+    await deps.statuses.forget_case(case_id)
     await deps.pdfs.drop_case(case_id)
     await deps.links.drop_case(case_id)
     waiting = 0
@@ -294,12 +304,115 @@ async def get_diploma_pdf(deps: Deps, diploma_id: str, access: Access) -> bytes:
     cached = await deps.pdfs.get(diploma_id)
     if cached is not None:
         return cached
+    sheet = replace(sheet, check_url=deps.issuer.places.check(diploma_id))
     pdf = await asyncio.to_thread(deps.render, sheet, diploma.issued_at)
     async with _unless_erased(deps, diploma.case_id) as allowed:
         if not allowed:  # erased while we rendered: keep nothing, show nothing
             raise UnknownDiploma(f"diploma {diploma_id} not found")
         await deps.pdfs.put(diploma, pdf, deps.clock())
     return pdf
+
+
+# -- credentials --
+
+
+async def revoke_credentials(deps: Deps, case_id: str) -> None:
+    """Diploma consent withdrawn (the newest decision): the case's credentials are revoked
+    in the pilot's status list. A decision older than a grant already kept changes nothing."""
+    case = await deps.cases.get(case_id)
+    if case is not None and not case.consented(ConsentPurpose.DIPLOMA):
+        await deps.statuses.revoke_case(case_id)
+
+
+async def _status_entry(deps: Deps, diploma: Diploma) -> StatusEntry:
+    """The diploma's entry in the status list, made on first use; after a withdrawal and a
+    new grant, a fresh one (a revocation is never undone). A withdrawal that arrives while
+    the entry is made revokes it too: the consent is read again after."""
+    async with _unless_erased(deps, diploma.case_id) as allowed:
+        if not allowed:
+            raise UnknownDiploma(f"diploma {diploma.diploma_id} not found")
+        entry = await deps.statuses.get(diploma.diploma_id)
+        if entry is None:
+            entry = await deps.statuses.allocate(diploma)
+        elif entry.revoked:
+            entry = await deps.statuses.renew(entry)
+    await revoke_credentials(deps, diploma.case_id)
+    return entry
+
+
+async def get_credential(
+    deps: Deps, diploma_id: str, access: Access, name: NameShown = NameShown.FIRST_NAME
+) -> str:
+    """The diploma's OpenBadgeCredential signed with its pilot's issuer key (a JWT), naming
+    the child as the family chose; none once the family withdrew diploma consent."""
+    diploma, sheet = await get_diploma(deps, diploma_id, access)
+    case = await deps.cases.get(diploma.case_id)
+    if case is None or not case.consented(ConsentPurpose.DIPLOMA):
+        raise DiplomaNotShared(f"diploma {diploma_id}: diploma consent was withdrawn")
+    return await _signed(deps, diploma, sheet, name)
+
+
+async def _signed(deps: Deps, diploma: Diploma, sheet: DiplomaSheet, name: NameShown) -> str:
+    entry = await _status_entry(deps, diploma)
+    badge = credentials.open_badge(deps.issuer.places, diploma, sheet, name, entry.index)
+    return deps.issuer.sign(diploma.pilot, badge)
+
+
+async def encoded_status_list(deps: Deps, pilot: str) -> str:
+    revoked, issued = await deps.statuses.revoked(pilot)
+    return credentials.encode_list(revoked, issued)
+
+
+async def status_list(deps: Deps, pilot: str) -> str:
+    """The pilot's revocation list as a signed BitstringStatusListCredential (a JWT)."""
+    encoded = await encoded_status_list(deps, pilot)
+    document = credentials.status_list_credential(deps.issuer.places, pilot, encoded, deps.clock())
+    return deps.issuer.sign(pilot, document)
+
+
+REVOKED: Final = "the credential was revoked by its issuer"
+NO_STATUS: Final = "the credential names no revocation status of its issuer"
+UNKNOWN: Final = "no diploma with this id is held here (never made, or withdrawn)"
+
+
+async def verify_credential(deps: Deps, token: str) -> Verdict:
+    """Whether a credential is genuine (its pilot's issuer key signed it), unaltered, and
+    not revoked in its pilot's status list; else the reason."""
+    try:
+        pilot, badge = deps.issuer.open(token)
+    except CredentialRefused as refused:
+        return Verdict(False, str(refused))
+    issued = _facts(badge)
+    status = credentials.status_of(badge)
+    if status is None or status[0] != deps.issuer.places.status_list(pilot):
+        return Verdict(False, NO_STATUS, **issued)
+    try:
+        revoked = credentials.is_set(await encoded_status_list(deps, pilot), status[1])
+    except ValueError:
+        return Verdict(False, NO_STATUS, **issued)
+    return Verdict(False, REVOKED, **issued) if revoked else Verdict(True, None, **issued)
+
+
+def _facts(badge: dict[str, Any]) -> dict[str, str | None]:
+    issuer = badge.get("issuer")
+    return {
+        "credential_id": str(badge.get("id")),
+        "issuer": str(issuer.get("name")) if isinstance(issuer, dict) else None,
+        "valid_from": str(badge.get("validFrom")),
+    }
+
+
+async def check_diploma(deps: Deps, diploma_id: str) -> Verdict:
+    """The public check a diploma's QR code opens: the verdict on its credential (naming
+    no one), or why there is none."""
+    diploma = await deps.diplomas.get(diploma_id)
+    case = None if diploma is None else await deps.cases.get(diploma.case_id)
+    if diploma is None or case is None or case.erased or case.child_first_name is None:
+        return Verdict(False, UNKNOWN)
+    if not case.consented(ConsentPurpose.DIPLOMA):
+        return Verdict(False, REVOKED)
+    sheet = diplomas.diploma_sheet(diploma, case.child_first_name)
+    return await verify_credential(deps, await _signed(deps, diploma, sheet, NameShown.NONE))
 
 
 # -- the family's links --

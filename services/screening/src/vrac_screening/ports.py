@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 from vrac_contracts.events.intake import ConsentRecorded
@@ -13,6 +13,7 @@ from vrac_contracts.values import Language, Pilot
 from vrac_runtime.intake_facts import IntakeFacts
 
 from vrac_screening.domain.case import Case
+from vrac_screening.domain.credential import Places, StatusEntry
 from vrac_screening.domain.diploma import Diploma, DiplomaSheet
 from vrac_screening.domain.links import DiplomaLink
 from vrac_screening.domain.questionnaire import Questionnaire
@@ -156,3 +157,39 @@ class AuditTrail(Protocol):
     """Entries for changes that an event, not a request, made to a case's personal data."""
 
     async def erased(self, case_id: str, pilot: str) -> None: ...
+
+
+class CredentialStatuses(Protocol):
+    """Each diploma's entry in its pilot's revocation list (Bitstring Status List)."""
+
+    async def get(self, diploma_id: str) -> StatusEntry | None: ...
+
+    async def allocate(self, diploma: Diploma) -> StatusEntry:
+        """The diploma's entry, made now unless it has one."""
+        ...
+
+    async def renew(self, entry: StatusEntry) -> StatusEntry:
+        """A fresh entry in place of a revoked one, which stays revoked."""
+        ...
+
+    async def revoke_case(self, case_id: str) -> None: ...
+
+    async def forget_case(self, case_id: str) -> None:
+        """Erasure: revoke the case's entries and drop the case id from them."""
+
+    async def revoked(self, pilot: str) -> tuple[list[int], int]:
+        """The pilot's revoked indexes and how many indexes it has handed out."""
+        ...
+
+
+class CredentialSigner(Protocol):
+    """The pilots' issuer keys: signs credentials, and opens signed ones (raising
+    CredentialRefused with the reason when a signature or its key does not hold)."""
+
+    places: Places
+
+    def sign(self, pilot: str, credential: dict[str, Any]) -> str: ...
+
+    def open(self, token: str) -> tuple[str, dict[str, Any]]: ...
+
+    def public_jwks(self, pilot: str) -> dict[str, Any]: ...

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from vrac_runtime.auth import SigningKeys
 from vrac_runtime.settings import ServiceSettings
+
+from vrac_screening.adapters.credentials import development_issuer_keys, parse_issuer_keys
 
 
 class ScreeningSettings(ServiceSettings):
@@ -22,3 +27,32 @@ class ScreeningSettings(ServiceSettings):
         description="How long a diploma link in a message to the family opens the diploma, "
         "in days; a coach or the data-protection officer can revoke one sooner.",
     )
+    public_url: str = Field(
+        "http://127.0.0.1:8002",
+        description="The public base URL of this service: the credentials name their issuer, "
+        "status list and check under it, and the diploma's QR code leads to its check.",
+    )
+    issuer_keys: SecretStr = Field(
+        SecretStr(""),
+        description='Each pilot\'s credential issuer keys: JSON {"<pilot>": <JWK set of private '
+        "Ed25519 keys>}, the first key of a pilot signs. A pilot without keys issues no "
+        "credentials (409); in development every pilot has a development key.",
+    )
+
+    @model_validator(mode="after")
+    def _issuer_keys_parse(self) -> Self:
+        try:
+            self.pilot_issuer_keys  # noqa: B018 - parsed once to refuse a broken value at start
+        except ValueError as err:  # the message names the pilot, never the key
+            raise ValueError(f"VRAC_ISSUER_KEYS: {err}") from None
+        if not self.public_url.startswith(("https://", "http://")):
+            raise ValueError("VRAC_PUBLIC_URL must be an http(s) URL")
+        self.public_url = self.public_url.rstrip("/")
+        return self
+
+    @property
+    def pilot_issuer_keys(self) -> dict[str, SigningKeys]:
+        text = self.issuer_keys.get_secret_value()
+        if text:
+            return parse_issuer_keys(text)
+        return development_issuer_keys() if self.development else {}

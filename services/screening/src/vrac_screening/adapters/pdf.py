@@ -1,18 +1,20 @@
 """Draws a diploma as a one-page landscape PDF a child can be proud of.
 
 Borders, stars and a rosette are drawn with shapes; all text is real text (the PDF's text
-layer names the child and the strengths). The built-in Helvetica covers Latin-1, which
-holds every accent of Dutch, French and English; a character outside it (in a name, say)
-is written as its closest Latin-1 letter.
+layer names the child and the strengths), set in the Unicode fonts shipped in ``fonts/``
+(SIL Open Font License), so a name in any script is printed as it is written. A QR code
+leads to the public check of the diploma's credential.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
+import io
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Final
 
+import segno
 from fpdf import FPDF
 from fpdf.enums import Align
 
@@ -32,51 +34,31 @@ W, H = 297.0, 210.0
 TEXT_LEFT, TEXT_RIGHT = 40.0, 222.0
 STRENGTHS_TOP, STRENGTHS_BOTTOM = 100.0, 170.0
 
-# letters Unicode does not decompose into a Latin-1 base letter
-_FALLBACK: Final = {
-    "\u0141": "L",  # L with stroke
-    "\u0142": "l",
-    "\u0110": "D",  # D with stroke
-    "\u0111": "d",
-    "\u0126": "H",  # H with stroke
-    "\u0127": "h",
-    "\u0131": "i",  # dotless i
-    "\u0152": "OE",
-    "\u0153": "oe",
-    "\u017f": "s",  # long s
-    "\u2018": "'",  # typographic quotes and dashes
-    "\u2019": "'",
-    "\u201a": ",",
-    "\u201c": '"',
-    "\u201d": '"',
-    "\u201e": '"',
-    "\u2013": "-",
-    "\u2014": "-",
-    "\u2026": "...",
+FONTS: Final = Path(__file__).resolve().parent.parent / "fonts"
+# Noto Sans covers Latin (with Vietnamese), Greek and Cyrillic; a letter it lacks is taken
+# from the next font of the chain (Arabic script), so no name loses a letter
+FAMILY: Final = "NotoSans"
+FALLBACKS: Final = ("NotoSansArabic",)
+_FILES: Final = {
+    (FAMILY, ""): "NotoSans-Regular.ttf",
+    (FAMILY, "B"): "NotoSans-Bold.ttf",
+    ("NotoSansArabic", ""): "NotoSansArabic-Regular.ttf",
+    ("NotoSansArabic", "B"): "NotoSansArabic-Bold.ttf",
 }
 
 
-def latin1(text: str) -> str:
-    """``text`` in characters the built-in fonts can show."""
-    out = []
-    for char in text:
-        if _encodable(char):
-            out.append(char)
-        elif char in _FALLBACK:
-            out.append(_FALLBACK[char])
-        else:
-            base = "".join(c for c in unicodedata.normalize("NFKD", char) if _encodable(c))
-            base = "".join(c for c in base if not unicodedata.combining(c))
-            out.append(base or "?")
-    return "".join(out)
+def _fonts(pdf: FPDF) -> None:
+    """Embed the fonts shipped with the service (fpdf2 keeps only the glyphs used), and
+    shape text with HarfBuzz, so joined and right-to-left scripts read right."""
+    for (family, style), name in _FILES.items():
+        pdf.add_font(family, style, str(FONTS / name))
+    pdf.set_fallback_fonts(list(FALLBACKS), exact_match=False)
+    pdf.set_text_shaping(True)
 
 
-def _encodable(char: str) -> bool:
-    try:
-        char.encode("latin-1")
-    except UnicodeEncodeError:
-        return False
-    return True
+def _font(pdf: FPDF, style: str, size: float) -> None:
+    # no italic face is shipped: the one italic line is set upright
+    pdf.set_font(FAMILY, style.replace("I", ""), size)
 
 
 def render_diploma(sheet: DiplomaSheet, created: dt.datetime) -> bytes:
@@ -85,9 +67,10 @@ def render_diploma(sheet: DiplomaSheet, created: dt.datetime) -> bytes:
     pdf.set_margins(0, 0, 0)
     # fixed metadata: the same diploma renders to the same bytes
     pdf.set_creation_date(created)
-    pdf.set_title(latin1(f"{sheet.title} - {sheet.child_first_name}"))
+    pdf.set_title(f"{sheet.title} - {sheet.child_first_name}")
     pdf.set_lang(str(sheet.language))
     pdf.set_creator("VRAC")
+    _fonts(pdf)
     pdf.add_page()
     _paper_and_borders(pdf)
     _corner_stars(pdf)
@@ -95,6 +78,8 @@ def render_diploma(sheet: DiplomaSheet, created: dt.datetime) -> bytes:
     _strengths(pdf, sheet.because, sheet.strengths)
     _rosette(pdf, 254.0, 136.0)
     _footer(pdf, sheet)
+    if sheet.check_url:
+        _check(pdf, sheet)
     return bytes(pdf.output())
 
 
@@ -140,21 +125,21 @@ def _corner_stars(pdf: FPDF) -> None:
 
 
 def _centered(pdf: FPDF, y: float, text: str, size: float, style: str, colour: Colour) -> None:
-    pdf.set_font("Helvetica", style, size)
+    _font(pdf, style, size)
     pdf.set_text_color(*colour)
     pdf.set_xy(20, y)
-    pdf.cell(W - 40, size * 0.45, latin1(text), align=Align.C)
+    pdf.cell(W - 40, size * 0.45, (text), align=Align.C)
 
 
 def _title(pdf: FPDF, sheet: DiplomaSheet) -> None:
     _centered(pdf, 24, sheet.title.upper(), 54, "B", NAVY)
     _centered(pdf, 55, sheet.given_to, 16, "I", SOFT)
-    name = latin1(sheet.child_first_name)
+    name = sheet.child_first_name
     size = 46.0
-    pdf.set_font("Helvetica", "B", size)
+    _font(pdf, "B", size)
     while pdf.get_string_width(name) > 190 and size > 20:
         size -= 2
-        pdf.set_font("Helvetica", "B", size)
+        _font(pdf, "B", size)
     _centered(pdf, 65, name, size, "B", CORAL)
     # a gold swash under the name
     width = min(pdf.get_string_width(name) + 30, 200)
@@ -178,10 +163,10 @@ def _strengths(pdf: FPDF, because: str, items: Sequence[Celebrated]) -> None:
     while scale > 0.3 and tallest(scale) > room:
         scale -= 0.05
     top = STRENGTHS_TOP + 2 + max(0.0, (room - tallest(scale)) / 3)
-    pdf.set_font("Helvetica", "B", 15)
+    _font(pdf, "B", 15)
     pdf.set_text_color(*TEAL)
     pdf.set_xy(TEXT_LEFT, top - 8)
-    pdf.cell(TEXT_RIGHT - TEXT_LEFT, 6, latin1(f"{because}:"), align=Align.L)
+    pdf.cell(TEXT_RIGHT - TEXT_LEFT, 6, f"{because}:", align=Align.L)
     for index, column in enumerate(columns):
         x, y = TEXT_LEFT + index * (width + gap), top
         for item in column:
@@ -199,22 +184,22 @@ def _one(
     draw: bool = True,
 ) -> float:
     """Draw one strength at (``x``, ``y``), or only measure it; returns its height."""
-    label, reason = latin1(item.label), latin1(item.reason)
+    label, reason = item.label, item.reason
     label_size, reason_size = 15 * scale, 12 * scale
     label_h, reason_h, gap = label_size * 0.5, reason_size * 0.48, 2.5 * scale
     indent = 9 * min(scale, 1.0)
-    pdf.set_font("Helvetica", "", reason_size)
+    _font(pdf, "", reason_size)
     lines = pdf.multi_cell(width - indent, reason_h, reason, dry_run=True, output="LINES")
     assert isinstance(lines, list)
     height = label_h + reason_h * len(lines) + gap
     if not draw:
         return height
     _star(pdf, x + 3.5, y + label_h / 2, 3.2 * min(scale, 1.0), GOLD)
-    pdf.set_font("Helvetica", "B", label_size)
+    _font(pdf, "B", label_size)
     pdf.set_text_color(*NAVY)
     pdf.set_xy(x + indent, y)
     pdf.cell(width - indent, label_h, label)
-    pdf.set_font("Helvetica", "", reason_size)
+    _font(pdf, "", reason_size)
     pdf.set_text_color(*INK)
     pdf.set_xy(x + indent, y + label_h)
     pdf.multi_cell(width - indent, reason_h, reason, align=Align.L)
@@ -245,9 +230,20 @@ def _rosette(pdf: FPDF, x: float, y: float) -> None:
 
 def _footer(pdf: FPDF, sheet: DiplomaSheet) -> None:
     _centered(pdf, 174, sheet.cheer, 18, "B", CORAL)
-    pdf.set_font("Helvetica", "", 11)
+    _font(pdf, "", 11)
     pdf.set_text_color(*INK)
     pdf.set_xy(40, 184)
-    pdf.cell(110, 5, latin1(sheet.place_and_date), align=Align.L)
+    pdf.cell(110, 5, (sheet.place_and_date), align=Align.L)
     pdf.set_xy(147, 184)
-    pdf.cell(110, 5, latin1(sheet.signed), align=Align.R)
+    pdf.cell(110, 5, (sheet.signed), align=Align.R)
+
+
+def _check(pdf: FPDF, sheet: DiplomaSheet) -> None:
+    """The QR code to the public check in the left margin, and its address in small print."""
+    png = io.BytesIO()
+    segno.make(sheet.check_url, error="m").save(png, kind="png", scale=8, border=2)
+    pdf.image(png, x=17, y=118, w=22, h=22, alt_text=sheet.check_hint)
+    pdf.set_text_color(*SOFT)
+    _font(pdf, "", 7)
+    pdf.set_xy(40, 190)
+    pdf.cell(217, 4, f"{sheet.check_hint}: {sheet.check_url}", align=Align.C)

@@ -107,6 +107,9 @@ class DiplomaSheet:
     place_and_date: str
     cheer: str
     signed: str
+    check_hint: str
+    # the public check of the diploma's credential, printed as a QR code; none: no QR code
+    check_url: str = ""
 
 
 def diploma_sheet(diploma: Diploma, child_first_name: str) -> DiplomaSheet:
@@ -126,4 +129,5 @@ def diploma_sheet(diploma: Diploma, child_first_name: str) -> DiplomaSheet:
         place_and_date=f"{pilot}, {long_date(diploma.issued_on, language)}",
         cheer=words.cheer,
         signed=words.signed.format(pilot=pilot),
+        check_hint=words.check,
     )

@@ -51,3 +51,12 @@ class InvalidInput(RuleBroken):
 
 class ChildNotKnownYet(Conflict):
     """The family's details have not arrived yet; trying again later can succeed."""
+
+
+class NoIssuerKey(Conflict):
+    """The pilot has no issuer key configured: its diplomas get no credential."""
+
+
+class CredentialRefused(Exception):
+    """A credential that does not pass the check; ``str()`` names what failed. Not an HTTP
+    refusal: the check answers it as its verdict."""

@@ -1,7 +1,6 @@
 """The diploma's words in every platform language: why each strength is great.
 
-Written for the child ("you"), warm and short. Only characters of Latin-1, so the PDF's
-built-in fonts can show them (no typographic quotes, no ligatures).
+Written for the child ("you"), warm and short.
 """
 
 from __future__ import annotations
@@ -277,6 +276,7 @@ class Phrases:
     because: str
     cheer: str
     signed: str  # with {pilot}
+    check: str  # beside the QR code to the public check of the diploma
 
 
 PHRASES: Final[dict[Language, Phrases]] = {
@@ -286,6 +286,7 @@ PHRASES: Final[dict[Language, Phrases]] = {
         "omdat jij zo goed bent in",
         "Goed gedaan, blijf stralen!",
         "Het VRAC-team in {pilot}",
+        "Controleer dit diploma",
     ),
     FR: Phrases(
         "Diplôme",
@@ -293,6 +294,7 @@ PHRASES: Final[dict[Language, Phrases]] = {
         "pour tous tes talents",
         "Bravo, continue de briller !",
         "L'équipe VRAC de {pilot}",
+        "Vérifier ce diplôme",
     ),
     EN: Phrases(
         "Diploma",
@@ -300,6 +302,7 @@ PHRASES: Final[dict[Language, Phrases]] = {
         "for being great at",
         "Well done, keep shining!",
         "The VRAC team in {pilot}",
+        "Check this diploma",
     ),
 }
 

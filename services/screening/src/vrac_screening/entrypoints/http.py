@@ -6,22 +6,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import Response
-from vrac_contracts.values import Language
+from vrac_contracts.values import Language, Pilot
 from vrac_runtime.audit import CaseRef, audited
 from vrac_runtime.auth import LinkGrant, Principal, requires, requires_or_link
 from vrac_runtime.http import deps_of
 
 from vrac_screening import handlers
+from vrac_screening.adapters.credentials import MEDIA_TYPE
 from vrac_screening.domain.case import Case
 from vrac_screening.domain.commands import RecordScreening, SubmitQuestionnaire
+from vrac_screening.domain.credential import NameShown, issuer_profile
 from vrac_screening.domain.diploma import Diploma
 from vrac_screening.domain.errors import LinkWithdrawn
 from vrac_screening.domain.screening import Screening
 from vrac_screening.entrypoints.schemas import (
+    CredentialIn,
     DiplomaLinkIn,
     DiplomaLinkOut,
     DiplomaOut,
@@ -30,6 +33,7 @@ from vrac_screening.entrypoints.schemas import (
     QuestionnaireOut,
     ScreeningIn,
     ScreeningOut,
+    VerdictOut,
 )
 
 
@@ -155,6 +159,49 @@ async def diploma_pdf(diploma_id: str, who: ReaderOrLink, d: D) -> Response:
     )
 
 
+def _diploma_of(request: Request) -> str:
+    """The family's link names the diploma's PDF; it opens the diploma's credential too."""
+    return handlers.diploma_path(request.path_params["diploma_id"])
+
+
+ReaderOrDiplomaLink = Annotated[
+    Principal | LinkGrant,
+    Depends(requires_or_link("coach", "pilot-lead", "service", opens=_diploma_of)),
+]
+
+
+def _signed_document(what: str, conflict: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI answers of a route that returns a signed document (a VC-JOSE JWT)."""
+    return {200: {"content": {MEDIA_TYPE: {}}, "description": what}, 409: {"description": conflict}}
+
+
+@router.get(
+    "/diplomas/{diploma_id}/credential",
+    response_class=Response,
+    responses=_signed_document(
+        "The signed credential.", "Diploma consent was withdrawn, or the pilot has no issuer key."
+    ),
+)
+async def diploma_credential(
+    diploma_id: str,
+    who: ReaderOrDiplomaLink,
+    d: D,
+    name: NameShown = Query(
+        NameShown.FIRST_NAME,
+        description="How the credential names the child: first-name (as the diploma does), "
+        "initials or none.",
+    ),
+) -> Response:
+    """The diploma as an Open Badges 3.0 credential (VC-JOSE: a JWT signed with the pilot's
+    issuer key). Opens with a bearer token or the family's diploma link; 409 once diploma
+    consent was withdrawn (the credential is then revoked)."""
+    if isinstance(who, LinkGrant):
+        await handlers.check_link(d, who.link_id)
+    access = LinkAccess() if isinstance(who, LinkGrant) else PrincipalAccess(who)
+    token = await handlers.get_credential(d, diploma_id, access, name)
+    return Response(content=token, media_type=MEDIA_TYPE)
+
+
 @router.get("/diplomas/{diploma_id}", response_model=DiplomaOut)
 async def get_diploma(diploma_id: str, who: Reader, d: D) -> DiplomaOut:
     diploma, sheet = await handlers.get_diploma(d, diploma_id, PrincipalAccess(who))
@@ -191,6 +238,46 @@ async def revoke_link(link_id: str, who: LinkKeeper, d: D) -> Response:
     it then answers 403. The family can be sent a new one."""
     await handlers.revoke_link(d, link_id, PrincipalAccess(who))
     return Response(status_code=204)
+
+
+# anyone may check a credential: no token, nothing about a case is shown
+public = APIRouter(tags=["credentials"])
+
+
+@public.post("/credentials/verify", response_model=VerdictOut)
+async def verify_credential(body: CredentialIn, d: D) -> VerdictOut:
+    """Whether a credential is genuine (signed by its pilot's issuer key), unaltered and not
+    revoked; if not, ``reason`` names what failed. Public."""
+    return VerdictOut.of(await handlers.verify_credential(d, body.credential))
+
+
+@public.get("/credentials/verify", response_model=VerdictOut)
+async def check_diploma(
+    d: D, diploma: str = Query(min_length=1, max_length=100, description="A diploma's id.")
+) -> VerdictOut:
+    """The check a diploma's QR code opens: the verdict on its credential. Public."""
+    return VerdictOut.of(await handlers.check_diploma(d, diploma))
+
+
+@public.get(
+    "/credentials/status/{pilot}",
+    response_class=Response,
+    responses=_signed_document("The status list.", "The pilot has no issuer key."),
+)
+async def status_list(pilot: Pilot, d: D) -> Response:
+    """The pilot's revocation list: a BitstringStatusListCredential signed with its issuer
+    key. Public."""
+    return Response(content=await handlers.status_list(d, pilot), media_type=MEDIA_TYPE)
+
+
+@public.get(
+    "/credentials/issuers/{pilot}",
+    responses={409: {"description": "The pilot has no issuer key."}},
+)
+async def issuer(pilot: Pilot, d: D) -> dict[str, object]:
+    """The pilot as an issuer: its profile and public keys (JWK set). Public."""
+    places = d.issuer.places
+    return {**issuer_profile(places, pilot), "publicKeys": d.issuer.public_jwks(pilot)}
 
 
 internal = APIRouter(tags=["internal"], include_in_schema=False)

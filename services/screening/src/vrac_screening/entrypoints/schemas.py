@@ -174,3 +174,22 @@ class DiplomaLinkOut(BaseModel):
     @classmethod
     def of(cls, link: DiplomaLink) -> DiplomaLinkOut:
         return from_attributes(cls, link)
+
+
+class CredentialIn(Request):
+    credential: str = Field(
+        min_length=1,
+        max_length=65_536,
+        description="An OpenBadgeCredential as VC-JOSE (a compact JWT), as "
+        "`GET /diplomas/{diploma_id}/credential` gives it.",
+    )
+
+
+class VerdictOut(Attributes):
+    """Whether the credential is genuine, unaltered and not revoked; if not, why not."""
+
+    verified: bool
+    reason: str | None = Field(description="What failed; null when verified.")
+    credential_id: str | None = None
+    issuer: str | None = Field(None, description="The issuing pilot's name.")
+    valid_from: str | None = None
