@@ -38,6 +38,7 @@ from .screening import (
     FindingsRecorded,
     QuestionnaireSubmitted,
     QuestionnaireSubmittedV2,
+    WellbeingMeasured,
     ScreeningCompleted,
     ScreeningCompletedV2,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "NotificationsAccessRecorded",
     "QuestionnaireSubmitted",
     "QuestionnaireSubmittedV2",
+    "WellbeingMeasured",
     "ScreeningAccessRecorded",
     "ScreeningCompleted",
     "ScreeningCompletedV2",
