@@ -21,6 +21,7 @@ from vrac_screening.domain.diploma import Diploma, DiplomaSheet
 from vrac_screening.domain.links import DiplomaLink
 from vrac_screening.domain.questionnaire import Questionnaire
 from vrac_screening.domain.screening import Screening
+from vrac_screening.domain.wellbeing import Measurement
 from vrac_screening.handlers import Deps
 from vrac_testing.keys import MemoryKeys
 
@@ -161,6 +162,14 @@ class FakeQuestionnaires(_Records[Questionnaire]):
         return self._of_case(case_id, lambda q: q.submitted_at)
 
 
+class FakeMeasurements(_Records[Measurement]):
+    async def add(self, measurement: Measurement) -> None:
+        self._store(measurement.questionnaire_id, measurement)
+
+    async def of_case(self, case_id: str) -> list[Measurement]:
+        return self._of_case(case_id, lambda m: m.submitted_at)
+
+
 class FakePdfs:
     def __init__(self) -> None:
         self.pdfs: dict[str, tuple[str, bytes]] = {}  # diploma id -> (case id, pdf)
@@ -244,6 +253,11 @@ class World:
     links: FakeLinks
     deps: Deps
 
+    @property
+    def measurements(self) -> FakeMeasurements:
+        assert isinstance(self.deps.measurements, FakeMeasurements)
+        return self.deps.measurements
+
 
 def world(now: dt.datetime = NOW) -> World:
     outbox = Outbox()
@@ -262,6 +276,7 @@ def world(now: dt.datetime = NOW) -> World:
         audit=audit,
         links=links,
         sign_link=FakeSigner(now),
+        measurements=FakeMeasurements(outbox),
         clock=lambda: now,
     )
     return World(

@@ -38,9 +38,9 @@ from .screening import (
     FindingsRecorded,
     QuestionnaireSubmitted,
     QuestionnaireSubmittedV2,
-    WellbeingMeasured,
     ScreeningCompleted,
     ScreeningCompletedV2,
+    WellbeingMeasured,
 )
 from .sealed import ChildDetails, GuardianDetails, MemberDetails, Sealed
 
@@ -73,7 +73,6 @@ __all__ = [
     "NotificationsAccessRecorded",
     "QuestionnaireSubmitted",
     "QuestionnaireSubmittedV2",
-    "WellbeingMeasured",
     "ScreeningAccessRecorded",
     "ScreeningCompleted",
     "ScreeningCompletedV2",
@@ -84,4 +83,5 @@ __all__ = [
     "TaskCompleted",
     "TaskDeclined",
     "TaskOverdue",
+    "WellbeingMeasured",
 ]

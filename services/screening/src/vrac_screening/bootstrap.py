@@ -19,10 +19,12 @@ from vrac_screening.adapters.store import (
     MongoCases,
     MongoDiplomas,
     MongoLinks,
+    MongoMeasurements,
     MongoPdfCache,
     MongoQuestionnaires,
     MongoScreenings,
 )
+from vrac_screening.domain.instruments import Instruments
 from vrac_screening.entrypoints.http import internal, router
 from vrac_screening.entrypoints.subscribers import Subscribers
 from vrac_screening.handlers import Deps
@@ -63,6 +65,8 @@ def mongo_deps(
         links=MongoLinks(db),
         sign_link=sign_link,
         link_seconds=settings.diploma_link_days * 86_400,
+        measurements=MongoMeasurements(db, on_events),
+        instruments=Instruments.switched_on(settings.licensed),
     )
 
 
@@ -72,6 +76,7 @@ async def create_indexes(db: AsyncDatabase[Any]) -> None:
         MongoScreenings,
         MongoDiplomas,
         MongoQuestionnaires,
+        MongoMeasurements,
         MongoPdfCache,
         MongoLinks,
     ):

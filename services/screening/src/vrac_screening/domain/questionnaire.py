@@ -96,7 +96,10 @@ def submit_questionnaire(
     """Band the score; refuse without questionnaires consent or outside the scale. The
     questionnaire records its questionnaire-submitted."""
     case.require(ConsentPurpose.QUESTIONNAIRES)
-    band = SCALES[instrument].band(score)
+    scale = SCALES.get(instrument)
+    if scale is None:
+        raise InvalidInput("instrument", f"{instrument} is scored from its item responses")
+    band = scale.band(score)
     questionnaire = Questionnaire(
         questionnaire_id=questionnaire_id,
         case_id=case.case_id,
