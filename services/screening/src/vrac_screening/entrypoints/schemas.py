@@ -174,7 +174,7 @@ class SubscaleOut(Attributes):
     category: str
 
 
-class ResultOut(Attributes):
+class ResultOut(BaseModel):
     raw: int = Field(description="The raw score (for the SDQ: total difficulties).")
     value: int = Field(description="The score change is measured on (WHO-5: percentage).")
     band: vocab.WellbeingBand | None = Field(description="Null: no published cut-offs.")
@@ -195,7 +195,9 @@ class MeasurementOut(BaseModel):
 
     @classmethod
     def of(cls, m: Measurement) -> MeasurementOut:
-        return from_attributes(cls, m, result=ResultOut.of(m.scored), responses=dict(m.responses))
+        subscales = [SubscaleOut.of(s) for s in m.scored.subscales]
+        result = from_attributes(ResultOut, m.scored, subscales=subscales)
+        return from_attributes(cls, m, result=result, responses=dict(m.responses))
 
 
 class PointOut(BaseModel):
