@@ -19,7 +19,7 @@ from vrac_testing.infrastructure import local_stack_ports, repo_root
 from vrac_testing.processes import Platform
 from vrac_testing.sinks import SmtpSink, WebhookReceiver
 
-from demo.scenario import DemoFailed, PitCase, erase, walk
+from demo.scenario import DemoFailed, PitCase, erase, measure_wellbeing, walk
 
 
 def step(title: str) -> None:
@@ -35,6 +35,7 @@ async def show_the_case(
 ) -> None:
     async with PitCase(platform, smtp, hooks, out) as pit:
         journey = await walk(pit, step=step, say=say)
+        await measure_wellbeing(pit, journey, step=step, say=say)
         await erase(pit, journey, step=step, say=say)
 
 
