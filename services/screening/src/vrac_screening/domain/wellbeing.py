@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from vrac_contracts.events.base import EventData
-from vrac_contracts.events.screening import QuestionnaireSubmittedV2, WellbeingMeasured
+from vrac_contracts.events.screening import WellbeingMeasured
 from vrac_contracts.values import (
     ConsentPurpose,
     Instrument,
@@ -24,14 +24,14 @@ from vrac_contracts.values import (
     Respondent,
     WellbeingChange,
 )
-from vrac_runtime.aggregate import RecordsEvents
 
 from vrac_screening.domain.case import Case
 from vrac_screening.domain.instruments import PLUGINS, Plugin, Scored
+from vrac_screening.domain.questionnaire import FilledIn
 
 
 @dataclass(frozen=True)
-class Measurement(RecordsEvents):
+class Measurement(FilledIn):
     questionnaire_id: str
     case_id: str
     pilot: Pilot
@@ -48,13 +48,7 @@ class Measurement(RecordsEvents):
         return PLUGINS[self.instrument]
 
     def record_measured(self, change: WellbeingChange | None) -> None:
-        self.record(
-            QuestionnaireSubmittedV2,
-            self.submitted_at,
-            questionnaire_id=self.questionnaire_id,
-            instrument=self.instrument,
-            respondent=self.respondent,
-        )
+        self.record_submitted()
         # the result is a fact about one child: internal, for reporting's suppressed figures
         self.record(
             WellbeingMeasured,
