@@ -19,7 +19,7 @@ from vrac_testing.infrastructure import local_stack_ports, repo_root
 from vrac_testing.processes import Platform
 from vrac_testing.sinks import SmtpSink, WebhookReceiver
 
-from demo.scenario import DemoFailed, PitCase, erase, family_advice, walk
+from demo.scenario import DemoFailed, PitCase, erase, family_advice, measure_wellbeing, walk
 
 
 def step(title: str) -> None:
@@ -37,6 +37,7 @@ async def show_the_case(
         journey = await walk(pit, step=step, say=say)
         step("notifications to the family: the screening's advice, under its consent")
         await family_advice(pit, say=say)
+        await measure_wellbeing(pit, journey, step=step, say=say)
         await erase(pit, journey, step=step, say=say)
 
 

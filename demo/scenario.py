@@ -652,3 +652,60 @@ async def family_advice(pit: PitCase, say: Callable[[str], None] = _silent) -> R
     mail: ReceivedMail = await wait_for("the parents' advice e-mail", advice_mail)
     say(f"the parents' advice e-mail to {GUARDIAN_EMAIL}: {mail.subject}")
     return mail
+
+
+# Wellbeing: a WHO-5 at the start of support and at follow-up ------------------------------
+
+WELLBEING_TITLE: Final = "9a. wellbeing: the child fills in the WHO-5 at the start and at follow-up"
+# five answers 0-5 each; the raw score times 4 is the percentage
+WHO5_BASELINE: Final = {"q1": 2, "q2": 1, "q3": 2, "q4": 2, "q5": 2}  # 9 -> 36 %
+WHO5_FOLLOW_UP: Final = {"q1": 3, "q2": 3, "q3": 3, "q4": 2, "q5": 4}  # 15 -> 60 %
+
+
+@dataclass
+class Wellbeing:
+    change: dict[str, Any]  # screening's answer for the child's WHO-5
+
+    def lines(self) -> list[str]:
+        baseline, latest = self.change["baseline"], self.change["latest"]
+        return [
+            f"WHO-5 at baseline: {baseline['value']} % ({baseline['band']} wellbeing)",
+            f"WHO-5 at follow-up: {latest['value']} % ({latest['band']} wellbeing)",
+            f"change: {self.change['difference']:+d} percentage points, {self.change['change']}"
+            " (10 points or more is a reliable change)",
+        ]
+
+
+async def measure_wellbeing(
+    pit: PitCase,
+    journey: Journey,
+    step: Callable[[str], None] = _silent,
+    say: Callable[[str], None] = _silent,
+) -> Wellbeing:
+    """The parents consent to questionnaires; the child answers the WHO-5 twice; the coach
+    reads the change. A step of its own, between the walk and the erasure."""
+    step(WELLBEING_TITLE)
+    case = journey.intake
+    await pit.record_consent(case, "questionnaires", granted=True)
+    path = f"/cases/{case.case_id}/wellbeing"
+
+    def answered(occasion: str, responses: dict[str, int]) -> dict[str, Any]:
+        return {
+            "instrument": "who-5",
+            "respondent": "child",
+            "occasion": occasion,
+            "responses": responses,
+        }
+
+    async def baseline() -> Any:
+        body = answered("baseline", WHO5_BASELINE)
+        reply = await pit.call("POST", "screening", path, pit.coach, json=body)
+        return reply.json() if reply.status_code == 201 else None
+
+    await wait_for("screening to know the questionnaires consent", baseline)
+    await pit.ok("POST", "screening", path, pit.coach, json=answered("follow-up", WHO5_FOLLOW_UP))
+    [change] = await pit.ok("GET", "screening", f"{path}/change", pit.coach)
+    wellbeing = Wellbeing(change)
+    for line in wellbeing.lines():
+        say(line)
+    return wellbeing

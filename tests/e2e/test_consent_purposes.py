@@ -9,16 +9,11 @@ own service test, where a single case's counts can be seen without disclosure co
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from vrac_testing.polling import eventually
-from vrac_testing.processes import Platform
-from vrac_testing.sinks import SmtpSink, WebhookReceiver
 
 from demo.scenario import (
     AGENCY,
@@ -33,50 +28,6 @@ from demo.scenario import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def sinks() -> Iterator[tuple[SmtpSink, WebhookReceiver]]:
-    smtp, hooks = SmtpSink().start(), WebhookReceiver().start()
-    yield smtp, hooks
-    smtp.stop()
-    hooks.stop()
-
-
-@pytest.fixture(scope="module")
-def platform(
-    kafka_bootstrap: str,
-    mongodb_url: str,
-    used_prefixes: set[str],
-    sinks: tuple[SmtpSink, WebhookReceiver],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Platform]:
-    prefix = f"t{uuid.uuid4().hex[:10]}"
-    used_prefixes.add(prefix)
-    smtp, _ = sinks
-    platform = Platform(
-        kafka_bootstrap,
-        mongodb_url,
-        f"{prefix}.",
-        tmp_path_factory.mktemp("consent-purposes") / "logs",
-        extra_env={
-            "VRAC_SMTP_HOST": "127.0.0.1",
-            "VRAC_SMTP_PORT": str(smtp.port),
-            "VRAC_DEVELOPMENT": "true",  # plain-http webhook receiver on loopback
-        },
-    )
-    platform.start()
-    yield platform
-    platform.stop()
-
-
-@pytest.fixture
-async def pit(
-    platform: Platform, sinks: tuple[SmtpSink, WebhookReceiver], tmp_path: Path
-) -> AsyncIterator[PitCase]:
-    smtp, hooks = sinks
-    async with PitCase(platform, smtp, hooks, tmp_path) as case:
-        yield case
 
 
 async def consented_case(pit: PitCase) -> Intake:

@@ -325,6 +325,21 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
         ("reporting",),
     ),
     EventSpec(
+        "screening", "wellbeing-measured", 1, _INTERNAL, ev.WellbeingMeasured,
+        "A questionnaire was scored from its item responses: outcome band and change since "
+        "the baseline. A fact about one child: for reporting's suppressed figures only.",
+        {
+            **_BASE,
+            "questionnaire_id": "qnr_5e6f7a8b9c0d",
+            "instrument": "who-5",
+            "respondent": "child",
+            "occasion": "follow-up",
+            "wellbeing_band": "high",
+            "change": "improved",
+        },
+        ("reporting",),
+    ),
+    EventSpec(
         "network", "member-added", 1, _INTERNAL, ev.MemberAdded,
         "Someone joined the child's support network, with how to reach them. Personal data; "
         "never for partners.",

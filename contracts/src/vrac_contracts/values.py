@@ -179,6 +179,7 @@ class Instrument(StrEnum):
     SDQ = "sdq"
     VRAC_WELLBEING_CHILD = "vrac-wellbeing-child"
     VRAC_WELLBEING_PARENT = "vrac-wellbeing-parent"
+    WHO_5 = "who-5"
 
 
 class WellbeingBand(StrEnum):
@@ -187,6 +188,22 @@ class WellbeingBand(StrEnum):
     LOW = "low"
     MODERATE = "moderate"
     HIGH = "high"
+
+
+class Occasion(StrEnum):
+    """When in the support a questionnaire was filled in."""
+
+    BASELINE = "baseline"
+    FOLLOW_UP = "follow-up"
+    END = "end"
+
+
+class WellbeingChange(StrEnum):
+    """Change from the baseline by the instrument's own reliable-change rule."""
+
+    IMPROVED = "improved"
+    NO_RELIABLE_CHANGE = "no-reliable-change"
+    WORSENED = "worsened"
 
 
 class Respondent(StrEnum):

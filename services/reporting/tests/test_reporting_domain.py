@@ -63,6 +63,30 @@ def tally(kind: str, **fields) -> Tally:
         ("overdue", {}, {Metric.TASKS_OVERDUE}),
         ("consent", {"granted": True}, {Metric.CONSENTS_GRANTED}),
         ("consent", {"granted": False}, {Metric.CONSENTS_WITHDRAWN}),
+        # a baseline: its band only; a follow-up: its band and its change
+        ("wellbeing", {"change": None}, {Metric.WELLBEING_BANDED, Metric.WELLBEING_HIGH}),
+        (
+            "wellbeing",
+            {"wellbeing_band": "low", "change": "worsened"},
+            {
+                Metric.WELLBEING_BANDED,
+                Metric.WELLBEING_LOW,
+                Metric.WELLBEING_CHANGE_ASSESSED,
+                Metric.WELLBEING_WORSENED,
+            },
+        ),
+        (
+            "wellbeing",
+            {"wellbeing_band": "moderate", "change": "no-reliable-change"},
+            {
+                Metric.WELLBEING_BANDED,
+                Metric.WELLBEING_MODERATE,
+                Metric.WELLBEING_CHANGE_ASSESSED,
+                Metric.WELLBEING_NO_RELIABLE_CHANGE,
+            },
+        ),
+        # an instrument without cut-offs or a reliable-change rule: nothing to count
+        ("wellbeing", {"wellbeing_band": None, "change": None}, set()),
         *(
             ("assigned", {"assignee_kind": kind}, {Metric.TASKS_ASSIGNED, metric})
             for kind, metric in [
@@ -98,12 +122,13 @@ def test_events_of_other_kinds_are_not_counted(ce_type: str) -> None:
         tally_of("some-id", spec.model.model_validate(spec.example))
 
 
-def test_reporting_reads_only_the_current_public_topics() -> None:
+def test_reporting_reads_the_current_public_topics_and_the_wellbeing_outcomes() -> None:
     from vrac_contracts.catalogue import consumed_by
 
     counted = {spec.model for spec in consumed_by("reporting")}
     assert counted == set(COUNTED_EVENTS)
-    assert all(spec.topic.startswith("vrac.public.") for spec in consumed_by("reporting"))
+    internal = [s.event for s in consumed_by("reporting") if not s.topic.startswith("vrac.public.")]
+    assert internal == ["wellbeing-measured"]
 
 
 @pytest.mark.parametrize(
@@ -271,3 +296,23 @@ def test_generation_ids_sort_by_start_time() -> None:
     early = new_generation_id(datetime(2025, 3, 14, 9, 30, tzinfo=UTC), "ffff")
     late = new_generation_id(datetime(2025, 3, 14, 9, 31, tzinfo=UTC), "0000")
     assert early == "g20250314093000ffff" and early < late
+
+
+def test_a_small_band_hides_every_band_and_leaves_the_total() -> None:
+    counts = {
+        Metric.WELLBEING_BANDED: 17,
+        Metric.WELLBEING_LOW: 2,
+        Metric.WELLBEING_MODERATE: 7,
+        Metric.WELLBEING_HIGH: 8,
+        Metric.WELLBEING_CHANGE_ASSESSED: 10,
+        Metric.WELLBEING_IMPROVED: 5,
+        Metric.WELLBEING_NO_RELIABLE_CHANGE: 5,
+        Metric.WELLBEING_WORSENED: 0,
+    }
+    seen = month_figures("2025-03", counts, Suppression()).values
+    # hiding one more band only would leave two hidden ones adding up to a known sum: 0
+    # worsened and 5 improved beside 10 assessed and 5 unchanged would give both away
+    assert [seen[m] for m in counts] == [17, *["suppressed"] * 3, 10, *["suppressed"] * 3]
+    counts |= {Metric.WELLBEING_WORSENED: 5, Metric.WELLBEING_CHANGE_ASSESSED: 15}
+    seen = month_figures("2025-03", counts, Suppression()).values
+    assert [seen[m] for m in list(counts)[4:]] == [15, 5, 5, 5]

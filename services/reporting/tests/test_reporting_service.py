@@ -111,6 +111,20 @@ EXPECTED_JOURNEY = {
     "professional_share": None,
     "consents_granted": 5,
     "consents_withdrawn": "suppressed",
+    # no questionnaire was answered item by item
+    **dict.fromkeys(
+        (
+            "wellbeing_banded",
+            "wellbeing_low",
+            "wellbeing_moderate",
+            "wellbeing_high",
+            "wellbeing_change_assessed",
+            "wellbeing_improved",
+            "wellbeing_no_reliable_change",
+            "wellbeing_worsened",
+        ),
+        "suppressed",
+    ),
 }
 
 
@@ -140,6 +154,27 @@ async def test_every_figure_of_the_journey_with_small_cells_suppressed(
     async with running(build(settings)) as client:
         await publish(settings, *events)
         await months_when(client, settings, lambda m: m.get("2025-03") == EXPECTED_JOURNEY)
+
+
+async def test_wellbeing_outcomes_are_counted_from_the_internal_topic(reporting_settings) -> None:
+    settings = reporting_settings()
+    baselines = [event("wellbeing", wellbeing_band="low", change=None) for _ in range(5)]
+    follow_ups = [
+        event("wellbeing", occasion="follow-up", wellbeing_band=band, change="improved")
+        for band in ["moderate"] * 5 + ["high"] * 6
+    ]
+    async with running(build(settings)) as client:
+        await publish(settings, *baselines, *follow_ups)
+        months = await months_when(
+            client, settings, lambda m: cell(m, "2025-03", "wellbeing_banded") == 16
+        )
+        march = months["2025-03"]
+        assert [march[f"wellbeing_{band}"] for band in ("low", "moderate", "high")] == [5, 5, 6]
+        # 11 improved and none otherwise: the zeros are hidden, and so the 11 with them
+        assert march["wellbeing_change_assessed"] == 11
+        assert {
+            march[f"wellbeing_{c}"] for c in ("improved", "no_reliable_change", "worsened")
+        } == {"suppressed"}
 
 
 async def test_the_same_event_delivered_twice_counts_once(reporting_settings) -> None:

@@ -23,6 +23,7 @@ from vrac_screening.domain.diploma import Diploma, DiplomaSheet
 from vrac_screening.domain.links import DiplomaLink
 from vrac_screening.domain.questionnaire import Questionnaire
 from vrac_screening.domain.screening import Screening
+from vrac_screening.domain.wellbeing import Measurement
 from vrac_screening.handlers import Deps
 from vrac_testing.keys import MemoryKeys
 
@@ -163,6 +164,14 @@ class FakeQuestionnaires(_Records[Questionnaire]):
         return self._of_case(case_id, lambda q: q.submitted_at)
 
 
+class FakeMeasurements(_Records[Measurement]):
+    async def add(self, measurement: Measurement) -> None:
+        self._store(measurement.questionnaire_id, measurement)
+
+    async def of_case(self, case_id: str) -> list[Measurement]:
+        return self._of_case(case_id, lambda m: m.submitted_at)
+
+
 class FakePdfs:
     def __init__(self) -> None:
         self.pdfs: dict[str, tuple[str, bytes]] = {}  # diploma id -> (case id, pdf)
@@ -298,6 +307,11 @@ class World:
     deps: Deps
     statuses: FakeStatuses
 
+    @property
+    def measurements(self) -> FakeMeasurements:
+        assert isinstance(self.deps.measurements, FakeMeasurements)
+        return self.deps.measurements
+
 
 def world(now: dt.datetime = NOW) -> World:
     outbox = Outbox()
@@ -319,6 +333,7 @@ def world(now: dt.datetime = NOW) -> World:
         statuses=(statuses := FakeStatuses()),
         # the real signer: pure computation, with the pilots' development keys
         issuer=CredentialIssuer(PLACES, development_issuer_keys()),
+        measurements=FakeMeasurements(outbox),
         clock=lambda: now,
     )
     return World(

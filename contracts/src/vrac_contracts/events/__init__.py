@@ -46,6 +46,7 @@ from .screening import (
     QuestionnaireSubmittedV2,
     ScreeningCompleted,
     ScreeningCompletedV2,
+    WellbeingMeasured,
 )
 from .sealed import ChildDetails, GuardianDetails, MemberDetails, Sealed
 
@@ -94,4 +95,5 @@ __all__ = [
     "TaskEdited",
     "TaskOverdue",
     "TaskReassigned",
+    "WellbeingMeasured",
 ]

@@ -7,7 +7,16 @@ from pydantic import BaseModel, ConfigDict
 from ..advice import AdviceCode
 from ..fields import described
 from ..ids import DiplomaId, QuestionnaireId, ScreeningId
-from ..values import AdviceAudience, Domain, Instrument, Language, Respondent, WellbeingBand
+from ..values import (
+    AdviceAudience,
+    Domain,
+    Instrument,
+    Language,
+    Occasion,
+    Respondent,
+    WellbeingBand,
+    WellbeingChange,
+)
 from .base import EventData
 
 
@@ -81,4 +90,24 @@ class QuestionnaireSubmittedV2(EventData):
     instrument: Instrument = described("Which questionnaire instrument was used.")
     respondent: Respondent | None = described(
         "Who filled in the questionnaire, when known.", default=None
+    )
+
+
+class WellbeingMeasured(EventData):
+    """A questionnaire was scored from its item responses: its outcome band and the change
+    since the child's baseline (internal: a wellbeing result is a fact about one child)."""
+
+    questionnaire_id: QuestionnaireId = described("Id of the filled-in questionnaire.")
+    instrument: Instrument = described("Which questionnaire instrument was used.")
+    respondent: Respondent = described("Who filled in the questionnaire.")
+    occasion: Occasion = described("The measurement occasion: baseline, follow-up or end.")
+    wellbeing_band: WellbeingBand | None = described(
+        "The outcome band of the score; null for an instrument without published cut-offs.",
+        default=None,
+    )
+    change: WellbeingChange | None = described(
+        "Change from the baseline of the same instrument and respondent by the instrument's "
+        "reliable-change rule; null at baseline, without a baseline, or for an instrument "
+        "that defines no such rule.",
+        default=None,
     )

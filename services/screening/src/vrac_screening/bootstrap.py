@@ -21,11 +21,13 @@ from vrac_screening.adapters.store import (
     MongoCases,
     MongoDiplomas,
     MongoLinks,
+    MongoMeasurements,
     MongoPdfCache,
     MongoQuestionnaires,
     MongoScreenings,
 )
 from vrac_screening.domain.credential import Places
+from vrac_screening.domain.instruments import Instruments
 from vrac_screening.entrypoints.http import internal, public, router
 from vrac_screening.entrypoints.subscribers import Subscribers
 from vrac_screening.handlers import Deps
@@ -68,6 +70,8 @@ def mongo_deps(
         link_seconds=settings.diploma_link_days * 86_400,
         statuses=MongoCredentialStatuses(db),
         issuer=CredentialIssuer(Places(settings.public_url), settings.pilot_issuer_keys),
+        measurements=MongoMeasurements(db, on_events),
+        instruments=Instruments.switched_on(settings.licensed),
     )
 
 
@@ -77,6 +81,7 @@ async def create_indexes(db: AsyncDatabase[Any]) -> None:
         MongoScreenings,
         MongoDiplomas,
         MongoQuestionnaires,
+        MongoMeasurements,
         MongoPdfCache,
         MongoLinks,
         MongoCredentialStatuses,

@@ -10,7 +10,7 @@ import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentRecorded, FamilyRegisteredV2
@@ -23,9 +23,11 @@ from vrac_screening.domain import credential as credentials
 from vrac_screening.domain import diploma as diplomas
 from vrac_screening.domain import questionnaire as questionnaires
 from vrac_screening.domain import screening as screenings
+from vrac_screening.domain import wellbeing
 from vrac_screening.domain.case import Case
 from vrac_screening.domain.commands import (
     KeepFamily,
+    MeasureWellbeing,
     RecordScreening,
     SubmitQuestionnaire,
 )
@@ -42,9 +44,11 @@ from vrac_screening.domain.errors import (
     UnknownLink,
     UnknownScreening,
 )
+from vrac_screening.domain.instruments import Instruments
 from vrac_screening.domain.links import DiplomaLink
 from vrac_screening.domain.questionnaire import Questionnaire
 from vrac_screening.domain.screening import Screening
+from vrac_screening.domain.wellbeing import Measurement, Progress
 from vrac_screening.ports import (
     Access,
     AuditTrail,
@@ -54,6 +58,7 @@ from vrac_screening.ports import (
     Diplomas,
     Links,
     LinkSigner,
+    Measurements,
     PdfCache,
     Questionnaires,
     Renderer,
@@ -87,6 +92,9 @@ class Deps:
     sign_link: LinkSigner
     statuses: CredentialStatuses
     issuer: CredentialSigner
+    measurements: Measurements
+    # the instruments scored from item responses here: the free ones and those licensed
+    instruments: Instruments = field(default_factory=Instruments.switched_on)
     link_seconds: int = 7 * 86_400  # how long a diploma link opens it
     clock: Clock = utc_now
     mint: Callable[[str], str] = new_id
@@ -149,7 +157,7 @@ async def finish_erasure(deps: Deps, case_id: str) -> bool:
     await deps.pdfs.drop_case(case_id)
     await deps.links.drop_case(case_id)
     waiting = 0
-    for records in (deps.screenings, deps.diplomas, deps.questionnaires):
+    for records in (deps.screenings, deps.diplomas, deps.questionnaires, deps.measurements):
         waiting += await records.erase_case(case_id)
     if waiting:
         return False
@@ -500,3 +508,38 @@ async def submit_questionnaire(
 async def list_questionnaires(deps: Deps, case_id: str, access: Access) -> list[Questionnaire]:
     case = await _visible_case(deps, case_id, access)
     return [] if case.erased else await deps.questionnaires.of_case(case_id)
+
+
+# -- wellbeing measured from item responses --
+
+
+async def measure_wellbeing(deps: Deps, command: MeasureWellbeing, access: Access) -> Measurement:
+    """Score the item responses with the instrument's plug-in (422 when it is not switched
+    on); stored with its questionnaire-submitted and wellbeing-measured (band and change)."""
+    case = await _visible_case(deps, command.case_id, access)
+    plugin = deps.instruments.plugin(command.instrument)
+    measurement = wellbeing.measure(
+        case,
+        plugin,
+        deps.mint("questionnaire"),
+        command.respondent,
+        command.occasion,
+        command.responses,
+        [] if case.erased else await deps.measurements.of_case(case.case_id),
+        deps.clock(),
+    )
+    async with _unless_erased(deps, case.case_id) as allowed:
+        if not allowed:
+            raise CaseIsClosed(f"case {case.case_id} is closed")
+        await deps.measurements.add(measurement)
+    return measurement
+
+
+async def list_measurements(deps: Deps, case_id: str, access: Access) -> list[Measurement]:
+    case = await _visible_case(deps, case_id, access)
+    return [] if case.erased else await deps.measurements.of_case(case_id)
+
+
+async def wellbeing_progress(deps: Deps, case_id: str, access: Access) -> list[Progress]:
+    """Change per instrument and respondent, baseline to latest."""
+    return wellbeing.progress(await list_measurements(deps, case_id, access))

@@ -18,6 +18,7 @@ from vrac_screening.domain.diploma import Diploma, DiplomaSheet
 from vrac_screening.domain.links import DiplomaLink
 from vrac_screening.domain.questionnaire import Questionnaire
 from vrac_screening.domain.screening import Screening
+from vrac_screening.domain.wellbeing import Measurement
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -104,6 +105,13 @@ class Questionnaires(CaseRecords, Protocol):
     async def add(self, questionnaire: Questionnaire) -> None: ...
 
     async def of_case(self, case_id: str) -> list[Questionnaire]:
+        """Oldest first."""
+
+
+class Measurements(CaseRecords, Protocol):
+    async def add(self, measurement: Measurement) -> None: ...
+
+    async def of_case(self, case_id: str) -> list[Measurement]:
         """Oldest first."""
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
+from vrac_contracts.values import Instrument
 from vrac_runtime.auth import SigningKeys
 from vrac_runtime.settings import ServiceSettings
 
 from vrac_screening.adapters.credentials import development_issuer_keys, parse_issuer_keys
+from vrac_screening.domain.instruments import LICENSED
 
 
 class ScreeningSettings(ServiceSettings):
@@ -56,3 +58,26 @@ class ScreeningSettings(ServiceSettings):
         if text:
             return parse_issuer_keys(text)
         return development_issuer_keys() if self.development else {}
+
+    licensed_instruments: str = Field(
+        "",
+        description="The licensed instruments this deployment scores from item responses, "
+        "comma separated (sdq, kidscreen-10): only those its pilot holds the licence for.",
+    )
+
+    @field_validator("licensed_instruments")
+    @classmethod
+    def _known_licensed(cls, value: str) -> str:
+        for name in _names(value):
+            if name not in LICENSED:
+                known = ", ".join(sorted(LICENSED))
+                raise ValueError(f"{name!r} is not a licensed instrument (known: {known})")
+        return value
+
+    @property
+    def licensed(self) -> frozenset[Instrument]:
+        return frozenset(Instrument(name) for name in _names(self.licensed_instruments))
+
+
+def _names(value: str) -> list[str]:
+    return [name.strip() for name in value.split(",") if name.strip()]

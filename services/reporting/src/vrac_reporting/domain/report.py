@@ -5,9 +5,10 @@ telling zero from one or two apart is what suppression protects.
 
 Complementary suppression: some published cells add up. Every task assigned is counted
 either for the informal network or for professionals, so ``tasks_assigned`` is the sum of
-the two; with one part hidden and the other part and the total shown, the hidden one would
-follow by subtraction. So wherever a relation has exactly one hidden cell, a visible part
-of it is hidden too (the total stays), until no relation has a lone hidden cell. Every hidden cell,
+the two (likewise every banded questionnaire has one of three bands, and every change
+assessed one of three verdicts); with one part hidden and the other parts and the total
+shown, the hidden one would follow by subtraction. So wherever a relation has a hidden
+cell, all its parts are hidden (the total stays). Every hidden cell,
 primary or complementary, carries the same marker (``"suppressed"``): a marker that told
 them apart would say that a complementary cell is at least the threshold, which can pin
 the primary one down again (0 informal, 5 professional, 5 assigned).
@@ -52,6 +53,14 @@ COLUMNS: tuple[str, ...] = (
     PROFESSIONAL_SHARE,
     Metric.CONSENTS_GRANTED,
     Metric.CONSENTS_WITHDRAWN,
+    Metric.WELLBEING_BANDED,
+    Metric.WELLBEING_LOW,
+    Metric.WELLBEING_MODERATE,
+    Metric.WELLBEING_HIGH,
+    Metric.WELLBEING_CHANGE_ASSESSED,
+    Metric.WELLBEING_IMPROVED,
+    Metric.WELLBEING_NO_RELIABLE_CHANGE,
+    Metric.WELLBEING_WORSENED,
 )
 
 
@@ -59,6 +68,18 @@ COLUMNS: tuple[str, ...] = (
 # suppression keeps closed.
 ADDITIVE: tuple[tuple[str, tuple[str, ...]], ...] = (
     (Metric.TASKS_ASSIGNED, (Metric.TASKS_INFORMAL_NETWORK, Metric.TASKS_PROFESSIONAL)),
+    (
+        Metric.WELLBEING_BANDED,
+        (Metric.WELLBEING_LOW, Metric.WELLBEING_MODERATE, Metric.WELLBEING_HIGH),
+    ),
+    (
+        Metric.WELLBEING_CHANGE_ASSESSED,
+        (
+            Metric.WELLBEING_IMPROVED,
+            Metric.WELLBEING_NO_RELIABLE_CHANGE,
+            Metric.WELLBEING_WORSENED,
+        ),
+    ),
 )
 
 
@@ -68,33 +89,21 @@ class Suppression:
     marker: str = "suppressed"
 
     def hidden(self, counts: Mapping[str, int]) -> set[str]:
-        """The cells to hide: those below the threshold, and the complements they need."""
-        hidden = {name for name, n in counts.items() if n < self.threshold}
-        changed = True
-        while changed:
-            changed = False
-            for total, parts in ADDITIVE:
-                cells = (total, *parts)
-                if len([c for c in cells if c in hidden]) == 1:
-                    hidden.add(self._complement(counts, total, parts, hidden))
-                    changed = True
-        return hidden
+        """The cells to hide: those below the threshold and, where a relation has a hidden
+        cell, every part of it.
 
-    @staticmethod
-    def _complement(
-        counts: Mapping[str, int], total: str, parts: tuple[str, ...], hidden: set[str]
-    ) -> str:
-        """The cell that hides a lone hidden one: a visible part, never the total.
-
-        Hiding the other part keeps what is published a function of the total alone; a
-        choice between part and total by size would itself tell something (with 0 and 5
-        parts, hiding the total of 5 rather than the part of 5 would say the hidden part
-        is 0).
+        Every part, not only one more: with three parts, two hidden beside a shown total and
+        a shown part add up to a known sum, and a sum of 0 gives both away. With all parts
+        hidden only their total is known, which any split can make up. The total stays
+        (unless it is small itself): a choice between part and total by size would itself
+        tell something (with parts of 0 and 5, hiding the total of 5 rather than the part
+        of 5 would say the hidden part is 0).
         """
-        visible_parts = [p for p in parts if p not in hidden]
-        if not visible_parts:
-            return total
-        return min(visible_parts, key=lambda p: (counts[p], p))
+        hidden = {name for name, n in counts.items() if n < self.threshold}
+        for total, parts in ADDITIVE:
+            if hidden.intersection((total, *parts)):
+                hidden.update(parts)
+        return hidden
 
     def share(self, part: int, total: int) -> float:
         return round(part / total, SHARE_DIGITS)

@@ -1,7 +1,9 @@
-"""What one public event counts for: a pilot, a UTC month and one or more metrics.
+"""What one event counts for: a pilot, a UTC month and one or more metrics.
 
-Only the public topics' current versions are counted (contracts 1.1: the v2 consent,
-screening and questionnaire events); the superseded v1 events are published by no one.
+The public topics' current versions are counted (contracts 1.1: the v2 consent, screening
+and questionnaire events); the superseded v1 events are published by no one. One internal
+topic is read too, screening's ``wellbeing-measured``: a child's outcome band and change,
+which only ever leave reporting as counts under the same suppression of small cells.
 
 The same rules serve the live consumer and the replay, so a rebuilt read model gives the
 same numbers as the one built event by event.
@@ -18,7 +20,7 @@ from typing import Any, Final
 from vrac_contracts import events as ev
 from vrac_contracts.consent import ConsentState
 from vrac_contracts.events import EventData
-from vrac_contracts.values import MemberKind
+from vrac_contracts.values import MemberKind, WellbeingBand, WellbeingChange
 
 from vrac_reporting.domain.consent import reporting_decision
 from vrac_reporting.domain.errors import NotCounted
@@ -41,6 +43,15 @@ class Metric(StrEnum):
     TASKS_PROFESSIONAL = "tasks_professional"
     CONSENTS_GRANTED = "consents_granted"
     CONSENTS_WITHDRAWN = "consents_withdrawn"
+    # questionnaires answered item by item: outcome bands, and change since the baseline
+    WELLBEING_BANDED = "wellbeing_banded"
+    WELLBEING_LOW = "wellbeing_low"
+    WELLBEING_MODERATE = "wellbeing_moderate"
+    WELLBEING_HIGH = "wellbeing_high"
+    WELLBEING_CHANGE_ASSESSED = "wellbeing_change_assessed"
+    WELLBEING_IMPROVED = "wellbeing_improved"
+    WELLBEING_NO_RELIABLE_CHANGE = "wellbeing_no_reliable_change"
+    WELLBEING_WORSENED = "wellbeing_worsened"
 
 
 # The informal network is family and friends; the rest are professionals and agencies.
@@ -56,6 +67,29 @@ def _assigned(data: Any) -> tuple[Metric, ...]:
 
 def _consent(data: Any) -> tuple[Metric, ...]:
     return (Metric.CONSENTS_GRANTED,) if data.granted else (Metric.CONSENTS_WITHDRAWN,)
+
+
+_BANDS: Final = {
+    WellbeingBand.LOW: Metric.WELLBEING_LOW,
+    WellbeingBand.MODERATE: Metric.WELLBEING_MODERATE,
+    WellbeingBand.HIGH: Metric.WELLBEING_HIGH,
+}
+_CHANGES: Final = {
+    WellbeingChange.IMPROVED: Metric.WELLBEING_IMPROVED,
+    WellbeingChange.NO_RELIABLE_CHANGE: Metric.WELLBEING_NO_RELIABLE_CHANGE,
+    WellbeingChange.WORSENED: Metric.WELLBEING_WORSENED,
+}
+
+
+def _wellbeing(data: Any) -> tuple[Metric, ...]:
+    """A band counts once in the banded total and once in its own column; so does a change
+    (none at baseline, nor for an instrument without a reliable-change rule)."""
+    metrics: tuple[Metric, ...] = ()
+    if data.wellbeing_band is not None:
+        metrics += (Metric.WELLBEING_BANDED, _BANDS[data.wellbeing_band])
+    if data.change is not None:
+        metrics += (Metric.WELLBEING_CHANGE_ASSESSED, _CHANGES[data.change])
+    return metrics
 
 
 def _fixed(*metrics: Metric) -> Callable[[Any], tuple[Metric, ...]]:
@@ -74,6 +108,7 @@ _RULES: Final[dict[type[EventData], Callable[[Any], tuple[Metric, ...]]]] = {
     ev.TaskDeclinedV2: _fixed(Metric.TASKS_DECLINED),
     ev.TaskCompleted: _fixed(Metric.TASKS_COMPLETED),
     ev.TaskOverdue: _fixed(Metric.TASKS_OVERDUE),
+    ev.WellbeingMeasured: _wellbeing,
 }
 
 COUNTED_EVENTS: Final = tuple(_RULES)

@@ -44,6 +44,16 @@ class Figures(BaseModel):
     professional_share: Share
     consents_granted: Count
     consents_withdrawn: Count
+    wellbeing_banded: Count = Field(description="Questionnaires answered item by item, banded.")
+    wellbeing_low: Count
+    wellbeing_moderate: Count
+    wellbeing_high: Count
+    wellbeing_change_assessed: Count = Field(
+        description="Follow-ups and ends judged by their instrument's reliable-change rule."
+    )
+    wellbeing_improved: Count
+    wellbeing_no_reliable_change: Count
+    wellbeing_worsened: Count
 
 
 class MonthFiguresOut(Figures):

@@ -1,4 +1,4 @@
-"""The live consumer's side of reporting: every public event it reads is counted."""
+"""The live consumer's side of reporting: every event it reads is counted."""
 
 from __future__ import annotations
 

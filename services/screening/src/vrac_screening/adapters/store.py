@@ -34,6 +34,7 @@ from vrac_screening.domain.links import DiplomaLink
 from vrac_screening.domain.questionnaire import Questionnaire
 from vrac_screening.domain.scores import DomainResult, Rating
 from vrac_screening.domain.screening import Screening
+from vrac_screening.domain.wellbeing import Measurement, rescored
 
 CASES: Final = "cases"
 SCREENINGS: Final = "screenings"
@@ -41,8 +42,9 @@ DIPLOMAS: Final = "diplomas"
 DIPLOMA_PDFS: Final = "diploma_pdfs"
 QUESTIONNAIRES: Final = "questionnaires"
 DIPLOMA_LINKS: Final = "diploma_links"
+MEASUREMENTS: Final = "measurements"
 # the collections whose documents carry an outbox
-OUTBOX_COLLECTIONS: Final = (SCREENINGS, DIPLOMAS, QUESTIONNAIRES)
+OUTBOX_COLLECTIONS: Final = (SCREENINGS, DIPLOMAS, QUESTIONNAIRES, MEASUREMENTS)
 _NO_OUTBOX = WITHOUT_OUTBOX
 _SENT = {f"{OUTBOX}.0": {"$exists": False}}
 # in a case document: the writes of its records under way, token -> lease expiry
@@ -196,6 +198,20 @@ class MongoQuestionnaires(_Records):
 
     async def of_case(self, case_id: str) -> list[Questionnaire]:
         return [_questionnaire(doc) for doc in await self._of_case(case_id, "submitted_at")]
+
+
+class MongoMeasurements(_Records):
+    """Questionnaires answered item by item: the responses are kept, and scored again by
+    their instrument's plug-in when read."""
+
+    def __init__(self, db: AsyncDatabase[Any], on_events: Callable[[], None] = _no_wake):
+        super().__init__(db, MEASUREMENTS, on_events)
+
+    async def add(self, measurement: Measurement) -> None:
+        await self._insert(_measurement_doc(measurement), measurement.pull_events())
+
+    async def of_case(self, case_id: str) -> list[Measurement]:
+        return [_measurement(doc) for doc in await self._of_case(case_id, "submitted_at")]
 
 
 class MongoPdfCache:
@@ -394,5 +410,31 @@ def _questionnaire(doc: dict[str, Any]) -> Questionnaire:
         respondent=vocab.Respondent(doc["respondent"]),
         score=int(doc["score"]),
         band=vocab.WellbeingBand(doc["band"]),
+        submitted_at=doc["submitted_at"],
+    )
+
+
+def _measurement_doc(measurement: Measurement) -> dict[str, Any]:
+    return {
+        "_id": measurement.questionnaire_id,
+        "case_id": measurement.case_id,
+        "pilot": str(measurement.pilot),
+        "instrument": str(measurement.instrument),
+        "respondent": str(measurement.respondent),
+        "occasion": str(measurement.occasion),
+        "responses": dict(measurement.responses),
+        "submitted_at": measurement.submitted_at,
+    }
+
+
+def _measurement(doc: dict[str, Any]) -> Measurement:
+    return rescored(
+        questionnaire_id=doc["_id"],
+        case_id=doc["case_id"],
+        pilot=vocab.Pilot(doc["pilot"]),
+        instrument=vocab.Instrument(doc["instrument"]),
+        respondent=vocab.Respondent(doc["respondent"]),
+        occasion=vocab.Occasion(doc["occasion"]),
+        responses={str(k): int(v) for k, v in doc["responses"].items()},
         submitted_at=doc["submitted_at"],
     )

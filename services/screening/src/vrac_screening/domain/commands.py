@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from vrac_contracts.values import (
     Instrument,
     Language,
+    Occasion,
     Pilot,
     Respondent,
 )
@@ -29,6 +30,15 @@ class SubmitQuestionnaire:
     instrument: Instrument
     respondent: Respondent
     score: int
+
+
+@dataclass(frozen=True)
+class MeasureWellbeing:
+    case_id: str
+    instrument: Instrument
+    respondent: Respondent
+    occasion: Occasion
+    responses: Mapping[str, int]
 
 
 # -- from intake's events --

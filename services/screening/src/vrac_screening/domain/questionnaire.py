@@ -62,8 +62,27 @@ SCALES: Final[dict[Instrument, Scale]] = {
 }
 
 
+class FilledIn(RecordsEvents):
+    """Mixin for a filled-in questionnaire: it tells partners that it was, and no more."""
+
+    questionnaire_id: str
+    instrument: Instrument
+    respondent: Respondent
+    submitted_at: dt.datetime
+
+    def record_submitted(self) -> None:
+        # the result is a fact about one child: it stays here
+        self.record(
+            QuestionnaireSubmittedV2,
+            self.submitted_at,
+            questionnaire_id=self.questionnaire_id,
+            instrument=self.instrument,
+            respondent=self.respondent,
+        )
+
+
 @dataclass(frozen=True)
-class Questionnaire(RecordsEvents):
+class Questionnaire(FilledIn):
     questionnaire_id: str
     case_id: str
     pilot: Pilot
@@ -73,16 +92,6 @@ class Questionnaire(RecordsEvents):
     band: WellbeingBand
     submitted_at: dt.datetime
     events: list[EventData] = field(default_factory=list, repr=False, compare=False)
-
-    def record_submitted(self) -> None:
-        # the band is a fact about one child: it stays here with the score
-        self.record(
-            QuestionnaireSubmittedV2,
-            self.submitted_at,
-            questionnaire_id=self.questionnaire_id,
-            instrument=self.instrument,
-            respondent=self.respondent,
-        )
 
 
 def submit_questionnaire(
@@ -96,7 +105,10 @@ def submit_questionnaire(
     """Band the score; refuse without questionnaires consent or outside the scale. The
     questionnaire records its questionnaire-submitted."""
     case.require(ConsentPurpose.QUESTIONNAIRES)
-    band = SCALES[instrument].band(score)
+    scale = SCALES.get(instrument)
+    if scale is None:
+        raise InvalidInput("instrument", f"{instrument} is scored from its item responses")
+    band = scale.band(score)
     questionnaire = Questionnaire(
         questionnaire_id=questionnaire_id,
         case_id=case.case_id,

@@ -18,7 +18,7 @@ from vrac_runtime.http import deps_of
 from vrac_screening import handlers
 from vrac_screening.adapters.credentials import MEDIA_TYPE
 from vrac_screening.domain.case import Case
-from vrac_screening.domain.commands import RecordScreening, SubmitQuestionnaire
+from vrac_screening.domain.commands import MeasureWellbeing, RecordScreening, SubmitQuestionnaire
 from vrac_screening.domain.credential import NameShown, issuer_profile
 from vrac_screening.domain.diploma import Diploma
 from vrac_screening.domain.errors import LinkWithdrawn
@@ -28,7 +28,11 @@ from vrac_screening.entrypoints.schemas import (
     DiplomaLinkIn,
     DiplomaLinkOut,
     DiplomaOut,
+    InstrumentOut,
     IssuedLinkOut,
+    MeasurementIn,
+    MeasurementOut,
+    ProgressOut,
     QuestionnaireIn,
     QuestionnaireOut,
     ScreeningIn,
@@ -223,6 +227,42 @@ async def submit_questionnaire(
 async def list_questionnaires(case_id: str, who: Reader, d: D) -> list[QuestionnaireOut]:
     found = await handlers.list_questionnaires(d, case_id, PrincipalAccess(who))
     return [QuestionnaireOut.of(q) for q in found]
+
+
+@router.get("/instruments", response_model=list[InstrumentOut])
+async def list_instruments(
+    who: Reader,
+    d: D,
+    language: Language = Query(Language.EN, description="Language of the item texts."),
+) -> list[InstrumentOut]:
+    """The instruments this platform scores from item responses: item ids, ranges, and the
+    item texts of the free ones (none of a licensed instrument)."""
+    return [InstrumentOut.of(p, language) for p in d.instruments.on.values()]
+
+
+@router.post("/cases/{case_id}/wellbeing", status_code=201, response_model=MeasurementOut)
+async def measure_wellbeing(case_id: str, body: MeasurementIn, who: Writer, d: D) -> MeasurementOut:
+    """Record a questionnaire's item responses at a measurement occasion (needs
+    questionnaires consent); its instrument scores them."""
+    command = MeasureWellbeing(
+        case_id, body.instrument, body.respondent, body.occasion, body.responses
+    )
+    measurement = await handlers.measure_wellbeing(d, command, PrincipalAccess(who))
+    return MeasurementOut.of(measurement)
+
+
+@router.get("/cases/{case_id}/wellbeing", response_model=list[MeasurementOut])
+async def list_measurements(case_id: str, who: Reader, d: D) -> list[MeasurementOut]:
+    found = await handlers.list_measurements(d, case_id, PrincipalAccess(who))
+    return [MeasurementOut.of(m) for m in found]
+
+
+@router.get("/cases/{case_id}/wellbeing/change", response_model=list[ProgressOut])
+async def wellbeing_change(case_id: str, who: Reader, d: D) -> list[ProgressOut]:
+    """Change per instrument and respondent: the first baseline to the latest follow-up or
+    end, with the instrument's reliable-change verdict where it has one."""
+    found = await handlers.wellbeing_progress(d, case_id, PrincipalAccess(who))
+    return [ProgressOut.of(p) for p in found]
 
 
 @router.get("/diplomas/{diploma_id}/links", response_model=list[DiplomaLinkOut])

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt, StringConstraints
 from vrac_contracts import values as vocab
 from vrac_contracts.advice import AdviceCode, advice_text
 from vrac_runtime.schemas import Attributes, Request
 from vrac_runtime.values import from_attributes
 
 from vrac_screening.domain.diploma import Diploma, DiplomaSheet
+from vrac_screening.domain.instruments import Plugin
 from vrac_screening.domain.links import DiplomaLink
 from vrac_screening.domain.questionnaire import Questionnaire
 from vrac_screening.domain.scores import DomainResult, Level, Rating
 from vrac_screening.domain.screening import Screening
+from vrac_screening.domain.wellbeing import Measurement, Progress
 
 
 class ScoreIn(Request):
@@ -147,6 +150,141 @@ class QuestionnaireOut(BaseModel):
     @classmethod
     def of(cls, questionnaire: Questionnaire) -> QuestionnaireOut:
         return from_attributes(cls, questionnaire, wellbeing_band=questionnaire.band)
+
+
+ItemId = Annotated[str, StringConstraints(min_length=1, max_length=10)]
+
+
+class MeasurementIn(Request):
+    instrument: vocab.Instrument = Field(
+        description="who-5, or a licensed instrument switched on for this platform."
+    )
+    respondent: vocab.Respondent = Field(description="Who filled it in.")
+    occasion: vocab.Occasion = Field(description="baseline, follow-up or end.")
+    responses: dict[ItemId, StrictInt] = Field(
+        max_length=50,
+        description="Every item's answer by item id (`q1` ...), as on the form; reverse-scored "
+        "items are given as answered, the instrument turns them round.",
+    )
+
+
+class SubscaleOut(Attributes):
+    name: str
+    score: int
+    category: str
+
+
+class ResultOut(BaseModel):
+    raw: int = Field(description="The raw score (for the SDQ: total difficulties).")
+    value: int = Field(description="The score change is measured on (WHO-5: percentage).")
+    band: vocab.WellbeingBand | None = Field(description="Null: no published cut-offs.")
+    category: str | None = Field(description="The instrument's own category of the score.")
+    subscales: list[SubscaleOut]
+
+
+class MeasurementOut(BaseModel):
+    questionnaire_id: str
+    case_id: str
+    pilot: vocab.Pilot
+    instrument: vocab.Instrument
+    respondent: vocab.Respondent
+    occasion: vocab.Occasion
+    responses: dict[str, int]
+    result: ResultOut
+    submitted_at: dt.datetime
+
+    @classmethod
+    def of(cls, m: Measurement) -> MeasurementOut:
+        subscales = [SubscaleOut.of(s) for s in m.scored.subscales]
+        result = from_attributes(ResultOut, m.scored, subscales=subscales)
+        return from_attributes(cls, m, result=result, responses=dict(m.responses))
+
+
+class PointOut(BaseModel):
+    questionnaire_id: str
+    occasion: vocab.Occasion
+    submitted_at: dt.datetime
+    value: int
+    band: vocab.WellbeingBand | None
+
+    @classmethod
+    def of(cls, m: Measurement | None) -> PointOut | None:
+        if m is None:
+            return None
+        return cls(
+            questionnaire_id=m.questionnaire_id,
+            occasion=m.occasion,
+            submitted_at=m.submitted_at,
+            value=m.scored.value,
+            band=m.scored.band,
+        )
+
+
+class ProgressOut(BaseModel):
+    instrument: vocab.Instrument
+    respondent: vocab.Respondent
+    value_name: str = Field(description="What `value` is: percentage, total-difficulties, sum.")
+    higher_is_better: bool
+    baseline: PointOut | None = Field(description="The first baseline; null: none yet.")
+    latest: PointOut | None = Field(description="The newest follow-up or end after it.")
+    difference: int | None = Field(description="latest minus baseline value.")
+    change: vocab.WellbeingChange | None = Field(
+        description="By the instrument's reliable-change rule; null without both points or "
+        "for an instrument that defines no rule."
+    )
+
+    @classmethod
+    def of(cls, p: Progress) -> ProgressOut:
+        plugin = p.plugin
+        return cls(
+            instrument=p.instrument,
+            respondent=p.respondent,
+            value_name=plugin.value_name,
+            higher_is_better=plugin.higher_is_better,
+            baseline=PointOut.of(p.baseline),
+            latest=PointOut.of(p.latest),
+            difference=p.difference,
+            change=p.change,
+        )
+
+
+class ItemOut(BaseModel):
+    item_id: str
+    lowest: int
+    highest: int
+    text: str | None = Field(description="Null for a licensed instrument: no text is shipped.")
+
+
+class InstrumentOut(BaseModel):
+    instrument: vocab.Instrument
+    licensed: bool
+    source: str = Field(description="Where the instrument comes from, on what terms.")
+    respondents: list[vocab.Respondent]
+    value_name: str
+    higher_is_better: bool
+    items: list[ItemOut]
+    options: list[str] = Field(description="The answers' labels, lowest first, when shipped.")
+
+    @classmethod
+    def of(cls, plugin: Plugin, language: vocab.Language) -> InstrumentOut:
+        return cls(
+            instrument=plugin.instrument,
+            licensed=plugin.licensed,
+            source=plugin.source,
+            respondents=sorted(plugin.respondents),
+            value_name=plugin.value_name,
+            higher_is_better=plugin.higher_is_better,
+            items=[
+                ItemOut(
+                    item_id=i.item_id,
+                    lowest=i.lowest,
+                    highest=i.highest,
+                    text=i.texts.get(language),
+                )
+                for i in plugin.items
+            ],
+            options=list(plugin.options.get(language, ())),
+        )
 
 
 class DiplomaLinkIn(Request):
