@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from vrac_testing.processes import Platform
+from vrac_testing.processes import Platform, journey_platform
 from vrac_testing.sinks import SmtpSink, WebhookReceiver
 
 from demo.scenario import PitCase
@@ -32,17 +32,8 @@ def platform(
 ) -> Iterator[Platform]:
     prefix = f"t{uuid.uuid4().hex[:10]}"
     used_prefixes.add(prefix)
-    smtp, _ = sinks
-    platform = Platform(
-        kafka_bootstrap,
-        mongodb_url,
-        f"{prefix}.",
-        tmp_path_factory.mktemp("platform") / "logs",
-        extra_env={
-            "VRAC_SMTP_HOST": "127.0.0.1",
-            "VRAC_SMTP_PORT": str(smtp.port),
-            "VRAC_DEVELOPMENT": "true",  # plain-http webhook receiver on loopback
-        },
+    platform = journey_platform(
+        kafka_bootstrap, mongodb_url, prefix, tmp_path_factory.mktemp("platform"), sinks[0]
     )
     platform.start()
     yield platform

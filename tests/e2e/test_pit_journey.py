@@ -21,7 +21,7 @@ from pypdf import PdfReader
 from vrac_contracts.catalogue import by_type
 from vrac_testing.kafka import read_all, send_raw
 from vrac_testing.polling import eventually
-from vrac_testing.processes import SERVICES, Platform
+from vrac_testing.processes import SERVICES, Platform, journey_platform
 from vrac_testing.scan import scan_databases, scan_topics
 from vrac_testing.sinks import SmtpSink, WebhookReceiver
 
@@ -55,18 +55,7 @@ def sinks() -> Iterator[tuple[SmtpSink, WebhookReceiver]]:
 
 @pytest.fixture
 def platform(kafka_bootstrap, mongodb_url, test_prefix, sinks, tmp_path) -> Iterator[Platform]:
-    smtp, _ = sinks
-    platform = Platform(
-        kafka_bootstrap,
-        mongodb_url,
-        f"{test_prefix}.",
-        tmp_path / "logs",
-        extra_env={
-            "VRAC_SMTP_HOST": "127.0.0.1",
-            "VRAC_SMTP_PORT": str(smtp.port),
-            "VRAC_DEVELOPMENT": "true",  # plain-http webhook receiver on loopback
-        },
-    )
+    platform = journey_platform(kafka_bootstrap, mongodb_url, test_prefix, tmp_path, sinks[0])
     platform.start()
     yield platform
     platform.stop()

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import BaseModel
@@ -34,6 +34,9 @@ from vrac_contracts.events.base import EventData
 
 from vrac_testing.kafka import publish_to, read_all
 from vrac_testing.tokens import bearer
+
+if TYPE_CHECKING:
+    from vrac_testing.sinks import SmtpSink
 
 SERVICES = ("intake", "screening", "network", "notifications", "reporting")
 
@@ -257,3 +260,20 @@ async def service_process(
         client: AsyncMongoClient[Any] = AsyncMongoClient(mongodb_url)
         await client.drop_database(platform.env(name)["VRAC_MONGODB_DATABASE"])
         await client.close()
+
+
+def journey_platform(
+    kafka_bootstrap: str, mongodb_url: str, prefix: str, folder: Path, smtp: SmtpSink
+) -> Platform:
+    """The five services under ``prefix``, mailing to ``smtp``, logging into ``folder``."""
+    return Platform(
+        kafka_bootstrap,
+        mongodb_url,
+        f"{prefix}.",
+        folder / "logs",
+        extra_env={
+            "VRAC_SMTP_HOST": "127.0.0.1",
+            "VRAC_SMTP_PORT": str(smtp.port),
+            "VRAC_DEVELOPMENT": "true",  # plain-http webhook receiver on loopback
+        },
+    )
