@@ -1,6 +1,6 @@
 """Over in-memory fakes: the screening's advice reaching the family under the screening
-consent, a declined task reaching the case's coordinator, and a helper's task e-mail carrying
-the answer link network signs for them."""
+consent, a declined or overdue task reaching the case's coordinator, and a helper's task
+e-mail carrying the answer link network signs for them."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from vrac_notifications.domain.intents import (
     DeclinedTaskMessage,
     FamilyAdviceMessage,
     MessageKind,
+    OverdueTaskNotice,
     TaskMessage,
 )
 from vrac_notifications.domain.templates import Answer, render
@@ -222,6 +223,86 @@ async def test_an_agency_coordinator_hears_of_a_decline_by_case_id_only(world, e
     assert "Oma Ria" not in text and "Sam" not in text
 
 
+# -- an overdue task --
+
+
+async def test_an_overdue_task_reaches_the_coordinator_besides_the_assignee(
+    world, envelope
+) -> None:
+    await deliver(world, await added(world))  # Oma Ria, the assignee
+    await deliver(world, await added(world, **COORDINATOR))
+    await deliver(world, await added(world, **TEACHER))  # not a coordinator: told nothing
+    await deliver(world, envelope(events.TaskAssigned))
+    await deliver(world, envelope(events.TaskOverdue, assignee_kind="family"))
+    [notice] = mails_to(world, "noor@pit.example.org")
+    assert notice.subject == "Task overdue: helping with homework"
+    child = "the child of case case_7Hq2mX9aK3pL0sVd"
+    assert (
+        f"Oma Ria was to take on helping with homework for {child} by 28 March 2025, "
+        "and it is not done yet." in notice.text
+    )
+    subjects = [m.subject for m in mails_to(world, "ria@example.org")]
+    assert subjects == [
+        "Nieuwe taak: helpen met huiswerk",
+        "Een vriendelijke herinnering: helpen met huiswerk",
+    ]
+    assert mails_to(world, "anna@school.example.org") == []
+    [row] = of_kind(world, MessageKind.TASK_OVERDUE_NOTICE)
+    assert (row.recipient_id, row.status) == ("mbr_coordinator01", DeliveryStatus.DELIVERED)
+
+
+async def test_an_overdue_task_read_twice_tells_the_coordinator_once(world, envelope) -> None:
+    await deliver(world, await added(world))
+    await deliver(world, await added(world, **COORDINATOR))
+    overdue = envelope(events.TaskOverdue, assignee_kind="family")
+    await deliver(world, overdue)
+    await deliver(world, overdue)
+    assert len(mails_to(world, "noor@pit.example.org")) == 1
+    assert len(mails_to(world, "ria@example.org")) == 1
+
+
+async def test_a_coordinator_whose_own_task_is_overdue_gets_only_the_reminder(
+    world, envelope
+) -> None:
+    await deliver(world, await added(world, **COORDINATOR))
+    await deliver(world, envelope(events.TaskOverdue, assignee_id="mbr_coordinator01"))
+    [reminder] = world.mailer.sent
+    assert reminder.subject == "A friendly reminder: your task"
+    assert of_kind(world, MessageKind.TASK_OVERDUE_NOTICE) == []
+
+
+async def test_an_overdue_notice_waits_for_a_coordinator_to_join(world, envelope) -> None:
+    await deliver(world, await added(world))
+    await deliver(world, envelope(events.TaskOverdue, assignee_kind="family"))
+    assert of_kind(world, MessageKind.TASK_OVERDUE_NOTICE) == []
+    await deliver(world, await added(world, **COORDINATOR | {"language": "fr"}))
+    [notice] = mails_to(world, "noor@pit.example.org")
+    assert notice.subject == "Tâche en retard : votre tâche"
+    child = "l'enfant du dossier case_7Hq2mX9aK3pL0sVd"
+    assert f"Oma Ria devait se charger de « votre tâche » pour {child} d'ici le 28 mars 2025" in (
+        notice.text
+    )
+
+
+async def test_an_agency_coordinator_hears_of_an_overdue_task_by_case_id_only(
+    world, envelope
+) -> None:
+    await deliver(world, await registered(world))
+    await deliver(world, await added(world))
+    await deliver(world, await added(world, **YOUTH_TEAM | {"role": "spider-in-the-web"}))
+    await register_agency_webhook(world)
+    await deliver(
+        world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
+    )
+    await deliver(world, envelope(events.TaskOverdue, assignee_kind="family"))
+    [hook] = world.poster.sent
+    assert isinstance(hook, Hook) and hook.kind == "task-overdue-notice"
+    assert (hook.body["task_id"], hook.body["due_date"]) == ("task_1a2b3c4d5e6f", "2025-03-28")
+    text = hook.body["text"]
+    assert "Iemand uit het netwerk" in text and "case_7Hq2mX9aK3pL0sVd" in text
+    assert not any(word in str(hook.body) for word in PERSONAL)
+
+
 # -- the reminder before the due date --
 
 
@@ -313,6 +394,7 @@ def _every_new_message() -> list:
             child_codes=("ask-for-a-break",),
         ),
         DeclinedTaskMessage(**at, **task, trigger_id="ev-2", reason=DeclineReason.OTHER),
+        OverdueTaskNotice(**at, **task, trigger_id="ev-4", due_date=dt.date.today()),
         TaskMessage(
             **at,
             **task,
@@ -340,7 +422,7 @@ def test_every_new_message_is_written_in_each_language(language: Language) -> No
             case_id="case_1",
             child_first_name="Sam",
             answer=Answer("https://n.example.org/a", dt.date(2025, 4, 1)),
-            decliner="Oma Ria",
+            member_name="Oma Ria",
         )
         assert message.language is language and message.subject
         assert "{" not in message.subject + message.text  # every word filled in

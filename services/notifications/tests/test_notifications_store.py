@@ -14,6 +14,7 @@ from vrac_notifications.domain.intents import (
     DiplomaMessage,
     FamilyAdviceMessage,
     MessageKind,
+    OverdueTaskNotice,
     SchoolAdviceMessage,
     TaskMessage,
 )
@@ -78,6 +79,14 @@ def a_case_file() -> CaseFile:
                 task_id="task_1",
                 member_id="mbr_teacher000001",
                 due_date=dt.date(2025, 3, 28),
+            ),
+            OverdueTaskNotice(
+                **trigger,
+                trigger_id="ev-1",
+                task_id="task_1",
+                member_id="mbr_teacher000001",
+                due_date=dt.date(2025, 3, 28),
+                category=vocab.TaskCategory.MEETING,
             ),
         ],
         removed={"gdn_left00000001", "mbr_left00000001"},

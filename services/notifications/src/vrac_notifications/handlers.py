@@ -58,6 +58,7 @@ from vrac_notifications.domain.intents import (
     FamilyAdviceMessage,
     Intent,
     MessageKind,
+    OverdueTaskNotice,
     SchoolAdviceMessage,
     TaskKind,
     TaskMessage,
@@ -294,8 +295,17 @@ async def tell_assignee(deps: Deps, event: events.TaskAssigned, trigger: Trigger
 
 
 async def remind_assignee(deps: Deps, event: events.TaskOverdue, trigger: Trigger) -> None:
-    """Remind the member of an overdue task (its category comes from the assignment)."""
+    """Remind the member of an overdue task, and tell the network's coordinator (spider in
+    the web) so they can follow it up; both take the category from the assignment, and the
+    coordinator's notice waits until a coordinator is known here."""
     await _expect(deps, event, _task(MessageKind.TASK_OVERDUE, event, trigger, None))
+    notice = OverdueTaskNotice(
+        **_origin(event, trigger),
+        task_id=event.task_id,
+        member_id=event.assignee_id,
+        due_date=event.due_date,
+    )
+    await _expect(deps, event, notice)
 
 
 async def remind_before_due(deps: Deps, event: events.TaskDueSoon, trigger: Trigger) -> None:
@@ -601,10 +611,10 @@ async def _prepared(deps: Deps, case: CaseFile, item: Planned) -> Send | None:
 
 
 def _render(case: CaseFile, item: Planned, diploma_url: str, answer: Answer | None) -> Message:
-    decliner = None
-    if isinstance(item.intent, DeclinedTaskMessage):
+    member_name = None  # who a coordinator's notice is about
+    if isinstance(item.intent, DeclinedTaskMessage | OverdueTaskNotice):
         member = case.contacts.get(item.intent.member_id)
-        decliner = member.name if member is not None else None
+        member_name = member.name if member is not None else None
     return render(
         item.intent,
         item.contact,
@@ -612,7 +622,7 @@ def _render(case: CaseFile, item: Planned, diploma_url: str, answer: Answer | No
         child_first_name=case.child_first_name,
         diploma_url=diploma_url,
         answer=answer,
-        decliner=decliner,
+        member_name=member_name,
     )
 
 

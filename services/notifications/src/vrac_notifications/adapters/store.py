@@ -48,6 +48,7 @@ from vrac_notifications.domain.intents import (
     FamilyAdviceMessage,
     Intent,
     MessageKind,
+    OverdueTaskNotice,
     SchoolAdviceMessage,
     TaskMessage,
 )
@@ -228,6 +229,13 @@ def _intent_doc(intent: Intent) -> dict[str, Any]:
             "category": _opt(str, intent.category),
             "reason": _opt(str, intent.reason),
         }
+    elif isinstance(intent, OverdueTaskNotice):
+        doc |= {
+            "task_id": intent.task_id,
+            "member_id": intent.member_id,
+            "category": _opt(str, intent.category),
+            "due_date": intent.due_date.isoformat(),
+        }
     elif isinstance(intent, DiplomaMessage):
         doc["diploma_id"] = intent.diploma_id
     elif isinstance(intent, FamilyAdviceMessage):
@@ -270,6 +278,14 @@ def _intent(doc: dict[str, Any]) -> Intent:
             coordinator_id=doc.get("coordinator_id"),
             category=category,
             reason=_opt(DeclineReason, doc.get("reason")),
+        )
+    if kind is MessageKind.TASK_OVERDUE_NOTICE:
+        return OverdueTaskNotice(
+            **trigger,
+            task_id=doc["task_id"],
+            member_id=doc["member_id"],
+            due_date=dt.date.fromisoformat(doc["due_date"]),
+            category=category,
         )
     return TaskMessage(
         **trigger,

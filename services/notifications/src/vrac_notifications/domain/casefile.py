@@ -35,6 +35,7 @@ from vrac_notifications.domain.intents import (
     DiplomaMessage,
     FamilyAdviceMessage,
     Intent,
+    OverdueTaskNotice,
     SchoolAdviceMessage,
     TaskMessage,
 )
@@ -179,7 +180,10 @@ class CaseFile:
             for known in self.intents
         ):
             return False  # one event may owe several kinds (a screening: school and family)
-        if isinstance(intent, TaskMessage | DeclinedTaskMessage) and intent.category is None:
+        if (
+            isinstance(intent, TaskMessage | DeclinedTaskMessage | OverdueTaskNotice)
+            and intent.category is None
+        ):
             intent = replace(intent, category=self._category_of(intent.task_id))
         self.intents.append(intent)
         return True
@@ -209,7 +213,7 @@ class CaseFile:
         if isinstance(intent, TaskMessage):
             member = self.contacts.get(intent.member_id)
             return [member] if member is not None else []
-        if isinstance(intent, DeclinedTaskMessage):
+        if isinstance(intent, DeclinedTaskMessage | OverdueTaskNotice):
             return self._coordinators(intent)
         if isinstance(intent, DiplomaMessage):
             return [c for c in contacts if c.recipient_kind is RecipientKind.GUARDIAN]
@@ -219,11 +223,13 @@ class CaseFile:
             return [c for c in contacts if c.recipient_kind is RecipientKind.GUARDIAN]
         return [c for c in contacts if c.is_school]
 
-    def _coordinators(self, intent: DeclinedTaskMessage) -> list[Contact]:
+    def _coordinators(self, intent: DeclinedTaskMessage | OverdueTaskNotice) -> list[Contact]:
         """The coordinator network named, else every spider in the web the directory knows;
-        one who declined their own task needs no word of it."""
-        if intent.coordinator_id is not None:
-            named = self.contacts.get(intent.coordinator_id)
+        one who declined their own task, or whose own task is overdue (they get the
+        assignee's reminder), needs no word of it."""
+        named_id = intent.coordinator_id if isinstance(intent, DeclinedTaskMessage) else None
+        if named_id is not None:
+            named = self.contacts.get(named_id)
             found = [named] if named is not None else []
         else:
             found = [c for c in self.contacts.values() if c.role is NetworkRole.SPIDER_IN_THE_WEB]

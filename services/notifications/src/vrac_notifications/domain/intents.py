@@ -20,6 +20,7 @@ class MessageKind(StrEnum):
     TASK_OVERDUE = "task-overdue"
     TASK_DUE_SOON = "task-due-soon"
     TASK_DECLINED = "task-declined"
+    TASK_OVERDUE_NOTICE = "task-overdue-notice"
     DIPLOMA_READY = "diploma-ready"
     SCHOOL_ADVICE = "school-advice"
     FAMILY_ADVICE = "family-advice"
@@ -91,6 +92,25 @@ class DeclinedTaskMessage(_Intent):
     reason: DeclineReason | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class OverdueTaskNotice(_Intent):
+    """Tell the network's coordinator (the spider in the web) that a task is overdue, so
+    they can follow it up with the assignee or the family."""
+
+    kind: Literal[MessageKind.TASK_OVERDUE_NOTICE] = field(
+        default=MessageKind.TASK_OVERDUE_NOTICE, init=False
+    )
+    task_id: str
+    member_id: str  # the assignee
+    due_date: dt.date
+    category: TaskCategory | None = None
+
+
 Intent = (
-    TaskMessage | DiplomaMessage | SchoolAdviceMessage | FamilyAdviceMessage | DeclinedTaskMessage
+    TaskMessage
+    | DiplomaMessage
+    | SchoolAdviceMessage
+    | FamilyAdviceMessage
+    | DeclinedTaskMessage
+    | OverdueTaskNotice
 )

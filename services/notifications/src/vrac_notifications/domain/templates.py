@@ -21,6 +21,7 @@ from vrac_notifications.domain.intents import (
     FamilyAdviceMessage,
     Intent,
     MessageKind,
+    OverdueTaskNotice,
     SchoolAdviceMessage,
     TaskMessage,
 )
@@ -186,6 +187,27 @@ TASK_DECLINED: Final = {
         "Could you look with the family for someone else to take it on?",
     ),
 }
+TASK_OVERDUE_NOTICE: Final = {
+    NL: (
+        "Taak over tijd: {category}",
+        "{who} zou {category} voor {child} doen tot {date}, en dat is nog niet gebeurd.\n\n"
+        "Wil je even nagaan of er hulp of wat meer tijd nodig is, of dat iemand anders het "
+        "kan overnemen?",
+    ),
+    FR: (
+        "Tâche en retard : {category}",
+        "{who} devait se charger de « {category} » pour {child} d'ici le {date}, et ce "
+        "n'est pas encore fait.\n\n"
+        "Pourriez-vous voir s'il faut un coup de main, un peu plus de temps, ou quelqu'un "
+        "d'autre pour prendre le relais ?",
+    ),
+    EN: (
+        "Task overdue: {category}",
+        "{who} was to take on {category} for {child} by {date}, and it is not done yet.\n\n"
+        "Could you check whether a hand or a little more time is needed, or whether someone "
+        "else could take it over?",
+    ),
+}
 SOMEONE: Final = {
     NL: "Iemand uit het netwerk",
     FR: "Une personne du réseau",
@@ -301,7 +323,9 @@ def _possessive(child: str) -> str:
     return f"{child}'" if child.endswith("s") else f"{child}'s"
 
 
-def _category(intent: TaskMessage | DeclinedTaskMessage, language: Language) -> str:
+def _category(
+    intent: TaskMessage | DeclinedTaskMessage | OverdueTaskNotice, language: Language
+) -> str:
     if intent.category is None:
         return SOME_TASK[language]
     return CATEGORY[intent.category][language]
@@ -315,11 +339,12 @@ def render(
     child_first_name: str | None,
     diploma_url: str = "",
     answer: Answer | None = None,
-    decliner: str | None = None,
+    member_name: str | None = None,
 ) -> Message:
     """The message ``intent`` becomes for ``contact``, in the contact's language.
-    ``answer``: the task's answer link, for a helper without an account; ``decliner``: the
-    name of who declined a task, told to a coordinator who is not an agency."""
+    ``answer``: the task's answer link, for a helper without an account; ``member_name``:
+    who a coordinator's notice is about (who declined the task, or whose task is overdue),
+    told to a coordinator who is not an agency."""
     lang = contact.language
     child = child_reference(contact, case_id, child_first_name)
     if isinstance(intent, TaskMessage):
@@ -327,10 +352,13 @@ def render(
         if answer is not None:
             expires = long_date(answer.expires_on, lang)
             body += "\n\n" + ANSWER[lang].format(link=answer.url, expires=expires)
-    elif isinstance(intent, DeclinedTaskMessage):
+    elif isinstance(intent, DeclinedTaskMessage | OverdueTaskNotice):
         # the coordinator needs to know who to talk to; an agency's system is told no name
-        who = decliner if decliner and not contact.is_agency else SOMEONE[lang]
-        subject, body = _declined(intent, lang, child, who)
+        who = member_name if member_name and not contact.is_agency else SOMEONE[lang]
+        if isinstance(intent, DeclinedTaskMessage):
+            subject, body = _declined(intent, lang, child, who)
+        else:
+            subject, body = _overdue_notice(intent, lang, child, who)
     elif isinstance(intent, FamilyAdviceMessage):
         subject, body = _family_advice(intent, lang, child)
     elif isinstance(intent, DiplomaMessage):
@@ -369,6 +397,15 @@ def _declined(intent: DeclinedTaskMessage, lang: Language, child: str, who: str)
         reason = REASON[lang].format(reason=DECLINE_REASON[intent.reason][lang])
     subject_t, body_t = TASK_DECLINED[lang]
     words = {"category": category, "child": child, "who": who, "reason": reason}
+    return subject_t.format(**words), body_t.format(**words)
+
+
+def _overdue_notice(
+    intent: OverdueTaskNotice, lang: Language, child: str, who: str
+) -> tuple[str, str]:
+    subject_t, body_t = TASK_OVERDUE_NOTICE[lang]
+    date = long_date(intent.due_date, lang)
+    words = {"category": _category(intent, lang), "child": child, "who": who, "date": date}
     return subject_t.format(**words), body_t.format(**words)
 
 

@@ -12,6 +12,7 @@ from vrac_notifications.domain.intents import (
     DeclinedTaskMessage,
     DiplomaMessage,
     Intent,
+    OverdueTaskNotice,
     SchoolAdviceMessage,
     TaskMessage,
 )
@@ -124,6 +125,12 @@ def webhook_body(
             "task_id": intent.task_id,
             "category": str(intent.category) if intent.category else None,
             "decline_reason": str(intent.reason) if intent.reason else None,
+        }
+    elif isinstance(intent, OverdueTaskNotice):
+        body |= {
+            "task_id": intent.task_id,
+            "category": str(intent.category) if intent.category else None,
+            "due_date": intent.due_date.isoformat(),
         }
     elif isinstance(intent, DiplomaMessage):
         body |= {"diploma_id": intent.diploma_id, "diploma_url": diploma_url}
