@@ -1,6 +1,7 @@
 """Against the real Kafka and store, an SMTP server, and network's link route over HTTP: the
 screening's advice reaches the guardians under the screening consent and a withdrawal stops
-it; a decline reaches the coordinator; a reminder goes before the due date; an informal
+it; a decline and an overdue task reach the coordinator; a reminder goes before the due
+date; an informal
 helper's task e-mail carries the answer link network signed, also when network was away at
 the first attempt."""
 
@@ -16,6 +17,7 @@ from vrac_contracts.events import (
     TaskAssigned,
     TaskDeclinedV2,
     TaskDueSoon,
+    TaskOverdue,
 )
 from vrac_runtime.auth import Tokens
 from vrac_runtime.settings import ServiceSettings
@@ -123,6 +125,41 @@ async def test_a_decline_reaches_the_coordinator_and_a_reminder_the_helper(
         )
         subjects = sorted(m.subject for m in svc.smtp.to("ria@example.org"))
         assert subjects == ["Binnenkort: helpen met huiswerk", "Nieuwe taak: helpen met huiswerk"]
+
+
+async def test_an_overdue_task_reaches_the_coordinator_in_their_language_and_the_helper(
+    service_factory,
+) -> None:
+    async with service_factory() as svc:
+        await svc.publish(
+            await svc.member(**COORDINATOR | {"language": "fr"}),
+            await svc.member(**GRANDMA),
+        )
+        await svc.until_directory("the members", lambda doc: len(doc["contacts"]) == 2)
+        await svc.publish(event(TaskAssigned))
+        await svc.until_directory("the assignment", lambda doc: len(doc["intents"]) == 1)
+        await svc.publish(event(TaskOverdue, assignee_kind="family"))
+        await eventually(lambda: svc.smtp.to("noor@pit.example.org"), "the notice", timeout=30)
+        [notice] = svc.smtp.to("noor@pit.example.org")
+        assert notice.subject == "Tâche en retard : aider aux devoirs"
+        assert "Oma Ria devait se charger de « aider aux devoirs »" in notice.text
+        assert "d'ici le 28 mars 2025" in notice.text
+        await eventually(
+            lambda: len(svc.smtp.to("ria@example.org")) == 2, "the task and its reminder", 30
+        )
+        reminder = svc.smtp.to("ria@example.org")[-1]
+        assert "Een vriendelijke herinnering" in reminder.subject
+        expected = [
+            ("task-assigned", GRANDMA["member_id"], "delivered"),
+            ("task-overdue", GRANDMA["member_id"], "delivered"),
+            ("task-overdue-notice", COORDINATOR["member_id"], "delivered"),
+        ]
+
+        async def recorded() -> bool:  # an e-mail arrives just before its outcome is stored
+            rows = await svc.deliveries()
+            return sorted((r["kind"], r["recipient_id"], r["status"]) for r in rows) == expected
+
+        await eventually(recorded, "one delivery per message and recipient", timeout=30)
 
 
 def answer_link(svc: Service, text: str) -> str:
