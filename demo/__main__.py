@@ -19,7 +19,15 @@ from vrac_testing.infrastructure import local_stack_ports, repo_root
 from vrac_testing.processes import Platform
 from vrac_testing.sinks import SmtpSink, WebhookReceiver
 
-from demo.scenario import DemoFailed, PitCase, erase, family_advice, measure_wellbeing, walk
+from demo.scenario import (
+    DemoFailed,
+    PitCase,
+    erase,
+    family_advice,
+    measure_wellbeing,
+    overdue_notice,
+    walk,
+)
 
 
 def step(title: str) -> None:
@@ -38,6 +46,8 @@ async def show_the_case(
         step("notifications to the family: the screening's advice, under its consent")
         await family_advice(pit, say=say)
         await measure_wellbeing(pit, journey, step=step, say=say)
+        step("an overdue task: its helper is reminded, the spider in the web told")
+        await overdue_notice(pit, journey, say=say)
         await erase(pit, journey, step=step, say=say)
 
 

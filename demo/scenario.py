@@ -709,3 +709,32 @@ async def measure_wellbeing(
     for line in wellbeing.lines():
         say(line)
     return wellbeing
+
+
+async def overdue_notice(
+    pit: PitCase, journey: Journey, say: Callable[[str], None] = _silent
+) -> ReceivedHook:
+    """A task of the grandmother's left past its due date: besides her reminder, the youth
+    team, the network's spider in the web, hears of it on its webhook (by case id, no names)."""
+    case, members = journey.intake, journey.network.members
+    past = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)).isoformat()
+    task = await pit.assign(case, "transport", members["grandmother"], past)
+    await pit.ok("POST", "network", "/sweeps/overdue", pit.coach, json={})
+
+    def notice() -> ReceivedHook | None:
+        return next(
+            (
+                h
+                for h in pit.hooks.hooks
+                if h.json.get("kind") == "task-overdue-notice"
+                and h.json.get("task_id") == task["task_id"]
+            ),
+            None,
+        )
+
+    hook: ReceivedHook = await wait_for("the coordinator's overdue notice", notice)
+    say(
+        f"youth team (spider in the web) told of overdue task {task['task_id']}: "
+        f"{hook.json['subject']}"
+    )
+    return hook
