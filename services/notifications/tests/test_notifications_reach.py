@@ -60,6 +60,18 @@ def of_kind(world, kind: MessageKind) -> list:
     return [row for row in world.deliveries.rows.values() if row.kind is kind]
 
 
+async def youth_team_coordinating(world, envelope) -> None:
+    """The family, Oma Ria, and the youth team as spider in the web, with its webhook and
+    the family's consent to share with it."""
+    await deliver(world, await registered(world))
+    await deliver(world, await added(world))
+    await deliver(world, await added(world, **YOUTH_TEAM | {"role": "spider-in-the-web"}))
+    await register_agency_webhook(world)
+    await deliver(
+        world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
+    )
+
+
 # -- advice for the family --
 
 
@@ -206,13 +218,7 @@ async def test_a_coordinator_who_declines_is_not_told_of_it(world, envelope) -> 
 
 
 async def test_an_agency_coordinator_hears_of_a_decline_by_case_id_only(world, envelope) -> None:
-    await deliver(world, await registered(world))
-    await deliver(world, await added(world))
-    await deliver(world, await added(world, **YOUTH_TEAM | {"role": "spider-in-the-web"}))
-    await register_agency_webhook(world)
-    await deliver(
-        world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
-    )
+    await youth_team_coordinating(world, envelope)
     await deliver(world, declined(envelope, coordinator_id=None, decline_reason="not-suitable"))
     [hook] = world.poster.sent
     assert isinstance(hook, Hook) and hook.kind == "task-declined"
@@ -287,13 +293,7 @@ async def test_an_overdue_notice_waits_for_a_coordinator_to_join(world, envelope
 async def test_an_agency_coordinator_hears_of_an_overdue_task_by_case_id_only(
     world, envelope
 ) -> None:
-    await deliver(world, await registered(world))
-    await deliver(world, await added(world))
-    await deliver(world, await added(world, **YOUTH_TEAM | {"role": "spider-in-the-web"}))
-    await register_agency_webhook(world)
-    await deliver(
-        world, consent(envelope, "share-with-agency", True, "2025-03-01T10:00:00Z", AGENCY)
-    )
+    await youth_team_coordinating(world, envelope)
     await deliver(world, envelope(events.TaskOverdue, assignee_kind="family"))
     [hook] = world.poster.sent
     assert isinstance(hook, Hook) and hook.kind == "task-overdue-notice"
