@@ -3,7 +3,9 @@
 Each pilot runs its own Kafka cluster; the consortium's reporting runs on a cluster of its
 own, into which MirrorMaker 2 copies every pilot's public topics under the same names
 (``IdentityReplicationPolicy``). The topics come from the catalogue's public entries, listed
-one by one, so an internal or dead-letter topic is never copied, whatever its name.
+one by one, so a dead-letter topic is never copied, whatever its name; of the internal topics
+only those reporting reads (counts and codes, no personal data) are copied, so that the
+consortium report shows the same cells as a pilot's.
 
 ``mirror_maker_properties`` writes the properties file of a dedicated MirrorMaker 2
 (``connect-mirror-maker.sh mm2.properties``, as the local consortium test runs it);
@@ -17,7 +19,7 @@ import re
 from collections.abc import Mapping
 from typing import Final
 
-from vrac_contracts.catalogue import public
+from vrac_contracts.catalogue import consumed_by, public
 
 CONSORTIUM: Final = "consortium"  # the target cluster's alias
 IDENTITY_POLICY: Final = "org.apache.kafka.connect.mirror.IdentityReplicationPolicy"
@@ -27,12 +29,14 @@ _TOPIC_CHARACTERS: Final = re.compile(r"[A-Za-z0-9._-]*")  # what Kafka allows i
 
 
 def mirrored_topics(topic_prefix: str = "") -> tuple[str, ...]:
-    """Every public topic of the catalogue that is not superseded (what the consortium's
-    reporting reads; a superseded one stays with the pilots' partners), under
-    ``topic_prefix``."""
+    """Every topic the consortium's reporting reads: the public ones that are not superseded
+    (a superseded one stays with the pilots' partners) and the internal ones reporting
+    consumes, under ``topic_prefix``."""
     if not _TOPIC_CHARACTERS.fullmatch(topic_prefix):
         raise ValueError(f"topic prefix {topic_prefix!r} holds a character Kafka refuses")
-    return tuple(sorted(topic_prefix + s.topic for s in public() if not s.superseded_by))
+    read = {s.topic for s in public() if not s.superseded_by}
+    read.update(s.topic for s in consumed_by("reporting"))
+    return tuple(sorted(topic_prefix + topic for topic in read))
 
 
 def topics_pattern(topic_prefix: str = "") -> str:

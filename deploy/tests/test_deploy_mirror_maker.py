@@ -1,5 +1,5 @@
-"""MirrorMaker 2's settings for the consortium: every current public topic copied, nothing
-else.
+"""MirrorMaker 2's settings for the consortium: every current public topic copied, and the
+internal ones reporting reads (free of personal data), nothing else.
 
 The copying itself is shown by ``tests/consortium`` on two running clusters."""
 
@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ElementTree
 
 import pytest
 from vrac_contracts.catalogue import CATALOGUE, Audience
+from vrac_contracts.rules import personal_fields
 
 from deploy.consortium import (
     IDENTITY_POLICY,
@@ -37,8 +38,11 @@ def test_every_public_topic_is_copied_and_no_private_or_dead_letter_one() -> Non
     pattern = re.compile(topics_pattern())
     for spec in CATALOGUE:
         public = spec.audience is Audience.PUBLIC and not spec.superseded_by
-        assert bool(pattern.fullmatch(spec.topic)) is public, spec.topic
+        copied = public or "reporting" in spec.consumers
+        assert bool(pattern.fullmatch(spec.topic)) is copied, spec.topic
         assert not pattern.fullmatch(spec.dlq_topic), spec.dlq_topic
+        if copied:
+            assert not personal_fields(spec.model), spec.topic
     # a dot matches only a dot
     assert not pattern.fullmatch("vrac.publicXintake.case-opened.v1")
 

@@ -98,12 +98,13 @@ def test_events_of_other_kinds_are_not_counted(ce_type: str) -> None:
         tally_of("some-id", spec.model.model_validate(spec.example))
 
 
-def test_reporting_reads_only_the_current_public_topics() -> None:
+def test_reporting_reads_only_the_current_public_topics_and_the_network_measures() -> None:
     from vrac_contracts.catalogue import consumed_by
 
     counted = {spec.model for spec in consumed_by("reporting")}
     assert counted == set(COUNTED_EVENTS)
-    assert all(spec.topic.startswith("vrac.public.") for spec in consumed_by("reporting"))
+    internal = {s.topic for s in consumed_by("reporting") if not s.topic.startswith("vrac.public.")}
+    assert internal == {"vrac.internal.network.network-measured.v1"}
 
 
 @pytest.mark.parametrize(
