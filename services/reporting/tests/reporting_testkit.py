@@ -31,6 +31,7 @@ TYPES = {
     "declined": "org.vrac.network.task-declined.v2",
     "completed": "org.vrac.network.task-completed.v1",
     "overdue": "org.vrac.network.task-overdue.v1",
+    "measured": "org.vrac.network.network-measured.v1",
 }
 
 

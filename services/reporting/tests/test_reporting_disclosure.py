@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from vrac_reporting.domain import network
 from vrac_reporting.domain.report import ADDITIVE, Suppression, month_figures
 from vrac_reporting.domain.tally import Metric
 
@@ -33,7 +34,20 @@ def months(draw: st.DrawFn) -> dict[str, int]:
     counts = {str(metric): draw(count) for metric in Metric}
     # every assigned task is counted for exactly one of the two parts
     counts[TASKS] = counts[INFORMAL] + counts[PROFESSIONAL]
-    return counts
+    return counts | _network_month(draw, count)
+
+
+def _network_month(draw: st.DrawFn, count: st.SearchStrategy[int]) -> dict[str, int]:
+    """A month's network counts: a case covering three sectors has three members or more."""
+    wide, narrow = draw(count), draw(count)
+    members = 3 * wide + narrow + draw(count)
+    return {
+        network.CASES_WIDE: wide,
+        network.CASES_NARROW: narrow,
+        network.CASES_MEASURED: wide + narrow,
+        network.MEMBERS: members,
+        network.INFORMAL: draw(st.integers(0, members)),
+    }
 
 
 def published(counts: Mapping[str, int]) -> Mapping[str, object]:

@@ -22,6 +22,7 @@ from vrac_contracts.values import MemberKind
 
 from vrac_reporting.domain.consent import reporting_decision
 from vrac_reporting.domain.errors import NotCounted
+from vrac_reporting.domain.network import Measure, measure_of
 
 
 class Metric(StrEnum):
@@ -74,6 +75,7 @@ _RULES: Final[dict[type[EventData], Callable[[Any], tuple[Metric, ...]]]] = {
     ev.TaskDeclinedV2: _fixed(Metric.TASKS_DECLINED),
     ev.TaskCompleted: _fixed(Metric.TASKS_COMPLETED),
     ev.TaskOverdue: _fixed(Metric.TASKS_OVERDUE),
+    ev.NetworkMeasured: _fixed(),  # counts nothing: its measure is kept (domain.network)
 }
 
 COUNTED_EVENTS: Final = tuple(_RULES)
@@ -102,6 +104,7 @@ class Tally:
     month: str
     metrics: tuple[Metric, ...]
     decision: ConsentState | None = None
+    measure: Measure | None = None
 
     @property
     def key(self) -> str:
@@ -120,4 +123,5 @@ def tally_of(event_id: str, data: EventData) -> Tally:
         month_of(data.occurred_at),
         rule(data),
         reporting_decision(data),
+        measure_of(data),
     )
