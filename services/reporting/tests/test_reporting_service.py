@@ -111,6 +111,11 @@ EXPECTED_JOURNEY = {
     "professional_share": None,
     "consents_granted": 5,
     "consents_withdrawn": "suppressed",
+    # no network measured this month
+    "network_cases_measured": "suppressed",
+    "network_mean_size": None,
+    "network_informal_share": None,
+    "network_cases_three_sectors_or_more": "suppressed",
 }
 
 

@@ -23,10 +23,13 @@ def consuming(models: FakeReadModels) -> tuple[KafkaBroker, EventConsumer]:
     return runtime.broker, consumer
 
 
-async def test_every_public_event_type_is_subscribed(fake_models: FakeReadModels) -> None:
+async def test_every_public_event_type_and_the_network_measure_are_subscribed(
+    fake_models: FakeReadModels,
+) -> None:
     _, consumer = consuming(fake_models)
     assert consumer.topics == sorted(spec.topic for spec in consumed_by("reporting"))
-    assert all(".public." in topic for topic in consumer.topics)
+    internal = [topic for topic in consumer.topics if ".public." not in topic]
+    assert internal == ["vrac.internal.network.network-measured.v1"]
 
 
 async def test_a_published_event_is_counted_once_however_often_it_arrives(
