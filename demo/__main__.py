@@ -19,7 +19,7 @@ from vrac_testing.infrastructure import local_stack_ports, repo_root
 from vrac_testing.processes import Platform
 from vrac_testing.sinks import SmtpSink, WebhookReceiver
 
-from demo.scenario import DemoFailed, PitCase, erase, family_advice, walk
+from demo.scenario import DemoFailed, PitCase, erase, family_advice, network_figures, walk
 
 
 def step(title: str) -> None:
@@ -37,6 +37,8 @@ async def show_the_case(
         journey = await walk(pit, step=step, say=say)
         step("notifications to the family: the screening's advice, under its consent")
         await family_advice(pit, say=say)
+        step("the network in figures: the plan's measure, and the report's hidden cells")
+        await network_figures(pit, journey, say=say)
         await erase(pit, journey, step=step, say=say)
 
 

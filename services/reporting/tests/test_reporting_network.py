@@ -20,6 +20,7 @@ from vrac_reporting.domain.replay import ReplayTally
 from vrac_reporting.domain.report import COLUMNS, Suppression, month_figures
 from vrac_reporting.domain.tally import tally_of
 
+from services.reporting.tests.fakes import contribution_of
 from services.reporting.tests.reporting_testkit import event, reporting_consent
 
 MARCH = "2025-03"
@@ -44,10 +45,7 @@ def live(envelopes: list[Envelope[Any]]) -> list[Contribution]:
     seen: dict[str, Contribution] = {}
     for envelope in envelopes:
         t = tally_of(envelope.id, envelope.data)
-        counts = {str(metric): 1 for metric in t.metrics}
-        seen.setdefault(
-            t.event_id, Contribution(t.case_id, t.pilot, t.month, counts, t.decision, t.measure)
-        )
+        seen.setdefault(t.event_id, contribution_of(t))
     return list(seen.values())
 
 
@@ -153,10 +151,5 @@ def test_a_replay_keeps_the_same_newest_measure_as_the_live_path() -> None:
                 replay.add(tally_of(envelope.id, envelope.data), Position("t", 0, offset))
             kept = replay.tail()
             replay.set_aside(kept, set())
-            stored = replay.contributions() + [_stored(t) for t in kept]
+            stored = replay.contributions() + [contribution_of(t) for t in kept]
             assert raw(stored) == expected
-
-
-def _stored(t: Any) -> Contribution:
-    counts = {str(metric): 1 for metric in t.metrics}
-    return Contribution(t.case_id, t.pilot, t.month, counts, t.decision, t.measure)
