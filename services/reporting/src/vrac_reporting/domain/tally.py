@@ -2,6 +2,8 @@
 
 Only the public topics' current versions are counted (contracts 1.1: the v2 consent,
 screening and questionnaire events); the superseded v1 events are published by no one.
+Network's internal ``network-measured`` counts nothing itself: its tally carries the measure
+(``domain.network``).
 
 The same rules serve the live consumer and the replay, so a rebuilt read model gives the
 same numbers as the one built event by event.
