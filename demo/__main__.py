@@ -25,6 +25,7 @@ from demo.scenario import (
     erase,
     family_advice,
     measure_wellbeing,
+    network_figures,
     overdue_notice,
     walk,
 )
@@ -45,6 +46,8 @@ async def show_the_case(
         journey = await walk(pit, step=step, say=say)
         step("notifications to the family: the screening's advice, under its consent")
         await family_advice(pit, say=say)
+        step("the network in figures: the plan's measure, and the report's hidden cells")
+        await network_figures(pit, journey, say=say)
         await measure_wellbeing(pit, journey, step=step, say=say)
         step("an overdue task: its helper is reminded, the spider in the web told")
         await overdue_notice(pit, journey, say=say)

@@ -738,3 +738,29 @@ async def overdue_notice(
         f"{hook.json['subject']}"
     )
     return hook
+
+
+NETWORK_COLUMNS: Final = (
+    "network_cases_measured",
+    "network_mean_size",
+    "network_informal_share",
+    "network_cases_three_sectors_or_more",
+)
+
+
+async def network_figures(
+    pit: PitCase, journey: Journey, say: Callable[[str], None] = _silent
+) -> dict[str, str]:
+    """The network's measure in the care plan, and the pilot report's network columns (one
+    case is below the threshold, so they are hidden)."""
+    plan = await pit.ok("GET", "network", f"/cases/{journey.intake.case_id}/plan", pit.coach)
+    metrics = plan["metrics"]
+    sectors = ", ".join(metrics["sectors_covered"])
+    say(
+        f"the plan measures the network: {metrics['size']} members, informal share "
+        f"{metrics['informal_share']}, sectors {sectors}"
+    )
+    row = journey.report.leiden()
+    cells = {column: row[column] for column in NETWORK_COLUMNS}
+    say("in Leiden's report: " + ", ".join(f"{k}={v or 'null'}" for k, v in cells.items()))
+    return cells

@@ -42,6 +42,7 @@ def test_every_issue_event_is_catalogued_with_its_audience() -> None:
         ("network", "task-edited"),
         ("network", "task-reassigned"),
         ("network", "task-cancelled"),
+        ("network", "network-measured"),
         ("screening", "findings-recorded"),
         ("screening", "wellbeing-measured"),
         ("notifications", "notification-delivered"),
@@ -98,11 +99,11 @@ def test_consumers() -> None:
         "diploma-issued",
         "findings-recorded",
     }
-    # reporting counts every public event still published, and the wellbeing outcomes it
-    # only ever shows suppressed; nothing reads a superseded one
+    # reporting counts every public event still published, and the wellbeing outcomes and
+    # networks' measures it only ever shows suppressed; nothing reads a superseded one
     assert {s.ce_type for s in consumed_by("reporting")} == {
         s.ce_type for s in CATALOGUE if s.audience == "public" and not s.superseded_by
-    } | {"org.vrac.screening.wellbeing-measured.v1"}
+    } | {"org.vrac.screening.wellbeing-measured.v1", "org.vrac.network.network-measured.v1"}
     assert all(not s.consumers for s in CATALOGUE if s.superseded_by)
     # intake keeps the audit trail of every service, its own included
     assert events("intake") == {"access-recorded"}

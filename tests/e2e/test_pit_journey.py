@@ -94,6 +94,8 @@ async def test_a_leiden_case_goes_through_the_whole_journey(
         row = journey.report.leiden()
         assert row["pilot"] == "leiden"
         assert row["cases_opened"] == "suppressed" and row["tasks_assigned"] == "suppressed"
+        # one network measured: its figures are hidden like every small count
+        assert row["network_cases_measured"] == "suppressed" and row["network_mean_size"] == ""
 
         # Who saw or changed the child's file: the pilot lead's answer names every service's
         # reads and changes of the journey, the family's link among them, oldest first.

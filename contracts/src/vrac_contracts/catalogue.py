@@ -399,6 +399,13 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
         ("notifications",),
     ),
     EventSpec(
+        "network", "network-measured", 1, _INTERNAL, ev.NetworkMeasured,
+        "A case's network changed (a member added, edited or removed): its size, informal "
+        "members and the sectors it covers, as counts and codes only.",
+        {**_BASE, "size": 4, "informal_members": 3, "sectors_covered": ["family", "school"]},
+        ("reporting",),
+    ),
+    EventSpec(
         "network", "task-assigned", 1, _PUBLIC, ev.TaskAssigned,
         "A task of the care plan was given to a member of the network.",
         {

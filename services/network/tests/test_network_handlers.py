@@ -104,8 +104,9 @@ async def test_a_member_added_is_stored_and_member_added_published(deps: Deps) -
     assert oma.member_id == "mbr_fake00000001"
     assert (oma.added_at, oma.language) == (NOW, vocab.Language.NL)  # the pilot's language
     assert await handlers.list_members(deps, CASE, LEIDEN) == [oma]
-    [event] = store_of(deps).outbox
+    event, measured = store_of(deps).outbox
     assert isinstance(event, network_events.MemberAddedV2)
+    assert isinstance(measured, network_events.NetworkMeasured)
     assert "Oma Ria" not in event.model_dump_json()
     assert (event.member_id, event.details.key_id) == (oma.member_id, oma.member_id)
     details = keys_of(deps).open_now(CASE, event.details, MemberDetails)
@@ -145,7 +146,11 @@ async def test_a_task_assigned_is_stored_and_task_assigned_published(deps: Deps)
         NOW,
     )
     assert await handlers.tasks_of_case(deps, CASE, LEIDEN) == [task]
-    assert published(deps) == [network_events.MemberAddedV2, network_events.TaskAssigned]
+    assert published(deps) == [
+        network_events.MemberAddedV2,
+        network_events.NetworkMeasured,
+        network_events.TaskAssigned,
+    ]
     assigned = store_of(deps).outbox[-1]
     assert isinstance(assigned, network_events.TaskAssigned) and assigned.due_date == dt.date(
         2025, 4, 1

@@ -185,6 +185,29 @@ async def test_the_plan_counts_size_informal_share_and_sectors(case: Deps) -> No
     assert metrics.sectors_covered == tuple(Sector)
 
 
+async def test_every_change_of_members_publishes_the_networks_measure_without_who(
+    case: Deps,
+) -> None:
+    oma, kees = await join(case, GRANDMOTHER), await join(case, NEIGHBOUR)
+    juf = await join(case, TEACHER)
+    neighbour = {"sector": Sector.FRIENDS_AND_NEIGHBOURS}  # oma lives next door, really
+    await handlers.edit_member(case, CASE, oma.member_id, neighbour, LEIDEN)
+    await handlers.remove_member(case, commands.RemoveMember(CASE, kees.member_id), LEIDEN)
+    measures = emitted(case, ev.NetworkMeasured)
+    seen = [(m.size, m.informal_members, m.sectors_covered) for m in measures]
+    assert seen == [
+        (1, 1, ("family",)),
+        (2, 2, ("family", "friends-and-neighbours")),
+        (3, 2, ("family", "friends-and-neighbours", "school")),
+        (3, 2, ("friends-and-neighbours", "school")),
+        (2, 1, ("friends-and-neighbours", "school")),
+    ]
+    assert {(m.case_id, m.pilot) for m in measures} == {(CASE, vocab.Pilot.LEIDEN)}
+    published = " ".join(m.model_dump_json() for m in measures)
+    for personal in ("Oma Ria", "Kees", "Anouk", "example.org", oma.member_id, juf.member_id):
+        assert personal not in published
+
+
 # -- the task's life --
 
 

@@ -124,7 +124,9 @@ class FakeReadModels:
 
 def contribution_of(tally: Tally) -> Contribution:
     counts = {str(metric): 1 for metric in tally.metrics}
-    return Contribution(tally.case_id, tally.pilot, tally.month, counts, tally.decision)
+    return Contribution(
+        tally.case_id, tally.pilot, tally.month, counts, tally.decision, tally.measure
+    )
 
 
 class FakeTopics:

@@ -32,6 +32,7 @@ TYPES = {
     "completed": "org.vrac.network.task-completed.v1",
     "overdue": "org.vrac.network.task-overdue.v1",
     "wellbeing": "org.vrac.screening.wellbeing-measured.v1",
+    "measured": "org.vrac.network.network-measured.v1",
 }
 
 

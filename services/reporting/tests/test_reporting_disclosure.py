@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from vrac_reporting.domain import network
 from vrac_reporting.domain.report import ADDITIVE, Suppression, month_figures
 from vrac_reporting.domain.tally import Metric
 
@@ -30,12 +31,26 @@ TASKS, INFORMAL, PROFESSIONAL = (
 def months(draw: st.DrawFn) -> dict[str, int]:
     """A month's counts, with small values (the interesting ones) drawn often."""
     count = st.one_of(st.integers(0, 7), st.integers(0, 60))
-    counts = {str(metric): draw(count) for metric in Metric}
+    counts = {str(metric): draw(count) for metric in Metric} | _network_month(draw, count)
     # every assigned task is counted for exactly one of the two parts (and every banded
-    # questionnaire for one band, every change assessed for one verdict)
+    # questionnaire for one band, every change assessed for one verdict, every case measured
+    # for one side of the three-sector line)
     for total, parts in ADDITIVE:
         counts[total] = sum(counts[part] for part in parts)
     return counts
+
+
+def _network_month(draw: st.DrawFn, count: st.SearchStrategy[int]) -> dict[str, int]:
+    """A month's network counts: a case covering three sectors has three members or more."""
+    wide, narrow = draw(count), draw(count)
+    members = 3 * wide + narrow + draw(count)
+    return {
+        network.CASES_WIDE: wide,
+        network.CASES_NARROW: narrow,
+        network.CASES_MEASURED: wide + narrow,
+        network.MEMBERS: members,
+        network.INFORMAL: draw(st.integers(0, members)),
+    }
 
 
 def published(counts: Mapping[str, int]) -> Mapping[str, object]:

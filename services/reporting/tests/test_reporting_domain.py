@@ -122,13 +122,16 @@ def test_events_of_other_kinds_are_not_counted(ce_type: str) -> None:
         tally_of("some-id", spec.model.model_validate(spec.example))
 
 
-def test_reporting_reads_the_current_public_topics_and_the_wellbeing_outcomes() -> None:
+def test_reporting_reads_the_current_public_topics_and_two_internal_ones() -> None:
     from vrac_contracts.catalogue import consumed_by
 
     counted = {spec.model for spec in consumed_by("reporting")}
     assert counted == set(COUNTED_EVENTS)
-    internal = [s.event for s in consumed_by("reporting") if not s.topic.startswith("vrac.public.")]
-    assert internal == ["wellbeing-measured"]
+    internal = {s.topic for s in consumed_by("reporting") if not s.topic.startswith("vrac.public.")}
+    assert internal == {
+        "vrac.internal.screening.wellbeing-measured.v1",
+        "vrac.internal.network.network-measured.v1",
+    }
 
 
 @pytest.mark.parametrize(

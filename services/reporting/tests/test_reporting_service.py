@@ -125,6 +125,11 @@ EXPECTED_JOURNEY = {
         ),
         "suppressed",
     ),
+    # no network measured this month
+    "network_cases_measured": "suppressed",
+    "network_mean_size": None,
+    "network_informal_share": None,
+    "network_cases_three_sectors_or_more": "suppressed",
 }
 
 

@@ -23,12 +23,17 @@ def consuming(models: FakeReadModels) -> tuple[KafkaBroker, EventConsumer]:
     return runtime.broker, consumer
 
 
-async def test_every_public_event_type_is_subscribed(fake_models: FakeReadModels) -> None:
+async def test_every_public_event_type_and_the_network_measure_are_subscribed(
+    fake_models: FakeReadModels,
+) -> None:
     _, consumer = consuming(fake_models)
     assert consumer.topics == sorted(spec.topic for spec in consumed_by("reporting"))
-    # and one internal topic: the wellbeing outcomes, published only suppressed
-    internal = [topic for topic in consumer.topics if ".public." not in topic]
-    assert internal == ["vrac.internal.screening.wellbeing-measured.v1"]
+    # and two internal topics: the wellbeing outcomes and the networks' measures
+    internal = sorted(topic for topic in consumer.topics if ".public." not in topic)
+    assert internal == [
+        "vrac.internal.network.network-measured.v1",
+        "vrac.internal.screening.wellbeing-measured.v1",
+    ]
 
 
 async def test_a_published_event_is_counted_once_however_often_it_arrives(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from ..fields import described, personal, personal_email, personal_phone
 from ..ids import AgencyId, MemberId, TaskId
@@ -62,6 +63,22 @@ class MemberRemoved(EventData):
     """A member left the child's network; their details are erased and their key destroyed."""
 
     member_id: MemberId = described("The member who left.")
+
+
+# the four sectors of an eco-map, as codes
+NetworkSector = Literal["family", "friends-and-neighbours", "school", "professionals"]
+
+
+class NetworkMeasured(EventData):
+    """The case's network changed; what it measures now (counts and sector codes only)."""
+
+    size: int = described("How many members the network has now.", ge=0)
+    informal_members: int = described(
+        "How many of them stand in the family or friends-and-neighbours sector.", ge=0
+    )
+    sectors_covered: tuple[NetworkSector, ...] = described(
+        "The sectors at least one member stands in, each once."
+    )
 
 
 class _TaskEvent(EventData):

@@ -37,7 +37,7 @@ from vrac_network.domain.errors import (
     UnknownTask,
 )
 from vrac_network.domain.links import TaskLink
-from vrac_network.domain.plan import CarePlan, care_plan
+from vrac_network.domain.plan import CarePlan, care_plan, record_measure
 from vrac_network.domain.task import Task
 from vrac_network.ports import Access, Cases, DataKeys, PendingWork, TaskLinks, Tasks, Trail
 
@@ -128,12 +128,14 @@ async def _finish(deps: Deps, work: PendingWork) -> None:
 
 
 async def add_member(deps: Deps, command: commands.AddMember, access: Access) -> Member:
-    """Add someone to the case's network: member-added, their details sealed with their key."""
+    """Add someone to the case's network: member-added, their details sealed with their key,
+    and network-measured."""
     case = await _visible_case(deps, command.case_id, access)
     now = deps.clock()
     member = case.new_member(deps.mint("member"), command.member, now)
     sealed = await deps.keys.seal(case.case_id, member.member_id, member.details())
     case.add_member(member, sealed, now)
+    record_measure(case, now)
     if not await deps.cases.add_member(case, member):
         # closed or erased between our read and our write: the key seals nothing stored
         await deps.keys.destroy(case.case_id, member.member_id)
@@ -143,9 +145,13 @@ async def add_member(deps: Deps, command: commands.AddMember, access: Access) ->
 
 async def remove_member(deps: Deps, command: commands.RemoveMember, access: Access) -> None:
     """The member leaves the network: their details erased, their key destroyed,
-    member-removed published. Removing them again only finishes what is left."""
+    member-removed and network-measured published. Removing them again only finishes what is
+    left."""
     case = await _visible_case(deps, command.case_id, access)
-    member = case.remove_member(command.member_id, deps.clock())
+    now = deps.clock()
+    member = case.remove_member(command.member_id, now)
+    if case.events:
+        record_measure(case, now)
     if case.events and not await deps.cases.remove_member(case, member):
         # someone else changed the case meanwhile: removed them too, or closed it
         again = (await _visible_case(deps, command.case_id, access)).member(command.member_id)
@@ -157,11 +163,14 @@ async def remove_member(deps: Deps, command: commands.RemoveMember, access: Acce
 async def edit_member(
     deps: Deps, case_id: str, member_id: str, changes: Mapping[str, Any], access: Access
 ) -> Member:
-    """Change a member's role or details: member-edited, their details sealed again."""
+    """Change a member's role or details: member-edited, their details sealed again, and
+    network-measured."""
     case = await _visible_case(deps, case_id, access)
     member = case.edited_member(member_id, changes)
     sealed = await deps.keys.seal(case.case_id, member.member_id, member.details())
-    case.edit_member(member, sealed, deps.clock())
+    now = deps.clock()
+    case.edit_member(member, sealed, now)
+    record_measure(case, now)
     if not await deps.cases.edit_member(case, member):
         raise CaseIsClosed(f"case {case_id} is closed or the member left meanwhile")
     return member

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from vrac_contracts.events.network import NetworkMeasured
 
 from .case import Case, Member
 from .ecomap import Metrics, metrics
@@ -47,6 +50,19 @@ def care_plan(case: Case, tasks: Iterable[Task]) -> CarePlan:
     overdue = sum(1 for task in all_tasks if task.overdue and task.is_open)
     return CarePlan(
         case=case, members=members, counts=counts, overdue=overdue, metrics=metrics(case)
+    )
+
+
+def record_measure(case: Case, now: dt.datetime) -> None:
+    """Record network-measured after a change of members: the network as it is now, as
+    counts and sector codes (who the members are stays out of it)."""
+    measured = metrics(case)
+    case.record(
+        NetworkMeasured,
+        now,
+        size=measured.size,
+        informal_members=measured.informal,
+        sectors_covered=[str(sector) for sector in measured.sectors_covered],
     )
 
 

@@ -2,10 +2,12 @@
 
 ``contributions_<generation>``: what each case adds to the reports. The live path inserts
 one document per event, ``{_id: ce_id, case, pilot, month, counts: {metric: 1}}``, plus
-``consent: {granted, changed_at}`` when the event is a ``reporting`` decision; a rebuild
+``consent: {granted, changed_at}`` when the event is a ``reporting`` decision, and
+``measure: {measured_ms, size, informal, sectors}`` when it measures the case's network; a rebuild
 inserts one document per case and month it replayed (``_id: "replay|<case>|<pilot>|<month>"``)
-and one per case with its newest decision (``"replay|<case>|consent"``). Reports sum the
-documents of the cases whose newest decision grants reporting.
+(with the newest network measure of that month) and one per case with its newest decision
+(``"replay|<case>|consent"``). Reports sum the documents of the cases whose newest decision
+grants reporting, each case-month's newest measure once.
 
 Counting a live event is that one insert. It either happened or not, whatever crashes
 before the offset is committed, and the unique ``_id`` refuses a second delivery of the same
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -35,6 +38,7 @@ from vrac_reporting.domain.generations import (
     Generation,
     ReadModelState,
 )
+from vrac_reporting.domain.network import Measure
 from vrac_reporting.domain.tally import Tally
 from vrac_reporting.ports import Bucket
 
@@ -227,7 +231,7 @@ class MongoReadModels:
 
     async def monthly_counts(self, generation: str, pilot: str | None) -> list[Bucket]:
         query = {} if pilot is None else {"pilot": pilot}
-        fields = {"case": 1, "pilot": 1, "month": 1, "counts": 1, "consent": 1}
+        fields = {"case": 1, "pilot": 1, "month": 1, "counts": 1, "consent": 1, "measure": 1}
         cursor = self._contributions(generation).find(query, fields)
         return consented_buckets([_contribution(doc) async for doc in cursor])
 
@@ -282,6 +286,8 @@ def _event_doc(tally: Tally) -> dict[str, Any]:
     }
     if tally.decision is not None:
         doc["consent"] = _decision_doc(tally.decision)
+    if tally.measure is not None:
+        doc["measure"] = asdict(tally.measure)
     return doc
 
 
@@ -297,6 +303,8 @@ def _replayed_doc(contribution: Contribution) -> dict[str, Any]:
         doc["month"] = month
     if contribution.decision is not None:
         doc["consent"] = _decision_doc(contribution.decision)
+    if contribution.measure is not None:
+        doc["measure"] = asdict(contribution.measure)
     return doc
 
 
@@ -311,6 +319,12 @@ def _contribution(doc: Mapping[str, Any]) -> Contribution:
         if consent is None
         else ConsentState(granted=bool(consent["granted"]), changed_at=consent["changed_at"])
     )
+    measure = doc.get("measure")
     return Contribution(
-        str(doc["case"]), str(doc["pilot"]), doc.get("month"), doc.get("counts", {}), decision
+        str(doc["case"]),
+        str(doc["pilot"]),
+        doc.get("month"),
+        doc.get("counts", {}),
+        decision,
+        None if measure is None else Measure(**measure),
     )

@@ -20,6 +20,8 @@ from vrac_contracts.events import EventData
 from vrac_contracts.events.intake import ConsentChangedV2
 from vrac_contracts.values import ConsentPurpose
 
+from vrac_reporting.domain.network import Measure, with_latest_measures
+
 REPORTING = ConsentPurpose.REPORTING
 REPORTING_KEY = consent_key(REPORTING)
 
@@ -49,13 +51,14 @@ class Contribution:
     month: str | None
     counts: Mapping[str, int]
     decision: ConsentState | None = None
+    measure: Measure | None = None
 
 
 def consented_buckets(
     contributions: Iterable[Contribution],
 ) -> list[tuple[str, str, Mapping[str, int]]]:
     """``(pilot, month, {metric: count})`` summed over the cases that consent to reporting."""
-    rows = list(contributions)
+    rows = with_latest_measures(contributions)
     decisions: dict[str, dict[str, ConsentState]] = {}
     for row in rows:
         if row.decision is not None:

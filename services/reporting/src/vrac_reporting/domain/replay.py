@@ -16,6 +16,7 @@ from vrac_contracts.consent import ConsentState
 
 from vrac_reporting.domain.consent import Contribution, prevails
 from vrac_reporting.domain.generations import Position
+from vrac_reporting.domain.network import Measure
 from vrac_reporting.domain.tally import Metric, Tally
 
 
@@ -27,6 +28,8 @@ class ReplayTally:
         self._counts: dict[tuple[str, str, str], Counter[Metric]] = {}
         # case -> (pilot, newest reporting decision)
         self._decisions: dict[str, tuple[str, ConsentState]] = {}
+        # (case, pilot, month) -> the newest network measure
+        self._measures: dict[tuple[str, str, str], Measure] = {}
         self._tails: dict[tuple[str, int], deque[Tally]] = {}
         self.read = 0
         self.duplicates = 0
@@ -45,6 +48,8 @@ class ReplayTally:
         if counts is None:
             counts = self._counts[key] = Counter()
         counts.update(tally.metrics)
+        if tally.measure is not None:
+            self._keep_measure(key, tally.measure)
         if tally.decision is not None:
             held = self._decisions.get(tally.case_id)
             if prevails(None if held is None else held[1], tally.decision):
@@ -56,6 +61,12 @@ class ReplayTally:
                 tail = self._tails[part] = deque(maxlen=self._tail_size)
             tail.append(tally)
         return True
+
+    def _keep_measure(self, key: tuple[str, str, str], measure: Measure) -> None:
+        # The newest one wins whatever the order; a tail event that is also stored on its
+        # own is then simply the same measure twice, so set_aside leaves measures alone.
+        if measure.newer_than(self._measures.get(key)):
+            self._measures[key] = measure
 
     def skip_undecodable(self) -> None:
         self.read += 1
@@ -81,12 +92,14 @@ class ReplayTally:
         return len(self._seen) - self._withdrawn
 
     def contributions(self) -> list[Contribution]:
-        """Every case's counts per month, and every case's newest reporting decision."""
+        """Every case's counts and newest network measure per month, and every case's newest
+        reporting decision."""
         result = []
-        for (case_id, pilot, month), counts in self._counts.items():
+        for key, counts in self._counts.items():
             nonzero = {str(metric): n for metric, n in counts.items() if n}
-            if nonzero:
-                result.append(Contribution(case_id, pilot, month, nonzero))
+            measure = self._measures.get(key)
+            if nonzero or measure is not None:
+                result.append(Contribution(*key, nonzero, measure=measure))
         for case_id, (pilot, decision) in self._decisions.items():
             result.append(Contribution(case_id, pilot, None, {}, decision))
         return result

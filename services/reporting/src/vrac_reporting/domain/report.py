@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from vrac_contracts.values import Pilot
 
+from vrac_reporting.domain import network
 from vrac_reporting.domain.errors import MonthsOutOfOrder
 from vrac_reporting.domain.tally import Metric
 
@@ -61,6 +62,7 @@ COLUMNS: tuple[str, ...] = (
     Metric.WELLBEING_IMPROVED,
     Metric.WELLBEING_NO_RELIABLE_CHANGE,
     Metric.WELLBEING_WORSENED,
+    *network.COLUMNS,
 )
 
 
@@ -80,6 +82,7 @@ ADDITIVE: tuple[tuple[str, tuple[str, ...]], ...] = (
             Metric.WELLBEING_WORSENED,
         ),
     ),
+    network.ADDITIVE_CASES,
 )
 
 
@@ -121,7 +124,7 @@ class MonthFigures:
 
 
 def month_figures(month: str, raw: Mapping[str, int], suppression: Suppression) -> MonthFigures:
-    counts = {str(metric): int(raw.get(metric, 0)) for metric in Metric}
+    counts = {str(name): int(raw.get(name, 0)) for name in (*Metric, *network.COUNTED)}
     hidden = suppression.hidden(counts)
     values: dict[str, Cell | float | None] = {
         name: suppression.marker if name in hidden else n for name, n in counts.items()
@@ -132,6 +135,7 @@ def month_figures(month: str, raw: Mapping[str, int], suppression: Suppression) 
     total = informal + professional
     values[INFORMAL_SHARE] = suppression.share(informal, total) if shown else None
     values[PROFESSIONAL_SHARE] = suppression.share(professional, total) if shown else None
+    values.update(network.network_ratios(raw, hidden))
     return MonthFigures(month, {column: values[column] for column in COLUMNS})
 
 

@@ -1,9 +1,11 @@
 """What one event counts for: a pilot, a UTC month and one or more metrics.
 
 The public topics' current versions are counted (contracts 1.1: the v2 consent, screening
-and questionnaire events); the superseded v1 events are published by no one. One internal
-topic is read too, screening's ``wellbeing-measured``: a child's outcome band and change,
-which only ever leave reporting as counts under the same suppression of small cells.
+and questionnaire events); the superseded v1 events are published by no one. Two internal
+topics are read too: screening's ``wellbeing-measured``, a child's outcome band and change,
+which only ever leave reporting as counts under the same suppression of small cells; and
+network's ``network-measured``, which counts nothing itself: its tally carries the measure
+(``domain.network``).
 
 The same rules serve the live consumer and the replay, so a rebuilt read model gives the
 same numbers as the one built event by event.
@@ -24,6 +26,7 @@ from vrac_contracts.values import MemberKind, WellbeingBand, WellbeingChange
 
 from vrac_reporting.domain.consent import reporting_decision
 from vrac_reporting.domain.errors import NotCounted
+from vrac_reporting.domain.network import Measure, measure_of
 
 
 class Metric(StrEnum):
@@ -109,6 +112,7 @@ _RULES: Final[dict[type[EventData], Callable[[Any], tuple[Metric, ...]]]] = {
     ev.TaskCompleted: _fixed(Metric.TASKS_COMPLETED),
     ev.TaskOverdue: _fixed(Metric.TASKS_OVERDUE),
     ev.WellbeingMeasured: _wellbeing,
+    ev.NetworkMeasured: _fixed(),  # counts nothing: its measure is kept (domain.network)
 }
 
 COUNTED_EVENTS: Final = tuple(_RULES)
@@ -137,6 +141,7 @@ class Tally:
     month: str
     metrics: tuple[Metric, ...]
     decision: ConsentState | None = None
+    measure: Measure | None = None
 
     @property
     def key(self) -> str:
@@ -155,4 +160,5 @@ def tally_of(event_id: str, data: EventData) -> Tally:
         month_of(data.occurred_at),
         rule(data),
         reporting_decision(data),
+        measure_of(data),
     )

@@ -54,6 +54,18 @@ class Figures(BaseModel):
     wellbeing_improved: Count
     wellbeing_no_reliable_change: Count
     wellbeing_worsened: Count
+    # the network figures (domain.network)
+    network_cases_measured: Count = Field(description="Cases whose network was measured.")
+    network_mean_size: float | None = Field(
+        description="Mean number of members of those networks; null while a count is hidden."
+    )
+    network_informal_share: float | None = Field(
+        description="Members from family, friends and neighbours over all members; null while "
+        "a count is hidden."
+    )
+    network_cases_three_sectors_or_more: Count = Field(
+        description="Cases whose network covers three sectors or all four."
+    )
 
 
 class MonthFiguresOut(Figures):
