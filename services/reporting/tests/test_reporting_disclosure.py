@@ -68,7 +68,8 @@ def alternatives(counts: Mapping[str, int], cell: str) -> Iterator[dict[str, int
         return
     total, parts = related
     seen = published(counts)
-    hidden = [p for p in parts if seen[p] == "suppressed"]
+    # a part never published (the networks covering fewer sectors) is hidden all the same
+    hidden = [p for p in parts if seen.get(p, "suppressed") == "suppressed"]
     # (part, partner): a hidden total moves with a part, a part against another hidden part
     if cell == total:
         moves = [(part, total) for part in hidden]
