@@ -87,6 +87,7 @@ def test_consumers() -> None:
     assert events("notifications") == {
         "family-registered",
         "member-added",
+        "member-edited",
         "member-removed",
         "guardian-removed",
         "consent-recorded",

@@ -390,7 +390,7 @@ CATALOGUE: Final[tuple[EventSpec, ...]] = (
             "language": "nl",
             "details": _sealed("mbr_4d5e6f7a8b9c"),
         },
-        (),
+        ("notifications",),
     ),
     EventSpec(
         "network", "member-removed", 1, _INTERNAL, ev.MemberRemoved,

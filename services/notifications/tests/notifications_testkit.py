@@ -18,6 +18,7 @@ from vrac_contracts.events import (
     MemberAdded,
     MemberAddedV2,
     MemberDetails,
+    MemberEdited,
     Sealed,
 )
 from vrac_notifications.entrypoints.subscribers import Subscribers
@@ -140,6 +141,12 @@ async def deliver(world: Any, envelope: Envelope[Any]) -> None:
 async def added(world: Any, **fields: Any) -> Envelope[MemberAddedV2]:
     """``member-added`` v2 whose details the world's key owner sealed."""
     return await member_added(world.keys.seal, **fields)
+
+
+async def edited(world: Any, **fields: Any) -> Envelope[MemberEdited]:
+    """``member-edited``: the member as the fields describe them after the coach's change."""
+    joined = await added(world, **fields)
+    return new_envelope(MemberEdited.model_validate(joined.data.model_dump()))
 
 
 async def registered(world: Any, **fields: Any) -> Envelope[FamilyRegisteredV2]:

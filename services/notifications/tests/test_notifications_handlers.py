@@ -27,6 +27,7 @@ from services.notifications.tests.notifications_testkit import (
     YOUTH_TEAM,
     added,
     deliver,
+    edited,
     handle,
     registered,
 )
@@ -93,6 +94,29 @@ async def test_a_task_assigned_before_the_member_is_known_is_sent_once_they_are(
     assert world.mailer.sent == []
     await deliver(world, await added(world))
     assert [m.to_address for m in world.mailer.sent] == ["ria@example.org"]
+
+
+async def test_a_member_the_coach_edited_is_written_to_at_their_new_address(
+    world, envelope
+) -> None:
+    joined = await added(world)
+    await deliver(world, joined)
+    later = joined.data.occurred_at + dt.timedelta(minutes=5)
+    await deliver(world, await edited(world, email="ria.nieuw@example.org", occurred_at=later))
+    await deliver(world, joined)  # the older member-added, read again, changes nothing
+    await deliver(world, envelope(events.TaskAssigned))
+    assert [m.to_address for m in world.mailer.sent] == ["ria.nieuw@example.org"]
+
+
+async def test_an_edit_read_before_the_member_joined_is_not_undone_by_the_join(
+    world, envelope
+) -> None:
+    joined = await added(world)
+    later = joined.data.occurred_at + dt.timedelta(minutes=5)
+    await deliver(world, await edited(world, email="ria.nieuw@example.org", occurred_at=later))
+    await deliver(world, joined)  # topics are read in any order
+    await deliver(world, envelope(events.TaskAssigned))
+    assert [m.to_address for m in world.mailer.sent] == ["ria.nieuw@example.org"]
 
 
 async def test_an_overdue_task_gets_a_friendly_reminder(world, envelope) -> None:

@@ -208,7 +208,9 @@ async def register_family(deps: Deps, event: events.FamilyRegisteredV2) -> None:
 
 
 async def add_member(deps: Deps, event: events.MemberAddedV2) -> None:
-    """File a network member, opened from the sealed details; nothing once they are gone."""
+    """File a network member as they joined (``member-added``) or as the coach changed them
+    (``member-edited``), opened from the sealed details; nothing once they are gone. Messages
+    planned from then on go to the details filed last."""
     known = await deps.case_files.get(event.case_id)
     details = None
     if known is None or not (known.closed or event.member_id in known.removed):
@@ -217,7 +219,7 @@ async def add_member(deps: Deps, event: events.MemberAddedV2) -> None:
         await _change(deps, event, lambda case: False)
         return
     member = _member(event, details)
-    await _change(deps, event, lambda case: case.add_member(member))
+    await _change(deps, event, lambda case: case.add_member(member, event.occurred_at))
 
 
 async def remove_guardian(deps: Deps, event: events.GuardianRemoved) -> None:

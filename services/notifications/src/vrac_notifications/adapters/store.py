@@ -151,6 +151,7 @@ def _case_file_doc(case: CaseFile) -> dict[str, Any]:
         },
         "intents": [_intent_doc(i) for i in case.intents],
         "removed": sorted(case.removed),
+        "member_as_of": {key: _when(at) for key, at in case.member_as_of.items()},
         "erased_at": _when(case.erased_at),
         "erasure_pending": case.erasure_pending,
     }
@@ -172,6 +173,7 @@ def _case_file(doc: dict[str, Any]) -> CaseFile:
         intents=[_intent(i) for i in doc.get("intents", [])],
         stored_intents=len(doc.get("intents", [])),
         removed=set(doc.get("removed", [])),
+        member_as_of={key: _at(at) for key, at in doc.get("member_as_of", {}).items()},
         erased_at=_parse_when(doc.get("erased_at")),
         erasure_pending=doc.get("erasure_pending", False),
     )

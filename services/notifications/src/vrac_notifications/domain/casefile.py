@@ -102,6 +102,8 @@ class CaseFile:
     consents: dict[str, ConsentState] = field(default_factory=dict)
     intents: list[Intent] = field(default_factory=list)
     removed: set[str] = field(default_factory=set)  # ids of guardians and members who left
+    # per member, when the details filed were recorded: an older event read late changes nothing
+    member_as_of: dict[str, dt.datetime] = field(default_factory=dict)
     erased_at: dt.datetime | None = None  # the family asked for erasure
     erasure_pending: bool = False  # the erasure's steps after this write are not all done
     # how many of ``intents`` the store held when the file was read: the rest are new, and
@@ -126,10 +128,17 @@ class CaseFile:
                 self.contacts[guardian.recipient_id] = guardian
         return True
 
-    def add_member(self, member: Contact) -> bool:
+    def add_member(self, member: Contact, as_of: dt.datetime | None = None) -> bool:
+        """File a member as a member-added or member-edited event recorded at ``as_of``
+        describes them; the newest wins, whatever order the events are read in."""
         if self.closed or member.recipient_id in self.removed:
             return False  # a late member-added of someone who left stores nothing
+        known = self.member_as_of.get(member.recipient_id)
+        if known is not None and as_of is not None and known >= as_of:
+            return False
         self.contacts[member.recipient_id] = member
+        if as_of is not None:
+            self.member_as_of[member.recipient_id] = as_of
         return True
 
     def remove_contact(self, recipient_id: str) -> bool:
@@ -139,6 +148,7 @@ class CaseFile:
             return False
         self.removed.add(recipient_id)
         self.contacts.pop(recipient_id, None)
+        self.member_as_of.pop(recipient_id, None)
         return True
 
     def change_consent(self, key: str, decision: ConsentState) -> bool:

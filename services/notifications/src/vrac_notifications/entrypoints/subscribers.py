@@ -27,6 +27,7 @@ class Subscribers:
         runtime.on(events.FamilyRegisteredV2, self.on_family_registered)
         runtime.on(events.GuardianRemoved, self.on_guardian_removed)
         runtime.on(events.MemberAddedV2, self.on_member_added)
+        runtime.on(events.MemberEdited, self.on_member_edited)
         runtime.on(events.MemberRemoved, self.on_member_removed)
         runtime.on(events.TaskAssigned, self.on_task_assigned)
         runtime.on(events.TaskOverdue, self.on_task_overdue)
@@ -51,6 +52,9 @@ class Subscribers:
         await handlers.remove_guardian(self.deps, envelope.data)
 
     async def on_member_added(self, envelope: Envelope[events.MemberAddedV2]) -> None:
+        await handlers.add_member(self.deps, envelope.data)
+
+    async def on_member_edited(self, envelope: Envelope[events.MemberEdited]) -> None:
         await handlers.add_member(self.deps, envelope.data)
 
     async def on_member_removed(self, envelope: Envelope[events.MemberRemoved]) -> None:
