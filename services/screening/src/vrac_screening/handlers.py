@@ -190,6 +190,15 @@ async def _unless_erased(deps: Deps, case_id: str) -> AsyncIterator[bool]:
             await deps.cases.end_write(case_id, token)
 
 
+@asynccontextmanager
+async def _while_open(deps: Deps, case_id: str) -> AsyncIterator[None]:
+    """Write a record of the case within the block, or refuse: the case was erased."""
+    async with _unless_erased(deps, case_id) as allowed:
+        if not allowed:
+            raise CaseIsClosed(f"case {case_id} is closed")
+        yield
+
+
 # -- screenings --
 
 
@@ -208,9 +217,7 @@ async def record_screening(deps: Deps, command: RecordScreening, access: Access)
     screening = screenings.record_screening(
         case, deps.mint("screening"), command.results, command.screened_on, deps.clock()
     )
-    async with _unless_erased(deps, case.case_id) as allowed:
-        if not allowed:
-            raise CaseIsClosed(f"case {case.case_id} is closed")
+    async with _while_open(deps, case.case_id):
         await deps.screenings.add(screening)
     return screening
 
@@ -498,9 +505,7 @@ async def submit_questionnaire(
         command.score,
         deps.clock(),
     )
-    async with _unless_erased(deps, case.case_id) as allowed:
-        if not allowed:
-            raise CaseIsClosed(f"case {case.case_id} is closed")
+    async with _while_open(deps, case.case_id):
         await deps.questionnaires.add(questionnaire)
     return questionnaire
 
@@ -528,9 +533,7 @@ async def measure_wellbeing(deps: Deps, command: MeasureWellbeing, access: Acces
         [] if case.erased else await deps.measurements.of_case(case.case_id),
         deps.clock(),
     )
-    async with _unless_erased(deps, case.case_id) as allowed:
-        if not allowed:
-            raise CaseIsClosed(f"case {case.case_id} is closed")
+    async with _while_open(deps, case.case_id):
         await deps.measurements.add(measurement)
     return measurement
 
