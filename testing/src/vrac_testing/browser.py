@@ -21,6 +21,7 @@ import shutil
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import urlencode
 
 import pytest
 from selenium import webdriver
@@ -208,14 +209,14 @@ def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], what: str
     return WebDriverWait(driver, PAGE_SECONDS).until(condition, f"waited for {what}")
 
 
-def sign_in(driver: WebDriver, web_url: str, user: LocalUser, start: str = "/sign-in") -> None:
-    """Signs ``user`` in: opens the web app's ``start`` page, which sends the browser to the
-    identity provider, fills in Keycloak's login form and waits to be back on the web app."""
-    driver.get(web_url.rstrip("/") + start)
+def sign_in(driver: WebDriver, web_url: str, user: LocalUser, next: str = "/") -> None:
+    """Signs ``user`` in as a person does: the web app's "sign in with your organisation"
+    (``/sign-in/start``) sends the browser to the identity provider, whose login form (Keycloak's)
+    is filled in; returns once the browser is back on the web app (at ``next``)."""
+    base = web_url.rstrip("/")
+    driver.get(f"{base}/sign-in/start?{urlencode({'next': next})}")
     wait_for(driver, lambda d: d.find_elements(By.ID, "kc-form-login"), "the login form")
     driver.find_element(By.ID, "username").send_keys(user.username)
     driver.find_element(By.ID, "password").send_keys(user.password)
     driver.find_element(By.ID, "kc-login").click()
-    wait_for(
-        driver, lambda d: d.current_url.startswith(web_url.rstrip("/") + "/"), "the web app again"
-    )
+    wait_for(driver, lambda d: d.current_url.startswith(base + "/"), "the web app again")
