@@ -1,0 +1,1 @@
+"""The VRAC web app: server-rendered pages for coaches, parents, helpers and pilot leads."""

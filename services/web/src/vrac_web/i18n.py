@@ -1,0 +1,77 @@
+"""Pages in Dutch, French and English.
+
+Templates and code write the English text and pass it through ``t``; the catalogues under
+``translations/`` (one file per area of the app: ``common.json``, ``coach.json``...) map each
+English text to its Dutch and French. A text missing from a catalogue shows in English, and a
+test lists every text used in a template that lacks a translation.
+
+Which language a page speaks: the one the person chose (the switch in the header, kept in the
+session); else, for a family, the family's language; else the browser's preference among the
+three; else English.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from importlib import resources
+from typing import Final
+
+from starlette.requests import HTTPConnection
+
+from vrac_web.session import session_of
+
+LANGUAGES: Final = ("nl", "fr", "en")
+LANGUAGE_NAMES: Final = {"nl": "Nederlands", "fr": "Français", "en": "English"}
+DEFAULT: Final = "en"
+
+Translate = Callable[..., str]
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> Mapping[str, Mapping[str, str]]:
+    """English text -> {language: text}, from every file under ``translations/``."""
+    merged: dict[str, dict[str, str]] = {}
+    folder = resources.files("vrac_web") / "translations"
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".json"):
+            for english, texts in json.loads(entry.read_text(encoding="utf-8")).items():
+                merged.setdefault(english, {}).update(texts)
+    return merged
+
+
+def translator(language: str) -> Translate:
+    """``t("Hello {name}", name=...)``: the text in ``language``, then formatted."""
+    texts = catalogue()
+
+    def t(english: str, /, **values: object) -> str:
+        text = english if language == "en" else texts.get(english, {}).get(language, english)
+        return text.format(**values) if values else text
+
+    return t
+
+
+def from_accept_language(header: str) -> str | None:
+    """The first of our languages in an ``Accept-Language`` header, by its q-values."""
+    choices: list[tuple[float, int, str]] = []
+    for n, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in LANGUAGES and quality > 0:
+            choices.append((-quality, n, primary))
+    return min(choices)[2] if choices else None
+
+
+def language_of(connection: HTTPConnection) -> str:
+    session = session_of(connection)
+    for chosen in (session.get("lang"), session.get("family_lang")):
+        if chosen in LANGUAGES:
+            return str(chosen)
+    return from_accept_language(connection.headers.get("accept-language", "")) or DEFAULT
