@@ -99,7 +99,7 @@ def web_platform(
         {
             "VRAC_TRUSTED_ISSUERS": identity.trusted_issuers(),
             "VRAC_TASK_LINK_BASE_URL": web.url,  # network: helpers' task links open the web app
-            "VRAC_WEB_URL": web.url,  # notifications: the links in its e-mails, likewise
+            "VRAC_WEB_URL": web.url,  # notifications: the family's link in its e-mails, likewise
         }
     )
     try:
