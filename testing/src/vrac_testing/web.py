@@ -31,6 +31,8 @@ from vrac_testing.processes import (
 )
 from vrac_testing.sinks import SmtpSink
 
+START_SECONDS = 240.0
+
 
 @dataclass
 class WebPlatform:
@@ -110,8 +112,9 @@ def web_platform(
         {"VRAC_TRUSTED_ISSUERS": identity.trusted_issuers(), **links_to(web)}
     )
     try:
-        platform.start()
-        start_web(web, web_env(web, platform, identity))
+        # a machine busy with other test runs can take minutes to start six processes
+        platform.start(timeout=START_SECONDS)
+        start_web(web, web_env(web, platform, identity), START_SECONDS)
         yield WebPlatform(platform, web, smtp, identity)
     finally:
         stop_web(web)
