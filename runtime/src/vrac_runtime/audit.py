@@ -8,11 +8,12 @@ recorded: a 404 or 422 (nothing was seen or changed), a caller without a valid t
 (no "who" to record), routes about no case (health, sweeps, agencies' webhooks).
 
 What an entry holds (``AccessRecorded`` in the contracts): the entry id, the case id and
-its pilot, the token's subject, role and pilot (for a family's signed link: subject
-``link``, role ``family``), the route *template* (``/tasks/{task_id}``, never the concrete
-path), the action, the method, the status, when and which service. No names, addresses,
-bodies or free text: a subject that is not a plain account id (an e-mail address used as an
-OpenID Connect subject, say) is recorded as a digest of it.
+its pilot, the token's subject, role and pilot (for a family's signed link, a ``?link=``
+or the family link of ``vrac_runtime.family``: subject ``link``, role ``family``), the
+route *template* (``/tasks/{task_id}``, never the concrete path), the action, the method,
+the status, when and which service. No names, addresses, bodies or free text: a subject
+that is not a plain account id (an e-mail address used as an OpenID Connect subject, say)
+is recorded as a digest of it.
 
 The action comes from the method and the route: GET/HEAD read, DELETE delete, PUT/PATCH
 update, POST create when the route answers 201 and update otherwise (``/close``,
@@ -22,8 +23,8 @@ Which case a request is about is the service's knowledge, not the path's: a rout
 by a task or diploma id names no case. So each service gives a :data:`Locate` function that
 finds the case (and its pilot) from the path parameters in its own store; the lookup runs
 after the route answered, and only on routes about a case. It runs before the route as
-well: a caller whose token is scoped to another pilot gets 403 before the body is
-validated. A route whose cases are not in
+well: a caller whose token is scoped to another pilot, or whose family link opens another
+case, gets 403 before the body is validated. A route whose cases are not in
 its path (a registration that makes one, a list that shows many) names them itself with
 :func:`about`: one entry per case it showed or made.
 
@@ -69,6 +70,7 @@ from vrac_contracts.events.intake import CaseClosed
 
 from vrac_runtime.auth import ALL_PILOTS, KeysUnavailable, TokenRefused, tokens_of
 from vrac_runtime.errors import DomainError
+from vrac_runtime.family import ANOTHER_CASE, is_family_link, verify_family_link
 from vrac_runtime.http import domain_error_response
 from vrac_runtime.logging import get_logger
 from vrac_runtime.outbox import outbox_entries
@@ -105,6 +107,7 @@ class Actor:
     subject: str
     role: str
     pilot: str | None
+    family_case: str | None = None  # the one case a family link opens
 
 
 LINK_ACTOR: Final = Actor(LINK_SUBJECT, FAMILY_ROLE, None)
@@ -133,12 +136,23 @@ async def actor_of(request: Request) -> Actor | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         return None
+    if is_family_link(token.strip()):
+        return await _family_actor(request, token.strip())
     try:
         who = await tokens.verify(token.strip())
     except (TokenRefused, KeysUnavailable, HTTPException):
         return None
     pilot = who.pilot if _PILOT.fullmatch(who.pilot) else None
     return Actor(recorded_subject(who.subject), who.role, pilot)
+
+
+async def _family_actor(request: Request, token: str) -> Actor | None:
+    """The family, as a signed link's reads are recorded, when the family link is valid."""
+    try:
+        grant = await verify_family_link(request.app, token)
+    except (TokenRefused, KeysUnavailable):
+        return None
+    return Actor(LINK_SUBJECT, FAMILY_ROLE, None, grant.case_id)
 
 
 def action_of(method: str, status_code: int) -> AuditAction:
@@ -285,6 +299,11 @@ async def _refuse_another_pilot(request: Request, locate: Locate) -> None:
     request learns nothing from which of its fields are wrong. The route still checks the
     token's role and the pilot of what it touches."""
     actor = await actor_of(request)
+    if actor is not None and actor.family_case is not None:
+        case = await locate(request, request.path_params)
+        if case is not None and case.case_id != actor.family_case:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, ANOTHER_CASE)
+        return
     if actor is None or actor is LINK_ACTOR or actor.pilot in (None, ALL_PILOTS):
         return  # no valid token (the route answers 401), a link, or all pilots
     case = await locate(request, request.path_params)

@@ -43,7 +43,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 import httpx
 import jwt
@@ -78,6 +78,7 @@ LINK_INVALID: Final = "this link is not valid"
 LINK_ELSEWHERE: Final = "this link opens another document"
 
 _bearer = HTTPBearer(auto_error=False)
+T = TypeVar("T")
 
 
 def audience(service: str) -> str:
@@ -397,6 +398,11 @@ class Tokens:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "token lacks a known role and a pilot")
         return Principal(subject=subject, role=role, pilot=pilot)
 
+    async def verified_claims(self, token: str, aud: str) -> tuple[dict[str, Any], Issuer]:
+        """The claims of a token for ``aud`` signed by a trusted issuer, and that issuer;
+        else TokenRefused or KeysUnavailable. Which claims it must carry is the caller's."""
+        return await self._claims(token, aud)
+
     async def _claims(self, token: str, aud: str) -> tuple[dict[str, Any], Issuer]:
         try:
             header = jwt.get_unverified_header(token)
@@ -567,21 +573,25 @@ def requires(*roles: str) -> Callable[..., Awaitable[Principal]]:
 
 
 def requires_or_link(
-    *roles: str, opens: Callable[[Request], str] | None = None
-) -> Callable[..., Awaitable[Principal | LinkGrant]]:
+    *roles: str,
+    opens: Callable[[Request], str] | None = None,
+    bearer: Callable[..., Awaitable[T]] | None = None,
+) -> Callable[..., Awaitable[T | LinkGrant]]:
     """Like ``requires``, but a valid ``?link=`` for the requested path (or for the path
     ``opens`` names for the request: a link to a document that also opens what belongs to
     it) also opens it; then the answer is the link's grant (the route checks it is not
-    revoked)."""
-    bearer = requires(*roles)
+    revoked). ``bearer`` checks a bearer token instead of ``requires(*roles)`` (one that
+    also takes the family's link)."""
+    check: Callable[..., Awaitable[Any]] = bearer or requires(*roles)
 
     async def dependency(
         request: Request,
         link: str | None = Query(None, description="A signed link to this path."),
         credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
-    ) -> Principal | LinkGrant:
+    ) -> T | LinkGrant:
         if link is None:
-            return await bearer(request, credentials)
+            result: T = await check(request, credentials)
+            return result
         path = request.url.path if opens is None else opens(request)
         return open_link(request.app, link, path)
 
