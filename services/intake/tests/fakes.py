@@ -11,7 +11,12 @@ from vrac_contracts.events.base import EventData
 from vrac_contracts.values import Pilot
 from vrac_intake.domain.case import Case, CaseStatus
 from vrac_intake.domain.errors import ChangedMeanwhile
+from vrac_intake.domain.links import FamilyLink
 from vrac_intake.handlers import Authorize
+from vrac_runtime.auth import SigningKeys
+
+# signs family links as intake does in development
+SIGN = SigningKeys.development("intake").sign
 
 
 class FakeCases:
@@ -97,3 +102,25 @@ def only(allowed: Pilot) -> Authorize:
             raise Refused(pilot)
 
     return check
+
+
+class FakeFamilyLinks:
+    """The family links intake issued, in a dict."""
+
+    def __init__(self) -> None:
+        self.links: dict[str, FamilyLink] = {}
+
+    async def add(self, link: FamilyLink) -> None:
+        self.links[link.link_id] = link
+
+    async def get(self, link_id: str) -> FamilyLink | None:
+        return self.links.get(link_id)
+
+    async def put(self, link: FamilyLink) -> None:
+        self.links[link.link_id] = link
+
+    async def of_case(self, case_id: str) -> list[FamilyLink]:
+        return sorted(
+            (link for link in self.links.values() if link.case_id == case_id),
+            key=lambda link: link.issued_at,
+        )

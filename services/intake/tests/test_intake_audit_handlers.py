@@ -13,7 +13,15 @@ from vrac_intake.domain.errors import UnknownCase
 from vrac_intake.domain.family import GuardianDetails
 from vrac_testing.keys import MemoryKeys
 
-from services.intake.tests.fakes import FakeAuditTrail, FakeCases, Refused, anyone, only
+from services.intake.tests.fakes import (
+    SIGN,
+    FakeAuditTrail,
+    FakeCases,
+    FakeFamilyLinks,
+    Refused,
+    anyone,
+    only,
+)
 
 NOW = dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC)
 
@@ -25,7 +33,9 @@ def trail() -> FakeAuditTrail:
 
 @pytest.fixture
 def deps(trail: FakeAuditTrail) -> handlers.Deps:
-    return handlers.Deps(FakeCases(), trail, MemoryKeys(), clock=lambda: NOW)
+    return handlers.Deps(
+        FakeCases(), trail, MemoryKeys(), FakeFamilyLinks(), SIGN, clock=lambda: NOW
+    )
 
 
 async def registered(deps: handlers.Deps) -> str:

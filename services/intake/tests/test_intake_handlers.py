@@ -27,8 +27,10 @@ from vrac_intake.domain.family import GuardianDetails
 from vrac_testing.keys import MemoryKeys
 
 from services.intake.tests.fakes import (
+    SIGN,
     FakeAuditTrail,
     FakeCases,
+    FakeFamilyLinks,
     Refused,
     anyone,
     only,
@@ -50,7 +52,7 @@ def keys() -> MemoryKeys:
 
 @pytest.fixture
 def deps(repo: FakeCases, keys: MemoryKeys) -> handlers.Deps:
-    return handlers.Deps(repo, FakeAuditTrail(), keys, clock=lambda: NOW)
+    return handlers.Deps(repo, FakeAuditTrail(), keys, FakeFamilyLinks(), SIGN, clock=lambda: NOW)
 
 
 MOTHER = GuardianDetails("Fatima", "fatima@example.org", None, Channel.EMAIL)

@@ -10,8 +10,9 @@ from vrac_runtime.sealing import key_routes, owner_keys, sealed_readers
 from vrac_runtime.service import build_runtime, compose, run
 
 from vrac_intake.adapters.audit import MongoAuditTrail
+from vrac_intake.adapters.links import MongoFamilyLinks
 from vrac_intake.adapters.repository import COLLECTIONS, MongoCases
-from vrac_intake.entrypoints.http import audit_router, router
+from vrac_intake.entrypoints.http import audit_router, internal, router
 from vrac_intake.entrypoints.subscribers import Subscribers
 from vrac_intake.handlers import Deps, finish_key_destruction
 from vrac_intake.settings import IntakeSettings
@@ -22,7 +23,8 @@ KEY_DESTRUCTION_RETRY_SECONDS = 30.0
 
 DESCRIPTION = (
     "Family cases, the family's details and the parents' consent per purpose. "
-    "Every endpoint but health needs a bearer token scoped to the case's pilot."
+    "Every endpoint but health needs a bearer token scoped to the case's pilot; the case, "
+    "its consents and recording a guardian's consent also open with the family's link."
 )
 
 
@@ -36,14 +38,24 @@ def build(settings: IntakeSettings | None = None, **overrides: Any) -> FastAPI:
     cases = MongoCases(runtime.db, on_events=runtime.with_outbox(COLLECTIONS).wake)
     audit = MongoAuditTrail(runtime.db)
     keys = owner_keys(runtime.db, settings)
-    app = compose(runtime, Deps(cases, audit, keys), overrides).app(
-        [router, audit_router, key_routes(keys, sealed_readers("intake"))],
+    links = MongoFamilyLinks(runtime.db)
+    deps = Deps(
+        cases,
+        audit,
+        keys,
+        links,
+        settings.own_signing_keys.sign,  # the key intake's peers already verify
+        link_days=settings.family_link_days,
+    )
+    app = compose(runtime, deps, overrides).app(
+        [router, audit_router, internal, key_routes(keys, sealed_readers("intake"))],
         title="VRAC intake",
         description=DESCRIPTION,
         subscribers=Subscribers,
         on_startup=[
             lambda _: cases.create_indexes(),
             lambda _: audit.create_indexes(),
+            lambda _: links.create_indexes(),
             lambda _: keys.ensure_indexes(),
         ],
         jobs=[("key-destruction", KEY_DESTRUCTION_RETRY_SECONDS, finish_key_destruction)],

@@ -6,17 +6,19 @@ the caller passes ``authorize``, which refuses a case of a pilot the caller may 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from typing import TypeVar
+from typing import Any, Final, TypeVar
 
 from vrac_contracts.events.audit import AccessRecorded
 from vrac_contracts.events.sealed import ChildDetails
 from vrac_contracts.events.sealed import GuardianDetails as SealedGuardianDetails
 from vrac_contracts.ids import derived_id, new_id
 from vrac_contracts.values import Pilot
+from vrac_runtime.family import FamilyGrant, family_claims
 from vrac_runtime.logging import get_logger
 from vrac_runtime.sealing import KeyGone
 from vrac_runtime.values import Clock, utc_now
@@ -24,9 +26,17 @@ from vrac_runtime.values import Clock, utc_now
 from vrac_intake.domain.case import Case, CaseStatus
 from vrac_intake.domain.commands import CloseCase, RecordConsent, RegisterFamily, RemoveGuardian
 from vrac_intake.domain.consent import ConsentDecision
-from vrac_intake.domain.errors import IdempotencyKeyReused, UnknownCase
+from vrac_intake.domain.errors import (
+    CaseIsClosed,
+    IdempotencyKeyReused,
+    LinkRefused,
+    UnknownCase,
+    UnknownGuardian,
+    UnknownLink,
+)
 from vrac_intake.domain.family import SealedFamily
-from vrac_intake.ports import AuditTrail, Cases, Keys
+from vrac_intake.domain.links import FamilyLink
+from vrac_intake.ports import AuditTrail, Cases, FamilyLinks, Keys
 
 T = TypeVar("T")
 Authorize = Callable[[Pilot], None]
@@ -42,8 +52,11 @@ class Deps:
     cases: Cases
     audit: AuditTrail
     keys: Keys
+    links: FamilyLinks
+    sign: Callable[[Mapping[str, Any]], str]  # signs a family link with intake's own key
     clock: Clock = utc_now
     mint: Callable[[str], str] = new_id
+    link_days: int = 30  # how long a family link opens the case
 
 
 @dataclass(frozen=True)
@@ -205,6 +218,72 @@ async def list_cases(
 ) -> list[Case]:
     """Cases of one pilot (or of all, for ``None``), newest first."""
     return await deps.cases.search(pilot, status, limit, offset)
+
+
+# -- the family's links --
+
+REVOKED: Final = "this link was revoked; ask the coach for a new one"
+GONE: Final = "this link no longer opens the case: it was closed and erased, or you left it"
+
+
+async def issue_family_link(deps: Deps, case_id: str, guardian_id: str) -> tuple[FamilyLink, str]:
+    """A new family link for a guardian of an open case (and its token), recorded so staff
+    can list and revoke it. Refused for a closed or erased case (409) or a guardian not of
+    the case (404)."""
+    case = await deps.cases.get(case_id)
+    if case is None:
+        raise UnknownCase(f"no case {case_id}")
+    if case.status is CaseStatus.CLOSED or case.erased:
+        raise CaseIsClosed(f"case {case_id} is closed: no family link")
+    if case.guardian(guardian_id) is None:
+        raise UnknownGuardian(f"case {case_id} has no guardian {guardian_id}")
+    now = deps.clock()
+    claims = family_claims(
+        case_id=case_id,
+        pilot=case.pilot,
+        guardian_id=guardian_id,
+        ttl=deps.link_days * 86_400,
+        now=int(now.timestamp()),
+    )
+    link = FamilyLink(
+        link_id=claims["jti"],
+        case_id=case_id,
+        pilot=case.pilot,
+        guardian_id=guardian_id,
+        issued_at=now,
+        expires_at=dt.datetime.fromtimestamp(claims["exp"], dt.UTC),
+    )
+    await deps.links.add(link)
+    return link, deps.sign(claims)
+
+
+async def family_case(deps: Deps, grant: FamilyGrant) -> Case:
+    """The case a valid family link opens, while intake still honours the link: not
+    revoked, its guardian still on the case, the case not erased (403 otherwise)."""
+    link = await deps.links.get(grant.link_id)
+    if link is None or link.revoked_at is not None:
+        raise LinkRefused(REVOKED)
+    case = await deps.cases.get(grant.case_id)
+    if case is None or case.erased or case.guardian(grant.guardian_id) is None:
+        raise LinkRefused(GONE)
+    return case
+
+
+async def list_family_links(deps: Deps, case_id: str, authorize: Authorize) -> list[FamilyLink]:
+    await get_case(deps, case_id, authorize)
+    return await deps.links.of_case(case_id)
+
+
+async def revoke_family_link(deps: Deps, link_id: str, authorize: Authorize) -> FamilyLink:
+    """Revoke a family link at once; revoking twice changes nothing."""
+    link = await deps.links.get(link_id)
+    if link is None:
+        raise UnknownLink(f"no family link {link_id}")
+    authorize(Pilot(link.pilot))
+    revoked = link.revoked(deps.clock())
+    if revoked is not link:
+        await deps.links.put(revoked)
+    return revoked
 
 
 async def keep_access_record(deps: Deps, entry: AccessRecorded) -> bool:

@@ -11,6 +11,7 @@ from vrac_contracts.events.sealed import Sealed
 from vrac_contracts.values import Pilot
 
 from vrac_intake.domain.case import Case, CaseStatus
+from vrac_intake.domain.links import FamilyLink
 
 
 class Cases(Protocol):
@@ -60,3 +61,17 @@ class AuditTrail(Protocol):
 
     async def of_case(self, case_id: str, limit: int, offset: int) -> list[AccessRecorded]:
         """A case's entries, oldest first."""
+
+
+class FamilyLinks(Protocol):
+    """The family links intake issued: ids, case, guardian, times; never the token."""
+
+    async def add(self, link: FamilyLink) -> None: ...
+
+    async def get(self, link_id: str) -> FamilyLink | None: ...
+
+    async def put(self, link: FamilyLink) -> None:
+        """Store a changed link (its revocation)."""
+
+    async def of_case(self, case_id: str) -> list[FamilyLink]:
+        """A case's links, oldest first."""

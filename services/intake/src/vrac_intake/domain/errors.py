@@ -1,19 +1,22 @@
 """Why intake refuses a command. Each derives from a base of ``vrac_runtime.errors``, whose
-one HTTP mapping gives the status: ``NotFound`` 404, ``Conflict`` 409, ``RuleBroken`` 422."""
+one HTTP mapping gives the status: ``NotFound`` 404, ``Refused`` 403, ``Conflict`` 409,
+``RuleBroken`` 422."""
 
 from __future__ import annotations
 
-from vrac_runtime.errors import Conflict, NotFound, RuleBroken
+from vrac_runtime.errors import Conflict, NotFound, Refused, RuleBroken
 
 __all__ = [
     "CaseIsClosed",
     "ChangedMeanwhile",
     "IdempotencyKeyReused",
     "LastGuardian",
+    "LinkRefused",
     "RuleBroken",
     "StaleDecision",
     "UnknownCase",
     "UnknownGuardian",
+    "UnknownLink",
 ]
 
 
@@ -43,3 +46,11 @@ class UnknownGuardian(NotFound):
 
 class LastGuardian(Conflict):
     """An open case keeps at least one guardian: the family must stay reachable."""
+
+
+class UnknownLink(NotFound):
+    """Intake issued no family link with this id."""
+
+
+class LinkRefused(Refused):
+    """A family link intake no longer honours: revoked, or its guardian or case gone."""

@@ -2,6 +2,10 @@
 
 Every route about a case records who saw or changed it (``vrac_runtime.audit``); the audit
 trail's own route is apart, on ``audit_router``: reading the trail reads no personal data.
+
+The family's link (``vrac_runtime.family``) opens the case, its consents and recording a
+guardian's decision, for its own case and guardian only, and only while intake honours it
+(not revoked: intake is the one service that keeps the links).
 """
 
 from __future__ import annotations
@@ -9,15 +13,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
-from vrac_contracts.values import Pilot
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
+from vrac_contracts.values import ActorRole, Pilot
 from vrac_runtime.audit import CaseRef, about, audited
 from vrac_runtime.auth import ALL_PILOTS, Principal, requires
+from vrac_runtime.family import FamilyGrant, requires_or_family
 from vrac_runtime.http import deps_of
 
 from vrac_intake import handlers
-from vrac_intake.domain.case import CaseStatus
+from vrac_intake.domain.case import Case, CaseStatus
 from vrac_intake.domain.commands import CloseCase, RecordConsent, RemoveGuardian
+from vrac_intake.domain.consent import Recorder
 from vrac_intake.domain.errors import RuleBroken
 from vrac_intake.entrypoints.schemas import (
     IDEMPOTENCY_KEY,
@@ -31,6 +37,10 @@ from vrac_intake.entrypoints.schemas import (
     ConsentIn,
     ConsentOut,
     ConsentsOut,
+    FamilyLinkIn,
+    FamilyLinkOut,
+    IssuedFamilyLinkOut,
+    RecordedByIn,
     RegisterFamilyIn,
 )
 
@@ -38,14 +48,19 @@ deps = deps_of(handlers.Deps)
 
 
 async def _locate(request: Request, params: Mapping[str, str]) -> CaseRef | None:
-    """The case a route's path names, for the audit trail."""
+    """The case a route's path names (or the family link's), for the audit trail."""
+    d = deps(request)
+    if "link_id" in params:
+        link = await d.links.get(params["link_id"])
+        return None if link is None else CaseRef(link.case_id, link.pilot)
     case_id = params.get("case_id")
-    case = None if case_id is None else await deps(request).cases.get(case_id)
+    case = None if case_id is None else await d.cases.get(case_id)
     return None if case is None else CaseRef(case.case_id, case.pilot)
 
 
 router = APIRouter(tags=["cases"], dependencies=[audited(_locate)])
 audit_router = APIRouter(tags=["audit"])
+internal = APIRouter(tags=["internal"], include_in_schema=False)
 
 # what routes take: the handlers' Deps and the caller, checked for the route's roles; the
 # handlers get ``who.ensure_pilot``, which refuses (403) a case of another pilot
@@ -55,6 +70,16 @@ Closer = Annotated[Principal, Depends(requires("coach", "pilot-lead"))]
 Reader = Annotated[Principal, Depends(requires("coach", "pilot-lead", "service"))]
 # the pilot's lead and data-protection officer (and admins) ask who saw a child's file
 Auditor = Annotated[Principal, Depends(requires("pilot-lead", "dpo"))]
+# the family, through the link in their e-mail, reads its case and records its decisions
+ReaderOrFamily = Annotated[
+    Principal | FamilyGrant, Depends(requires_or_family("coach", "pilot-lead", "service"))
+]
+CoachOrFamily = Annotated[Principal | FamilyGrant, Depends(requires_or_family("coach"))]
+# who sees and revokes the family's links: the coach, the data-protection officer
+LinkKeeper = Annotated[Principal, Depends(requires("coach", "dpo"))]
+# the only caller that asks for family links: notifications, which sends them
+LINK_REQUESTER = "notifications"
+Service = Annotated[Principal, Depends(requires("service"))]
 
 _CASE_PATH = "/cases/{case_id}"
 
@@ -116,9 +141,18 @@ def _listed_pilot(who: Principal, asked: Pilot | None) -> Pilot | None:
         raise HTTPException(403, "the token names no known pilot") from None
 
 
+async def _family_case(d: handlers.Deps, case_id: str, grant: FamilyGrant) -> Case:
+    """The case a family link opens: this one (403 otherwise), while intake honours it."""
+    grant.ensure_case(case_id)
+    return await handlers.family_case(d, grant)
+
+
 @router.get(_CASE_PATH, response_model=CaseOut)
-async def get_case(case_id: str, who: Reader, d: D) -> CaseOut:
-    """The case, its family and the consent now in force per purpose."""
+async def get_case(case_id: str, who: ReaderOrFamily, d: D) -> CaseOut:
+    """The case, its family and the consent now in force per purpose. With the family's
+    link: the family's view, without the other guardians' e-mail addresses and phones."""
+    if isinstance(who, FamilyGrant):
+        return CaseOut.for_family(await _family_case(d, case_id, who), who.guardian_id)
     return CaseOut.of(await handlers.get_case(d, case_id, who.ensure_pilot))
 
 
@@ -132,19 +166,26 @@ async def record_consent(
     case_id: str,
     body: ConsentIn,
     response: Response,
-    who: Coach,
+    who: CoachOrFamily,
     d: D,
 ) -> ConsentChangeOut:
-    """Grant or withdraw consent for one purpose; publishes consent-changed if it changed."""
+    """Grant or withdraw consent for one purpose; publishes consent-changed if it changed.
+    With the family's link, the decision is the link's guardian's: ``recorded_by`` names
+    that guardian (anyone else: 403)."""
+    if isinstance(who, FamilyGrant):
+        await _family_case(d, case_id, who)
+        recorder, authorize = _family_recorder(body.recorded_by, who), _pilot_of(who)
+    else:
+        recorder, authorize = body.recorded_by.to_domain(who.subject), who.ensure_pilot
     command = RecordConsent(
         case_id=case_id,
         purpose=body.purpose,
         granted=body.granted,
         agency_id=body.agency_id,
-        recorded_by=body.recorded_by.to_domain(who.subject),
+        recorded_by=recorder,
         decided_at=body.decided_at,
     )
-    outcome = await handlers.record_consent(d, command, who.ensure_pilot)
+    outcome = await handlers.record_consent(d, command, authorize)
     if not outcome.changed:
         response.status_code = 200
     in_force = {c.key: c for c in outcome.case.current_consents()}.get(
@@ -155,10 +196,35 @@ async def record_consent(
     )
 
 
+def _family_recorder(asked: RecordedByIn, grant: FamilyGrant) -> Recorder:
+    """The guardian a family link decides as; 403 for a body naming anyone else."""
+    if asked.guardian_id != grant.guardian_id:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "recorded_by: a family link records decisions as the guardian it was sent to, "
+            "named by guardian_id",
+        )
+    return Recorder(ActorRole.GUARDIAN, guardian_id=grant.guardian_id, user=grant.guardian_id)
+
+
+def _pilot_of(grant: FamilyGrant) -> handlers.Authorize:
+    """The handlers' pilot check for a family link: its own case's pilot only."""
+
+    def authorize(pilot: Pilot) -> None:
+        if str(pilot) != grant.pilot:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "this case belongs to another pilot")
+
+    return authorize
+
+
 @router.get(f"{_CASE_PATH}/consents", response_model=ConsentsOut)
-async def list_consents(case_id: str, who: Reader, d: D) -> ConsentsOut:
-    """The consent in force per purpose, and every decision ever recorded."""
-    case = await handlers.get_case(d, case_id, who.ensure_pilot)
+async def list_consents(case_id: str, who: ReaderOrFamily, d: D) -> ConsentsOut:
+    """The consent in force per purpose, and every decision ever recorded. Opens with the
+    family's link too."""
+    if isinstance(who, FamilyGrant):
+        case = await _family_case(d, case_id, who)
+    else:
+        case = await handlers.get_case(d, case_id, who.ensure_pilot)
     return ConsentsOut(
         current=[ConsentOut.of(c) for c in case.current_consents()],
         history=[ConsentOut.of(c) for c in case.consents],
@@ -184,6 +250,32 @@ async def remove_guardian(case_id: str, guardian_id: str, who: Closer, d: D) -> 
     and publishes guardian-removed. The last guardian stays (409)."""
     command = RemoveGuardian(case_id=case_id, guardian_id=guardian_id)
     return CaseOut.of(await handlers.remove_guardian(d, command, who.ensure_pilot))
+
+
+@router.get(f"{_CASE_PATH}/family-links", response_model=list[FamilyLinkOut])
+async def list_family_links(case_id: str, who: LinkKeeper, d: D) -> list[FamilyLinkOut]:
+    """The links sent to the family: for whom, when, until when, revoked or not."""
+    found = await handlers.list_family_links(d, case_id, who.ensure_pilot)
+    now = d.clock()
+    return [FamilyLinkOut.of(link, now) for link in found]
+
+
+@router.delete("/family-links/{link_id}", status_code=204)
+async def revoke_family_link(link_id: str, who: LinkKeeper, d: D) -> Response:
+    """Revoke a family link at once (sent to a wrong address, a lost phone): intake then
+    refuses it (403). Screening and network do not know of revocations; the web app asks
+    intake first on every family page, so a revoked link stops there."""
+    await handlers.revoke_family_link(d, link_id, who.ensure_pilot)
+    return Response(status_code=204)
+
+
+@internal.post("/internal/family-links", status_code=201, response_model=IssuedFamilyLinkOut)
+async def issue_family_link(body: FamilyLinkIn, who: Service, d: D) -> IssuedFamilyLinkOut:
+    """A new family link for a guardian of an open case, for notifications' message."""
+    if who.subject != LINK_REQUESTER:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this service asks for no family links")
+    link, token = await handlers.issue_family_link(d, body.case_id, body.guardian_id)
+    return IssuedFamilyLinkOut(link_id=link.link_id, token=token, expires_at=link.expires_at)
 
 
 @audit_router.get(f"{_CASE_PATH}/audit", response_model=AuditOut)

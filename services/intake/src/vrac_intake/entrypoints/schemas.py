@@ -29,6 +29,7 @@ from vrac_intake.domain.case import Case, CaseStatus
 from vrac_intake.domain.commands import RegisterFamily
 from vrac_intake.domain.consent import ConsentDecision, Recorder
 from vrac_intake.domain.family import MAX_GUARDIANS, GuardianDetails
+from vrac_intake.domain.links import FamilyLink, LinkState
 
 PersonName = Annotated[str, trimmed(120), OneLine]
 ChildName = Annotated[str, trimmed(80), OneLine]
@@ -108,6 +109,11 @@ class CloseIn(Request):
     reason: vocab.CloseReason
 
 
+class FamilyLinkIn(Request):
+    case_id: CaseId = Field(description="An open case.")
+    guardian_id: GuardianId = Field(description="The guardian of the case the link is for.")
+
+
 # -- responses --
 
 
@@ -175,6 +181,16 @@ class CaseOut(CaseSummaryOut):
             consents=[ConsentOut.of(d) for d in case.current_consents()],
         )
 
+    @classmethod
+    def for_family(cls, case: Case, guardian_id: str) -> CaseOut:
+        """The case as the guardian holding a family link sees it: the other guardians by
+        name, without their e-mail address or phone number."""
+        shown = cls.of(case)
+        for guardian in shown.guardians:
+            if guardian.guardian_id != guardian_id:
+                guardian.email = guardian.phone = None
+        return shown
+
 
 class CaseListOut(BaseModel):
     cases: list[CaseSummaryOut]
@@ -225,3 +241,25 @@ class AuditOut(BaseModel):
     limit: int
     offset: int
     next_offset: int | None = Field(description="The offset of the next page; none at the end.")
+
+
+class FamilyLinkOut(BaseModel):
+    """A family link intake issued: who it was for, when, until when; never the token."""
+
+    link_id: str
+    case_id: CaseId
+    guardian_id: GuardianId
+    issued_at: dt.datetime
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+    state: LinkState = Field(description="active, expired or revoked.")
+
+    @classmethod
+    def of(cls, link: FamilyLink, now: dt.datetime) -> FamilyLinkOut:
+        return from_attributes(cls, link, state=link.state(now))
+
+
+class IssuedFamilyLinkOut(BaseModel):
+    link_id: str
+    token: str = Field(description="The link's token: the web app's `/family?link=<token>`.")
+    expires_at: dt.datetime

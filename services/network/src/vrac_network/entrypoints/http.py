@@ -1,5 +1,10 @@
 """HTTP routes: check the token, map the body to a command, call the handler. Every route
-about a case is recorded in the audit trail (``vrac_runtime.audit``)."""
+about a case is recorded in the audit trail (``vrac_runtime.audit``).
+
+The family's link (``vrac_runtime.family``, signed by intake) opens its own case's tasks and
+members. Network checks its signature, expiry and case, but cannot see intake's
+revocations: the web app asks intake first on every family page, so a revoked link stops
+there."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import jwt
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from vrac_runtime.audit import CaseRef, audited
 from vrac_runtime.auth import ALL_PILOTS, LINK_INVALID, Principal, open_link, requires
+from vrac_runtime.family import ANOTHER_CASE, FamilyGrant, requires_or_family
 from vrac_runtime.http import deps_of
 
 from vrac_network import handlers
@@ -75,6 +81,36 @@ class PrincipalAccess:
             )
 
 
+@dataclass(frozen=True)
+class FamilyAccess:
+    """The family's link reads its own case: the route checked the case id; the pilot
+    check keeps any other case shut as well."""
+
+    grant: FamilyGrant
+
+    def check_case(self, pilot: str) -> None:
+        if pilot != self.grant.pilot:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, ANOTHER_CASE)
+
+    def check_task(self, case: Case, assignee: Member | None) -> None:
+        self.grant.ensure_case(case.case_id)
+
+
+def _family_or_staff(*roles: str) -> Callable[..., Any]:
+    """A dependency: the caller as the handlers' Access, for a route about the case in its
+    path; a family link only for its own case (403)."""
+
+    def dependency(
+        case_id: str, who: Principal | FamilyGrant = Depends(requires_or_family(*roles))
+    ) -> PrincipalAccess | FamilyAccess:
+        if isinstance(who, FamilyGrant):
+            who.ensure_case(case_id)
+            return FamilyAccess(who)
+        return PrincipalAccess(who)
+
+    return dependency
+
+
 deps = deps_of(handlers.Deps)
 
 
@@ -96,6 +132,10 @@ TaskReader = Annotated[
 ]
 TaskActor = Annotated[PrincipalAccess, Depends(_access("coach", "agency"))]
 Remover = Annotated[PrincipalAccess, Depends(_access("coach", "pilot-lead"))]
+# the family, through its link, sees who is in the network and who does what
+ReaderOrFamily = Annotated[
+    PrincipalAccess | FamilyAccess, Depends(_family_or_staff("coach", "pilot-lead", "service"))
+]
 
 
 @router.post("/cases/{case_id}/members", status_code=201, response_model=MemberOut)
@@ -106,7 +146,8 @@ async def add_member(case_id: str, body: MemberIn, who: Writer, d: D) -> MemberO
 
 
 @router.get("/cases/{case_id}/members", response_model=list[MemberOut])
-async def list_members(case_id: str, who: Reader, d: D) -> list[MemberOut]:
+async def list_members(case_id: str, who: ReaderOrFamily, d: D) -> list[MemberOut]:
+    """The case's network. Opens with the family's link too."""
     return [MemberOut.of(m) for m in await handlers.list_members(d, case_id, who)]
 
 
@@ -160,7 +201,8 @@ async def assign_task(case_id: str, body: TaskIn, who: Writer, d: D) -> TaskOut:
 
 
 @router.get("/cases/{case_id}/tasks", response_model=list[TaskOut])
-async def list_tasks(case_id: str, who: Reader, d: D) -> list[TaskOut]:
+async def list_tasks(case_id: str, who: ReaderOrFamily, d: D) -> list[TaskOut]:
+    """Who does what for the child. Opens with the family's link too."""
     return [TaskOut.of(t) for t in await handlers.tasks_of_case(d, case_id, who)]
 
 

@@ -1,6 +1,11 @@
 """HTTP routes, thin: check the token, map the body to a command, call the handler. Every
 route about a case is recorded in the audit trail (``vrac_runtime.audit``), a read through
-the family's signed link as the family."""
+the family's signed link as the family.
+
+The family's link (``vrac_runtime.family``, signed by intake) opens the case's screenings,
+its diplomas, their PDFs and credentials, under the rules staff read them by. Screening
+checks its signature, expiry and case, but cannot see intake's revocations: the web app
+asks intake first on every family page, so a revoked link stops there."""
 
 from __future__ import annotations
 
@@ -12,7 +17,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import Response
 from vrac_contracts.values import Language, Pilot
 from vrac_runtime.audit import CaseRef, audited
-from vrac_runtime.auth import LinkGrant, Principal, requires, requires_or_link
+from vrac_runtime.auth import LinkGrant, Principal, requires
+from vrac_runtime.family import (
+    ANOTHER_CASE,
+    FamilyGrant,
+    requires_family_or_link,
+    requires_or_family,
+)
 from vrac_runtime.http import deps_of
 
 from vrac_screening import handlers
@@ -86,15 +97,51 @@ class LinkAccess:
             )
 
 
+@dataclass(frozen=True)
+class FamilyAccess:
+    """The family's link opens its own case only, under the case's own rules (what staff
+    cannot see without consent, neither can the family)."""
+
+    grant: FamilyGrant
+
+    def check(self, pilot: str) -> None:
+        if pilot != self.grant.pilot:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, ANOTHER_CASE)
+
+    def check_shared(self, case: Case) -> None:
+        self.grant.ensure_case(case.case_id)
+
+
+Access = PrincipalAccess | LinkAccess | FamilyAccess
+
+
+def access_of(who: Principal | FamilyGrant | LinkGrant) -> Access:
+    if isinstance(who, FamilyGrant):
+        return FamilyAccess(who)
+    return LinkAccess() if isinstance(who, LinkGrant) else PrincipalAccess(who)
+
+
+def case_access(case_id: str, who: Principal | FamilyGrant) -> PrincipalAccess | FamilyAccess:
+    """The access of a route about one case: a family link only for its own (403)."""
+    if isinstance(who, FamilyGrant):
+        who.ensure_case(case_id)
+        return FamilyAccess(who)
+    return PrincipalAccess(who)
+
+
 deps = deps_of(handlers.Deps)
 
 # what routes take: the handlers' Deps and the caller, checked for the route's roles
 D = Annotated[handlers.Deps, Depends(deps)]
 Writer = Annotated[Principal, Depends(requires("coach"))]
 Reader = Annotated[Principal, Depends(requires("coach", "pilot-lead", "service"))]
-# a parent opens the diploma through the signed link in the e-mail
+# a parent opens the diploma through the signed link in the e-mail, or the family's link
 ReaderOrLink = Annotated[
-    Principal | LinkGrant, Depends(requires_or_link("coach", "pilot-lead", "service"))
+    Principal | FamilyGrant | LinkGrant,
+    Depends(requires_family_or_link("coach", "pilot-lead", "service")),
+]
+ReaderOrFamily = Annotated[
+    Principal | FamilyGrant, Depends(requires_or_family("coach", "pilot-lead", "service"))
 ]
 # who sees and revokes the family's links: the coach, the data-protection officer
 LinkKeeper = Annotated[Principal, Depends(requires("coach", "dpo"))]
@@ -115,11 +162,13 @@ async def record_screening(case_id: str, body: ScreeningIn, who: Writer, d: D) -
 @router.get("/cases/{case_id}/screenings", response_model=list[ScreeningOut])
 async def list_screenings(
     case_id: str,
-    who: Reader,
+    who: ReaderOrFamily,
     d: D,
     language: Language | None = Query(None, description="Language of the advice texts."),
 ) -> list[ScreeningOut]:
-    found = await handlers.list_screenings(d, case_id, PrincipalAccess(who))
+    """The case's screenings with their advice (for school, parents and the child). Opens
+    with the family's link too."""
+    found = await handlers.list_screenings(d, case_id, case_access(case_id, who))
     return [ScreeningOut.of(s, language) for s in found]
 
 
@@ -137,8 +186,9 @@ async def get_screening(
 
 
 @router.get("/cases/{case_id}/diplomas", response_model=list[DiplomaOut])
-async def list_diplomas(case_id: str, who: Reader, d: D) -> list[DiplomaOut]:
-    shown = await handlers.show_diplomas(d, case_id, PrincipalAccess(who))
+async def list_diplomas(case_id: str, who: ReaderOrFamily, d: D) -> list[DiplomaOut]:
+    """The case's diplomas. Opens with the family's link too."""
+    shown = await handlers.show_diplomas(d, case_id, case_access(case_id, who))
     return [DiplomaOut.of(diploma, sheet) for diploma, sheet in shown]
 
 
@@ -150,12 +200,11 @@ async def list_diplomas(case_id: str, who: Reader, d: D) -> list[DiplomaOut]:
 )
 async def diploma_pdf(diploma_id: str, who: ReaderOrLink, d: D) -> Response:
     """The diploma as a PDF, rendered on first download and cached. Opens with a bearer
-    token or with the signed ``link`` the family received, unless it expired or was
-    revoked (403)."""
+    token, the family's link, or the signed ``link`` the family received, unless it
+    expired or was revoked (403)."""
     if isinstance(who, LinkGrant):
         await handlers.check_link(d, who.link_id)  # a revoked link: 403
-    access = LinkAccess() if isinstance(who, LinkGrant) else PrincipalAccess(who)
-    pdf = await handlers.get_diploma_pdf(d, diploma_id, access)
+    pdf = await handlers.get_diploma_pdf(d, diploma_id, access_of(who))
     return Response(
         content=pdf,
         media_type="application/pdf",
@@ -169,8 +218,8 @@ def _diploma_of(request: Request) -> str:
 
 
 ReaderOrDiplomaLink = Annotated[
-    Principal | LinkGrant,
-    Depends(requires_or_link("coach", "pilot-lead", "service", opens=_diploma_of)),
+    Principal | FamilyGrant | LinkGrant,
+    Depends(requires_family_or_link("coach", "pilot-lead", "service", opens=_diploma_of)),
 ]
 
 
@@ -197,12 +246,11 @@ async def diploma_credential(
     ),
 ) -> Response:
     """The diploma as an Open Badges 3.0 credential (VC-JOSE: a JWT signed with the pilot's
-    issuer key). Opens with a bearer token or the family's diploma link; 409 once diploma
-    consent was withdrawn (the credential is then revoked)."""
+    issuer key). Opens with a bearer token, the family's link or the family's diploma link;
+    409 once diploma consent was withdrawn (the credential is then revoked)."""
     if isinstance(who, LinkGrant):
         await handlers.check_link(d, who.link_id)
-    access = LinkAccess() if isinstance(who, LinkGrant) else PrincipalAccess(who)
-    token = await handlers.get_credential(d, diploma_id, access, name)
+    token = await handlers.get_credential(d, diploma_id, access_of(who), name)
     return Response(content=token, media_type=MEDIA_TYPE)
 
 
