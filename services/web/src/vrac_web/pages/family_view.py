@@ -115,7 +115,7 @@ NETWORK_ROLE: Final = {
 }
 
 MEMBER_KIND: Final = {
-    "family": "Family",
+    "family": "Family member",
     "informal": "Friend or neighbour",
     "professional": "Professional",
     "agency": "Organisation",
