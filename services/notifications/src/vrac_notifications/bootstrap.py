@@ -14,7 +14,7 @@ from vrac_runtime.service import build_runtime, compose, run
 
 from vrac_notifications import handlers
 from vrac_notifications.adapters.email import SmtpMailer
-from vrac_notifications.adapters.links import DiplomaLinks, TaskLinks
+from vrac_notifications.adapters.links import DiplomaLinks, FamilyLinks, TaskLinks
 from vrac_notifications.adapters.store import (
     OUTBOX_COLLECTIONS,
     MongoCaseFiles,
@@ -72,6 +72,11 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
             tokens.service_token,
         ),
         task_link=TaskLinks(settings.network_url, tokens.service_token),
+        family_link=(
+            FamilyLinks(settings.intake_base_url, settings.web_url, tokens.service_token)
+            if settings.web_url
+            else None
+        ),
         opener=reader_opener(settings),
         audit=ErasureTrail(runtime.db, settings.service_name, "/cases/{case_id}"),
         schedule=RetrySchedule(
@@ -100,6 +105,7 @@ def build(settings: NotificationsSettings | None = None, **overrides: Any) -> Fa
             lambda deps: deps.opener.aclose(),
             lambda deps: _close(deps.diploma_link),
             lambda deps: _close(deps.task_link),
+            lambda deps: _close(deps.family_link),
         ],
         jobs=[
             ("delivery scheduler", 0, scheduler.tick),

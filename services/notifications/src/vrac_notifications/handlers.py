@@ -63,7 +63,7 @@ from vrac_notifications.domain.intents import (
     TaskKind,
     TaskMessage,
 )
-from vrac_notifications.domain.templates import Answer, Message, render
+from vrac_notifications.domain.templates import Answer, FamilyPage, Message, render
 from vrac_notifications.domain.webhooks import WebhookSubscription, webhook_body
 from vrac_notifications.ports import (
     CaseFiles,
@@ -85,6 +85,8 @@ Authorize = Callable[[vocab.Pilot], None]  # refuses a pilot the caller may not 
 Send = Callable[[], Awaitable[None]]
 # ``await task_link(case_id, task_id, member_id)``: the member's answer link (network signs it)
 TaskLink = Callable[[str, str, str], Awaitable[Answer]]
+# ``await family_link(case_id, guardian_id)``: the guardian's way into the web app (intake signs)
+FamilyLink = Callable[[str, str], Awaitable[FamilyPage]]
 # the owners of the sealed personal data this service reads
 INTAKE, NETWORK = "intake", "network"
 # a case-file write that lost a race reads again and retries, at most this many times in all
@@ -134,6 +136,8 @@ class Deps:
     on_due: Callable[[list[str], float], None] = lambda delivery_ids, after: None
     # a task's answer link for a helper without an account; None: no links (no network)
     task_link: TaskLink | None = None
+    # the family's link into the web app; None: no web app (VRAC_WEB_URL unset)
+    family_link: FamilyLink | None = None
 
 
 @dataclass(frozen=True)
@@ -598,7 +602,8 @@ async def _prepared(deps: Deps, case: CaseFile, item: Planned) -> Send | None:
     try:
         url = await _diploma_url(deps, item.intent)
         answer = await _answer(deps, case, item)
-        return await _sender(deps, case, item, _render(case, item, url, answer), url)
+        family = await _family_page(deps, case, item)
+        return await _sender(deps, case, item, _render(case, item, url, answer, family), url)
     except DeliveryProblem as refused:  # a link refused (diploma) or not given now
         log.warning("message not prepared", delivery_id=item.delivery_id, error=str(refused.code))
         problem = refused
@@ -612,7 +617,13 @@ async def _prepared(deps: Deps, case: CaseFile, item: Planned) -> Send | None:
     return fails
 
 
-def _render(case: CaseFile, item: Planned, diploma_url: str, answer: Answer | None) -> Message:
+def _render(
+    case: CaseFile,
+    item: Planned,
+    diploma_url: str,
+    answer: Answer | None,
+    family: FamilyPage | None = None,
+) -> Message:
     member_name = None  # who a coordinator's notice is about
     if isinstance(item.intent, DeclinedTaskMessage | OverdueTaskNotice):
         member = case.contacts.get(item.intent.member_id)
@@ -625,6 +636,7 @@ def _render(case: CaseFile, item: Planned, diploma_url: str, answer: Answer | No
         diploma_url=diploma_url,
         answer=answer,
         member_name=member_name,
+        family=family,
     )
 
 
@@ -672,6 +684,19 @@ async def _finish(deps: Deps, delivery: Delivery, claim: Claim) -> None:
 async def _diploma_url(deps: Deps, intent: Intent) -> str:
     """A fresh link for a diploma message (screening signs it); empty for other messages."""
     return await deps.diploma_link(intent.diploma_id) if isinstance(intent, DiplomaMessage) else ""
+
+
+async def _family_page(deps: Deps, case: CaseFile, item: Planned) -> FamilyPage | None:
+    """A fresh family link for a guardian's diploma or advice message (intake signs it).
+    Intake away: tried again later like any transient failure; intake refusing one (the
+    case closed, the guardian gone): the message fails for good, as it would not go now."""
+    if (
+        deps.family_link is None
+        or not isinstance(item.intent, DiplomaMessage | FamilyAdviceMessage)
+        or item.contact.recipient_kind is not RecipientKind.GUARDIAN
+    ):
+        return None
+    return await deps.family_link(case.case_id, item.contact.recipient_id)
 
 
 # who answers a task from its e-mail: the family's own people and informal helpers, who have

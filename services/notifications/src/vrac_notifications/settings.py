@@ -95,6 +95,31 @@ class NotificationsSettings(ServiceSettings):
         "to a task (inside the cluster).",
     )
 
+    web_url: str = Field(
+        "",
+        description="Public base URL of the web app: messages to a guardian (diploma ready, "
+        "the parents' advice) then carry the family's link, `<web_url>/family?link=...`, "
+        "which intake signs. Empty: no family link.",
+    )
+    intake_url: str = Field(
+        "",
+        description="Base URL at which notifications asks intake for a family's link (inside "
+        "the cluster); empty: intake's entry in VRAC_KEY_OWNER_URLS.",
+    )
+
+    @property
+    def intake_base_url(self) -> str:
+        return self.intake_url or self.key_owner_urls.get("intake", "")
+
+    @model_validator(mode="after")
+    def _family_links_reach_intake(self) -> Self:
+        if self.web_url and not self.intake_base_url:
+            raise ValueError(
+                "VRAC_WEB_URL is set but intake's address is not: set VRAC_INTAKE_URL or "
+                "intake in VRAC_KEY_OWNER_URLS"
+            )
+        return self
+
     @model_validator(mode="after")
     def _cluster_networks_parse(self) -> Self:
         try:

@@ -1,7 +1,8 @@
-"""Links a person opens without an account: a child's diploma, a helper's answer to a task.
+"""Links a person opens without an account: a child's diploma, a helper's answer to a task,
+the family's way into the web app.
 
 The service that owns the thing signs its link, with its own key (screening the diploma's,
-network the task's): these adapters ask the owner for a new one over HTTP with
+network the task's, intake the family's): these adapters ask the owner for a new one over HTTP with
 notifications' own service token, just before the message goes out. A link never travels on
 a topic.
 """
@@ -16,10 +17,11 @@ import httpx
 from vrac_contracts.values import DeliveryError
 
 from vrac_notifications.domain.delivery import DeliveryProblem
-from vrac_notifications.domain.templates import Answer
+from vrac_notifications.domain.templates import Answer, FamilyPage
 
 LINKS_PATH = "/internal/diploma-links"
 TASK_LINKS_PATH = "/internal/task-links"
+FAMILY_LINKS_PATH = "/internal/family-links"
 
 
 class _LinkIssuer:
@@ -35,8 +37,10 @@ class _LinkIssuer:
         refused: tuple[int, ...],
         timeout: float,
         transport: httpx.AsyncBaseTransport | None,
+        refusal: DeliveryError = DeliveryError.NO_CONSENT,
     ) -> None:
         self._owner = owner
+        self._refusal = refusal
         self._url = url
         self._token = token
         self._refused = refused
@@ -52,7 +56,7 @@ class _LinkIssuer:
             ) from None
         if reply.status_code in self._refused:
             raise DeliveryProblem(
-                DeliveryError.NO_CONSENT,
+                self._refusal,
                 retryable=False,
                 detail=f"{self._owner} gives no link ({reply.status_code})",
             )
@@ -115,3 +119,37 @@ class TaskLinks(_LinkIssuer):
         issued = await self._issue(body)
         expires = dt.datetime.fromisoformat(issued["expires_at"].replace("Z", "+00:00"))
         return Answer(url=issued["url"], expires_on=expires.date())
+
+
+class FamilyLinks(_LinkIssuer):
+    """``await links(case_id, guardian_id)``: the guardian's family link into the web app
+    (``<web_url>/family?link=<token>``), which intake signs. A case intake no longer gives
+    links for (closed, erased, the guardian gone: 404, 409) is a final refusal; intake away
+    is a transient one."""
+
+    def __init__(
+        self,
+        intake_url: str,
+        web_url: str,
+        token: Callable[[str], str],
+        *,
+        timeout: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        url = intake_url.rstrip("/") + FAMILY_LINKS_PATH
+        super().__init__(
+            "intake",
+            url,
+            token,
+            refused=(404, 409),
+            timeout=timeout,
+            transport=transport,
+            refusal=DeliveryError.OTHER,  # no consent is missing: the case or guardian left
+        )
+        self._web = web_url.rstrip("/")
+
+    async def __call__(self, case_id: str, guardian_id: str) -> FamilyPage:
+        issued = await self._issue({"case_id": case_id, "guardian_id": guardian_id})
+        expires = dt.datetime.fromisoformat(issued["expires_at"].replace("Z", "+00:00"))
+        url = f"{self._web}/family?link={issued['token']}"
+        return FamilyPage(url=url, expires_on=expires.date())

@@ -38,6 +38,14 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class FamilyPage:
+    """The family's link into the web app, for a guardian, and the day it stops working."""
+
+    url: str
+    expires_on: dt.date
+
+
+@dataclass(frozen=True)
 class Message:
     subject: str
     text: str
@@ -168,6 +176,18 @@ ANSWER: Final = {
     "sans compte (il est valable jusqu'au {expires}) :\n{link}",
     EN: "With this link you can accept the task, decline it or say it is done, no account "
     "needed (it works until {expires}):\n{link}",
+}
+
+FAMILY_PAGE: Final = {
+    NL: "Via deze persoonlijke link zie je alles op een rij, zonder account: het diploma, "
+    "het advies, wie wat doet voor {child}, en de toestemmingen die jullie gaven, die je "
+    "daar ook zelf kunt aanpassen (de link werkt tot {expires}; deel hem niet):\n{link}",
+    FR: "Ce lien personnel vous montre tout, sans compte : le diplôme, les conseils, qui "
+    "fait quoi pour {child}, et les accords que vous avez donnés, que vous pouvez aussi y "
+    "modifier vous-même (il est valable jusqu'au {expires} ; ne le partagez pas) :\n{link}",
+    EN: "This personal link shows you everything, no account needed: the diploma, the "
+    "advice, who does what for {child}, and the consents you gave, which you can change "
+    "there yourself (it works until {expires}; please do not share it):\n{link}",
 }
 
 TASK_DECLINED: Final = {
@@ -340,11 +360,13 @@ def render(
     diploma_url: str = "",
     answer: Answer | None = None,
     member_name: str | None = None,
+    family: FamilyPage | None = None,
 ) -> Message:
     """The message ``intent`` becomes for ``contact``, in the contact's language.
     ``answer``: the task's answer link, for a helper without an account; ``member_name``:
     who a coordinator's notice is about (who declined the task, or whose task is overdue),
-    told to a coordinator who is not an agency."""
+    told to a coordinator who is not an agency; ``family``: the family's link into the web
+    app, for a guardian's diploma or advice message."""
     lang = contact.language
     child = child_reference(contact, case_id, child_first_name)
     if isinstance(intent, TaskMessage):
@@ -372,6 +394,9 @@ def render(
         subject, body = subject_t.format(**words), body_t.format(**words)
     else:
         subject, body = _school_advice(intent, lang, child)
+    if family is not None and isinstance(intent, DiplomaMessage | FamilyAdviceMessage):
+        expires = long_date(family.expires_on, lang)
+        body += "\n\n" + FAMILY_PAGE[lang].format(child=child, expires=expires, link=family.url)
     greeting = GREETING[lang].format(name=contact.name)
     return Message(subject, f"{greeting}\n\n{body}\n\n{SIGN_OFF[lang]}\n", lang)
 
