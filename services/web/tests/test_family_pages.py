@@ -70,6 +70,7 @@ class FakeServices:
     network_down: bool = False
     consent_refusal: str | None = None
     calls: list[str] = field(default_factory=list)
+    advice_languages: list[str | None] = field(default_factory=list)
     recorded: list[dict[str, Any]] = field(default_factory=list)
 
     def current(self) -> list[dict[str, Any]]:
@@ -81,6 +82,8 @@ class FakeServices:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         service, path = request.url.host.split(".")[0], request.url.path
         self.calls.append(f"{request.method} {service} {path}")
+        if path.endswith("/screenings"):
+            self.advice_languages.append(request.url.params.get("language"))
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return httpx.Response(401, json={"detail": "this link is not valid"})
         if service == "intake" and self.refuse_link:
@@ -298,6 +301,7 @@ def test_every_call_carries_the_familys_link_and_the_advice_comes_in_the_pages_l
     assert '<html lang="fr">' in page.text and "La page de Noor" in page.text
     services = {c.split()[1] for c in fake.calls}
     assert services == {"intake", "screening", "network"}  # each answered the one token
+    assert fake.advice_languages == ["nl", "fr"]  # the advice in the page's language
 
 
 def test_what_the_family_may_not_see_yet_is_said_in_words() -> None:
@@ -339,9 +343,10 @@ def test_a_link_revoked_after_it_was_opened_stops_the_next_page() -> None:
         assert answer.status_code == 403 and "this link was revoked" in answer.text
 
 
-def test_without_a_link_the_family_pages_say_so() -> None:
-    answer = web(consented()).get("/family")
-    assert answer.status_code == 403 and "This link no longer opens the page" in answer.text
+def test_without_a_session_the_family_pages_send_the_parent_to_the_link() -> None:
+    for path in ("/family", "/family/consents", "/family/diplomas/dip-1.pdf"):
+        answer = web(consented()).get(path)
+        assert answer.status_code == 401 and "Open the link in your e-mail" in answer.text
 
 
 def test_withdrawing_a_consent_is_recorded_as_the_links_guardian_and_shows() -> None:
@@ -367,6 +372,7 @@ def test_withdrawing_a_consent_is_recorded_as_the_links_guardian_and_shows() -> 
     assert "Het digitale bewijs wordt ingetrokken" in after.text  # what it stops, said
     history = after.text.split('id="history-title"')[1]
     assert "Ingetrokken" in history and ">U<" in history  # the parent's own decision
+    assert ">De coach<" in history  # the decisions the coach entered, as theirs
     assert "U trok" not in client.get("/family/consents").text  # the confirmation shows once
     home = client.get("/family")
     assert 'href="/family/diplomas/dip-1/credential"' not in home.text  # no longer offered

@@ -18,16 +18,15 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from vrac_web.csrf import checked_form
-from vrac_web.deps import render, services_of, signed_in_family
+from vrac_web.deps import render, services_of
 from vrac_web.errors import PageError
 from vrac_web.i18n import LANGUAGES, language_of
 from vrac_web.pages import family_view as view
 from vrac_web.services import Refused, Services
-from vrac_web.session import Family, session_of
+from vrac_web.session import Family, family_of, session_of
 
 router = APIRouter(include_in_schema=False)
 CheckedForm = Annotated[FormData, Depends(checked_form)]
-SignedIn = Annotated[Family, Depends(signed_in_family)]
 
 DONE: Final = "family_done"  # the decision just recorded, shown once as a confirmation
 DIPLOMA_ID: Final = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
@@ -56,6 +55,15 @@ async def section(answer: Awaitable[Any], empty: Any = None) -> Section:
         if error.status == 403:
             return Section(missing="not-shared")
         return Section(missing="unavailable")
+
+
+def signed_in_family(request: Request) -> Family:
+    """The family of this browser's session. Without one (never opened here, closed on this
+    device, or the session's hours ran out), the link in the e-mail opens the pages again."""
+    family = family_of(session_of(request))
+    if family is None:
+        raise PageError(401, *view.NO_SESSION)
+    return family
 
 
 def see_other(location: str) -> RedirectResponse:

@@ -121,8 +121,16 @@ MEMBER_KIND: Final = {
     "agency": "Organisation",
 }
 
+# the page of a browser without the family's session
+NO_SESSION: Final = (
+    "Open the link in your e-mail",
+    "These pages open with the link in the e-mail the team sent you. Open it again; if it "
+    "no longer works, ask the coach of your family for a new one.",
+)
+
 # every English text of this module, for the test that each has its nl and fr
 TEXTS: Final = (
+    *NO_SESSION,
     *(text for p in PURPOSES.values() for text in (p.label, p.lets, p.stops)),
     *STATE_TEXT.values(),
     *DECIDED_BY.values(),
