@@ -473,9 +473,7 @@ def web_network_policy() -> dict[str, Any]:
     spec = {
         "podSelector": _pods(WEB),
         "policyTypes": ["Ingress", "Egress"],
-        "ingress": [
-            {"from": [_from_namespace(INGRESS_NAMESPACE)], "ports": _ports(WEB_HTTP_PORT)}
-        ],
+        "ingress": [{"from": [_from_namespace(INGRESS_NAMESPACE)], "ports": _ports(WEB_HTTP_PORT)}],
         "egress": [
             *(
                 {"to": [{"podSelector": _pods(callee)}], "ports": _ports(http_port(callee))}

@@ -111,7 +111,6 @@ def test_the_web_app_calls_the_services_and_signs_people_in_at_the_trusted_issue
     assert any(int(p["target"]) == int(env["VRAC_HTTP_PORT"]) for p in web["ports"])
     public = env["VRAC_PUBLIC_URL"]
     assert services["network"]["environment"]["VRAC_TASK_LINK_BASE_URL"] == public
-    assert services["notifications"]["environment"]["VRAC_WEB_URL"] == public
 
 
 def test_no_secret_value_is_committed() -> None:

@@ -112,7 +112,7 @@ def test_health_check_passes_only_when_live_answers_200(health_server: HTTPServe
     assert _healthcheck({"VRAC_HTTP_PORT": port, "VRAC_SERVICE": "intake"}) == 1
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", [*SERVICES, "web"])
 def test_the_image_install_step_works_from_the_lock(service: str, tmp_path: Path) -> None:
     uv = os.environ.get("UV") or shutil.which("uv")
     if uv is None:

@@ -289,18 +289,17 @@ def test_the_web_app_has_its_settings_and_its_session_secret_and_nothing_of_kafk
     )
     assert settings["VRAC_OIDC_ISSUER"] in json.loads(shared["data"]["VRAC_TRUSTED_ISSUERS"])
     secret_env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
-    assert secret_env == {"VRAC_WEB_SESSION_KEYS": {"name": "vrac-web-session", "key": "keys"}}
+    assert secret_env == {"VRAC_WEB_SESSION_KEYS": {"name": "vrac-session-keys", "key": "web"}}
     assert "VRAC_WEB_SESSION_KEYS" not in settings, "a secret in a ConfigMap"
     assert not [k for k in settings if k.startswith(("KAFKA", "MONGODB", "VRAC_KAFKA"))]
     assert "volumes" not in deployment["spec"]["template"]["spec"] or all(
         "secret" not in v for v in deployment["spec"]["template"]["spec"]["volumes"]
     ), "no Kafka CA, no keys: the web app holds no secret but its session's"
-    # the links in helpers' and guardians' messages open the web app
+    # the links in helpers' task e-mails open the web app
     by_service = {
         c["data"].get("VRAC_SERVICE_NAME"): c["data"] for c in _of_kind(docs, "ConfigMap")
     }
     assert by_service["network"]["VRAC_TASK_LINK_BASE_URL"] == settings["VRAC_PUBLIC_URL"]
-    assert by_service["notifications"]["VRAC_WEB_URL"] == settings["VRAC_PUBLIC_URL"]
 
 
 @pytest.mark.parametrize("pilot", PILOTS)

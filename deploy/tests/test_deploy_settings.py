@@ -74,3 +74,35 @@ def test_the_guide_names_every_secret_the_deployments_read(base_manifests: list[
                 assert f"`{volume['secret']['secretName']}`" in guide, volume["name"]
     for key in ("`<service>`", "`connectionString.standard`", "`username`", "`password`"):
         assert key in guide
+
+
+def web_variables(generator: ModuleType) -> set[str]:
+    from vrac_web.settings import WebSettings
+
+    return {
+        env
+        for name, field in WebSettings.model_fields.items()
+        for env in generator._env_names(name, field)
+    }
+
+
+def test_the_web_app_is_given_only_variables_it_reads(
+    generator: ModuleType, base_manifests: list[dict], docker_compose: Path
+) -> None:
+    known = web_variables(generator)
+    assert "VRAC_WEB_SESSION_KEYS" in known and "VRAC_WEB_SESSION_KEY" not in known
+    config_maps = {d["metadata"]["name"]: d for d in base_manifests if d["kind"] == "ConfigMap"}
+    (deployment,) = [
+        d
+        for d in base_manifests
+        if d["kind"] == "Deployment" and d["metadata"]["name"] == "vrac-web"
+    ]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    names = {e["name"] for e in container["env"]}
+    for source in container["envFrom"]:
+        names |= set(config_maps[source["configMapRef"]["name"]]["data"])
+    assert not names - known, f"the web app does not read {sorted(names - known)}"
+    result = compose_config(docker_compose, COMPOSE / "example.env")
+    assert result.returncode == 0, result.stderr
+    env = yaml.safe_load(result.stdout)["services"]["web"]["environment"]
+    assert not set(env) - known, f"the web app does not read {sorted(set(env) - known)}"
