@@ -152,6 +152,23 @@ async def test_the_family_pages_fit_a_phone(
     assert_accessible(phone)
 
 
+async def test_a_link_the_coach_revokes_closes_the_open_pages(
+    web_platform: WebPlatform, pit: PitCase, browser: WebDriver
+) -> None:
+    case, _, _ = await screened_case(pit)
+    browser.get(await family_link(web_platform, case))
+    assert browser.find_element(By.TAG_NAME, "h1").text == "De pagina van Sam"
+
+    links = await pit.ok("GET", "intake", f"/cases/{case.case_id}/family-links", pit.coach)
+    for link in links:
+        await pit.ok("DELETE", "intake", f"/family-links/{link['link_id']}", pit.coach)
+    browser.refresh()
+
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Deze link opent de pagina niet meer"
+    assert "this link was revoked" in text(browser)
+    assert_accessible(browser)
+
+
 def test_a_link_that_is_not_the_familys_shows_the_link_page(
     web_platform: WebPlatform, browser: WebDriver
 ) -> None:
