@@ -114,6 +114,8 @@ class FakeServices:
             return httpx.Response(200, json=routes[(service, method, path)]())
         if (service, method, path) == ("intake", "POST", f"{case}/consents"):
             return self.record(json.loads(request.content))
+        if service == "screening" and pdf and pdf.group(1) == "dip-withheld":
+            return httpx.Response(403, json={"detail": "the diploma is not shared"})
         if service == "screening" and pdf:
             return httpx.Response(
                 200, content=b"%PDF-1.7 diploma", headers={"content-type": "application/pdf"}
@@ -436,6 +438,9 @@ def test_the_diploma_pdf_is_served_through_the_web_app() -> None:
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
     assert client.get("/family/diplomas/..%2Fcases.pdf").status_code == 404
+    withheld = client.get("/family/diplomas/dip-withheld.pdf")
+    assert withheld.status_code == 403
+    assert "Het diploma wordt op dit moment niet met u gedeeld." in withheld.text
 
 
 def test_the_credential_downloads_and_says_why_once_withdrawn() -> None:

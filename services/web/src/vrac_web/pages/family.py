@@ -219,9 +219,15 @@ async def diploma_pdf(request: Request, diploma_id: str) -> Response:
         raise PageError.not_found()
     services = services_of(request)
     await family_case(services, family)
-    answer = await services.call(
-        "screening", "GET", f"/diplomas/{diploma_id}.pdf", family.token, who="family"
-    )
+    try:
+        answer = await services.call(
+            "screening", "GET", f"/diplomas/{diploma_id}.pdf", family.token, who="family"
+        )
+    except PageError as error:
+        if error.status != 403:
+            raise
+        # intake honours the link, so screening's refusal is about the diploma, not the link
+        return render(request, "family/diploma_not_shared.html", status=403)
     return Response(
         answer.content,
         media_type="application/pdf",
