@@ -33,6 +33,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from vrac_testing.identity import LocalUser
 from vrac_testing.infrastructure import repo_root
+from vrac_testing.web import WebPlatform
 
 DESKTOP: Final = (1280, 900)
 PHONE: Final = (390, 844)
@@ -168,6 +169,12 @@ def keep_failures(item: pytest.Item, report: pytest.TestReport) -> None:
             kept += [f"{path} ({driver.current_url})" for path in keep_failure(driver, name)]
         except Exception as error:  # a crashed browser must not hide the test's own failure
             kept.append(f"browser {number}: nothing kept ({type(error).__name__}: {error})")
+    funcargs = getattr(item, "funcargs", {})
+    kept += [
+        f"logs of the services and the web app: {value.platform.logs}"
+        for value in funcargs.values()
+        if isinstance(value, WebPlatform)
+    ]
     if kept:
         report.sections.append(("browser failure: screenshot and page kept", "\n".join(kept)))
 
