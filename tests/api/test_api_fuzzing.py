@@ -59,6 +59,8 @@ ROLES_OF: dict[tuple[str, str, str], tuple[str, ...]] = {
     ("intake", "POST", "/cases/{case_id}/close"): ("coach", "pilot-lead"),
     ("intake", "DELETE", "/cases/{case_id}/guardians/{guardian_id}"): ("coach", "pilot-lead"),
     ("intake", "GET", "/cases/{case_id}/audit"): ("pilot-lead", "dpo"),
+    ("intake", "GET", "/cases/{case_id}/family-links"): ("coach", "dpo"),
+    ("intake", "DELETE", "/family-links/{link_id}"): ("coach", "dpo"),
     ("screening", "POST", "/cases/{case_id}/screenings"): ("coach",),
     ("screening", "GET", "/cases/{case_id}/screenings"): READ,
     ("screening", "GET", "/screenings/{screening_id}"): READ,
