@@ -244,6 +244,9 @@ HTTP_CALLS: Final = (
     ("intake", "notifications"),  # notifications' JWKS
     ("screening", "notifications"),  # notifications' JWKS
     ("network", "notifications"),  # notifications' JWKS
+    ("screening", "intake"),  # intake's JWKS: the family's links
+    ("network", "intake"),  # intake's JWKS: the family's links
+    ("notifications", "intake"),  # /internal/family-links
     # the web app calls each service's API with the signed-in person's own token
     *(("web", service) for service in SERVICES),
 )
