@@ -18,6 +18,7 @@ help:
 install:
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check 'uv>=0.5'
 	@$(UV) sync --frozen --all-packages --quiet
+	@deploy/local/browser-tools.sh
 
 up: install
 	@$(PYTHON) deploy/local/stack.py up

@@ -84,6 +84,22 @@ class ServiceProcess:
         return f"http://127.0.0.1:{self.port}"
 
 
+def wait_ready(service: ServiceProcess, timeout: float) -> None:
+    """Returns when ``service`` answers ``/health/ready``; raises when it exits first or is
+    not ready by ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if service.process is not None and service.process.poll() is not None:
+            raise RuntimeError(f"{service.name} exited at start-up; see {service.log}")
+        try:
+            if httpx.get(f"{service.url}/health/ready", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{service.name} not ready within {timeout:.0f} s; see {service.log}")
+
+
 @dataclass
 class Platform:
     """The five services of one deployment (one topic prefix, one set of databases)."""
@@ -156,23 +172,10 @@ class Platform:
                 )
         try:
             for name in names:
-                self._wait_ready(self.services[name], timeout)
+                wait_ready(self.services[name], timeout)
         except BaseException:
             self.stop()
             raise
-
-    def _wait_ready(self, service: ServiceProcess, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if service.process is not None and service.process.poll() is not None:
-                raise RuntimeError(f"{service.name} exited at start-up; see {service.log}")
-            try:
-                if httpx.get(f"{service.url}/health/ready", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"{service.name} not ready within {timeout:.0f} s; see {service.log}")
 
     def kill(self, name: str) -> None:
         """SIGKILL one process, as a crash or an out-of-memory kill would end it: no shutdown
