@@ -143,6 +143,12 @@ def test_the_page_speaks_the_browsers_language_or_networks_for_the_task() -> Non
     french = browser(Network(language="fr"), "nl").get(f"/task-links/{TOKEN}")
     assert '<html lang="fr">' in french.text and "Accepter la tâche" in french.text
     network = Network(language="fr")
+    web = browser(network, "nl")
+    page = web.get(f"/task-links/{TOKEN}").text
+    web.post(f"/task-links/{TOKEN}", data={"csrf_token": csrf(page), "answer": "accept"})
+    used = web.get(f"/task-links/{TOKEN}")  # network's 409 names no language: the one it gave
+    assert "Ce lien a déjà été utilisé" in used.text
+    network = Network()
     network.refusal = (403, "this link has expired")
     expired = browser(network, "nl").get(f"/task-links/{TOKEN}")
     assert "Deze link is verlopen" in expired.text

@@ -91,14 +91,19 @@ ENDED: Final = {
 }
 
 
+HELPER_LANGUAGE: Final = "helper_lang"  # network's language for the helper, kept in the session
+
+
 def speaking(request: Request, task: dict[str, Any] | None) -> dict[str, Any]:
-    """The page's language: the helper's own choice, else network's for the task, else the
-    browser's."""
+    """The page's language: the helper's own choice, else network's for the task (kept, so
+    that the page saying a link was used speaks it too), else the browser's."""
+    session = session_of(request)
     given = (task or {}).get("language")
-    if not session_of(request).get("lang") and given in LANGUAGES:
-        language = str(given)
-    else:
-        language = language_of(request)
+    if given in LANGUAGES:
+        session[HELPER_LANGUAGE] = given
+    kept = session.get(HELPER_LANGUAGE)
+    chosen = session.get("lang") or kept not in LANGUAGES
+    language = language_of(request) if chosen else str(kept)
     return {"lang": language, "t": translator(language)}
 
 
