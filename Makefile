@@ -8,6 +8,7 @@ PYTEST_ARGS ?=
 
 help:
 	@echo "make demo     install, start the stack and the services, walk one case through"
+	@echo "              (KEEP=1: keep the services and the web app running to click through)"
 	@echo "make test     install, start the stack, run every test, stop what it started"
 	@echo "make up|down|status   the local Kafka + FerretDB stack"
 	@echo "make keycloak the local identity provider (Keycloak with the generated realm)"
@@ -39,7 +40,7 @@ test-unit: install
 	@$(UV) run --frozen pytest -m "not integration" $(PYTEST_ARGS)
 
 demo: install
-	@deploy/local/with-stack.sh --keep $(UV) run --frozen python -m demo
+	@VRAC_DEMO_KEEP=$(KEEP) deploy/local/with-stack.sh --keep $(UV) run --frozen python -m demo
 
 lint: install
 	@$(UV) run --frozen ruff check .

@@ -648,6 +648,23 @@ async def erase(
     return erasure
 
 
+_FAMILY_LINK = re.compile(r"https?://\S+/family\?link=[A-Za-z0-9._~-]+")
+
+
+async def family_link(pit: PitCase) -> str:
+    """The link to the family's own pages, from a message to the parents."""
+
+    def found() -> str | None:
+        for mail in pit.smtp.to(GUARDIAN_EMAIL):
+            link = _FAMILY_LINK.search(mail.text)
+            if link:
+                return link.group(0)
+        return None
+
+    link: str = await wait_for("the family's link in the parents' e-mail", found)
+    return link
+
+
 async def family_advice(pit: PitCase, say: Callable[[str], None] = _silent) -> ReceivedMail:
     """The parents' e-mail with the screening's advice for them and for the child, which goes
     under the screening consent; told by its subject."""

@@ -13,7 +13,7 @@ Writes, relative to the repository root:
 - ``deploy/compose/topics.txt``: the topic list the compose stack's one-shot creator reads;
 - ``deploy/k8s/base/platform.yaml`` and ``deploy/k8s/base/reporting/platform.yaml``: around each
   service, its MongoDB replica set (``MongoDBCommunity``), NetworkPolicies, PodDisruptionBudgets
-  and ``ServiceMonitor``;
+  and ``ServiceMonitor``; around the web app, its NetworkPolicy and PodDisruptionBudget;
 - ``deploy/k8s/base/kafka/mirror-user.yaml``: the user the consortium's MirrorMaker 2 reads a
   pilot's public topics with;
 - ``deploy/k8s/consortium/kafka.yaml`` and ``deploy/k8s/consortium/mirrormaker2.yaml``: the
@@ -244,7 +244,13 @@ HTTP_CALLS: Final = (
     ("intake", "notifications"),  # notifications' JWKS
     ("screening", "notifications"),  # notifications' JWKS
     ("network", "notifications"),  # notifications' JWKS
+    # the web app calls each service's API with the signed-in person's own token
+    *(("web", service) for service in SERVICES),
 )
+# The web app: the people's pages behind the Ingress. No Kafka, no database, no settings class
+# of the services' kind, hence its port here.
+WEB: Final = "web"
+WEB_HTTP_PORT: Final = 8000
 # Namespaces of the cluster's ingress controller and of Prometheus; change them to yours.
 INGRESS_NAMESPACE: Final = "ingress-nginx"
 MONITORING_NAMESPACE: Final = "monitoring"
@@ -274,6 +280,8 @@ MONGODB_MEMBERS: Final = 3
 
 def http_port(service: str) -> int:
     """The service's default HTTP port, from its settings class."""
+    if service == WEB:
+        return WEB_HTTP_PORT
     cls = service_settings_class(service)
     assert cls is not None, service
     return int(cls.model_fields["http_port"].default)
@@ -457,6 +465,31 @@ def service_monitor(service: str) -> dict[str, Any]:
         ],
     }
     return _core("monitoring.coreos.com/v1", "ServiceMonitor", f"vrac-{service}", service, spec)
+
+
+def web_network_policy() -> dict[str, Any]:
+    """People reach the web app through the Ingress only; it reaches the five services' HTTP
+    APIs and, outside the cluster, the identity provider people sign in with."""
+    spec = {
+        "podSelector": _pods(WEB),
+        "policyTypes": ["Ingress", "Egress"],
+        "ingress": [
+            {"from": [_from_namespace(INGRESS_NAMESPACE)], "ports": _ports(WEB_HTTP_PORT)}
+        ],
+        "egress": [
+            *(
+                {"to": [{"podSelector": _pods(callee)}], "ports": _ports(http_port(callee))}
+                for callee in callees_of(WEB)
+            ),
+            _outside(HTTPS_PORT),
+        ],
+    }
+    return _core("networking.k8s.io/v1", "NetworkPolicy", f"vrac-{WEB}", WEB, spec)
+
+
+def web_resources() -> list[dict[str, Any]]:
+    """Around the web app's Deployment: what it may reach, and its disruption budget."""
+    return [web_network_policy(), _budget(f"vrac-{WEB}", WEB, _pods(WEB))]
 
 
 def platform_resources(service: str) -> list[dict[str, Any]]:
@@ -809,6 +842,7 @@ def render(root: Path | None = None) -> dict[str, str]:
         COMPOSE_TOPICS_FILE: compose_topics(),
         PLATFORM_FILE: _dump_all(
             [r for s in SERVICES if s != CONSORTIUM_SERVICE for r in platform_resources(s)]
+            + web_resources()
         ),
         REPORTING_PLATFORM_FILE: _dump_all(platform_resources(CONSORTIUM_SERVICE)),
         MIRROR_USER_FILE: _dump_all([mirror_source_user()], MIRROR_USER_NOTE),

@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 
 DEFAULT_PORTS = {
+    "web": 8000,
     "intake": 8001,
     "screening": 8002,
     "network": 8003,

@@ -57,7 +57,9 @@ ACCESS_TOKEN_SECONDS: Final = 300
 # Development only: these are public, in git, and valid only in the local realm file.
 DEV_CLIENT_SECRET: Final = "vrac-dev-client-secret-dev-only"
 DEV_PASSWORD: Final = "dev-only-password"
-LOCAL_REDIRECTS: Final = ("http://127.0.0.1:8000/*", "http://localhost:8000/*")
+# The web app on loopback, on any port: Keycloak lets the port of a loopback IP redirect URI
+# registered without one vary (RFC 8252, 7.3), as the tests start it on a free port.
+LOCAL_REDIRECTS: Final = ("http://127.0.0.1/*", "http://localhost:8000/*")
 
 
 def audience(service: str) -> str:

@@ -1,7 +1,7 @@
 """The pieces of a real cluster around the services, as kustomize renders them for every pilot:
 the Kafka cluster, a MongoDB replica set and user per service, the network policies (judged by
 evaluating them like a cluster's network plugin does), the disruption budgets, the memory each
-service gets, and the Ingress of the parents' diploma links."""
+service gets, the Ingress of the parents' diploma links and that of the web app."""
 
 from __future__ import annotations
 
@@ -341,6 +341,23 @@ def test_each_service_reaches_kafka_its_own_database_and_the_peers_it_calls_only
         assert from_ingress is (service == "screening"), service
 
 
+def test_the_web_app_is_reached_through_the_ingress_and_reaches_the_services_only(
+    docs: list[dict[str, Any]], pilot: str
+) -> None:
+    ns = f"vrac-{pilot}"
+    web = _service_pod(ns, "web")
+    assert _may_connect(docs, _pod(INGRESS_NAMESPACE), web, PORTS["web"])
+    assert not _may_connect(docs, _pod(ns, app="something-else"), web, PORTS["web"])
+    for service in SERVICES:
+        me = _service_pod(ns, service)
+        assert _may_connect(docs, web, me, PORTS[service]), f"the web app cannot call {service}"
+        assert not _may_connect(docs, me, web, PORTS["web"]), service
+        assert not _may_connect(docs, web, _mongodb_pod(ns, service), 27017), service
+    assert not _may_connect(docs, web, _kafka_pod(ns), 9093), "the web app has no Kafka"
+    # out of the cluster: the identity provider people sign in with, over HTTPS only
+    assert _outside_ports(_by_name(docs, "NetworkPolicy")["vrac-web"]) == {443}
+
+
 def _outside_ports(policy: dict[str, Any]) -> set[int]:
     return {
         port["port"]
@@ -374,11 +391,10 @@ def test_every_service_and_database_has_a_disruption_budget_that_never_blocks_a_
     docs: list[dict[str, Any]],
 ) -> None:
     budgets = list(_by_name(docs, "PodDisruptionBudget").values())
-    for service in SERVICES:
-        pods = [
-            _service_pod("x", service)["labels"],
-            _mongodb_pod("x", service)["labels"],
-        ]
+    for service in (*SERVICES, "web"):
+        pods = [_service_pod("x", service)["labels"]]
+        if service != "web":  # the web app keeps no data: no database
+            pods.append(_mongodb_pod("x", service)["labels"])
         for labels in pods:
             (budget,) = [b for b in budgets if _selects(b["spec"]["selector"], labels)]
             assert budget["spec"] == {**budget["spec"], "maxUnavailable": 1}, labels
@@ -391,9 +407,9 @@ def test_every_service_and_database_has_a_disruption_budget_that_never_blocks_a_
 def test_memory_requests_and_limits_cover_the_bench_peaks(
     pilots: dict[str, list[dict[str, Any]]],
 ) -> None:
-    for name, deployment in _by_name(pilots["overlays/leiden"], "Deployment").items():
-        service = name.removeprefix("vrac-")
-        resources = _container(deployment)["resources"]
+    deployments = _by_name(pilots["overlays/leiden"], "Deployment")
+    for service in SERVICES:  # the bench runs no web app
+        resources = _container(deployments[f"vrac-{service}"])["resources"]
         peak = BENCH_PEAK_MIB[service]
         request = _mebibytes(resources["requests"]["memory"])
         limit = _mebibytes(resources["limits"]["memory"])
@@ -422,7 +438,7 @@ def _routes(ingress: dict[str, Any], host: str, path: str) -> str | None:
 def test_the_ingress_passes_the_diploma_links_and_nothing_else_of_screening(
     docs: list[dict[str, Any]],
 ) -> None:
-    ingress = _one(docs, "Ingress")
+    ingress = _by_name(docs, "Ingress")["vrac-screening-links"]
     notifications = next(
         c["data"]
         for c in _of_kind(docs, "ConfigMap")
@@ -479,3 +495,31 @@ def test_the_rewritten_link_is_a_route_screening_serves() -> None:
         "/credentials/issuers/{pilot}",
     } <= paths
     assert diploma_path("{diploma_id}") == "/diplomas/{diploma_id}.pdf"
+
+
+# --- the web app's Ingress ----------------------------------------------------------------
+
+
+def test_the_web_apps_ingress_serves_the_people_at_its_public_address(
+    docs: list[dict[str, Any]],
+) -> None:
+    ingress = _by_name(docs, "Ingress")["vrac-web"]
+    web = next(
+        c["data"]
+        for c in _of_kind(docs, "ConfigMap")
+        if c["data"].get("VRAC_SERVICE_NAME") == "web"
+    )
+    public = urlsplit(web["VRAC_PUBLIC_URL"])
+    assert public.scheme == "https" and public.path in ("", "/")
+    assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]
+    (tls,) = ingress["spec"]["tls"]
+    assert tls["hosts"] == [public.hostname] and tls["secretName"]
+    (rule,) = ingress["spec"]["rules"]
+    assert rule["host"] == public.hostname
+    (path,) = rule["http"]["paths"]
+    assert (path["path"], path["pathType"]) == ("/", "Prefix"), "every page, and the callback"
+    assert path["backend"]["service"] == {"name": "vrac-web", "port": {"name": "http"}}
+    assert "nginx.ingress.kubernetes.io/rewrite-target" not in ingress["metadata"]["annotations"]
+    # the diploma links keep their own place on the same host
+    screening = _by_name(docs, "Ingress")["vrac-screening-links"]
+    assert screening["spec"]["rules"][0]["host"] == public.hostname

@@ -3,6 +3,7 @@ what the generated list says. No Docker engine is needed for either."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -53,6 +54,8 @@ REQUIRED_SECRETS = (
     "VRAC_INTAKE_KEY_ENCRYPTION_KEYS",
     "VRAC_NETWORK_KEY_ENCRYPTION_KEYS",
     "VRAC_NOTIFICATIONS_KEY_ENCRYPTION_KEYS",
+    "VRAC_WEB_SESSION_KEYS",
+    "VRAC_OIDC_ISSUER",  # not a secret, but no default fits: the web app's sign-in
 )
 
 
@@ -86,6 +89,29 @@ def test_services_are_wired_by_environment(config: dict[str, Any], service: str)
     assert svc["read_only"] is True and svc["cap_drop"] == ["ALL"]
     port = int(env["VRAC_HTTP_PORT"])
     assert any(int(p["target"]) == port for p in svc["ports"])
+
+
+def test_the_web_app_calls_the_services_and_signs_people_in_at_the_trusted_issuer(
+    config: dict[str, Any],
+) -> None:
+    services = config["services"]
+    web = services["web"]
+    env = web["environment"]
+    assert web["build"]["args"]["SERVICE"] == "web"
+    assert web["read_only"] is True and web["cap_drop"] == ["ALL"]
+    assert not [k for k in env if k.startswith(("KAFKA", "MONGODB"))], "no Kafka, no database"
+    urls = json.loads(env["VRAC_SERVICE_URLS"])
+    assert set(urls) == set(SERVICES) and set(SERVICES) <= set(web["depends_on"])
+    for service, url in urls.items():
+        assert url == f"http://{service}:{services[service]['environment']['VRAC_HTTP_PORT']}"
+    # people sign in at the issuer whose tokens the services accept
+    trusted = json.loads(services["intake"]["environment"]["VRAC_TRUSTED_ISSUERS"])
+    assert env["VRAC_OIDC_ISSUER"] in trusted
+    assert "VRAC_DEVELOPMENT" not in env, "the development sign-in page stays off"
+    assert any(int(p["target"]) == int(env["VRAC_HTTP_PORT"]) for p in web["ports"])
+    public = env["VRAC_PUBLIC_URL"]
+    assert services["network"]["environment"]["VRAC_TASK_LINK_BASE_URL"] == public
+    assert services["notifications"]["environment"]["VRAC_WEB_URL"] == public
 
 
 def test_no_secret_value_is_committed() -> None:

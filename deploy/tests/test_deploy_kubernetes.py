@@ -31,6 +31,7 @@ PORTS = {
     "network": 8003,
     "notifications": 8004,
     "reporting": 8005,
+    "web": 8000,
 }
 
 _ACL = {
@@ -180,7 +181,7 @@ def _by_name(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]
 def test_every_manifest_validates(rendered: dict[str, list[dict[str, Any]]], target: str) -> None:
     docs = rendered[target]
     kinds = Counter(d["kind"] for d in docs)
-    assert kinds["Deployment"] == 5 and kinds["Service"] == 5
+    assert kinds["Deployment"] == 6 and kinds["Service"] == 6, "five services and the web app"
     assert kinds["KafkaTopic"] == 2 * len(CATALOGUE)
     assert kinds["KafkaUser"] == len(SERVICES) + 1, "one per service and the consortium's mirror"
     assert kinds["Kafka"] == 1 and kinds["MongoDBCommunity"] == len(SERVICES)
@@ -227,16 +228,13 @@ def test_configuration_comes_from_configmaps_and_secrets(
     rendered: dict[str, list[dict[str, Any]]], target: str
 ) -> None:
     docs = rendered[target]
-    config_maps = _by_name(docs, "ConfigMap")
-    for name, deployment in _by_name(docs, "Deployment").items():
+    deployments = _by_name(docs, "Deployment")
+    for service in SERVICES:
+        name = f"vrac-{service}"
+        deployment = deployments[name]
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
-        settings: dict[str, str] = {}
-        for source in container["envFrom"]:
-            ref = source["configMapRef"]["name"]
-            assert ref in config_maps, f"{name} reads a ConfigMap that is not rendered: {ref}"
-            settings.update(config_maps[ref]["data"])
+        settings = _settings(docs, container)
         secret_env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
-        service = name.removeprefix("vrac-")
         assert {"VRAC_SIGNING_KEYS", "MONGODB_URL"} <= set(secret_env), name
         assert secret_env["VRAC_SIGNING_KEYS"] == {"name": "vrac-signing-keys", "key": service}
         assert all("value" not in e for e in container["env"]), f"{name}: literal env value"
@@ -257,6 +255,52 @@ def test_configuration_comes_from_configmaps_and_secrets(
         for key in settings:
             assert "SECRET" not in key and "PASSWORD" not in key, f"{key} in a ConfigMap"
         assert not any("mongodb://" in v and "@" in v for v in settings.values())
+
+
+def _settings(docs: list[dict[str, Any]], container: dict[str, Any]) -> dict[str, str]:
+    """The environment a container gets from its ConfigMaps, each of which is rendered."""
+    config_maps = _by_name(docs, "ConfigMap")
+    settings: dict[str, str] = {}
+    for source in container["envFrom"]:
+        ref = source["configMapRef"]["name"]
+        assert ref in config_maps, f"a ConfigMap that is not rendered: {ref}"
+        settings.update(config_maps[ref]["data"])
+    return settings
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_the_web_app_has_its_settings_and_its_session_secret_and_nothing_of_kafka(
+    rendered: dict[str, list[dict[str, Any]]], target: str
+) -> None:
+    docs = rendered[target]
+    deployment = _by_name(docs, "Deployment")["vrac-web"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    settings = _settings(docs, container)
+    assert settings["VRAC_HTTP_PORT"] == "8000" and settings["VRAC_HTTP_HOST"] == "0.0.0.0"
+    assert settings["VRAC_DEVELOPMENT"] == "false", "the development sign-in page stays off"
+    assert json.loads(settings["VRAC_SERVICE_URLS"]) == {
+        service: f"http://vrac-{service}:{PORTS[service]}" for service in SERVICES
+    }
+    assert settings["VRAC_OIDC_CLIENT_ID"] == "vrac-web"
+    assert settings["VRAC_PUBLIC_URL"].startswith("https://")
+    # people sign in at the realm whose tokens the services accept
+    shared = next(
+        c for c in _of_kind(docs, "ConfigMap") if c["metadata"]["name"].startswith("vrac-shared")
+    )
+    assert settings["VRAC_OIDC_ISSUER"] in json.loads(shared["data"]["VRAC_TRUSTED_ISSUERS"])
+    secret_env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
+    assert secret_env == {"VRAC_WEB_SESSION_KEYS": {"name": "vrac-web-session", "key": "keys"}}
+    assert "VRAC_WEB_SESSION_KEYS" not in settings, "a secret in a ConfigMap"
+    assert not [k for k in settings if k.startswith(("KAFKA", "MONGODB", "VRAC_KAFKA"))]
+    assert "volumes" not in deployment["spec"]["template"]["spec"] or all(
+        "secret" not in v for v in deployment["spec"]["template"]["spec"]["volumes"]
+    ), "no Kafka CA, no keys: the web app holds no secret but its session's"
+    # the links in helpers' and guardians' messages open the web app
+    by_service = {
+        c["data"].get("VRAC_SERVICE_NAME"): c["data"] for c in _of_kind(docs, "ConfigMap")
+    }
+    assert by_service["network"]["VRAC_TASK_LINK_BASE_URL"] == settings["VRAC_PUBLIC_URL"]
+    assert by_service["notifications"]["VRAC_WEB_URL"] == settings["VRAC_PUBLIC_URL"]
 
 
 @pytest.mark.parametrize("pilot", PILOTS)

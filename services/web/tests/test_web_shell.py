@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from vrac_contracts import values as vocab
 from vrac_web.bootstrap import build
 from vrac_web.i18n import catalogue, from_accept_language
 from vrac_web.settings import WebSettings
@@ -111,5 +112,21 @@ def test_every_text_of_the_templates_is_translated(language: str) -> None:
         text = template.read_text(encoding="utf-8")
         used |= set(re.findall(r"""\bt\(\s*"([^"]+)"\s*[,)]""", text))
         used |= set(re.findall(r"""\bt\(\s*'([^']+)'\s*[,)]""", text))
+        # labels, hints and blank options handed to the form macros, which translate them
+        used |= set(re.findall(r'f\.(?:input|select)\(t, "[^"]+", "([^"]+)"', text))
+        used |= set(re.findall(r'\b(?:hint|blank)="([^"]+)"', text))
     missing = sorted(u for u in used if language not in catalogue().get(u, {}))
+    assert not missing, f"not translated into {language}: {missing}"
+
+
+@pytest.mark.parametrize("language", ["nl", "fr"])
+def test_every_coded_value_a_page_shows_is_translated(language: str) -> None:
+    shown = (
+        vocab.ConsentPurpose, vocab.Domain, vocab.ScoreKind, vocab.TaskCategory,
+        vocab.MemberKind, vocab.NetworkRole, vocab.Channel, vocab.DeclineReason,
+        vocab.Instrument, vocab.Respondent, vocab.Occasion, vocab.WellbeingBand,
+    )  # fmt: skip
+    missing = sorted(
+        v.value for kind in shown for v in kind if language not in catalogue().get(v.value, {})
+    )
     assert not missing, f"not translated into {language}: {missing}"

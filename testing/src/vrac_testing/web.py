@@ -45,16 +45,27 @@ class WebPlatform:
         return self.web.url
 
 
-def web_env(web: ServiceProcess, platform: Platform, identity: IdentityProvider) -> dict[str, str]:
-    """The web app's settings: where the services answer, who signs people in, its address."""
+def web_env(
+    web: ServiceProcess, platform: Platform, identity: IdentityProvider | None
+) -> dict[str, str]:
+    """The web app's settings: where the services answer, who signs people in (no identity
+    provider: the development sign-in page only), its address."""
     return {
         **os.environ,
         "VRAC_HTTP_PORT": str(web.port),
         "VRAC_SERVICE_URLS": json.dumps({name: platform.url(name) for name in SERVICES}),
-        "VRAC_OIDC_ISSUER": identity.issuer,
+        "VRAC_OIDC_ISSUER": identity.issuer if identity is not None else "",
         "VRAC_PUBLIC_URL": web.url,
         "VRAC_DEVELOPMENT": "true",
         "PYTHONUNBUFFERED": "1",
+    }
+
+
+def links_to(web: ServiceProcess) -> dict[str, str]:
+    """The services' settings that make the links in their messages open the web app."""
+    return {
+        "VRAC_TASK_LINK_BASE_URL": web.url,  # network: helpers' task links
+        "VRAC_WEB_URL": web.url,  # notifications: the family's link in the guardians' e-mails
     }
 
 
@@ -96,11 +107,7 @@ def web_platform(
     smtp = SmtpSink().start()
     platform = journey_platform(kafka_bootstrap, mongodb_url, prefix, folder, smtp)
     platform.extra_env.update(
-        {
-            "VRAC_TRUSTED_ISSUERS": identity.trusted_issuers(),
-            "VRAC_TASK_LINK_BASE_URL": web.url,  # network: helpers' task links open the web app
-            "VRAC_WEB_URL": web.url,  # notifications: the links in its e-mails, likewise
-        }
+        {"VRAC_TRUSTED_ISSUERS": identity.trusted_issuers(), **links_to(web)}
     )
     try:
         platform.start()
