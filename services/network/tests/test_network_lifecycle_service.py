@@ -48,6 +48,8 @@ async def test_a_helper_accepts_from_the_link_and_a_second_answer_is_refused(net
     shown = await network.http.get(f"/task-links/{token}")
     assert shown.status_code == 200, shown.text
     assert shown.json()["answers"] == ["accept", "decline", "done"]
+    # no language given for Kees: the pilot's own, for the page that shows him the task
+    assert shown.json()["language"] == "nl"
     answer = await network.http.post(f"/task-links/{token}/answer", json={"answer": "accept"})
     assert answer.json()["status"] == "accepted", answer.text
     again = await network.http.post(f"/task-links/{token}/answer", json={"answer": "done"})

@@ -19,7 +19,7 @@ from typing import Any
 
 from vrac_contracts.events.intake import CaseClosed, CaseOpened, ConsentRecorded
 from vrac_contracts.ids import new_id
-from vrac_contracts.values import CloseReason
+from vrac_contracts.values import CloseReason, Language
 from vrac_runtime.logging import get_logger
 from vrac_runtime.retry import retried
 from vrac_runtime.values import Clock, utc_now
@@ -436,6 +436,14 @@ async def task_for_link(deps: Deps, link: TaskLink) -> Task:
         raise UnknownTask("this task no longer exists")
     task_links.check_answerable(link, case, task)
     return task
+
+
+async def link_language(deps: Deps, link: TaskLink) -> Language | None:
+    """The language of the helper a link was issued to: the page showing them their task
+    speaks it."""
+    case = await deps.cases.get_case(link.case_id)
+    member = case.member(link.member_id) if case is not None else None
+    return member.language if member is not None else None
 
 
 async def answer_task_link(deps: Deps, link: TaskLink, command: commands.AnswerTask) -> Task:

@@ -317,11 +317,11 @@ async def helper_task(link: Link, d: D) -> HelperTaskOut:
     answers = [Answer.DECLINE, Answer.DONE]
     if task.status is TaskStatus.ASSIGNED:
         answers.insert(0, Answer.ACCEPT)
-    return HelperTaskOut.of_task(task, answers)
+    return HelperTaskOut.of_task(task, answers, await handlers.link_language(d, link))
 
 
 @links.post("/task-links/{token}/answer", response_model=HelperTaskOut, responses=_LINK_REFUSALS)
 async def answer_task(link: Link, body: AnswerIn, d: D) -> HelperTaskOut:
     """The helper's answer, once: accept, decline (with a reason) or done."""
     task = await handlers.answer_task_link(d, link, commands.AnswerTask(body.answer, body.reason))
-    return HelperTaskOut.of_task(task, [])
+    return HelperTaskOut.of_task(task, [], await handlers.link_language(d, link))

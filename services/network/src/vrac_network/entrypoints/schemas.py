@@ -153,10 +153,15 @@ class HelperTaskOut(Attributes):
     due_date: dt.date | None
     description: str | None
     answers: list[Answer] = Field(description="The answers the link still takes.")
+    language: vocab.Language | None = Field(
+        None, description="The helper's language, for the page that shows the task to them."
+    )
 
     @classmethod
-    def of_task(cls, task: Task, answers: list[Answer]) -> HelperTaskOut:
-        return from_attributes(cls, task, answers=answers)
+    def of_task(
+        cls, task: Task, answers: list[Answer], language: vocab.Language | None = None
+    ) -> HelperTaskOut:
+        return from_attributes(cls, task, answers=answers, language=language)
 
 
 class DeclineIn(Request):
