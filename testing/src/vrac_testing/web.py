@@ -108,9 +108,7 @@ def web_platform(
     web = ServiceProcess("web", free_port(), folder / "logs" / "web.log")
     smtp = SmtpSink().start()
     platform = journey_platform(kafka_bootstrap, mongodb_url, prefix, folder, smtp)
-    platform.extra_env.update(
-        {"VRAC_TRUSTED_ISSUERS": identity.trusted_issuers(), **links_to(web)}
-    )
+    platform.extra_env.update({"VRAC_TRUSTED_ISSUERS": identity.trusted_issuers(), **links_to(web)})
     try:
         # a machine busy with other test runs can take minutes to start six processes
         platform.start(timeout=START_SECONDS)

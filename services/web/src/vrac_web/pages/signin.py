@@ -24,7 +24,12 @@ router = APIRouter()
 CheckedForm = Annotated[FormData, Depends(checked_form)]
 
 # the roles a person may take on the development sign-in page, each with its start page
-HOME_OF_ROLE = {"coach": "/cases", "pilot-lead": "/report", "admin": "/cases"}
+HOME_OF_ROLE = {
+    "coach": "/cases",
+    "pilot-lead": "/report",
+    "consortium": "/report",
+    "admin": "/cases",
+}
 DEVELOPMENT_ROLES = ("coach", "pilot-lead")
 DEVELOPMENT_HOURS = 8
 
