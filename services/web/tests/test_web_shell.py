@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from vrac_contracts import values as vocab
 from vrac_web.bootstrap import build
-from vrac_web.i18n import catalogue, from_accept_language
+from vrac_web.i18n import catalogue, from_accept_language, translator
 from vrac_web.settings import WebSettings
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "src" / "vrac_web" / "templates"
@@ -130,3 +131,20 @@ def test_every_coded_value_a_page_shows_is_translated(language: str) -> None:
         v.value for kind in shown for v in kind if language not in catalogue().get(v.value, {})
     )
     assert not missing, f"not translated into {language}: {missing}"
+
+
+def test_no_two_catalogues_translate_one_text_differently() -> None:
+    folder = TEMPLATES.parent / "translations"
+    seen: dict[str, tuple[str, dict[str, str]]] = {}
+    clashes = []
+    for path in sorted(folder.glob("*.json")):
+        for english, texts in json.loads(path.read_text(encoding="utf-8")).items():
+            earlier = seen.setdefault(english, (path.name, texts))
+            if earlier[1] != texts:
+                clashes.append(f"{english!r}: {earlier[0]} and {path.name}")
+    assert not clashes, "translated twice, differently: " + "; ".join(clashes)
+
+
+def test_a_pilot_reads_by_its_name_in_every_language() -> None:
+    assert translator("en")("east-sussex") == "East Sussex"
+    assert translator("fr")("leiden") == "Leyde"

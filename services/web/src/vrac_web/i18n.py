@@ -2,7 +2,8 @@
 
 Templates and code write the English text and pass it through ``t``; the catalogues under
 ``translations/`` (one file per area of the app: ``common.json``, ``coach.json``...) map each
-English text to its Dutch and French. A text missing from a catalogue shows in English, and a
+English text to its Dutch and French (and to an English wording where the text is a code, such
+as a pilot's id). A text missing from a catalogue shows in English, and a
 test lists every text used in a template that lacks a translation.
 
 Which language a page speaks: the one the person chose (the switch in the header, kept in the
@@ -46,7 +47,7 @@ def translator(language: str) -> Translate:
     texts = catalogue()
 
     def t(english: str, /, **values: object) -> str:
-        text = english if language == "en" else texts.get(english, {}).get(language, english)
+        text = texts.get(english, {}).get(language, english)
         return text.format(**values) if values else text
 
     return t
