@@ -1,5 +1,6 @@
 """What the end-to-end modules that share one platform per module use: the receivers, the
-five services as processes under a topic prefix of their own, and a PIT case on them."""
+five services as processes under a topic prefix of their own (with the settings a module
+names in ``PLATFORM_ENV``), and a PIT case on them."""
 
 from __future__ import annotations
 
@@ -29,12 +30,15 @@ def platform(
     used_prefixes: set[str],
     sinks: tuple[SmtpSink, WebhookReceiver],
     tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Platform]:
     prefix = f"t{uuid.uuid4().hex[:10]}"
     used_prefixes.add(prefix)
     platform = journey_platform(
         kafka_bootstrap, mongodb_url, prefix, tmp_path_factory.mktemp("platform"), sinks[0]
     )
+    # a module's own settings of the services, e.g. the web app's address for its links
+    platform.extra_env.update(getattr(request.module, "PLATFORM_ENV", {}))
     platform.start()
     yield platform
     platform.stop()

@@ -9,17 +9,12 @@ consent itself. The link opens no other case, and a revoked or expired one says 
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
 from vrac_runtime.auth import SigningKeys
 from vrac_runtime.family import family_claims
-from vrac_testing.processes import Platform, journey_platform
-from vrac_testing.sinks import SmtpSink, WebhookReceiver
 
 from demo.scenario import GUARDIAN_EMAIL, MEMBERS, Intake, PitCase, wait_for
 
@@ -27,42 +22,7 @@ pytestmark = pytest.mark.integration
 
 WEB = "https://app.vrac.example.org"
 _FAMILY_LINK = re.compile(re.escape(WEB) + r"/family\?link=([A-Za-z0-9._~-]+)")
-
-
-@pytest.fixture(scope="module")
-def sinks() -> Iterator[tuple[SmtpSink, WebhookReceiver]]:
-    smtp, hooks = SmtpSink().start(), WebhookReceiver().start()
-    yield smtp, hooks
-    smtp.stop()
-    hooks.stop()
-
-
-@pytest.fixture(scope="module")
-def platform(
-    kafka_bootstrap: str,
-    mongodb_url: str,
-    used_prefixes: set[str],
-    sinks: tuple[SmtpSink, WebhookReceiver],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Platform]:
-    prefix = f"t{uuid.uuid4().hex[:10]}"
-    used_prefixes.add(prefix)
-    platform = journey_platform(
-        kafka_bootstrap, mongodb_url, prefix, tmp_path_factory.mktemp("family"), sinks[0]
-    )
-    platform.extra_env["VRAC_WEB_URL"] = WEB  # the web app's address, for the family link
-    platform.start()
-    yield platform
-    platform.stop()
-
-
-@pytest.fixture
-async def pit(
-    platform: Platform, sinks: tuple[SmtpSink, WebhookReceiver], tmp_path: Path
-) -> AsyncIterator[PitCase]:
-    smtp, hooks = sinks
-    async with PitCase(platform, smtp, hooks, tmp_path) as case:
-        yield case
+PLATFORM_ENV = {"VRAC_WEB_URL": WEB}  # the web app's address, for the family link
 
 
 def claims_of(token: str) -> dict[str, Any]:
