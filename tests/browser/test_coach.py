@@ -135,6 +135,26 @@ def test_a_coach_registers_a_family_and_assigns_the_grandmother_a_task(
     assert [(t["category"], t["status"]) for t in tasks] == [("homework-support", "assigned")]
 
 
+def test_the_case_list_follows_the_search_as_the_coach_types(
+    browser: WebDriver, web_platform: WebPlatform, keycloak: IdentityProvider
+) -> None:
+    sign_in(browser, web_platform.url, keycloak.user("coach", "leiden"), next="/cases/new")
+    register_family(browser, web_platform)
+    browser.get(f"{web_platform.url}/cases")
+    search = browser.find_element(By.ID, "case-search")
+    search.send_keys("zzz-no-such-child")  # no button pressed: htmx asks as the coach types
+
+    def rows(d: WebDriver) -> list[str]:
+        return [r.text for r in d.find_elements(By.CSS_SELECTOR, "#case-results tbody tr")]
+
+    wait_for(browser, lambda d: rows(d) == ["No case matches."], "the list emptied")
+    search.clear()
+    search.send_keys("Noo")
+    wait_for(browser, lambda d: any(r.startswith("Noor") for r in rows(d)), "Noor listed")
+    assert "q=Noo" in browser.current_url  # the address keeps the search, as the button would
+    assert_accessible(browser)
+
+
 def test_a_refused_form_says_what_is_wrong_beside_the_field(
     browser: WebDriver, web_platform: WebPlatform, keycloak: IdentityProvider
 ) -> None:

@@ -8,14 +8,14 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment
 
 from vrac_web.errors import PageError
 from vrac_web.i18n import LANGUAGE_NAMES, LANGUAGES, language_of, translator
 from vrac_web.oidc import Provider, SignInFailed
 from vrac_web.services import Services
-from vrac_web.session import Family, Staff, csrf_token, family_of, session_of, staff_of
+from vrac_web.session import Staff, csrf_token, family_of, session_of, staff_of
 from vrac_web.settings import WebSettings
 
 REFRESH_BEFORE_SECONDS = 30
@@ -100,11 +100,9 @@ def staff_with(*roles: str) -> Any:
     return Depends(dependency)
 
 
-def signed_in_family(request: Request) -> Family:
-    family = family_of(session_of(request))
-    if family is None:
-        raise PageError.link_refused()
-    return family
+def see_other(location: str) -> RedirectResponse:
+    """After a form: the page to show next, fetched afresh (a reload sends nothing again)."""
+    return RedirectResponse(location, status_code=303)
 
 
 def services_of(request: Request) -> Services:

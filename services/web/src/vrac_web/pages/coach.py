@@ -13,11 +13,10 @@ from starlette.datastructures import FormData
 from vrac_contracts import values as vocab
 
 from vrac_web.csrf import checked_form
-from vrac_web.deps import render, services_of, staff_with
+from vrac_web.deps import render, see_other, services_of, staff_with
 from vrac_web.forms import field_errors, number, text, without_empty
 from vrac_web.pages import coach_forms, coach_network
 from vrac_web.pages.coach_case import case_view
-from vrac_web.pages.signin import see_other
 from vrac_web.services import Refused, Services
 from vrac_web.session import Staff
 

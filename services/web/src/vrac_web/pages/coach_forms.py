@@ -11,10 +11,9 @@ from starlette.datastructures import FormData
 from vrac_contracts import values as vocab
 
 from vrac_web.csrf import checked_form
-from vrac_web.deps import render, services_of, staff_with
+from vrac_web.deps import render, see_other, services_of, staff_with
 from vrac_web.forms import date, field_errors, number, text, without_empty
 from vrac_web.pages.coach_case import case_again
-from vrac_web.pages.signin import see_other
 from vrac_web.services import Refused
 from vrac_web.session import Staff
 

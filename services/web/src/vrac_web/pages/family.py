@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from vrac_web.csrf import checked_form
-from vrac_web.deps import render, services_of
+from vrac_web.deps import render, see_other, services_of
 from vrac_web.errors import PageError
 from vrac_web.i18n import LANGUAGES, language_of
 from vrac_web.pages import family_view as view
@@ -64,10 +64,6 @@ def signed_in_family(request: Request) -> Family:
     if family is None:
         raise PageError(401, *view.NO_SESSION)
     return family
-
-
-def see_other(location: str) -> RedirectResponse:
-    return RedirectResponse(location, status_code=303)
 
 
 def guardian_of(request: Request) -> str:

@@ -8,13 +8,13 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from starlette.datastructures import FormData
 from vrac_contracts.values import Pilot
 from vrac_runtime.auth import ALL_PILOTS, development_token
 
 from vrac_web.csrf import checked_form
-from vrac_web.deps import render, web_of
+from vrac_web.deps import render, see_other, web_of
 from vrac_web.errors import PageError
 from vrac_web.i18n import LANGUAGES
 from vrac_web.oidc import Challenge, SignInFailed
@@ -42,10 +42,6 @@ def local_path(target: str | None, default: str = "/") -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     return target
-
-
-def see_other(location: str) -> RedirectResponse:
-    return RedirectResponse(location, status_code=303)
 
 
 @router.get("/", include_in_schema=False)
