@@ -47,7 +47,8 @@ def site() -> Iterator[str]:
     """The throwaway pages, served on loopback by a thread of this test process."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(pages(), host="127.0.0.1", port=port, log_level="warning")
+        # log_config=None: the test process's logging stays as the suite set it up
+        uvicorn.Config(pages(), host="127.0.0.1", port=port, log_config=None, log_level="warning")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

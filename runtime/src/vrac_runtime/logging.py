@@ -81,6 +81,11 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         )
     )
     logging.basicConfig(handlers=[handler], level=level.upper(), force=True)
+    # the HTTP server's own lines go the same way, even after a server in this process set up
+    # its default logging (its own handlers, not passed on) before this was called
+    for server in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(server).handlers.clear()
+        logging.getLogger(server).propagate = True
     # httpx and httpcore log each request's full URL (an agency's webhook may carry a token)
     quiet = ("aiokafka", "kafka", "pymongo", "uvicorn.access", "vrac.kafka", "httpx", "httpcore")
     for noisy in quiet:
