@@ -138,7 +138,7 @@ def test_a_coach_registers_a_family_and_assigns_the_grandmother_a_task(
 def test_the_case_list_follows_the_search_as_the_coach_types(
     browser: WebDriver, web_platform: WebPlatform, keycloak: IdentityProvider
 ) -> None:
-    sign_in(browser, web_platform.url, keycloak.user("coach", "leiden"), next="/cases/new")
+    sign_in(browser, web_platform.url, keycloak.user("coach", "leiden"), next="/cases")
     register_family(browser, web_platform)
     browser.get(f"{web_platform.url}/cases")
     search = browser.find_element(By.ID, "case-search")
