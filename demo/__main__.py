@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import sys
 import time
@@ -98,6 +99,9 @@ def wait_for_ctrl_c() -> None:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
+        # a terminal's Ctrl-C reaches every process of the group, and uv passes it on once
+        # more: the stop that follows must not be cut short by that second one
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("\nstopping the web app and the services ...", flush=True)
 
 
