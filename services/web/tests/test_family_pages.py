@@ -285,7 +285,8 @@ def test_the_childs_page_shows_advice_diploma_and_who_does_what_in_the_familys_l
     assert "Voor de school alleen." not in page.text  # the school's advice is the school's
     assert 'href="/family/diplomas/dip-1.pdf"' in page.text
     assert 'href="/family/diplomas/dip-1/credential"' in page.text
-    assert "Oma Els" in page.text and "Hulp bij huiswerk" in page.text and "2026-12-05" in page.text
+    assert "Oma Els" in page.text and "Hulp bij huiswerk" in page.text
+    assert "5 december 2026" in page.text  # a due date written out in the family's language
     assert "Aangenomen" in page.text
     assert "Iemand die het netwerk verliet" in page.text  # a member who left is not named
     assert fake.token not in page.text  # the link never reaches the page
@@ -375,6 +376,7 @@ def test_withdrawing_a_consent_is_recorded_as_the_links_guardian_and_shows() -> 
     history = after.text.split('id="history-title"')[1]
     assert "Ingetrokken" in history and ">U<" in history  # the parent's own decision
     assert ">De coach<" in history  # the decisions the coach entered, as theirs
+    assert "30 november 2026, 12:00 UTC" in history and "1 november 2026, 09:01 UTC" in history
     assert "U trok" not in client.get("/family/consents").text  # the confirmation shows once
     home = client.get("/family")
     assert 'href="/family/diplomas/dip-1/credential"' not in home.text  # no longer offered

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from vrac_web.app import create_app
-from vrac_web.i18n import catalogue
+from vrac_web.i18n import MONTHS, catalogue
 from vrac_web.pages import helper, signin
-from vrac_web.pages.helper import CATEGORIES, ENDED, MONTHS, REASONS, STATUSES
+from vrac_web.pages.helper import CATEGORIES, ENDED, REASONS, STATUSES
 from vrac_web.settings import WebSettings
 
 URLS = {s: f"http://{s}.test" for s in ("intake", "screening", "notifications", "reporting")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from vrac_contracts import values as vocab
 from vrac_web.bootstrap import build
-from vrac_web.i18n import catalogue, from_accept_language, translator
+from vrac_web.i18n import catalogue, from_accept_language, translator, written
 from vrac_web.settings import WebSettings
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "src" / "vrac_web" / "templates"
@@ -148,3 +149,26 @@ def test_no_two_catalogues_translate_one_text_differently() -> None:
 def test_a_pilot_reads_by_its_name_in_every_language() -> None:
     assert translator("en")("east-sussex") == "East Sussex"
     assert translator("fr")("leiden") == "Leyde"
+
+
+@pytest.mark.parametrize(
+    ("language", "day", "moment"),
+    [
+        ("nl", "5 december 2026", "30 november 2026, 12:00 UTC"),
+        ("fr", "5 décembre 2026", "30 novembre 2026, 12:00 UTC"),
+        ("en", "5 December 2026", "30 November 2026, 12:00 UTC"),
+    ],
+)
+def test_days_and_moments_are_written_out_in_the_pages_language(
+    language: str, day: str, moment: str
+) -> None:
+    t = translator(language)
+    assert written(t, "2026-12-05") == day
+    assert written(t, dt.date(2026, 12, 5)) == day
+    assert written(t, "2026-11-30T13:00:00+01:00") == moment  # told in UTC, as it says
+
+
+def test_a_value_that_is_no_date_shows_as_it_came() -> None:
+    t = translator("nl")
+    assert written(t, "next week") == "next week"
+    assert written(t, None) == ""

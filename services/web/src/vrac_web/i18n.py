@@ -13,6 +13,7 @@ three; else English.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -28,6 +29,11 @@ LANGUAGE_NAMES: Final = {"nl": "Nederlands", "fr": "Français", "en": "English"}
 DEFAULT: Final = "en"
 
 Translate = Callable[..., str]
+
+MONTHS: Final = (
+    "January", "February", "March", "April", "May", "June", "July",
+    "August", "September", "October", "November", "December",
+)  # fmt: skip
 
 
 @lru_cache(maxsize=1)
@@ -76,3 +82,27 @@ def language_of(connection: HTTPConnection) -> str:
         if chosen in LANGUAGES:
             return str(chosen)
     return from_accept_language(connection.headers.get("accept-language", "")) or DEFAULT
+
+
+def _day_or_moment(value: str) -> dt.date | None:
+    parse = dt.date.fromisoformat if len(value) == len("2026-12-05") else dt.datetime.fromisoformat
+    try:
+        return parse(value)
+    except ValueError:
+        return None
+
+
+def written(t: Translate, value: str | dt.date | None) -> str:
+    """A day or a moment as a person reads it in ``t``'s language: "30 novembre 2026", and
+    for a moment its UTC time after it. A text that is neither shows as it came."""
+    if not value:
+        return ""
+    when = _day_or_moment(value) if isinstance(value, str) else value
+    if when is None:
+        return str(value)
+    day = f"{when.day} {t(MONTHS[when.month - 1])} {when.year}"
+    if not isinstance(when, dt.datetime):
+        return day
+    if when.tzinfo is not None:
+        return f"{day}, {when.astimezone(dt.UTC):%H:%M} UTC"
+    return f"{day}, {when:%H:%M}"

@@ -178,19 +178,6 @@ def family_language(case: Mapping[str, Any], guardian_id: str) -> str:
     return str(case.get("language") or "")
 
 
-def moment(value: str | None) -> str:
-    """A service's timestamp as a person reads it (day and minute, UTC)."""
-    if not value:
-        return ""
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    if parsed.tzinfo is None:
-        return parsed.strftime("%Y-%m-%d %H:%M")
-    return parsed.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 # -- consents --
 
 
@@ -239,7 +226,7 @@ def consent_rows(current: Iterable[Mapping[str, Any]], guardian_id: str) -> list
                     lets=words.lets,
                     stops=words.stops,
                     state=state,
-                    decided_at=moment(decision.get("changed_at")) if decision else "",
+                    decided_at=str(decision.get("changed_at") or "") if decision else "",
                     decided_by=who_decided(decision, guardian_id) if decision else "",
                     changeable=purpose != AGENCY or key[1] is not None,
                 )
@@ -267,7 +254,7 @@ def history_rows(history: Iterable[Mapping[str, Any]], guardian_id: str) -> list
             agency_id=d.get("agency_id"),
             granted=bool(d.get("granted")),
             decided_by=who_decided(d, guardian_id),
-            decided_at=moment(d.get("changed_at")),
+            decided_at=str(d.get("changed_at") or ""),
         )
         for d in ordered
     ]

@@ -58,11 +58,6 @@ REASONS: Final = {
     DeclineReason.NOT_REACHABLE.value: "I cannot get there",
     DeclineReason.OTHER.value: "Another reason",
 }
-MONTHS: Final = (
-    "January", "February", "March", "April", "May", "June", "July",
-    "August", "September", "October", "November", "December",
-)  # fmt: skip
-
 # why a link opens nothing more, each as the page says it: (title, message, status)
 ENDED: Final = {
     "expired": (
@@ -149,7 +144,6 @@ def task_page(
         "category": CATEGORIES.get(str(task.get("category")), "Other help"),
         "status_text": STATUSES.get(str(task.get("status")), str(task.get("status"))),
         "due": due_of(task),
-        "months": MONTHS,
         "reasons": REASONS,
         "errors": errors or {},
         **speaking(request, task),
