@@ -139,7 +139,7 @@ def test_the_case_list_follows_the_search_as_the_coach_types(
     browser: WebDriver, web_platform: WebPlatform, keycloak: IdentityProvider
 ) -> None:
     sign_in(browser, web_platform.url, keycloak.user("coach", "leiden"), next="/cases")
-    register_family(browser, web_platform)
+    case_id = register_family(browser, web_platform)
     browser.get(f"{web_platform.url}/cases")
     search = browser.find_element(By.ID, "case-search")
     search.send_keys("zzz-no-such-child")  # no button pressed: htmx asks as the coach types
@@ -152,6 +152,13 @@ def test_the_case_list_follows_the_search_as_the_coach_types(
     search.send_keys("Noo")
     wait_for(browser, lambda d: any(r.startswith("Noor") for r in rows(d)), "Noor listed")
     assert "q=Noo" in browser.current_url  # the address keeps the search, as the button would
+    search.clear()
+    search.send_keys(case_id)
+
+    def caption(d: WebDriver) -> str:
+        return str(d.find_element(By.CSS_SELECTOR, "#case-results caption").text)
+
+    wait_for(browser, lambda d: caption(d) == "1 case", "one case found by its number")
     assert_accessible(browser)
 
 
