@@ -12,7 +12,7 @@ import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
-from vrac_testing.browser import PHONE, assert_accessible, sign_in, wait_for
+from vrac_testing.browser import PHONE, assert_accessible, click_through, sign_in, wait_for
 from vrac_testing.identity import IdentityProvider
 from vrac_testing.tokens import bearer
 from vrac_testing.web import WebPlatform
@@ -32,7 +32,9 @@ def choose(driver: WebDriver, field_id: str, visible_text: str) -> None:
 
 
 def submit(driver: WebDriver, button_text: str) -> None:
-    driver.find_element(By.XPATH, f"//button[normalize-space()='{button_text}']").click()
+    click_through(
+        driver, driver.find_element(By.XPATH, f"//button[normalize-space()='{button_text}']")
+    )
 
 
 def section_text(driver: WebDriver, section_id: str) -> str:
@@ -54,7 +56,7 @@ def reload_until(driver: WebDriver, section_id: str, expected: str) -> None:
 
 
 def register_family(browser: WebDriver, web: WebPlatform) -> str:
-    browser.find_element(By.LINK_TEXT, "Register a family").click()
+    click_through(browser, browser.find_element(By.LINK_TEXT, "Register a family"))
     assert browser.find_element(By.TAG_NAME, "h1").text == "Register a family"
     assert_accessible(browser)
     fill(browser, "child_first_name", "Noor")
@@ -91,7 +93,7 @@ def test_a_coach_registers_a_family_and_assigns_the_grandmother_a_task(
     history = section_text(browser, "consents")
     assert history.count("granted") >= 2 and "Hanna Visser" in history
 
-    browser.find_element(By.LINK_TEXT, "Enter a screening").click()
+    click_through(browser, browser.find_element(By.LINK_TEXT, "Enter a screening"))
     assert_accessible(browser)
     choose(browser, "kind-creativity", "percentile")
     fill(browser, "score-creativity", "92")
@@ -104,7 +106,7 @@ def test_a_coach_registers_a_family_and_assigns_the_grandmother_a_task(
     reload_until(browser, "diploma", "The diploma as PDF")
 
     reload_until(browser, "network", "Add a member")
-    browser.find_element(By.LINK_TEXT, "Add a member").click()
+    click_through(browser, browser.find_element(By.LINK_TEXT, "Add a member"))
     assert_accessible(browser)
     fill(browser, "display_name", "Oma Riet")
     fill(browser, "relationship", "grandmother")
@@ -185,7 +187,7 @@ def test_the_cases_page_reads_in_dutch_on_a_phone(
     phone = open_browser(PHONE)  # type: ignore[operator]
     sign_in(phone, web_platform.url, keycloak.user("coach", "leiden"), next="/cases")
     choose(phone, "lang-choice", "Nederlands")
-    phone.find_element(By.XPATH, "//form[@action='/language']//button").click()
+    click_through(phone, phone.find_element(By.XPATH, "//form[@action='/language']//button"))
     wait_for(phone, lambda d: d.execute_script(PAGE_LANGUAGE) == "nl", "the page in Dutch")
     assert phone.find_element(By.TAG_NAME, "h1").text == "Casussen van Leiden"
     assert_accessible(phone)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
-from vrac_testing.browser import assert_accessible
+from vrac_testing.browser import assert_accessible, click_through
 from vrac_testing.sinks import WebhookReceiver
 from vrac_testing.web import WebPlatform
 
@@ -69,9 +69,8 @@ async def test_the_helper_accepts_the_task_from_the_e_mail_and_the_coach_sees_it
     assert browser.find_element(By.CSS_SELECTOR, "span.status.assigned")
     assert_accessible(browser)
 
-    browser.find_element(
-        By.XPATH, "//form[input[@name='answer' and @value='accept']]//button"
-    ).click()
+    accept = "//form[input[@name='answer' and @value='accept']]//button"
+    click_through(browser, browser.find_element(By.XPATH, accept))
 
     assert browser.find_element(By.CSS_SELECTOR, "span.status.accepted")
     assert browser.find_element(By.CSS_SELECTOR, ".notice.success")

@@ -12,7 +12,7 @@ import jwt
 import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
-from vrac_testing.browser import PHONE, assert_accessible, wait_for
+from vrac_testing.browser import PHONE, assert_accessible, click_through, wait_for
 from vrac_testing.polling import eventually
 from vrac_testing.sinks import WebhookReceiver
 from vrac_testing.web import WebPlatform
@@ -81,7 +81,7 @@ def withdraw(driver: WebDriver, label: str) -> None:
     """Presses the withdraw button of the consent whose card is headed ``label``."""
     cards = driver.find_elements(By.CSS_SELECTOR, "article.consent")
     [card] = [c for c in cards if c.find_element(By.TAG_NAME, "h2").text == label]
-    card.find_element(By.CSS_SELECTOR, "button.danger").click()
+    click_through(driver, card.find_element(By.CSS_SELECTOR, "button.danger"))
     wait_for(driver, lambda d: d.find_elements(By.ID, "confirmation"), "the confirmation")
 
 
@@ -102,13 +102,13 @@ async def test_a_parent_sees_the_advice_and_diploma_and_withdraws_a_consent(
     for piece in advice:
         if piece["audience"] in ("parents", "child"):
             assert piece["text"] in page
-    assert "Oma Aziza" in page and "Hulp bij huiswerk" in page and "2031-03-04" in page
+    assert "Oma Aziza" in page and "Hulp bij huiswerk" in page and "4 maart 2031" in page
     pdf = browser.find_element(By.LINK_TEXT, "Het diploma openen (PDF)")
     assert pdf.get_attribute("href") == f"{web_platform.url}/family/diplomas/{diploma_id}.pdf"
     assert browser.find_elements(By.LINK_TEXT, "Het digitale bewijs downloaden")
     assert_accessible(browser)
 
-    browser.find_element(By.LINK_TEXT, "Uw toestemmingen").click()
+    click_through(browser, browser.find_element(By.LINK_TEXT, "Uw toestemmingen"))
     card = "Het diploma van uw kind"
     assert_accessible(browser)
     withdraw(browser, card)
@@ -129,7 +129,7 @@ async def test_a_parent_sees_the_advice_and_diploma_and_withdraws_a_consent(
     ]
     assert_accessible(browser)
 
-    browser.find_element(By.LINK_TEXT, "Uw kind").click()
+    click_through(browser, browser.find_element(By.LINK_TEXT, "Uw kind"))
     page = text(browser)
     assert not browser.find_elements(By.LINK_TEXT, "Het digitale bewijs downloaden")
     assert "Het digitale bewijs wordt niet aangeboden" in page
@@ -144,7 +144,7 @@ async def test_the_family_pages_fit_a_phone(
     phone = open_browser(PHONE)
 
     phone.get(link)
-    phone.find_element(By.LINK_TEXT, "Uw toestemmingen").click()
+    click_through(phone, phone.find_element(By.LINK_TEXT, "Uw toestemmingen"))
 
     assert phone.find_element(By.TAG_NAME, "h1").text == "Uw toestemmingen"
     # nothing wider than the screen: no sideways scrolling to reach a button

@@ -10,6 +10,8 @@
   the ``browser`` fixture, closed after the test; when a test fails, every browser it opened
   leaves a screenshot and its page's HTML under ``.state/browser/failures/``, named by test, and
   the failure report says where.
+- ``click_through(driver, element)``: a click that opens another page, returning once it is
+  there.
 - ``sign_in(driver, web_url, user)``: a person signs in through the identity provider's real
   login form (Keycloak's), as they would.
 """
@@ -29,6 +31,8 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 
 from vrac_testing.identity import LocalUser
@@ -214,6 +218,15 @@ def browser(open_browser: Callable[..., WebDriver]) -> WebDriver:
 
 def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], what: str) -> Any:
     return WebDriverWait(driver, PAGE_SECONDS).until(condition, f"waited for {what}")
+
+
+def click_through(driver: WebDriver, element: WebElement) -> None:
+    """Clicks a link or a form's button and returns once the next page has replaced this
+    one: the click may return before a form's answer arrives, and a step read then would
+    see the page it left."""
+    leaving = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    wait_for(driver, staleness_of(leaving), "the next page")
 
 
 def sign_in(driver: WebDriver, web_url: str, user: LocalUser, next: str = "/") -> None:
