@@ -186,10 +186,18 @@ def test_the_cases_page_reads_in_dutch_on_a_phone(
 ) -> None:
     phone = open_browser(PHONE)  # type: ignore[operator]
     sign_in(phone, web_platform.url, keycloak.user("coach", "leiden"), next="/cases")
+    register_family(phone, web_platform)  # at least one case number in the list
+    phone.get(f"{web_platform.url}/cases")
     choose(phone, "lang-choice", "Nederlands")
     click_through(phone, phone.find_element(By.XPATH, "//form[@action='/language']//button"))
     wait_for(phone, lambda d: d.execute_script(PAGE_LANGUAGE) == "nl", "the page in Dutch")
     assert phone.find_element(By.TAG_NAME, "h1").text == "Casussen van Leiden"
+    # the list fits the screen: a long case number wraps instead of pushing the table sideways
+    cases = phone.find_element(By.ID, "case-results")
+    assert cases.find_elements(By.CSS_SELECTOR, "td.identifier")
+    assert phone.execute_script(
+        "return arguments[0].scrollWidth <= arguments[0].clientWidth", cases
+    )
     assert_accessible(phone)
 
 
