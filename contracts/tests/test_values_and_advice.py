@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from vrac_contracts import (
@@ -30,6 +32,13 @@ def test_pilots_and_their_languages() -> None:
     assert Pilot.NORWICH.default_language is Language.EN
     assert Pilot.WATTRELOS.default_language is Language.FR
     assert Pilot.MECHELEN.country == "BE"
+
+
+def test_every_pilot_has_a_time_zone_the_zone_database_knows() -> None:
+    zones = {pilot: ZoneInfo(pilot.time_zone) for pilot in Pilot}
+    summer = dt.datetime(2026, 7, 1, 12, tzinfo=dt.UTC)
+    assert zones[Pilot.LILLE].utcoffset(summer) == dt.timedelta(hours=2)
+    assert zones[Pilot.NORWICH].utcoffset(summer) == dt.timedelta(hours=1)
 
 
 def test_library_has_enough_advice_for_every_audience_in_every_language() -> None:

@@ -30,6 +30,11 @@ class Pilot(StrEnum):
         """ISO 3166-1 alpha-2 country code of the pilot."""
         return PILOT_COUNTRY[self]
 
+    @property
+    def time_zone(self) -> str:
+        """The IANA time zone the pilot's families and staff live in."""
+        return PILOT_TIME_ZONE[self]
+
 
 class Language(StrEnum):
     """A language the platform writes in (ISO 639-1)."""
@@ -39,17 +44,18 @@ class Language(StrEnum):
     EN = "en"
 
 
-# each pilot's language and ISO 3166-1 alpha-2 country, one row a pilot
-_PILOTS: Final[dict[Pilot, tuple[Language, str]]] = {
-    Pilot.LEIDEN: (Language.NL, "NL"),
-    Pilot.MECHELEN: (Language.NL, "BE"),
-    Pilot.EAST_SUSSEX: (Language.EN, "GB"),
-    Pilot.NORWICH: (Language.EN, "GB"),
-    Pilot.LILLE: (Language.FR, "FR"),
-    Pilot.WATTRELOS: (Language.FR, "FR"),
+# each pilot's language, ISO 3166-1 alpha-2 country and IANA time zone, one row a pilot
+_PILOTS: Final[dict[Pilot, tuple[Language, str, str]]] = {
+    Pilot.LEIDEN: (Language.NL, "NL", "Europe/Amsterdam"),
+    Pilot.MECHELEN: (Language.NL, "BE", "Europe/Brussels"),
+    Pilot.EAST_SUSSEX: (Language.EN, "GB", "Europe/London"),
+    Pilot.NORWICH: (Language.EN, "GB", "Europe/London"),
+    Pilot.LILLE: (Language.FR, "FR", "Europe/Paris"),
+    Pilot.WATTRELOS: (Language.FR, "FR", "Europe/Paris"),
 }
-PILOT_LANGUAGE: Final[dict[Pilot, Language]] = {p: lang for p, (lang, _) in _PILOTS.items()}
-PILOT_COUNTRY: Final[dict[Pilot, str]] = {p: country for p, (_, country) in _PILOTS.items()}
+PILOT_LANGUAGE: Final[dict[Pilot, Language]] = {p: row[0] for p, row in _PILOTS.items()}
+PILOT_COUNTRY: Final[dict[Pilot, str]] = {p: row[1] for p, row in _PILOTS.items()}
+PILOT_TIME_ZONE: Final[dict[Pilot, str]] = {p: row[2] for p, row in _PILOTS.items()}
 
 
 class MemberKind(StrEnum):

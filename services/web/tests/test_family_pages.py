@@ -376,7 +376,9 @@ def test_withdrawing_a_consent_is_recorded_as_the_links_guardian_and_shows() -> 
     history = after.text.split('id="history-title"')[1]
     assert "Ingetrokken" in history and ">U<" in history  # the parent's own decision
     assert ">De coach<" in history  # the decisions the coach entered, as theirs
-    assert "30 november 2026, 12:00 UTC" in history and "1 november 2026, 09:01 UTC" in history
+    # in Leiden's time: 12:00 and 09:01 UTC were 13:00 and 10:01 there
+    assert "30 november 2026, 13:00" in history and "1 november 2026, 10:01" in history
+    assert "UTC" not in history
     assert "U trok" not in client.get("/family/consents").text  # the confirmation shows once
     home = client.get("/family")
     assert 'href="/family/diplomas/dip-1/credential"' not in home.text  # no longer offered

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import re
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -166,6 +167,14 @@ def test_days_and_moments_are_written_out_in_the_pages_language(
     assert written(t, "2026-12-05") == day
     assert written(t, dt.date(2026, 12, 5)) == day
     assert written(t, "2026-11-30T13:00:00+01:00") == moment  # told in UTC, as it says
+
+
+def test_a_moment_is_told_in_the_pilots_time_and_on_its_day() -> None:
+    paris, london = ZoneInfo("Europe/Paris"), ZoneInfo("Europe/London")
+    late = "2026-11-30T23:30:00Z"
+    assert written(translator("fr"), late, paris) == "1 décembre 2026, 00:30"
+    assert written(translator("en"), late, london) == "30 November 2026, 23:30"
+    assert written(translator("nl"), "2026-07-01T12:00:00+00:00", paris) == "1 juli 2026, 14:00"
 
 
 def test_a_value_that_is_no_date_shows_as_it_came() -> None:

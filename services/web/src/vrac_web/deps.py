@@ -13,7 +13,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment
 
 from vrac_web.errors import PageError
-from vrac_web.i18n import LANGUAGE_NAMES, LANGUAGES, language_of, translator, written
+from vrac_web.i18n import (
+    LANGUAGE_NAMES,
+    LANGUAGES,
+    language_of,
+    time_zone_of,
+    translator,
+    written,
+)
 from vrac_web.oidc import Provider, SignInFailed
 from vrac_web.services import Services
 from vrac_web.session import Staff, csrf_token, family_of, session_of, staff_of
@@ -64,8 +71,8 @@ def render(
         "development": web.settings.development,
         **(context or {}),
     }
-    # in the page's language, whichever ``t`` the context settled on
-    values["written"] = partial(written, values["t"])
+    # in the page's language, whichever ``t`` the context settled on, and the pilot's time
+    values["written"] = partial(written, values["t"], zone=time_zone_of(request))
     html = web.templates.get_template(template).render(values)
     return HTMLResponse(html, status_code=status)
 

@@ -19,8 +19,10 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from importlib import resources
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from starlette.requests import HTTPConnection
+from vrac_contracts.values import Pilot
 
 from vrac_web.session import session_of
 
@@ -92,17 +94,33 @@ def _day_or_moment(value: str) -> dt.date | None:
         return None
 
 
-def written(t: Translate, value: str | dt.date | None) -> str:
+def _day(t: Translate, when: dt.date) -> str:
+    return f"{when.day} {t(MONTHS[when.month - 1])} {when.year}"
+
+
+def time_zone_of(connection: HTTPConnection) -> ZoneInfo | None:
+    """The zone a page tells the time in: the pilot's, of the staff member or of the family's
+    case. None where the page knows no pilot (a consortium account, a helper): then UTC."""
+    session = session_of(connection)
+    pilot = session.get("pilot") if session.get("kind") == "staff" else session.get("family_pilot")
+    try:
+        return ZoneInfo(Pilot(str(pilot)).time_zone)
+    except ValueError:
+        return None
+
+
+def written(t: Translate, value: str | dt.date | None, zone: ZoneInfo | None = None) -> str:
     """A day or a moment as a person reads it in ``t``'s language: "30 novembre 2026", and
-    for a moment its UTC time after it. A text that is neither shows as it came."""
+    for a moment its time in ``zone`` (or in UTC, said so). A text that is neither shows as
+    it came."""
     if not value:
         return ""
     when = _day_or_moment(value) if isinstance(value, str) else value
     if when is None:
         return str(value)
-    day = f"{when.day} {t(MONTHS[when.month - 1])} {when.year}"
     if not isinstance(when, dt.datetime):
-        return day
-    if when.tzinfo is not None:
-        return f"{day}, {when.astimezone(dt.UTC):%H:%M} UTC"
-    return f"{day}, {when:%H:%M}"
+        return _day(t, when)
+    aware = when.tzinfo is not None
+    if aware:
+        when = when.astimezone(zone or dt.UTC)  # the day too: 23:30 UTC is tomorrow in Lille
+    return f"{_day(t, when)}, {when:%H:%M}" + (" UTC" if aware and zone is None else "")

@@ -131,6 +131,7 @@ async def open_link(request: Request, token: str) -> Response:
         case_id=claims.case_id,
         guardian_id=claims.guardian_id,
         family_lang=language if language in LANGUAGES else None,
+        family_pilot=str(case.get("pilot") or ""),
     )
     return see_other("/family")
 
