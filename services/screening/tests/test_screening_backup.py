@@ -142,8 +142,8 @@ async def test_a_restored_store_catches_up_and_nothing_is_doubled(
             await asyncio.to_thread(platform.start, ("screening",))
 
             async def caught_up() -> dict[str, dict[Any, Any]] | None:
-                # every document as it was, not only the same ones: a handler writes the
-                # diploma and the case one after the other
+                # every document as it was, not only the same ones: all can be there while
+                # one still takes the events replayed after the restore
                 held = await store_of(client, database)
                 return held if without_issued_at(held) == without_issued_at(before) else None
 
