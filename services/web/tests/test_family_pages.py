@@ -287,6 +287,9 @@ def test_the_childs_page_shows_advice_diploma_and_who_does_what_in_the_familys_l
     assert 'href="/family/diplomas/dip-1/credential"' in page.text
     assert "Oma Els" in page.text and "Hulp bij huiswerk" in page.text
     assert "5 december 2026" in page.text  # a due date written out in the family's language
+    # the screening's and the diploma's day too
+    assert "Uit de screening van 10 november 2026." in page.text
+    assert "Uitgereikt op 10 november 2026" in page.text
     assert "Aangenomen" in page.text
     assert "Iemand die het netwerk verliet" in page.text  # a member who left is not named
     assert fake.token not in page.text  # the link never reaches the page
